@@ -1,0 +1,361 @@
+//! Who is calling and what they may do.
+//!
+//! A permission is named `domain.resource:action` (`sales.quote:approve`). A role is a set of
+//! (permission, scope); the scope says which rows the permission reaches: the caller's own,
+//! those of the caller's locations, or the whole tenant. Each domain crate declares its
+//! permissions and which built-in roles hold them ([`PermissionDef`]); the gateway gathers them
+//! into one [`Catalog`]. Identity turns a principal into a [`Caller`] once per request.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use async_graphql::Enum;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::ids::{ApiKeyId, LocationId, TenantId, UserId};
+
+/// How far a permission reaches. Ordered: `Own < Location < Tenant`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Enum, Serialize, Deserialize,
+)]
+#[graphql(name = "PermissionScope")]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Rows the caller owns or is assigned to.
+    Own,
+    /// Rows of the caller's locations.
+    Location,
+    /// Every row of the tenant.
+    Tenant,
+}
+
+impl Scope {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Scope::Own => "own",
+            Scope::Location => "location",
+            Scope::Tenant => "tenant",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "own" => Some(Scope::Own),
+            "location" => Some(Scope::Location),
+            "tenant" => Some(Scope::Tenant),
+            _ => None,
+        }
+    }
+}
+
+/// The roles every tenant has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BuiltinRole {
+    Owner,
+    Admin,
+    Manager,
+    SalesRep,
+    Dispatcher,
+    Crew,
+    SupportAgent,
+    Accountant,
+    Observer,
+    /// A customer-portal user.
+    Client,
+}
+
+impl BuiltinRole {
+    pub const ALL: [BuiltinRole; 10] = [
+        BuiltinRole::Owner,
+        BuiltinRole::Admin,
+        BuiltinRole::Manager,
+        BuiltinRole::SalesRep,
+        BuiltinRole::Dispatcher,
+        BuiltinRole::Crew,
+        BuiltinRole::SupportAgent,
+        BuiltinRole::Accountant,
+        BuiltinRole::Observer,
+        BuiltinRole::Client,
+    ];
+
+    /// The role's key, as stored and as shown in the API.
+    pub fn key(&self) -> &'static str {
+        match self {
+            BuiltinRole::Owner => "owner",
+            BuiltinRole::Admin => "admin",
+            BuiltinRole::Manager => "manager",
+            BuiltinRole::SalesRep => "sales_rep",
+            BuiltinRole::Dispatcher => "dispatcher",
+            BuiltinRole::Crew => "crew",
+            BuiltinRole::SupportAgent => "support_agent",
+            BuiltinRole::Accountant => "accountant",
+            BuiltinRole::Observer => "observer",
+            BuiltinRole::Client => "client",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<BuiltinRole> {
+        BuiltinRole::ALL.into_iter().find(|r| r.key() == key)
+    }
+
+    /// A display name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BuiltinRole::Owner => "Owner",
+            BuiltinRole::Admin => "Administrator",
+            BuiltinRole::Manager => "Manager",
+            BuiltinRole::SalesRep => "Sales representative",
+            BuiltinRole::Dispatcher => "Dispatcher",
+            BuiltinRole::Crew => "Crew member",
+            BuiltinRole::SupportAgent => "Support agent",
+            BuiltinRole::Accountant => "Accountant",
+            BuiltinRole::Observer => "Observer",
+            BuiltinRole::Client => "Customer-portal client",
+        }
+    }
+
+    /// What the role is for.
+    pub fn description(&self) -> &'static str {
+        match self {
+            BuiltinRole::Owner => "Everything, including the tenant itself.",
+            BuiltinRole::Admin => "Everything except transferring or closing the tenant.",
+            BuiltinRole::Manager => {
+                "Runs the locations they belong to: approves quotes, manages staff records."
+            }
+            BuiltinRole::SalesRep => "Works their own customers, leads, tasks and quotes.",
+            BuiltinRole::Dispatcher => "Plans jobs, crews and the calendar of their locations.",
+            BuiltinRole::Crew => "Sees and updates the jobs they are assigned to.",
+            BuiltinRole::SupportAgent => "Works the support queue and customer tickets.",
+            BuiltinRole::Accountant => "Invoices, payments and the ledger.",
+            BuiltinRole::Observer => "Reads everything except personal contact details.",
+            BuiltinRole::Client => "A customer: sees and answers what is addressed to them.",
+        }
+    }
+}
+
+/// A permission a domain declares.
+#[derive(Debug)]
+pub struct PermissionDef {
+    /// `domain.resource:action`.
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Built-in roles holding it, each with its scope.
+    pub roles: &'static [(BuiltinRole, Scope)],
+}
+
+/// Every permission of every domain.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    permissions: BTreeMap<&'static str, &'static PermissionDef>,
+}
+
+impl Catalog {
+    /// Gathers the permissions of the given domains. Panics on a duplicate name: that is a
+    /// programming error caught by the first test that builds the schema.
+    pub fn new(domains: &[&'static [PermissionDef]]) -> Self {
+        let mut permissions = BTreeMap::new();
+        for def in domains.iter().flat_map(|d| d.iter()) {
+            let previous = permissions.insert(def.name, def);
+            assert!(previous.is_none(), "permission {} declared twice", def.name);
+        }
+        Catalog { permissions }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'static PermissionDef> {
+        self.permissions.get(name).copied()
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &'static PermissionDef> + '_ {
+        self.permissions.values().copied()
+    }
+
+    /// The (permission, scope) pairs a built-in role holds.
+    pub fn role_grants(&self, role: BuiltinRole) -> impl Iterator<Item = (&'static str, Scope)> {
+        self.permissions.values().filter_map(move |def| {
+            def.roles
+                .iter()
+                .find(|(r, _)| *r == role)
+                .map(|(_, scope)| (def.name, *scope))
+        })
+    }
+}
+
+/// The kind of a user account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserKind {
+    /// An employee of the tenant.
+    Staff,
+    /// A customer using the customer portal.
+    Client,
+}
+
+impl UserKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            UserKind::Staff => "staff",
+            UserKind::Client => "client",
+        }
+    }
+    pub fn parse(s: &str) -> Option<UserKind> {
+        match s {
+            "staff" => Some(UserKind::Staff),
+            "client" => Some(UserKind::Client),
+            _ => None,
+        }
+    }
+}
+
+/// Who is behind a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A signed-in user; `session` is absent for tokens of an external identity provider.
+    User {
+        id: UserId,
+        kind: UserKind,
+        session: Option<String>,
+    },
+    /// A partner API key, acting for the user who created it.
+    ApiKey { id: ApiKeyId, owner: UserId },
+    /// Switchyard itself (automation, reactions to events).
+    System,
+}
+
+/// An authenticated caller: tenant, principal, effective permissions and locations.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant_id: TenantId,
+    pub principal: Principal,
+    /// The locations the acting user belongs to (for `location` scope).
+    pub location_ids: Arc<[LocationId]>,
+    permissions: Arc<HashMap<String, Scope>>,
+}
+
+/// Which rows of a table a caller reaches for one permission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowScope {
+    /// Rows the user owns or is assigned to.
+    Own(UserId),
+    /// Rows of these locations, plus the user's own.
+    Location {
+        user: UserId,
+        locations: Arc<[LocationId]>,
+    },
+    /// Every row of the tenant.
+    Tenant,
+}
+
+impl Caller {
+    /// Builds a caller; for each permission the widest scope among all grants wins.
+    pub fn new(
+        tenant_id: TenantId,
+        principal: Principal,
+        location_ids: Vec<LocationId>,
+        grants: impl IntoIterator<Item = (String, Scope)>,
+    ) -> Self {
+        let mut permissions: HashMap<String, Scope> = HashMap::new();
+        for (permission, scope) in grants {
+            let entry = permissions.entry(permission).or_insert(scope);
+            if scope > *entry {
+                *entry = scope;
+            }
+        }
+        Caller {
+            tenant_id,
+            principal,
+            location_ids: location_ids.into(),
+            permissions: Arc::new(permissions),
+        }
+    }
+
+    /// The system principal of a tenant: every permission, tenant-wide.
+    pub fn system(tenant_id: TenantId, catalog: &Catalog) -> Self {
+        Caller::new(
+            tenant_id,
+            Principal::System,
+            Vec::new(),
+            catalog.all().map(|d| (d.name.to_owned(), Scope::Tenant)),
+        )
+    }
+
+    /// The user acting: the signed-in user, or the creator of an API key.
+    pub fn user_id(&self) -> Option<UserId> {
+        match &self.principal {
+            Principal::User { id, .. } => Some(*id),
+            Principal::ApiKey { owner, .. } => Some(*owner),
+            Principal::System => None,
+        }
+    }
+
+    /// The scope of a permission, if held.
+    pub fn scope_of(&self, permission: &str) -> Option<Scope> {
+        self.permissions.get(permission).copied()
+    }
+
+    pub fn has(&self, permission: &str) -> bool {
+        self.permissions.contains_key(permission)
+    }
+
+    /// The scope of a permission, or FORBIDDEN naming it.
+    pub fn require(&self, permission: &str) -> Result<Scope, Error> {
+        self.scope_of(permission)
+            .ok_or_else(|| Error::forbidden(format!("missing permission {permission}")))
+    }
+
+    /// The rows a permission reaches, or FORBIDDEN.
+    pub fn row_scope(&self, permission: &str) -> Result<RowScope, Error> {
+        let scope = self.require(permission)?;
+        Ok(match (scope, self.user_id()) {
+            (Scope::Tenant, _) | (_, None) => RowScope::Tenant,
+            (Scope::Own, Some(user)) => RowScope::Own(user),
+            (Scope::Location, Some(user)) => RowScope::Location {
+                user,
+                locations: self.location_ids.clone(),
+            },
+        })
+    }
+
+    /// Every permission held, with its scope, sorted by name.
+    pub fn permissions(&self) -> Vec<(String, Scope)> {
+        let mut all: Vec<_> = self
+            .permissions
+            .iter()
+            .map(|(p, s)| (p.clone(), *s))
+            .collect();
+        all.sort();
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_widest_scope_wins_and_missing_permissions_are_forbidden() {
+        let user = UserId::new();
+        let caller = Caller::new(
+            TenantId::new(),
+            Principal::User {
+                id: user,
+                kind: UserKind::Staff,
+                session: None,
+            },
+            vec![],
+            [
+                ("sales.customer:read".to_owned(), Scope::Own),
+                ("sales.customer:read".to_owned(), Scope::Tenant),
+                ("sales.quote:read".to_owned(), Scope::Own),
+            ],
+        );
+        assert_eq!(caller.scope_of("sales.customer:read"), Some(Scope::Tenant));
+        assert_eq!(
+            caller.row_scope("sales.quote:read").ok(),
+            Some(RowScope::Own(user))
+        );
+        let err = caller.require("sales.quote:approve").unwrap_err();
+        assert_eq!(err.code(), "FORBIDDEN");
+        assert!(err.message().contains("sales.quote:approve"));
+    }
+}

@@ -1,0 +1,434 @@
+//! Field-level access policies: declared once per field as the `@access` directive, enforced
+//! for every field by [`AccessPolicy`], and checked for completeness by [`missing_policies`].
+//!
+//! Every object field carries a rule, on the field or on its type:
+//! - `public`: anyone, signed in or not (`login`);
+//! - `authenticated`: any signed-in caller;
+//! - `inherit`: structural types (connections, edges, payloads) whose value was already
+//!   authorised by the field that returned it;
+//! - a permission name (`identity.user:read`): the caller must hold it at some scope; which rows
+//!   the scope reaches is the resolver's business (row scope).
+//!
+//! With `hide: true` a refused field answers `null` without an error (contact details for an
+//! observer), so the field must be nullable. A field with no rule is refused: deny by default.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+};
+use async_graphql::parser::types::{TypeDefinition, TypeKind, TypeSystemDefinition};
+use async_graphql::registry::{
+    __DirectiveLocation, MetaDirective, MetaDirectiveInvocation, MetaInputValue, MetaType,
+    Registry, location_traits,
+};
+use async_graphql::{ErrorExtensions, InputType, PathSegment, ServerError, ServerResult, Value};
+
+use crate::access::{Caller, Catalog};
+use crate::error::Error;
+
+/// The directive's name in the schema.
+pub const DIRECTIVE: &str = "access";
+
+fn invocation(rule: &str, hide: bool) -> MetaDirectiveInvocation {
+    let mut args = async_graphql::indexmap::IndexMap::new();
+    args.insert("rule".to_owned(), Value::String(rule.to_owned()));
+    if hide {
+        args.insert("hide".to_owned(), Value::Boolean(true));
+    }
+    MetaDirectiveInvocation {
+        name: DIRECTIVE.to_owned(),
+        args,
+    }
+}
+
+/// Declares a marker type usable as `#[graphql(directive = Marker::apply(..))]` on fields and
+/// object types; each registers the one `@access` definition.
+macro_rules! rule_marker {
+    ($(#[$meta:meta])* $name:ident, |$($arg:ident: $ty:ty),*| $rule:expr, $hide:expr) => {
+        $(#[$meta])*
+        pub struct $name;
+
+        impl $name {
+            pub fn apply($($arg: $ty),*) -> MetaDirectiveInvocation {
+                invocation($rule, $hide)
+            }
+        }
+
+        impl async_graphql::TypeDirective for $name {
+            fn name(&self) -> std::borrow::Cow<'static, str> {
+                DIRECTIVE.into()
+            }
+            fn register(&self, registry: &mut Registry) {
+                register_definition(registry);
+            }
+        }
+
+        impl location_traits::Directive_At_FIELD_DEFINITION for $name {}
+        impl location_traits::Directive_At_OBJECT for $name {}
+    };
+}
+
+rule_marker!(
+    /// Anyone may read the field, signed in or not: `#[graphql(directive = Public::apply())]`.
+    Public, | | "public", false
+);
+rule_marker!(
+    /// Any signed-in caller may read the field.
+    Authenticated, | | "authenticated", false
+);
+rule_marker!(
+    /// The value was authorised by the field that returned it (connections, payloads).
+    Inherit, | | "inherit", false
+);
+rule_marker!(
+    /// The caller needs the permission at some scope: `Require::apply("identity.user:read")`.
+    Require, |permission: &str| permission, false
+);
+rule_marker!(
+    /// Like [`Require`], but a caller without the permission reads `null` instead of an error.
+    HideUnless, |permission: &str| permission, true
+);
+
+/// A parsed rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    Public,
+    Authenticated,
+    Inherit,
+    Permission { name: String, hide: bool },
+}
+
+impl Rule {
+    fn parse(rule: &str, hide: bool) -> Option<Rule> {
+        Some(match rule {
+            "public" => Rule::Public,
+            "authenticated" => Rule::Authenticated,
+            "inherit" => Rule::Inherit,
+            name if is_permission_name(name) => Rule::Permission {
+                name: name.to_owned(),
+                hide,
+            },
+            _ => return None,
+        })
+    }
+
+    fn from_invocations(invocations: &[MetaDirectiveInvocation]) -> Option<Rule> {
+        let invocation = invocations.iter().find(|d| d.name == DIRECTIVE)?;
+        let rule = match invocation.args.get("rule") {
+            Some(Value::String(rule)) => rule.as_str(),
+            _ => return None,
+        };
+        let hide = matches!(invocation.args.get("hide"), Some(Value::Boolean(true)));
+        Rule::parse(rule, hide)
+    }
+}
+
+/// `domain.resource:action`, lower-case with underscores.
+pub fn is_permission_name(name: &str) -> bool {
+    let Some((path, action)) = name.split_once(':') else {
+        return false;
+    };
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    let parts: Vec<&str> = path.split('.').collect();
+    parts.len() == 2 && parts.iter().all(|p| ok(p)) && ok(action)
+}
+
+/// Adds the `@access` definition to the registry (once), so it appears in the SDL.
+fn register_definition(registry: &mut Registry) {
+    if registry.directives.contains_key(DIRECTIVE) {
+        return;
+    }
+    let mut args = async_graphql::indexmap::IndexMap::new();
+    args.insert(
+        "rule".to_owned(),
+        MetaInputValue {
+            name: "rule".to_owned(),
+            description: Some(
+                "`public`, `authenticated`, `inherit`, or a permission `domain.resource:action`"
+                    .to_owned(),
+            ),
+            ty: <String as InputType>::create_type_info(registry),
+            deprecation: Default::default(),
+            default_value: None,
+            visible: None,
+            inaccessible: false,
+            tags: vec![],
+            is_secret: false,
+            directive_invocations: vec![],
+        },
+    );
+    args.insert(
+        "hide".to_owned(),
+        MetaInputValue {
+            name: "hide".to_owned(),
+            description: Some(
+                "When the rule refuses, answer null instead of a FORBIDDEN error".to_owned(),
+            ),
+            ty: <Option<bool> as InputType>::create_type_info(registry),
+            deprecation: Default::default(),
+            default_value: Some("false".to_owned()),
+            visible: None,
+            inaccessible: false,
+            tags: vec![],
+            is_secret: false,
+            directive_invocations: vec![],
+        },
+    );
+    registry.add_directive(MetaDirective {
+        name: DIRECTIVE.to_owned(),
+        description: Some("Who may read this field (or every field of this type).".to_owned()),
+        locations: vec![
+            __DirectiveLocation::FIELD_DEFINITION,
+            __DirectiveLocation::OBJECT,
+        ],
+        args,
+        is_repeatable: false,
+        visible: None,
+        composable: None,
+    });
+}
+
+#[derive(Default)]
+struct TypePolicies {
+    default: Option<Rule>,
+    fields: HashMap<String, Rule>,
+}
+
+/// Every (type, field) -> rule, read once from the registry.
+#[derive(Default)]
+struct PolicyMap(HashMap<String, TypePolicies>);
+
+impl PolicyMap {
+    fn from_registry(registry: &Registry) -> PolicyMap {
+        let mut map = HashMap::new();
+        for ty in registry.types.values() {
+            if let MetaType::Object {
+                name,
+                fields,
+                directive_invocations,
+                ..
+            } = ty
+            {
+                let policies = TypePolicies {
+                    default: Rule::from_invocations(directive_invocations),
+                    fields: fields
+                        .values()
+                        .filter_map(|f| {
+                            Rule::from_invocations(&f.directive_invocations)
+                                .map(|r| (f.name.clone(), r))
+                        })
+                        .collect(),
+                };
+                map.insert(name.clone(), policies);
+            }
+        }
+        PolicyMap(map)
+    }
+
+    fn rule(&self, type_name: &str, field: &str) -> Option<&Rule> {
+        let policies = self.0.get(type_name)?;
+        policies.fields.get(field).or(policies.default.as_ref())
+    }
+}
+
+/// What the rule says about one caller.
+enum Verdict {
+    Allow,
+    Hide,
+    Deny(Error),
+}
+
+fn judge(rule: Option<&Rule>, caller: Option<&Caller>, type_name: &str, field: &str) -> Verdict {
+    match rule {
+        Some(Rule::Public | Rule::Inherit) => Verdict::Allow,
+        Some(Rule::Authenticated) => match caller {
+            Some(_) => Verdict::Allow,
+            None => Verdict::Deny(Error::unauthenticated("sign in to use this field")),
+        },
+        Some(Rule::Permission { name, hide }) => match caller {
+            Some(caller) if caller.has(name) => Verdict::Allow,
+            _ if *hide => Verdict::Hide,
+            Some(_) => Verdict::Deny(Error::forbidden(format!("missing permission {name}"))),
+            None => Verdict::Deny(Error::unauthenticated("sign in to use this field")),
+        },
+        None => {
+            tracing::error!(type_name, field, "field has no access policy; refused");
+            Verdict::Deny(Error::forbidden("this field has no access policy"))
+        }
+    }
+}
+
+/// Enforces `@access` on every field the executor resolves. Add it to the schema once.
+#[derive(Default, Clone)]
+pub struct AccessPolicy {
+    map: Arc<OnceLock<PolicyMap>>,
+}
+
+impl ExtensionFactory for AccessPolicy {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(self.clone())
+    }
+}
+
+fn server_error(error: Error, info: &ResolveInfo<'_>) -> ServerError {
+    let mut server_error = error.extend().into_server_error(info.field.name.pos);
+    server_error.path = info
+        .path_node
+        .to_string_vec()
+        .into_iter()
+        .map(|segment| match segment.parse::<usize>() {
+            Ok(index) => PathSegment::Index(index),
+            Err(_) => PathSegment::Field(segment),
+        })
+        .collect();
+    server_error
+}
+
+#[async_trait::async_trait]
+impl Extension for AccessPolicy {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        if info.is_for_introspection || info.name.starts_with("__") {
+            return next.run(ctx, info).await;
+        }
+        let map = self
+            .map
+            .get_or_init(|| PolicyMap::from_registry(&ctx.schema_env.registry));
+        let caller = ctx.data_opt::<Caller>();
+        match judge(
+            map.rule(info.parent_type, info.name),
+            caller,
+            info.parent_type,
+            info.name,
+        ) {
+            Verdict::Allow => next.run(ctx, info).await,
+            Verdict::Hide => Ok(None),
+            Verdict::Deny(error) => Err(server_error(error, &info)),
+        }
+    }
+}
+
+/// Checks a subscription root field's policy when the subscription starts (the executor only
+/// consults extensions per event). Call it first thing in every subscription resolver.
+pub fn authorize_subscription(ctx: &async_graphql::Context<'_>) -> Result<(), Error> {
+    let field = ctx.item.node.name.node.as_str();
+    let registry = &ctx.schema_env.registry;
+    let type_name = registry
+        .subscription_type
+        .as_deref()
+        .unwrap_or("Subscription");
+    let map = PolicyMap::from_registry(registry);
+    match judge(
+        map.rule(type_name, field),
+        ctx.data_opt::<Caller>(),
+        type_name,
+        field,
+    ) {
+        Verdict::Allow => Ok(()),
+        Verdict::Hide => Err(Error::forbidden("not allowed")),
+        Verdict::Deny(error) => Err(error),
+    }
+}
+
+/// Walks a schema's SDL and lists every object field without a usable `@access` rule, every
+/// rule naming a permission the catalogue does not know, and every hidden field that is not
+/// nullable. An empty list means every field has a policy.
+pub fn missing_policies(sdl: &str, catalog: &Catalog) -> Vec<String> {
+    let document = match async_graphql::parser::parse_schema(sdl) {
+        Ok(document) => document,
+        Err(error) => return vec![format!("the SDL does not parse: {error}")],
+    };
+    let mut problems = Vec::new();
+    let rule_of = |directives: &[async_graphql::Positioned<
+        async_graphql::parser::types::ConstDirective,
+    >]| {
+        directives
+            .iter()
+            .find(|d| d.node.name.node == DIRECTIVE)
+            .map(|d| {
+                let rule = d.node.get_argument("rule").map(|v| &v.node);
+                let hide = matches!(
+                    d.node.get_argument("hide").map(|v| &v.node),
+                    Some(async_graphql::Value::Boolean(true))
+                );
+                match rule {
+                    Some(async_graphql::Value::String(rule)) => Rule::parse(rule, hide),
+                    _ => None,
+                }
+            })
+    };
+    for definition in &document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        let TypeDefinition {
+            name,
+            directives,
+            kind,
+            ..
+        } = &ty.node;
+        let TypeKind::Object(object) = kind else {
+            continue;
+        };
+        let type_name = name.node.as_str();
+        let type_rule = rule_of(directives);
+        if let Some(None) = type_rule {
+            problems.push(format!("{type_name}: unreadable @access rule"));
+        }
+        for field in &object.fields {
+            let field_name = field.node.name.node.as_str();
+            let rule = match rule_of(&field.node.directives) {
+                Some(Some(rule)) => rule,
+                Some(None) => {
+                    problems.push(format!("{type_name}.{field_name}: unreadable @access rule"));
+                    continue;
+                }
+                None => match &type_rule {
+                    Some(Some(rule)) => rule.clone(),
+                    _ => {
+                        problems.push(format!("{type_name}.{field_name}: no @access policy"));
+                        continue;
+                    }
+                },
+            };
+            if let Rule::Permission { name, hide } = &rule {
+                if catalog.get(name).is_none() {
+                    problems.push(format!(
+                        "{type_name}.{field_name}: unknown permission {name}"
+                    ));
+                }
+                if *hide && !field.node.ty.node.nullable {
+                    problems.push(format!(
+                        "{type_name}.{field_name}: hidden field must be nullable"
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_names_have_domain_resource_and_action() {
+        assert!(is_permission_name("sales.quote:approve"));
+        assert!(is_permission_name("identity.api_key:manage"));
+        assert!(!is_permission_name("sales:approve"));
+        assert!(!is_permission_name("Sales.quote:approve"));
+        assert!(!is_permission_name("sales.quote"));
+        assert!(!is_permission_name("a.b.c:d"));
+    }
+}

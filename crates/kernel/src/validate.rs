@@ -1,0 +1,145 @@
+//! Input checks that answer `userErrors`: every failed check names the field, the rule and a
+//! sentence, and all failures of one input are reported together.
+
+use crate::error::{Rejection, UserError, UserErrorCode};
+
+/// Collects the violations of one input.
+#[derive(Debug, Default)]
+pub struct Check {
+    errors: Vec<UserError>,
+}
+
+impl Check {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a violation.
+    pub fn add(
+        &mut self,
+        path: &str,
+        code: UserErrorCode,
+        message: impl Into<String>,
+    ) -> &mut Self {
+        self.errors.push(UserError::new(path, code, message));
+        self
+    }
+
+    /// The value is not blank.
+    pub fn required(&mut self, path: &str, value: &str) -> &mut Self {
+        if value.trim().is_empty() {
+            self.add(path, UserErrorCode::Required, "must not be blank");
+        }
+        self
+    }
+
+    /// The value has at most `max` characters.
+    pub fn max_len(&mut self, path: &str, value: &str, max: usize) -> &mut Self {
+        let len = value.chars().count();
+        if len > max {
+            self.add(
+                path,
+                UserErrorCode::TooLong,
+                format!("must be at most {max} characters (got {len})"),
+            );
+        }
+        self
+    }
+
+    /// The value is non-blank and at most `max` characters.
+    pub fn text(&mut self, path: &str, value: &str, max: usize) -> &mut Self {
+        self.required(path, value).max_len(path, value, max)
+    }
+
+    /// The value is an email address.
+    pub fn email(&mut self, path: &str, value: &str) -> &mut Self {
+        if !is_email(value) {
+            self.add(
+                path,
+                UserErrorCode::InvalidFormat,
+                "must be an email address like name@example.com",
+            );
+        }
+        self
+    }
+
+    /// Whether any check failed so far.
+    pub fn failed(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// `Ok` when every check passed, otherwise every violation at once.
+    pub fn finish(self) -> Result<(), Rejection> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Rejection::Invalid(self.errors))
+        }
+    }
+}
+
+/// Lower-cased and trimmed: the form emails are stored and compared in.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// A practical email check: one `@`, a local part, a dotted domain, no spaces, at most 254
+/// characters. Deliverability is the mail server's business.
+pub fn is_email(email: &str) -> bool {
+    let email = email.trim();
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(is_email("ana.lopez@example.com"));
+        assert!(is_email(" Ana@Example.co.uk "));
+        assert!(!is_email("ana"));
+        assert!(!is_email("ana@localhost"));
+        assert!(!is_email("ana @example.com"));
+        assert!(!is_email("@example.com"));
+        assert!(!is_email("a@b@example.com"));
+        assert!(!is_email("ana@example..com"));
+        assert_eq!(normalize_email(" Ana@Example.COM "), "ana@example.com");
+    }
+
+    #[test]
+    fn every_violation_is_reported_with_its_path() {
+        let mut check = Check::new();
+        check
+            .text("input.name", "  ", 10)
+            .max_len("input.note", "abcdef", 3)
+            .email("input.email", "nope");
+        let Err(Rejection::Invalid(errors)) = check.finish() else {
+            panic!("expected violations");
+        };
+        let codes: Vec<_> = errors.iter().map(|e| (e.field.join("."), e.code)).collect();
+        assert_eq!(
+            codes,
+            vec![
+                ("input.name".to_owned(), UserErrorCode::Required),
+                ("input.note".to_owned(), UserErrorCode::TooLong),
+                ("input.email".to_owned(), UserErrorCode::InvalidFormat),
+            ]
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! Fresh databases for tests: a SQLite file in a temporary directory, and a PostgreSQL database
+//! of its own when `SWITCHYARD_TEST_DATABASE_URL` is set.
+
+use diesel::QueryableByName;
+use diesel::sql_types::Text;
+use diesel_async::RunQueryDsl;
+use switchyard_kernel::db::{Backend, Db, DbOptions};
+use switchyard_kernel::db_run;
+
+pub struct TestDb {
+    pub db: Db,
+    _guard: Option<switchyard_kernel::db::testing::Scratch>,
+}
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+impl TestDb {
+    pub async fn tenant_tables(&self) -> Vec<String> {
+        let sql = match self.db.backend() {
+            Backend::Sqlite => {
+                "SELECT m.name AS name FROM sqlite_master m \
+                 WHERE m.type = 'table' AND EXISTS \
+                 (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'tenant_id') ORDER BY 1"
+            }
+            Backend::Postgres => {
+                "SELECT table_name::text AS name FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY 1"
+            }
+        };
+        self.names(sql).await
+    }
+
+    pub async fn tables_without_tenant_index(&self) -> Vec<String> {
+        let sql = match self.db.backend() {
+            Backend::Sqlite => {
+                "SELECT m.name AS name FROM sqlite_master m \
+                 WHERE m.type = 'table' AND EXISTS \
+                 (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'tenant_id') \
+                 AND NOT EXISTS (SELECT 1 FROM pragma_index_list(m.name) il \
+                   JOIN pragma_index_info(il.name) ii WHERE ii.seqno = 0 AND ii.name = 'tenant_id') \
+                 ORDER BY 1"
+            }
+            Backend::Postgres => {
+                "SELECT c.table_name::text AS name FROM information_schema.columns c \
+                 WHERE c.table_schema = 'public' AND c.column_name = 'tenant_id' \
+                 AND NOT EXISTS (SELECT 1 FROM pg_index i \
+                   JOIN pg_class t ON t.oid = i.indrelid \
+                   JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0] \
+                   WHERE t.relname = c.table_name AND a.attname = 'tenant_id') ORDER BY 1"
+            }
+        };
+        self.names(sql).await
+    }
+
+    async fn names(&self, sql: &'static str) -> Vec<String> {
+        let mut pooled = self.db.read().await.unwrap();
+        let mut conn = pooled.conn();
+        let rows: Vec<Name> = db_run!(&mut conn, |c| diesel::sql_query(sql).load(c).await).unwrap();
+        rows.into_iter().map(|r| r.name).collect()
+    }
+}
+
+/// Runs `test` on a fresh, migrated SQLite database, then on PostgreSQL if configured.
+pub async fn each_backend(test: impl AsyncFn(TestDb)) {
+    let dir = tempdir();
+    let url = format!("sqlite://{}/test.db", dir.display());
+    let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
+    db.migrate().await.unwrap();
+    test(TestDb { db, _guard: None }).await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    match switchyard_kernel::db::testing::Scratch::create()
+        .await
+        .unwrap()
+    {
+        Some(scratch) => {
+            let db = Db::connect(scratch.url(), &DbOptions::default())
+                .await
+                .unwrap();
+            db.migrate().await.unwrap();
+            test(TestDb {
+                db,
+                _guard: Some(scratch),
+            })
+            .await;
+        }
+        None => eprintln!("SWITCHYARD_TEST_DATABASE_URL is not set: PostgreSQL half skipped"),
+    }
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("switchyard-kernel-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
