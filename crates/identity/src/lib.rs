@@ -1,1 +1,47 @@
+//! Identity: tenants, locations, users, roles and grants, sessions, API keys; and the
+//! authenticator that turns a request's credentials into a [`Caller`](switchyard_kernel::Caller).
 
+pub mod api_keys;
+pub mod auth;
+pub mod locations;
+pub mod permissions;
+pub mod roles;
+pub mod schema;
+pub mod subscriptions;
+pub mod tenants;
+pub mod users;
+
+use async_graphql::MergedObject;
+
+pub use api_keys::ApiKey;
+pub use auth::jwt::{JwtSettings, Claims};
+pub use auth::{Authenticator, TokenLifetimes};
+pub use locations::Location;
+pub use subscriptions::IdentitySubscription;
+pub use users::{User, load_user};
+
+/// Identity's queries.
+#[derive(MergedObject, Default)]
+pub struct IdentityQuery(
+    users::UserQuery,
+    roles::RoleQuery,
+    locations::LocationQuery,
+    api_keys::ApiKeyQuery,
+    tenants::TenantQuery,
+);
+
+/// Identity's mutations.
+#[derive(MergedObject, Default)]
+pub struct IdentityMutation(
+    auth::graphql::AuthMutation,
+    users::mutations::UserMutation,
+    roles::mutations::RoleMutation,
+    locations::mutations::LocationMutation,
+    api_keys::ApiKeyMutation,
+    tenants::TenantMutation,
+);
+
+/// Identity's permissions, for the catalogue.
+pub fn permissions() -> &'static [switchyard_kernel::PermissionDef] {
+    permissions::PERMISSIONS
+}

@@ -66,6 +66,21 @@ pub async fn record(conn: &mut Conn<'_>, caller: &Caller, change: Change<'_>) ->
     Ok(())
 }
 
+/// Records a change twice over in the current transaction: as an audit entry and as an outbox
+/// event of the same name (`payload` = `{"before": .., "after": ..}`), so subscriptions and
+/// reactions see exactly what the audit log says.
+pub async fn changed(conn: &mut Conn<'_>, caller: &Caller, change: Change<'_>) -> Result<(), Error> {
+    let event = crate::events::NewEvent {
+        event_type: change.action.to_owned(),
+        aggregate_type: change.entity_type.to_owned(),
+        aggregate_id: change.entity_id.clone(),
+        payload: serde_json::json!({ "before": change.before, "after": change.after }),
+    };
+    record(conn, caller, change).await?;
+    crate::events::emit(conn, caller, event).await?;
+    Ok(())
+}
+
 /// The audit entries of one entity, oldest first.
 pub async fn history(
     conn: &mut Conn<'_>,

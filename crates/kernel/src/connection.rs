@@ -104,6 +104,107 @@ impl Page {
     pub fn limit(&self) -> i64 {
         self.size + 1
     }
+
+    /// The cursors as `arity` string key values each, or BAD_USER_INPUT if a cursor belongs to
+    /// another ordering.
+    pub fn bounds(&self, arity: usize) -> Result<Bounds, Error> {
+        let values = |name: &str, cursor: &Option<Cursor>| -> Result<Option<Vec<String>>, Error> {
+            let Some(cursor) = cursor else {
+                return Ok(None);
+            };
+            let values: Option<Vec<String>> = cursor
+                .0
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            match values {
+                Some(values) if values.len() == arity => Ok(Some(values)),
+                _ => Err(Error::bad_input(
+                    name,
+                    format!("`{name}` is not a cursor of this list and ordering"),
+                )),
+            }
+        };
+        Ok(Bounds {
+            after: values("after", &self.after)?,
+            before: values("before", &self.before)?,
+            backward: self.backward,
+            limit: self.limit(),
+        })
+    }
+}
+
+/// Decoded cursor bounds, ready for [`keyset!`](crate::keyset).
+#[derive(Debug, Clone)]
+pub struct Bounds {
+    pub after: Option<Vec<String>>,
+    pub before: Option<Vec<String>>,
+    pub backward: bool,
+    pub limit: i64,
+}
+
+/// Applies keyset bounds, ordering and limit to a boxed Diesel query.
+///
+/// `keyset!(query, bounds, descending, id_column)` orders by the ID alone (UUIDv7: creation
+/// order); `keyset!(query, bounds, descending, id_column, sort_column)` orders by a text column
+/// and breaks ties by ID. Cursors must have been made with the same key (see
+/// [`Page::bounds`]).
+#[macro_export]
+macro_rules! keyset {
+    ($query:ident, $bounds:expr, $desc:expr, $id:expr) => {{
+        let bounds: &$crate::connection::Bounds = $bounds;
+        let desc: bool = $desc;
+        for (cursor, is_after) in [(&bounds.after, true), (&bounds.before, false)] {
+            if let Some(values) = cursor {
+                let id = values[0].clone();
+                if is_after != desc {
+                    $query = $query.filter($id.gt(id));
+                } else {
+                    $query = $query.filter($id.lt(id));
+                }
+            }
+        }
+        if desc != bounds.backward {
+            $query = $query.order($id.desc());
+        } else {
+            $query = $query.order($id.asc());
+        }
+        $query = $query.limit(bounds.limit);
+    }};
+    ($query:ident, $bounds:expr, $desc:expr, $id:expr, $col:expr) => {{
+        let bounds: &$crate::connection::Bounds = $bounds;
+        let desc: bool = $desc;
+        for (cursor, is_after) in [(&bounds.after, true), (&bounds.before, false)] {
+            if let Some(values) = cursor {
+                let (value, id) = (values[0].clone(), values[1].clone());
+                if is_after != desc {
+                    $query = $query.filter($col.gt(value.clone()).or($col.eq(value).and($id.gt(id))));
+                } else {
+                    $query = $query.filter($col.lt(value.clone()).or($col.eq(value).and($id.lt(id))));
+                }
+            }
+        }
+        if desc != bounds.backward {
+            $query = $query.order(($col.desc(), $id.desc()));
+        } else {
+            $query = $query.order(($col.asc(), $id.asc()));
+        }
+        $query = $query.limit(bounds.limit);
+    }};
+}
+
+/// Sort direction of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, async_graphql::Enum)]
+pub enum SortDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+impl SortDirection {
+    pub fn is_desc(&self) -> bool {
+        matches!(self, SortDirection::Desc)
+    }
 }
 
 /// A row's position in a keyset order: its sort key values, last one the row's ID.

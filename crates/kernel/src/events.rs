@@ -28,9 +28,9 @@ use crate::schema::outbox;
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     /// `domain.entity.verb`, e.g. `identity.user.updated`.
-    pub event_type: &'static str,
+    pub event_type: String,
     /// The GraphQL type of the aggregate, e.g. `User`.
-    pub aggregate_type: &'static str,
+    pub aggregate_type: String,
     pub aggregate_id: String,
     pub payload: Json,
 }

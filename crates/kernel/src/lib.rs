@@ -3,6 +3,7 @@
 //! audit log, the outbox and its dispatcher. See `ARCHITECTURE.md` at the repository root.
 
 pub mod access;
+pub mod address;
 pub mod audit;
 pub mod connection;
 pub mod context;
@@ -20,7 +21,7 @@ pub mod validate;
 pub use access::{
     BuiltinRole, Caller, Catalog, PermissionDef, Principal, RowScope, Scope, UserKind,
 };
-pub use connection::{Connection, Cursor, Page, PageArgs};
+pub use connection::{Bounds, Connection, Cursor, Page, PageArgs, SortDirection};
 pub use context::{ContextExt, LoaderEnv, RequestLoader, RequestScope, Services};
 pub use db::{Backend, Conn, Db, DbOptions};
 pub use error::{Error, Rejection, UserError, UserErrorCode};

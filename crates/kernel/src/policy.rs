@@ -259,7 +259,7 @@ fn judge(rule: Option<&Rule>, caller: Option<&Caller>, type_name: &str, field: &
         },
         None => {
             tracing::error!(type_name, field, "field has no access policy; refused");
-            Verdict::Deny(Error::forbidden("this field has no access policy"))
+            Verdict::Deny(Error::forbidden(format!("{type_name}.{field} has no access policy")))
         }
     }
 }
@@ -298,7 +298,9 @@ impl Extension for AccessPolicy {
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
-        if info.is_for_introspection || info.name.starts_with("__") {
+        // Introspection has its own switch; list items (parent type `[T]`) were authorised
+        // as the list field that holds them.
+        if info.is_for_introspection || info.name.starts_with("__") || info.parent_type.starts_with('[') {
             return next.run(ctx, info).await;
         }
         let map = self

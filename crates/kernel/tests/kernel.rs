@@ -100,8 +100,8 @@ async fn a_mutation_writes_change_audit_and_event_together_or_not_at_all() {
                     tx,
                     &caller,
                     NewEvent {
-                        event_type: "test.thing.created",
-                        aggregate_type: "Thing",
+                        event_type: "test.thing.created".into(),
+                        aggregate_type: "Thing".into(),
                         aggregate_id: entity.clone(),
                         payload: json!({}),
                     },
@@ -147,8 +147,8 @@ async fn a_mutation_writes_change_audit_and_event_together_or_not_at_all() {
                     tx,
                     &caller,
                     NewEvent {
-                        event_type: "test.thing.created",
-                        aggregate_type: "Thing",
+                        event_type: "test.thing.created".into(),
+                        aggregate_type: "Thing".into(),
                         aggregate_id: entity.clone(),
                         payload: json!({"name": "x"}),
                     },

@@ -1,0 +1,253 @@
+//! The server: builds the services and the schema from a [`Config`], mounts the routes, runs
+//! the event dispatcher, and shuts down gracefully.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{any, get};
+use switchyard_identity::{Authenticator, JwtSettings, TokenLifetimes};
+use switchyard_kernel::events::{Dispatcher, EventBus};
+use switchyard_kernel::{Db, DbOptions, Services};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::config::{Config, Mode};
+use crate::state::{AppState, Metrics};
+use crate::{http, schema};
+
+/// A built server, ready to serve.
+pub struct App {
+    state: AppState,
+}
+
+/// The JWT secret: configured, or in development generated once and kept in the data
+/// directory so that tokens survive a restart.
+fn jwt_secret(config: &Config) -> anyhow::Result<String> {
+    if !config.jwt_secret.is_empty() {
+        return Ok(config.jwt_secret.clone());
+    }
+    anyhow::ensure!(
+        config.mode == Mode::Development,
+        "SWITCHYARD_JWT_SECRET is required in production (at least 32 random bytes)"
+    );
+    let dir = config.data_dir();
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("jwt-secret");
+    if let Ok(secret) = std::fs::read_to_string(&path)
+        && secret.trim().len() >= 32
+    {
+        return Ok(secret.trim().to_owned());
+    }
+    let secret = switchyard_identity::auth::secrets::random_token(48);
+    std::fs::write(&path, &secret)?;
+    Ok(secret)
+}
+
+impl App {
+    /// Connects to the database (migrating it when configured to), and builds everything.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let db = Db::connect(
+            &config.database_url,
+            &DbOptions {
+                pool_size: config.db_pool_size,
+                acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
+                statement_timeout: Duration::from_secs(config.db_statement_timeout_secs),
+            },
+        )
+        .await?;
+        if config.auto_migrate_enabled() {
+            let report = db.migrate().await?;
+            if !report.applied.is_empty() {
+                tracing::info!(applied = report.applied.len(), "database migrated");
+            }
+        } else {
+            let pending = db.pending_migrations().await?;
+            anyhow::ensure!(
+                pending.is_empty(),
+                "{} migration(s) pending ({}): run `switchyard migrate`",
+                pending.len(),
+                pending.join(", ")
+            );
+        }
+        let catalog = Arc::new(schema::catalog());
+        let services = Services {
+            db: db.clone(),
+            bus: EventBus::default(),
+            catalog: catalog.clone(),
+        };
+        let settings = JwtSettings {
+            secret: jwt_secret(&config)?,
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+            public_key_files: Config::list(&config.jwt_public_keys).into_iter().map(Into::into).collect(),
+            jwks_file: Some(config.jwt_jwks_file.clone()).filter(|f| !f.is_empty()).map(Into::into),
+            external_issuer: Some(config.jwt_external_issuer.clone()).filter(|s| !s.is_empty()),
+            external_audience: Some(config.jwt_external_audience.clone()).filter(|s| !s.is_empty()),
+        };
+        let lifetimes = TokenLifetimes {
+            access: Duration::from_secs(config.access_token_ttl_secs),
+            refresh: Duration::from_secs(config.refresh_token_ttl_secs),
+            invitation: Duration::from_secs(config.invitation_ttl_secs),
+        };
+        let authenticator = Arc::new(Authenticator::new(db, catalog, &settings, lifetimes)?);
+        let schema = {
+            let (services, authenticator) = (services.clone(), authenticator.clone());
+            schema::build(&config, move |b| b.data(services).data(authenticator))
+        };
+        Ok(App {
+            state: AppState {
+                schema,
+                services,
+                authenticator,
+                config: Arc::new(config),
+                metrics: Arc::new(Metrics::default()),
+                shutdown: CancellationToken::new(),
+            },
+        })
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.state.services
+    }
+
+    pub fn authenticator(&self) -> &Arc<Authenticator> {
+        &self.state.authenticator
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.state.config
+    }
+
+    /// The routes.
+    pub fn router(&self) -> Router {
+        let mut router = Router::new()
+            .route("/graphql", any(http::graphql))
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/readyz", get(readyz))
+            .route("/metrics", get(metrics));
+        if self.state.config.graphiql {
+            router = router.route("/", get(|| async { Html(GRAPHIQL) }));
+        }
+        let origins = Config::list(&self.state.config.cors_origins);
+        if !origins.is_empty() {
+            let allow = if origins.iter().any(|o| o == "*") {
+                AllowOrigin::any()
+            } else {
+                AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+            };
+            router = router.layer(
+                CorsLayer::new()
+                    .allow_origin(allow)
+                    .allow_methods([Method::GET, Method::POST])
+                    .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT, "x-api-key".parse().expect("static header name")])
+                    .max_age(Duration::from_secs(600)),
+            );
+        }
+        router.with_state(self.state.clone())
+    }
+
+    /// Serves on `listener` until `signal` resolves, then stops accepting, lets in-flight
+    /// requests finish (up to `shutdown_grace_secs`), closes WebSockets with 1001, and stops
+    /// the dispatcher.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        let dispatcher = Dispatcher::new(
+            state.services.db.clone(),
+            state.services.bus.clone(),
+            Duration::from_millis(state.config.outbox_poll_ms),
+        )
+        .spawn(state.shutdown.clone());
+        let token = state.shutdown.clone();
+        let stopping = CancellationToken::new();
+        let stop_signal = stopping.clone();
+        let server = tokio::spawn(
+            axum::serve(listener, self.router())
+                .with_graceful_shutdown(async move { stop_signal.cancelled().await })
+                .into_future(),
+        );
+        signal.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        stopping.cancel();
+        token.cancel();
+        let grace = Duration::from_secs(state.config.shutdown_grace_secs);
+        match tokio::time::timeout(grace, server).await {
+            Ok(result) => result??,
+            Err(_) => tracing::warn!("in-flight requests did not finish within the grace period"),
+        }
+        let _ = dispatcher.await;
+        Ok(())
+    }
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.services.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = state.metrics.render(state.services.db.statements());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// Waits for SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+const GRAPHIQL: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Switchyard · GraphiQL</title>
+  <link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css">
+  <style>body { margin: 0; } #graphiql { height: 100vh; }</style>
+</head>
+<body>
+  <div id="graphiql">Loading GraphiQL…</div>
+  <script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
+  <script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
+  <script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
+  <script>
+    const url = location.origin + '/graphql';
+    const fetcher = GraphiQL.createFetcher({ url });
+    const headers = JSON.stringify({ Authorization: 'Bearer <access token from the login mutation>' }, null, 2);
+    ReactDOM.createRoot(document.getElementById('graphiql')).render(
+      React.createElement(GraphiQL, {
+        fetcher,
+        defaultHeaders: headers,
+        defaultQuery: 'mutation Login {\n  login(input: {email: "owner@example.com", password: "…"}) {\n    accessToken\n    userErrors { field code message }\n  }\n}\n',
+      })
+    );
+  </script>
+</body>
+</html>
+"#;

@@ -1,0 +1,255 @@
+//! Configuration: every key has a default, may be set in a TOML file (`SWITCHYARD_CONFIG`,
+//! default `./switchyard.toml` when present) and is overridden by the environment variable
+//! `SWITCHYARD_<KEY>` (upper case). `DATABASE_URL` is honoured too. The README's table is
+//! checked against [`Config::KEYS`] by a test, so the two cannot drift apart.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+macro_rules! config {
+    ($( $(#[doc = $doc:literal])+ $name:ident : $ty:ty = $default:expr, )*) => {
+        /// The server's settings.
+        #[derive(Debug, Clone)]
+        pub struct Config {
+            $( $(#[doc = $doc])+ pub $name: $ty, )*
+        }
+
+        impl Default for Config {
+            fn default() -> Self {
+                Config { $( $name: $default, )* }
+            }
+        }
+
+        impl Config {
+            /// Every key: (name, default, description).
+            pub const KEYS: &'static [(&'static str, &'static str, &'static str)] = &[
+                $( (stringify!($name), stringify!($default), concat!($($doc),+)), )*
+            ];
+
+            /// Reads the file table and the environment over the defaults.
+            pub fn from_sources(
+                file: &toml::Table,
+                env: &dyn Fn(&str) -> Option<String>,
+            ) -> anyhow::Result<Config> {
+                let defaults = Config::default();
+                Ok(Config {
+                    $( $name: read(stringify!($name), file, env)?.unwrap_or(defaults.$name), )*
+                })
+            }
+        }
+    };
+}
+
+config! {
+    /// Database URL: `sqlite://path` (embedded) or `postgres://user@host/db`. `DATABASE_URL` also works.
+    database_url: String = "sqlite://./data/switchyard.db".to_owned(),
+    /// Address to listen on.
+    bind: String = "127.0.0.1:8080".to_owned(),
+    /// `development` or `production`: production requires a JWT secret and turns introspection and suggestions off by default.
+    mode: Mode = Mode::Development,
+    /// Apply pending migrations on start. Empty: yes on SQLite, no on PostgreSQL (run `switchyard migrate`).
+    auto_migrate: String = String::new(),
+    /// HS256 secret (32+ bytes) signing access tokens. Empty in development: generated once and kept in `<data dir>/jwt-secret`.
+    jwt_secret: String = String::new(),
+    /// `iss` of Switchyard's own tokens.
+    jwt_issuer: String = "switchyard".to_owned(),
+    /// `aud` of Switchyard's own tokens.
+    jwt_audience: String = "switchyard".to_owned(),
+    /// Comma-separated PEM files with RSA or Ed25519 public keys of external identity providers (RS256/EdDSA).
+    jwt_public_keys: String = String::new(),
+    /// A JWKS file with external identity providers' public keys.
+    jwt_jwks_file: String = String::new(),
+    /// `iss` required on external tokens.
+    jwt_external_issuer: String = String::new(),
+    /// `aud` required on external tokens.
+    jwt_external_audience: String = String::new(),
+    /// Access token lifetime, seconds.
+    access_token_ttl_secs: u64 = 900,
+    /// Refresh token lifetime, seconds.
+    refresh_token_ttl_secs: u64 = 30 * 24 * 3600,
+    /// Invitation lifetime, seconds.
+    invitation_ttl_secs: u64 = 7 * 24 * 3600,
+    /// Serve the GraphiQL IDE at `/`.
+    graphiql: bool = true,
+    /// Allow introspection. Empty: on in development, off in production.
+    introspection: String = String::new(),
+    /// Suggest field names in validation errors. Empty: on in development, off in production.
+    suggestions: String = String::new(),
+    /// Comma-separated origins allowed by CORS (`*` for any); empty: no CORS headers.
+    cors_origins: String = String::new(),
+    /// Largest request body, bytes.
+    max_body_bytes: usize = 1024 * 1024,
+    /// Deepest query nesting.
+    max_depth: usize = 15,
+    /// Highest query complexity (a connection field costs its page size times its children).
+    max_complexity: usize = 5000,
+    /// Most aliases in one document.
+    max_aliases: usize = 30,
+    /// Most operations in one batched request.
+    max_batch: usize = 10,
+    /// Database connections in the pool.
+    db_pool_size: usize = 10,
+    /// Seconds a request waits for a database connection before SERVICE_UNAVAILABLE.
+    db_acquire_timeout_secs: u64 = 5,
+    /// PostgreSQL statement timeout and SQLite busy timeout, seconds.
+    db_statement_timeout_secs: u64 = 30,
+    /// Seconds a WebSocket may wait before `connection_init` (then 4408).
+    ws_init_timeout_secs: u64 = 10,
+    /// Seconds between server pings on WebSockets (0: none).
+    ws_ping_interval_secs: u64 = 15,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    shutdown_grace_secs: u64 = 30,
+    /// Milliseconds between outbox polls (commits wake the dispatcher at once anyway).
+    outbox_poll_ms: u64 = 1000,
+    /// Email of the owner created on first start with an empty database.
+    bootstrap_email: String = "owner@example.com".to_owned(),
+    /// Log filter (`tracing` `EnvFilter` syntax).
+    log: String = "info".to_owned(),
+    /// Log format: `text` or `json`.
+    log_format: String = "text".to_owned(),
+}
+
+/// How strict the server is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "development" | "dev" => Ok(Mode::Development),
+            "production" | "prod" => Ok(Mode::Production),
+            other => Err(format!("mode must be development or production, not {other:?}")),
+        }
+    }
+}
+
+fn read<T: FromStr>(
+    name: &str,
+    file: &toml::Table,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    let var = format!("SWITCHYARD_{}", name.to_uppercase());
+    let raw = env(&var)
+        .or_else(|| (name == "database_url").then(|| env("DATABASE_URL")).flatten())
+        .or_else(|| {
+            file.get(name).map(|v| match v {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+        });
+    match raw {
+        None => Ok(None),
+        Some(raw) => raw
+            .trim()
+            .parse::<T>()
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("{var}: {e}")),
+    }
+}
+
+impl Config {
+    /// Loads the TOML file (if any) and the process environment.
+    pub fn load() -> anyhow::Result<Config> {
+        let path = std::env::var("SWITCHYARD_CONFIG").ok();
+        let file = match &path {
+            Some(path) => Some(std::fs::read_to_string(path)?),
+            None if Path::new("switchyard.toml").exists() => {
+                Some(std::fs::read_to_string("switchyard.toml")?)
+            }
+            None => None,
+        };
+        let table: toml::Table = match file {
+            Some(text) => text.parse()?,
+            None => toml::Table::new(),
+        };
+        Config::from_sources(&table, &|k| std::env::var(k).ok())
+    }
+
+    fn flag(value: &str, default: bool) -> bool {
+        match value.trim() {
+            "" => default,
+            v => matches!(v, "true" | "1" | "yes" | "on"),
+        }
+    }
+
+    pub fn introspection_enabled(&self) -> bool {
+        Self::flag(&self.introspection, self.mode == Mode::Development)
+    }
+
+    pub fn suggestions_enabled(&self) -> bool {
+        Self::flag(&self.suggestions, self.mode == Mode::Development)
+    }
+
+    pub fn auto_migrate_enabled(&self) -> bool {
+        Self::flag(&self.auto_migrate, self.database_url.starts_with("sqlite:"))
+    }
+
+    pub fn list(value: &str) -> Vec<String> {
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    /// The directory next to the SQLite file (or `./data`), for the generated dev secret.
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        let path = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"));
+        match path.and_then(|p| Path::new(p).parent()) {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => "./data".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_overrides_default() {
+        let file: toml::Table = "bind = \"0.0.0.0:9000\"\nmax_depth = 7\n".parse().unwrap();
+        let env = |k: &str| match k {
+            "SWITCHYARD_MAX_DEPTH" => Some("9".to_owned()),
+            "DATABASE_URL" => Some("postgres://x@y/z".to_owned()),
+            _ => None,
+        };
+        let config = Config::from_sources(&file, &env).unwrap();
+        assert_eq!(config.bind, "0.0.0.0:9000");
+        assert_eq!(config.max_depth, 9);
+        assert_eq!(config.database_url, "postgres://x@y/z");
+        assert_eq!(config.max_aliases, 30);
+        assert!(!config.auto_migrate_enabled());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let env = |k: &str| (k == "SWITCHYARD_MAX_DEPTH").then(|| "deep".to_owned());
+        let err = Config::from_sources(&toml::Table::new(), &env).unwrap_err();
+        assert!(err.to_string().contains("SWITCHYARD_MAX_DEPTH"), "{err}");
+    }
+
+    #[test]
+    fn production_turns_introspection_off_unless_asked() {
+        let env = |k: &str| (k == "SWITCHYARD_MODE").then(|| "production".to_owned());
+        let config = Config::from_sources(&toml::Table::new(), &env).unwrap();
+        assert!(!config.introspection_enabled());
+        assert!(!config.suggestions_enabled());
+    }
+}

@@ -1,0 +1,481 @@
+//! GraphQL over HTTP, as the GraphQL-over-HTTP specification asks (the stock async-graphql
+//! axum integration answers everything `200 application/graphql-response+json`).
+//!
+//! - `POST /graphql` with `Content-Type: application/json`; any other content type is 415, so
+//!   the "simple" types a cross-site form can send (`text/plain`, form-encoded, multipart) never
+//!   execute anything: that is the CSRF defence.
+//! - `GET /graphql?query=…` runs queries only; a mutation over GET is 405.
+//! - The response type follows `Accept`: `application/graphql-response+json` or
+//!   `application/json` (also for `*/*` and a missing header); neither is 406.
+//! - With `application/graphql-response+json`, a request that fails before execution (parse,
+//!   validation, variable coercion, unknown operation) is 400 without `data`; with
+//!   `application/json` such requests are 200, as the specification recommends for legacy
+//!   clients. A malformed HTTP request (bad JSON, bad parameters) is 400 for both.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use switchyard_kernel::{Caller, Principal, RequestScope};
+
+use crate::schema::{Executed, code_request_errors};
+use crate::state::AppState;
+
+/// The two JSON media types of the specification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl Media {
+    fn content_type(self) -> &'static str {
+        match self {
+            Media::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            Media::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// Picks the response type from `Accept` (quality values honoured); `None` when the client
+/// accepts neither JSON type.
+pub fn negotiate(headers: &HeaderMap) -> Option<Media> {
+    let accept = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    if accept.trim().is_empty() {
+        return Some(Media::Json);
+    }
+    let mut best: Option<(f32, Media)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let candidate = match media.as_str() {
+            "application/graphql-response+json" => Media::GraphqlResponseJson,
+            "application/json" | "application/*" | "*/*" => Media::Json,
+            _ => continue,
+        };
+        if q <= 0.0 {
+            continue;
+        }
+        let better = match best {
+            None => true,
+            Some((bq, bm)) => q > bq || (q == bq && bm == Media::Json && candidate == Media::GraphqlResponseJson),
+        };
+        if better {
+            best = Some((q, candidate));
+        }
+    }
+    best.map(|(_, m)| m)
+}
+
+/// A JSON error response outside GraphQL execution.
+pub fn error_response(status: StatusCode, media: Media, code: &str, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    json_response(status, media, &body)
+}
+
+fn json_response(status: StatusCode, media: Media, body: &Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.content_type()),
+    );
+    response
+}
+
+/// One operation's parameters.
+#[derive(Debug)]
+struct Params {
+    query: String,
+    operation_name: Option<String>,
+    variables: Map<String, Value>,
+    extensions: Map<String, Value>,
+}
+
+fn params_from_json(value: Value) -> Result<Params, String> {
+    let Value::Object(mut object) = value else {
+        return Err("the request body must be a JSON object".to_owned());
+    };
+    let query = match object.remove("query") {
+        Some(Value::String(q)) => q,
+        Some(_) => return Err("`query` must be a string".to_owned()),
+        None => return Err("`query` is missing".to_owned()),
+    };
+    let operation_name = match object.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(name),
+        Some(_) => return Err("`operationName` must be a string or null".to_owned()),
+    };
+    let object_param = |name: &str, value: Option<Value>| match value {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map),
+        Some(_) => Err(format!("`{name}` must be an object or null")),
+    };
+    Ok(Params {
+        query,
+        operation_name,
+        variables: object_param("variables", object.remove("variables"))?,
+        extensions: object_param("extensions", object.remove("extensions"))?,
+    })
+}
+
+fn params_from_query_string(query: &str) -> Result<Params, String> {
+    let pairs: HashMap<String, String> =
+        serde_urlencoded::from_str(query).map_err(|_| "the query string is malformed".to_owned())?;
+    let mut object = Map::new();
+    if let Some(q) = pairs.get("query") {
+        object.insert("query".into(), Value::String(q.clone()));
+    }
+    if let Some(name) = pairs.get("operationName").filter(|n| !n.is_empty()) {
+        object.insert("operationName".into(), Value::String(name.clone()));
+    }
+    for key in ["variables", "extensions"] {
+        if let Some(raw) = pairs.get(key).filter(|v| !v.is_empty()) {
+            let parsed: Value =
+                serde_json::from_str(raw).map_err(|_| format!("`{key}` must be JSON"))?;
+            object.insert(key.into(), parsed);
+        }
+    }
+    params_from_json(Value::Object(object))
+}
+
+/// The operation type `params` selects, if the document parses and names one.
+fn operation_type(params: &Params) -> Option<OperationType> {
+    let doc = async_graphql::parser::parse_query(&params.query).ok()?;
+    match (&doc.operations, &params.operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+fn is_json_content_type(headers: &HeaderMap) -> Result<(), &'static str> {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return Err("send the request as Content-Type: application/json");
+    };
+    let mut parts = value.split(';');
+    let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+    if media != "application/json" {
+        return Err("only application/json request bodies are accepted (this also refuses cross-site form posts)");
+    }
+    for param in parts {
+        if let Some((k, v)) = param.split_once('=')
+            && k.trim().eq_ignore_ascii_case("charset")
+            && !v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        {
+            return Err("only UTF-8 request bodies are accepted");
+        }
+    }
+    Ok(())
+}
+
+/// The caller behind the request's credentials: `Authorization: Bearer …` (JWT or API key) or
+/// `X-Api-Key`. No credentials: anonymous.
+pub async fn caller_from_headers(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Caller>, switchyard_kernel::Error> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .map(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+                .unwrap_or(v)
+                .trim()
+        });
+    let api_key = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    match bearer.or(api_key) {
+        None | Some("") => Ok(None),
+        Some(credential) => state.authenticator.authenticate(credential).await.map(Some),
+    }
+}
+
+/// Builds the executable request for one operation.
+pub fn graphql_request(
+    state: &AppState,
+    query: String,
+    operation_name: Option<String>,
+    variables: Map<String, Value>,
+    extensions: Map<String, Value>,
+    caller: Option<Caller>,
+    executed: Executed,
+) -> async_graphql::Request {
+    let mut request = async_graphql::Request::new(query)
+        .variables(async_graphql::Variables::from_json(Value::Object(variables)));
+    if let Some(name) = operation_name {
+        request = request.operation_name(name);
+    }
+    for (key, value) in extensions {
+        if let Ok(value) = async_graphql::Value::from_json(value) {
+            request.extensions.insert(key, value);
+        }
+    }
+    request = request
+        .data(RequestScope::new(state.services.db.clone(), caller.clone()))
+        .data(executed);
+    if let Some(caller) = caller {
+        request = request.data(caller);
+    }
+    request
+}
+
+struct Outcome {
+    body: Value,
+    request_error: bool,
+    errors: usize,
+}
+
+async fn execute(state: &AppState, params: Params, caller: Option<Caller>) -> Outcome {
+    let executed = Executed::default();
+    let request = graphql_request(
+        state,
+        params.query,
+        params.operation_name,
+        params.variables,
+        params.extensions,
+        caller,
+        executed.clone(),
+    );
+    let mut response = state.schema.execute(request).await;
+    let errors = response.errors.len();
+    if !executed.get() && !response.errors.is_empty() {
+        code_request_errors(&mut response);
+        let errors_json = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
+        Outcome {
+            body: json!({ "errors": errors_json }),
+            request_error: true,
+            errors,
+        }
+    } else {
+        Outcome {
+            body: serde_json::to_value(&response).unwrap_or(Value::Null),
+            request_error: false,
+            errors,
+        }
+    }
+}
+
+fn who(caller: &Option<Caller>) -> (String, String) {
+    match caller {
+        None => ("anonymous".to_owned(), String::new()),
+        Some(c) => (
+            match &c.principal {
+                Principal::User { id, .. } => format!("user:{id}"),
+                Principal::ApiKey { id, .. } => format!("api_key:{id}"),
+                Principal::System => "system".to_owned(),
+            },
+            c.tenant_id.to_string(),
+        ),
+    }
+}
+
+/// `GET`/`POST /graphql`, and the WebSocket upgrade on `GET`.
+pub async fn graphql(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    if parts.method == Method::GET && crate::ws::is_upgrade(&parts.headers) {
+        return crate::ws::upgrade(state, parts).await;
+    }
+    let started = Instant::now();
+    let response = handle(&state, parts, body, started).await;
+    state.metrics.http_response(response.status());
+    response
+}
+
+async fn handle(
+    state: &AppState,
+    parts: axum::http::request::Parts,
+    body: Body,
+    started: Instant,
+) -> Response {
+    let Some(media) = negotiate(&parts.headers) else {
+        return error_response(
+            StatusCode::NOT_ACCEPTABLE,
+            Media::Json,
+            "NOT_ACCEPTABLE",
+            "accept application/graphql-response+json or application/json",
+        );
+    };
+    let bad = |message: &str| error_response(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", message);
+    let batch: Vec<Params>;
+    let is_batch;
+    match parts.method {
+        Method::GET => {
+            match params_from_query_string(parts.uri.query().unwrap_or_default()) {
+                Ok(params) => {
+                    if matches!(operation_type(&params), Some(OperationType::Mutation | OperationType::Subscription)) {
+                        let mut response = error_response(
+                            StatusCode::METHOD_NOT_ALLOWED,
+                            media,
+                            "METHOD_NOT_ALLOWED",
+                            "mutations and subscriptions need POST (or a WebSocket)",
+                        );
+                        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+                        return response;
+                    }
+                    batch = vec![params];
+                    is_batch = false;
+                }
+                Err(message) => return bad(&message),
+            }
+        }
+        Method::POST => {
+            if let Err(message) = is_json_content_type(&parts.headers) {
+                return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, media, "UNSUPPORTED_MEDIA_TYPE", message);
+            }
+            let bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
+                Ok(bytes) => bytes,
+                Err(_) => {
+                    return error_response(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        media,
+                        "PAYLOAD_TOO_LARGE",
+                        &format!("the request body exceeds {} bytes", state.config.max_body_bytes),
+                    );
+                }
+            };
+            let value: Value = match serde_json::from_slice(&bytes) {
+                Ok(value) => value,
+                Err(_) => return bad("the request body is not valid JSON"),
+            };
+            match value {
+                Value::Array(items) => {
+                    if items.is_empty() || items.len() > state.config.max_batch {
+                        return bad(&format!("a batch holds 1 to {} operations", state.config.max_batch));
+                    }
+                    let mut all = Vec::with_capacity(items.len());
+                    for item in items {
+                        match params_from_json(item) {
+                            Ok(p) => all.push(p),
+                            Err(message) => return bad(&message),
+                        }
+                    }
+                    batch = all;
+                    is_batch = true;
+                }
+                other => match params_from_json(other) {
+                    Ok(p) => {
+                        batch = vec![p];
+                        is_batch = false;
+                    }
+                    Err(message) => return bad(&message),
+                },
+            }
+        }
+        _ => {
+            let mut response = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                media,
+                "METHOD_NOT_ALLOWED",
+                "use GET or POST",
+            );
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            return response;
+        }
+    }
+    let caller = match caller_from_headers(state, &parts.headers).await {
+        Ok(caller) => caller,
+        Err(error) => {
+            let mut response = error_response(StatusCode::UNAUTHORIZED, media, error.code(), &error.message());
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+            tracing::info!(target: "switchyard::request", status = 401, reason = %error.message(), "refused credentials");
+            return response;
+        }
+    };
+    let (principal, tenant) = who(&caller);
+    let operation = batch
+        .iter()
+        .map(|p| p.operation_name.clone().unwrap_or_else(|| "-".to_owned()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for params in batch {
+        outcomes.push(execute(state, params, caller.clone()).await);
+    }
+    let errors: usize = outcomes.iter().map(|o| o.errors).sum();
+    state.metrics.graphql_errors(errors);
+    let (status, body) = if is_batch {
+        (StatusCode::OK, Value::Array(outcomes.into_iter().map(|o| o.body).collect()))
+    } else {
+        let outcome = outcomes.pop().unwrap_or(Outcome { body: Value::Null, request_error: true, errors: 0 });
+        let status = if outcome.request_error && media == Media::GraphqlResponseJson {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        (status, outcome.body)
+    };
+    tracing::info!(
+        target: "switchyard::request",
+        method = %parts.method,
+        operation = %operation,
+        status = status.as_u16(),
+        errors,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        caller = %principal,
+        tenant = %tenant,
+        "graphql"
+    );
+    json_response(status, media, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> Option<Media> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        negotiate(&headers)
+    }
+
+    #[test]
+    fn accept_negotiation() {
+        assert_eq!(negotiate(&HeaderMap::new()), Some(Media::Json));
+        assert_eq!(accept("application/json"), Some(Media::Json));
+        assert_eq!(accept("application/graphql-response+json"), Some(Media::GraphqlResponseJson));
+        assert_eq!(
+            accept("application/graphql-response+json, application/json;q=0.9"),
+            Some(Media::GraphqlResponseJson)
+        );
+        assert_eq!(
+            accept("application/graphql-response+json;q=0.5, application/json"),
+            Some(Media::Json)
+        );
+        assert_eq!(accept("*/*"), Some(Media::Json));
+        assert_eq!(accept("text/html"), None);
+        assert_eq!(accept("application/json;q=0"), None);
+    }
+
+    #[test]
+    fn parameters_are_checked() {
+        assert!(params_from_json(json!({"query": "{a}"})).is_ok());
+        assert!(params_from_json(json!({"query": 1})).is_err());
+        assert!(params_from_json(json!({})).is_err());
+        assert!(params_from_json(json!({"query": "{a}", "variables": "x"})).is_err());
+        assert!(params_from_json(json!({"query": "{a}", "operationName": 3})).is_err());
+        assert!(params_from_json(json!({"query": "{a}", "variables": null, "extensions": null})).is_ok());
+        assert!(params_from_query_string("query=%7Ba%7D&variables=%7B%7D").is_ok());
+        assert!(params_from_query_string("query=%7Ba%7D&variables=nope").is_err());
+    }
+}

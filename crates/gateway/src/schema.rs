@@ -1,0 +1,232 @@
+//! The merged schema: each domain's `Query`, `Mutation` and `Subscription` parts, the Relay
+//! `Node` interface, the limits, and the extensions every request passes through.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{
+    Context, ErrorExtensionValues, ID, Interface, MergedObject, MergedSubscription, Object,
+    Response, Schema, ServerError, ServerResult, ValidationResult, Variables,
+};
+use switchyard_identity::{ApiKey, IdentityMutation, IdentityQuery, IdentitySubscription, Location, User};
+use switchyard_kernel::access::Catalog;
+use switchyard_kernel::ids::decode_global;
+use switchyard_kernel::policy::{AccessPolicy, Authenticated};
+use switchyard_kernel::{ApiKeyId, Error, LocationId, UserId};
+
+use crate::config::Config;
+
+/// The permission catalogue of every domain.
+pub fn catalog() -> Catalog {
+    Catalog::new(&[switchyard_identity::permissions()])
+}
+
+/// An object with a global ID, fetchable with `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    User(User),
+    Location(Location),
+    ApiKey(ApiKey),
+}
+
+/// `node` and `nodes`.
+#[derive(Default)]
+pub struct NodeQuery;
+
+async fn load_node(ctx: &Context<'_>, id: &ID) -> Result<Node, Error> {
+    let (type_name, _) = decode_global(id).ok_or(Error::NotFound)?;
+    Ok(match type_name.as_str() {
+        UserId::TYPE_NAME => Node::User(User::find(ctx, UserId::parse(id)?).await?),
+        LocationId::TYPE_NAME => Node::Location(Location::find(ctx, LocationId::parse(id)?).await?),
+        ApiKeyId::TYPE_NAME => Node::ApiKey(ApiKey::find(ctx, ApiKeyId::parse(id)?).await?),
+        _ => return Err(Error::NotFound),
+    })
+}
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its global ID, if the caller may see it.
+    #[graphql(directive = Authenticated::apply())]
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        Ok(Some(load_node(ctx, &id).await?))
+    }
+
+    /// Several objects by global ID (at most 100), each null with an error when not visible.
+    #[graphql(directive = Authenticated::apply())]
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<Option<Node>>> {
+        if ids.len() > 100 {
+            return Err(Error::bad_input("ids", "at most 100 IDs at once").into());
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for id in &ids {
+            out.push(match load_node(ctx, id).await {
+                Ok(node) => Some(node),
+                Err(Error::NotFound) => None,
+                Err(other) => return Err(other.into()),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The root query type.
+#[derive(MergedObject, Default)]
+pub struct Query(NodeQuery, IdentityQuery);
+
+/// The root mutation type.
+#[derive(MergedObject, Default)]
+pub struct Mutation(IdentityMutation);
+
+/// The root subscription type.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(IdentitySubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
+
+/// Set by [`RequestPhase`] when execution starts: a response with errors and no execution is
+/// a request error (unparsable, invalid, uncoercible), which the transports answer differently.
+#[derive(Clone, Default)]
+pub struct Executed(pub Arc<AtomicBool>);
+
+impl Executed {
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Marks the phase a request reached, gives request errors a code, and enforces the alias
+/// limit (async-graphql has depth and complexity limits, not this one).
+pub struct RequestPhase {
+    max_aliases: usize,
+}
+
+impl ExtensionFactory for RequestPhase {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(RequestPhase {
+            max_aliases: self.max_aliases,
+        })
+    }
+}
+
+fn count_aliases(set: &SelectionSet, doc: &ExecutableDocument) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(f) => {
+                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node, doc)
+            }
+            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node, doc),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}
+
+fn with_code(mut error: ServerError, code: &str) -> ServerError {
+    if error.extensions.as_ref().and_then(|e| e.get("code")).is_none() {
+        let mut ext = error.extensions.take().unwrap_or_else(ErrorExtensionValues::default);
+        ext.set("code", code);
+        error.extensions = Some(ext);
+    }
+    error
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for RequestPhase {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(|e| with_code(e, "GRAPHQL_PARSE_FAILED"))?;
+        let aliases: usize = doc
+            .operations
+            .iter()
+            .map(|(_, op)| count_aliases(&op.node.selection_set.node, &doc))
+            .sum::<usize>()
+            + doc
+                .fragments
+                .values()
+                .map(|f| count_aliases(&f.node.selection_set.node, &doc))
+                .sum::<usize>();
+        if aliases > self.max_aliases {
+            return Err(with_code(
+                ServerError::new(
+                    format!("the document has {aliases} aliases; at most {} are allowed", self.max_aliases),
+                    None,
+                ),
+                "GRAPHQL_VALIDATION_FAILED",
+            ));
+        }
+        Ok(doc)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| with_code(e, "GRAPHQL_VALIDATION_FAILED"))
+                .collect()
+        })
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        if let Some(executed) = ctx.data_opt::<Executed>() {
+            executed.0.store(true, Ordering::Relaxed);
+        }
+        next.run(ctx, operation_name).await
+    }
+}
+
+/// Gives request errors that carry no code one (`BAD_REQUEST`).
+pub fn code_request_errors(response: &mut Response) {
+    for error in response.errors.iter_mut() {
+        let taken = std::mem::replace(error, ServerError::new("", None));
+        *error = with_code(taken, "BAD_REQUEST");
+    }
+}
+
+/// Builds the schema with the limits and extensions of `config`; `data` is attached as schema
+/// data (services, authenticator).
+pub fn build(config: &Config, data: impl FnOnce(async_graphql::SchemaBuilder<Query, Mutation, Subscription>) -> async_graphql::SchemaBuilder<Query, Mutation, Subscription>) -> AppSchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
+        .extension(AccessPolicy::default())
+        .extension(RequestPhase {
+            max_aliases: config.max_aliases,
+        })
+        .limit_depth(config.max_depth)
+        .limit_complexity(config.max_complexity)
+        .limit_recursive_depth(64)
+        .limit_directives(20);
+    if !config.introspection_enabled() {
+        builder = builder.disable_introspection();
+    }
+    if !config.suggestions_enabled() {
+        builder = builder.disable_suggestions();
+    }
+    data(builder).finish()
+}
+
+/// The SDL of the schema, as `switchyard schema` prints it and `schema.graphql` holds it.
+pub fn sdl() -> String {
+    let schema = build(&Config::default(), |b| b);
+    schema.sdl_with_options(async_graphql::SDLExportOptions::new().sorted_fields().sorted_enum_items())
+}

@@ -1,0 +1,93 @@
+//! What every handler shares, and the counters behind `/metrics`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use axum::http::StatusCode;
+use switchyard_identity::Authenticator;
+use switchyard_kernel::Services;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::schema::AppSchema;
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: AppSchema,
+    pub services: Services,
+    pub authenticator: Arc<Authenticator>,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    /// Cancelled when the server begins to shut down.
+    pub shutdown: CancellationToken,
+}
+
+/// Process counters, exported in the Prometheus text format.
+#[derive(Default)]
+pub struct Metrics {
+    http_2xx: AtomicU64,
+    http_4xx: AtomicU64,
+    http_5xx: AtomicU64,
+    graphql_errors: AtomicU64,
+    ws_connections: AtomicI64,
+    ws_operations: AtomicU64,
+}
+
+impl Metrics {
+    pub fn http_response(&self, status: StatusCode) {
+        let counter = match status.as_u16() {
+            200..=399 => &self.http_2xx,
+            400..=499 => &self.http_4xx,
+            _ => &self.http_5xx,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn graphql_errors(&self, n: usize) {
+        self.graphql_errors.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub fn ws_opened(&self) {
+        self.ws_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn ws_closed(&self) {
+        self.ws_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn ws_operation(&self) {
+        self.ws_operations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus exposition.
+    pub fn render(&self, db_statements: u64) -> String {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        format!(
+            "# HELP switchyard_http_responses_total HTTP responses of /graphql by status class.\n\
+             # TYPE switchyard_http_responses_total counter\n\
+             switchyard_http_responses_total{{class=\"2xx\"}} {}\n\
+             switchyard_http_responses_total{{class=\"4xx\"}} {}\n\
+             switchyard_http_responses_total{{class=\"5xx\"}} {}\n\
+             # HELP switchyard_graphql_errors_total GraphQL errors returned.\n\
+             # TYPE switchyard_graphql_errors_total counter\n\
+             switchyard_graphql_errors_total {}\n\
+             # HELP switchyard_ws_connections Open WebSocket connections.\n\
+             # TYPE switchyard_ws_connections gauge\n\
+             switchyard_ws_connections {}\n\
+             # HELP switchyard_ws_operations_total Operations started over WebSockets.\n\
+             # TYPE switchyard_ws_operations_total counter\n\
+             switchyard_ws_operations_total {}\n\
+             # HELP switchyard_db_statements_total SQL statements run.\n\
+             # TYPE switchyard_db_statements_total counter\n\
+             switchyard_db_statements_total {}\n",
+            get(&self.http_2xx),
+            get(&self.http_4xx),
+            get(&self.http_5xx),
+            get(&self.graphql_errors),
+            self.ws_connections.load(Ordering::Relaxed),
+            get(&self.ws_operations),
+            db_statements,
+        )
+    }
+}

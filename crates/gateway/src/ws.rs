@@ -1,0 +1,362 @@
+//! GraphQL over WebSocket: `graphql-transport-ws` exactly as specified (close codes 4400,
+//! 4401, 4403, 4406, 4408, 4409, 4429; server pings), and the legacy `graphql-ws`
+//! (subscriptions-transport-ws) protocol for older clients. Authentication travels in
+//! `connection_init` (`{"authorization": "Bearer …"}`), or in the upgrade request's headers.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde_json::{Map, Value, json};
+use switchyard_kernel::Caller;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use crate::http::{caller_from_headers, graphql_request};
+use crate::schema::{Executed, code_request_errors};
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    /// `graphql-transport-ws` (the graphql-ws library).
+    TransportWs,
+    /// `graphql-ws` (the legacy subscriptions-transport-ws).
+    Legacy,
+}
+
+/// Whether the request asks to become a WebSocket.
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// Upgrades `GET /graphql` to a WebSocket.
+pub async fn upgrade(state: AppState, mut parts: axum::http::request::Parts) -> Response {
+    let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(ws) => ws,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let ws = ws
+        .protocols(["graphql-transport-ws", "graphql-ws"])
+        .max_message_size(state.config.max_body_bytes);
+    let protocol = match ws.selected_protocol().and_then(|p| p.to_str().ok()) {
+        Some("graphql-transport-ws") => Some(Protocol::TransportWs),
+        Some("graphql-ws") => Some(Protocol::Legacy),
+        _ => None,
+    };
+    let header_caller = caller_from_headers(&state, &parts.headers).await.ok().flatten();
+    ws.on_upgrade(move |socket| async move {
+        state.metrics.ws_opened();
+        Connection::new(socket, protocol, state.clone(), header_caller).run().await;
+        state.metrics.ws_closed();
+    })
+}
+
+/// What operation tasks send back to the connection.
+enum Outgoing {
+    Next(String, Value),
+    Error(String, Value),
+    Complete(String),
+}
+
+struct Connection {
+    socket: WebSocket,
+    protocol: Option<Protocol>,
+    state: AppState,
+    caller: Option<Caller>,
+    init_received: bool,
+    acknowledged: bool,
+    operations: HashMap<String, AbortHandle>,
+    sender: mpsc::Sender<Outgoing>,
+    receiver: mpsc::Receiver<Outgoing>,
+}
+
+/// Why the connection ends: a close code and reason, or the peer went away.
+type Closing = Option<(u16, String)>;
+
+impl Connection {
+    fn new(socket: WebSocket, protocol: Option<Protocol>, state: AppState, caller: Option<Caller>) -> Self {
+        let (sender, receiver) = mpsc::channel(64);
+        Connection {
+            socket,
+            protocol,
+            state,
+            caller,
+            init_received: false,
+            acknowledged: false,
+            operations: HashMap::new(),
+            sender,
+            receiver,
+        }
+    }
+
+    async fn run(mut self) {
+        let closing = match self.protocol {
+            None => Some((4406, "Subprotocol not acceptable".to_owned())),
+            Some(protocol) => self.serve(protocol).await,
+        };
+        for (_, handle) in self.operations.drain() {
+            handle.abort();
+        }
+        if let Some((code, reason)) = closing {
+            let _ = self
+                .socket
+                .send(Message::Close(Some(CloseFrame { code, reason: reason.into() })))
+                .await;
+        }
+    }
+
+    async fn send(&mut self, value: Value) -> Result<(), ()> {
+        self.socket
+            .send(Message::Text(value.to_string().into()))
+            .await
+            .map_err(|_| ())
+    }
+
+    async fn serve(&mut self, protocol: Protocol) -> Closing {
+        let config = self.state.config.clone();
+        let init_deadline = tokio::time::sleep(Duration::from_secs(config.ws_init_timeout_secs));
+        tokio::pin!(init_deadline);
+        let ping_every = Duration::from_secs(config.ws_ping_interval_secs.max(1));
+        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+        let shutdown = self.state.shutdown.clone();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return Some((1001, "server shutting down".to_owned())),
+                _ = &mut init_deadline, if !self.init_received => {
+                    return Some((4408, "Connection initialisation timeout".to_owned()));
+                }
+                _ = ping.tick(), if self.acknowledged && config.ws_ping_interval_secs > 0 => {
+                    let message = match protocol {
+                        Protocol::TransportWs => json!({"type": "ping"}),
+                        Protocol::Legacy => json!({"type": "ka"}),
+                    };
+                    if self.send(message).await.is_err() {
+                        return None;
+                    }
+                }
+                Some(out) = self.receiver.recv() => {
+                    let message = match (out, protocol) {
+                        (Outgoing::Next(id, payload), Protocol::TransportWs) => json!({"id": id, "type": "next", "payload": payload}),
+                        (Outgoing::Next(id, payload), Protocol::Legacy) => json!({"id": id, "type": "data", "payload": payload}),
+                        (Outgoing::Error(id, errors), Protocol::TransportWs) => {
+                            self.operations.remove(&id);
+                            json!({"id": id, "type": "error", "payload": errors})
+                        }
+                        (Outgoing::Error(id, errors), Protocol::Legacy) => {
+                            self.operations.remove(&id);
+                            json!({"id": id, "type": "error", "payload": errors.get(0).cloned().unwrap_or(Value::Null)})
+                        }
+                        (Outgoing::Complete(id), _) => {
+                            self.operations.remove(&id);
+                            json!({"id": id, "type": "complete"})
+                        }
+                    };
+                    if self.send(message).await.is_err() {
+                        return None;
+                    }
+                }
+                incoming = self.socket.recv() => {
+                    let text = match incoming {
+                        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                        Some(Ok(Message::Binary(_))) => {
+                            return Some((4400, "Binary messages are not supported".to_owned()));
+                        }
+                        Some(Ok(Message::Text(text))) => text,
+                    };
+                    let closing = match protocol {
+                        Protocol::TransportWs => self.on_transport_ws(text.as_str()).await,
+                        Protocol::Legacy => self.on_legacy(text.as_str()).await,
+                    };
+                    if let Err(closing) = closing {
+                        return closing;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Authenticates `connection_init`'s payload; `Err` carries the refusal's message.
+    async fn authenticate(&mut self, payload: Option<&Value>) -> Result<(), String> {
+        let credential = payload.and_then(|p| {
+            ["authorization", "Authorization", "token", "apiKey"]
+                .iter()
+                .find_map(|k| p.get(k).and_then(Value::as_str))
+                .or_else(|| p.get("headers").and_then(|h| h.get("Authorization").or_else(|| h.get("authorization"))).and_then(Value::as_str))
+        });
+        if let Some(credential) = credential {
+            let token = credential
+                .strip_prefix("Bearer ")
+                .or_else(|| credential.strip_prefix("bearer "))
+                .unwrap_or(credential)
+                .trim();
+            match self.state.authenticator.authenticate(token).await {
+                Ok(caller) => self.caller = Some(caller),
+                Err(error) => return Err(error.message()),
+            }
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, id: String, payload: &Value) -> Result<(), String> {
+        let query = payload
+            .get("query")
+            .and_then(Value::as_str)
+            .ok_or("the payload needs a query string")?
+            .to_owned();
+        let operation_name = match payload.get("operationName") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(name)) => Some(name.clone()),
+            Some(_) => return Err("operationName must be a string".to_owned()),
+        };
+        let object = |key: &str| match payload.get(key) {
+            None | Some(Value::Null) => Ok(Map::new()),
+            Some(Value::Object(map)) => Ok(map.clone()),
+            Some(_) => Err(format!("{key} must be an object")),
+        };
+        let variables = object("variables")?;
+        let extensions = object("extensions")?;
+        let executed = Executed::default();
+        let request = graphql_request(
+            &self.state,
+            query,
+            operation_name.clone(),
+            variables,
+            extensions,
+            self.caller.clone(),
+            executed.clone(),
+        );
+        let stream = self.state.schema.execute_stream(request);
+        let sender = self.sender.clone();
+        let task_id = id.clone();
+        self.state.metrics.ws_operation();
+        tracing::info!(target: "switchyard::request", operation = %operation_name.as_deref().unwrap_or("-"), id = %id, "websocket operation");
+        let handle = tokio::spawn(async move {
+            let mut stream = stream;
+            let mut first = true;
+            while let Some(mut response) = stream.next().await {
+                if first && !executed.get() && !response.errors.is_empty() {
+                    code_request_errors(&mut response);
+                    let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
+                    let _ = sender.send(Outgoing::Error(task_id, errors)).await;
+                    return;
+                }
+                first = false;
+                let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
+                if sender.send(Outgoing::Next(task_id.clone(), payload)).await.is_err() {
+                    return;
+                }
+            }
+            let _ = sender.send(Outgoing::Complete(task_id)).await;
+        });
+        self.operations.insert(id, handle.abort_handle());
+        Ok(())
+    }
+
+    async fn on_transport_ws(&mut self, text: &str) -> Result<(), Closing> {
+        let invalid = |why: &str| Some((4400, format!("Invalid message received: {why}")));
+        let message: Value = serde_json::from_str(text).map_err(|_| invalid("not JSON"))?;
+        let kind = message.get("type").and_then(Value::as_str).ok_or_else(|| invalid("missing type"))?;
+        match kind {
+            "connection_init" => {
+                if self.init_received {
+                    return Err(Some((4429, "Too many initialisation requests".to_owned())));
+                }
+                self.init_received = true;
+                if let Some(payload) = message.get("payload")
+                    && !payload.is_object()
+                    && !payload.is_null()
+                {
+                    return Err(invalid("payload must be an object"));
+                }
+                if let Err(reason) = self.authenticate(message.get("payload")).await {
+                    return Err(Some((4403, format!("Forbidden: {reason}"))));
+                }
+                self.acknowledged = true;
+                self.send(json!({"type": "connection_ack"})).await.map_err(|_| None)?;
+            }
+            "ping" => {
+                let mut pong = json!({"type": "pong"});
+                if let Some(payload) = message.get("payload") {
+                    pong["payload"] = payload.clone();
+                }
+                self.send(pong).await.map_err(|_| None)?;
+            }
+            "pong" => {}
+            "subscribe" => {
+                let id = message.get("id").and_then(Value::as_str).filter(|id| !id.is_empty()).ok_or_else(|| invalid("subscribe needs an id"))?.to_owned();
+                let payload = message.get("payload").filter(|p| p.is_object()).ok_or_else(|| invalid("subscribe needs a payload"))?;
+                if !self.acknowledged {
+                    return Err(Some((4401, "Unauthorized".to_owned())));
+                }
+                if self.operations.contains_key(&id) {
+                    return Err(Some((4409, format!("Subscriber for {id} already exists"))));
+                }
+                self.start(id, payload).map_err(|why| invalid(&why))?;
+            }
+            "complete" => {
+                let id = message.get("id").and_then(Value::as_str).ok_or_else(|| invalid("complete needs an id"))?;
+                if let Some(handle) = self.operations.remove(id) {
+                    handle.abort();
+                }
+            }
+            _ => return Err(invalid("unknown type")),
+        }
+        Ok(())
+    }
+
+    async fn on_legacy(&mut self, text: &str) -> Result<(), Closing> {
+        let Ok(message) = serde_json::from_str::<Value>(text) else {
+            self.send(json!({"type": "error", "payload": {"message": "message is not JSON"}})).await.map_err(|_| None)?;
+            return Ok(());
+        };
+        let kind = message.get("type").and_then(Value::as_str).unwrap_or_default();
+        let id = message.get("id").and_then(Value::as_str).map(str::to_owned);
+        match kind {
+            "connection_init" => {
+                self.init_received = true;
+                if let Err(reason) = self.authenticate(message.get("payload")).await {
+                    let _ = self.send(json!({"type": "connection_error", "payload": {"message": reason}})).await;
+                    return Err(Some((4403, "Forbidden".to_owned())));
+                }
+                self.acknowledged = true;
+                self.send(json!({"type": "connection_ack"})).await.map_err(|_| None)?;
+                self.send(json!({"type": "ka"})).await.map_err(|_| None)?;
+            }
+            "start" => {
+                let Some(id) = id else {
+                    self.send(json!({"type": "error", "payload": {"message": "start needs an id"}})).await.map_err(|_| None)?;
+                    return Ok(());
+                };
+                if !self.acknowledged {
+                    self.send(json!({"type": "error", "id": id, "payload": {"message": "send connection_init first"}})).await.map_err(|_| None)?;
+                    return Ok(());
+                }
+                if let Some(old) = self.operations.remove(&id) {
+                    old.abort();
+                }
+                let payload = message.get("payload").cloned().unwrap_or(Value::Null);
+                if let Err(why) = self.start(id.clone(), &payload) {
+                    self.send(json!({"type": "error", "id": id, "payload": {"message": why}})).await.map_err(|_| None)?;
+                }
+            }
+            "stop" => {
+                if let Some(handle) = id.and_then(|id| self.operations.remove(&id)) {
+                    handle.abort();
+                }
+            }
+            "connection_terminate" => return Err(Some((1000, "terminated".to_owned()))),
+            _ => {
+                self.send(json!({"type": "error", "id": id, "payload": {"message": "unknown message type"}})).await.map_err(|_| None)?;
+            }
+        }
+        Ok(())
+    }
+}

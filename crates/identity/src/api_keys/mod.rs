@@ -1,0 +1,468 @@
+//! Partner API keys: a secret shown once, stored as a digest, limited to chosen permissions,
+//! revocable, with the time it was last used. A key acts for the user who created it and
+//! stops working when that user is deactivated.
+
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use switchyard_kernel::access::{Caller, Principal, RowScope};
+use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
+use switchyard_kernel::policy::{Authenticated, Require};
+use switchyard_kernel::validate::Check;
+use switchyard_kernel::{
+    ApiKeyId, ContextExt, Db, Error, Rejection, Scope, UserErrorCode, UserId, db_run, idempotency,
+    keyset, payload, time,
+};
+
+use crate::auth::secrets;
+use crate::permissions::{API_KEY_MANAGE, API_KEY_READ};
+use crate::roles::PermissionGrant;
+use crate::schema::{api_keys, user_locations, users};
+use crate::users::{User, load_user};
+
+/// Every API key starts with this, so the gateway can tell it from a JWT.
+pub const KEY_PREFIX: &str = "sy_";
+
+/// How often `lastUsedAt` is written at most, to keep reads from turning into writes.
+const LAST_USED_PRECISION: chrono::Duration = chrono::Duration::seconds(60);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredGrant {
+    permission: String,
+    scope: Scope,
+}
+
+/// A row of `api_keys`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    pub id: ApiKeyId,
+    pub tenant_id: switchyard_kernel::TenantId,
+    pub name: String,
+    pub prefix: String,
+    pub secret_hash: String,
+    pub permissions: String,
+    pub created_by: UserId,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl ApiKeyRow {
+    fn grants(&self) -> Vec<StoredGrant> {
+        serde_json::from_str(&self.permissions).unwrap_or_default()
+    }
+}
+
+/// The caller behind an API key, or UNAUTHENTICATED (unknown, wrong secret, revoked, expired,
+/// or its creator deactivated).
+pub async fn authenticate(db: &Db, key: &str) -> Result<Caller, Error> {
+    let invalid = || Error::unauthenticated("invalid API key");
+    let rest = key.strip_prefix(KEY_PREFIX).ok_or_else(invalid)?;
+    let (prefix, _) = rest.split_once('_').ok_or_else(invalid)?;
+    let found: Option<(ApiKeyRow, String)> = {
+        let mut pooled = db.read().await?;
+        let mut conn = pooled.conn();
+        db_run!(&mut conn, |c| api_keys::table
+            .inner_join(users::table)
+            .filter(api_keys::prefix.eq(prefix))
+            .select((ApiKeyRow::as_select(), users::status))
+            .first(c)
+            .await
+            .optional())?
+    };
+    let Some((row, owner_status)) = found else {
+        return Err(invalid());
+    };
+    let now = time::now();
+    if !secrets::same_digest(&secrets::digest(key), &row.secret_hash) {
+        return Err(invalid());
+    }
+    if row.revoked_at.is_some() {
+        return Err(Error::unauthenticated("API key revoked"));
+    }
+    if row.expires_at.is_some_and(|t| t <= now) {
+        return Err(Error::unauthenticated("API key expired"));
+    }
+    if owner_status != "active" {
+        return Err(Error::unauthenticated("the API key's owner is deactivated"));
+    }
+    let grants = row.grants();
+    let locations = if grants.iter().any(|g| g.scope == Scope::Location) {
+        let mut pooled = db.read().await?;
+        let mut conn = pooled.conn();
+        db_run!(&mut conn, |c| user_locations::table
+            .filter(user_locations::tenant_id.eq(row.tenant_id))
+            .filter(user_locations::user_id.eq(row.created_by))
+            .select(user_locations::location_id)
+            .load(c)
+            .await)?
+    } else {
+        Vec::new()
+    };
+    if row.last_used_at.is_none_or(|t| now - t > LAST_USED_PRECISION) {
+        let mut pooled = db.write().await?;
+        let mut conn = pooled.conn();
+        db_run!(&mut conn, |c| diesel::update(api_keys::table.find(row.id))
+            .set(api_keys::last_used_at.eq(now))
+            .execute(c)
+            .await)?;
+    }
+    Ok(Caller::new(
+        row.tenant_id,
+        Principal::ApiKey {
+            id: row.id,
+            owner: row.created_by,
+        },
+        locations,
+        grants.into_iter().map(|g| (g.permission, g.scope)),
+    ))
+}
+
+/// A partner API key (never its secret).
+#[derive(Clone)]
+pub struct ApiKey(ApiKeyRow);
+
+#[Object(directive = Authenticated::apply())]
+impl ApiKey {
+    pub async fn id(&self) -> ID {
+        self.0.id.to_global()
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The public part of the key (`sy_<prefix>_…`), to recognise it.
+    async fn prefix(&self) -> String {
+        format!("{KEY_PREFIX}{}", self.0.prefix)
+    }
+    /// What the key may do.
+    async fn permissions(&self) -> Vec<PermissionGrant> {
+        self.0
+            .grants()
+            .into_iter()
+            .map(|g| PermissionGrant {
+                permission: g.permission,
+                scope: g.scope,
+            })
+            .collect()
+    }
+    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        Ok(load_user(ctx, self.0.created_by).await?)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at.map(|t| t.and_utc())
+    }
+    /// Recorded at most once a minute.
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at.map(|t| t.and_utc())
+    }
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at.map(|t| t.and_utc())
+    }
+    /// Neither revoked nor expired.
+    async fn active(&self) -> bool {
+        self.0.revoked_at.is_none() && self.0.expires_at.is_none_or(|t| t > time::now())
+    }
+}
+
+impl ApiKey {
+    /// An API key by ID, as the caller may see it.
+    pub async fn find(ctx: &Context<'_>, id: ApiKeyId) -> Result<ApiKey, Error> {
+        let caller = ctx.caller()?;
+        let scope = caller.row_scope(API_KEY_READ)?;
+        let mut pooled = ctx.services()?.db.read().await?;
+        let mut conn = pooled.conn();
+        let row: Option<ApiKeyRow> = db_run!(&mut conn, |c| {
+            let mut query = api_keys::table
+                .filter(api_keys::tenant_id.eq(caller.tenant_id))
+                .filter(api_keys::id.eq(id))
+                .select(ApiKeyRow::as_select())
+                .into_boxed();
+            if let RowScope::Own(me) | RowScope::Location { user: me, .. } = &scope {
+                query = query.filter(api_keys::created_by.eq(*me));
+            }
+            query.first(c).await.optional()
+        })?;
+        row.map(ApiKey).ok_or(Error::NotFound)
+    }
+}
+
+/// A permission and scope for an API key.
+#[derive(InputObject)]
+pub struct PermissionGrantInput {
+    pub permission: String,
+    pub scope: Scope,
+}
+
+/// A new API key.
+#[derive(InputObject)]
+pub struct CreateApiKeyInput {
+    pub name: String,
+    /// What the key may do; each must be within what you hold.
+    pub permissions: Vec<PermissionGrantInput>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub idempotency_key: Option<String>,
+}
+
+/// An API key to revoke.
+#[derive(InputObject)]
+pub struct RevokeApiKeyInput {
+    pub id: ID,
+}
+
+payload!(
+    /// The result of `createApiKey`.
+    CreateApiKeyPayload {
+        api_key: ApiKey,
+        /// The whole key. Shown this once: store it now.
+        secret: String,
+    }
+);
+payload!(
+    /// The result of `revokeApiKey`.
+    ApiKeyPayload { api_key: ApiKey }
+);
+
+#[derive(Default)]
+pub struct ApiKeyQuery;
+
+#[Object]
+impl ApiKeyQuery {
+    /// API keys, newest first.
+    #[graphql(directive = Require::apply(API_KEY_READ))]
+    async fn api_keys(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default)] include_revoked: bool,
+    ) -> async_graphql::Result<Connection<ApiKey>> {
+        let caller = ctx.caller()?;
+        let scope = caller.row_scope(API_KEY_READ)?;
+        let page = PageArgs::new(first, after, last, before).page()?;
+        let bounds = page.bounds(1)?;
+        let mut pooled = ctx.services()?.db.read().await?;
+        let mut conn = pooled.conn();
+        let rows: Vec<ApiKeyRow> = db_run!(&mut conn, |c| {
+            let mut query = api_keys::table
+                .filter(api_keys::tenant_id.eq(caller.tenant_id))
+                .select(ApiKeyRow::as_select())
+                .into_boxed();
+            if let RowScope::Own(me) | RowScope::Location { user: me, .. } = &scope {
+                query = query.filter(api_keys::created_by.eq(*me));
+            }
+            if !include_revoked {
+                query = query.filter(api_keys::revoked_at.is_null());
+            }
+            keyset!(query, &bounds, true, api_keys::id);
+            query.load(c).await
+        })?;
+        Ok(Connection::from_rows(
+            &page,
+            rows,
+            |r: &ApiKeyRow| Cursor(vec![r.id.to_string().into()]),
+            ApiKey,
+            None,
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct ApiKeyMutation;
+
+#[Object]
+impl ApiKeyMutation {
+    /// Creates an API key limited to the given permissions. The secret is in the payload only.
+    #[graphql(directive = Require::apply(API_KEY_MANAGE))]
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiKeyInput,
+    ) -> async_graphql::Result<CreateApiKeyPayload> {
+        let caller = ctx.caller()?;
+        let services = ctx.services()?;
+        let Some(owner) = caller.user_id() else {
+            return Err(Error::forbidden("API keys are created by users").into());
+        };
+        let name = input.name.trim().to_owned();
+        let mut check = Check::new();
+        check.text("input.name", &name, 100);
+        if input.permissions.is_empty() {
+            check.add("input.permissions", UserErrorCode::Required, "give the key at least one permission");
+        }
+        let mut grants = Vec::new();
+        for (i, grant) in input.permissions.iter().enumerate() {
+            let path = format!("input.permissions.{i}.permission");
+            if services.catalog.get(&grant.permission).is_none() {
+                check.add(&path, UserErrorCode::UnknownReference, format!("there is no permission {:?}", grant.permission));
+            } else if caller.scope_of(&grant.permission).is_none_or(|held| held < grant.scope) {
+                check.add(&path, UserErrorCode::NotAllowed, format!("you do not hold {} at {} scope", grant.permission, grant.scope.as_str()));
+            } else {
+                grants.push(StoredGrant { permission: grant.permission.clone(), scope: grant.scope });
+            }
+        }
+        if input.expires_at.is_some_and(|t| t <= Utc::now()) {
+            check.add("input.expiresAt", UserErrorCode::OutOfRange, "must be in the future");
+        }
+        let outcome = services
+            .mutate(async |tx| {
+                if let Some(key) = &input.idempotency_key
+                    && let Some(_id) = idempotency::find(tx, caller, "createApiKey", key).await?
+                {
+                    return Err(Rejection::invalid(
+                        "input.idempotencyKey",
+                        UserErrorCode::Duplicate,
+                        "this key was already created; its secret was shown once and cannot be shown again",
+                    ));
+                }
+                check.finish()?;
+                let id = ApiKeyId::new();
+                let prefix: String = secrets::random_token(9).chars().filter(|c| c.is_ascii_alphanumeric()).take(10).collect();
+                let secret = format!("{KEY_PREFIX}{prefix}_{}", secrets::random_token(32));
+                let row: ApiKeyRow = db_run!(tx, |c| diesel::insert_into(api_keys::table)
+                    .values((
+                        api_keys::id.eq(id),
+                        api_keys::tenant_id.eq(caller.tenant_id),
+                        api_keys::name.eq(&name),
+                        api_keys::prefix.eq(&prefix),
+                        api_keys::secret_hash.eq(secrets::digest(&secret)),
+                        api_keys::permissions.eq(serde_json::to_string(&grants).unwrap_or_default()),
+                        api_keys::created_by.eq(owner),
+                        api_keys::created_at.eq(time::now()),
+                        api_keys::expires_at.eq(input.expires_at.map(time::naive)),
+                    ))
+                    .returning(ApiKeyRow::as_returning())
+                    .get_result(c)
+                    .await)?;
+                audit::changed(tx, caller, Change {
+                    action: "identity.api_key.created",
+                    entity_type: "ApiKey",
+                    entity_id: id.to_string(),
+                    before: None,
+                    after: Some(json!({"name": name, "prefix": prefix, "permissions": grants})),
+                })
+                .await?;
+                if let Some(key) = &input.idempotency_key {
+                    idempotency::remember(tx, caller, "createApiKey", key, &id.to_string()).await?;
+                }
+                Ok((row, secret))
+            })
+            .await;
+        CreateApiKeyPayload::from_outcome(outcome, |(row, secret)| CreateApiKeyPayload {
+            api_key: Some(ApiKey(row)),
+            secret: Some(secret),
+            user_errors: vec![],
+        })
+    }
+
+    /// Revokes an API key; requests with it fail from now on.
+    #[graphql(directive = Require::apply(API_KEY_MANAGE))]
+    async fn revoke_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeApiKeyInput,
+    ) -> async_graphql::Result<ApiKeyPayload> {
+        let caller = ctx.caller()?;
+        let scope = caller.row_scope(API_KEY_MANAGE)?;
+        let id = ApiKeyId::parse(&input.id)?;
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                let row: ApiKeyRow = db_run!(tx, |c| {
+                    let mut query = api_keys::table
+                        .filter(api_keys::tenant_id.eq(caller.tenant_id))
+                        .filter(api_keys::id.eq(id))
+                        .select(ApiKeyRow::as_select())
+                        .into_boxed();
+                    if let RowScope::Own(me) | RowScope::Location { user: me, .. } = &scope {
+                        query = query.filter(api_keys::created_by.eq(*me));
+                    }
+                    query.first(c).await.optional()
+                })?
+                .ok_or(Error::NotFound)?;
+                if row.revoked_at.is_some() {
+                    return Err(Rejection::invalid("input.id", UserErrorCode::InvalidState, "the key is already revoked"));
+                }
+                let row: ApiKeyRow = db_run!(tx, |c| diesel::update(api_keys::table.find(id))
+                    .set(api_keys::revoked_at.eq(time::now()))
+                    .returning(ApiKeyRow::as_returning())
+                    .get_result(c)
+                    .await)?;
+                audit::changed(tx, caller, Change {
+                    action: "identity.api_key.revoked",
+                    entity_type: "ApiKey",
+                    entity_id: id.to_string(),
+                    before: None,
+                    after: Some(json!({"revokedAt": row.revoked_at})),
+                })
+                .await?;
+                Ok(row)
+            })
+            .await;
+        ApiKeyPayload::from_outcome(outcome, |row| ApiKeyPayload {
+            api_key: Some(ApiKey(row)),
+            user_errors: vec![],
+        })
+    }
+}
+
+/// Creates an API key for `owner` from the CLI (an operator action: any catalogue permission
+/// may be given). Returns the secret, which is shown once.
+pub async fn provision(
+    services: &switchyard_kernel::Services,
+    tenant: switchyard_kernel::TenantId,
+    owner: UserId,
+    name: &str,
+    grants: Vec<(String, Scope)>,
+) -> anyhow::Result<String> {
+    for (permission, _) in &grants {
+        anyhow::ensure!(services.catalog.get(permission).is_some(), "there is no permission {permission:?}");
+    }
+    anyhow::ensure!(!grants.is_empty(), "give the key at least one permission");
+    let stored: Vec<StoredGrant> = grants
+        .into_iter()
+        .map(|(permission, scope)| StoredGrant { permission, scope })
+        .collect();
+    let system = Caller::system(tenant, &services.catalog);
+    let prefix: String = secrets::random_token(9).chars().filter(|c| c.is_ascii_alphanumeric()).take(10).collect();
+    let secret = format!("{KEY_PREFIX}{prefix}_{}", secrets::random_token(32));
+    let id = ApiKeyId::new();
+    services
+        .mutate(async |tx| {
+            db_run!(tx, |c| diesel::insert_into(api_keys::table)
+                .values((
+                    api_keys::id.eq(id),
+                    api_keys::tenant_id.eq(tenant),
+                    api_keys::name.eq(name),
+                    api_keys::prefix.eq(&prefix),
+                    api_keys::secret_hash.eq(secrets::digest(&secret)),
+                    api_keys::permissions.eq(serde_json::to_string(&stored).unwrap_or_default()),
+                    api_keys::created_by.eq(owner),
+                    api_keys::created_at.eq(time::now()),
+                ))
+                .execute(c)
+                .await)?;
+            audit::changed(tx, &system, Change {
+                action: "identity.api_key.created",
+                entity_type: "ApiKey",
+                entity_id: id.to_string(),
+                before: None,
+                after: Some(json!({"name": name, "prefix": prefix, "permissions": stored})),
+            })
+            .await?;
+            Ok::<_, Rejection>(())
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(secret)
+}

@@ -1,0 +1,298 @@
+//! Authentication: turning a credential into a [`Caller`].
+//!
+//! A request carries `Authorization: Bearer <token>` where the token is a JWT access token
+//! or a partner API key (`sy_…`). A JWT is checked for signature, expiry, issuer and audience,
+//! then one SQL statement loads the user's status, session, roles, custom-role permissions,
+//! live grants and locations: a deactivated user or a revoked session is refused at once,
+//! not when the token expires.
+
+pub mod graphql;
+pub mod jwt;
+pub mod password;
+pub mod secrets;
+pub mod sessions;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text, Timestamp};
+use diesel_async::RunQueryDsl;
+use switchyard_kernel::access::{BuiltinRole, Caller, Catalog, Principal, Scope, UserKind};
+use switchyard_kernel::db::Backend;
+use switchyard_kernel::{Db, Error, LocationId, TenantId, UserId, db_run, time};
+
+use crate::api_keys;
+use jwt::{JwtKeys, JwtSettings};
+
+/// Lifetimes of the credentials Switchyard hands out.
+#[derive(Debug, Clone)]
+pub struct TokenLifetimes {
+    pub access: Duration,
+    pub refresh: Duration,
+    pub invitation: Duration,
+}
+
+impl Default for TokenLifetimes {
+    fn default() -> Self {
+        TokenLifetimes {
+            access: Duration::from_secs(15 * 60),
+            refresh: Duration::from_secs(30 * 24 * 3600),
+            invitation: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// Turns credentials into callers and issues tokens.
+pub struct Authenticator {
+    db: Db,
+    catalog: Arc<Catalog>,
+    keys: JwtKeys,
+    pub lifetimes: TokenLifetimes,
+    limiter: LoginLimiter,
+}
+
+#[derive(QueryableByName, Debug)]
+struct PrincipalRow {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    a: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    b: Option<String>,
+}
+
+/// Everything about a user that access decisions need, in one statement.
+const PRINCIPAL_SQL: &str = "\
+SELECT 'user' AS kind, u.status AS a, u.kind AS b FROM users u WHERE u.tenant_id = $1 AND u.id = $2
+UNION ALL
+SELECT 'session', CASE WHEN s.revoked_at IS NULL THEN 'live' ELSE 'revoked' END, NULL
+  FROM sessions s WHERE s.tenant_id = $1 AND s.id = $3 AND s.user_id = $2
+UNION ALL
+SELECT 'role', ur.role_key, NULL FROM user_roles ur WHERE ur.tenant_id = $1 AND ur.user_id = $2
+UNION ALL
+SELECT 'perm', rp.permission, rp.scope FROM user_roles ur
+  JOIN roles r ON r.tenant_id = ur.tenant_id AND r.key = ur.role_key
+  JOIN role_permissions rp ON rp.tenant_id = r.tenant_id AND rp.role_id = r.id
+  WHERE ur.tenant_id = $1 AND ur.user_id = $2
+UNION ALL
+SELECT 'perm', g.permission, g.scope FROM user_grants g
+  WHERE g.tenant_id = $1 AND g.user_id = $2 AND (g.expires_at IS NULL OR g.expires_at > $4)
+UNION ALL
+SELECT 'location', ul.location_id, NULL FROM user_locations ul
+  WHERE ul.tenant_id = $1 AND ul.user_id = $2";
+
+/// `$n` placeholders for PostgreSQL, `?n` for SQLite.
+pub(crate) fn placeholders(sql: &str, backend: Backend) -> String {
+    match backend {
+        Backend::Postgres => sql.to_owned(),
+        Backend::Sqlite => sql.replace('$', "?"),
+    }
+}
+
+impl Authenticator {
+    pub fn new(
+        db: Db,
+        catalog: Arc<Catalog>,
+        settings: &JwtSettings,
+        lifetimes: TokenLifetimes,
+    ) -> anyhow::Result<Self> {
+        Ok(Authenticator {
+            db,
+            catalog,
+            keys: JwtKeys::new(settings)?,
+            lifetimes,
+            limiter: LoginLimiter::default(),
+        })
+    }
+
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    pub(crate) fn limiter(&self) -> &LoginLimiter {
+        &self.limiter
+    }
+
+    /// The caller behind a bearer credential, or UNAUTHENTICATED.
+    pub async fn authenticate(&self, credential: &str) -> Result<Caller, Error> {
+        if credential.starts_with(api_keys::KEY_PREFIX) {
+            return api_keys::authenticate(&self.db, credential).await;
+        }
+        let claims = self.keys.verify(credential)?;
+        let invalid = || Error::unauthenticated("invalid access token");
+        let tenant: TenantId = claims
+            .tid
+            .as_deref()
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(invalid)?;
+        let user: UserId = match claims.sub.parse() {
+            Ok(user) => user,
+            // An external provider that does not know our IDs names the user by email.
+            Err(_) => self
+                .user_by_email(tenant, claims.email.as_deref().ok_or_else(invalid)?)
+                .await?
+                .ok_or_else(invalid)?,
+        };
+        self.caller_for_user(tenant, user, claims.sid).await
+    }
+
+    async fn user_by_email(&self, tenant: TenantId, email: &str) -> Result<Option<UserId>, Error> {
+        use crate::schema::users;
+        let email = switchyard_kernel::validate::normalize_email(email);
+        let mut pooled = self.db.read().await?;
+        let mut conn = pooled.conn();
+        Ok(db_run!(&mut conn, |c| users::table
+            .filter(users::tenant_id.eq(tenant))
+            .filter(users::email.eq(&email))
+            .select(users::id)
+            .first::<UserId>(c)
+            .await
+            .optional())?)
+    }
+
+    /// Loads a user's access (one statement) and builds the caller. A session ID, when the
+    /// token has one, must name a live session of that user.
+    pub async fn caller_for_user(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        session: Option<String>,
+    ) -> Result<Caller, Error> {
+        let mut pooled = self.db.read().await?;
+        let mut conn = pooled.conn();
+        let sql = placeholders(PRINCIPAL_SQL, conn.backend());
+        let now = time::now();
+        let rows: Vec<PrincipalRow> = db_run!(&mut conn, |c| diesel::sql_query(&sql)
+            .bind::<Text, _>(tenant.to_string())
+            .bind::<Text, _>(user.to_string())
+            .bind::<Nullable<Text>, _>(session.clone())
+            .bind::<Timestamp, _>(now)
+            .load(c)
+            .await)?;
+        let mut status = None;
+        let mut kind = UserKind::Staff;
+        let mut session_live = session.is_none();
+        let mut grants: Vec<(String, Scope)> = Vec::new();
+        let mut locations: Vec<LocationId> = Vec::new();
+        for row in rows {
+            match (row.kind.as_str(), row.a, row.b) {
+                ("user", Some(s), k) => {
+                    status = Some(s);
+                    kind = k.as_deref().and_then(UserKind::parse).unwrap_or(UserKind::Staff);
+                }
+                ("session", Some(state), _) => session_live = state == "live",
+                ("role", Some(key), _) => {
+                    if let Some(role) = BuiltinRole::from_key(&key) {
+                        grants.extend(
+                            self.catalog
+                                .role_grants(role)
+                                .map(|(p, s)| (p.to_owned(), s)),
+                        );
+                    }
+                }
+                ("perm", Some(permission), Some(scope)) => {
+                    if let Some(scope) = Scope::parse(&scope) {
+                        grants.push((permission, scope));
+                    }
+                }
+                ("location", Some(id), _) => {
+                    if let Ok(id) = id.parse() {
+                        locations.push(id);
+                    }
+                }
+                _ => {}
+            }
+        }
+        match status.as_deref() {
+            Some("active") => {}
+            Some("deactivated") => return Err(Error::unauthenticated("account deactivated")),
+            _ => return Err(Error::unauthenticated("invalid access token")),
+        }
+        if !session_live {
+            return Err(Error::unauthenticated("session ended; sign in again"));
+        }
+        Ok(Caller::new(
+            tenant,
+            Principal::User {
+                id: user,
+                kind,
+                session,
+            },
+            locations,
+            grants,
+        ))
+    }
+
+    /// Starts a session for a user without a password (the CLI's `token` command and tests):
+    /// returns (access token, refresh token).
+    pub async fn open_session(
+        &self,
+        services: &switchyard_kernel::Services,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<(String, String), Error> {
+        let ttl = self.lifetimes.refresh;
+        let (session, refresh) = services
+            .mutate(async |tx| Ok::<_, switchyard_kernel::Rejection>(sessions::start(tx, tenant, user, ttl).await?))
+            .await
+            .map_err(|r| match r {
+                switchyard_kernel::Rejection::Failed(e) => e,
+                switchyard_kernel::Rejection::Invalid(_) => Error::internal(anyhow::anyhow!("session refused")),
+            })?;
+        let (access, _) = self.access_token(tenant, user, &session)?;
+        Ok((access, refresh))
+    }
+
+    /// An access token for a session.
+    pub fn access_token(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        session: &str,
+    ) -> Result<(String, chrono::DateTime<chrono::Utc>), Error> {
+        self.keys.issue(tenant, user, session, self.lifetimes.access)
+    }
+}
+
+/// Failed sign-ins per email: after 10 failures in 15 minutes, RATE_LIMITED until the
+/// window passes. In memory, per process: enough to slow a guesser down.
+#[derive(Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+const MAX_FAILURES: u32 = 10;
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+impl LoginLimiter {
+    pub fn check(&self, email: &str) -> Result<(), Error> {
+        let failures = self.failures.lock().map_err(|_| Error::RateLimited)?;
+        match failures.get(email) {
+            Some((count, since)) if *count >= MAX_FAILURES && since.elapsed() < WINDOW => {
+                Err(Error::RateLimited)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn failed(&self, email: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            if failures.len() > 100_000 {
+                failures.retain(|_, (_, since)| since.elapsed() < WINDOW);
+            }
+            let entry = failures.entry(email.to_owned()).or_insert((0, Instant::now()));
+            if entry.1.elapsed() >= WINDOW {
+                *entry = (0, Instant::now());
+            }
+            entry.0 += 1;
+        }
+    }
+
+    pub fn succeeded(&self, email: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.remove(email);
+        }
+    }
+}

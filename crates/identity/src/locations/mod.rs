@@ -1,0 +1,255 @@
+//! Locations: a tenant's branches and depots, each with its IANA time zone (working hours and
+//! reminders are computed in it). A user's locations are what `location` scope reaches.
+
+pub mod mutations;
+
+use std::collections::HashMap;
+
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use switchyard_kernel::address::Address;
+use switchyard_kernel::connection::{Connection, Cursor, PageArgs, SortDirection};
+use switchyard_kernel::policy::{Authenticated, Require};
+use switchyard_kernel::{
+    Conn, ContextExt, Error, LoaderEnv, LocationId, RequestLoader, TenantId, UserId, db_run, keyset,
+};
+
+use crate::permissions::LOCATION_READ;
+use crate::schema::{locations, user_locations};
+
+/// A row of `locations`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = locations)]
+pub struct LocationRow {
+    pub id: LocationId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub time_zone: String,
+    pub address: Option<String>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+/// A branch or depot of the tenant.
+#[derive(Clone)]
+pub struct Location(pub(crate) LocationRow);
+
+#[Object(directive = Authenticated::apply())]
+impl Location {
+    pub async fn id(&self) -> ID {
+        self.0.id.to_global()
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// IANA time zone, e.g. `Europe/Stockholm`.
+    async fn time_zone(&self) -> &str {
+        &self.0.time_zone
+    }
+    async fn address(&self) -> Option<Address> {
+        self.0.address.as_deref().and_then(Address::from_json)
+    }
+    /// Inactive locations are kept for history but take no new work.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.and_utc()
+    }
+    /// Increases with every change; pass it as `expectedVersion` to update safely.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+impl Location {
+    pub fn row(&self) -> &LocationRow {
+        &self.0
+    }
+
+    /// A location by ID in the caller's tenant, or NOT_FOUND.
+    pub async fn find(ctx: &Context<'_>, id: LocationId) -> Result<Location, Error> {
+        let caller = ctx.caller()?;
+        caller.require(LOCATION_READ)?;
+        ctx.loader::<LocationById>()?
+            .load_one((caller.tenant_id, id))
+            .await?
+            .map(Location)
+            .ok_or(Error::NotFound)
+    }
+}
+
+pub(crate) async fn find_row(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    id: LocationId,
+) -> Result<Option<LocationRow>, Error> {
+    Ok(db_run!(conn, |c| locations::table
+        .filter(locations::tenant_id.eq(tenant))
+        .filter(locations::id.eq(id))
+        .select(LocationRow::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+/// Filters for `locations`.
+#[derive(Debug, Default, InputObject)]
+pub struct LocationFilter {
+    /// Part of the name, case-insensitive.
+    pub search: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Default)]
+pub struct LocationQuery;
+
+#[Object]
+impl LocationQuery {
+    /// A location by ID.
+    #[graphql(directive = Require::apply(LOCATION_READ))]
+    async fn location(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Location>> {
+        Ok(Some(Location::find(ctx, LocationId::parse(&id)?).await?))
+    }
+
+    /// The tenant's locations, by name.
+    #[graphql(directive = Require::apply(LOCATION_READ))]
+    #[allow(clippy::too_many_arguments)]
+    async fn locations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<LocationFilter>,
+        #[graphql(default)] direction: SortDirection,
+    ) -> async_graphql::Result<Connection<Location>> {
+        let tenant = ctx.caller()?.tenant_id;
+        let page = PageArgs::new(first, after, last, before).page()?;
+        let bounds = page.bounds(2)?;
+        let filter = filter.unwrap_or_default();
+        let search = filter
+            .search
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| format!("%{}%", s.trim().to_lowercase().replace(['%', '_'], "")));
+        let active = filter.active;
+        let desc = direction.is_desc();
+        let db = ctx.services()?.db.clone();
+        macro_rules! filtered {
+            ($query:ident, $search:expr) => {{
+                $query = $query.filter(locations::tenant_id.eq(tenant));
+                if let Some(pattern) = $search {
+                    $query = $query.filter(crate::users::lower(locations::name).like(pattern.clone()));
+                }
+                if let Some(active) = active {
+                    $query = $query.filter(locations::active.eq(active));
+                }
+            }};
+        }
+        let rows: Vec<LocationRow> = {
+            let mut pooled = db.read().await?;
+            let mut conn = pooled.conn();
+            db_run!(&mut conn, |c| {
+                let mut query = locations::table.select(LocationRow::as_select()).into_boxed();
+                filtered!(query, &search);
+                keyset!(query, &bounds, desc, locations::id, locations::name);
+                query.load(c).await
+            })?
+        };
+        let count: switchyard_kernel::connection::CountFn = Box::new(move || {
+            Box::pin(async move {
+                let mut pooled = db.read().await?;
+                let mut conn = pooled.conn();
+                Ok(db_run!(&mut conn, |c| {
+                    let mut query = locations::table.count().into_boxed();
+                    filtered!(query, &search);
+                    query.get_result(c).await
+                })?)
+            })
+        });
+        Ok(Connection::from_rows(
+            &page,
+            rows,
+            |r: &LocationRow| Cursor(vec![r.name.clone().into(), r.id.to_string().into()]),
+            Location,
+            Some(count),
+        ))
+    }
+}
+
+/// Locations by ID.
+pub struct LocationById(LoaderEnv);
+
+impl RequestLoader for LocationById {
+    fn new(env: &LoaderEnv) -> Self {
+        LocationById(env.clone())
+    }
+}
+
+impl async_graphql::dataloader::Loader<(TenantId, LocationId)> for LocationById {
+    type Value = LocationRow;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[(TenantId, LocationId)],
+    ) -> Result<HashMap<(TenantId, LocationId), LocationRow>, Error> {
+        let tenant = self.0.caller.tenant_id;
+        let ids: Vec<LocationId> = keys.iter().filter(|(t, _)| *t == tenant).map(|(_, l)| *l).collect();
+        let mut pooled = self.0.db.read().await?;
+        let mut conn = pooled.conn();
+        let rows: Vec<LocationRow> = db_run!(&mut conn, |c| locations::table
+            .filter(locations::tenant_id.eq(tenant))
+            .filter(locations::id.eq_any(&ids))
+            .select(LocationRow::as_select())
+            .load(c)
+            .await)?;
+        Ok(rows.into_iter().map(|r| ((r.tenant_id, r.id), r)).collect())
+    }
+}
+
+/// The locations of users, by name.
+pub struct LocationsOfUser(LoaderEnv);
+
+impl RequestLoader for LocationsOfUser {
+    fn new(env: &LoaderEnv) -> Self {
+        LocationsOfUser(env.clone())
+    }
+}
+
+impl async_graphql::dataloader::Loader<(TenantId, UserId)> for LocationsOfUser {
+    type Value = Vec<LocationRow>;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[(TenantId, UserId)],
+    ) -> Result<HashMap<(TenantId, UserId), Vec<LocationRow>>, Error> {
+        let tenant = self.0.caller.tenant_id;
+        let ids: Vec<UserId> = keys.iter().filter(|(t, _)| *t == tenant).map(|(_, u)| *u).collect();
+        let mut pooled = self.0.db.read().await?;
+        let mut conn = pooled.conn();
+        let rows: Vec<(UserId, LocationRow)> = db_run!(&mut conn, |c| user_locations::table
+            .inner_join(locations::table)
+            .filter(user_locations::tenant_id.eq(tenant))
+            .filter(user_locations::user_id.eq_any(&ids))
+            .order((user_locations::user_id.asc(), locations::name.asc()))
+            .select((user_locations::user_id, LocationRow::as_select()))
+            .load(c)
+            .await)?;
+        let mut out: HashMap<(TenantId, UserId), Vec<LocationRow>> =
+            ids.iter().map(|u| ((tenant, *u), Vec::new())).collect();
+        for (user, row) in rows {
+            out.entry((tenant, user)).or_default().push(row);
+        }
+        Ok(out)
+    }
+}

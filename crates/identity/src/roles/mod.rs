@@ -1,0 +1,444 @@
+//! Roles and grants. Built-in roles come from the permission catalogue; a tenant may define
+//! custom roles (its own sets of permission and scope); a user may hold extra grants that
+//! expire.
+
+pub mod mutations;
+
+use std::collections::HashMap;
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use switchyard_kernel::access::{BuiltinRole, Catalog};
+use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
+use switchyard_kernel::policy::{Authenticated, Inherit, Require};
+use switchyard_kernel::{
+    Conn, ContextExt, Error, LoaderEnv, RequestLoader, Scope, TenantId, UserId, db_run,
+};
+
+use crate::permissions::ROLE_READ;
+use crate::schema::{role_permissions, roles, user_grants, user_roles};
+use crate::users::{User, load_user};
+
+/// A permission and how far it reaches.
+#[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
+#[graphql(directive = Inherit::apply())]
+pub struct PermissionGrant {
+    /// `domain.resource:action`.
+    pub permission: String,
+    pub scope: Scope,
+}
+
+/// A role: a named set of permissions, each with a scope.
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub builtin: bool,
+    pub permissions: Vec<PermissionGrant>,
+    pub version: i32,
+}
+
+#[Object(directive = Authenticated::apply())]
+impl Role {
+    /// The key users are assigned by (`sales_rep`, or a custom key).
+    async fn key(&self) -> &str {
+        &self.key
+    }
+    async fn name(&self) -> &str {
+        &self.name
+    }
+    async fn description(&self) -> &str {
+        &self.description
+    }
+    /// Built-in roles exist in every tenant and cannot be changed.
+    async fn builtin(&self) -> bool {
+        self.builtin
+    }
+    async fn permissions(&self) -> &[PermissionGrant] {
+        &self.permissions
+    }
+    /// Increases with every change of a custom role (always 1 for built-in roles).
+    async fn version(&self) -> i32 {
+        self.version
+    }
+}
+
+impl Role {
+    pub fn from_builtin(role: BuiltinRole, catalog: &Catalog) -> Role {
+        Role {
+            key: role.key().to_owned(),
+            name: role.name().to_owned(),
+            description: role.description().to_owned(),
+            builtin: true,
+            permissions: catalog
+                .role_grants(role)
+                .map(|(permission, scope)| PermissionGrant {
+                    permission: permission.to_owned(),
+                    scope,
+                })
+                .collect(),
+            version: 1,
+        }
+    }
+}
+
+/// A row of `roles` (custom roles).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = roles)]
+pub struct RoleRow {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub version: i32,
+}
+
+/// Custom roles of a tenant with their permissions, by key (all of them when `keys` is None).
+pub(crate) async fn custom_roles(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    keys: Option<&[String]>,
+) -> Result<Vec<Role>, Error> {
+    let rows: Vec<RoleRow> = db_run!(conn, |c| {
+        let mut query = roles::table
+            .filter(roles::tenant_id.eq(tenant))
+            .select(RoleRow::as_select())
+            .into_boxed();
+        if let Some(keys) = keys {
+            query = query.filter(roles::key.eq_any(keys.to_vec()));
+        }
+        query.order(roles::key.asc()).load(c).await
+    })?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let perms: Vec<(String, String, String)> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        db_run!(conn, |c| role_permissions::table
+            .filter(role_permissions::tenant_id.eq(tenant))
+            .filter(role_permissions::role_id.eq_any(&ids))
+            .order(role_permissions::permission.asc())
+            .select((
+                role_permissions::role_id,
+                role_permissions::permission,
+                role_permissions::scope,
+            ))
+            .load(c)
+            .await)?
+    };
+    let mut by_role: HashMap<String, Vec<PermissionGrant>> = HashMap::new();
+    for (role_id, permission, scope) in perms {
+        if let Some(scope) = Scope::parse(&scope) {
+            by_role
+                .entry(role_id)
+                .or_default()
+                .push(PermissionGrant { permission, scope });
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| Role {
+            permissions: by_role.remove(&r.id).unwrap_or_default(),
+            key: r.key,
+            name: r.name,
+            description: r.description,
+            builtin: false,
+            version: r.version,
+        })
+        .collect())
+}
+
+/// The (permission, scope) pairs a role key stands for, or `None` if no such role exists.
+pub(crate) async fn role_grants(
+    conn: &mut Conn<'_>,
+    catalog: &Catalog,
+    tenant: TenantId,
+    key: &str,
+) -> Result<Option<Vec<PermissionGrant>>, Error> {
+    if let Some(role) = BuiltinRole::from_key(key) {
+        return Ok(Some(Role::from_builtin(role, catalog).permissions));
+    }
+    Ok(custom_roles(conn, tenant, Some(&[key.to_owned()]))
+        .await?
+        .pop()
+        .map(|r| r.permissions))
+}
+
+/// Turns role keys into roles: built-in ones from the catalogue, custom ones in one batch.
+pub(crate) async fn resolve_keys(
+    ctx: &Context<'_>,
+    tenant: TenantId,
+    keys: Vec<String>,
+) -> Result<Vec<Role>, Error> {
+    let catalog = &ctx.services()?.catalog;
+    let custom: Vec<String> = keys
+        .iter()
+        .filter(|k| BuiltinRole::from_key(k).is_none())
+        .cloned()
+        .collect();
+    let loaded = ctx
+        .loader::<CustomRoleByKey>()?
+        .load_many(custom.into_iter().map(|k| (tenant, k)))
+        .await?;
+    Ok(keys
+        .into_iter()
+        .filter_map(|key| match BuiltinRole::from_key(&key) {
+            Some(role) => Some(Role::from_builtin(role, catalog)),
+            None => loaded.get(&(tenant, key)).cloned(),
+        })
+        .collect())
+}
+
+/// Custom roles by key.
+pub struct CustomRoleByKey(LoaderEnv);
+
+impl RequestLoader for CustomRoleByKey {
+    fn new(env: &LoaderEnv) -> Self {
+        CustomRoleByKey(env.clone())
+    }
+}
+
+impl async_graphql::dataloader::Loader<(TenantId, String)> for CustomRoleByKey {
+    type Value = Role;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[(TenantId, String)],
+    ) -> Result<HashMap<(TenantId, String), Role>, Error> {
+        let tenant = self.0.caller.tenant_id;
+        let wanted: Vec<String> = keys
+            .iter()
+            .filter(|(t, _)| *t == tenant)
+            .map(|(_, k)| k.clone())
+            .collect();
+        let mut pooled = self.0.db.read().await?;
+        let roles = custom_roles(&mut pooled.conn(), tenant, Some(&wanted)).await?;
+        Ok(roles.into_iter().map(|r| ((tenant, r.key.clone()), r)).collect())
+    }
+}
+
+/// The role keys of users.
+pub struct RoleKeysOfUser(LoaderEnv);
+
+impl RequestLoader for RoleKeysOfUser {
+    fn new(env: &LoaderEnv) -> Self {
+        RoleKeysOfUser(env.clone())
+    }
+}
+
+impl async_graphql::dataloader::Loader<(TenantId, UserId)> for RoleKeysOfUser {
+    type Value = Vec<String>;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[(TenantId, UserId)],
+    ) -> Result<HashMap<(TenantId, UserId), Vec<String>>, Error> {
+        let tenant = self.0.caller.tenant_id;
+        let ids: Vec<UserId> = keys.iter().filter(|(t, _)| *t == tenant).map(|(_, u)| *u).collect();
+        let mut pooled = self.0.db.read().await?;
+        let mut conn = pooled.conn();
+        let rows: Vec<(UserId, String)> = db_run!(&mut conn, |c| user_roles::table
+            .filter(user_roles::tenant_id.eq(tenant))
+            .filter(user_roles::user_id.eq_any(&ids))
+            .order((user_roles::user_id.asc(), user_roles::role_key.asc()))
+            .select((user_roles::user_id, user_roles::role_key))
+            .load(c)
+            .await)?;
+        let mut out: HashMap<(TenantId, UserId), Vec<String>> =
+            ids.iter().map(|u| ((tenant, *u), Vec::new())).collect();
+        for (user, key) in rows {
+            out.entry((tenant, user)).or_default().push(key);
+        }
+        Ok(out)
+    }
+}
+
+/// A row of `user_grants`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = user_grants)]
+pub struct GrantRow {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    pub permission: String,
+    pub scope: String,
+    pub expires_at: Option<NaiveDateTime>,
+    pub reason: String,
+    pub granted_by: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+switchyard_kernel::id_type!(
+    /// An extra permission granted to one user.
+    GrantId,
+    "UserGrant"
+);
+
+/// An extra permission held by one user, possibly until a given time.
+#[derive(Clone)]
+pub struct UserGrant(pub(crate) GrantRow);
+
+#[Object(directive = Authenticated::apply())]
+impl UserGrant {
+    async fn id(&self) -> ID {
+        self.0
+            .id
+            .parse::<GrantId>()
+            .map(|g| g.to_global())
+            .unwrap_or_default()
+    }
+    async fn permission(&self) -> &str {
+        &self.0.permission
+    }
+    async fn scope(&self) -> Scope {
+        Scope::parse(&self.0.scope).unwrap_or(Scope::Own)
+    }
+    /// After this time the grant no longer counts; null means it never expires.
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at.map(|t| t.and_utc())
+    }
+    /// Whether the grant counts now.
+    async fn active(&self) -> bool {
+        self.0
+            .expires_at
+            .is_none_or(|t| t > switchyard_kernel::time::now())
+    }
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    /// Who granted it.
+    async fn granted_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match self.0.granted_by.as_deref().and_then(|g| g.parse().ok()) {
+            Some(id) => Ok(load_user(ctx, id).await?),
+            None => Ok(None),
+        }
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+}
+
+/// The grants of users.
+pub struct GrantsOfUser(LoaderEnv);
+
+impl RequestLoader for GrantsOfUser {
+    fn new(env: &LoaderEnv) -> Self {
+        GrantsOfUser(env.clone())
+    }
+}
+
+impl async_graphql::dataloader::Loader<(TenantId, UserId)> for GrantsOfUser {
+    type Value = Vec<GrantRow>;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[(TenantId, UserId)],
+    ) -> Result<HashMap<(TenantId, UserId), Vec<GrantRow>>, Error> {
+        let tenant = self.0.caller.tenant_id;
+        let ids: Vec<UserId> = keys.iter().filter(|(t, _)| *t == tenant).map(|(_, u)| *u).collect();
+        let mut pooled = self.0.db.read().await?;
+        let mut conn = pooled.conn();
+        let rows: Vec<GrantRow> = db_run!(&mut conn, |c| user_grants::table
+            .filter(user_grants::tenant_id.eq(tenant))
+            .filter(user_grants::user_id.eq_any(&ids))
+            .order(user_grants::id.asc())
+            .select(GrantRow::as_select())
+            .load(c)
+            .await)?;
+        let mut out: HashMap<(TenantId, UserId), Vec<GrantRow>> =
+            ids.iter().map(|u| ((tenant, *u), Vec::new())).collect();
+        for row in rows {
+            out.entry((tenant, row.user_id)).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// A permission of the catalogue.
+#[derive(SimpleObject)]
+#[graphql(directive = Authenticated::apply())]
+pub struct PermissionInfo {
+    /// `domain.resource:action`.
+    pub name: String,
+    pub description: String,
+    /// Built-in roles holding it, with their scope.
+    pub builtin_roles: Vec<BuiltinRoleGrant>,
+}
+
+/// A built-in role's hold on a permission.
+#[derive(SimpleObject)]
+#[graphql(directive = Authenticated::apply())]
+pub struct BuiltinRoleGrant {
+    pub role: String,
+    pub scope: Scope,
+}
+
+#[derive(Default)]
+pub struct RoleQuery;
+
+#[Object]
+impl RoleQuery {
+    /// Built-in and custom roles, by key.
+    #[graphql(directive = Require::apply(ROLE_READ))]
+    async fn roles(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Connection<Role>> {
+        let caller = ctx.caller()?;
+        let page = PageArgs::new(first, after, last, before).page()?;
+        let services = ctx.services()?;
+        let mut all: Vec<Role> = BuiltinRole::ALL
+            .iter()
+            .map(|r| Role::from_builtin(*r, &services.catalog))
+            .collect();
+        let mut pooled = services.db.read().await?;
+        all.extend(custom_roles(&mut pooled.conn(), caller.tenant_id, None).await?);
+        all.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(Connection::from_sorted(
+            &page,
+            all,
+            |r| Cursor(vec![r.key.clone().into()]),
+            |a, b| a.str(0).cmp(&b.str(0)),
+        ))
+    }
+
+    /// One role by key.
+    #[graphql(directive = Require::apply(ROLE_READ))]
+    async fn role(&self, ctx: &Context<'_>, key: String) -> async_graphql::Result<Option<Role>> {
+        let caller = ctx.caller()?;
+        let roles = resolve_keys(ctx, caller.tenant_id, vec![key]).await?;
+        Ok(Some(roles.into_iter().next().ok_or(Error::NotFound)?))
+    }
+
+    /// Every permission there is, and which built-in roles hold it.
+    #[graphql(directive = Authenticated::apply())]
+    async fn permissions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PermissionInfo>> {
+        Ok(ctx
+            .services()?
+            .catalog
+            .all()
+            .map(|def| PermissionInfo {
+                name: def.name.to_owned(),
+                description: def.description.to_owned(),
+                builtin_roles: def
+                    .roles
+                    .iter()
+                    .map(|(role, scope)| BuiltinRoleGrant {
+                        role: role.key().to_owned(),
+                        scope: *scope,
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,133 @@
+//! Tenants: the companies using Switchyard (the seeds' "Client"). Every other row belongs to
+//! exactly one tenant. Tenants are created by the operator (CLI), not over the API.
+
+pub mod provision;
+
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::json;
+use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::policy::{Authenticated, Require};
+use switchyard_kernel::validate::Check;
+use switchyard_kernel::{ContextExt, TenantId, db_run, payload, time};
+
+use crate::permissions::TENANT_MANAGE;
+use crate::schema::tenants;
+use crate::users::mutations::check_version;
+
+/// A row of `tenants`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tenants)]
+pub struct TenantRow {
+    pub id: TenantId,
+    pub name: String,
+    pub slug: String,
+    pub settings: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+/// The company the caller belongs to.
+#[derive(Clone)]
+pub struct Tenant(TenantRow);
+
+#[Object(directive = Authenticated::apply())]
+impl Tenant {
+    async fn id(&self) -> ID {
+        self.0.id.to_global()
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Short name used at sign-in when an email belongs to several companies.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// Changes to the caller's tenant.
+#[derive(InputObject)]
+pub struct UpdateTenantInput {
+    pub expected_version: Option<i32>,
+    pub name: String,
+}
+
+payload!(
+    /// The result of `updateTenant`.
+    TenantPayload { tenant: Tenant }
+);
+
+#[derive(Default)]
+pub struct TenantQuery;
+
+#[Object]
+impl TenantQuery {
+    /// The caller's company.
+    #[graphql(directive = Authenticated::apply())]
+    async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Tenant> {
+        let caller = ctx.caller()?;
+        let mut pooled = ctx.services()?.db.read().await?;
+        let mut conn = pooled.conn();
+        let row: TenantRow = db_run!(&mut conn, |c| tenants::table
+            .find(caller.tenant_id)
+            .select(TenantRow::as_select())
+            .first(c)
+            .await)?;
+        Ok(Tenant(row))
+    }
+}
+
+#[derive(Default)]
+pub struct TenantMutation;
+
+#[Object]
+impl TenantMutation {
+    /// Renames the caller's company.
+    #[graphql(directive = Require::apply(TENANT_MANAGE))]
+    async fn update_tenant(&self, ctx: &Context<'_>, input: UpdateTenantInput) -> async_graphql::Result<TenantPayload> {
+        let caller = ctx.caller()?;
+        let name = input.name.trim().to_owned();
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                let before: TenantRow = db_run!(tx, |c| tenants::table
+                    .find(caller.tenant_id)
+                    .select(TenantRow::as_select())
+                    .first(c)
+                    .await)?;
+                check_version(input.expected_version, before.version)?;
+                let mut check = Check::new();
+                check.text("input.name", &name, 200);
+                check.finish()?;
+                let row: TenantRow = db_run!(tx, |c| diesel::update(tenants::table.find(caller.tenant_id))
+                    .set((
+                        tenants::name.eq(&name),
+                        tenants::version.eq(before.version + 1),
+                        tenants::updated_at.eq(time::now()),
+                    ))
+                    .returning(TenantRow::as_returning())
+                    .get_result(c)
+                    .await)?;
+                audit::changed(tx, caller, Change {
+                    action: "identity.tenant.updated",
+                    entity_type: "Tenant",
+                    entity_id: caller.tenant_id.to_string(),
+                    before: Some(json!({"name": before.name})),
+                    after: Some(json!({"name": row.name})),
+                })
+                .await?;
+                Ok::<_, switchyard_kernel::Rejection>(row)
+            })
+            .await;
+        TenantPayload::from_outcome(outcome, |row| TenantPayload { tenant: Some(Tenant(row)), user_errors: vec![] })
+    }
+}

@@ -1,0 +1,286 @@
+//! Operator actions outside the API: creating tenants and users from the CLI, the first-start
+//! bootstrap, and the demo company. They act as the system principal and are audited as such.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::json;
+use switchyard_kernel::access::{BuiltinRole, Caller, UserKind};
+use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::validate::{is_email, normalize_email};
+use switchyard_kernel::{Conn, LocationId, Rejection, Services, TenantId, UserId, db_run, time};
+
+use crate::auth::password;
+use crate::schema::{locations, tenants, user_locations, user_roles, users};
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub password: String,
+    pub kind: UserKind,
+    pub roles: Vec<String>,
+    pub locations: Vec<LocationId>,
+}
+
+fn slug_ok(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= 50
+        && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Whether any tenant exists.
+pub async fn any_tenant(services: &Services) -> anyhow::Result<bool> {
+    let mut pooled = services.db.read().await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut conn = pooled.conn();
+    let n: i64 = db_run!(&mut conn, |c| tenants::table.count().get_result(c).await)?;
+    Ok(n > 0)
+}
+
+fn fail(rejection: Rejection) -> anyhow::Error {
+    match rejection {
+        Rejection::Invalid(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field.join("."), e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        Rejection::Failed(error) => anyhow::anyhow!("{error:?}"),
+    }
+}
+
+/// Creates a tenant and its owner.
+pub async fn create_tenant(
+    services: &Services,
+    name: &str,
+    slug: &str,
+    owner: NewUser,
+) -> anyhow::Result<(TenantId, UserId)> {
+    let slug = slug.trim().to_lowercase();
+    anyhow::ensure!(!name.trim().is_empty(), "the tenant needs a name");
+    anyhow::ensure!(slug_ok(&slug), "the slug must be lower case letters, digits and dashes");
+    let tenant = TenantId::new();
+    let system = Caller::system(tenant, &services.catalog);
+    let owner = NewUser {
+        roles: vec![BuiltinRole::Owner.key().to_owned()],
+        ..owner
+    };
+    let hash = check_new_user(&owner).await?;
+    let user = services
+        .mutate(async |tx| {
+            let taken: i64 = db_run!(tx, |c| tenants::table
+                .filter(tenants::slug.eq(&slug))
+                .count()
+                .get_result(c)
+                .await)?;
+            if taken > 0 {
+                return Err(Rejection::invalid("slug", switchyard_kernel::UserErrorCode::Duplicate, "another tenant has this slug"));
+            }
+            let now = time::now();
+            db_run!(tx, |c| diesel::insert_into(tenants::table)
+                .values((
+                    tenants::id.eq(tenant),
+                    tenants::name.eq(name.trim()),
+                    tenants::slug.eq(&slug),
+                    tenants::settings.eq("{}"),
+                    tenants::created_at.eq(now),
+                    tenants::updated_at.eq(now),
+                    tenants::version.eq(1),
+                ))
+                .execute(c)
+                .await)?;
+            audit::changed(tx, &system, Change {
+                action: "identity.tenant.created",
+                entity_type: "Tenant",
+                entity_id: tenant.to_string(),
+                before: None,
+                after: Some(json!({"name": name.trim(), "slug": slug})),
+            })
+            .await?;
+            Ok(insert_user(tx, &system, &owner, &hash).await?)
+        })
+        .await
+        .map_err(fail)?;
+    Ok((tenant, user))
+}
+
+async fn check_new_user(user: &NewUser) -> anyhow::Result<String> {
+    let email = normalize_email(&user.email);
+    anyhow::ensure!(is_email(&email), "{email:?} is not an email address");
+    anyhow::ensure!(!user.name.trim().is_empty(), "the user needs a name");
+    if let Some(why) = password::weakness(&user.password, &email) {
+        anyhow::bail!("the password {why}");
+    }
+    Ok(password::hash(user.password.clone()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?)
+}
+
+async fn insert_user(
+    tx: &mut Conn<'_>,
+    system: &Caller,
+    user: &NewUser,
+    hash: &str,
+) -> Result<UserId, Rejection> {
+    let tenant = system.tenant_id;
+    let id = UserId::new();
+    let email = normalize_email(&user.email);
+    let taken: i64 = db_run!(tx, |c| users::table
+        .filter(users::tenant_id.eq(tenant))
+        .filter(users::email.eq(&email))
+        .count()
+        .get_result(c)
+        .await)?;
+    if taken > 0 {
+        return Err(Rejection::invalid("email", switchyard_kernel::UserErrorCode::Duplicate, format!("{email} already exists in this tenant")));
+    }
+    let now = time::now();
+    db_run!(tx, |c| diesel::insert_into(users::table)
+        .values((
+            users::id.eq(id),
+            users::tenant_id.eq(tenant),
+            users::email.eq(&email),
+            users::name.eq(user.name.trim()),
+            users::kind.eq(user.kind.as_str()),
+            users::status.eq("active"),
+            users::password_hash.eq(hash),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+            users::version.eq(1),
+        ))
+        .execute(c)
+        .await)?;
+    for role in &user.roles {
+        db_run!(tx, |c| diesel::insert_into(user_roles::table)
+            .values((
+                user_roles::tenant_id.eq(tenant),
+                user_roles::user_id.eq(id),
+                user_roles::role_key.eq(role),
+            ))
+            .execute(c)
+            .await)?;
+    }
+    for location in &user.locations {
+        db_run!(tx, |c| diesel::insert_into(user_locations::table)
+            .values((
+                user_locations::tenant_id.eq(tenant),
+                user_locations::user_id.eq(id),
+                user_locations::location_id.eq(*location),
+            ))
+            .execute(c)
+            .await)?;
+    }
+    audit::changed(tx, system, Change {
+        action: "identity.user.created",
+        entity_type: "User",
+        entity_id: id.to_string(),
+        before: None,
+        after: Some(json!({"email": email, "name": user.name.trim(), "roles": user.roles})),
+    })
+    .await?;
+    Ok(id)
+}
+
+/// Creates a user in an existing tenant (roles must be built-in or existing custom keys).
+pub async fn create_user(services: &Services, tenant: TenantId, user: NewUser) -> anyhow::Result<UserId> {
+    let hash = check_new_user(&user).await?;
+    let system = Caller::system(tenant, &services.catalog);
+    services
+        .mutate(async |tx| insert_user(tx, &system, &user, &hash).await)
+        .await
+        .map_err(fail)
+}
+
+/// Creates a location.
+pub async fn create_location(services: &Services, tenant: TenantId, name: &str, time_zone: &str) -> anyhow::Result<LocationId> {
+    let id = LocationId::new();
+    let system = Caller::system(tenant, &services.catalog);
+    services
+        .mutate(async |tx| {
+            let now = time::now();
+            db_run!(tx, |c| diesel::insert_into(locations::table)
+                .values((
+                    locations::id.eq(id),
+                    locations::tenant_id.eq(tenant),
+                    locations::name.eq(name),
+                    locations::time_zone.eq(time_zone),
+                    locations::active.eq(true),
+                    locations::created_at.eq(now),
+                    locations::updated_at.eq(now),
+                    locations::version.eq(1),
+                ))
+                .execute(c)
+                .await)?;
+            audit::changed(tx, &system, Change {
+                action: "identity.location.created",
+                entity_type: "Location",
+                entity_id: id.to_string(),
+                before: None,
+                after: Some(json!({"name": name, "timeZone": time_zone})),
+            })
+            .await?;
+            Ok::<_, Rejection>(id)
+        })
+        .await
+        .map_err(fail)
+}
+
+/// A tenant by slug.
+pub async fn tenant_by_slug(services: &Services, slug: &str) -> anyhow::Result<Option<TenantId>> {
+    let mut pooled = services.db.read().await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut conn = pooled.conn();
+    Ok(db_run!(&mut conn, |c| tenants::table
+        .filter(tenants::slug.eq(slug))
+        .select(tenants::id)
+        .first::<TenantId>(c)
+        .await
+        .optional())?)
+}
+
+/// A user by email within a tenant.
+pub async fn user_by_email(services: &Services, tenant: TenantId, email: &str) -> anyhow::Result<Option<UserId>> {
+    let email = normalize_email(email);
+    let mut pooled = services.db.read().await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut conn = pooled.conn();
+    Ok(db_run!(&mut conn, |c| users::table
+        .filter(users::tenant_id.eq(tenant))
+        .filter(users::email.eq(&email))
+        .select(users::id)
+        .first::<UserId>(c)
+        .await
+        .optional())?)
+}
+
+/// What the first start created.
+pub struct Bootstrap {
+    pub tenant: TenantId,
+    pub email: String,
+    pub password: String,
+}
+
+/// On an empty database: one tenant and its owner with a fresh one-time password.
+pub async fn bootstrap_if_empty(services: &Services, email: &str) -> anyhow::Result<Option<Bootstrap>> {
+    if any_tenant(services).await? {
+        return Ok(None);
+    }
+    let password = password::generate();
+    let (tenant, _) = create_tenant(
+        services,
+        "My Company",
+        "my-company",
+        NewUser {
+            email: email.to_owned(),
+            name: "Owner".to_owned(),
+            password: password.clone(),
+            kind: UserKind::Staff,
+            roles: vec![],
+            locations: vec![],
+        },
+    )
+    .await?;
+    Ok(Some(Bootstrap {
+        tenant,
+        email: normalize_email(email),
+        password,
+    }))
+}

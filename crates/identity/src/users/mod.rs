@@ -1,0 +1,479 @@
+//! Users: staff members and customer-portal clients of a tenant.
+
+pub mod mutations;
+
+use std::collections::HashMap;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use switchyard_kernel::access::{RowScope, UserKind};
+use switchyard_kernel::connection::{Connection, Cursor, PageArgs, SortDirection};
+use switchyard_kernel::policy::{Authenticated, Require};
+use switchyard_kernel::{
+    Caller, Conn, ContextExt, Error, LoaderEnv, LocationId, RequestLoader, Scope, TenantId, UserId,
+    db_run, keyset,
+};
+
+use crate::locations::{Location, LocationsOfUser};
+use crate::permissions::USER_READ;
+use crate::roles::{Role, RoleKeysOfUser, UserGrant, GrantsOfUser};
+use crate::schema::{user_locations, user_roles, users};
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// A row of `users`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: UserId,
+    pub tenant_id: TenantId,
+    pub email: String,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub password_hash: Option<String>,
+    pub last_login_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+/// Whether a user may sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum UserStatus {
+    /// Signs in normally.
+    Active,
+    /// Created without a password; waits for the invitation to be accepted.
+    Invited,
+    /// May not sign in; every session has ended.
+    Deactivated,
+}
+
+impl UserStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Invited => "invited",
+            UserStatus::Deactivated => "deactivated",
+        }
+    }
+
+    pub fn parse(s: &str) -> UserStatus {
+        match s {
+            "active" => UserStatus::Active,
+            "invited" => UserStatus::Invited,
+            _ => UserStatus::Deactivated,
+        }
+    }
+}
+
+/// A person who signs in: a staff member or a customer-portal client.
+#[derive(Clone)]
+pub struct User(pub(crate) UserRow);
+
+#[Object(directive = Authenticated::apply())]
+impl User {
+    pub async fn id(&self) -> ID {
+        self.0.id.to_global()
+    }
+
+    /// Lower-cased; unique within the tenant.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn kind(&self) -> UserKind {
+        UserKind::parse(&self.0.kind).unwrap_or(UserKind::Staff)
+    }
+
+    async fn status(&self) -> UserStatus {
+        UserStatus::parse(&self.0.status)
+    }
+
+    /// The roles the user holds.
+    async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Role>> {
+        let keys = ctx
+            .loader::<RoleKeysOfUser>()?
+            .load_one((self.0.tenant_id, self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(crate::roles::resolve_keys(ctx, self.0.tenant_id, keys).await?)
+    }
+
+    /// The locations the user belongs to (what `location` scope reaches).
+    async fn locations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Location>> {
+        Ok(ctx
+            .loader::<LocationsOfUser>()?
+            .load_one((self.0.tenant_id, self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Location)
+            .collect())
+    }
+
+    /// Extra permissions granted to this user, expired ones included.
+    #[graphql(directive = Require::apply(USER_READ))]
+    async fn grants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserGrant>> {
+        Ok(ctx
+            .loader::<GrantsOfUser>()?
+            .load_one((self.0.tenant_id, self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(UserGrant)
+            .collect())
+    }
+
+    async fn last_login_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_login_at.map(|t| t.and_utc())
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.and_utc()
+    }
+
+    /// Increases with every change; pass it as `expectedVersion` to update safely.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+impl User {
+    pub fn row(&self) -> &UserRow {
+        &self.0
+    }
+
+    /// A user by ID as `caller` may see it; NOT_FOUND otherwise (another tenant, out of scope).
+    pub async fn find(ctx: &Context<'_>, id: UserId) -> Result<User, Error> {
+        let caller = ctx.caller()?;
+        let scope = caller.row_scope(USER_READ)?;
+        let mut pooled = ctx.services()?.db.read().await?;
+        find_scoped(&mut pooled.conn(), caller.tenant_id, &scope, id)
+            .await?
+            .map(User)
+            .ok_or(Error::NotFound)
+    }
+}
+
+/// A user within a row scope.
+pub(crate) async fn find_scoped(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    scope: &RowScope,
+    id: UserId,
+) -> Result<Option<UserRow>, Error> {
+    Ok(db_run!(conn, |c| {
+        let mut query = users::table
+            .filter(users::tenant_id.eq(tenant))
+            .filter(users::id.eq(id))
+            .select(UserRow::as_select())
+            .into_boxed();
+        match scope {
+            RowScope::Tenant => {}
+            RowScope::Own(me) => query = query.filter(users::id.eq(*me)),
+            RowScope::Location { user, locations } => {
+                query = query.filter(
+                    users::id.eq(*user).or(users::id.eq_any(
+                        user_locations::table
+                            .filter(user_locations::tenant_id.eq(tenant))
+                            .filter(user_locations::location_id.eq_any(locations.iter().copied()))
+                            .select(user_locations::user_id),
+                    )),
+                )
+            }
+        }
+        query.first(c).await.optional()
+    })?)
+}
+
+/// Filters for `users`.
+#[derive(Debug, Default, InputObject)]
+pub struct UserFilter {
+    /// Part of the name or email, case-insensitive.
+    pub search: Option<String>,
+    pub status: Option<UserStatus>,
+    pub kind: Option<UserKind>,
+    /// Users holding this role key.
+    pub role: Option<String>,
+    /// Users belonging to this location.
+    pub location_id: Option<ID>,
+}
+
+/// Sort keys of `users`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Enum)]
+pub enum UserOrderField {
+    #[default]
+    Name,
+    Email,
+    /// Creation order.
+    CreatedAt,
+}
+
+/// How `users` is sorted.
+#[derive(Debug, Clone, Copy, Default, InputObject)]
+pub struct UserOrder {
+    pub field: UserOrderField,
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+fn like_pattern(term: &str) -> String {
+    let escaped = term
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Effective permission of the caller.
+#[derive(SimpleObject)]
+#[graphql(directive = Authenticated::apply())]
+pub struct EffectivePermission {
+    pub permission: String,
+    pub scope: Scope,
+}
+
+#[derive(Default)]
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// The signed-in user; null for an API key.
+    #[graphql(directive = Authenticated::apply())]
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let caller = ctx.caller()?;
+        let switchyard_kernel::Principal::User { id, .. } = caller.principal else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .loader::<UserById>()?
+            .load_one((caller.tenant_id, id))
+            .await?
+            .map(User))
+    }
+
+    /// What the caller may do: every permission it holds, with its scope.
+    #[graphql(directive = Authenticated::apply())]
+    async fn my_permissions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EffectivePermission>> {
+        Ok(ctx
+            .caller()?
+            .permissions()
+            .into_iter()
+            .map(|(permission, scope)| EffectivePermission { permission, scope })
+            .collect())
+    }
+
+    /// A user by ID.
+    #[graphql(directive = Require::apply(USER_READ))]
+    async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
+        Ok(Some(User::find(ctx, UserId::parse(&id)?).await?))
+    }
+
+    /// Users the caller may see.
+    #[graphql(directive = Require::apply(USER_READ))]
+    #[allow(clippy::too_many_arguments)]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<UserFilter>,
+        order_by: Option<UserOrder>,
+    ) -> async_graphql::Result<Connection<User>> {
+        let caller = ctx.caller()?.clone();
+        let page = PageArgs::new(first, after, last, before).page()?;
+        let order = order_by.unwrap_or_default();
+        let by_id = order.field == UserOrderField::CreatedAt;
+        let bounds = page.bounds(if by_id { 1 } else { 2 })?;
+        let filter = filter.unwrap_or_default();
+        let location = match &filter.location_id {
+            Some(id) => Some(LocationId::parse(id)?),
+            None => None,
+        };
+        let query = UserListQuery {
+            caller: caller.clone(),
+            scope: caller.row_scope(USER_READ)?,
+            search: filter.search.filter(|s| !s.trim().is_empty()).map(|s| like_pattern(&s)),
+            status: filter.status.map(|s| s.as_str()),
+            kind: filter.kind.map(|k| k.as_str()),
+            role: filter.role,
+            location,
+        };
+        let services = ctx.services()?.clone();
+        let rows = {
+            let mut pooled = services.db.read().await?;
+            query.page(&mut pooled.conn(), &bounds, order).await?
+        };
+        let count = {
+            let db = services.db.clone();
+            Box::new(move || {
+                Box::pin(async move {
+                    let mut pooled = db.read().await?;
+                    query.count(&mut pooled.conn()).await
+                }) as futures_util::future::BoxFuture<'static, Result<i64, Error>>
+            }) as switchyard_kernel::connection::CountFn
+        };
+        Ok(Connection::from_rows(
+            &page,
+            rows,
+            |row: &UserRow| match order.field {
+                UserOrderField::CreatedAt => Cursor(vec![row.id.to_string().into()]),
+                UserOrderField::Name => Cursor(vec![row.name.clone().into(), row.id.to_string().into()]),
+                UserOrderField::Email => Cursor(vec![row.email.clone().into(), row.id.to_string().into()]),
+            },
+            User,
+            Some(count),
+        ))
+    }
+}
+
+/// The filters of one `users` request, applied the same way to the page and to its count.
+struct UserListQuery {
+    caller: Caller,
+    scope: RowScope,
+    search: Option<String>,
+    status: Option<&'static str>,
+    kind: Option<&'static str>,
+    role: Option<String>,
+    location: Option<LocationId>,
+}
+
+/// Applies a [`UserListQuery`]'s filters to a boxed `users` query.
+macro_rules! user_filters {
+    ($query:ident, $q:expr) => {{
+        let q: &UserListQuery = $q;
+        let tenant = q.caller.tenant_id;
+        $query = $query.filter(users::tenant_id.eq(tenant));
+        match &q.scope {
+            RowScope::Tenant => {}
+            RowScope::Own(me) => $query = $query.filter(users::id.eq(*me)),
+            RowScope::Location { user, locations } => {
+                $query = $query.filter(
+                    users::id.eq(*user).or(users::id.eq_any(
+                        user_locations::table
+                            .filter(user_locations::tenant_id.eq(tenant))
+                            .filter(user_locations::location_id.eq_any(locations.iter().copied()))
+                            .select(user_locations::user_id),
+                    )),
+                )
+            }
+        }
+        if let Some(pattern) = &q.search {
+            $query = $query.filter(
+                lower(users::name)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::email.like(pattern.clone()).escape('\\')),
+            );
+        }
+        if let Some(status) = q.status {
+            $query = $query.filter(users::status.eq(status));
+        }
+        if let Some(kind) = q.kind {
+            $query = $query.filter(users::kind.eq(kind));
+        }
+        if let Some(role) = &q.role {
+            $query = $query.filter(
+                users::id.eq_any(
+                    user_roles::table
+                        .filter(user_roles::tenant_id.eq(tenant))
+                        .filter(user_roles::role_key.eq(role.clone()))
+                        .select(user_roles::user_id),
+                ),
+            );
+        }
+        if let Some(location) = q.location {
+            $query = $query.filter(
+                users::id.eq_any(
+                    user_locations::table
+                        .filter(user_locations::tenant_id.eq(tenant))
+                        .filter(user_locations::location_id.eq(location))
+                        .select(user_locations::user_id),
+                ),
+            );
+        }
+    }};
+}
+
+impl UserListQuery {
+    async fn page(
+        &self,
+        conn: &mut Conn<'_>,
+        bounds: &switchyard_kernel::Bounds,
+        order: UserOrder,
+    ) -> Result<Vec<UserRow>, Error> {
+        let desc = order.direction.is_desc();
+        Ok(db_run!(conn, |c| {
+            let mut query = users::table.select(UserRow::as_select()).into_boxed();
+            user_filters!(query, self);
+            match order.field {
+                UserOrderField::CreatedAt => keyset!(query, bounds, desc, users::id),
+                UserOrderField::Name => keyset!(query, bounds, desc, users::id, users::name),
+                UserOrderField::Email => keyset!(query, bounds, desc, users::id, users::email),
+            }
+            query.load(c).await
+        })?)
+    }
+
+    async fn count(&self, conn: &mut Conn<'_>) -> Result<i64, Error> {
+        Ok(db_run!(conn, |c| {
+            let mut query = users::table.count().into_boxed();
+            user_filters!(query, self);
+            query.get_result(c).await
+        })?)
+    }
+}
+
+/// Users by ID, within the caller's tenant. Relations (an assignee, a creator) resolve through
+/// it: seeing who is assigned needs no permission on the user directory.
+pub struct UserById(LoaderEnv);
+
+impl RequestLoader for UserById {
+    fn new(env: &LoaderEnv) -> Self {
+        UserById(env.clone())
+    }
+}
+
+impl async_graphql::dataloader::Loader<(TenantId, UserId)> for UserById {
+    type Value = UserRow;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[(TenantId, UserId)],
+    ) -> Result<HashMap<(TenantId, UserId), UserRow>, Error> {
+        let tenant = self.0.caller.tenant_id;
+        let ids: Vec<UserId> = keys.iter().filter(|(t, _)| *t == tenant).map(|(_, u)| *u).collect();
+        let mut pooled = self.0.db.read().await?;
+        let mut conn = pooled.conn();
+        let rows: Vec<UserRow> = db_run!(&mut conn, |c| users::table
+            .filter(users::tenant_id.eq(tenant))
+            .filter(users::id.eq_any(&ids))
+            .select(UserRow::as_select())
+            .load(c)
+            .await)?;
+        Ok(rows.into_iter().map(|r| ((r.tenant_id, r.id), r)).collect())
+    }
+}
+
+/// Resolves a user reference (for other domains' `assignedTo`, `createdBy`): the user, if
+/// they belong to the caller's tenant.
+pub async fn load_user(ctx: &Context<'_>, id: UserId) -> Result<Option<User>, Error> {
+    let tenant = ctx.caller()?.tenant_id;
+    Ok(ctx.loader::<UserById>()?.load_one((tenant, id)).await?.map(User))
+}

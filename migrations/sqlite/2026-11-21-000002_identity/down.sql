@@ -1,0 +1,11 @@
+DROP TABLE api_keys;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE user_grants;
+DROP TABLE user_roles;
+DROP TABLE role_permissions;
+DROP TABLE roles;
+DROP TABLE user_locations;
+DROP TABLE users;
+DROP TABLE locations;
+DROP TABLE tenants;
