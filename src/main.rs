@@ -168,8 +168,15 @@ async fn main() -> anyhow::Result<()> {
         config.auto_migrate = "true".to_owned();
         let db = switchyard_kernel::Db::connect(&config.database_url, &Default::default()).await?;
         let report = db.migrate().await?;
-        println!("applied {} migration(s){}", report.applied.len(),
-            if report.applied.is_empty() { String::new() } else { format!(": {}", report.applied.join(", ")) });
+        println!(
+            "applied {} migration(s){}",
+            report.applied.len(),
+            if report.applied.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", report.applied.join(", "))
+            }
+        );
         return Ok(());
     }
     let app = App::build(config).await?;
@@ -178,7 +185,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed { demo } => {
             anyhow::ensure!(demo, "say what to seed: `switchyard seed --demo`");
             let accounts = seed_demo(&app).await?;
-            println!("Demo company \"Nordic Movers\" (slug: nordic-movers). Accounts (email / password):");
+            println!(
+                "Demo company \"Nordic Movers\" (slug: nordic-movers). Accounts (email / password):"
+            );
             for (role, email, password) in accounts {
                 println!("  {role:<14} {email:<36} {password}");
             }
@@ -201,8 +210,13 @@ async fn main() -> anyhow::Result<()> {
             println!("{access}");
             Ok(())
         }
-        Command::Tenant { command: TenantCommand::Create(args) } => {
-            let password = args.owner_password.clone().unwrap_or_else(switchyard_identity::auth::password::generate);
+        Command::Tenant {
+            command: TenantCommand::Create(args),
+        } => {
+            let password = args
+                .owner_password
+                .clone()
+                .unwrap_or_else(switchyard_identity::auth::password::generate);
             let (tenant, _) = provision::create_tenant(
                 app.services(),
                 &args.name,
@@ -217,12 +231,20 @@ async fn main() -> anyhow::Result<()> {
                 },
             )
             .await?;
-            println!("tenant {tenant} created; owner {} with password {password}", args.owner_email);
+            println!(
+                "tenant {tenant} created; owner {} with password {password}",
+                args.owner_email
+            );
             Ok(())
         }
-        Command::User { command: UserCommand::Create(args) } => {
+        Command::User {
+            command: UserCommand::Create(args),
+        } => {
             let tenant = tenant_id(&app, &args.tenant).await?;
-            let password = args.password.clone().unwrap_or_else(switchyard_identity::auth::password::generate);
+            let password = args
+                .password
+                .clone()
+                .unwrap_or_else(switchyard_identity::auth::password::generate);
             let id = provision::create_user(
                 app.services(),
                 tenant,
@@ -230,7 +252,11 @@ async fn main() -> anyhow::Result<()> {
                     email: args.email.clone(),
                     name: args.name.clone(),
                     password: password.clone(),
-                    kind: if args.client { UserKind::Client } else { UserKind::Staff },
+                    kind: if args.client {
+                        UserKind::Client
+                    } else {
+                        UserKind::Staff
+                    },
                     roles: args.roles.clone(),
                     locations: vec![],
                 },
@@ -239,13 +265,26 @@ async fn main() -> anyhow::Result<()> {
             println!("user {id} created: {} with password {password}", args.email);
             Ok(())
         }
-        Command::ApiKey { command: ApiKeyCommand::Create(args) } => {
+        Command::ApiKey {
+            command: ApiKeyCommand::Create(args),
+        } => {
             let tenant = tenant_id(&app, &args.tenant).await?;
             let user = provision::user_by_email(app.services(), tenant, &args.user)
                 .await?
                 .with_context(|| format!("no user {:?} in that tenant", args.user))?;
-            let grants = args.permissions.iter().map(|p| parse_grant(p)).collect::<anyhow::Result<Vec<_>>>()?;
-            let secret = switchyard_identity::api_keys::provision(app.services(), tenant, user, &args.name, grants).await?;
+            let grants = args
+                .permissions
+                .iter()
+                .map(|p| parse_grant(p))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let secret = switchyard_identity::api_keys::provision(
+                app.services(),
+                tenant,
+                user,
+                &args.name,
+                grants,
+            )
+            .await?;
             println!("{secret}");
             eprintln!("(shown once: store it now)");
             Ok(())
@@ -259,7 +298,10 @@ async fn only_tenant_of(app: &App, email: &str) -> anyhow::Result<TenantId> {
     let demo = tenant_id(app, "nordic-movers").await;
     let mut found = Vec::new();
     for tenant in [bootstrap, demo].into_iter().flatten() {
-        if provision::user_by_email(app.services(), tenant, email).await?.is_some() {
+        if provision::user_by_email(app.services(), tenant, email)
+            .await?
+            .is_some()
+        {
             found.push(tenant);
         }
     }
@@ -271,7 +313,9 @@ async fn only_tenant_of(app: &App, email: &str) -> anyhow::Result<TenantId> {
 
 async fn serve(app: App) -> anyhow::Result<()> {
     let bind: SocketAddr = app.config().bind.parse().context("SWITCHYARD_BIND")?;
-    if let Some(first) = provision::bootstrap_if_empty(app.services(), &app.config().bootstrap_email).await? {
+    if let Some(first) =
+        provision::bootstrap_if_empty(app.services(), &app.config().bootstrap_email).await?
+    {
         println!();
         println!("  First start: created tenant \"My Company\" (slug my-company) and its owner.");
         println!("  Sign in as  {}", first.email);
@@ -279,7 +323,9 @@ async fn serve(app: App) -> anyhow::Result<()> {
         println!("  This password is shown once and never again.");
         let _ = first.tenant;
     }
-    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
     let address = listener.local_addr()?;
     println!();
     if app.config().graphiql {
@@ -294,7 +340,9 @@ async fn serve(app: App) -> anyhow::Result<()> {
 async fn seed_demo(app: &App) -> anyhow::Result<Vec<(String, String, String)>> {
     let services = app.services();
     anyhow::ensure!(
-        provision::tenant_by_slug(services, "nordic-movers").await?.is_none(),
+        provision::tenant_by_slug(services, "nordic-movers")
+            .await?
+            .is_none(),
         "the demo company already exists"
     );
     let password = "Demo-Password-2026".to_owned();
@@ -312,9 +360,15 @@ async fn seed_demo(app: &App) -> anyhow::Result<Vec<(String, String, String)>> {
         },
     )
     .await?;
-    let stockholm = provision::create_location(services, tenant, "Stockholm", "Europe/Stockholm").await?;
-    let gothenburg = provision::create_location(services, tenant, "Gothenburg", "Europe/Stockholm").await?;
-    let mut accounts = vec![("owner".to_owned(), "owner@nordicmovers.example".to_owned(), password.clone())];
+    let stockholm =
+        provision::create_location(services, tenant, "Stockholm", "Europe/Stockholm").await?;
+    let gothenburg =
+        provision::create_location(services, tenant, "Gothenburg", "Europe/Stockholm").await?;
+    let mut accounts = vec![(
+        "owner".to_owned(),
+        "owner@nordicmovers.example".to_owned(),
+        password.clone(),
+    )];
     let people = [
         (BuiltinRole::Admin, "Erik Holm", "admin"),
         (BuiltinRole::Manager, "Maja Berg", "manager"),
@@ -335,9 +389,19 @@ async fn seed_demo(app: &App) -> anyhow::Result<Vec<(String, String, String)>> {
                 email: email.clone(),
                 name: name.into(),
                 password: password.clone(),
-                kind: if role == BuiltinRole::Client { UserKind::Client } else { UserKind::Staff },
+                kind: if role == BuiltinRole::Client {
+                    UserKind::Client
+                } else {
+                    UserKind::Staff
+                },
                 roles: vec![role.key().to_owned()],
-                locations: if role == BuiltinRole::Client { vec![] } else if i % 2 == 0 { vec![stockholm] } else { vec![gothenburg] },
+                locations: if role == BuiltinRole::Client {
+                    vec![]
+                } else if i % 2 == 0 {
+                    vec![stockholm]
+                } else {
+                    vec![gothenburg]
+                },
             },
         )
         .await?;

@@ -85,8 +85,13 @@ impl App {
             secret: jwt_secret(&config)?,
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
-            public_key_files: Config::list(&config.jwt_public_keys).into_iter().map(Into::into).collect(),
-            jwks_file: Some(config.jwt_jwks_file.clone()).filter(|f| !f.is_empty()).map(Into::into),
+            public_key_files: Config::list(&config.jwt_public_keys)
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            jwks_file: Some(config.jwt_jwks_file.clone())
+                .filter(|f| !f.is_empty())
+                .map(Into::into),
             external_issuer: Some(config.jwt_external_issuer.clone()).filter(|s| !s.is_empty()),
             external_audience: Some(config.jwt_external_audience.clone()).filter(|s| !s.is_empty()),
         };
@@ -145,7 +150,12 @@ impl App {
                 CorsLayer::new()
                     .allow_origin(allow)
                     .allow_methods([Method::GET, Method::POST])
-                    .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT, "x-api-key".parse().expect("static header name")])
+                    .allow_headers([
+                        header::CONTENT_TYPE,
+                        header::AUTHORIZATION,
+                        header::ACCEPT,
+                        "x-api-key".parse().expect("static header name"),
+                    ])
                     .max_age(Duration::from_secs(600)),
             );
         }
@@ -192,7 +202,10 @@ impl App {
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.services.db.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+        Err(error) => {
+            tracing::warn!(?error, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
     }
 }
 

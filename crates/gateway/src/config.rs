@@ -123,7 +123,9 @@ impl FromStr for Mode {
         match s {
             "development" | "dev" => Ok(Mode::Development),
             "production" | "prod" => Ok(Mode::Production),
-            other => Err(format!("mode must be development or production, not {other:?}")),
+            other => Err(format!(
+                "mode must be development or production, not {other:?}"
+            )),
         }
     }
 }
@@ -138,7 +140,11 @@ where
 {
     let var = format!("SWITCHYARD_{}", name.to_uppercase());
     let raw = env(&var)
-        .or_else(|| (name == "database_url").then(|| env("DATABASE_URL")).flatten())
+        .or_else(|| {
+            (name == "database_url")
+                .then(|| env("DATABASE_URL"))
+                .flatten()
+        })
         .or_else(|| {
             file.get(name).map(|v| match v {
                 toml::Value::String(s) => s.clone(),

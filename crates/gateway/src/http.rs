@@ -72,7 +72,9 @@ pub fn negotiate(headers: &HeaderMap) -> Option<Media> {
         }
         let better = match best {
             None => true,
-            Some((bq, bm)) => q > bq || (q == bq && bm == Media::Json && candidate == Media::GraphqlResponseJson),
+            Some((bq, bm)) => {
+                q > bq || (q == bq && bm == Media::Json && candidate == Media::GraphqlResponseJson)
+            }
         };
         if better {
             best = Some((q, candidate));
@@ -133,8 +135,8 @@ fn params_from_json(value: Value) -> Result<Params, String> {
 }
 
 fn params_from_query_string(query: &str) -> Result<Params, String> {
-    let pairs: HashMap<String, String> =
-        serde_urlencoded::from_str(query).map_err(|_| "the query string is malformed".to_owned())?;
+    let pairs: HashMap<String, String> = serde_urlencoded::from_str(query)
+        .map_err(|_| "the query string is malformed".to_owned())?;
     let mut object = Map::new();
     if let Some(q) = pairs.get("query") {
         object.insert("query".into(), Value::String(q.clone()));
@@ -157,19 +159,26 @@ fn operation_type(params: &Params) -> Option<OperationType> {
     let doc = async_graphql::parser::parse_query(&params.query).ok()?;
     match (&doc.operations, &params.operation_name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.get(name.as_str()).map(|op| op.node.ty)
+        }
         (DocumentOperations::Multiple(_), None) => None,
     }
 }
 
 fn is_json_content_type(headers: &HeaderMap) -> Result<(), &'static str> {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Err("send the request as Content-Type: application/json");
     };
     let mut parts = value.split(';');
     let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
     if media != "application/json" {
-        return Err("only application/json request bodies are accepted (this also refuses cross-site form posts)");
+        return Err(
+            "only application/json request bodies are accepted (this also refuses cross-site form posts)",
+        );
     }
     for param in parts {
         if let Some((k, v)) = param.split_once('=')
@@ -218,8 +227,9 @@ pub fn graphql_request(
     caller: Option<Caller>,
     executed: Executed,
 ) -> async_graphql::Request {
-    let mut request = async_graphql::Request::new(query)
-        .variables(async_graphql::Variables::from_json(Value::Object(variables)));
+    let mut request = async_graphql::Request::new(query).variables(
+        async_graphql::Variables::from_json(Value::Object(variables)),
+    );
     if let Some(name) = operation_name {
         request = request.operation_name(name);
     }
@@ -313,32 +323,41 @@ async fn handle(
             "accept application/graphql-response+json or application/json",
         );
     };
-    let bad = |message: &str| error_response(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", message);
+    let bad =
+        |message: &str| error_response(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", message);
     let batch: Vec<Params>;
     let is_batch;
     match parts.method {
-        Method::GET => {
-            match params_from_query_string(parts.uri.query().unwrap_or_default()) {
-                Ok(params) => {
-                    if matches!(operation_type(&params), Some(OperationType::Mutation | OperationType::Subscription)) {
-                        let mut response = error_response(
-                            StatusCode::METHOD_NOT_ALLOWED,
-                            media,
-                            "METHOD_NOT_ALLOWED",
-                            "mutations and subscriptions need POST (or a WebSocket)",
-                        );
-                        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-                        return response;
-                    }
-                    batch = vec![params];
-                    is_batch = false;
+        Method::GET => match params_from_query_string(parts.uri.query().unwrap_or_default()) {
+            Ok(params) => {
+                if matches!(
+                    operation_type(&params),
+                    Some(OperationType::Mutation | OperationType::Subscription)
+                ) {
+                    let mut response = error_response(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        media,
+                        "METHOD_NOT_ALLOWED",
+                        "mutations and subscriptions need POST (or a WebSocket)",
+                    );
+                    response
+                        .headers_mut()
+                        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+                    return response;
                 }
-                Err(message) => return bad(&message),
+                batch = vec![params];
+                is_batch = false;
             }
-        }
+            Err(message) => return bad(&message),
+        },
         Method::POST => {
             if let Err(message) = is_json_content_type(&parts.headers) {
-                return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, media, "UNSUPPORTED_MEDIA_TYPE", message);
+                return error_response(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    media,
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    message,
+                );
             }
             let bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
                 Ok(bytes) => bytes,
@@ -347,7 +366,10 @@ async fn handle(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         media,
                         "PAYLOAD_TOO_LARGE",
-                        &format!("the request body exceeds {} bytes", state.config.max_body_bytes),
+                        &format!(
+                            "the request body exceeds {} bytes",
+                            state.config.max_body_bytes
+                        ),
                     );
                 }
             };
@@ -358,7 +380,10 @@ async fn handle(
             match value {
                 Value::Array(items) => {
                     if items.is_empty() || items.len() > state.config.max_batch {
-                        return bad(&format!("a batch holds 1 to {} operations", state.config.max_batch));
+                        return bad(&format!(
+                            "a batch holds 1 to {} operations",
+                            state.config.max_batch
+                        ));
                     }
                     let mut all = Vec::with_capacity(items.len());
                     for item in items {
@@ -386,14 +411,21 @@ async fn handle(
                 "METHOD_NOT_ALLOWED",
                 "use GET or POST",
             );
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
             return response;
         }
     }
     let caller = match caller_from_headers(state, &parts.headers).await {
         Ok(caller) => caller,
         Err(error) => {
-            let mut response = error_response(StatusCode::UNAUTHORIZED, media, error.code(), &error.message());
+            let mut response = error_response(
+                StatusCode::UNAUTHORIZED,
+                media,
+                error.code(),
+                &error.message(),
+            );
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer error=\"invalid_token\""),
@@ -415,9 +447,16 @@ async fn handle(
     let errors: usize = outcomes.iter().map(|o| o.errors).sum();
     state.metrics.graphql_errors(errors);
     let (status, body) = if is_batch {
-        (StatusCode::OK, Value::Array(outcomes.into_iter().map(|o| o.body).collect()))
+        (
+            StatusCode::OK,
+            Value::Array(outcomes.into_iter().map(|o| o.body).collect()),
+        )
     } else {
-        let outcome = outcomes.pop().unwrap_or(Outcome { body: Value::Null, request_error: true, errors: 0 });
+        let outcome = outcomes.pop().unwrap_or(Outcome {
+            body: Value::Null,
+            request_error: true,
+            errors: 0,
+        });
         let status = if outcome.request_error && media == Media::GraphqlResponseJson {
             StatusCode::BAD_REQUEST
         } else {
@@ -453,7 +492,10 @@ mod tests {
     fn accept_negotiation() {
         assert_eq!(negotiate(&HeaderMap::new()), Some(Media::Json));
         assert_eq!(accept("application/json"), Some(Media::Json));
-        assert_eq!(accept("application/graphql-response+json"), Some(Media::GraphqlResponseJson));
+        assert_eq!(
+            accept("application/graphql-response+json"),
+            Some(Media::GraphqlResponseJson)
+        );
         assert_eq!(
             accept("application/graphql-response+json, application/json;q=0.9"),
             Some(Media::GraphqlResponseJson)
@@ -474,7 +516,10 @@ mod tests {
         assert!(params_from_json(json!({})).is_err());
         assert!(params_from_json(json!({"query": "{a}", "variables": "x"})).is_err());
         assert!(params_from_json(json!({"query": "{a}", "operationName": 3})).is_err());
-        assert!(params_from_json(json!({"query": "{a}", "variables": null, "extensions": null})).is_ok());
+        assert!(
+            params_from_json(json!({"query": "{a}", "variables": null, "extensions": null}))
+                .is_ok()
+        );
         assert!(params_from_query_string("query=%7Ba%7D&variables=%7B%7D").is_ok());
         assert!(params_from_query_string("query=%7Ba%7D&variables=nope").is_err());
     }

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod config;
 pub mod http;
+pub mod nulls;
 pub mod schema;
 pub mod state;
 pub mod ws;

@@ -9,10 +9,12 @@ use async_graphql::extensions::{
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{
-    Context, ErrorExtensionValues, ID, Interface, MergedObject, MergedSubscription, Object,
-    Response, Schema, ServerError, ServerResult, ValidationResult, Variables,
+    Context, ID, Interface, MergedObject, MergedSubscription, Object, Response, Schema,
+    ServerError, ServerResult, ValidationResult, Variables,
 };
-use switchyard_identity::{ApiKey, IdentityMutation, IdentityQuery, IdentitySubscription, Location, User};
+use switchyard_identity::{
+    ApiKey, IdentityMutation, IdentityQuery, IdentitySubscription, Location, User,
+};
 use switchyard_kernel::access::Catalog;
 use switchyard_kernel::ids::decode_global;
 use switchyard_kernel::policy::{AccessPolicy, Authenticated};
@@ -25,9 +27,10 @@ pub fn catalog() -> Catalog {
     Catalog::new(&[switchyard_identity::permissions()])
 }
 
-/// An object with a global ID, fetchable with `node(id:)`.
+/// An object with a global ID, fetchable with `node(id:)`. Its one field reads as the object's
+/// own `id`, which every caller who reached the object may see.
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"))]
+#[graphql(field(name = "id", ty = "ID"), directive = switchyard_kernel::policy::Inherit::apply())]
 pub enum Node {
     User(User),
     Location(Location),
@@ -58,7 +61,11 @@ impl NodeQuery {
 
     /// Several objects by global ID (at most 100), each null with an error when not visible.
     #[graphql(directive = Authenticated::apply())]
-    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<Option<Node>>> {
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+    ) -> async_graphql::Result<Vec<Option<Node>>> {
         if ids.len() > 100 {
             return Err(Error::bad_input("ids", "at most 100 IDs at once").into());
         }
@@ -99,36 +106,65 @@ impl Executed {
     }
 }
 
-/// Marks the phase a request reached, gives request errors a code, and enforces the alias
-/// limit (async-graphql has depth and complexity limits, not this one).
+/// Marks the phase a request reached, gives request errors a code, enforces the alias limit
+/// (async-graphql has depth and complexity limits, not this one), and repairs null
+/// propagation (see [`crate::nulls`]).
 pub struct RequestPhase {
     max_aliases: usize,
+    introspection: bool,
+    document: std::sync::Mutex<Option<ExecutableDocument>>,
 }
 
-impl ExtensionFactory for RequestPhase {
+/// Creates one [`RequestPhase`] per request.
+pub struct RequestPhaseFactory {
+    max_aliases: usize,
+    introspection: bool,
+}
+
+impl ExtensionFactory for RequestPhaseFactory {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(RequestPhase {
             max_aliases: self.max_aliases,
+            introspection: self.introspection,
+            document: std::sync::Mutex::new(None),
         })
     }
 }
 
-fn count_aliases(set: &SelectionSet, doc: &ExecutableDocument) -> usize {
+/// Whether a selection set asks for `__schema` or `__type` anywhere (fragments are checked
+/// on their own).
+fn introspects(set: &SelectionSet) -> bool {
+    set.items.iter().any(|item| match &item.node {
+        Selection::Field(f) => {
+            matches!(f.node.name.node.as_str(), "__schema" | "__type")
+                || introspects(&f.node.selection_set.node)
+        }
+        Selection::InlineFragment(f) => introspects(&f.node.selection_set.node),
+        Selection::FragmentSpread(_) => false,
+    })
+}
+
+fn count_aliases(set: &SelectionSet) -> usize {
     set.items
         .iter()
         .map(|item| match &item.node {
             Selection::Field(f) => {
-                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node, doc)
+                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node)
             }
-            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node, doc),
+            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node),
             Selection::FragmentSpread(_) => 0,
         })
         .sum()
 }
 
 fn with_code(mut error: ServerError, code: &str) -> ServerError {
-    if error.extensions.as_ref().and_then(|e| e.get("code")).is_none() {
-        let mut ext = error.extensions.take().unwrap_or_else(ErrorExtensionValues::default);
+    if error
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .is_none()
+    {
+        let mut ext = error.extensions.take().unwrap_or_default();
         ext.set("code", code);
         error.extensions = Some(ext);
     }
@@ -151,21 +187,42 @@ impl Extension for RequestPhase {
         let aliases: usize = doc
             .operations
             .iter()
-            .map(|(_, op)| count_aliases(&op.node.selection_set.node, &doc))
+            .map(|(_, op)| count_aliases(&op.node.selection_set.node))
             .sum::<usize>()
             + doc
                 .fragments
                 .values()
-                .map(|f| count_aliases(&f.node.selection_set.node, &doc))
+                .map(|f| count_aliases(&f.node.selection_set.node))
                 .sum::<usize>();
+        if !self.introspection
+            && (doc
+                .operations
+                .iter()
+                .any(|(_, op)| introspects(&op.node.selection_set.node))
+                || doc
+                    .fragments
+                    .values()
+                    .any(|f| introspects(&f.node.selection_set.node)))
+        {
+            return Err(with_code(
+                ServerError::new("introspection is disabled on this server", None),
+                "GRAPHQL_VALIDATION_FAILED",
+            ));
+        }
         if aliases > self.max_aliases {
             return Err(with_code(
                 ServerError::new(
-                    format!("the document has {aliases} aliases; at most {} are allowed", self.max_aliases),
+                    format!(
+                        "the document has {aliases} aliases; at most {} are allowed",
+                        self.max_aliases
+                    ),
                     None,
                 ),
                 "GRAPHQL_VALIDATION_FAILED",
             ));
+        }
+        if let Ok(mut slot) = self.document.lock() {
+            *slot = Some(doc.clone());
         }
         Ok(doc)
     }
@@ -192,7 +249,19 @@ impl Extension for RequestPhase {
         if let Some(executed) = ctx.data_opt::<Executed>() {
             executed.0.store(true, Ordering::Relaxed);
         }
-        next.run(ctx, operation_name).await
+        let mut response = next.run(ctx, operation_name).await;
+        if !response.errors.is_empty()
+            && let Ok(document) = self.document.lock()
+            && let Some(document) = document.as_ref()
+        {
+            crate::nulls::propagate(
+                &mut response,
+                document,
+                operation_name,
+                &ctx.schema_env.registry,
+            );
+        }
+        response
     }
 }
 
@@ -206,16 +275,26 @@ pub fn code_request_errors(response: &mut Response) {
 
 /// Builds the schema with the limits and extensions of `config`; `data` is attached as schema
 /// data (services, authenticator).
-pub fn build(config: &Config, data: impl FnOnce(async_graphql::SchemaBuilder<Query, Mutation, Subscription>) -> async_graphql::SchemaBuilder<Query, Mutation, Subscription>) -> AppSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
-        .extension(AccessPolicy::default())
-        .extension(RequestPhase {
-            max_aliases: config.max_aliases,
-        })
-        .limit_depth(config.max_depth)
-        .limit_complexity(config.max_complexity)
-        .limit_recursive_depth(64)
-        .limit_directives(20);
+pub fn build(
+    config: &Config,
+    data: impl FnOnce(
+        async_graphql::SchemaBuilder<Query, Mutation, Subscription>,
+    ) -> async_graphql::SchemaBuilder<Query, Mutation, Subscription>,
+) -> AppSchema {
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .extension(AccessPolicy::default())
+    .extension(RequestPhaseFactory {
+        max_aliases: config.max_aliases,
+        introspection: config.introspection_enabled(),
+    })
+    .limit_depth(config.max_depth)
+    .limit_complexity(config.max_complexity)
+    .limit_recursive_depth(64)
+    .limit_directives(20);
     if !config.introspection_enabled() {
         builder = builder.disable_introspection();
     }
@@ -228,5 +307,9 @@ pub fn build(config: &Config, data: impl FnOnce(async_graphql::SchemaBuilder<Que
 /// The SDL of the schema, as `switchyard schema` prints it and `schema.graphql` holds it.
 pub fn sdl() -> String {
     let schema = build(&Config::default(), |b| b);
-    schema.sdl_with_options(async_graphql::SDLExportOptions::new().sorted_fields().sorted_enum_items())
+    schema.sdl_with_options(
+        async_graphql::SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_enum_items(),
+    )
 }

@@ -50,10 +50,15 @@ pub async fn upgrade(state: AppState, mut parts: axum::http::request::Parts) -> 
         Some("graphql-ws") => Some(Protocol::Legacy),
         _ => None,
     };
-    let header_caller = caller_from_headers(&state, &parts.headers).await.ok().flatten();
+    let header_caller = caller_from_headers(&state, &parts.headers)
+        .await
+        .ok()
+        .flatten();
     ws.on_upgrade(move |socket| async move {
         state.metrics.ws_opened();
-        Connection::new(socket, protocol, state.clone(), header_caller).run().await;
+        Connection::new(socket, protocol, state.clone(), header_caller)
+            .run()
+            .await;
         state.metrics.ws_closed();
     })
 }
@@ -81,7 +86,12 @@ struct Connection {
 type Closing = Option<(u16, String)>;
 
 impl Connection {
-    fn new(socket: WebSocket, protocol: Option<Protocol>, state: AppState, caller: Option<Caller>) -> Self {
+    fn new(
+        socket: WebSocket,
+        protocol: Option<Protocol>,
+        state: AppState,
+        caller: Option<Caller>,
+    ) -> Self {
         let (sender, receiver) = mpsc::channel(64);
         Connection {
             socket,
@@ -107,7 +117,10 @@ impl Connection {
         if let Some((code, reason)) = closing {
             let _ = self
                 .socket
-                .send(Message::Close(Some(CloseFrame { code, reason: reason.into() })))
+                .send(Message::Close(Some(CloseFrame {
+                    code,
+                    reason: reason.into(),
+                })))
                 .await;
         }
     }
@@ -124,7 +137,8 @@ impl Connection {
         let init_deadline = tokio::time::sleep(Duration::from_secs(config.ws_init_timeout_secs));
         tokio::pin!(init_deadline);
         let ping_every = Duration::from_secs(config.ws_ping_interval_secs.max(1));
-        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
         let shutdown = self.state.shutdown.clone();
         loop {
             tokio::select! {
@@ -189,7 +203,11 @@ impl Connection {
             ["authorization", "Authorization", "token", "apiKey"]
                 .iter()
                 .find_map(|k| p.get(k).and_then(Value::as_str))
-                .or_else(|| p.get("headers").and_then(|h| h.get("Authorization").or_else(|| h.get("authorization"))).and_then(Value::as_str))
+                .or_else(|| {
+                    p.get("headers")
+                        .and_then(|h| h.get("Authorization").or_else(|| h.get("authorization")))
+                        .and_then(Value::as_str)
+                })
         });
         if let Some(credential) = credential {
             let token = credential
@@ -250,7 +268,11 @@ impl Connection {
                 }
                 first = false;
                 let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
-                if sender.send(Outgoing::Next(task_id.clone(), payload)).await.is_err() {
+                if sender
+                    .send(Outgoing::Next(task_id.clone(), payload))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -263,7 +285,10 @@ impl Connection {
     async fn on_transport_ws(&mut self, text: &str) -> Result<(), Closing> {
         let invalid = |why: &str| Some((4400, format!("Invalid message received: {why}")));
         let message: Value = serde_json::from_str(text).map_err(|_| invalid("not JSON"))?;
-        let kind = message.get("type").and_then(Value::as_str).ok_or_else(|| invalid("missing type"))?;
+        let kind = message
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid("missing type"))?;
         match kind {
             "connection_init" => {
                 if self.init_received {
@@ -280,7 +305,9 @@ impl Connection {
                     return Err(Some((4403, format!("Forbidden: {reason}"))));
                 }
                 self.acknowledged = true;
-                self.send(json!({"type": "connection_ack"})).await.map_err(|_| None)?;
+                self.send(json!({"type": "connection_ack"}))
+                    .await
+                    .map_err(|_| None)?;
             }
             "ping" => {
                 let mut pong = json!({"type": "pong"});
@@ -291,8 +318,16 @@ impl Connection {
             }
             "pong" => {}
             "subscribe" => {
-                let id = message.get("id").and_then(Value::as_str).filter(|id| !id.is_empty()).ok_or_else(|| invalid("subscribe needs an id"))?.to_owned();
-                let payload = message.get("payload").filter(|p| p.is_object()).ok_or_else(|| invalid("subscribe needs a payload"))?;
+                let id = message
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .filter(|id| !id.is_empty())
+                    .ok_or_else(|| invalid("subscribe needs an id"))?
+                    .to_owned();
+                let payload = message
+                    .get("payload")
+                    .filter(|p| p.is_object())
+                    .ok_or_else(|| invalid("subscribe needs a payload"))?;
                 if !self.acknowledged {
                     return Err(Some((4401, "Unauthorized".to_owned())));
                 }
@@ -302,7 +337,10 @@ impl Connection {
                 self.start(id, payload).map_err(|why| invalid(&why))?;
             }
             "complete" => {
-                let id = message.get("id").and_then(Value::as_str).ok_or_else(|| invalid("complete needs an id"))?;
+                let id = message
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| invalid("complete needs an id"))?;
                 if let Some(handle) = self.operations.remove(id) {
                     handle.abort();
                 }
@@ -314,25 +352,38 @@ impl Connection {
 
     async fn on_legacy(&mut self, text: &str) -> Result<(), Closing> {
         let Ok(message) = serde_json::from_str::<Value>(text) else {
-            self.send(json!({"type": "error", "payload": {"message": "message is not JSON"}})).await.map_err(|_| None)?;
+            self.send(json!({"type": "error", "payload": {"message": "message is not JSON"}}))
+                .await
+                .map_err(|_| None)?;
             return Ok(());
         };
-        let kind = message.get("type").and_then(Value::as_str).unwrap_or_default();
+        let kind = message
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let id = message.get("id").and_then(Value::as_str).map(str::to_owned);
         match kind {
             "connection_init" => {
                 self.init_received = true;
                 if let Err(reason) = self.authenticate(message.get("payload")).await {
-                    let _ = self.send(json!({"type": "connection_error", "payload": {"message": reason}})).await;
+                    let _ = self
+                        .send(json!({"type": "connection_error", "payload": {"message": reason}}))
+                        .await;
                     return Err(Some((4403, "Forbidden".to_owned())));
                 }
                 self.acknowledged = true;
-                self.send(json!({"type": "connection_ack"})).await.map_err(|_| None)?;
+                self.send(json!({"type": "connection_ack"}))
+                    .await
+                    .map_err(|_| None)?;
                 self.send(json!({"type": "ka"})).await.map_err(|_| None)?;
             }
             "start" => {
                 let Some(id) = id else {
-                    self.send(json!({"type": "error", "payload": {"message": "start needs an id"}})).await.map_err(|_| None)?;
+                    self.send(
+                        json!({"type": "error", "payload": {"message": "start needs an id"}}),
+                    )
+                    .await
+                    .map_err(|_| None)?;
                     return Ok(());
                 };
                 if !self.acknowledged {
@@ -344,7 +395,9 @@ impl Connection {
                 }
                 let payload = message.get("payload").cloned().unwrap_or(Value::Null);
                 if let Err(why) = self.start(id.clone(), &payload) {
-                    self.send(json!({"type": "error", "id": id, "payload": {"message": why}})).await.map_err(|_| None)?;
+                    self.send(json!({"type": "error", "id": id, "payload": {"message": why}}))
+                        .await
+                        .map_err(|_| None)?;
                 }
             }
             "stop" => {

@@ -14,7 +14,7 @@ pub mod users;
 use async_graphql::MergedObject;
 
 pub use api_keys::ApiKey;
-pub use auth::jwt::{JwtSettings, Claims};
+pub use auth::jwt::{Claims, JwtSettings};
 pub use auth::{Authenticator, TokenLifetimes};
 pub use locations::Location;
 pub use subscriptions::IdentitySubscription;

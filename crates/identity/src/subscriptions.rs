@@ -73,7 +73,10 @@ impl IdentitySubscription {
                     return None;
                 }
                 let mut pooled = db.read().await.ok()?;
-                find_row(&mut pooled.conn(), tenant, location).await.ok()?.map(Location)
+                find_row(&mut pooled.conn(), tenant, location)
+                    .await
+                    .ok()?
+                    .map(Location)
             }
         }))
     }

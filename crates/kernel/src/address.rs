@@ -53,9 +53,17 @@ impl Address {
     pub fn check(&self, check: &mut Check, path: &str) {
         check
             .text(&format!("{path}.line1"), &self.line1, 200)
-            .max_len(&format!("{path}.line2"), self.line2.as_deref().unwrap_or_default(), 200)
+            .max_len(
+                &format!("{path}.line2"),
+                self.line2.as_deref().unwrap_or_default(),
+                200,
+            )
             .text(&format!("{path}.city"), &self.city, 100)
-            .max_len(&format!("{path}.region"), self.region.as_deref().unwrap_or_default(), 100)
+            .max_len(
+                &format!("{path}.region"),
+                self.region.as_deref().unwrap_or_default(),
+                100,
+            )
             .text(&format!("{path}.postalCode"), &self.postal_code, 20);
         let country = &self.country;
         if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {

@@ -60,7 +60,7 @@ pub async fn record(conn: &mut Conn<'_>, caller: &Caller, change: Change<'_>) ->
         audit_log::created_at.eq(crate::time::now()),
     );
     crate::db_run!(conn, |c| diesel::insert_into(audit_log::table)
-        .values(row.clone())
+        .values(row)
         .execute(c)
         .await)?;
     Ok(())
@@ -69,7 +69,11 @@ pub async fn record(conn: &mut Conn<'_>, caller: &Caller, change: Change<'_>) ->
 /// Records a change twice over in the current transaction: as an audit entry and as an outbox
 /// event of the same name (`payload` = `{"before": .., "after": ..}`), so subscriptions and
 /// reactions see exactly what the audit log says.
-pub async fn changed(conn: &mut Conn<'_>, caller: &Caller, change: Change<'_>) -> Result<(), Error> {
+pub async fn changed(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    change: Change<'_>,
+) -> Result<(), Error> {
     let event = crate::events::NewEvent {
         event_type: change.action.to_owned(),
         aggregate_type: change.entity_type.to_owned(),

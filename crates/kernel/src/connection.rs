@@ -88,6 +88,17 @@ impl PageArgs {
     }
 }
 
+/// The complexity of a connection field: its page size times the cost of one node, so that
+/// `first: 100` of a deep selection counts a hundred times. Use as
+/// `#[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)")]`.
+pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let size = first
+        .or(last)
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .clamp(1, MAX_PAGE_SIZE) as usize;
+    1 + size * child_complexity
+}
+
 /// Validated pagination: how many rows, from where, in which direction.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -178,9 +189,11 @@ macro_rules! keyset {
             if let Some(values) = cursor {
                 let (value, id) = (values[0].clone(), values[1].clone());
                 if is_after != desc {
-                    $query = $query.filter($col.gt(value.clone()).or($col.eq(value).and($id.gt(id))));
+                    $query =
+                        $query.filter($col.gt(value.clone()).or($col.eq(value).and($id.gt(id))));
                 } else {
-                    $query = $query.filter($col.lt(value.clone()).or($col.eq(value).and($id.lt(id))));
+                    $query =
+                        $query.filter($col.lt(value.clone()).or($col.eq(value).and($id.lt(id))));
                 }
             }
         }

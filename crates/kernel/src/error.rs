@@ -225,7 +225,7 @@ impl From<serde_json::Error> for Rejection {
 
 /// Declares a mutation payload: the changed object(s) plus `userErrors`.
 ///
-/// ```ignore
+/// ```text
 /// payload!(
 ///     /// The result of `createUser`.
 ///     CreateUserPayload { user: User }

@@ -94,7 +94,7 @@ pub async fn emit(conn: &mut Conn<'_>, caller: &Caller, event: NewEvent) -> Resu
         outbox::next_attempt_at.eq(now),
     );
     crate::db_run!(conn, |c| diesel::insert_into(outbox::table)
-        .values(row.clone())
+        .values(row)
         .execute(c)
         .await)?;
     Ok(id)

@@ -43,7 +43,7 @@ pub async fn remember(
         keys::created_at.eq(crate::time::now()),
     );
     crate::db_run!(conn, |c| diesel::insert_into(keys::table)
-        .values(row.clone())
+        .values(row)
         .execute(c)
         .await)?;
     Ok(())

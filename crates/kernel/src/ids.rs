@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// Declares a UUIDv7 ID newtype stored as `Text` on both backends.
 ///
-/// ```ignore
+/// ```text
 /// id_type!(
 ///     /// A customer's ID.
 ///     CustomerId, "Customer"

@@ -67,6 +67,7 @@ macro_rules! rule_marker {
 
         impl location_traits::Directive_At_FIELD_DEFINITION for $name {}
         impl location_traits::Directive_At_OBJECT for $name {}
+        impl location_traits::Directive_At_INTERFACE for $name {}
     };
 }
 
@@ -202,18 +203,31 @@ struct TypePolicies {
 
 /// Every (type, field) -> rule, read once from the registry.
 #[derive(Default)]
-struct PolicyMap(HashMap<String, TypePolicies>);
+struct PolicyMap {
+    types: HashMap<String, TypePolicies>,
+    /// Subscription events name the merged part (`IdentitySubscription`), not the root.
+    subscription_root: Option<String>,
+}
 
 impl PolicyMap {
     fn from_registry(registry: &Registry) -> PolicyMap {
         let mut map = HashMap::new();
         for ty in registry.types.values() {
-            if let MetaType::Object {
-                name,
-                fields,
-                directive_invocations,
-                ..
-            } = ty
+            let (name, fields, directive_invocations) = match ty {
+                MetaType::Object {
+                    name,
+                    fields,
+                    directive_invocations,
+                    ..
+                }
+                | MetaType::Interface {
+                    name,
+                    fields,
+                    directive_invocations,
+                    ..
+                } => (name, fields, directive_invocations),
+                _ => continue,
+            };
             {
                 let policies = TypePolicies {
                     default: Rule::from_invocations(directive_invocations),
@@ -228,11 +242,19 @@ impl PolicyMap {
                 map.insert(name.clone(), policies);
             }
         }
-        PolicyMap(map)
+        PolicyMap {
+            types: map,
+            subscription_root: registry.subscription_type.clone(),
+        }
     }
 
     fn rule(&self, type_name: &str, field: &str) -> Option<&Rule> {
-        let policies = self.0.get(type_name)?;
+        let policies = self.types.get(type_name).or_else(|| {
+            self.subscription_root
+                .as_deref()
+                .filter(|_| type_name.ends_with("Subscription"))
+                .and_then(|root| self.types.get(root))
+        })?;
         policies.fields.get(field).or(policies.default.as_ref())
     }
 }
@@ -259,7 +281,9 @@ fn judge(rule: Option<&Rule>, caller: Option<&Caller>, type_name: &str, field: &
         },
         None => {
             tracing::error!(type_name, field, "field has no access policy; refused");
-            Verdict::Deny(Error::forbidden(format!("{type_name}.{field} has no access policy")))
+            Verdict::Deny(Error::forbidden(format!(
+                "{type_name}.{field} has no access policy"
+            )))
         }
     }
 }
@@ -300,7 +324,10 @@ impl Extension for AccessPolicy {
     ) -> ServerResult<Option<Value>> {
         // Introspection has its own switch; list items (parent type `[T]`) were authorised
         // as the list field that holds them.
-        if info.is_for_introspection || info.name.starts_with("__") || info.parent_type.starts_with('[') {
+        if info.is_for_introspection
+            || info.name.starts_with("__")
+            || info.parent_type.starts_with('[')
+        {
             return next.run(ctx, info).await;
         }
         let map = self
@@ -342,7 +369,8 @@ pub fn authorize_subscription(ctx: &async_graphql::Context<'_>) -> Result<(), Er
     }
 }
 
-/// Walks a schema's SDL and lists every object field without a usable `@access` rule, every
+/// Walks a schema's SDL and lists every object and interface field without a usable `@access`
+/// rule (interface fields are resolved with the interface as their parent type), every
 /// rule naming a permission the catalogue does not know, and every hidden field that is not
 /// nullable. An empty list means every field has a policy.
 pub fn missing_policies(sdl: &str, catalog: &Catalog) -> Vec<String> {
@@ -379,15 +407,17 @@ pub fn missing_policies(sdl: &str, catalog: &Catalog) -> Vec<String> {
             kind,
             ..
         } = &ty.node;
-        let TypeKind::Object(object) = kind else {
-            continue;
+        let fields = match kind {
+            TypeKind::Object(object) => &object.fields,
+            TypeKind::Interface(interface) => &interface.fields,
+            _ => continue,
         };
         let type_name = name.node.as_str();
         let type_rule = rule_of(directives);
         if let Some(None) = type_rule {
             problems.push(format!("{type_name}: unreadable @access rule"));
         }
-        for field in &object.fields {
+        for field in fields {
             let field_name = field.node.name.node.as_str();
             let rule = match rule_of(&field.node.directives) {
                 Some(Some(rule)) => rule,

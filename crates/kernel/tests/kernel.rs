@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test helpers may panic: a failed setup is a failed test
 //! The kernel against real databases: a SQLite file always, PostgreSQL when
 //! `SWITCHYARD_TEST_DATABASE_URL` is set (each test in its own fresh database).
 

@@ -105,7 +105,10 @@ pub async fn authenticate(db: &Db, key: &str) -> Result<Caller, Error> {
     } else {
         Vec::new()
     };
-    if row.last_used_at.is_none_or(|t| now - t > LAST_USED_PRECISION) {
+    if row
+        .last_used_at
+        .is_none_or(|t| now - t > LAST_USED_PRECISION)
+    {
         let mut pooled = db.write().await?;
         let mut conn = pooled.conn();
         db_run!(&mut conn, |c| diesel::update(api_keys::table.find(row.id))
@@ -237,7 +240,7 @@ pub struct ApiKeyQuery;
 #[Object]
 impl ApiKeyQuery {
     /// API keys, newest first.
-    #[graphql(directive = Require::apply(API_KEY_READ))]
+    #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(API_KEY_READ))]
     async fn api_keys(
         &self,
         ctx: &Context<'_>,
@@ -298,21 +301,47 @@ impl ApiKeyMutation {
         let mut check = Check::new();
         check.text("input.name", &name, 100);
         if input.permissions.is_empty() {
-            check.add("input.permissions", UserErrorCode::Required, "give the key at least one permission");
+            check.add(
+                "input.permissions",
+                UserErrorCode::Required,
+                "give the key at least one permission",
+            );
         }
         let mut grants = Vec::new();
         for (i, grant) in input.permissions.iter().enumerate() {
             let path = format!("input.permissions.{i}.permission");
             if services.catalog.get(&grant.permission).is_none() {
-                check.add(&path, UserErrorCode::UnknownReference, format!("there is no permission {:?}", grant.permission));
-            } else if caller.scope_of(&grant.permission).is_none_or(|held| held < grant.scope) {
-                check.add(&path, UserErrorCode::NotAllowed, format!("you do not hold {} at {} scope", grant.permission, grant.scope.as_str()));
+                check.add(
+                    &path,
+                    UserErrorCode::UnknownReference,
+                    format!("there is no permission {:?}", grant.permission),
+                );
+            } else if caller
+                .scope_of(&grant.permission)
+                .is_none_or(|held| held < grant.scope)
+            {
+                check.add(
+                    &path,
+                    UserErrorCode::NotAllowed,
+                    format!(
+                        "you do not hold {} at {} scope",
+                        grant.permission,
+                        grant.scope.as_str()
+                    ),
+                );
             } else {
-                grants.push(StoredGrant { permission: grant.permission.clone(), scope: grant.scope });
+                grants.push(StoredGrant {
+                    permission: grant.permission.clone(),
+                    scope: grant.scope,
+                });
             }
         }
         if input.expires_at.is_some_and(|t| t <= Utc::now()) {
-            check.add("input.expiresAt", UserErrorCode::OutOfRange, "must be in the future");
+            check.add(
+                "input.expiresAt",
+                UserErrorCode::OutOfRange,
+                "must be in the future",
+            );
         }
         let outcome = services
             .mutate(async |tx| {
@@ -391,20 +420,28 @@ impl ApiKeyMutation {
                 })?
                 .ok_or(Error::NotFound)?;
                 if row.revoked_at.is_some() {
-                    return Err(Rejection::invalid("input.id", UserErrorCode::InvalidState, "the key is already revoked"));
+                    return Err(Rejection::invalid(
+                        "input.id",
+                        UserErrorCode::InvalidState,
+                        "the key is already revoked",
+                    ));
                 }
                 let row: ApiKeyRow = db_run!(tx, |c| diesel::update(api_keys::table.find(id))
                     .set(api_keys::revoked_at.eq(time::now()))
                     .returning(ApiKeyRow::as_returning())
                     .get_result(c)
                     .await)?;
-                audit::changed(tx, caller, Change {
-                    action: "identity.api_key.revoked",
-                    entity_type: "ApiKey",
-                    entity_id: id.to_string(),
-                    before: None,
-                    after: Some(json!({"revokedAt": row.revoked_at})),
-                })
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "identity.api_key.revoked",
+                        entity_type: "ApiKey",
+                        entity_id: id.to_string(),
+                        before: None,
+                        after: Some(json!({"revokedAt": row.revoked_at})),
+                    },
+                )
                 .await?;
                 Ok(row)
             })
@@ -426,7 +463,10 @@ pub async fn provision(
     grants: Vec<(String, Scope)>,
 ) -> anyhow::Result<String> {
     for (permission, _) in &grants {
-        anyhow::ensure!(services.catalog.get(permission).is_some(), "there is no permission {permission:?}");
+        anyhow::ensure!(
+            services.catalog.get(permission).is_some(),
+            "there is no permission {permission:?}"
+        );
     }
     anyhow::ensure!(!grants.is_empty(), "give the key at least one permission");
     let stored: Vec<StoredGrant> = grants
@@ -434,7 +474,11 @@ pub async fn provision(
         .map(|(permission, scope)| StoredGrant { permission, scope })
         .collect();
     let system = Caller::system(tenant, &services.catalog);
-    let prefix: String = secrets::random_token(9).chars().filter(|c| c.is_ascii_alphanumeric()).take(10).collect();
+    let prefix: String = secrets::random_token(9)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(10)
+        .collect();
     let secret = format!("{KEY_PREFIX}{prefix}_{}", secrets::random_token(32));
     let id = ApiKeyId::new();
     services
@@ -452,13 +496,17 @@ pub async fn provision(
                 ))
                 .execute(c)
                 .await)?;
-            audit::changed(tx, &system, Change {
-                action: "identity.api_key.created",
-                entity_type: "ApiKey",
-                entity_id: id.to_string(),
-                before: None,
-                after: Some(json!({"name": name, "prefix": prefix, "permissions": stored})),
-            })
+            audit::changed(
+                tx,
+                &system,
+                Change {
+                    action: "identity.api_key.created",
+                    entity_type: "ApiKey",
+                    entity_id: id.to_string(),
+                    before: None,
+                    after: Some(json!({"name": name, "prefix": prefix, "permissions": stored})),
+                },
+            )
             .await?;
             Ok::<_, Rejection>(())
         })

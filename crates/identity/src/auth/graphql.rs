@@ -119,13 +119,17 @@ async fn open_session(
             }
             let (session, refresh) =
                 sessions::start(tx, row.tenant_id, row.id, auth.lifetimes.refresh).await?;
-            audit::record(tx, &actor, Change {
-                action,
-                entity_type: "User",
-                entity_id: row.id.to_string(),
-                before: None,
-                after: Some(serde_json::json!({ "session": session })),
-            })
+            audit::record(
+                tx,
+                &actor,
+                Change {
+                    action,
+                    entity_type: "User",
+                    entity_id: row.id.to_string(),
+                    before: None,
+                    after: Some(serde_json::json!({ "session": session })),
+                },
+            )
             .await?;
             Ok::<_, Rejection>((row, session, refresh))
         })
@@ -177,7 +181,14 @@ pub(crate) async fn accept_invitation(
     }
     let hash = password::hash(new_password).await?;
     SessionPayload::from_outcome(
-        open_session(ctx, auth, row, "identity.user.invitation_accepted", Some(hash)).await,
+        open_session(
+            ctx,
+            auth,
+            row,
+            "identity.user.invitation_accepted",
+            Some(hash),
+        )
+        .await,
         |p| p,
     )
 }
@@ -189,19 +200,32 @@ pub struct AuthMutation;
 impl AuthMutation {
     /// Signs in with email and password.
     #[graphql(directive = Public::apply())]
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<SessionPayload> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        input: LoginInput,
+    ) -> async_graphql::Result<SessionPayload> {
         let auth = authenticator(ctx)?;
         let email = normalize_email(&input.email);
         let mut check = Check::new();
-        check.required("input.email", &email).required("input.password", &input.password);
+        check
+            .required("input.email", &email)
+            .required("input.password", &input.password);
         if let Err(Rejection::Invalid(user_errors)) = check.finish() {
-            return Ok(SessionPayload { user_errors, ..Default::default() });
+            return Ok(SessionPayload {
+                user_errors,
+                ..Default::default()
+            });
         }
         auth.limiter().check(&email)?;
         let candidates: Vec<UserRow> = {
             let mut pooled = ctx.services()?.db.read().await?;
             let mut conn = pooled.conn();
-            let tenant = input.tenant.as_deref().map(str::trim).map(str::to_lowercase);
+            let tenant = input
+                .tenant
+                .as_deref()
+                .map(str::trim)
+                .map(str::to_lowercase);
             db_run!(&mut conn, |c| {
                 let mut query = users::table
                     .inner_join(tenants::table)
@@ -226,7 +250,11 @@ impl AuthMutation {
             });
         }
         let row = candidates.into_iter().next();
-        let ok = password::verify(input.password, row.as_ref().and_then(|r| r.password_hash.clone())).await?;
+        let ok = password::verify(
+            input.password,
+            row.as_ref().and_then(|r| r.password_hash.clone()),
+        )
+        .await?;
         let Some(row) = row.filter(|_| ok) else {
             auth.limiter().failed(&email);
             return Err(Error::unauthenticated("invalid email or password").into());
@@ -250,20 +278,35 @@ impl AuthMutation {
         let rotation = ctx
             .services()?
             .mutate(async |tx| {
-                Ok::<_, Rejection>(sessions::rotate(tx, input.refresh_token.trim(), auth.lifetimes.refresh).await?)
+                Ok::<_, Rejection>(
+                    sessions::rotate(tx, input.refresh_token.trim(), auth.lifetimes.refresh)
+                        .await?,
+                )
             })
             .await;
         let (tenant, user, session, refresh): (TenantId, UserId, String, String) = match rotation {
-            Ok(Rotation::Rotated { tenant, user, session, refresh }) => (tenant, user, session, refresh),
+            Ok(Rotation::Rotated {
+                tenant,
+                user,
+                session,
+                refresh,
+            }) => (tenant, user, session, refresh),
             Ok(Rotation::Reused) => {
                 return Err(Error::unauthenticated(
                     "this refresh token was already used; the session has been ended",
                 )
                 .into());
             }
-            Ok(Rotation::Invalid) => return Err(Error::unauthenticated("invalid refresh token").into()),
+            Ok(Rotation::Invalid) => {
+                return Err(Error::unauthenticated("invalid refresh token").into());
+            }
             Err(Rejection::Failed(e)) => return Err(e.into()),
-            Err(Rejection::Invalid(user_errors)) => return Ok(SessionPayload { user_errors, ..Default::default() }),
+            Err(Rejection::Invalid(user_errors)) => {
+                return Ok(SessionPayload {
+                    user_errors,
+                    ..Default::default()
+                });
+            }
         };
         let (access, expires) = auth.access_token(tenant, user, &session)?;
         let row = {
@@ -301,17 +344,22 @@ impl AuthMutation {
             .services()?
             .mutate(async |tx| {
                 if input.all_sessions {
-                    sessions::revoke_all(tx, caller.tenant_id, *id, None, "signed out everywhere").await?;
+                    sessions::revoke_all(tx, caller.tenant_id, *id, None, "signed out everywhere")
+                        .await?;
                 } else if let Some(session) = session {
                     sessions::revoke(tx, session, "signed out").await?;
                 }
-                audit::record(tx, caller, Change {
-                    action: "identity.user.signed_out",
-                    entity_type: "User",
-                    entity_id: id.to_string(),
-                    before: None,
-                    after: Some(serde_json::json!({ "allSessions": input.all_sessions })),
-                })
+                audit::record(
+                    tx,
+                    caller,
+                    Change {
+                        action: "identity.user.signed_out",
+                        entity_type: "User",
+                        entity_id: id.to_string(),
+                        before: None,
+                        after: Some(serde_json::json!({ "allSessions": input.all_sessions })),
+                    },
+                )
                 .await?;
                 Ok::<_, Rejection>(())
             })
@@ -345,13 +393,24 @@ impl AuthMutation {
         };
         let mut check = Check::new();
         if !password::verify(input.current_password, row.password_hash.clone()).await? {
-            check.add("input.currentPassword", UserErrorCode::InvalidCredentials, "the current password is wrong");
+            check.add(
+                "input.currentPassword",
+                UserErrorCode::InvalidCredentials,
+                "the current password is wrong",
+            );
         }
         if let Some(why) = password::weakness(&input.new_password, &row.email) {
-            check.add("input.newPassword", UserErrorCode::WeakPassword, format!("the password {why}"));
+            check.add(
+                "input.newPassword",
+                UserErrorCode::WeakPassword,
+                format!("the password {why}"),
+            );
         }
         if let Err(Rejection::Invalid(user_errors)) = check.finish() {
-            return Ok(UserPayload { user_errors, ..Default::default() });
+            return Ok(UserPayload {
+                user_errors,
+                ..Default::default()
+            });
         }
         let hash = password::hash(input.new_password).await?;
         let outcome = ctx
@@ -366,14 +425,25 @@ impl AuthMutation {
                     .returning(UserRow::as_returning())
                     .get_result(c)
                     .await)?;
-                sessions::revoke_all(tx, caller.tenant_id, *id, session.as_deref(), "password changed").await?;
-                audit::record(tx, caller, Change {
-                    action: "identity.user.password_changed",
-                    entity_type: "User",
-                    entity_id: id.to_string(),
-                    before: None,
-                    after: None,
-                })
+                sessions::revoke_all(
+                    tx,
+                    caller.tenant_id,
+                    *id,
+                    session.as_deref(),
+                    "password changed",
+                )
+                .await?;
+                audit::record(
+                    tx,
+                    caller,
+                    Change {
+                        action: "identity.user.password_changed",
+                        entity_type: "User",
+                        entity_id: id.to_string(),
+                        before: None,
+                        after: None,
+                    },
+                )
                 .await?;
                 Ok::<_, Rejection>(row)
             })

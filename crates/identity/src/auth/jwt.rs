@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+};
 use serde::{Deserialize, Serialize};
 use switchyard_kernel::{Error, TenantId, UserId};
 
@@ -75,16 +77,24 @@ impl JwtKeys {
         );
         let mut external = Vec::new();
         for path in &settings.public_key_files {
-            let pem = std::fs::read(path)
-                .map_err(|e| anyhow::anyhow!("cannot read JWT public key {}: {e}", path.display()))?;
+            let pem = std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!("cannot read JWT public key {}: {e}", path.display())
+            })?;
             let (algorithm, key) = if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
                 (Algorithm::RS256, key)
             } else if let Ok(key) = DecodingKey::from_ed_pem(&pem) {
                 (Algorithm::EdDSA, key)
             } else {
-                anyhow::bail!("{} is neither an RSA nor an Ed25519 public key in PEM", path.display());
+                anyhow::bail!(
+                    "{} is neither an RSA nor an Ed25519 public key in PEM",
+                    path.display()
+                );
             };
-            external.push(ExternalKey { kid: None, algorithm, key });
+            external.push(ExternalKey {
+                kid: None,
+                algorithm,
+                key,
+            });
         }
         if let Some(path) = &settings.jwks_file {
             let text = std::fs::read_to_string(path)

@@ -180,7 +180,10 @@ impl Authenticator {
             match (row.kind.as_str(), row.a, row.b) {
                 ("user", Some(s), k) => {
                     status = Some(s);
-                    kind = k.as_deref().and_then(UserKind::parse).unwrap_or(UserKind::Staff);
+                    kind = k
+                        .as_deref()
+                        .and_then(UserKind::parse)
+                        .unwrap_or(UserKind::Staff);
                 }
                 ("session", Some(state), _) => session_live = state == "live",
                 ("role", Some(key), _) => {
@@ -235,11 +238,15 @@ impl Authenticator {
     ) -> Result<(String, String), Error> {
         let ttl = self.lifetimes.refresh;
         let (session, refresh) = services
-            .mutate(async |tx| Ok::<_, switchyard_kernel::Rejection>(sessions::start(tx, tenant, user, ttl).await?))
+            .mutate(async |tx| {
+                Ok::<_, switchyard_kernel::Rejection>(sessions::start(tx, tenant, user, ttl).await?)
+            })
             .await
             .map_err(|r| match r {
                 switchyard_kernel::Rejection::Failed(e) => e,
-                switchyard_kernel::Rejection::Invalid(_) => Error::internal(anyhow::anyhow!("session refused")),
+                switchyard_kernel::Rejection::Invalid(_) => {
+                    Error::internal(anyhow::anyhow!("session refused"))
+                }
             })?;
         let (access, _) = self.access_token(tenant, user, &session)?;
         Ok((access, refresh))
@@ -252,7 +259,8 @@ impl Authenticator {
         user: UserId,
         session: &str,
     ) -> Result<(String, chrono::DateTime<chrono::Utc>), Error> {
-        self.keys.issue(tenant, user, session, self.lifetimes.access)
+        self.keys
+            .issue(tenant, user, session, self.lifetimes.access)
     }
 }
 
@@ -282,7 +290,9 @@ impl LoginLimiter {
             if failures.len() > 100_000 {
                 failures.retain(|_, (_, since)| since.elapsed() < WINDOW);
             }
-            let entry = failures.entry(email.to_owned()).or_insert((0, Instant::now()));
+            let entry = failures
+                .entry(email.to_owned())
+                .or_insert((0, Instant::now()));
             if entry.1.elapsed() >= WINDOW {
                 *entry = (0, Instant::now());
             }

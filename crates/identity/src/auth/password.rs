@@ -1,7 +1,9 @@
 //! Password hashing (argon2id, OWASP parameters) and the strength rule.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use switchyard_kernel::Error;
 
 /// Hashes on the blocking pool: argon2id is deliberately slow.
@@ -34,12 +36,22 @@ pub async fn verify(password: String, hash: Option<String>) -> Result<bool, Erro
 }
 
 /// The hash of a random password nobody knows, verified against when the account is missing.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c3dpdGNoeWFyZGR1bW15$3o9TqkUQ0Ez1mhtQLJGyn6DvVFUhWF1cN/5gLzw+9Vs";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c3dpdGNoeWFyZGR1bW15$3o9TqkUQ0Ez1mhtQLJGyn6DvVFUhWF1cN/5gLzw+9Vs";
 
 const COMMON: &[&str] = &[
-    "password", "password1", "password123", "123456789", "1234567890", "qwertyuiop", "iloveyou",
-    "letmein123", "welcome123", "administrator", "changeme123", "switchyard", "qwerty123",
+    "password",
+    "password1",
+    "password123",
+    "123456789",
+    "1234567890",
+    "qwertyuiop",
+    "iloveyou",
+    "letmein123",
+    "welcome123",
+    "administrator",
+    "changeme123",
+    "switchyard",
+    "qwerty123",
 ];
 
 /// Why a password is too weak, or `None` when it is acceptable: at least 10 characters, at
@@ -71,9 +83,7 @@ pub fn weakness(password: &str, email: &str) -> Option<&'static str> {
     .filter(|b| *b)
     .count();
     if len < 16 && classes < 3 {
-        return Some(
-            "needs three of: lower case, upper case, digits, symbols (or 16+ characters)",
-        );
+        return Some("needs three of: lower case, upper case, digits, symbols (or 16+ characters)");
     }
     None
 }
@@ -101,7 +111,11 @@ mod tests {
     #[tokio::test]
     async fn hashes_verify_and_the_dummy_never_matches() {
         let hashed = hash("Tr0ub4dour&3".into()).await.unwrap();
-        assert!(verify("Tr0ub4dour&3".into(), Some(hashed.clone())).await.unwrap());
+        assert!(
+            verify("Tr0ub4dour&3".into(), Some(hashed.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!verify("wrong-Passw0rd".into(), Some(hashed)).await.unwrap());
         assert!(!verify("anything".into(), None).await.unwrap());
     }

@@ -34,7 +34,7 @@ async fn issue_refresh(
         refresh_tokens::expires_at.eq(expires),
     );
     db_run!(conn, |c| diesel::insert_into(refresh_tokens::table)
-        .values(row.clone())
+        .values(row)
         .execute(c)
         .await)?;
     Ok(token)
@@ -56,7 +56,7 @@ pub async fn start(
         sessions::created_at.eq(now),
     );
     db_run!(conn, |c| diesel::insert_into(sessions::table)
-        .values(row.clone())
+        .values(row)
         .execute(c)
         .await)?;
     let refresh = issue_refresh(conn, tenant, &session, ttl).await?;
@@ -146,7 +146,10 @@ pub async fn revoke(conn: &mut Conn<'_>, session: &str, reason: &str) -> Result<
             .filter(sessions::id.eq(session))
             .filter(sessions::revoked_at.is_null())
     )
-    .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(reason)))
+    .set((
+        sessions::revoked_at.eq(now),
+        sessions::revoked_reason.eq(reason)
+    ))
     .execute(c)
     .await)?;
     Ok(())
@@ -169,7 +172,10 @@ pub async fn revoke_all(
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::id.ne(&keep))
     )
-    .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(reason)))
+    .set((
+        sessions::revoked_at.eq(now),
+        sessions::revoked_reason.eq(reason)
+    ))
     .execute(c)
     .await)?;
     Ok(())

@@ -120,7 +120,7 @@ impl LocationQuery {
     }
 
     /// The tenant's locations, by name.
-    #[graphql(directive = Require::apply(LOCATION_READ))]
+    #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(LOCATION_READ))]
     #[allow(clippy::too_many_arguments)]
     async fn locations(
         &self,
@@ -147,7 +147,8 @@ impl LocationQuery {
             ($query:ident, $search:expr) => {{
                 $query = $query.filter(locations::tenant_id.eq(tenant));
                 if let Some(pattern) = $search {
-                    $query = $query.filter(crate::users::lower(locations::name).like(pattern.clone()));
+                    $query =
+                        $query.filter(crate::users::lower(locations::name).like(pattern.clone()));
                 }
                 if let Some(active) = active {
                     $query = $query.filter(locations::active.eq(active));
@@ -158,7 +159,9 @@ impl LocationQuery {
             let mut pooled = db.read().await?;
             let mut conn = pooled.conn();
             db_run!(&mut conn, |c| {
-                let mut query = locations::table.select(LocationRow::as_select()).into_boxed();
+                let mut query = locations::table
+                    .select(LocationRow::as_select())
+                    .into_boxed();
                 filtered!(query, &search);
                 keyset!(query, &bounds, desc, locations::id, locations::name);
                 query.load(c).await
@@ -203,7 +206,11 @@ impl async_graphql::dataloader::Loader<(TenantId, LocationId)> for LocationById 
         keys: &[(TenantId, LocationId)],
     ) -> Result<HashMap<(TenantId, LocationId), LocationRow>, Error> {
         let tenant = self.0.caller.tenant_id;
-        let ids: Vec<LocationId> = keys.iter().filter(|(t, _)| *t == tenant).map(|(_, l)| *l).collect();
+        let ids: Vec<LocationId> = keys
+            .iter()
+            .filter(|(t, _)| *t == tenant)
+            .map(|(_, l)| *l)
+            .collect();
         let mut pooled = self.0.db.read().await?;
         let mut conn = pooled.conn();
         let rows: Vec<LocationRow> = db_run!(&mut conn, |c| locations::table
@@ -234,7 +241,11 @@ impl async_graphql::dataloader::Loader<(TenantId, UserId)> for LocationsOfUser {
         keys: &[(TenantId, UserId)],
     ) -> Result<HashMap<(TenantId, UserId), Vec<LocationRow>>, Error> {
         let tenant = self.0.caller.tenant_id;
-        let ids: Vec<UserId> = keys.iter().filter(|(t, _)| *t == tenant).map(|(_, u)| *u).collect();
+        let ids: Vec<UserId> = keys
+            .iter()
+            .filter(|(t, _)| *t == tenant)
+            .map(|(_, u)| *u)
+            .collect();
         let mut pooled = self.0.db.read().await?;
         let mut conn = pooled.conn();
         let rows: Vec<(UserId, LocationRow)> = db_run!(&mut conn, |c| user_locations::table

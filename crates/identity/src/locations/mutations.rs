@@ -53,11 +53,20 @@ fn snapshot(row: &LocationRow) -> serde_json::Value {
 
 fn check_time_zone(check: &mut Check, path: &str, tz: &str) {
     if chrono_tz::Tz::from_str(tz).is_err() {
-        check.add(path, UserErrorCode::InvalidFormat, format!("{tz:?} is not an IANA time zone such as Europe/Stockholm"));
+        check.add(
+            path,
+            UserErrorCode::InvalidFormat,
+            format!("{tz:?} is not an IANA time zone such as Europe/Stockholm"),
+        );
     }
 }
 
-async fn name_taken(conn: &mut Conn<'_>, tenant: TenantId, name: &str, except: Option<LocationId>) -> Result<bool, Error> {
+async fn name_taken(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    name: &str,
+    except: Option<LocationId>,
+) -> Result<bool, Error> {
     let ids: Vec<LocationId> = db_run!(conn, |c| locations::table
         .filter(locations::tenant_id.eq(tenant))
         .filter(locations::name.eq(name))
@@ -74,7 +83,11 @@ pub struct LocationMutation;
 impl LocationMutation {
     /// Creates a location.
     #[graphql(directive = Require::apply(LOCATION_MANAGE))]
-    async fn create_location(&self, ctx: &Context<'_>, input: CreateLocationInput) -> async_graphql::Result<LocationPayload> {
+    async fn create_location(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateLocationInput,
+    ) -> async_graphql::Result<LocationPayload> {
         let caller = ctx.caller()?;
         let name = input.name.trim().to_owned();
         let time_zone = input.time_zone.trim().to_owned();
@@ -86,7 +99,9 @@ impl LocationMutation {
                     && let Some(id) = idempotency::find(tx, caller, "createLocation", key).await?
                 {
                     let id: LocationId = id.parse().map_err(Error::internal)?;
-                    return Ok(find_row(tx, caller.tenant_id, id).await?.ok_or(Error::NotFound)?);
+                    return Ok(find_row(tx, caller.tenant_id, id)
+                        .await?
+                        .ok_or(Error::NotFound)?);
                 }
                 let mut check = Check::new();
                 check.text("input.name", &name, 100);
@@ -95,7 +110,11 @@ impl LocationMutation {
                     address.check(&mut check, "input.address");
                 }
                 if name_taken(tx, caller.tenant_id, &name, None).await? {
-                    check.add("input.name", UserErrorCode::Duplicate, "another location has this name");
+                    check.add(
+                        "input.name",
+                        UserErrorCode::Duplicate,
+                        "another location has this name",
+                    );
                 }
                 check.finish()?;
                 let id = LocationId::new();
@@ -115,26 +134,38 @@ impl LocationMutation {
                     .returning(LocationRow::as_returning())
                     .get_result(c)
                     .await)?;
-                audit::changed(tx, caller, Change {
-                    action: "identity.location.created",
-                    entity_type: "Location",
-                    entity_id: id.to_string(),
-                    before: None,
-                    after: Some(snapshot(&row)),
-                })
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "identity.location.created",
+                        entity_type: "Location",
+                        entity_id: id.to_string(),
+                        before: None,
+                        after: Some(snapshot(&row)),
+                    },
+                )
                 .await?;
                 if let Some(key) = &input.idempotency_key {
-                    idempotency::remember(tx, caller, "createLocation", key, &id.to_string()).await?;
+                    idempotency::remember(tx, caller, "createLocation", key, &id.to_string())
+                        .await?;
                 }
                 Ok(row)
             })
             .await;
-        LocationPayload::from_outcome(outcome, |row| LocationPayload { location: Some(Location(row)), user_errors: vec![] })
+        LocationPayload::from_outcome(outcome, |row| LocationPayload {
+            location: Some(Location(row)),
+            user_errors: vec![],
+        })
     }
 
     /// Changes a location.
     #[graphql(directive = Require::apply(LOCATION_MANAGE))]
-    async fn update_location(&self, ctx: &Context<'_>, input: UpdateLocationInput) -> async_graphql::Result<LocationPayload> {
+    async fn update_location(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateLocationInput,
+    ) -> async_graphql::Result<LocationPayload> {
         let caller = ctx.caller()?;
         let id = LocationId::parse(&input.id)?;
         let name = input.name.map(|n| n.trim().to_owned());
@@ -143,13 +174,19 @@ impl LocationMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                let before = find_row(tx, caller.tenant_id, id).await?.ok_or(Error::NotFound)?;
+                let before = find_row(tx, caller.tenant_id, id)
+                    .await?
+                    .ok_or(Error::NotFound)?;
                 check_version(input.expected_version, before.version)?;
                 let mut check = Check::new();
                 if let Some(name) = &name {
                     check.text("input.name", name, 100);
                     if name_taken(tx, caller.tenant_id, name, Some(id)).await? {
-                        check.add("input.name", UserErrorCode::Duplicate, "another location has this name");
+                        check.add(
+                            "input.name",
+                            UserErrorCode::Duplicate,
+                            "another location has this name",
+                        );
                     }
                 }
                 if let Some(tz) = &time_zone {
@@ -162,8 +199,13 @@ impl LocationMutation {
                 let row: LocationRow = db_run!(tx, |c| diesel::update(locations::table.find(id))
                     .set((
                         locations::name.eq(name.clone().unwrap_or_else(|| before.name.clone())),
-                        locations::time_zone.eq(time_zone.clone().unwrap_or_else(|| before.time_zone.clone())),
-                        locations::address.eq(address.as_ref().map(Address::to_json).or_else(|| before.address.clone())),
+                        locations::time_zone.eq(time_zone
+                            .clone()
+                            .unwrap_or_else(|| before.time_zone.clone())),
+                        locations::address.eq(address
+                            .as_ref()
+                            .map(Address::to_json)
+                            .or_else(|| before.address.clone())),
                         locations::active.eq(input.active.unwrap_or(before.active)),
                         locations::version.eq(before.version + 1),
                         locations::updated_at.eq(time::now()),
@@ -171,17 +213,24 @@ impl LocationMutation {
                     .returning(LocationRow::as_returning())
                     .get_result(c)
                     .await)?;
-                audit::changed(tx, caller, Change {
-                    action: "identity.location.updated",
-                    entity_type: "Location",
-                    entity_id: id.to_string(),
-                    before: Some(snapshot(&before)),
-                    after: Some(snapshot(&row)),
-                })
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "identity.location.updated",
+                        entity_type: "Location",
+                        entity_id: id.to_string(),
+                        before: Some(snapshot(&before)),
+                        after: Some(snapshot(&row)),
+                    },
+                )
                 .await?;
                 Ok(row)
             })
             .await;
-        LocationPayload::from_outcome(outcome, |row| LocationPayload { location: Some(Location(row)), user_errors: vec![] })
+        LocationPayload::from_outcome(outcome, |row| LocationPayload {
+            location: Some(Location(row)),
+            user_errors: vec![],
+        })
     }
 }

@@ -217,7 +217,10 @@ impl async_graphql::dataloader::Loader<(TenantId, String)> for CustomRoleByKey {
             .collect();
         let mut pooled = self.0.db.read().await?;
         let roles = custom_roles(&mut pooled.conn(), tenant, Some(&wanted)).await?;
-        Ok(roles.into_iter().map(|r| ((tenant, r.key.clone()), r)).collect())
+        Ok(roles
+            .into_iter()
+            .map(|r| ((tenant, r.key.clone()), r))
+            .collect())
     }
 }
 
@@ -239,7 +242,11 @@ impl async_graphql::dataloader::Loader<(TenantId, UserId)> for RoleKeysOfUser {
         keys: &[(TenantId, UserId)],
     ) -> Result<HashMap<(TenantId, UserId), Vec<String>>, Error> {
         let tenant = self.0.caller.tenant_id;
-        let ids: Vec<UserId> = keys.iter().filter(|(t, _)| *t == tenant).map(|(_, u)| *u).collect();
+        let ids: Vec<UserId> = keys
+            .iter()
+            .filter(|(t, _)| *t == tenant)
+            .map(|(_, u)| *u)
+            .collect();
         let mut pooled = self.0.db.read().await?;
         let mut conn = pooled.conn();
         let rows: Vec<(UserId, String)> = db_run!(&mut conn, |c| user_roles::table
@@ -341,7 +348,11 @@ impl async_graphql::dataloader::Loader<(TenantId, UserId)> for GrantsOfUser {
         keys: &[(TenantId, UserId)],
     ) -> Result<HashMap<(TenantId, UserId), Vec<GrantRow>>, Error> {
         let tenant = self.0.caller.tenant_id;
-        let ids: Vec<UserId> = keys.iter().filter(|(t, _)| *t == tenant).map(|(_, u)| *u).collect();
+        let ids: Vec<UserId> = keys
+            .iter()
+            .filter(|(t, _)| *t == tenant)
+            .map(|(_, u)| *u)
+            .collect();
         let mut pooled = self.0.db.read().await?;
         let mut conn = pooled.conn();
         let rows: Vec<GrantRow> = db_run!(&mut conn, |c| user_grants::table
@@ -385,7 +396,7 @@ pub struct RoleQuery;
 #[Object]
 impl RoleQuery {
     /// Built-in and custom roles, by key.
-    #[graphql(directive = Require::apply(ROLE_READ))]
+    #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(ROLE_READ))]
     async fn roles(
         &self,
         ctx: &Context<'_>,

@@ -69,19 +69,42 @@ fn check_permissions(
     for (i, p) in permissions.iter().enumerate() {
         let path = format!("input.permissions.{i}.permission");
         if catalog.get(&p.permission).is_none() {
-            check.add(&path, UserErrorCode::UnknownReference, format!("there is no permission {:?}", p.permission));
-        } else if caller.scope_of(&p.permission).is_none_or(|held| held < p.scope) {
-            check.add(&path, UserErrorCode::NotAllowed, format!("you do not hold {} at {} scope", p.permission, p.scope.as_str()));
+            check.add(
+                &path,
+                UserErrorCode::UnknownReference,
+                format!("there is no permission {:?}", p.permission),
+            );
+        } else if caller
+            .scope_of(&p.permission)
+            .is_none_or(|held| held < p.scope)
+        {
+            check.add(
+                &path,
+                UserErrorCode::NotAllowed,
+                format!(
+                    "you do not hold {} at {} scope",
+                    p.permission,
+                    p.scope.as_str()
+                ),
+            );
         } else if out.iter().any(|g| g.permission == p.permission) {
             check.add(&path, UserErrorCode::Duplicate, "listed twice");
         } else {
-            out.push(PermissionGrant { permission: p.permission.clone(), scope: p.scope });
+            out.push(PermissionGrant {
+                permission: p.permission.clone(),
+                scope: p.scope,
+            });
         }
     }
     Ok(out)
 }
 
-async fn write_permissions(conn: &mut Conn<'_>, tenant: TenantId, role_id: &str, grants: &[PermissionGrant]) -> Result<(), Error> {
+async fn write_permissions(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    role_id: &str,
+    grants: &[PermissionGrant],
+) -> Result<(), Error> {
     db_run!(conn, |c| diesel::delete(
         role_permissions::table
             .filter(role_permissions::tenant_id.eq(tenant))
@@ -103,7 +126,11 @@ async fn write_permissions(conn: &mut Conn<'_>, tenant: TenantId, role_id: &str,
     Ok(())
 }
 
-async fn find_role(conn: &mut Conn<'_>, tenant: TenantId, key: &str) -> Result<Option<RoleRow>, Error> {
+async fn find_role(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    key: &str,
+) -> Result<Option<RoleRow>, Error> {
     Ok(db_run!(conn, |c| roles::table
         .filter(roles::tenant_id.eq(tenant))
         .filter(roles::key.eq(key))
@@ -114,14 +141,19 @@ async fn find_role(conn: &mut Conn<'_>, tenant: TenantId, key: &str) -> Result<O
 }
 
 async fn load_role(conn: &mut Conn<'_>, tenant: TenantId, key: &str) -> Result<Role, Error> {
-    custom_roles(conn, tenant, Some(&[key.to_owned()])).await?.pop().ok_or(Error::NotFound)
+    custom_roles(conn, tenant, Some(&[key.to_owned()]))
+        .await?
+        .pop()
+        .ok_or(Error::NotFound)
 }
 
 fn valid_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= 50
         && key.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 #[derive(Default)]
@@ -131,7 +163,11 @@ pub struct RoleMutation;
 impl RoleMutation {
     /// Defines a custom role. Its permissions must be within what you hold.
     #[graphql(directive = Require::apply(ROLE_MANAGE))]
-    async fn create_role(&self, ctx: &Context<'_>, input: CreateRoleInput) -> async_graphql::Result<RolePayload> {
+    async fn create_role(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateRoleInput,
+    ) -> async_graphql::Result<RolePayload> {
         let caller = ctx.caller()?;
         let key = input.key.trim().to_owned();
         let name = input.name.trim().to_owned();
@@ -139,9 +175,15 @@ impl RoleMutation {
         if !valid_key(&key) {
             check.add("input.key", UserErrorCode::InvalidFormat, "use lower case letters, digits and underscores, starting with a letter (at most 50)");
         } else if BuiltinRole::from_key(&key).is_some() {
-            check.add("input.key", UserErrorCode::Duplicate, "a built-in role has this key");
+            check.add(
+                "input.key",
+                UserErrorCode::Duplicate,
+                "a built-in role has this key",
+            );
         }
-        check.text("input.name", &name, 100).max_len("input.description", &input.description, 500);
+        check
+            .text("input.name", &name, 100)
+            .max_len("input.description", &input.description, 500);
         let grants = check_permissions(ctx, caller, &input.permissions, &mut check)?;
         let outcome = ctx
             .services()?
@@ -178,12 +220,19 @@ impl RoleMutation {
                 Ok(role)
             })
             .await;
-        RolePayload::from_outcome(outcome, |role| RolePayload { role: Some(role), user_errors: vec![] })
+        RolePayload::from_outcome(outcome, |role| RolePayload {
+            role: Some(role),
+            user_errors: vec![],
+        })
     }
 
     /// Changes a custom role; users holding it gain or lose permissions at their next request.
     #[graphql(directive = Require::apply(ROLE_MANAGE))]
-    async fn update_role(&self, ctx: &Context<'_>, input: UpdateRoleInput) -> async_graphql::Result<RolePayload> {
+    async fn update_role(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateRoleInput,
+    ) -> async_graphql::Result<RolePayload> {
         let caller = ctx.caller()?;
         let key = input.key.trim().to_owned();
         let mut check = Check::new();
@@ -237,21 +286,34 @@ impl RoleMutation {
                 Ok(role)
             })
             .await;
-        RolePayload::from_outcome(outcome, |role| RolePayload { role: Some(role), user_errors: vec![] })
+        RolePayload::from_outcome(outcome, |role| RolePayload {
+            role: Some(role),
+            user_errors: vec![],
+        })
     }
 
     /// Deletes a custom role that nobody holds.
     #[graphql(directive = Require::apply(ROLE_MANAGE))]
-    async fn delete_role(&self, ctx: &Context<'_>, input: DeleteRoleInput) -> async_graphql::Result<DeleteRolePayload> {
+    async fn delete_role(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteRoleInput,
+    ) -> async_graphql::Result<DeleteRolePayload> {
         let caller = ctx.caller()?;
         let key = input.key.trim().to_owned();
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
                 if BuiltinRole::from_key(&key).is_some() {
-                    return Err(Rejection::invalid("input.key", UserErrorCode::InvalidState, "built-in roles cannot be deleted"));
+                    return Err(Rejection::invalid(
+                        "input.key",
+                        UserErrorCode::InvalidState,
+                        "built-in roles cannot be deleted",
+                    ));
                 }
-                let row = find_role(tx, caller.tenant_id, &key).await?.ok_or(Error::NotFound)?;
+                let row = find_role(tx, caller.tenant_id, &key)
+                    .await?
+                    .ok_or(Error::NotFound)?;
                 let holders: i64 = db_run!(tx, |c| user_roles::table
                     .filter(user_roles::tenant_id.eq(caller.tenant_id))
                     .filter(user_roles::role_key.eq(&key))
@@ -259,21 +321,34 @@ impl RoleMutation {
                     .get_result(c)
                     .await)?;
                 if holders > 0 {
-                    return Err(Rejection::invalid("input.key", UserErrorCode::InvalidState, format!("{holders} user(s) hold this role; take it away from them first")));
+                    return Err(Rejection::invalid(
+                        "input.key",
+                        UserErrorCode::InvalidState,
+                        format!("{holders} user(s) hold this role; take it away from them first"),
+                    ));
                 }
                 write_permissions(tx, caller.tenant_id, &row.id, &[]).await?;
-                db_run!(tx, |c| diesel::delete(roles::table.find(&row.id)).execute(c).await)?;
-                audit::changed(tx, caller, Change {
-                    action: "identity.role.deleted",
-                    entity_type: "Role",
-                    entity_id: key.clone(),
-                    before: Some(json!({"key": key, "name": row.name})),
-                    after: None,
-                })
+                db_run!(tx, |c| diesel::delete(roles::table.find(&row.id))
+                    .execute(c)
+                    .await)?;
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "identity.role.deleted",
+                        entity_type: "Role",
+                        entity_id: key.clone(),
+                        before: Some(json!({"key": key, "name": row.name})),
+                        after: None,
+                    },
+                )
                 .await?;
                 Ok(key.clone())
             })
             .await;
-        DeleteRolePayload::from_outcome(outcome, |key| DeleteRolePayload { deleted_key: Some(key), user_errors: vec![] })
+        DeleteRolePayload::from_outcome(outcome, |key| DeleteRolePayload {
+            deleted_key: Some(key),
+            user_errors: vec![],
+        })
     }
 }

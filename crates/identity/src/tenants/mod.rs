@@ -93,7 +93,11 @@ pub struct TenantMutation;
 impl TenantMutation {
     /// Renames the caller's company.
     #[graphql(directive = Require::apply(TENANT_MANAGE))]
-    async fn update_tenant(&self, ctx: &Context<'_>, input: UpdateTenantInput) -> async_graphql::Result<TenantPayload> {
+    async fn update_tenant(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateTenantInput,
+    ) -> async_graphql::Result<TenantPayload> {
         let caller = ctx.caller()?;
         let name = input.name.trim().to_owned();
         let outcome = ctx
@@ -108,26 +112,35 @@ impl TenantMutation {
                 let mut check = Check::new();
                 check.text("input.name", &name, 200);
                 check.finish()?;
-                let row: TenantRow = db_run!(tx, |c| diesel::update(tenants::table.find(caller.tenant_id))
-                    .set((
-                        tenants::name.eq(&name),
-                        tenants::version.eq(before.version + 1),
-                        tenants::updated_at.eq(time::now()),
-                    ))
-                    .returning(TenantRow::as_returning())
-                    .get_result(c)
-                    .await)?;
-                audit::changed(tx, caller, Change {
-                    action: "identity.tenant.updated",
-                    entity_type: "Tenant",
-                    entity_id: caller.tenant_id.to_string(),
-                    before: Some(json!({"name": before.name})),
-                    after: Some(json!({"name": row.name})),
-                })
+                let row: TenantRow = db_run!(tx, |c| diesel::update(
+                    tenants::table.find(caller.tenant_id)
+                )
+                .set((
+                    tenants::name.eq(&name),
+                    tenants::version.eq(before.version + 1),
+                    tenants::updated_at.eq(time::now()),
+                ))
+                .returning(TenantRow::as_returning())
+                .get_result(c)
+                .await)?;
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "identity.tenant.updated",
+                        entity_type: "Tenant",
+                        entity_id: caller.tenant_id.to_string(),
+                        before: Some(json!({"name": before.name})),
+                        after: Some(json!({"name": row.name})),
+                    },
+                )
                 .await?;
                 Ok::<_, switchyard_kernel::Rejection>(row)
             })
             .await;
-        TenantPayload::from_outcome(outcome, |row| TenantPayload { tenant: Some(Tenant(row)), user_errors: vec![] })
+        TenantPayload::from_outcome(outcome, |row| TenantPayload {
+            tenant: Some(Tenant(row)),
+            user_errors: vec![],
+        })
     }
 }

@@ -26,12 +26,18 @@ pub struct NewUser {
 fn slug_ok(slug: &str) -> bool {
     !slug.is_empty()
         && slug.len() <= 50
-        && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// Whether any tenant exists.
 pub async fn any_tenant(services: &Services) -> anyhow::Result<bool> {
-    let mut pooled = services.db.read().await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut pooled = services
+        .db
+        .read()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut conn = pooled.conn();
     let n: i64 = db_run!(&mut conn, |c| tenants::table.count().get_result(c).await)?;
     Ok(n > 0)
@@ -60,7 +66,10 @@ pub async fn create_tenant(
 ) -> anyhow::Result<(TenantId, UserId)> {
     let slug = slug.trim().to_lowercase();
     anyhow::ensure!(!name.trim().is_empty(), "the tenant needs a name");
-    anyhow::ensure!(slug_ok(&slug), "the slug must be lower case letters, digits and dashes");
+    anyhow::ensure!(
+        slug_ok(&slug),
+        "the slug must be lower case letters, digits and dashes"
+    );
     let tenant = TenantId::new();
     let system = Caller::system(tenant, &services.catalog);
     let owner = NewUser {
@@ -76,7 +85,11 @@ pub async fn create_tenant(
                 .get_result(c)
                 .await)?;
             if taken > 0 {
-                return Err(Rejection::invalid("slug", switchyard_kernel::UserErrorCode::Duplicate, "another tenant has this slug"));
+                return Err(Rejection::invalid(
+                    "slug",
+                    switchyard_kernel::UserErrorCode::Duplicate,
+                    "another tenant has this slug",
+                ));
             }
             let now = time::now();
             db_run!(tx, |c| diesel::insert_into(tenants::table)
@@ -91,15 +104,19 @@ pub async fn create_tenant(
                 ))
                 .execute(c)
                 .await)?;
-            audit::changed(tx, &system, Change {
-                action: "identity.tenant.created",
-                entity_type: "Tenant",
-                entity_id: tenant.to_string(),
-                before: None,
-                after: Some(json!({"name": name.trim(), "slug": slug})),
-            })
+            audit::changed(
+                tx,
+                &system,
+                Change {
+                    action: "identity.tenant.created",
+                    entity_type: "Tenant",
+                    entity_id: tenant.to_string(),
+                    before: None,
+                    after: Some(json!({"name": name.trim(), "slug": slug})),
+                },
+            )
             .await?;
-            Ok(insert_user(tx, &system, &owner, &hash).await?)
+            insert_user(tx, &system, &owner, &hash).await
         })
         .await
         .map_err(fail)?;
@@ -113,7 +130,9 @@ async fn check_new_user(user: &NewUser) -> anyhow::Result<String> {
     if let Some(why) = password::weakness(&user.password, &email) {
         anyhow::bail!("the password {why}");
     }
-    Ok(password::hash(user.password.clone()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?)
+    password::hash(user.password.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))
 }
 
 async fn insert_user(
@@ -132,7 +151,11 @@ async fn insert_user(
         .get_result(c)
         .await)?;
     if taken > 0 {
-        return Err(Rejection::invalid("email", switchyard_kernel::UserErrorCode::Duplicate, format!("{email} already exists in this tenant")));
+        return Err(Rejection::invalid(
+            "email",
+            switchyard_kernel::UserErrorCode::Duplicate,
+            format!("{email} already exists in this tenant"),
+        ));
     }
     let now = time::now();
     db_run!(tx, |c| diesel::insert_into(users::table)
@@ -170,19 +193,27 @@ async fn insert_user(
             .execute(c)
             .await)?;
     }
-    audit::changed(tx, system, Change {
-        action: "identity.user.created",
-        entity_type: "User",
-        entity_id: id.to_string(),
-        before: None,
-        after: Some(json!({"email": email, "name": user.name.trim(), "roles": user.roles})),
-    })
+    audit::changed(
+        tx,
+        system,
+        Change {
+            action: "identity.user.created",
+            entity_type: "User",
+            entity_id: id.to_string(),
+            before: None,
+            after: Some(json!({"email": email, "name": user.name.trim(), "roles": user.roles})),
+        },
+    )
     .await?;
     Ok(id)
 }
 
 /// Creates a user in an existing tenant (roles must be built-in or existing custom keys).
-pub async fn create_user(services: &Services, tenant: TenantId, user: NewUser) -> anyhow::Result<UserId> {
+pub async fn create_user(
+    services: &Services,
+    tenant: TenantId,
+    user: NewUser,
+) -> anyhow::Result<UserId> {
     let hash = check_new_user(&user).await?;
     let system = Caller::system(tenant, &services.catalog);
     services
@@ -192,7 +223,12 @@ pub async fn create_user(services: &Services, tenant: TenantId, user: NewUser) -
 }
 
 /// Creates a location.
-pub async fn create_location(services: &Services, tenant: TenantId, name: &str, time_zone: &str) -> anyhow::Result<LocationId> {
+pub async fn create_location(
+    services: &Services,
+    tenant: TenantId,
+    name: &str,
+    time_zone: &str,
+) -> anyhow::Result<LocationId> {
     let id = LocationId::new();
     let system = Caller::system(tenant, &services.catalog);
     services
@@ -211,13 +247,17 @@ pub async fn create_location(services: &Services, tenant: TenantId, name: &str, 
                 ))
                 .execute(c)
                 .await)?;
-            audit::changed(tx, &system, Change {
-                action: "identity.location.created",
-                entity_type: "Location",
-                entity_id: id.to_string(),
-                before: None,
-                after: Some(json!({"name": name, "timeZone": time_zone})),
-            })
+            audit::changed(
+                tx,
+                &system,
+                Change {
+                    action: "identity.location.created",
+                    entity_type: "Location",
+                    entity_id: id.to_string(),
+                    before: None,
+                    after: Some(json!({"name": name, "timeZone": time_zone})),
+                },
+            )
             .await?;
             Ok::<_, Rejection>(id)
         })
@@ -227,7 +267,11 @@ pub async fn create_location(services: &Services, tenant: TenantId, name: &str, 
 
 /// A tenant by slug.
 pub async fn tenant_by_slug(services: &Services, slug: &str) -> anyhow::Result<Option<TenantId>> {
-    let mut pooled = services.db.read().await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut pooled = services
+        .db
+        .read()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut conn = pooled.conn();
     Ok(db_run!(&mut conn, |c| tenants::table
         .filter(tenants::slug.eq(slug))
@@ -238,9 +282,17 @@ pub async fn tenant_by_slug(services: &Services, slug: &str) -> anyhow::Result<O
 }
 
 /// A user by email within a tenant.
-pub async fn user_by_email(services: &Services, tenant: TenantId, email: &str) -> anyhow::Result<Option<UserId>> {
+pub async fn user_by_email(
+    services: &Services,
+    tenant: TenantId,
+    email: &str,
+) -> anyhow::Result<Option<UserId>> {
     let email = normalize_email(email);
-    let mut pooled = services.db.read().await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut pooled = services
+        .db
+        .read()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut conn = pooled.conn();
     Ok(db_run!(&mut conn, |c| users::table
         .filter(users::tenant_id.eq(tenant))
@@ -259,7 +311,10 @@ pub struct Bootstrap {
 }
 
 /// On an empty database: one tenant and its owner with a fresh one-time password.
-pub async fn bootstrap_if_empty(services: &Services, email: &str) -> anyhow::Result<Option<Bootstrap>> {
+pub async fn bootstrap_if_empty(
+    services: &Services,
+    email: &str,
+) -> anyhow::Result<Option<Bootstrap>> {
     if any_tenant(services).await? {
         return Ok(None);
     }

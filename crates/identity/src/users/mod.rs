@@ -18,7 +18,7 @@ use switchyard_kernel::{
 
 use crate::locations::{Location, LocationsOfUser};
 use crate::permissions::USER_READ;
-use crate::roles::{Role, RoleKeysOfUser, UserGrant, GrantsOfUser};
+use crate::roles::{GrantsOfUser, Role, RoleKeysOfUser, UserGrant};
 use crate::schema::{user_locations, user_roles, users};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -70,10 +70,14 @@ impl UserStatus {
 }
 
 /// A person who signs in: a staff member or a customer-portal client.
+///
+/// Its fields inherit their access from the field that returned the user: every such field
+/// is guarded (`me`, `users`, `node`, a relation on a guarded type), and `login` returns the
+/// user who just proved who they are.
 #[derive(Clone)]
 pub struct User(pub(crate) UserRow);
 
-#[Object(directive = Authenticated::apply())]
+#[Object(directive = switchyard_kernel::policy::Inherit::apply())]
 impl User {
     pub async fn id(&self) -> ID {
         self.0.id.to_global()
@@ -267,7 +271,10 @@ impl UserQuery {
 
     /// What the caller may do: every permission it holds, with its scope.
     #[graphql(directive = Authenticated::apply())]
-    async fn my_permissions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EffectivePermission>> {
+    async fn my_permissions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<EffectivePermission>> {
         Ok(ctx
             .caller()?
             .permissions()
@@ -283,7 +290,7 @@ impl UserQuery {
     }
 
     /// Users the caller may see.
-    #[graphql(directive = Require::apply(USER_READ))]
+    #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(USER_READ))]
     #[allow(clippy::too_many_arguments)]
     async fn users(
         &self,
@@ -308,7 +315,10 @@ impl UserQuery {
         let query = UserListQuery {
             caller: caller.clone(),
             scope: caller.row_scope(USER_READ)?,
-            search: filter.search.filter(|s| !s.trim().is_empty()).map(|s| like_pattern(&s)),
+            search: filter
+                .search
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| like_pattern(&s)),
             status: filter.status.map(|s| s.as_str()),
             kind: filter.kind.map(|k| k.as_str()),
             role: filter.role,
@@ -333,8 +343,12 @@ impl UserQuery {
             rows,
             |row: &UserRow| match order.field {
                 UserOrderField::CreatedAt => Cursor(vec![row.id.to_string().into()]),
-                UserOrderField::Name => Cursor(vec![row.name.clone().into(), row.id.to_string().into()]),
-                UserOrderField::Email => Cursor(vec![row.email.clone().into(), row.id.to_string().into()]),
+                UserOrderField::Name => {
+                    Cursor(vec![row.name.clone().into(), row.id.to_string().into()])
+                }
+                UserOrderField::Email => {
+                    Cursor(vec![row.email.clone().into(), row.id.to_string().into()])
+                }
             },
             User,
             Some(count),
@@ -458,7 +472,11 @@ impl async_graphql::dataloader::Loader<(TenantId, UserId)> for UserById {
         keys: &[(TenantId, UserId)],
     ) -> Result<HashMap<(TenantId, UserId), UserRow>, Error> {
         let tenant = self.0.caller.tenant_id;
-        let ids: Vec<UserId> = keys.iter().filter(|(t, _)| *t == tenant).map(|(_, u)| *u).collect();
+        let ids: Vec<UserId> = keys
+            .iter()
+            .filter(|(t, _)| *t == tenant)
+            .map(|(_, u)| *u)
+            .collect();
         let mut pooled = self.0.db.read().await?;
         let mut conn = pooled.conn();
         let rows: Vec<UserRow> = db_run!(&mut conn, |c| users::table
@@ -475,5 +493,9 @@ impl async_graphql::dataloader::Loader<(TenantId, UserId)> for UserById {
 /// they belong to the caller's tenant.
 pub async fn load_user(ctx: &Context<'_>, id: UserId) -> Result<Option<User>, Error> {
     let tenant = ctx.caller()?.tenant_id;
-    Ok(ctx.loader::<UserById>()?.load_one((tenant, id)).await?.map(User))
+    Ok(ctx
+        .loader::<UserById>()?
+        .load_one((tenant, id))
+        .await?
+        .map(User))
 }

@@ -15,8 +15,8 @@ use switchyard_kernel::audit::{self, Change};
 use switchyard_kernel::policy::{Public, Require};
 use switchyard_kernel::validate::{Check, normalize_email};
 use switchyard_kernel::{
-    Caller, Conn, ContextExt, Error, LocationId, Rejection, Scope, TenantId, UserErrorCode,
-    UserId, db_run, idempotency, payload, time,
+    Caller, Conn, ContextExt, Error, LocationId, Rejection, Scope, TenantId, UserErrorCode, UserId,
+    db_run, idempotency, payload, time,
 };
 
 use super::{User, UserRow, find_scoped};
@@ -143,7 +143,10 @@ pub(crate) async fn managed_user(
     let row = find_scoped(conn, caller.tenant_id, &RowScope::Tenant, id)
         .await?
         .ok_or(Error::NotFound)?;
-    if find_scoped(conn, caller.tenant_id, &scope, id).await?.is_none() {
+    if find_scoped(conn, caller.tenant_id, &scope, id)
+        .await?
+        .is_none()
+    {
         return Err(Error::forbidden(format!(
             "this user is outside the scope of your {permission} permission"
         ))
@@ -153,10 +156,15 @@ pub(crate) async fn managed_user(
 }
 
 /// The first permission of `grants` the caller does not hold at that scope, if any.
-fn beyond_caller<'a>(caller: &Caller, grants: &'a [PermissionGrant]) -> Option<&'a PermissionGrant> {
-    grants
-        .iter()
-        .find(|g| caller.scope_of(&g.permission).is_none_or(|held| held < g.scope))
+fn beyond_caller<'a>(
+    caller: &Caller,
+    grants: &'a [PermissionGrant],
+) -> Option<&'a PermissionGrant> {
+    grants.iter().find(|g| {
+        caller
+            .scope_of(&g.permission)
+            .is_none_or(|held| held < g.scope)
+    })
 }
 
 /// Checks role keys: each must exist, and each must be within what the caller holds.
@@ -223,7 +231,11 @@ async fn check_locations(
         if exists == 0 {
             check.add(&field, UserErrorCode::UnknownReference, "no such location");
         } else if scope == Scope::Location && !caller.location_ids.contains(&location) {
-            check.add(&field, UserErrorCode::NotAllowed, "you may only use your own locations");
+            check.add(
+                &field,
+                UserErrorCode::NotAllowed,
+                "you may only use your own locations",
+            );
         } else if !parsed.contains(&location) {
             parsed.push(location);
         }
@@ -293,7 +305,11 @@ async fn replace_locations(
     Ok(())
 }
 
-pub(crate) async fn role_keys(conn: &mut Conn<'_>, tenant: TenantId, user: UserId) -> Result<Vec<String>, Error> {
+pub(crate) async fn role_keys(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Vec<String>, Error> {
     Ok(db_run!(conn, |c| user_roles::table
         .filter(user_roles::tenant_id.eq(tenant))
         .filter(user_roles::user_id.eq(user))
@@ -316,11 +332,16 @@ async fn active_owners(conn: &mut Conn<'_>, tenant: TenantId) -> Result<i64, Err
 
 /// Bumps a user's version and `updated_at`, returning the new row.
 async fn touch(conn: &mut Conn<'_>, row: &UserRow) -> Result<UserRow, Error> {
-    Ok(db_run!(conn, |c| diesel::update(users::table.find(row.id))
-        .set((users::version.eq(row.version + 1), users::updated_at.eq(time::now())))
-        .returning(UserRow::as_returning())
-        .get_result(c)
-        .await)?)
+    Ok(db_run!(conn, |c| diesel::update(
+        users::table.find(row.id)
+    )
+    .set((
+        users::version.eq(row.version + 1),
+        users::updated_at.eq(time::now())
+    ))
+    .returning(UserRow::as_returning())
+    .get_result(c)
+    .await)?)
 }
 
 /// The roles a caller may not take away from (or give to) a user: checks each current role.
@@ -367,13 +388,22 @@ impl UserMutation {
         let services = ctx.services()?;
         let email = normalize_email(&input.email);
         let name = input.name.trim().to_owned();
-        let ttl = ctx.data::<std::sync::Arc<Authenticator>>()?.lifetimes.invitation;
+        let ttl = ctx
+            .data::<std::sync::Arc<Authenticator>>()?
+            .lifetimes
+            .invitation;
         let mut check = Check::new();
-        check.email("input.email", &email).text("input.name", &name, 200);
+        check
+            .email("input.email", &email)
+            .text("input.name", &name, 200);
         if let Some(password) = &input.password
             && let Some(why) = password::weakness(password, &email)
         {
-            check.add("input.password", UserErrorCode::WeakPassword, format!("the password {why}"));
+            check.add(
+                "input.password",
+                UserErrorCode::WeakPassword,
+                format!("the password {why}"),
+            );
         }
         if !input.roles.is_empty() {
             caller.require(USER_ASSIGN_ROLES)?;
@@ -396,7 +426,12 @@ impl UserMutation {
                 let mut check = check;
                 check_roles(tx, ctx, caller, &input.roles, "input.roles", &mut check).await?;
                 let locations = check_locations(
-                    tx, caller, USER_CREATE, &input.location_ids, "input.locationIds", &mut check,
+                    tx,
+                    caller,
+                    USER_CREATE,
+                    &input.location_ids,
+                    "input.locationIds",
+                    &mut check,
                 )
                 .await?;
                 let taken: i64 = db_run!(tx, |c| users::table
@@ -406,12 +441,18 @@ impl UserMutation {
                     .get_result(c)
                     .await)?;
                 if taken > 0 {
-                    check.add("input.email", UserErrorCode::Duplicate, "another user has this email");
+                    check.add(
+                        "input.email",
+                        UserErrorCode::Duplicate,
+                        "another user has this email",
+                    );
                 }
                 check.finish()?;
                 let id = UserId::new();
                 let now = time::now();
-                let invitation = hash.is_none().then(|| format!("syi_{}", secrets::random_token(32)));
+                let invitation = hash
+                    .is_none()
+                    .then(|| format!("syi_{}", secrets::random_token(32)));
                 let expires = now + chrono::Duration::from_std(ttl).map_err(Error::internal)?;
                 let row: UserRow = db_run!(tx, |c| diesel::insert_into(users::table)
                     .values((
@@ -435,13 +476,17 @@ impl UserMutation {
                 replace_locations(tx, caller.tenant_id, id, &locations).await?;
                 let mut after = snapshot(&row);
                 after["roles"] = json!(input.roles);
-                audit::changed(tx, caller, Change {
-                    action: "identity.user.created",
-                    entity_type: "User",
-                    entity_id: id.to_string(),
-                    before: None,
-                    after: Some(after),
-                })
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "identity.user.created",
+                        entity_type: "User",
+                        entity_id: id.to_string(),
+                        before: None,
+                        after: Some(after),
+                    },
+                )
                 .await?;
                 if let Some(key) = &input.idempotency_key {
                     idempotency::remember(tx, caller, "createUser", key, &id.to_string()).await?;
@@ -477,8 +522,15 @@ impl UserMutation {
                 }
                 let locations = match &input.location_ids {
                     Some(ids) => Some(
-                        check_locations(tx, caller, USER_UPDATE, ids, "input.locationIds", &mut check)
-                            .await?,
+                        check_locations(
+                            tx,
+                            caller,
+                            USER_UPDATE,
+                            ids,
+                            "input.locationIds",
+                            &mut check,
+                        )
+                        .await?,
                     ),
                     None => None,
                 };
@@ -493,13 +545,17 @@ impl UserMutation {
                     replace_locations(tx, caller.tenant_id, id, locations).await?;
                 }
                 let row = touch(tx, &before).await?;
-                audit::changed(tx, caller, Change {
-                    action: "identity.user.updated",
-                    entity_type: "User",
-                    entity_id: id.to_string(),
-                    before: Some(snapshot(&before)),
-                    after: Some(snapshot(&row)),
-                })
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "identity.user.updated",
+                        entity_type: "User",
+                        entity_id: id.to_string(),
+                        before: Some(snapshot(&before)),
+                        after: Some(snapshot(&row)),
+                    },
+                )
                 .await?;
                 Ok(row)
             })
@@ -526,11 +582,14 @@ impl UserMutation {
                 check_version(input.expected_version, before.version)?;
                 let mut check = Check::new();
                 check_roles(tx, ctx, caller, &input.roles, "input.roles", &mut check).await?;
-                check_current_roles_manageable(tx, ctx, caller, &before, &mut check, "input.id").await?;
+                check_current_roles_manageable(tx, ctx, caller, &before, &mut check, "input.id")
+                    .await?;
                 check.finish()?;
                 let old_roles = role_keys(tx, caller.tenant_id, id).await?;
                 replace_roles(tx, caller.tenant_id, id, &input.roles).await?;
-                if old_roles.iter().any(|r| r == "owner") && active_owners(tx, caller.tenant_id).await? == 0 {
+                if old_roles.iter().any(|r| r == "owner")
+                    && active_owners(tx, caller.tenant_id).await? == 0
+                {
                     return Err(Rejection::invalid(
                         "input.roles",
                         UserErrorCode::InvalidState,
@@ -542,13 +601,17 @@ impl UserMutation {
                 after["roles"] = json!(role_keys(tx, caller.tenant_id, id).await?);
                 let mut was = snapshot(&before);
                 was["roles"] = json!(old_roles);
-                audit::changed(tx, caller, Change {
-                    action: "identity.user.roles_changed",
-                    entity_type: "User",
-                    entity_id: id.to_string(),
-                    before: Some(was),
-                    after: Some(after),
-                })
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "identity.user.roles_changed",
+                        entity_type: "User",
+                        entity_id: id.to_string(),
+                        before: Some(was),
+                        after: Some(after),
+                    },
+                )
                 .await?;
                 Ok(row)
             })
@@ -575,16 +638,31 @@ impl UserMutation {
                 let user = managed_user(tx, caller, USER_ASSIGN_ROLES, id).await?;
                 let mut check = Check::new();
                 if catalog.get(&input.permission).is_none() {
-                    check.add("input.permission", UserErrorCode::UnknownReference, format!("there is no permission {:?}", input.permission));
-                } else if caller.scope_of(&input.permission).is_none_or(|held| held < input.scope) {
+                    check.add(
+                        "input.permission",
+                        UserErrorCode::UnknownReference,
+                        format!("there is no permission {:?}", input.permission),
+                    );
+                } else if caller
+                    .scope_of(&input.permission)
+                    .is_none_or(|held| held < input.scope)
+                {
                     check.add(
                         "input.permission",
                         UserErrorCode::NotAllowed,
-                        format!("you do not hold {} at {} scope", input.permission, input.scope.as_str()),
+                        format!(
+                            "you do not hold {} at {} scope",
+                            input.permission,
+                            input.scope.as_str()
+                        ),
                     );
                 }
                 if input.expires_at.is_some_and(|t| t <= Utc::now()) {
-                    check.add("input.expiresAt", UserErrorCode::OutOfRange, "must be in the future");
+                    check.add(
+                        "input.expiresAt",
+                        UserErrorCode::OutOfRange,
+                        "must be in the future",
+                    );
                 }
                 check.max_len("input.reason", &input.reason, 500);
                 check.finish()?;
@@ -605,16 +683,20 @@ impl UserMutation {
                     .get_result(c)
                     .await)?;
                 let user = touch(tx, &user).await?;
-                audit::changed(tx, caller, Change {
-                    action: "identity.user.permission_granted",
-                    entity_type: "User",
-                    entity_id: id.to_string(),
-                    before: None,
-                    after: Some(json!({
-                        "grant": grant, "permission": input.permission,
-                        "scope": input.scope.as_str(), "expiresAt": input.expires_at,
-                    })),
-                })
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "identity.user.permission_granted",
+                        entity_type: "User",
+                        entity_id: id.to_string(),
+                        before: None,
+                        after: Some(json!({
+                            "grant": grant, "permission": input.permission,
+                            "scope": input.scope.as_str(), "expiresAt": input.expires_at,
+                        })),
+                    },
+                )
                 .await?;
                 Ok((row, user))
             })
@@ -693,12 +775,21 @@ impl UserMutation {
                 check_version(input.expected_version, before.version)?;
                 let mut check = Check::new();
                 if caller.user_id() == Some(id) {
-                    check.add("input.id", UserErrorCode::InvalidState, "you cannot deactivate yourself");
+                    check.add(
+                        "input.id",
+                        UserErrorCode::InvalidState,
+                        "you cannot deactivate yourself",
+                    );
                 }
                 if before.status == "deactivated" {
-                    check.add("input.id", UserErrorCode::InvalidState, "the user is already deactivated");
+                    check.add(
+                        "input.id",
+                        UserErrorCode::InvalidState,
+                        "the user is already deactivated",
+                    );
                 }
-                check_current_roles_manageable(tx, ctx, caller, &before, &mut check, "input.id").await?;
+                check_current_roles_manageable(tx, ctx, caller, &before, &mut check, "input.id")
+                    .await?;
                 check.finish()?;
                 db_run!(tx, |c| diesel::update(users::table.find(id))
                     .set(users::status.eq("deactivated"))
@@ -706,13 +797,17 @@ impl UserMutation {
                     .await)?;
                 sessions::revoke_all(tx, caller.tenant_id, id, None, "user deactivated").await?;
                 let row = touch(tx, &before).await?;
-                audit::changed(tx, caller, Change {
-                    action: "identity.user.deactivated",
-                    entity_type: "User",
-                    entity_id: id.to_string(),
-                    before: Some(snapshot(&before)),
-                    after: Some(snapshot(&row)),
-                })
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "identity.user.deactivated",
+                        entity_type: "User",
+                        entity_id: id.to_string(),
+                        before: Some(snapshot(&before)),
+                        after: Some(snapshot(&row)),
+                    },
+                )
                 .await?;
                 Ok(row)
             })
@@ -739,23 +834,36 @@ impl UserMutation {
                 check_version(input.expected_version, before.version)?;
                 let mut check = Check::new();
                 if before.status != "deactivated" {
-                    check.add("input.id", UserErrorCode::InvalidState, "the user is not deactivated");
+                    check.add(
+                        "input.id",
+                        UserErrorCode::InvalidState,
+                        "the user is not deactivated",
+                    );
                 }
-                check_current_roles_manageable(tx, ctx, caller, &before, &mut check, "input.id").await?;
+                check_current_roles_manageable(tx, ctx, caller, &before, &mut check, "input.id")
+                    .await?;
                 check.finish()?;
-                let status = if before.password_hash.is_some() { "active" } else { "invited" };
+                let status = if before.password_hash.is_some() {
+                    "active"
+                } else {
+                    "invited"
+                };
                 db_run!(tx, |c| diesel::update(users::table.find(id))
                     .set(users::status.eq(status))
                     .execute(c)
                     .await)?;
                 let row = touch(tx, &before).await?;
-                audit::changed(tx, caller, Change {
-                    action: "identity.user.reactivated",
-                    entity_type: "User",
-                    entity_id: id.to_string(),
-                    before: Some(snapshot(&before)),
-                    after: Some(snapshot(&row)),
-                })
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "identity.user.reactivated",
+                        entity_type: "User",
+                        entity_id: id.to_string(),
+                        before: Some(snapshot(&before)),
+                        after: Some(snapshot(&row)),
+                    },
+                )
                 .await?;
                 Ok(row)
             })

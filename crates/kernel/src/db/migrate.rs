@@ -39,6 +39,10 @@ async fn with_harness<T: Send + 'static>(
                 }
                 Backend::Sqlite => {
                     let mut conn = SqliteConnection::establish(sqlite_path(&url))?;
+                    diesel::connection::SimpleConnection::batch_execute(
+                        &mut conn,
+                        "PRAGMA busy_timeout = 30000;",
+                    )?;
                     f(&mut SqliteHarness(&mut conn))
                 }
             }

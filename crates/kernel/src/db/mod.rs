@@ -95,7 +95,9 @@ struct DbInner {
     url: String,
 }
 
-/// A connection checked out of a pool.
+/// A connection checked out of a pool. It lives on one stack frame for one unit of work, so
+/// the size difference of the variants costs nothing worth an allocation per checkout.
+#[allow(clippy::large_enum_variant)]
 pub enum PooledConn {
     Postgres(Object<PgConn>),
     Sqlite(Object<SqliteConn>),
@@ -111,7 +113,7 @@ pub enum Conn<'a> {
 /// Runs one query body against whichever backend `conn` holds. The body is compiled twice,
 /// once per backend; inside it `$c` is the concrete connection.
 ///
-/// ```ignore
+/// ```text
 /// db_run!(conn, |c| users::table.find(id).first::<UserRow>(c).await)
 /// ```
 #[macro_export]
@@ -185,8 +187,8 @@ impl PooledConn {
     /// Borrows the pooled connection for queries.
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
-            PooledConn::Postgres(c) => Conn::Postgres(&mut **c),
-            PooledConn::Sqlite(c) => Conn::Sqlite(&mut **c),
+            PooledConn::Postgres(c) => Conn::Postgres(c),
+            PooledConn::Sqlite(c) => Conn::Sqlite(c),
         }
     }
 }
@@ -241,6 +243,20 @@ impl Db {
                 std::fs::create_dir_all(dir)?;
             }
             let busy_ms = options.statement_timeout.as_millis();
+            // WAL is a property of the database file: switch it once, here, rather than in
+            // every new connection (where it needs an exclusive lock and can fail with BUSY).
+            {
+                let path = path.to_owned();
+                tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                    let mut conn = SqliteConnection::establish(&path)?;
+                    diesel::connection::SimpleConnection::batch_execute(
+                        &mut conn,
+                        &format!("PRAGMA busy_timeout = {busy_ms}; PRAGMA journal_mode = WAL;"),
+                    )?;
+                    Ok(())
+                })
+                .await??;
+            }
             let build = |size: usize| -> anyhow::Result<Pool<SqliteConn>> {
                 let counter = statements.clone();
                 let mut config = ManagerConfig::<SqliteConn>::default();
@@ -253,8 +269,8 @@ impl Db {
                             diesel::connection::SimpleConnection::batch_execute(
                                 &mut conn,
                                 &format!(
-                                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {busy_ms}; \
-                                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                                    "PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = NORMAL; \
+                                     PRAGMA foreign_keys = ON;"
                                 ),
                             )
                             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;

@@ -1,0 +1,131 @@
+//! The `switchyard` binary's commands, run as a user would run them.
+
+use std::process::Command;
+
+fn switchyard(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .current_dir(dir)
+        .env(
+            "SWITCHYARD_DATABASE_URL",
+            format!("sqlite://{}/cli.db", dir.display()),
+        )
+        .env("SWITCHYARD_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn operator_commands_work_end_to_end() {
+    let dir = std::env::temp_dir().join(format!("switchyard-cli-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+
+    let (ok, out, err) = switchyard(&dir, &["migrate"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("applied"), "{out}");
+    let (ok, out, _) = switchyard(&dir, &["migrate"]);
+    assert!(ok);
+    assert!(out.contains("applied 0"), "{out}");
+
+    let (ok, out, err) = switchyard(&dir, &["seed", "--demo"]);
+    assert!(ok, "{err}");
+    for role in [
+        "owner",
+        "admin",
+        "manager",
+        "sales_rep",
+        "dispatcher",
+        "crew",
+        "support_agent",
+        "accountant",
+        "observer",
+        "client",
+    ] {
+        assert!(out.contains(role), "{role} missing from:\n{out}");
+    }
+    let (ok, _, err) = switchyard(&dir, &["seed", "--demo"]);
+    assert!(!ok && err.contains("already exists"), "{err}");
+
+    let (ok, out, err) = switchyard(&dir, &["token", "--user", "sales@nordicmovers.example"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim().split('.').count(), 3, "a JWT: {out}");
+
+    let (ok, out, err) = switchyard(
+        &dir,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Fjord Freight",
+            "--slug",
+            "fjord",
+            "--owner-email",
+            "boss@fjord.example",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("boss@fjord.example"), "{out}");
+    let (ok, _, err) = switchyard(
+        &dir,
+        &[
+            "user",
+            "create",
+            "--tenant",
+            "fjord",
+            "--email",
+            "rep@fjord.example",
+            "--name",
+            "Rep",
+            "--role",
+            "sales_rep",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = switchyard(
+        &dir,
+        &[
+            "user",
+            "create",
+            "--tenant",
+            "fjord",
+            "--email",
+            "x@fjord.example",
+            "--name",
+            "X",
+            "--password",
+            "weak",
+        ],
+    );
+    assert!(!ok && err.contains("password"), "{err}");
+    let (ok, out, err) = switchyard(
+        &dir,
+        &[
+            "api-key",
+            "create",
+            "--tenant",
+            "fjord",
+            "--user",
+            "boss@fjord.example",
+            "--name",
+            "partner",
+            "--permission",
+            "identity.location:read",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.trim().starts_with("sy_"), "{out}");
+
+    let (ok, out, _) = switchyard(&dir, &["schema"]);
+    assert!(ok);
+    assert!(
+        out.contains("type Query") && out.contains("directive @access"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
