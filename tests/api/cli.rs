@@ -129,3 +129,31 @@ fn operator_commands_work_end_to_end() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_readme_documents_every_setting_and_role() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    for (key, _, _) in switchyard_gateway::Config::KEYS {
+        let var = format!("`SWITCHYARD_{}`", key.to_uppercase());
+        assert!(readme.contains(&var), "README.md does not document {var}");
+    }
+    let rows = readme
+        .lines()
+        .filter(|l| l.starts_with("| `SWITCHYARD_"))
+        .count();
+    assert_eq!(
+        rows,
+        switchyard_gateway::Config::KEYS.len(),
+        "README lists settings that do not exist"
+    );
+    for role in switchyard_kernel::BuiltinRole::ALL {
+        assert!(
+            readme.contains(&format!("| `{}` |", role.key())),
+            "README.md does not describe role {}",
+            role.key()
+        );
+    }
+    assert!(readme.contains("cargo run --release") && readme.contains("cargo test --workspace"));
+}
