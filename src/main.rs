@@ -184,13 +184,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => serve(app).await,
         Command::Seed { demo } => {
             anyhow::ensure!(demo, "say what to seed: `switchyard seed --demo`");
-            let accounts = seed_demo(&app).await?;
+            let (accounts, sales) = seed_demo(&app).await?;
             println!(
                 "Demo company \"Nordic Movers\" (slug: nordic-movers). Accounts (email / password):"
             );
             for (role, email, password) in accounts {
                 println!("  {role:<14} {email:<36} {password}");
             }
+            println!(
+                "Sales data: {} customers, {} leads, {} activities, {} tasks, {} quotes.",
+                sales.customers, sales.leads, sales.activities, sales.tasks, sales.quotes
+            );
             Ok(())
         }
         Command::Token { user, tenant } => {
@@ -337,7 +341,12 @@ async fn serve(app: App) -> anyhow::Result<()> {
 }
 
 /// The demo company.
-async fn seed_demo(app: &App) -> anyhow::Result<Vec<(String, String, String)>> {
+async fn seed_demo(
+    app: &App,
+) -> anyhow::Result<(
+    Vec<(String, String, String)>,
+    switchyard_sales::demo::DemoSummary,
+)> {
     let services = app.services();
     anyhow::ensure!(
         provision::tenant_by_slug(services, "nordic-movers")
@@ -369,6 +378,7 @@ async fn seed_demo(app: &App) -> anyhow::Result<Vec<(String, String, String)>> {
         "owner@nordicmovers.example".to_owned(),
         password.clone(),
     )];
+    let mut ids = std::collections::HashMap::new();
     let people = [
         (BuiltinRole::Admin, "Erik Holm", "admin"),
         (BuiltinRole::Manager, "Maja Berg", "manager"),
@@ -382,7 +392,7 @@ async fn seed_demo(app: &App) -> anyhow::Result<Vec<(String, String, String)>> {
     ];
     for (i, (role, name, local)) in people.into_iter().enumerate() {
         let email = format!("{local}@nordicmovers.example");
-        provision::create_user(
+        let id = provision::create_user(
             services,
             tenant,
             NewUser {
@@ -405,7 +415,20 @@ async fn seed_demo(app: &App) -> anyhow::Result<Vec<(String, String, String)>> {
             },
         )
         .await?;
+        ids.insert(role, id);
         accounts.push((role.key().to_owned(), email, password.clone()));
     }
-    Ok(accounts)
+    let id = |role: BuiltinRole| ids.get(&role).copied().context("demo user missing");
+    let sales = switchyard_sales::demo::seed(
+        services,
+        &switchyard_sales::demo::DemoPeople {
+            tenant,
+            reps: vec![id(BuiltinRole::SalesRep)?, id(BuiltinRole::Manager)?],
+            manager: id(BuiltinRole::Manager)?,
+            client: id(BuiltinRole::Client)?,
+            locations: vec![stockholm, gothenburg],
+        },
+    )
+    .await?;
+    Ok((accounts, sales))
 }

@@ -148,7 +148,7 @@ backend_test! {
                     variables: json!({"e": format!("made-by-{role}@matrix.example"), "l": loc}) },
                 Case { field: "updateUser", query: "mutation($id: ID!) { updateUser(input: {id: $id, name: \"Renamed\"}) { user { id } userErrors { field code } } }".into(),
                     variables: json!({"id": target.to_global()}) },
-                Case { field: "setUserRoles", query: "mutation($id: ID!) { setUserRoles(input: {id: $id, roles: [\"crew\", \"observer\"]}) { user { id } userErrors { field code } } }".into(),
+                Case { field: "setUserRoles", query: "mutation($id: ID!) { setUserRoles(input: {id: $id, roles: [\"crew\", \"dispatcher\"]}) { user { id } userErrors { field code } } }".into(),
                     variables: json!({"id": target.to_global()}) },
                 Case { field: "grantPermission", query: "mutation($id: ID!) { grantPermission(input: {userId: $id, permission: \"identity.role:read\", scope: OWN}) { grant { id } userErrors { field code } } }".into(),
                     variables: json!({"id": target.to_global()}) },

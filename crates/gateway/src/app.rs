@@ -177,6 +177,11 @@ impl App {
             Duration::from_millis(state.config.outbox_poll_ms),
         )
         .spawn(state.shutdown.clone());
+        let jobs = switchyard_sales::spawn_jobs(
+            state.services.clone(),
+            Duration::from_secs(state.config.quote_expiry_sweep_secs.max(1)),
+            state.shutdown.clone(),
+        );
         let token = state.shutdown.clone();
         let stopping = CancellationToken::new();
         let stop_signal = stopping.clone();
@@ -195,6 +200,9 @@ impl App {
             Err(_) => tracing::warn!("in-flight requests did not finish within the grace period"),
         }
         let _ = dispatcher.await;
+        for job in jobs {
+            let _ = job.await;
+        }
         Ok(())
     }
 }

@@ -102,6 +102,8 @@ config! {
     shutdown_grace_secs: u64 = 30,
     /// Milliseconds between outbox polls (commits wake the dispatcher at once anyway).
     outbox_poll_ms: u64 = 1000,
+    /// Seconds between sweeps that expire quotes past their `validUntil`.
+    quote_expiry_sweep_secs: u64 = 60,
     /// Email of the owner created on first start with an empty database.
     bootstrap_email: String = "owner@example.com".to_owned(),
     /// Log filter (`tracing` `EnvFilter` syntax).

@@ -19,12 +19,23 @@ use switchyard_kernel::access::Catalog;
 use switchyard_kernel::ids::decode_global;
 use switchyard_kernel::policy::{AccessPolicy, Authenticated};
 use switchyard_kernel::{ApiKeyId, Error, LocationId, UserId};
+use switchyard_sales::activities::ActivityId;
+use switchyard_sales::customers::CustomerId;
+use switchyard_sales::leads::LeadId;
+use switchyard_sales::quotes::QuoteId;
+use switchyard_sales::tasks::TaskId;
+use switchyard_sales::{
+    Customer, Lead, Quote, SalesActivity, SalesMutation, SalesQuery, SalesSubscription, Task,
+};
 
 use crate::config::Config;
 
 /// The permission catalogue of every domain.
 pub fn catalog() -> Catalog {
-    Catalog::new(&[switchyard_identity::permissions()])
+    Catalog::new(&[
+        switchyard_identity::permissions(),
+        switchyard_sales::permissions(),
+    ])
 }
 
 /// An object with a global ID, fetchable with `node(id:)`. Its one field reads as the object's
@@ -35,6 +46,11 @@ pub enum Node {
     User(User),
     Location(Location),
     ApiKey(ApiKey),
+    Customer(Customer),
+    Lead(Lead),
+    SalesActivity(SalesActivity),
+    Task(Task),
+    Quote(Quote),
 }
 
 /// `node` and `nodes`.
@@ -47,6 +63,13 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> Result<Node, Error> {
         UserId::TYPE_NAME => Node::User(User::find(ctx, UserId::parse(id)?).await?),
         LocationId::TYPE_NAME => Node::Location(Location::find(ctx, LocationId::parse(id)?).await?),
         ApiKeyId::TYPE_NAME => Node::ApiKey(ApiKey::find(ctx, ApiKeyId::parse(id)?).await?),
+        CustomerId::TYPE_NAME => Node::Customer(Customer::find(ctx, CustomerId::parse(id)?).await?),
+        LeadId::TYPE_NAME => Node::Lead(Lead::find(ctx, LeadId::parse(id)?).await?),
+        ActivityId::TYPE_NAME => {
+            Node::SalesActivity(SalesActivity::find(ctx, ActivityId::parse(id)?).await?)
+        }
+        TaskId::TYPE_NAME => Node::Task(Task::find(ctx, TaskId::parse(id)?).await?),
+        QuoteId::TYPE_NAME => Node::Quote(Quote::find(ctx, QuoteId::parse(id)?).await?),
         _ => return Err(Error::NotFound),
     })
 }
@@ -83,15 +106,15 @@ impl NodeQuery {
 
 /// The root query type.
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, IdentityQuery);
+pub struct Query(NodeQuery, IdentityQuery, SalesQuery);
 
 /// The root mutation type.
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation);
+pub struct Mutation(IdentityMutation, SalesMutation);
 
 /// The root subscription type.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(IdentitySubscription);
+pub struct Subscription(IdentitySubscription, SalesSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -16,7 +16,7 @@ use async_graphql::MergedObject;
 pub use api_keys::ApiKey;
 pub use auth::jwt::{Claims, JwtSettings};
 pub use auth::{Authenticator, TokenLifetimes};
-pub use locations::Location;
+pub use locations::{Location, load_location};
 pub use subscriptions::IdentitySubscription;
 pub use users::{User, load_user};
 

@@ -161,6 +161,10 @@ pub enum UserErrorCode {
     WeakPassword,
     /// The change is not allowed in the object's current state.
     InvalidState,
+    /// The state machine has no such transition; the message lists the allowed ones.
+    InvalidTransition,
+    /// A rule guarding the change is not met; the message names the rule.
+    PreconditionFailed,
     /// The caller may not grant or assign this value.
     NotAllowed,
     /// The credentials given are wrong.

@@ -78,6 +78,17 @@ impl Check {
     }
 }
 
+/// Checks `expectedVersion` against the stored version: a stale one is a CONFLICT.
+pub fn check_version(expected: Option<i32>, actual: i32) -> Result<(), Rejection> {
+    match expected {
+        Some(v) if v != actual => Err(crate::error::Error::conflict(format!(
+            "the object changed since you read it (version {v}, now {actual}); reload and retry"
+        ))
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 /// Lower-cased and trimmed: the form emails are stored and compared in.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()

@@ -86,6 +86,22 @@ impl Location {
     }
 }
 
+/// Whether `id` is a location of the tenant (for other domains).
+pub async fn exists(conn: &mut Conn<'_>, tenant: TenantId, id: LocationId) -> Result<bool, Error> {
+    Ok(find_row(conn, tenant, id).await?.is_some())
+}
+
+/// Resolves a location reference for other domains: the location, if it belongs to the
+/// caller's tenant.
+pub async fn load_location(ctx: &Context<'_>, id: LocationId) -> Result<Option<Location>, Error> {
+    let tenant = ctx.caller()?.tenant_id;
+    Ok(ctx
+        .loader::<LocationById>()?
+        .load_one((tenant, id))
+        .await?
+        .map(Location))
+}
+
 pub(crate) async fn find_row(
     conn: &mut Conn<'_>,
     tenant: TenantId,

@@ -489,6 +489,40 @@ impl async_graphql::dataloader::Loader<(TenantId, UserId)> for UserById {
     }
 }
 
+/// Whether `id` is an active staff user of the tenant (for other domains that assign work).
+pub async fn is_active_staff(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    id: UserId,
+) -> Result<bool, Error> {
+    let n: i64 = db_run!(conn, |c| users::table
+        .filter(users::tenant_id.eq(tenant))
+        .filter(users::id.eq(id))
+        .filter(users::status.eq("active"))
+        .filter(users::kind.eq("staff"))
+        .count()
+        .get_result(c)
+        .await)?;
+    Ok(n > 0)
+}
+
+/// Whether `id` is an active customer-portal user of the tenant.
+pub async fn is_active_client(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    id: UserId,
+) -> Result<bool, Error> {
+    let n: i64 = db_run!(conn, |c| users::table
+        .filter(users::tenant_id.eq(tenant))
+        .filter(users::id.eq(id))
+        .filter(users::status.eq("active"))
+        .filter(users::kind.eq("client"))
+        .count()
+        .get_result(c)
+        .await)?;
+    Ok(n > 0)
+}
+
 /// Resolves a user reference (for other domains' `assignedTo`, `createdBy`): the user, if
 /// they belong to the caller's tenant.
 pub async fn load_user(ctx: &Context<'_>, id: UserId) -> Result<Option<User>, Error> {

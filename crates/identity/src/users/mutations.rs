@@ -120,16 +120,7 @@ pub(crate) fn snapshot(row: &UserRow) -> serde_json::Value {
     })
 }
 
-/// Checks `expectedVersion`: a stale version is a CONFLICT.
-pub(crate) fn check_version(expected: Option<i32>, actual: i32) -> Result<(), Rejection> {
-    match expected {
-        Some(v) if v != actual => Err(Error::conflict(format!(
-            "the object changed since you read it (version {v}, now {actual}); reload and retry"
-        ))
-        .into()),
-        _ => Ok(()),
-    }
-}
+pub(crate) use switchyard_kernel::validate::check_version;
 
 /// The user, if `caller` may manage them under `permission`: NOT_FOUND when not in the
 /// tenant, FORBIDDEN when outside the caller's scope.

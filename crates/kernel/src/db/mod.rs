@@ -8,6 +8,7 @@
 //! readers keep going thanks to WAL.
 
 mod migrate;
+pub mod sql;
 pub mod testing;
 
 use std::future::Future;

@@ -1,0 +1,584 @@
+//! Sales activities: calls, emails, meetings, proposals, follow-ups, site visits and notes.
+//! An activity with a follow-up date creates a CALL_BACK task for its owner, in the same
+//! transaction; moving the date moves the task, clearing it cancels the task.
+
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::json;
+use switchyard_identity::{User, load_user};
+use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
+use switchyard_kernel::policy::Require;
+use switchyard_kernel::validate::{Check, check_version};
+use switchyard_kernel::{
+    Caller, Conn, ContextExt, Error, Rejection, TenantId, UserErrorCode, UserId, db_run, keyset,
+    payload, time,
+};
+
+use crate::customers::{Customer, CustomerId, customer_for, load_customer};
+use crate::leads::{LeadId, text_enum};
+use crate::nested::Children;
+use crate::permissions::{ACTIVITY_LOG, ACTIVITY_READ, CUSTOMER_READ, TASK_READ};
+use crate::schema::{leads, sales_activities};
+use crate::scope::ChildScope;
+use crate::tasks::{self, NewTask, Task, TaskId, TaskKind};
+
+switchyard_kernel::id_type!(
+    /// A sales activity.
+    ActivityId,
+    "SalesActivity"
+);
+
+/// What kind of contact an activity was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum ActivityKind {
+    Call,
+    Email,
+    Meeting,
+    ProposalSent,
+    FollowUp,
+    SiteVisit,
+    Note,
+}
+
+text_enum!(ActivityKind { Call = "CALL", Email = "EMAIL", Meeting = "MEETING", ProposalSent = "PROPOSAL_SENT", FollowUp = "FOLLOW_UP", SiteVisit = "SITE_VISIT", Note = "NOTE" });
+
+/// A row of `sales_activities`.
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = sales_activities)]
+pub struct ActivityRow {
+    pub id: ActivityId,
+    pub tenant_id: TenantId,
+    pub customer_id: CustomerId,
+    pub lead_id: Option<String>,
+    pub owner_id: UserId,
+    pub kind: String,
+    pub subject: String,
+    pub description: String,
+    pub outcome: Option<String>,
+    pub next_action: Option<String>,
+    pub duration_minutes: Option<i32>,
+    pub occurred_at: NaiveDateTime,
+    pub follow_up_at: Option<NaiveDateTime>,
+    pub follow_up_task_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+/// A logged contact with a customer.
+#[derive(Clone)]
+pub struct SalesActivity(pub(crate) ActivityRow);
+
+#[Object(directive = Require::apply(ACTIVITY_READ))]
+impl SalesActivity {
+    pub async fn id(&self) -> ID {
+        self.0.id.to_global()
+    }
+    async fn kind(&self) -> ActivityKind {
+        ActivityKind::parse(&self.0.kind).unwrap_or(ActivityKind::Note)
+    }
+    async fn subject(&self) -> &str {
+        &self.0.subject
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn outcome(&self) -> Option<&str> {
+        self.0.outcome.as_deref()
+    }
+    async fn next_action(&self) -> Option<&str> {
+        self.0.next_action.as_deref()
+    }
+    async fn duration_minutes(&self) -> Option<i32> {
+        self.0.duration_minutes
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at.and_utc()
+    }
+    /// When to call back; a CALL_BACK task exists for it while it is set.
+    async fn follow_up_at(&self) -> Option<DateTime<Utc>> {
+        self.0.follow_up_at.map(|t| t.and_utc())
+    }
+    /// The CALL_BACK task the follow-up created.
+    #[graphql(directive = Require::apply(TASK_READ))]
+    async fn follow_up_task(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Task>> {
+        match self
+            .0
+            .follow_up_task_id
+            .as_deref()
+            .and_then(|t| t.parse::<TaskId>().ok())
+        {
+            Some(id) => Ok(Task::find(ctx, id).await.ok()),
+            None => Ok(None),
+        }
+    }
+    /// Who logged it (and owns its follow-up).
+    async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        Ok(load_user(ctx, self.0.owner_id).await?)
+    }
+    #[graphql(directive = Require::apply(CUSTOMER_READ))]
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
+        Ok(load_customer(ctx, self.0.customer_id).await?)
+    }
+    async fn lead_id(&self) -> Option<ID> {
+        self.0
+            .lead_id
+            .as_deref()
+            .and_then(|l| l.parse::<LeadId>().ok())
+            .map(|l| l.to_global())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.and_utc()
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// Activities under their customer.
+pub struct ActivityChildren;
+
+impl Children for ActivityChildren {
+    type Row = ActivityRow;
+    const TABLE: &'static str = "sales_activities";
+    const PARENT: &'static str = "customer_id";
+    const MINE: &'static str = "owner_id";
+    const PERMISSION: &'static str = ACTIVITY_READ;
+    fn parent(row: &ActivityRow) -> String {
+        row.customer_id.to_string()
+    }
+}
+
+async fn find(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    permission: &str,
+    id: ActivityId,
+) -> Result<ActivityRow, Error> {
+    let scope = ChildScope::of(caller, permission)?;
+    let tenant = caller.tenant_id;
+    db_run!(conn, |c| {
+        let mut query = sales_activities::table
+            .filter(sales_activities::tenant_id.eq(tenant))
+            .filter(sales_activities::id.eq(id))
+            .select(ActivityRow::as_select())
+            .into_boxed();
+        crate::child_filter!(query, sales_activities, owner_id, tenant, &scope);
+        query.first(c).await.optional()
+    })?
+    .ok_or(Error::NotFound)
+}
+
+impl SalesActivity {
+    pub async fn find(ctx: &Context<'_>, id: ActivityId) -> Result<SalesActivity, Error> {
+        let caller = ctx.caller()?;
+        let mut pooled = ctx.services()?.db.read().await?;
+        Ok(SalesActivity(
+            find(&mut pooled.conn(), caller, ACTIVITY_READ, id).await?,
+        ))
+    }
+}
+
+/// Filters for `activities`.
+#[derive(Default, InputObject)]
+pub struct ActivityFilter {
+    pub customer_id: Option<ID>,
+    pub owner_id: Option<ID>,
+    pub kind: Option<ActivityKind>,
+}
+
+#[derive(Default)]
+pub struct ActivityQuery;
+
+#[Object]
+impl ActivityQuery {
+    /// An activity by ID.
+    #[graphql(directive = Require::apply(ACTIVITY_READ))]
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<SalesActivity>> {
+        Ok(Some(
+            SalesActivity::find(ctx, ActivityId::parse(&id)?).await?,
+        ))
+    }
+
+    /// Activities the caller may see, newest first.
+    #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(ACTIVITY_READ))]
+    async fn activities(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ActivityFilter>,
+    ) -> async_graphql::Result<Connection<SalesActivity>> {
+        let caller = ctx.caller()?.clone();
+        let scope = ChildScope::of(&caller, ACTIVITY_READ)?;
+        let page = PageArgs::new(first, after, last, before).page()?;
+        let bounds = page.bounds(1)?;
+        let filter = filter.unwrap_or_default();
+        let tenant = caller.tenant_id;
+        let customer = filter
+            .customer_id
+            .as_ref()
+            .map(CustomerId::parse)
+            .transpose()?;
+        let owner = filter.owner_id.as_ref().map(UserId::parse).transpose()?;
+        let kind = filter.kind.map(|k| k.as_str());
+        macro_rules! filtered {
+            ($query:ident) => {{
+                $query = $query.filter(sales_activities::tenant_id.eq(tenant));
+                crate::child_filter!($query, sales_activities, owner_id, tenant, &scope);
+                if let Some(c) = customer {
+                    $query = $query.filter(sales_activities::customer_id.eq(c));
+                }
+                if let Some(o) = owner {
+                    $query = $query.filter(sales_activities::owner_id.eq(o));
+                }
+                if let Some(k) = kind {
+                    $query = $query.filter(sales_activities::kind.eq(k));
+                }
+            }};
+        }
+        let db = ctx.services()?.db.clone();
+        let rows: Vec<ActivityRow> = {
+            let mut pooled = db.read().await?;
+            let mut conn = pooled.conn();
+            db_run!(&mut conn, |c| {
+                let mut query = sales_activities::table
+                    .select(ActivityRow::as_select())
+                    .into_boxed();
+                filtered!(query);
+                keyset!(query, &bounds, true, sales_activities::id);
+                query.load(c).await
+            })?
+        };
+        let count: switchyard_kernel::connection::CountFn = Box::new(move || {
+            Box::pin(async move {
+                let mut pooled = db.read().await?;
+                let mut conn = pooled.conn();
+                Ok(db_run!(&mut conn, |c| {
+                    let mut query = sales_activities::table.count().into_boxed();
+                    filtered!(query);
+                    query.get_result(c).await
+                })?)
+            })
+        });
+        Ok(Connection::from_rows(
+            &page,
+            rows,
+            |r: &ActivityRow| Cursor(vec![r.id.to_string().into()]),
+            SalesActivity,
+            Some(count),
+        ))
+    }
+}
+
+/// A contact to log.
+#[derive(InputObject)]
+pub struct LogActivityInput {
+    pub customer_id: ID,
+    pub lead_id: Option<ID>,
+    pub kind: ActivityKind,
+    pub subject: String,
+    #[graphql(default)]
+    pub description: String,
+    pub outcome: Option<String>,
+    pub next_action: Option<String>,
+    pub duration_minutes: Option<i32>,
+    /// When it happened; defaults to now.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// When to call back: creates a CALL_BACK task for you.
+    pub follow_up_at: Option<DateTime<Utc>>,
+}
+
+/// Changes to an activity; `followUpAt: null` cancels its call-back task.
+#[derive(InputObject)]
+pub struct UpdateActivityInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub subject: Option<String>,
+    pub description: Option<String>,
+    pub outcome: MaybeUndefined<String>,
+    pub next_action: MaybeUndefined<String>,
+    pub duration_minutes: MaybeUndefined<i32>,
+    pub follow_up_at: MaybeUndefined<DateTime<Utc>>,
+}
+
+payload!(
+    /// The result of an activity mutation.
+    ActivityPayload { activity: SalesActivity }
+);
+
+fn check_text(
+    check: &mut Check,
+    subject: &str,
+    description: &str,
+    outcome: Option<&str>,
+    next_action: Option<&str>,
+    duration: Option<i32>,
+) {
+    check.text("input.subject", subject, 200);
+    check.max_len("input.description", description, 10_000);
+    check.max_len("input.outcome", outcome.unwrap_or_default(), 500);
+    check.max_len("input.nextAction", next_action.unwrap_or_default(), 500);
+    if duration.is_some_and(|d| !(0..=24 * 60).contains(&d)) {
+        check.add(
+            "input.durationMinutes",
+            UserErrorCode::OutOfRange,
+            "must be between 0 and 1440",
+        );
+    }
+}
+
+fn snapshot(row: &ActivityRow) -> serde_json::Value {
+    json!({"id": row.id, "customerId": row.customer_id, "kind": row.kind, "subject": row.subject,
+           "followUpAt": row.follow_up_at, "followUpTaskId": row.follow_up_task_id, "version": row.version})
+}
+
+fn call_back(row: &ActivityRow, due: NaiveDateTime) -> NewTask {
+    NewTask {
+        kind: TaskKind::CallBack,
+        title: format!("Call back: {}", row.subject),
+        due_at: Some(due),
+        customer: Some(row.customer_id),
+        activity: Some(row.id.to_string()),
+        assignee: Some(row.owner_id),
+        queue: None,
+    }
+}
+
+#[derive(Default)]
+pub struct ActivityMutation;
+
+#[Object]
+impl ActivityMutation {
+    /// Logs a contact with a customer; a follow-up date creates a CALL_BACK task for you.
+    #[graphql(directive = Require::apply(ACTIVITY_LOG))]
+    async fn log_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: LogActivityInput,
+    ) -> async_graphql::Result<ActivityPayload> {
+        let caller = ctx.caller()?;
+        let Some(owner) = caller.user_id() else {
+            return Err(Error::forbidden("activities are logged by users").into());
+        };
+        let customer = CustomerId::parse(&input.customer_id)?;
+        let lead = input.lead_id.as_ref().map(LeadId::parse).transpose()?;
+        let subject = input.subject.trim().to_owned();
+        let mut check = Check::new();
+        check_text(
+            &mut check,
+            &subject,
+            &input.description,
+            input.outcome.as_deref(),
+            input.next_action.as_deref(),
+            input.duration_minutes,
+        );
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                customer_for(tx, caller, ACTIVITY_LOG, customer).await?;
+                if let Some(lead) = lead {
+                    let belongs: i64 = db_run!(tx, |c| leads::table
+                        .filter(leads::tenant_id.eq(caller.tenant_id))
+                        .filter(leads::id.eq(lead))
+                        .filter(leads::customer_id.eq(customer))
+                        .count()
+                        .get_result(c)
+                        .await)?;
+                    if belongs == 0 {
+                        check.add(
+                            "input.leadId",
+                            UserErrorCode::UnknownReference,
+                            "this customer has no such lead",
+                        );
+                    }
+                }
+                check.finish()?;
+                let now = time::now();
+                let mut row: ActivityRow =
+                    db_run!(tx, |c| diesel::insert_into(sales_activities::table)
+                        .values((
+                            sales_activities::id.eq(ActivityId::new()),
+                            sales_activities::tenant_id.eq(caller.tenant_id),
+                            sales_activities::customer_id.eq(customer),
+                            sales_activities::lead_id.eq(lead.map(|l| l.to_string())),
+                            sales_activities::owner_id.eq(owner),
+                            sales_activities::kind.eq(input.kind.as_str()),
+                            sales_activities::subject.eq(&subject),
+                            sales_activities::description.eq(input.description.trim()),
+                            sales_activities::outcome.eq(input.outcome.as_deref().map(str::trim)),
+                            sales_activities::next_action
+                                .eq(input.next_action.as_deref().map(str::trim)),
+                            sales_activities::duration_minutes.eq(input.duration_minutes),
+                            sales_activities::occurred_at
+                                .eq(input.occurred_at.map(time::naive).unwrap_or(now)),
+                            sales_activities::follow_up_at.eq(input.follow_up_at.map(time::naive)),
+                            sales_activities::created_at.eq(now),
+                            sales_activities::updated_at.eq(now),
+                            sales_activities::version.eq(1),
+                        ))
+                        .returning(ActivityRow::as_returning())
+                        .get_result(c)
+                        .await)?;
+                if let Some(due) = row.follow_up_at {
+                    let task = tasks::insert(tx, caller, call_back(&row, due)).await?;
+                    let id = row.id;
+                    row = db_run!(tx, |c| diesel::update(sales_activities::table.find(id))
+                        .set(sales_activities::follow_up_task_id.eq(Some(task.id.to_string())))
+                        .returning(ActivityRow::as_returning())
+                        .get_result(c)
+                        .await)?;
+                }
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "sales.activity.logged",
+                        entity_type: "SalesActivity",
+                        entity_id: row.id.to_string(),
+                        before: None,
+                        after: Some(snapshot(&row)),
+                    },
+                )
+                .await?;
+                Ok::<_, Rejection>(row)
+            })
+            .await;
+        ActivityPayload::from_outcome(outcome, |row| ActivityPayload {
+            activity: Some(SalesActivity(row)),
+            user_errors: vec![],
+        })
+    }
+
+    /// Changes an activity. Moving `followUpAt` moves its call-back task; `null` cancels it;
+    /// setting one where there was none creates the task.
+    #[graphql(directive = Require::apply(ACTIVITY_LOG))]
+    async fn update_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateActivityInput,
+    ) -> async_graphql::Result<ActivityPayload> {
+        let caller = ctx.caller()?;
+        let id = ActivityId::parse(&input.id)?;
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                let before = find(tx, caller, ACTIVITY_LOG, id).await?;
+                check_version(input.expected_version, before.version)?;
+                let pick = |field: &MaybeUndefined<String>, current: &Option<String>| match field {
+                    MaybeUndefined::Undefined => current.clone(),
+                    MaybeUndefined::Null => None,
+                    MaybeUndefined::Value(v) => Some(v.trim().to_owned()),
+                };
+                let subject = input
+                    .subject
+                    .as_deref()
+                    .map(str::trim)
+                    .unwrap_or(&before.subject)
+                    .to_owned();
+                let description = input
+                    .description
+                    .as_deref()
+                    .map(str::trim)
+                    .unwrap_or(&before.description)
+                    .to_owned();
+                let outcome_text = pick(&input.outcome, &before.outcome);
+                let next_action = pick(&input.next_action, &before.next_action);
+                let duration = match input.duration_minutes {
+                    MaybeUndefined::Undefined => before.duration_minutes,
+                    MaybeUndefined::Null => None,
+                    MaybeUndefined::Value(d) => Some(d),
+                };
+                let follow_up = match &input.follow_up_at {
+                    MaybeUndefined::Undefined => before.follow_up_at,
+                    MaybeUndefined::Null => None,
+                    MaybeUndefined::Value(t) => Some(time::naive(*t)),
+                };
+                let mut check = Check::new();
+                check_text(
+                    &mut check,
+                    &subject,
+                    &description,
+                    outcome_text.as_deref(),
+                    next_action.as_deref(),
+                    duration,
+                );
+                check.finish()?;
+                let mut task_id = before
+                    .follow_up_task_id
+                    .as_deref()
+                    .and_then(|t| t.parse::<TaskId>().ok());
+                match (follow_up, task_id) {
+                    (Some(due), Some(task)) if Some(due) != before.follow_up_at => {
+                        tasks::reschedule(tx, caller, task, due).await?
+                    }
+                    (None, Some(task)) => {
+                        tasks::cancel(tx, caller, task, "the follow-up was cleared").await?;
+                        task_id = None;
+                    }
+                    (Some(due), None) => {
+                        let task = tasks::insert(
+                            tx,
+                            caller,
+                            call_back(
+                                &ActivityRow {
+                                    subject: subject.clone(),
+                                    ..before.clone()
+                                },
+                                due,
+                            ),
+                        )
+                        .await?;
+                        task_id = Some(task.id);
+                    }
+                    _ => {}
+                }
+                let row: ActivityRow =
+                    db_run!(tx, |c| diesel::update(sales_activities::table.find(id))
+                        .set((
+                            sales_activities::subject.eq(&subject),
+                            sales_activities::description.eq(&description),
+                            sales_activities::outcome.eq(&outcome_text),
+                            sales_activities::next_action.eq(&next_action),
+                            sales_activities::duration_minutes.eq(duration),
+                            sales_activities::follow_up_at.eq(follow_up),
+                            sales_activities::follow_up_task_id.eq(task_id.map(|t| t.to_string())),
+                            sales_activities::version.eq(before.version + 1),
+                            sales_activities::updated_at.eq(time::now()),
+                        ))
+                        .returning(ActivityRow::as_returning())
+                        .get_result(c)
+                        .await)?;
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "sales.activity.updated",
+                        entity_type: "SalesActivity",
+                        entity_id: id.to_string(),
+                        before: Some(snapshot(&before)),
+                        after: Some(snapshot(&row)),
+                    },
+                )
+                .await?;
+                Ok::<_, Rejection>(row)
+            })
+            .await;
+        ActivityPayload::from_outcome(outcome, |row| ActivityPayload {
+            activity: Some(SalesActivity(row)),
+            user_errors: vec![],
+        })
+    }
+}

@@ -1,0 +1,534 @@
+//! Leads: sales opportunities of a customer, with status, priority and score.
+
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::json;
+use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
+use switchyard_kernel::money::{Money, MoneyInput, is_currency};
+use switchyard_kernel::policy::Require;
+use switchyard_kernel::validate::{Check, check_version};
+use switchyard_kernel::{
+    ContextExt, Error, Rejection, TenantId, UserErrorCode, db_run, keyset, payload, time,
+};
+
+use crate::customers::{Customer, CustomerId, customer_for, load_customer};
+use crate::nested::Children;
+use crate::permissions::{CUSTOMER_READ, LEAD_MANAGE, LEAD_READ};
+use crate::schema::leads;
+use crate::scope::ChildScope;
+
+switchyard_kernel::id_type!(
+    /// A lead.
+    LeadId,
+    "Lead"
+);
+
+/// Where a lead stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum LeadStatus {
+    New,
+    Contacted,
+    Qualified,
+    ProposalSent,
+    Negotiation,
+    Won,
+    Lost,
+    Archived,
+}
+
+/// How urgent a lead is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum LeadPriority {
+    Low,
+    Medium,
+    High,
+    Urgent,
+}
+
+macro_rules! text_enum {
+    ($ty:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
+            pub fn as_str(&self) -> &'static str {
+                match self { $($ty::$variant => $text),* }
+            }
+            pub fn parse(s: &str) -> Option<$ty> {
+                match s { $($text => Some($ty::$variant),)* _ => None }
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+text_enum!(LeadStatus { New = "NEW", Contacted = "CONTACTED", Qualified = "QUALIFIED", ProposalSent = "PROPOSAL_SENT", Negotiation = "NEGOTIATION", Won = "WON", Lost = "LOST", Archived = "ARCHIVED" });
+text_enum!(LeadPriority { Low = "LOW", Medium = "MEDIUM", High = "HIGH", Urgent = "URGENT" });
+
+/// A row of `leads`.
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = leads)]
+pub struct LeadRow {
+    pub id: LeadId,
+    pub tenant_id: TenantId,
+    pub customer_id: CustomerId,
+    pub status: String,
+    pub priority: String,
+    pub score: i32,
+    pub source: Option<String>,
+    pub estimated_move_date: Option<NaiveDate>,
+    pub estimated_value_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub follow_up_at: Option<NaiveDateTime>,
+    pub notes: String,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+/// A sales opportunity.
+#[derive(Clone)]
+pub struct Lead(pub(crate) LeadRow);
+
+#[Object(directive = Require::apply(LEAD_READ))]
+impl Lead {
+    pub async fn id(&self) -> ID {
+        self.0.id.to_global()
+    }
+    /// The customer, if you may see it.
+    #[graphql(directive = Require::apply(CUSTOMER_READ))]
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
+        Ok(load_customer(ctx, self.0.customer_id).await?)
+    }
+    async fn status(&self) -> LeadStatus {
+        LeadStatus::parse(&self.0.status).unwrap_or(LeadStatus::New)
+    }
+    async fn priority(&self) -> LeadPriority {
+        LeadPriority::parse(&self.0.priority).unwrap_or(LeadPriority::Medium)
+    }
+    /// 0 to 100.
+    async fn score(&self) -> i32 {
+        self.0.score
+    }
+    async fn source(&self) -> Option<&str> {
+        self.0.source.as_deref()
+    }
+    /// When the customer expects to move.
+    async fn estimated_move_date(&self) -> Option<NaiveDate> {
+        self.0.estimated_move_date
+    }
+    async fn estimated_value(&self) -> Option<Money> {
+        self.0
+            .estimated_value_minor
+            .zip(self.0.currency.clone())
+            .map(|(v, c)| Money::new(v, c))
+    }
+    async fn follow_up_at(&self) -> Option<DateTime<Utc>> {
+        self.0.follow_up_at.map(|t| t.and_utc())
+    }
+    async fn notes(&self) -> &str {
+        &self.0.notes
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.and_utc()
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// Leads under their customer.
+pub struct LeadChildren;
+
+impl Children for LeadChildren {
+    type Row = LeadRow;
+    const TABLE: &'static str = "leads";
+    const PARENT: &'static str = "customer_id";
+    const MINE: &'static str = "created_by";
+    const PERMISSION: &'static str = LEAD_READ;
+    fn parent(row: &LeadRow) -> String {
+        row.customer_id.to_string()
+    }
+}
+
+async fn find(
+    conn: &mut switchyard_kernel::Conn<'_>,
+    caller: &switchyard_kernel::Caller,
+    permission: &str,
+    id: LeadId,
+) -> Result<LeadRow, Error> {
+    let scope = ChildScope::of(caller, permission)?;
+    let tenant = caller.tenant_id;
+    db_run!(conn, |c| {
+        let mut query = leads::table
+            .filter(leads::tenant_id.eq(tenant))
+            .filter(leads::id.eq(id))
+            .select(LeadRow::as_select())
+            .into_boxed();
+        crate::child_filter!(query, leads, created_by, tenant, &scope);
+        query.first(c).await.optional()
+    })?
+    .ok_or(Error::NotFound)
+}
+
+impl Lead {
+    pub async fn find(ctx: &Context<'_>, id: LeadId) -> Result<Lead, Error> {
+        let caller = ctx.caller()?;
+        let mut pooled = ctx.services()?.db.read().await?;
+        Ok(Lead(find(&mut pooled.conn(), caller, LEAD_READ, id).await?))
+    }
+}
+
+/// Filters for `leads`.
+#[derive(Default, InputObject)]
+pub struct LeadFilter {
+    pub status: Option<LeadStatus>,
+    pub priority: Option<LeadPriority>,
+    pub customer_id: Option<ID>,
+    /// Leads whose follow-up is due before this time.
+    pub follow_up_before: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct LeadQuery;
+
+#[Object]
+impl LeadQuery {
+    /// A lead by ID.
+    #[graphql(directive = Require::apply(LEAD_READ))]
+    async fn lead(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Lead>> {
+        Ok(Some(Lead::find(ctx, LeadId::parse(&id)?).await?))
+    }
+
+    /// Leads the caller may see, newest first.
+    #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(LEAD_READ))]
+    async fn leads(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<LeadFilter>,
+    ) -> async_graphql::Result<Connection<Lead>> {
+        let caller = ctx.caller()?.clone();
+        let scope = ChildScope::of(&caller, LEAD_READ)?;
+        let page = PageArgs::new(first, after, last, before).page()?;
+        let bounds = page.bounds(1)?;
+        let filter = filter.unwrap_or_default();
+        let customer = filter
+            .customer_id
+            .as_ref()
+            .map(CustomerId::parse)
+            .transpose()?;
+        let status = filter.status.map(|s| s.as_str());
+        let priority = filter.priority.map(|p| p.as_str());
+        let due = filter.follow_up_before.map(time::naive);
+        let tenant = caller.tenant_id;
+        macro_rules! filtered {
+            ($query:ident) => {{
+                $query = $query.filter(leads::tenant_id.eq(tenant));
+                crate::child_filter!($query, leads, created_by, tenant, &scope);
+                if let Some(c) = customer {
+                    $query = $query.filter(leads::customer_id.eq(c));
+                }
+                if let Some(s) = status {
+                    $query = $query.filter(leads::status.eq(s));
+                }
+                if let Some(p) = priority {
+                    $query = $query.filter(leads::priority.eq(p));
+                }
+                if let Some(d) = due {
+                    $query = $query.filter(leads::follow_up_at.lt(d));
+                }
+            }};
+        }
+        let db = ctx.services()?.db.clone();
+        let rows: Vec<LeadRow> = {
+            let mut pooled = db.read().await?;
+            let mut conn = pooled.conn();
+            db_run!(&mut conn, |c| {
+                let mut query = leads::table.select(LeadRow::as_select()).into_boxed();
+                filtered!(query);
+                keyset!(query, &bounds, true, leads::id);
+                query.load(c).await
+            })?
+        };
+        let count: switchyard_kernel::connection::CountFn = Box::new(move || {
+            Box::pin(async move {
+                let mut pooled = db.read().await?;
+                let mut conn = pooled.conn();
+                Ok(db_run!(&mut conn, |c| {
+                    let mut query = leads::table.count().into_boxed();
+                    filtered!(query);
+                    query.get_result(c).await
+                })?)
+            })
+        });
+        Ok(Connection::from_rows(
+            &page,
+            rows,
+            |r: &LeadRow| Cursor(vec![r.id.to_string().into()]),
+            Lead,
+            Some(count),
+        ))
+    }
+}
+
+/// A new lead.
+#[derive(InputObject)]
+pub struct CreateLeadInput {
+    pub customer_id: ID,
+    pub source: Option<String>,
+    #[graphql(default_with = "LeadStatus::New")]
+    pub status: LeadStatus,
+    #[graphql(default_with = "LeadPriority::Medium")]
+    pub priority: LeadPriority,
+    #[graphql(default)]
+    pub score: i32,
+    pub estimated_move_date: Option<NaiveDate>,
+    pub estimated_value: Option<MoneyInput>,
+    pub follow_up_at: Option<DateTime<Utc>>,
+    #[graphql(default)]
+    pub notes: String,
+}
+
+/// Changes to a lead.
+#[derive(InputObject)]
+pub struct UpdateLeadInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub status: Option<LeadStatus>,
+    pub priority: Option<LeadPriority>,
+    pub score: Option<i32>,
+    pub source: MaybeUndefined<String>,
+    pub estimated_move_date: MaybeUndefined<NaiveDate>,
+    pub estimated_value: MaybeUndefined<MoneyInput>,
+    pub follow_up_at: MaybeUndefined<DateTime<Utc>>,
+    pub notes: Option<String>,
+}
+
+payload!(
+    /// The result of a lead mutation.
+    LeadPayload { lead: Lead }
+);
+
+fn check_common(
+    check: &mut Check,
+    score: i32,
+    source: Option<&str>,
+    value: Option<&MoneyInput>,
+    notes: &str,
+) {
+    if !(0..=100).contains(&score) {
+        check.add(
+            "input.score",
+            UserErrorCode::OutOfRange,
+            "must be between 0 and 100",
+        );
+    }
+    check.max_len("input.source", source.unwrap_or_default(), 100);
+    check.max_len("input.notes", notes, 10_000);
+    if let Some(v) = value {
+        if v.amount_minor.0 < 0 {
+            check.add(
+                "input.estimatedValue.amountMinor",
+                UserErrorCode::OutOfRange,
+                "must not be negative",
+            );
+        }
+        if !is_currency(&v.currency.trim().to_uppercase()) {
+            check.add(
+                "input.estimatedValue.currency",
+                UserErrorCode::InvalidFormat,
+                "must be an ISO 4217 code such as SEK or USD",
+            );
+        }
+    }
+}
+
+fn snapshot(row: &LeadRow) -> serde_json::Value {
+    json!({"id": row.id, "customerId": row.customer_id, "status": row.status, "priority": row.priority,
+           "score": row.score, "followUpAt": row.follow_up_at, "version": row.version})
+}
+
+#[derive(Default)]
+pub struct LeadMutation;
+
+#[Object]
+impl LeadMutation {
+    /// Opens a lead for a customer you may work on.
+    #[graphql(directive = Require::apply(LEAD_MANAGE))]
+    async fn create_lead(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateLeadInput,
+    ) -> async_graphql::Result<LeadPayload> {
+        let caller = ctx.caller()?;
+        let customer = CustomerId::parse(&input.customer_id)?;
+        let mut check = Check::new();
+        let source = input
+            .source
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        check_common(
+            &mut check,
+            input.score,
+            source.as_deref(),
+            input.estimated_value.as_ref(),
+            &input.notes,
+        );
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                let customer = customer_for(tx, caller, LEAD_MANAGE, customer).await?;
+                check.finish()?;
+                let now = time::now();
+                let row: LeadRow = db_run!(tx, |c| diesel::insert_into(leads::table)
+                    .values((
+                        leads::id.eq(LeadId::new()),
+                        leads::tenant_id.eq(caller.tenant_id),
+                        leads::customer_id.eq(customer.id),
+                        leads::status.eq(input.status.as_str()),
+                        leads::priority.eq(input.priority.as_str()),
+                        leads::score.eq(input.score),
+                        leads::source.eq(&source),
+                        leads::estimated_move_date.eq(input.estimated_move_date),
+                        leads::estimated_value_minor
+                            .eq(input.estimated_value.as_ref().map(|v| v.amount_minor.0)),
+                        leads::currency.eq(input
+                            .estimated_value
+                            .as_ref()
+                            .map(|v| v.currency.trim().to_uppercase())),
+                        leads::follow_up_at.eq(input.follow_up_at.map(time::naive)),
+                        leads::notes.eq(input.notes.trim()),
+                        leads::created_by.eq(caller.user_id().map(|u| u.to_string())),
+                        leads::created_at.eq(now),
+                        leads::updated_at.eq(now),
+                        leads::version.eq(1),
+                    ))
+                    .returning(LeadRow::as_returning())
+                    .get_result(c)
+                    .await)?;
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "sales.lead.created",
+                        entity_type: "Lead",
+                        entity_id: row.id.to_string(),
+                        before: None,
+                        after: Some(snapshot(&row)),
+                    },
+                )
+                .await?;
+                Ok::<_, Rejection>(row)
+            })
+            .await;
+        LeadPayload::from_outcome(outcome, |row| LeadPayload {
+            lead: Some(Lead(row)),
+            user_errors: vec![],
+        })
+    }
+
+    /// Changes a lead (its status, priority, score, dates, value, notes).
+    #[graphql(directive = Require::apply(LEAD_MANAGE))]
+    async fn update_lead(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateLeadInput,
+    ) -> async_graphql::Result<LeadPayload> {
+        let caller = ctx.caller()?;
+        let id = LeadId::parse(&input.id)?;
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                let before = find(tx, caller, LEAD_MANAGE, id).await?;
+                check_version(input.expected_version, before.version)?;
+                let score = input.score.unwrap_or(before.score);
+                let source = match &input.source {
+                    MaybeUndefined::Undefined => before.source.clone(),
+                    MaybeUndefined::Null => None,
+                    MaybeUndefined::Value(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+                };
+                let (value, currency) = match &input.estimated_value {
+                    MaybeUndefined::Undefined => {
+                        (before.estimated_value_minor, before.currency.clone())
+                    }
+                    MaybeUndefined::Null => (None, None),
+                    MaybeUndefined::Value(v) => (
+                        Some(v.amount_minor.0),
+                        Some(v.currency.trim().to_uppercase()),
+                    ),
+                };
+                let notes = input
+                    .notes
+                    .clone()
+                    .map(|n| n.trim().to_owned())
+                    .unwrap_or(before.notes.clone());
+                let mut check = Check::new();
+                check_common(
+                    &mut check,
+                    score,
+                    source.as_deref(),
+                    input.estimated_value.value(),
+                    &notes,
+                );
+                check.finish()?;
+                let row: LeadRow = db_run!(tx, |c| diesel::update(leads::table.find(id))
+                    .set((
+                        leads::status
+                            .eq(input.status.map(|s| s.as_str()).unwrap_or(&before.status)),
+                        leads::priority.eq(input
+                            .priority
+                            .map(|p| p.as_str())
+                            .unwrap_or(&before.priority)),
+                        leads::score.eq(score),
+                        leads::source.eq(&source),
+                        leads::estimated_move_date.eq(match input.estimated_move_date {
+                            MaybeUndefined::Undefined => before.estimated_move_date,
+                            MaybeUndefined::Null => None,
+                            MaybeUndefined::Value(d) => Some(d),
+                        }),
+                        leads::estimated_value_minor.eq(value),
+                        leads::currency.eq(&currency),
+                        leads::follow_up_at.eq(match input.follow_up_at {
+                            MaybeUndefined::Undefined => before.follow_up_at,
+                            MaybeUndefined::Null => None,
+                            MaybeUndefined::Value(t) => Some(time::naive(t)),
+                        }),
+                        leads::notes.eq(&notes),
+                        leads::version.eq(before.version + 1),
+                        leads::updated_at.eq(time::now()),
+                    ))
+                    .returning(LeadRow::as_returning())
+                    .get_result(c)
+                    .await)?;
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "sales.lead.updated",
+                        entity_type: "Lead",
+                        entity_id: id.to_string(),
+                        before: Some(snapshot(&before)),
+                        after: Some(snapshot(&row)),
+                    },
+                )
+                .await?;
+                Ok::<_, Rejection>(row)
+            })
+            .await;
+        LeadPayload::from_outcome(outcome, |row| LeadPayload {
+            lead: Some(Lead(row)),
+            user_errors: vec![],
+        })
+    }
+}

@@ -1,0 +1,572 @@
+//! Quotes: priced offers to a customer, in revisions. A DRAFT can be edited; once SENT, a
+//! change means a new revision (the old one stays readable). Quotes past `validUntil` expire on
+//! their own; accepting one emits `sales.quote.accepted` (QuoteAccepted) for other domains.
+
+pub mod expiry;
+pub mod mutations;
+pub mod pricing;
+
+use std::collections::HashMap;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use switchyard_identity::{User, load_user};
+use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
+use switchyard_kernel::money::Money;
+use switchyard_kernel::policy::{HideUnless, Inherit, Require};
+use switchyard_kernel::{
+    Caller, Conn, ContextExt, Error, LoaderEnv, RequestLoader, TenantId, UserId, db_run, keyset,
+    time,
+};
+
+use crate::customers::{Customer, CustomerId, load_customer};
+use crate::leads::text_enum;
+use crate::nested::Children;
+use crate::permissions::{CUSTOMER_READ, QUOTE_COST_READ, QUOTE_READ};
+use crate::schema::{quote_items, quotes};
+use crate::scope::ChildScope;
+
+switchyard_kernel::id_type!(
+    /// A quote (one revision).
+    QuoteId,
+    "Quote"
+);
+
+/// Where a quote stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum QuoteStatus {
+    /// Being prepared; editable.
+    Draft,
+    /// Sent to the customer.
+    Sent,
+    /// The customer opened it.
+    Viewed,
+    /// The customer said yes.
+    Accepted,
+    /// The customer said no.
+    Rejected,
+    /// `validUntil` passed before an answer.
+    Expired,
+    /// Turned into a job.
+    Converted,
+}
+
+/// What a quote line is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum QuoteItemCategory {
+    MovingServices,
+    StorageServices,
+    PackingServices,
+    SpecialtyServices,
+    EquipmentRental,
+    Insurance,
+    Other,
+}
+
+text_enum!(QuoteStatus { Draft = "DRAFT", Sent = "SENT", Viewed = "VIEWED", Accepted = "ACCEPTED", Rejected = "REJECTED", Expired = "EXPIRED", Converted = "CONVERTED" });
+text_enum!(QuoteItemCategory { MovingServices = "MOVING_SERVICES", StorageServices = "STORAGE_SERVICES", PackingServices = "PACKING_SERVICES", SpecialtyServices = "SPECIALTY_SERVICES", EquipmentRental = "EQUIPMENT_RENTAL", Insurance = "INSURANCE", Other = "OTHER" });
+
+/// A row of `quotes`.
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = quotes)]
+pub struct QuoteRow {
+    pub id: QuoteId,
+    pub tenant_id: TenantId,
+    pub customer_id: CustomerId,
+    pub quote_group_id: String,
+    pub number: String,
+    pub revision: i32,
+    pub status: String,
+    pub currency: String,
+    pub tax_rate_bp: i32,
+    pub subtotal_minor: i64,
+    pub tax_minor: i64,
+    pub total_minor: i64,
+    pub optional_minor: i64,
+    pub cost_minor: Option<i64>,
+    pub valid_until: NaiveDateTime,
+    pub notes: String,
+    pub terms: String,
+    pub recipient_user_id: Option<String>,
+    pub created_by: String,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<NaiveDateTime>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub viewed_at: Option<NaiveDateTime>,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub accepted_by: Option<String>,
+    pub rejected_at: Option<NaiveDateTime>,
+    pub rejection_reason: Option<String>,
+    pub expired_at: Option<NaiveDateTime>,
+    pub superseded_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+impl QuoteRow {
+    /// The status as the customer would see it now: an unanswered quote past its validity is
+    /// EXPIRED even before the expiry sweep has written it down.
+    pub fn status(&self) -> QuoteStatus {
+        let stored = QuoteStatus::parse(&self.status).unwrap_or(QuoteStatus::Draft);
+        match stored {
+            QuoteStatus::Sent | QuoteStatus::Viewed if self.valid_until <= time::now() => {
+                QuoteStatus::Expired
+            }
+            other => other,
+        }
+    }
+
+    fn money(&self, amount: i64) -> Money {
+        Money::new(amount, self.currency.clone())
+    }
+}
+
+/// A row of `quote_items`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = quote_items)]
+pub struct ItemRow {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub quote_id: QuoteId,
+    pub description: String,
+    pub quantity: i32,
+    pub unit_price_minor: i64,
+    pub unit_cost_minor: Option<i64>,
+    pub category: String,
+    pub optional: bool,
+    pub sort_order: i32,
+    pub line_total_minor: i64,
+}
+
+/// A line of a quote.
+pub struct QuoteItem {
+    row: ItemRow,
+    currency: String,
+}
+
+#[Object(directive = Inherit::apply())]
+impl QuoteItem {
+    async fn description(&self) -> &str {
+        &self.row.description
+    }
+    async fn quantity(&self) -> i32 {
+        self.row.quantity
+    }
+    async fn unit_price(&self) -> Money {
+        Money::new(self.row.unit_price_minor, self.currency.clone())
+    }
+    /// What the line costs the tenant; null unless you may see costs.
+    #[graphql(directive = HideUnless::apply(QUOTE_COST_READ))]
+    async fn unit_cost(&self) -> Option<Money> {
+        self.row
+            .unit_cost_minor
+            .map(|c| Money::new(c, self.currency.clone()))
+    }
+    async fn category(&self) -> QuoteItemCategory {
+        QuoteItemCategory::parse(&self.row.category).unwrap_or(QuoteItemCategory::Other)
+    }
+    /// Offered but not counted in the totals.
+    async fn optional(&self) -> bool {
+        self.row.optional
+    }
+    async fn sort_order(&self) -> i32 {
+        self.row.sort_order
+    }
+    /// `quantity × unitPrice`.
+    async fn line_total(&self) -> Money {
+        Money::new(self.row.line_total_minor, self.currency.clone())
+    }
+}
+
+/// A priced offer to a customer (one revision).
+#[derive(Clone)]
+pub struct Quote(pub(crate) QuoteRow);
+
+fn user(text: &Option<String>) -> Option<UserId> {
+    text.as_deref().and_then(|u| u.parse().ok())
+}
+
+#[Object(directive = Require::apply(QUOTE_READ))]
+impl Quote {
+    pub async fn id(&self) -> ID {
+        self.0.id.to_global()
+    }
+    /// The quote's number, shared by its revisions (`Q-000042`).
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+    /// 1 for the first version; each revision adds one.
+    async fn revision(&self) -> i32 {
+        self.0.revision
+    }
+    async fn status(&self) -> QuoteStatus {
+        self.0.status()
+    }
+    /// The customer, if you may see it.
+    #[graphql(directive = Require::apply(CUSTOMER_READ))]
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
+        Ok(load_customer(ctx, self.0.customer_id).await?)
+    }
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    /// The lines, in order.
+    async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<QuoteItem>> {
+        let rows = ctx
+            .loader::<ItemsOf>()?
+            .load_one((self.0.tenant_id, self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|row| QuoteItem {
+                row,
+                currency: self.0.currency.clone(),
+            })
+            .collect())
+    }
+    /// The sum of the non-optional lines.
+    async fn subtotal(&self) -> Money {
+        self.0.money(self.0.subtotal_minor)
+    }
+    /// Tax rate in basis points, as it was when the quote was made.
+    async fn tax_rate_basis_points(&self) -> i32 {
+        self.0.tax_rate_bp
+    }
+    /// `subtotal × rate`, rounded half up to the minor unit.
+    async fn tax(&self) -> Money {
+        self.0.money(self.0.tax_minor)
+    }
+    /// `subtotal + tax`.
+    async fn total(&self) -> Money {
+        self.0.money(self.0.total_minor)
+    }
+    /// The sum of the optional lines (not in the total).
+    async fn optional_total(&self) -> Money {
+        self.0.money(self.0.optional_minor)
+    }
+    /// What the counted lines cost; null unless you may see costs (or no line has a cost).
+    #[graphql(directive = HideUnless::apply(QUOTE_COST_READ))]
+    async fn cost(&self) -> Option<Money> {
+        self.0.cost_minor.map(|c| self.0.money(c))
+    }
+    /// `subtotal − cost`; null unless you may see costs.
+    #[graphql(directive = HideUnless::apply(QUOTE_COST_READ))]
+    async fn margin(&self) -> Option<Money> {
+        self.0
+            .cost_minor
+            .map(|c| self.0.money(self.0.subtotal_minor - c))
+    }
+    async fn valid_until(&self) -> DateTime<Utc> {
+        self.0.valid_until.and_utc()
+    }
+    async fn notes(&self) -> &str {
+        &self.0.notes
+    }
+    async fn terms(&self) -> &str {
+        &self.0.terms
+    }
+    /// The customer-portal user the quote is addressed to.
+    async fn recipient(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match user(&self.0.recipient_user_id) {
+            Some(id) => Ok(load_user(ctx, id).await?),
+            None => Ok(None),
+        }
+    }
+    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match self.0.created_by.parse::<UserId>() {
+            Ok(id) => Ok(load_user(ctx, id).await?),
+            Err(_) => Ok(None),
+        }
+    }
+    /// Whether a holder of `sales.quote:approve` approved this revision.
+    async fn approved(&self) -> bool {
+        self.0.approved_at.is_some()
+    }
+    async fn approved_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match user(&self.0.approved_by) {
+            Some(id) => Ok(load_user(ctx, id).await?),
+            None => Ok(None),
+        }
+    }
+    async fn approved_at(&self) -> Option<DateTime<Utc>> {
+        self.0.approved_at.map(|t| t.and_utc())
+    }
+    async fn sent_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sent_at.map(|t| t.and_utc())
+    }
+    async fn viewed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.viewed_at.map(|t| t.and_utc())
+    }
+    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.accepted_at.map(|t| t.and_utc())
+    }
+    /// Who accepted: the client, or the staff member who recorded it.
+    async fn accepted_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match user(&self.0.accepted_by) {
+            Some(id) => Ok(load_user(ctx, id).await?),
+            None => Ok(None),
+        }
+    }
+    async fn rejected_at(&self) -> Option<DateTime<Utc>> {
+        self.0.rejected_at.map(|t| t.and_utc())
+    }
+    async fn rejection_reason(&self) -> Option<&str> {
+        self.0.rejection_reason.as_deref()
+    }
+    /// The revision that replaced this one.
+    async fn superseded_by(&self) -> Option<ID> {
+        self.0
+            .superseded_by
+            .as_deref()
+            .and_then(|s| s.parse::<QuoteId>().ok())
+            .map(|q| q.to_global())
+    }
+    /// Every revision of this quote, oldest first.
+    async fn revisions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Quote>> {
+        let caller = ctx.caller()?;
+        let mut pooled = ctx.services()?.db.read().await?;
+        let rows = revisions(&mut pooled.conn(), caller, &self.0.quote_group_id).await?;
+        Ok(rows.into_iter().map(Quote).collect())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.and_utc()
+    }
+    /// Increases with every change; pass it as `expectedVersion` to update safely.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// Quotes under their customer.
+pub struct QuoteChildren;
+
+impl Children for QuoteChildren {
+    type Row = QuoteRow;
+    const TABLE: &'static str = "quotes";
+    const PARENT: &'static str = "customer_id";
+    const MINE: &'static str = "created_by";
+    const PERMISSION: &'static str = QUOTE_READ;
+    fn parent(row: &QuoteRow) -> String {
+        row.customer_id.to_string()
+    }
+}
+
+/// Filters a boxed `quotes` query to a [`ChildScope`] (a client: the quotes addressed to them).
+macro_rules! quote_filter {
+    ($query:ident, $tenant:expr, $scope:expr) => {{
+        match $scope {
+            ChildScope::Recipient(user) => {
+                $query = $query.filter(quotes::recipient_user_id.eq(user.to_string()))
+            }
+            other => crate::child_filter!($query, quotes, created_by, $tenant, other),
+        }
+    }};
+}
+
+pub(crate) async fn find(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    permission: &str,
+    id: QuoteId,
+) -> Result<QuoteRow, Error> {
+    let scope = ChildScope::of(caller, permission)?;
+    let tenant = caller.tenant_id;
+    db_run!(conn, |c| {
+        let mut query = quotes::table
+            .filter(quotes::tenant_id.eq(tenant))
+            .filter(quotes::id.eq(id))
+            .select(QuoteRow::as_select())
+            .into_boxed();
+        quote_filter!(query, tenant, &scope);
+        query.first(c).await.optional()
+    })?
+    .ok_or(Error::NotFound)
+}
+
+async fn revisions(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    group: &str,
+) -> Result<Vec<QuoteRow>, Error> {
+    let scope = ChildScope::of(caller, QUOTE_READ)?;
+    let tenant = caller.tenant_id;
+    Ok(db_run!(conn, |c| {
+        let mut query = quotes::table
+            .filter(quotes::tenant_id.eq(tenant))
+            .filter(quotes::quote_group_id.eq(group))
+            .select(QuoteRow::as_select())
+            .into_boxed();
+        quote_filter!(query, tenant, &scope);
+        query.order(quotes::revision.asc()).load(c).await
+    })?)
+}
+
+impl Quote {
+    pub async fn find(ctx: &Context<'_>, id: QuoteId) -> Result<Quote, Error> {
+        let caller = ctx.caller()?;
+        let mut pooled = ctx.services()?.db.read().await?;
+        Ok(Quote(
+            find(&mut pooled.conn(), caller, QUOTE_READ, id).await?,
+        ))
+    }
+}
+
+/// The items of quotes.
+pub struct ItemsOf(LoaderEnv);
+
+impl RequestLoader for ItemsOf {
+    fn new(env: &LoaderEnv) -> Self {
+        ItemsOf(env.clone())
+    }
+}
+
+impl async_graphql::dataloader::Loader<(TenantId, QuoteId)> for ItemsOf {
+    type Value = Vec<ItemRow>;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[(TenantId, QuoteId)],
+    ) -> Result<HashMap<(TenantId, QuoteId), Vec<ItemRow>>, Error> {
+        let tenant = self.0.caller.tenant_id;
+        let ids: Vec<QuoteId> = keys
+            .iter()
+            .filter(|(t, _)| *t == tenant)
+            .map(|(_, q)| *q)
+            .collect();
+        let mut pooled = self.0.db.read().await?;
+        let mut conn = pooled.conn();
+        let rows: Vec<ItemRow> = db_run!(&mut conn, |c| quote_items::table
+            .filter(quote_items::tenant_id.eq(tenant))
+            .filter(quote_items::quote_id.eq_any(&ids))
+            .order((
+                quote_items::quote_id.asc(),
+                quote_items::sort_order.asc(),
+                quote_items::id.asc()
+            ))
+            .select(ItemRow::as_select())
+            .load(c)
+            .await)?;
+        let mut out: HashMap<(TenantId, QuoteId), Vec<ItemRow>> =
+            ids.iter().map(|q| ((tenant, *q), Vec::new())).collect();
+        for row in rows {
+            out.entry((tenant, row.quote_id)).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// Filters for `quotes`.
+#[derive(Default, InputObject)]
+pub struct QuoteFilter {
+    pub status: Option<QuoteStatus>,
+    pub customer_id: Option<ID>,
+    /// Leave out revisions that were superseded (the default); false to include them.
+    pub latest_only: Option<bool>,
+}
+
+#[derive(Default)]
+pub struct QuoteQuery;
+
+#[Object]
+impl QuoteQuery {
+    /// A quote by ID.
+    #[graphql(directive = Require::apply(QUOTE_READ))]
+    async fn quote(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Quote>> {
+        Ok(Some(Quote::find(ctx, QuoteId::parse(&id)?).await?))
+    }
+
+    /// Quotes the caller may see (a client: those addressed to them), newest first.
+    #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(QUOTE_READ))]
+    async fn quotes(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<QuoteFilter>,
+    ) -> async_graphql::Result<Connection<Quote>> {
+        let caller = ctx.caller()?.clone();
+        let scope = ChildScope::of(&caller, QUOTE_READ)?;
+        let page = PageArgs::new(first, after, last, before).page()?;
+        let bounds = page.bounds(1)?;
+        let filter = filter.unwrap_or_default();
+        let tenant = caller.tenant_id;
+        let customer = filter
+            .customer_id
+            .as_ref()
+            .map(CustomerId::parse)
+            .transpose()?;
+        let status = filter.status;
+        let latest_only = filter.latest_only.unwrap_or(true);
+        let now = time::now();
+        macro_rules! filtered {
+            ($query:ident) => {{
+                $query = $query.filter(quotes::tenant_id.eq(tenant));
+                quote_filter!($query, tenant, &scope);
+                if let Some(c) = customer {
+                    $query = $query.filter(quotes::customer_id.eq(c));
+                }
+                if latest_only {
+                    $query = $query.filter(quotes::superseded_by.is_null());
+                }
+                match status {
+                    None => {}
+                    // Unanswered quotes past validity read as EXPIRED, swept or not.
+                    Some(QuoteStatus::Expired) => {
+                        $query = $query.filter(
+                            quotes::status.eq("EXPIRED").or(quotes::status
+                                .eq_any(["SENT", "VIEWED"])
+                                .and(quotes::valid_until.le(now))),
+                        );
+                    }
+                    Some(s @ (QuoteStatus::Sent | QuoteStatus::Viewed)) => {
+                        $query = $query.filter(
+                            quotes::status
+                                .eq(s.as_str())
+                                .and(quotes::valid_until.gt(now)),
+                        );
+                    }
+                    Some(s) => $query = $query.filter(quotes::status.eq(s.as_str())),
+                }
+            }};
+        }
+        let db = ctx.services()?.db.clone();
+        let rows: Vec<QuoteRow> = {
+            let mut pooled = db.read().await?;
+            let mut conn = pooled.conn();
+            db_run!(&mut conn, |c| {
+                let mut query = quotes::table.select(QuoteRow::as_select()).into_boxed();
+                filtered!(query);
+                keyset!(query, &bounds, true, quotes::id);
+                query.load(c).await
+            })?
+        };
+        let count: switchyard_kernel::connection::CountFn = Box::new(move || {
+            Box::pin(async move {
+                let mut pooled = db.read().await?;
+                let mut conn = pooled.conn();
+                Ok(db_run!(&mut conn, |c| {
+                    let mut query = quotes::table.count().into_boxed();
+                    filtered!(query);
+                    query.get_result(c).await
+                })?)
+            })
+        });
+        Ok(Connection::from_rows(
+            &page,
+            rows,
+            |r: &QuoteRow| Cursor(vec![r.id.to_string().into()]),
+            Quote,
+            Some(count),
+        ))
+    }
+}

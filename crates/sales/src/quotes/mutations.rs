@@ -1,0 +1,908 @@
+//! Making, revising, approving, sending and answering quotes.
+
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::json;
+use switchyard_identity::users::is_active_client;
+use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::money::is_currency;
+use switchyard_kernel::policy::Require;
+use switchyard_kernel::validate::{Check, check_version};
+use switchyard_kernel::{
+    Caller, Conn, ContextExt, Error, Rejection, UserErrorCode, UserId, db_run, idempotency,
+    payload, time,
+};
+
+use super::pricing::{self, Line, MAX_LINES, MAX_QUANTITY, MAX_UNIT_AMOUNT};
+use super::{ItemRow, Quote, QuoteId, QuoteItemCategory, QuoteRow, QuoteStatus, find};
+use crate::customers::{CustomerId, customer_for};
+use crate::permissions::{QUOTE_APPROVE, QUOTE_MANAGE, QUOTE_RESPOND};
+use crate::schema::{quote_items, quotes};
+use crate::settings;
+
+payload!(
+    /// The result of a quote mutation.
+    QuotePayload { quote: Quote }
+);
+
+/// A line of a quote.
+#[derive(InputObject, Clone)]
+pub struct QuoteItemInput {
+    pub description: String,
+    /// A whole number, at least 1.
+    pub quantity: i32,
+    /// Minor units of the quote's currency.
+    pub unit_price_minor: switchyard_kernel::money::Long,
+    /// What the line costs the tenant (for margins), in minor units.
+    pub unit_cost_minor: Option<switchyard_kernel::money::Long>,
+    pub category: QuoteItemCategory,
+    /// Offered, not counted in the total.
+    #[graphql(default)]
+    pub optional: bool,
+    /// Position; defaults to the order given.
+    pub sort_order: Option<i32>,
+}
+
+/// A new quote (a DRAFT).
+#[derive(InputObject)]
+pub struct CreateQuoteInput {
+    pub customer_id: ID,
+    #[graphql(default)]
+    pub items: Vec<QuoteItemInput>,
+    /// Defaults to the tenant's currency.
+    pub currency: Option<String>,
+    /// Defaults to now plus the tenant's validity period.
+    pub valid_until: Option<DateTime<Utc>>,
+    #[graphql(default)]
+    pub notes: String,
+    #[graphql(default)]
+    pub terms: String,
+    /// The customer-portal user who may view and answer it.
+    pub recipient_id: Option<ID>,
+    pub idempotency_key: Option<String>,
+}
+
+/// Changes to a DRAFT quote; `items` replaces all lines.
+#[derive(InputObject)]
+pub struct UpdateQuoteInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub items: Option<Vec<QuoteItemInput>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub notes: Option<String>,
+    pub terms: Option<String>,
+    pub recipient_id: Option<ID>,
+}
+
+/// A quote to act on.
+#[derive(InputObject)]
+pub struct QuoteActionInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+}
+
+/// A quote to reject, and why.
+#[derive(InputObject)]
+pub struct RejectQuoteInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub reason: Option<String>,
+}
+
+/// Checks lines; returns them priced.
+fn check_items(items: &[QuoteItemInput], check: &mut Check) -> Vec<(QuoteItemInput, Line)> {
+    if items.len() > MAX_LINES {
+        check.add(
+            "input.items",
+            UserErrorCode::OutOfRange,
+            format!("at most {MAX_LINES} lines"),
+        );
+    }
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = |f: &str| format!("input.items.{i}.{f}");
+        check.text(&path("description"), &item.description, 500);
+        let quantity = i64::from(item.quantity);
+        if !(1..=MAX_QUANTITY).contains(&quantity) {
+            check.add(
+                &path("quantity"),
+                UserErrorCode::OutOfRange,
+                format!("must be a whole number from 1 to {MAX_QUANTITY}"),
+            );
+        }
+        if !(0..=MAX_UNIT_AMOUNT).contains(&item.unit_price_minor.0) {
+            check.add(
+                &path("unitPriceMinor"),
+                UserErrorCode::OutOfRange,
+                format!("must be between 0 and {MAX_UNIT_AMOUNT}"),
+            );
+        }
+        if let Some(cost) = item.unit_cost_minor
+            && !(0..=MAX_UNIT_AMOUNT).contains(&cost.0)
+        {
+            check.add(
+                &path("unitCostMinor"),
+                UserErrorCode::OutOfRange,
+                format!("must be between 0 and {MAX_UNIT_AMOUNT}"),
+            );
+        }
+        out.push((
+            item.clone(),
+            Line {
+                quantity,
+                unit_price: item.unit_price_minor.0,
+                unit_cost: item.unit_cost_minor.map(|c| c.0),
+                optional: item.optional,
+            },
+        ));
+    }
+    out
+}
+
+async fn check_recipient(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    recipient: Option<&ID>,
+    check: &mut Check,
+) -> Result<Option<UserId>, Error> {
+    let Some(id) = recipient else { return Ok(None) };
+    match UserId::from_global(id) {
+        Some(user) if is_active_client(conn, caller.tenant_id, user).await? => Ok(Some(user)),
+        _ => {
+            check.add(
+                "input.recipientId",
+                UserErrorCode::UnknownReference,
+                "no active customer-portal user has this ID",
+            );
+            Ok(None)
+        }
+    }
+}
+
+fn check_valid_until(valid_until: NaiveDateTime, check: &mut Check) {
+    if valid_until <= time::now() {
+        check.add(
+            "input.validUntil",
+            UserErrorCode::OutOfRange,
+            "must be in the future",
+        );
+    }
+}
+
+/// Replaces a quote's lines and returns its new totals.
+async fn write_items(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    quote: QuoteId,
+    items: &[(QuoteItemInput, Line)],
+    tax_rate_bp: i32,
+) -> Result<pricing::Totals, Error> {
+    db_run!(conn, |c| diesel::delete(
+        quote_items::table
+            .filter(quote_items::tenant_id.eq(caller.tenant_id))
+            .filter(quote_items::quote_id.eq(quote))
+    )
+    .execute(c)
+    .await)?;
+    for (i, (item, line)) in items.iter().enumerate() {
+        db_run!(conn, |c| diesel::insert_into(quote_items::table)
+            .values((
+                quote_items::id.eq(uuid::Uuid::now_v7().to_string()),
+                quote_items::tenant_id.eq(caller.tenant_id),
+                quote_items::quote_id.eq(quote),
+                quote_items::description.eq(item.description.trim()),
+                quote_items::quantity.eq(item.quantity),
+                quote_items::unit_price_minor.eq(line.unit_price),
+                quote_items::unit_cost_minor.eq(line.unit_cost),
+                quote_items::category.eq(item.category.as_str()),
+                quote_items::optional.eq(item.optional),
+                quote_items::sort_order.eq(item.sort_order.unwrap_or(i as i32)),
+                quote_items::line_total_minor.eq(pricing::line_total(line)),
+            ))
+            .execute(c)
+            .await)?;
+    }
+    let lines: Vec<Line> = items.iter().map(|(_, l)| *l).collect();
+    Ok(pricing::totals(&lines, tax_rate_bp))
+}
+
+async fn set_totals(
+    conn: &mut Conn<'_>,
+    id: QuoteId,
+    totals: pricing::Totals,
+) -> Result<(), Error> {
+    db_run!(conn, |c| diesel::update(quotes::table.find(id))
+        .set((
+            quotes::subtotal_minor.eq(totals.subtotal),
+            quotes::tax_minor.eq(totals.tax),
+            quotes::total_minor.eq(totals.total),
+            quotes::optional_minor.eq(totals.optional),
+            quotes::cost_minor.eq(totals.cost),
+        ))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+pub(crate) fn snapshot(row: &QuoteRow) -> serde_json::Value {
+    json!({
+        "id": row.id, "number": row.number, "revision": row.revision, "customerId": row.customer_id,
+        "status": row.status, "currency": row.currency, "subtotalMinor": row.subtotal_minor,
+        "taxMinor": row.tax_minor, "totalMinor": row.total_minor, "validUntil": row.valid_until,
+        "recipientUserId": row.recipient_user_id, "acceptedBy": row.accepted_by, "version": row.version,
+    })
+}
+
+async fn reload(conn: &mut Conn<'_>, id: QuoteId) -> Result<QuoteRow, Error> {
+    Ok(db_run!(conn, |c| quotes::table
+        .find(id)
+        .select(QuoteRow::as_select())
+        .first(c)
+        .await)?)
+}
+
+/// Inserts a quote revision with its items (new quotes and revisions).
+#[allow(clippy::too_many_arguments)]
+async fn insert(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    customer: CustomerId,
+    group: &str,
+    number: &str,
+    revision: i32,
+    currency: &str,
+    tax_rate_bp: i32,
+    valid_until: NaiveDateTime,
+    notes: &str,
+    terms: &str,
+    recipient: Option<UserId>,
+    items: &[(QuoteItemInput, Line)],
+) -> Result<QuoteRow, Error> {
+    let id = QuoteId::new();
+    let now = time::now();
+    let creator = caller
+        .user_id()
+        .map(|u| u.to_string())
+        .unwrap_or_else(|| "system".to_owned());
+    db_run!(conn, |c| diesel::insert_into(quotes::table)
+        .values((
+            quotes::id.eq(id),
+            quotes::tenant_id.eq(caller.tenant_id),
+            quotes::customer_id.eq(customer),
+            quotes::quote_group_id.eq(group),
+            quotes::number.eq(number),
+            quotes::revision.eq(revision),
+            quotes::status.eq("DRAFT"),
+            quotes::currency.eq(currency),
+            quotes::tax_rate_bp.eq(tax_rate_bp),
+            quotes::subtotal_minor.eq(0i64),
+            quotes::tax_minor.eq(0i64),
+            quotes::total_minor.eq(0i64),
+            quotes::optional_minor.eq(0i64),
+            quotes::valid_until.eq(valid_until),
+            quotes::notes.eq(notes),
+            quotes::terms.eq(terms),
+            quotes::recipient_user_id.eq(recipient.map(|u| u.to_string())),
+            quotes::created_by.eq(&creator),
+            quotes::created_at.eq(now),
+            quotes::updated_at.eq(now),
+            quotes::version.eq(1),
+        ))
+        .execute(c)
+        .await)?;
+    let totals = write_items(conn, caller, id, items, tax_rate_bp).await?;
+    set_totals(conn, id, totals).await?;
+    reload(conn, id).await
+}
+
+/// Creates a quote from the items of an existing one (the demo seed).
+pub(crate) async fn create_for_seed(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    customer: CustomerId,
+    items: &[(QuoteItemInput, Line)],
+    valid_until: NaiveDateTime,
+) -> Result<QuoteRow, Error> {
+    let settings = settings::load(conn, caller.tenant_id).await?;
+    let number = settings::next_quote_number(conn, caller.tenant_id).await?;
+    insert(
+        conn,
+        caller,
+        customer,
+        &uuid::Uuid::now_v7().to_string(),
+        &number,
+        1,
+        &settings.currency,
+        settings.tax_rate_bp,
+        valid_until,
+        "",
+        "",
+        None,
+        items,
+    )
+    .await
+}
+
+/// Sets a quote's status with its timestamps (used by mutations, the seed and expiry).
+pub(crate) async fn set_status(
+    conn: &mut Conn<'_>,
+    before: &QuoteRow,
+    status: QuoteStatus,
+    by: Option<UserId>,
+    reason: Option<&str>,
+) -> Result<QuoteRow, Error> {
+    let now = time::now();
+    let id = before.id;
+    let by = by.map(|u| u.to_string());
+    let row: QuoteRow = db_run!(conn, |c| diesel::update(quotes::table.find(id))
+        .set((
+            quotes::status.eq(status.as_str()),
+            quotes::sent_at.eq(if status == QuoteStatus::Sent {
+                Some(now)
+            } else {
+                before.sent_at
+            }),
+            quotes::viewed_at.eq(if status == QuoteStatus::Viewed {
+                Some(now)
+            } else {
+                before.viewed_at
+            }),
+            quotes::accepted_at.eq(if status == QuoteStatus::Accepted {
+                Some(now)
+            } else {
+                before.accepted_at
+            }),
+            quotes::accepted_by.eq(if status == QuoteStatus::Accepted {
+                by.clone()
+            } else {
+                before.accepted_by.clone()
+            }),
+            quotes::rejected_at.eq(if status == QuoteStatus::Rejected {
+                Some(now)
+            } else {
+                before.rejected_at
+            }),
+            quotes::rejection_reason.eq(if status == QuoteStatus::Rejected {
+                reason.map(str::to_owned)
+            } else {
+                before.rejection_reason.clone()
+            }),
+            quotes::expired_at.eq(if status == QuoteStatus::Expired {
+                Some(now)
+            } else {
+                before.expired_at
+            }),
+            quotes::version.eq(before.version + 1),
+            quotes::updated_at.eq(now),
+        ))
+        .returning(QuoteRow::as_returning())
+        .get_result(c)
+        .await)?;
+    Ok(row)
+}
+
+/// The states a quote must be in for an action, and the refusal otherwise.
+fn require(row: &QuoteRow, allowed: &[QuoteStatus], done: &str) -> Result<(), Rejection> {
+    let status = row.status();
+    if row.superseded_by.is_some() {
+        return Err(Rejection::invalid(
+            "input.id",
+            UserErrorCode::InvalidState,
+            format!(
+                "revision {} was superseded by a newer revision; use that one instead",
+                row.revision
+            ),
+        ));
+    }
+    if status == QuoteStatus::Expired && !allowed.contains(&QuoteStatus::Expired) {
+        return Err(Rejection::invalid(
+            "input.id",
+            UserErrorCode::InvalidState,
+            format!(
+                "the quote expired at {}; revise it to offer it again",
+                row.valid_until.and_utc().to_rfc3339()
+            ),
+        ));
+    }
+    if !allowed.contains(&status) {
+        let hint = if status != QuoteStatus::Draft && done == "edited" {
+            "; revise it (reviseQuote) to make a new version"
+        } else {
+            ""
+        };
+        return Err(Rejection::invalid(
+            "input.id",
+            UserErrorCode::InvalidState,
+            format!("a {} quote cannot be {done}{hint}", status.as_str()),
+        ));
+    }
+    Ok(())
+}
+
+async fn changed(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    action: &'static str,
+    before: Option<&QuoteRow>,
+    after: &QuoteRow,
+) -> Result<(), Error> {
+    audit::changed(
+        conn,
+        caller,
+        Change {
+            action,
+            entity_type: "Quote",
+            entity_id: after.id.to_string(),
+            before: before.map(snapshot),
+            after: Some(snapshot(after)),
+        },
+    )
+    .await
+}
+
+#[derive(Default)]
+pub struct QuoteMutation;
+
+#[Object]
+impl QuoteMutation {
+    /// Creates a DRAFT quote for a customer, priced on the server.
+    #[graphql(directive = Require::apply(QUOTE_MANAGE))]
+    async fn create_quote(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateQuoteInput,
+    ) -> async_graphql::Result<QuotePayload> {
+        let caller = ctx.caller()?;
+        let customer = CustomerId::parse(&input.customer_id)?;
+        let mut check = Check::new();
+        let items = check_items(&input.items, &mut check);
+        check.max_len("input.notes", &input.notes, 10_000).max_len(
+            "input.terms",
+            &input.terms,
+            10_000,
+        );
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                if let Some(key) = &input.idempotency_key
+                    && let Some(id) = idempotency::find(tx, caller, "createQuote", key).await?
+                {
+                    return Ok(find(
+                        tx,
+                        caller,
+                        QUOTE_MANAGE,
+                        id.parse().map_err(Error::internal)?,
+                    )
+                    .await?);
+                }
+                customer_for(tx, caller, QUOTE_MANAGE, customer).await?;
+                let settings = settings::load(tx, caller.tenant_id).await?;
+                let currency = input
+                    .currency
+                    .as_deref()
+                    .map(|c| c.trim().to_uppercase())
+                    .unwrap_or(settings.currency.clone());
+                if !is_currency(&currency) {
+                    check.add(
+                        "input.currency",
+                        UserErrorCode::InvalidFormat,
+                        "must be an ISO 4217 code such as SEK or USD",
+                    );
+                }
+                let valid_until = input.valid_until.map(time::naive).unwrap_or_else(|| {
+                    time::now() + chrono::Duration::days(i64::from(settings.quote_validity_days))
+                });
+                check_valid_until(valid_until, &mut check);
+                let recipient =
+                    check_recipient(tx, caller, input.recipient_id.as_ref(), &mut check).await?;
+                check.finish()?;
+                let number = settings::next_quote_number(tx, caller.tenant_id).await?;
+                let group = uuid::Uuid::now_v7().to_string();
+                let row = insert(
+                    tx,
+                    caller,
+                    customer,
+                    &group,
+                    &number,
+                    1,
+                    &currency,
+                    settings.tax_rate_bp,
+                    valid_until,
+                    input.notes.trim(),
+                    input.terms.trim(),
+                    recipient,
+                    &items,
+                )
+                .await?;
+                changed(tx, caller, "sales.quote.created", None, &row).await?;
+                if let Some(key) = &input.idempotency_key {
+                    idempotency::remember(tx, caller, "createQuote", key, &row.id.to_string())
+                        .await?;
+                }
+                Ok::<_, Rejection>(row)
+            })
+            .await;
+        QuotePayload::from_outcome(outcome, |row| QuotePayload {
+            quote: Some(Quote(row)),
+            user_errors: vec![],
+        })
+    }
+
+    /// Changes a DRAFT quote. A quote that was sent is changed by revising it instead.
+    #[graphql(directive = Require::apply(QUOTE_MANAGE))]
+    async fn update_quote(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateQuoteInput,
+    ) -> async_graphql::Result<QuotePayload> {
+        let caller = ctx.caller()?;
+        let id = QuoteId::parse(&input.id)?;
+        let mut check = Check::new();
+        let items = input
+            .items
+            .as_ref()
+            .map(|items| check_items(items, &mut check));
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                let before = find(tx, caller, QUOTE_MANAGE, id).await?;
+                check_version(input.expected_version, before.version)?;
+                require(&before, &[QuoteStatus::Draft], "edited")?;
+                let valid_until = input
+                    .valid_until
+                    .map(time::naive)
+                    .unwrap_or(before.valid_until);
+                if input.valid_until.is_some() {
+                    check_valid_until(valid_until, &mut check);
+                }
+                let notes = input
+                    .notes
+                    .as_deref()
+                    .map(str::trim)
+                    .unwrap_or(&before.notes)
+                    .to_owned();
+                let terms = input
+                    .terms
+                    .as_deref()
+                    .map(str::trim)
+                    .unwrap_or(&before.terms)
+                    .to_owned();
+                check
+                    .max_len("input.notes", &notes, 10_000)
+                    .max_len("input.terms", &terms, 10_000);
+                let recipient = match &input.recipient_id {
+                    Some(_) => check_recipient(tx, caller, input.recipient_id.as_ref(), &mut check)
+                        .await?
+                        .map(|u| u.to_string()),
+                    None => before.recipient_user_id.clone(),
+                };
+                check.finish()?;
+                if let Some(items) = &items {
+                    let totals = write_items(tx, caller, id, items, before.tax_rate_bp).await?;
+                    set_totals(tx, id, totals).await?;
+                }
+                // Any change to a draft withdraws its approval.
+                let row: QuoteRow = db_run!(tx, |c| diesel::update(quotes::table.find(id))
+                    .set((
+                        quotes::valid_until.eq(valid_until),
+                        quotes::notes.eq(&notes),
+                        quotes::terms.eq(&terms),
+                        quotes::recipient_user_id.eq(&recipient),
+                        quotes::approved_by.eq(None::<String>),
+                        quotes::approved_at.eq(None::<NaiveDateTime>),
+                        quotes::version.eq(before.version + 1),
+                        quotes::updated_at.eq(time::now()),
+                    ))
+                    .returning(QuoteRow::as_returning())
+                    .get_result(c)
+                    .await)?;
+                changed(tx, caller, "sales.quote.updated", Some(&before), &row).await?;
+                Ok::<_, Rejection>(row)
+            })
+            .await;
+        QuotePayload::from_outcome(outcome, |row| QuotePayload {
+            quote: Some(Quote(row)),
+            user_errors: vec![],
+        })
+    }
+
+    /// Approves a DRAFT quote for sending (needed when the tenant requires approval).
+    #[graphql(directive = Require::apply(QUOTE_APPROVE))]
+    async fn approve_quote(
+        &self,
+        ctx: &Context<'_>,
+        input: QuoteActionInput,
+    ) -> async_graphql::Result<QuotePayload> {
+        let caller = ctx.caller()?;
+        let id = QuoteId::parse(&input.id)?;
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                let before = find(tx, caller, QUOTE_APPROVE, id).await?;
+                check_version(input.expected_version, before.version)?;
+                require(&before, &[QuoteStatus::Draft], "approved")?;
+                if before.approved_at.is_some() {
+                    return Err(Rejection::invalid(
+                        "input.id",
+                        UserErrorCode::InvalidState,
+                        "the quote is already approved",
+                    ));
+                }
+                let now = time::now();
+                let row: QuoteRow = db_run!(tx, |c| diesel::update(quotes::table.find(id))
+                    .set((
+                        quotes::approved_by.eq(caller.user_id().map(|u| u.to_string())),
+                        quotes::approved_at.eq(Some(now)),
+                        quotes::version.eq(before.version + 1),
+                        quotes::updated_at.eq(now),
+                    ))
+                    .returning(QuoteRow::as_returning())
+                    .get_result(c)
+                    .await)?;
+                changed(tx, caller, "sales.quote.approved", Some(&before), &row).await?;
+                Ok(row)
+            })
+            .await;
+        QuotePayload::from_outcome(outcome, |row| QuotePayload {
+            quote: Some(Quote(row)),
+            user_errors: vec![],
+        })
+    }
+
+    /// Sends a DRAFT quote to the customer. It needs at least one line, a validity in the
+    /// future, and, when the tenant requires it, an approval.
+    #[graphql(directive = Require::apply(QUOTE_MANAGE))]
+    async fn send_quote(
+        &self,
+        ctx: &Context<'_>,
+        input: QuoteActionInput,
+    ) -> async_graphql::Result<QuotePayload> {
+        let caller = ctx.caller()?;
+        let id = QuoteId::parse(&input.id)?;
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                let before = find(tx, caller, QUOTE_MANAGE, id).await?;
+                check_version(input.expected_version, before.version)?;
+                require(&before, &[QuoteStatus::Draft], "sent")?;
+                let mut check = Check::new();
+                let lines: i64 = db_run!(tx, |c| quote_items::table
+                    .filter(quote_items::tenant_id.eq(caller.tenant_id))
+                    .filter(quote_items::quote_id.eq(id))
+                    .count()
+                    .get_result(c)
+                    .await)?;
+                if lines == 0 {
+                    check.add("input.id", UserErrorCode::PreconditionFailed, "rule quote_needs_lines: add at least one line before sending");
+                }
+                if before.valid_until <= time::now() {
+                    check.add("input.id", UserErrorCode::PreconditionFailed, "rule quote_needs_future_validity: move validUntil into the future before sending");
+                }
+                let settings = settings::load(tx, caller.tenant_id).await?;
+                if settings.quote_approval_required && before.approved_at.is_none() {
+                    check.add("input.id", UserErrorCode::PreconditionFailed, "rule quote_needs_approval: this company requires a manager's approval (sales.quote:approve) before a quote is sent");
+                }
+                check.finish()?;
+                let row = set_status(tx, &before, QuoteStatus::Sent, caller.user_id(), None).await?;
+                changed(tx, caller, "sales.quote.sent", Some(&before), &row).await?;
+                Ok(row)
+            })
+            .await;
+        QuotePayload::from_outcome(outcome, |row| QuotePayload {
+            quote: Some(Quote(row)),
+            user_errors: vec![],
+        })
+    }
+
+    /// Makes a new DRAFT revision of a quote that was sent (or answered, or expired); the old
+    /// revision stays readable and can no longer be accepted.
+    #[graphql(directive = Require::apply(QUOTE_MANAGE))]
+    async fn revise_quote(
+        &self,
+        ctx: &Context<'_>,
+        input: QuoteActionInput,
+    ) -> async_graphql::Result<QuotePayload> {
+        let caller = ctx.caller()?;
+        let id = QuoteId::parse(&input.id)?;
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                let before = find(tx, caller, QUOTE_MANAGE, id).await?;
+                check_version(input.expected_version, before.version)?;
+                if before.status() == QuoteStatus::Draft && before.superseded_by.is_none() {
+                    return Err(Rejection::invalid(
+                        "input.id",
+                        UserErrorCode::InvalidState,
+                        "a DRAFT quote is edited directly (updateQuote), not revised",
+                    ));
+                }
+                require(
+                    &before,
+                    &[
+                        QuoteStatus::Sent,
+                        QuoteStatus::Viewed,
+                        QuoteStatus::Rejected,
+                        QuoteStatus::Expired,
+                    ],
+                    "revised",
+                )?;
+                let items: Vec<ItemRow> = db_run!(tx, |c| quote_items::table
+                    .filter(quote_items::tenant_id.eq(caller.tenant_id))
+                    .filter(quote_items::quote_id.eq(id))
+                    .order(quote_items::sort_order.asc())
+                    .select(ItemRow::as_select())
+                    .load(c)
+                    .await)?;
+                let copied: Vec<(QuoteItemInput, Line)> = items
+                    .into_iter()
+                    .map(|i| {
+                        let line = Line {
+                            quantity: i64::from(i.quantity),
+                            unit_price: i.unit_price_minor,
+                            unit_cost: i.unit_cost_minor,
+                            optional: i.optional,
+                        };
+                        (
+                            QuoteItemInput {
+                                description: i.description,
+                                quantity: i.quantity,
+                                unit_price_minor: switchyard_kernel::money::Long(
+                                    i.unit_price_minor,
+                                ),
+                                unit_cost_minor: i
+                                    .unit_cost_minor
+                                    .map(switchyard_kernel::money::Long),
+                                category: QuoteItemCategory::parse(&i.category)
+                                    .unwrap_or(QuoteItemCategory::Other),
+                                optional: i.optional,
+                                sort_order: Some(i.sort_order),
+                            },
+                            line,
+                        )
+                    })
+                    .collect();
+                let settings = settings::load(tx, caller.tenant_id).await?;
+                let valid_until =
+                    time::now() + chrono::Duration::days(i64::from(settings.quote_validity_days));
+                let recipient = before
+                    .recipient_user_id
+                    .as_deref()
+                    .and_then(|r| r.parse().ok());
+                let row = insert(
+                    tx,
+                    caller,
+                    before.customer_id,
+                    &before.quote_group_id,
+                    &before.number,
+                    before.revision + 1,
+                    &before.currency,
+                    settings.tax_rate_bp,
+                    valid_until,
+                    &before.notes,
+                    &before.terms,
+                    recipient,
+                    &copied,
+                )
+                .await?;
+                let old: QuoteRow = db_run!(tx, |c| diesel::update(quotes::table.find(id))
+                    .set((
+                        quotes::superseded_by.eq(Some(row.id.to_string())),
+                        quotes::version.eq(before.version + 1),
+                        quotes::updated_at.eq(time::now())
+                    ))
+                    .returning(QuoteRow::as_returning())
+                    .get_result(c)
+                    .await)?;
+                changed(tx, caller, "sales.quote.superseded", Some(&before), &old).await?;
+                changed(tx, caller, "sales.quote.revised", None, &row).await?;
+                Ok(row)
+            })
+            .await;
+        QuotePayload::from_outcome(outcome, |row| QuotePayload {
+            quote: Some(Quote(row)),
+            user_errors: vec![],
+        })
+    }
+
+    /// Records that the customer opened a SENT quote.
+    #[graphql(directive = Require::apply(QUOTE_RESPOND))]
+    async fn mark_quote_viewed(
+        &self,
+        ctx: &Context<'_>,
+        input: QuoteActionInput,
+    ) -> async_graphql::Result<QuotePayload> {
+        respond(
+            ctx,
+            input.id,
+            input.expected_version,
+            QuoteStatus::Viewed,
+            None,
+        )
+        .await
+    }
+
+    /// Accepts a SENT or VIEWED quote that has not expired, for the customer. Emits
+    /// `sales.quote.accepted` (QuoteAccepted).
+    #[graphql(directive = Require::apply(QUOTE_RESPOND))]
+    async fn accept_quote(
+        &self,
+        ctx: &Context<'_>,
+        input: QuoteActionInput,
+    ) -> async_graphql::Result<QuotePayload> {
+        respond(
+            ctx,
+            input.id,
+            input.expected_version,
+            QuoteStatus::Accepted,
+            None,
+        )
+        .await
+    }
+
+    /// Rejects a SENT or VIEWED quote, for the customer.
+    #[graphql(directive = Require::apply(QUOTE_RESPOND))]
+    async fn reject_quote(
+        &self,
+        ctx: &Context<'_>,
+        input: RejectQuoteInput,
+    ) -> async_graphql::Result<QuotePayload> {
+        let reason = input
+            .reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        respond(
+            ctx,
+            input.id,
+            input.expected_version,
+            QuoteStatus::Rejected,
+            reason,
+        )
+        .await
+    }
+}
+
+async fn respond(
+    ctx: &Context<'_>,
+    id: ID,
+    expected: Option<i32>,
+    to: QuoteStatus,
+    reason: Option<String>,
+) -> async_graphql::Result<QuotePayload> {
+    let caller = ctx.caller()?;
+    let id = QuoteId::parse(&id)?;
+    let outcome = ctx
+        .services()?
+        .mutate(async |tx| {
+            let before = find(tx, caller, QUOTE_RESPOND, id).await?;
+            check_version(expected, before.version)?;
+            let (allowed, verb, action): (&[QuoteStatus], &str, &'static str) = match to {
+                QuoteStatus::Viewed => {
+                    (&[QuoteStatus::Sent], "marked viewed", "sales.quote.viewed")
+                }
+                QuoteStatus::Accepted => (
+                    &[QuoteStatus::Sent, QuoteStatus::Viewed],
+                    "accepted",
+                    "sales.quote.accepted",
+                ),
+                _ => (
+                    &[QuoteStatus::Sent, QuoteStatus::Viewed],
+                    "rejected",
+                    "sales.quote.rejected",
+                ),
+            };
+            require(&before, allowed, verb)?;
+            let mut check = Check::new();
+            check.max_len("input.reason", reason.as_deref().unwrap_or_default(), 1000);
+            check.finish()?;
+            let row = set_status(tx, &before, to, caller.user_id(), reason.as_deref()).await?;
+            changed(tx, caller, action, Some(&before), &row).await?;
+            Ok(row)
+        })
+        .await;
+    QuotePayload::from_outcome(outcome, |row| QuotePayload {
+        quote: Some(Quote(row)),
+        user_errors: vec![],
+    })
+}

@@ -1,0 +1,158 @@
+//! Which sales rows a caller reaches, in one place.
+//!
+//! A customer is reached by its assignee (`own`), by users of its location (`location`), or by
+//! anyone of the tenant (`tenant`). Leads, activities, tasks and quotes follow their customer
+//! under the permission being used, and at `own` or `location` also include what the user
+//! created or holds themselves. A task waiting unassigned in a queue is open to everyone who may
+//! read tasks, so it can be claimed. A customer-portal client reaches only the quotes addressed
+//! to them.
+//!
+//! Each rule exists twice, side by side: as Diesel filters for list queries (`*_filter!`
+//! macros, expanded inside `db_run!` so they compile per backend) and as SQL text for the
+//! batched nested loaders, which need window functions (`push_*`).
+
+use switchyard_kernel::access::{Caller, Principal, RowScope, UserKind};
+use switchyard_kernel::db::sql::Sql;
+use switchyard_kernel::{Error, LocationId, TenantId, UserId};
+
+/// How far a caller reaches among a child table's rows for one permission.
+#[derive(Debug, Clone)]
+pub enum ChildScope {
+    /// Every row of the tenant.
+    Tenant,
+    /// Rows whose customer is in `customers`, or that `user` created or holds.
+    Customers { customers: RowScope, user: UserId },
+    /// Only rows addressed to this customer-portal user.
+    Recipient(UserId),
+}
+
+impl ChildScope {
+    /// The scope of `permission` for `caller` over a child table.
+    pub fn of(caller: &Caller, permission: &str) -> Result<ChildScope, Error> {
+        let rows = caller.row_scope(permission)?;
+        if let Principal::User {
+            id,
+            kind: UserKind::Client,
+            ..
+        } = &caller.principal
+        {
+            return Ok(ChildScope::Recipient(*id));
+        }
+        Ok(match rows {
+            RowScope::Tenant => ChildScope::Tenant,
+            RowScope::Own(user) | RowScope::Location { user, .. } => ChildScope::Customers {
+                customers: rows,
+                user,
+            },
+        })
+    }
+}
+
+/// Location IDs as stored text.
+pub fn location_texts(locations: &[LocationId]) -> Vec<String> {
+    locations.iter().map(ToString::to_string).collect()
+}
+
+/// Filters a boxed `customers` query to the customers a row scope reaches.
+#[macro_export]
+macro_rules! customer_filter {
+    ($query:ident, $scope:expr) => {{
+        use $crate::schema::customers;
+        match $scope {
+            switchyard_kernel::RowScope::Tenant => {}
+            switchyard_kernel::RowScope::Own(user) => {
+                $query = $query.filter(customers::assigned_to.eq(user.to_string()));
+            }
+            switchyard_kernel::RowScope::Location { user, locations } => {
+                $query =
+                    $query.filter(customers::assigned_to.eq(user.to_string()).or(
+                        customers::location_id.eq_any($crate::scope::location_texts(locations)),
+                    ));
+            }
+        }
+    }};
+}
+
+/// The IDs of the customers a row scope reaches, as a boxed subquery.
+#[macro_export]
+macro_rules! visible_customers {
+    ($tenant:expr, $scope:expr) => {{
+        use $crate::schema::customers;
+        let mut sub = customers::table
+            .filter(customers::tenant_id.eq($tenant))
+            .select(customers::id)
+            .into_boxed();
+        $crate::customer_filter!(sub, $scope);
+        sub
+    }};
+}
+
+/// Filters a boxed query of a child table (`$table` with `customer_id`) to a [`ChildScope`];
+/// `$mine` is the child's column naming the user who created or holds it.
+#[macro_export]
+macro_rules! child_filter {
+    ($query:ident, $table:ident, $mine:ident, $tenant:expr, $scope:expr) => {{
+        match $scope {
+            $crate::scope::ChildScope::Tenant => {}
+            $crate::scope::ChildScope::Recipient(_) => {
+                // Only quotes have recipients; other children are never a client's.
+                $query = $query.filter($table::id.eq(""));
+            }
+            $crate::scope::ChildScope::Customers { customers, user } => {
+                $query = $query.filter($table::$mine.eq(user.to_string()).or(
+                    $table::customer_id.eq_any($crate::visible_customers!($tenant, customers)),
+                ));
+            }
+        }
+    }};
+}
+
+/// `AND <visible customer>` on `column` (a customer ID column) in SQL.
+fn push_customer_ids(sql: &mut Sql, column: &str, tenant: TenantId, scope: &RowScope) {
+    match scope {
+        RowScope::Tenant => {
+            sql.push(column)
+                .push(" IN (SELECT c.id FROM customers c WHERE c.tenant_id = ");
+            sql.bind(tenant.to_string()).push(")");
+        }
+        RowScope::Own(user) => {
+            sql.push(column)
+                .push(" IN (SELECT c.id FROM customers c WHERE c.tenant_id = ");
+            sql.bind(tenant.to_string())
+                .push(" AND c.assigned_to = ")
+                .bind(user.to_string())
+                .push(")");
+        }
+        RowScope::Location { user, locations } => {
+            sql.push(column)
+                .push(" IN (SELECT c.id FROM customers c WHERE c.tenant_id = ");
+            sql.bind(tenant.to_string())
+                .push(" AND (c.assigned_to = ")
+                .bind(user.to_string());
+            sql.push(" OR c.location_id IN ")
+                .bind_list(location_texts(locations))
+                .push("))");
+        }
+    }
+}
+
+/// ` AND (…)` restricting alias `t` of a child table to a [`ChildScope`]; `mine` is the column
+/// naming the user who created or holds the row.
+pub fn push_child_scope(sql: &mut Sql, tenant: TenantId, scope: &ChildScope, mine: &str) {
+    match scope {
+        ChildScope::Tenant => {}
+        ChildScope::Recipient(user) => {
+            sql.push(" AND t.recipient_user_id = ")
+                .bind(user.to_string());
+        }
+        ChildScope::Customers { customers, user } => {
+            sql.push(" AND (t.")
+                .push(mine)
+                .push(" = ")
+                .bind(user.to_string())
+                .push(" OR ");
+            push_customer_ids(sql, "t.customer_id", tenant, customers);
+            sql.push(")");
+        }
+    }
+}

@@ -1,0 +1,1128 @@
+//! Tasks: work to do for a user or waiting in a queue (call back, follow up, send a quote,
+//! visit a site). A queued task can be claimed; a task can be handed over to someone else or
+//! back to a queue; every move is kept in the task's history.
+
+use std::collections::HashMap;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::json;
+use switchyard_identity::users::is_active_staff;
+use switchyard_identity::{User, load_user};
+use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::connection::{Connection, Cursor, PageArgs, SortDirection};
+use switchyard_kernel::policy::{Inherit, Require};
+use switchyard_kernel::validate::{Check, check_version};
+use switchyard_kernel::{
+    Caller, Conn, ContextExt, Error, LoaderEnv, Rejection, RequestLoader, TenantId, UserErrorCode,
+    UserId, db_run, keyset, payload, time,
+};
+
+use crate::customers::{Customer, CustomerId, customer_for, load_customer};
+use crate::leads::text_enum;
+use crate::nested::Children;
+use crate::permissions::{CUSTOMER_READ, TASK_MANAGE, TASK_READ};
+use crate::schema::{task_events, tasks};
+use crate::scope::ChildScope;
+
+switchyard_kernel::id_type!(
+    /// A task.
+    TaskId,
+    "Task"
+);
+
+/// What a task is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum TaskKind {
+    CallBack,
+    FollowUp,
+    SendQuote,
+    SiteVisit,
+    Other,
+}
+
+/// Whether a task is still to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum TaskStatus {
+    Open,
+    Done,
+    Cancelled,
+}
+
+/// Shared work queues a task may wait in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum TaskQueue {
+    InsideSales,
+    SalesOps,
+    FieldSales,
+    AccountManagement,
+}
+
+text_enum!(TaskKind { CallBack = "CALL_BACK", FollowUp = "FOLLOW_UP", SendQuote = "SEND_QUOTE", SiteVisit = "SITE_VISIT", Other = "OTHER" });
+text_enum!(TaskStatus { Open = "OPEN", Done = "DONE", Cancelled = "CANCELLED" });
+text_enum!(TaskQueue { InsideSales = "INSIDE_SALES", SalesOps = "SALES_OPS", FieldSales = "FIELD_SALES", AccountManagement = "ACCOUNT_MANAGEMENT" });
+
+/// A row of `tasks`.
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = tasks)]
+pub struct TaskRow {
+    pub id: TaskId,
+    pub tenant_id: TenantId,
+    pub kind: String,
+    pub title: String,
+    pub status: String,
+    pub due_at: Option<NaiveDateTime>,
+    pub customer_id: Option<String>,
+    pub activity_id: Option<String>,
+    pub assignee_id: Option<String>,
+    pub queue: Option<String>,
+    pub created_by: Option<String>,
+    pub completed_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+impl TaskRow {
+    fn assignee(&self) -> Option<UserId> {
+        self.assignee_id.as_deref().and_then(|u| u.parse().ok())
+    }
+    fn status(&self) -> TaskStatus {
+        TaskStatus::parse(&self.status).unwrap_or(TaskStatus::Open)
+    }
+}
+
+/// One change in a task's life.
+#[derive(SimpleObject, Clone)]
+#[graphql(directive = Inherit::apply())]
+pub struct TaskEvent {
+    /// `created`, `claimed`, `handed_over`, `returned_to_queue`, `rescheduled`, `completed`, `cancelled`.
+    pub action: String,
+    pub from_assignee: Option<ID>,
+    pub to_assignee: Option<ID>,
+    pub from_queue: Option<TaskQueue>,
+    pub to_queue: Option<TaskQueue>,
+    pub by: Option<ID>,
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Work to do.
+#[derive(Clone)]
+pub struct Task(pub(crate) TaskRow);
+
+fn user_id(text: &Option<String>) -> Option<ID> {
+    text.as_deref()
+        .and_then(|u| u.parse::<UserId>().ok())
+        .map(|u| u.to_global())
+}
+
+#[Object(directive = Require::apply(TASK_READ))]
+impl Task {
+    pub async fn id(&self) -> ID {
+        self.0.id.to_global()
+    }
+    async fn kind(&self) -> TaskKind {
+        TaskKind::parse(&self.0.kind).unwrap_or(TaskKind::Other)
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn status(&self) -> TaskStatus {
+        self.0.status()
+    }
+    async fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.0.due_at.map(|t| t.and_utc())
+    }
+    /// The customer the task is about, if any and if you may see it.
+    #[graphql(directive = Require::apply(CUSTOMER_READ))]
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
+        match self
+            .0
+            .customer_id
+            .as_deref()
+            .and_then(|c| c.parse::<CustomerId>().ok())
+        {
+            Some(id) => Ok(load_customer(ctx, id).await?),
+            None => Ok(None),
+        }
+    }
+    /// The activity whose follow-up created this task.
+    async fn activity_id(&self) -> Option<ID> {
+        self.0
+            .activity_id
+            .as_deref()
+            .and_then(|a| a.parse::<crate::activities::ActivityId>().ok())
+            .map(|a| a.to_global())
+    }
+    /// Who does it; null while it waits in a queue.
+    async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match self.0.assignee() {
+            Some(id) => Ok(load_user(ctx, id).await?),
+            None => Ok(None),
+        }
+    }
+    /// The queue it belongs to.
+    async fn queue(&self) -> Option<TaskQueue> {
+        self.0.queue.as_deref().and_then(TaskQueue::parse)
+    }
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at.map(|t| t.and_utc())
+    }
+    /// Every change of hands and state, oldest first.
+    async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaskEvent>> {
+        Ok(ctx
+            .loader::<HistoryOf>()?
+            .load_one((self.0.tenant_id, self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.and_utc()
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// Tasks under their customer.
+pub struct TaskChildren;
+
+impl Children for TaskChildren {
+    type Row = TaskRow;
+    const TABLE: &'static str = "tasks";
+    const PARENT: &'static str = "customer_id";
+    const MINE: &'static str = "assignee_id";
+    const PERMISSION: &'static str = TASK_READ;
+    fn parent(row: &TaskRow) -> String {
+        row.customer_id.clone().unwrap_or_default()
+    }
+}
+
+/// Task scope: the caller's own tasks, unassigned queued tasks, and tasks of reachable customers.
+macro_rules! task_filter {
+    ($query:ident, $tenant:expr, $scope:expr) => {{
+        match $scope {
+            ChildScope::Tenant => {}
+            ChildScope::Recipient(_) => $query = $query.filter(tasks::id.eq("")),
+            ChildScope::Customers { customers, user } => {
+                let visible = crate::visible_customers!($tenant, customers);
+                $query = $query.filter(
+                    tasks::assignee_id
+                        .eq(user.to_string())
+                        .or(tasks::assignee_id.is_null().and(tasks::queue.is_not_null()))
+                        .or(tasks::customer_id.assume_not_null().eq_any(visible)),
+                );
+            }
+        }
+    }};
+}
+
+pub(crate) async fn find(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    permission: &str,
+    id: TaskId,
+) -> Result<TaskRow, Error> {
+    let scope = ChildScope::of(caller, permission)?;
+    let tenant = caller.tenant_id;
+    db_run!(conn, |c| {
+        let mut query = tasks::table
+            .filter(tasks::tenant_id.eq(tenant))
+            .filter(tasks::id.eq(id))
+            .select(TaskRow::as_select())
+            .into_boxed();
+        task_filter!(query, tenant, &scope);
+        query.first(c).await.optional()
+    })?
+    .ok_or(Error::NotFound)
+}
+
+impl Task {
+    pub async fn find(ctx: &Context<'_>, id: TaskId) -> Result<Task, Error> {
+        let caller = ctx.caller()?;
+        let mut pooled = ctx.services()?.db.read().await?;
+        Ok(Task(find(&mut pooled.conn(), caller, TASK_READ, id).await?))
+    }
+}
+
+/// Task histories.
+pub struct HistoryOf(LoaderEnv);
+
+impl RequestLoader for HistoryOf {
+    fn new(env: &LoaderEnv) -> Self {
+        HistoryOf(env.clone())
+    }
+}
+
+#[derive(Queryable)]
+struct EventRow {
+    task_id: TaskId,
+    action: String,
+    from_assignee: Option<String>,
+    to_assignee: Option<String>,
+    from_queue: Option<String>,
+    to_queue: Option<String>,
+    actor_id: Option<String>,
+    note: Option<String>,
+    created_at: NaiveDateTime,
+}
+
+impl async_graphql::dataloader::Loader<(TenantId, TaskId)> for HistoryOf {
+    type Value = Vec<TaskEvent>;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[(TenantId, TaskId)],
+    ) -> Result<HashMap<(TenantId, TaskId), Vec<TaskEvent>>, Error> {
+        let tenant = self.0.caller.tenant_id;
+        let ids: Vec<TaskId> = keys
+            .iter()
+            .filter(|(t, _)| *t == tenant)
+            .map(|(_, id)| *id)
+            .collect();
+        let mut pooled = self.0.db.read().await?;
+        let mut conn = pooled.conn();
+        let rows: Vec<EventRow> = db_run!(&mut conn, |c| task_events::table
+            .filter(task_events::tenant_id.eq(tenant))
+            .filter(task_events::task_id.eq_any(&ids))
+            .order(task_events::id.asc())
+            .select((
+                task_events::task_id,
+                task_events::action,
+                task_events::from_assignee,
+                task_events::to_assignee,
+                task_events::from_queue,
+                task_events::to_queue,
+                task_events::actor_id,
+                task_events::note,
+                task_events::created_at,
+            ))
+            .load(c)
+            .await)?;
+        let mut out: HashMap<(TenantId, TaskId), Vec<TaskEvent>> =
+            ids.iter().map(|t| ((tenant, *t), Vec::new())).collect();
+        for r in rows {
+            out.entry((tenant, r.task_id)).or_default().push(TaskEvent {
+                action: r.action,
+                from_assignee: user_id(&r.from_assignee),
+                to_assignee: user_id(&r.to_assignee),
+                from_queue: r.from_queue.as_deref().and_then(TaskQueue::parse),
+                to_queue: r.to_queue.as_deref().and_then(TaskQueue::parse),
+                by: user_id(&r.actor_id),
+                note: r.note,
+                at: r.created_at.and_utc(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Filters for `tasks`.
+#[derive(Default, InputObject)]
+pub struct TaskFilter {
+    pub status: Option<TaskStatus>,
+    /// Tasks of this user.
+    pub assignee_id: Option<ID>,
+    /// Only your own tasks.
+    pub mine: Option<bool>,
+    /// Tasks in this queue.
+    pub queue: Option<TaskQueue>,
+    /// Only tasks nobody has claimed.
+    pub unassigned: Option<bool>,
+    pub customer_id: Option<ID>,
+    pub due_before: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct TaskQuery;
+
+#[Object]
+impl TaskQuery {
+    /// A task by ID.
+    #[graphql(directive = Require::apply(TASK_READ))]
+    async fn task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Task>> {
+        Ok(Some(Task::find(ctx, TaskId::parse(&id)?).await?))
+    }
+
+    /// Tasks the caller may see, newest first (or oldest first with `direction: ASC`).
+    #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(TASK_READ))]
+    #[allow(clippy::too_many_arguments)]
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<TaskFilter>,
+        #[graphql(default_with = "SortDirection::Desc")] direction: SortDirection,
+    ) -> async_graphql::Result<Connection<Task>> {
+        let caller = ctx.caller()?.clone();
+        let scope = ChildScope::of(&caller, TASK_READ)?;
+        let page = PageArgs::new(first, after, last, before).page()?;
+        let bounds = page.bounds(1)?;
+        let filter = filter.unwrap_or_default();
+        let tenant = caller.tenant_id;
+        let assignee = match (&filter.assignee_id, filter.mine) {
+            (Some(id), _) => Some(UserId::parse(id)?.to_string()),
+            (None, Some(true)) => caller.user_id().map(|u| u.to_string()),
+            _ => None,
+        };
+        let customer = filter
+            .customer_id
+            .as_ref()
+            .map(|c| CustomerId::parse(c).map(|c| c.to_string()))
+            .transpose()?;
+        let status = filter.status.map(|s| s.as_str());
+        let queue = filter.queue.map(|q| q.as_str());
+        let unassigned = filter.unassigned.unwrap_or(false);
+        let due = filter.due_before.map(time::naive);
+        let desc = direction.is_desc();
+        macro_rules! filtered {
+            ($query:ident) => {{
+                $query = $query.filter(tasks::tenant_id.eq(tenant));
+                task_filter!($query, tenant, &scope);
+                if let Some(a) = &assignee {
+                    $query = $query.filter(tasks::assignee_id.eq(a.clone()));
+                }
+                if unassigned {
+                    $query = $query.filter(tasks::assignee_id.is_null());
+                }
+                if let Some(c) = &customer {
+                    $query = $query.filter(tasks::customer_id.eq(c.clone()));
+                }
+                if let Some(s) = status {
+                    $query = $query.filter(tasks::status.eq(s));
+                }
+                if let Some(q) = queue {
+                    $query = $query.filter(tasks::queue.eq(q));
+                }
+                if let Some(d) = due {
+                    $query = $query.filter(tasks::due_at.lt(d));
+                }
+            }};
+        }
+        let db = ctx.services()?.db.clone();
+        let rows: Vec<TaskRow> = {
+            let mut pooled = db.read().await?;
+            let mut conn = pooled.conn();
+            db_run!(&mut conn, |c| {
+                let mut query = tasks::table.select(TaskRow::as_select()).into_boxed();
+                filtered!(query);
+                keyset!(query, &bounds, desc, tasks::id);
+                query.load(c).await
+            })?
+        };
+        let count: switchyard_kernel::connection::CountFn = Box::new(move || {
+            Box::pin(async move {
+                let mut pooled = db.read().await?;
+                let mut conn = pooled.conn();
+                Ok(db_run!(&mut conn, |c| {
+                    let mut query = tasks::table.count().into_boxed();
+                    filtered!(query);
+                    query.get_result(c).await
+                })?)
+            })
+        });
+        Ok(Connection::from_rows(
+            &page,
+            rows,
+            |r: &TaskRow| Cursor(vec![r.id.to_string().into()]),
+            Task,
+            Some(count),
+        ))
+    }
+}
+
+/// A task to create (used by mutations and by activities' follow-ups).
+pub(crate) struct NewTask {
+    pub kind: TaskKind,
+    pub title: String,
+    pub due_at: Option<NaiveDateTime>,
+    pub customer: Option<CustomerId>,
+    pub activity: Option<String>,
+    pub assignee: Option<UserId>,
+    pub queue: Option<TaskQueue>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_event(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    task: TaskId,
+    action: &str,
+    from: (Option<String>, Option<String>),
+    to: (Option<String>, Option<String>),
+    note: Option<&str>,
+) -> Result<(), Error> {
+    db_run!(conn, |c| diesel::insert_into(task_events::table)
+        .values((
+            task_events::id.eq(uuid::Uuid::now_v7().to_string()),
+            task_events::tenant_id.eq(caller.tenant_id),
+            task_events::task_id.eq(task),
+            task_events::action.eq(action),
+            task_events::from_assignee.eq(&from.0),
+            task_events::from_queue.eq(&from.1),
+            task_events::to_assignee.eq(&to.0),
+            task_events::to_queue.eq(&to.1),
+            task_events::actor_id.eq(caller.user_id().map(|u| u.to_string())),
+            task_events::note.eq(note),
+            task_events::created_at.eq(time::now()),
+        ))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+fn snapshot(row: &TaskRow) -> serde_json::Value {
+    json!({"id": row.id, "kind": row.kind, "title": row.title, "status": row.status, "dueAt": row.due_at,
+           "assignee": row.assignee_id, "queue": row.queue, "customerId": row.customer_id, "version": row.version})
+}
+
+/// Inserts a task with its first history entry and its audit entry.
+pub(crate) async fn insert(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    new: NewTask,
+) -> Result<TaskRow, Error> {
+    let now = time::now();
+    let assignee = new.assignee.map(|u| u.to_string());
+    let queue = new.queue.map(|q| q.as_str().to_owned());
+    let row: TaskRow = db_run!(conn, |c| diesel::insert_into(tasks::table)
+        .values((
+            tasks::id.eq(TaskId::new()),
+            tasks::tenant_id.eq(caller.tenant_id),
+            tasks::kind.eq(new.kind.as_str()),
+            tasks::title.eq(&new.title),
+            tasks::status.eq("OPEN"),
+            tasks::due_at.eq(new.due_at),
+            tasks::customer_id.eq(new.customer.map(|c| c.to_string())),
+            tasks::activity_id.eq(&new.activity),
+            tasks::assignee_id.eq(&assignee),
+            tasks::queue.eq(&queue),
+            tasks::created_by.eq(caller.user_id().map(|u| u.to_string())),
+            tasks::created_at.eq(now),
+            tasks::updated_at.eq(now),
+            tasks::version.eq(1),
+        ))
+        .returning(TaskRow::as_returning())
+        .get_result(c)
+        .await)?;
+    record_event(
+        conn,
+        caller,
+        row.id,
+        "created",
+        (None, None),
+        (assignee, queue),
+        None,
+    )
+    .await?;
+    audit::changed(
+        conn,
+        caller,
+        Change {
+            action: "sales.task.created",
+            entity_type: "Task",
+            entity_id: row.id.to_string(),
+            before: None,
+            after: Some(snapshot(&row)),
+        },
+    )
+    .await?;
+    Ok(row)
+}
+
+/// Moves an open task's due time (an activity's follow-up moved).
+pub(crate) async fn reschedule(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    id: TaskId,
+    due: NaiveDateTime,
+) -> Result<(), Error> {
+    let Some(before) = get(conn, caller.tenant_id, id).await? else {
+        return Ok(());
+    };
+    if before.status() != TaskStatus::Open {
+        return Ok(());
+    }
+    let row = set(
+        conn,
+        &before,
+        TaskUpdate {
+            due_at: Some(Some(due)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    record_event(
+        conn,
+        caller,
+        id,
+        "rescheduled",
+        (before.assignee_id.clone(), before.queue.clone()),
+        (row.assignee_id.clone(), row.queue.clone()),
+        None,
+    )
+    .await?;
+    audit::changed(
+        conn,
+        caller,
+        Change {
+            action: "sales.task.rescheduled",
+            entity_type: "Task",
+            entity_id: id.to_string(),
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&row)),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Cancels an open task (an activity's follow-up was cleared).
+pub(crate) async fn cancel(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    id: TaskId,
+    note: &str,
+) -> Result<(), Error> {
+    let Some(before) = get(conn, caller.tenant_id, id).await? else {
+        return Ok(());
+    };
+    if before.status() != TaskStatus::Open {
+        return Ok(());
+    }
+    let row = set(
+        conn,
+        &before,
+        TaskUpdate {
+            status: Some("CANCELLED"),
+            ..Default::default()
+        },
+    )
+    .await?;
+    record_event(
+        conn,
+        caller,
+        id,
+        "cancelled",
+        (before.assignee_id.clone(), before.queue.clone()),
+        (row.assignee_id.clone(), row.queue.clone()),
+        Some(note),
+    )
+    .await?;
+    audit::changed(
+        conn,
+        caller,
+        Change {
+            action: "sales.task.cancelled",
+            entity_type: "Task",
+            entity_id: id.to_string(),
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&row)),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn get(conn: &mut Conn<'_>, tenant: TenantId, id: TaskId) -> Result<Option<TaskRow>, Error> {
+    Ok(db_run!(conn, |c| tasks::table
+        .filter(tasks::tenant_id.eq(tenant))
+        .filter(tasks::id.eq(id))
+        .select(TaskRow::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+/// A change to a task; `None` keeps the current value.
+#[derive(Default)]
+struct TaskUpdate {
+    title: Option<String>,
+    due_at: Option<Option<NaiveDateTime>>,
+    status: Option<&'static str>,
+    completed_at: Option<Option<NaiveDateTime>>,
+    assignee: Option<Option<String>>,
+    queue: Option<Option<String>>,
+}
+
+/// Applies a change to a task, bumping its version.
+async fn set(conn: &mut Conn<'_>, before: &TaskRow, u: TaskUpdate) -> Result<TaskRow, Error> {
+    let id = before.id;
+    let title = u.title.unwrap_or_else(|| before.title.clone());
+    let due_at = u.due_at.unwrap_or(before.due_at);
+    let status = u
+        .status
+        .map(str::to_owned)
+        .unwrap_or_else(|| before.status.clone());
+    let completed_at = u.completed_at.unwrap_or(before.completed_at);
+    let assignee = u.assignee.unwrap_or_else(|| before.assignee_id.clone());
+    let queue = u.queue.unwrap_or_else(|| before.queue.clone());
+    Ok(db_run!(conn, |c| diesel::update(tasks::table.find(id))
+        .set((
+            tasks::title.eq(&title),
+            tasks::due_at.eq(due_at),
+            tasks::status.eq(&status),
+            tasks::completed_at.eq(completed_at),
+            tasks::assignee_id.eq(&assignee),
+            tasks::queue.eq(&queue),
+            tasks::version.eq(before.version + 1),
+            tasks::updated_at.eq(time::now()),
+        ))
+        .returning(TaskRow::as_returning())
+        .get_result(c)
+        .await)?)
+}
+
+/// A new task: for a user (`assigneeId`) or a queue.
+#[derive(InputObject)]
+pub struct CreateTaskInput {
+    pub kind: TaskKind,
+    pub title: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub customer_id: Option<ID>,
+    /// Who does it; omit to put the task in `queue`.
+    pub assignee_id: Option<ID>,
+    pub queue: Option<TaskQueue>,
+}
+
+/// Changes to a task.
+#[derive(InputObject)]
+pub struct UpdateTaskInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub title: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// A task to act on.
+#[derive(InputObject)]
+pub struct TaskActionInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub note: Option<String>,
+}
+
+/// Handing a task to someone else, or back to a queue.
+#[derive(InputObject)]
+pub struct HandOverTaskInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    /// The new assignee; omit to return the task to `queue`.
+    pub to_user_id: Option<ID>,
+    pub to_queue: Option<TaskQueue>,
+    pub note: Option<String>,
+}
+
+payload!(
+    /// The result of a task mutation.
+    TaskPayload { task: Task }
+);
+
+fn open(row: &TaskRow) -> Result<(), Rejection> {
+    if row.status() != TaskStatus::Open {
+        return Err(Rejection::invalid(
+            "input.id",
+            UserErrorCode::InvalidState,
+            format!("the task is {}", row.status),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+pub struct TaskMutation;
+
+#[Object]
+impl TaskMutation {
+    /// Creates a task for a user or a queue.
+    #[graphql(directive = Require::apply(TASK_MANAGE))]
+    async fn create_task(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTaskInput,
+    ) -> async_graphql::Result<TaskPayload> {
+        let caller = ctx.caller()?;
+        let title = input.title.trim().to_owned();
+        let mut check = Check::new();
+        check.text("input.title", &title, 200);
+        let assignee = match &input.assignee_id {
+            Some(id) => Some(UserId::parse(id)?),
+            None => None,
+        };
+        if assignee.is_none() && input.queue.is_none() {
+            check.add(
+                "input.assigneeId",
+                UserErrorCode::Required,
+                "give an assignee or a queue",
+            );
+        }
+        let customer = input
+            .customer_id
+            .as_ref()
+            .map(CustomerId::parse)
+            .transpose()?;
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                if let Some(customer) = customer {
+                    customer_for(tx, caller, TASK_MANAGE, customer).await?;
+                }
+                if let Some(user) = assignee
+                    && !is_active_staff(tx, caller.tenant_id, user).await?
+                {
+                    check.add(
+                        "input.assigneeId",
+                        UserErrorCode::UnknownReference,
+                        "no active staff member has this ID",
+                    );
+                }
+                check.finish()?;
+                Ok::<_, Rejection>(
+                    insert(
+                        tx,
+                        caller,
+                        NewTask {
+                            kind: input.kind,
+                            title: title.clone(),
+                            due_at: input.due_at.map(time::naive),
+                            customer,
+                            activity: None,
+                            assignee,
+                            queue: input.queue,
+                        },
+                    )
+                    .await?,
+                )
+            })
+            .await;
+        TaskPayload::from_outcome(outcome, |row| TaskPayload {
+            task: Some(Task(row)),
+            user_errors: vec![],
+        })
+    }
+
+    /// Changes a task's title or due time.
+    #[graphql(directive = Require::apply(TASK_MANAGE))]
+    async fn update_task(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateTaskInput,
+    ) -> async_graphql::Result<TaskPayload> {
+        let caller = ctx.caller()?;
+        let id = TaskId::parse(&input.id)?;
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                let before = find(tx, caller, TASK_MANAGE, id).await?;
+                check_version(input.expected_version, before.version)?;
+                open(&before)?;
+                let title = input
+                    .title
+                    .as_deref()
+                    .map(str::trim)
+                    .unwrap_or(&before.title)
+                    .to_owned();
+                let mut check = Check::new();
+                check.text("input.title", &title, 200);
+                check.finish()?;
+                let due = input.due_at.map(time::naive).or(before.due_at);
+                let row = set(
+                    tx,
+                    &before,
+                    TaskUpdate {
+                        title: Some(title.clone()),
+                        due_at: Some(due),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                if due != before.due_at {
+                    record_event(
+                        tx,
+                        caller,
+                        id,
+                        "rescheduled",
+                        (before.assignee_id.clone(), before.queue.clone()),
+                        (row.assignee_id.clone(), row.queue.clone()),
+                        None,
+                    )
+                    .await?;
+                }
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "sales.task.updated",
+                        entity_type: "Task",
+                        entity_id: id.to_string(),
+                        before: Some(snapshot(&before)),
+                        after: Some(snapshot(&row)),
+                    },
+                )
+                .await?;
+                Ok::<_, Rejection>(row)
+            })
+            .await;
+        TaskPayload::from_outcome(outcome, |row| TaskPayload {
+            task: Some(Task(row)),
+            user_errors: vec![],
+        })
+    }
+
+    /// Takes a task waiting in a queue.
+    #[graphql(directive = Require::apply(TASK_MANAGE))]
+    async fn claim_task(
+        &self,
+        ctx: &Context<'_>,
+        input: TaskActionInput,
+    ) -> async_graphql::Result<TaskPayload> {
+        let caller = ctx.caller()?;
+        let id = TaskId::parse(&input.id)?;
+        let Some(me) = caller.user_id() else {
+            return Err(Error::forbidden("only users claim tasks").into());
+        };
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                let before = find(tx, caller, TASK_MANAGE, id).await?;
+                check_version(input.expected_version, before.version)?;
+                open(&before)?;
+                if before.assignee_id.is_some() {
+                    return Err(Rejection::invalid(
+                        "input.id",
+                        UserErrorCode::InvalidState,
+                        "the task already has an assignee; ask them to hand it over",
+                    ));
+                }
+                let row = set(
+                    tx,
+                    &before,
+                    TaskUpdate {
+                        assignee: Some(Some(me.to_string())),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                record_event(
+                    tx,
+                    caller,
+                    id,
+                    "claimed",
+                    (None, before.queue.clone()),
+                    (row.assignee_id.clone(), row.queue.clone()),
+                    input.note.as_deref(),
+                )
+                .await?;
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "sales.task.claimed",
+                        entity_type: "Task",
+                        entity_id: id.to_string(),
+                        before: Some(snapshot(&before)),
+                        after: Some(snapshot(&row)),
+                    },
+                )
+                .await?;
+                Ok(row)
+            })
+            .await;
+        TaskPayload::from_outcome(outcome, |row| TaskPayload {
+            task: Some(Task(row)),
+            user_errors: vec![],
+        })
+    }
+
+    /// Hands a task to another user, or back to a queue.
+    #[graphql(directive = Require::apply(TASK_MANAGE))]
+    async fn hand_over_task(
+        &self,
+        ctx: &Context<'_>,
+        input: HandOverTaskInput,
+    ) -> async_graphql::Result<TaskPayload> {
+        let caller = ctx.caller()?;
+        let id = TaskId::parse(&input.id)?;
+        let to_user = input.to_user_id.as_ref().map(UserId::parse).transpose()?;
+        let outcome = ctx
+            .services()?
+            .mutate(async |tx| {
+                let before = find(tx, caller, TASK_MANAGE, id).await?;
+                check_version(input.expected_version, before.version)?;
+                open(&before)?;
+                let mut check = Check::new();
+                let queue = input
+                    .to_queue
+                    .map(|q| q.as_str().to_owned())
+                    .or(before.queue.clone());
+                match to_user {
+                    Some(user) => {
+                        if !is_active_staff(tx, caller.tenant_id, user).await? {
+                            check.add(
+                                "input.toUserId",
+                                UserErrorCode::UnknownReference,
+                                "no active staff member has this ID",
+                            );
+                        } else if before.assignee() == Some(user) {
+                            check.add(
+                                "input.toUserId",
+                                UserErrorCode::InvalidState,
+                                "the task is already theirs",
+                            );
+                        }
+                    }
+                    None if queue.is_none() => {
+                        check.add(
+                            "input.toQueue",
+                            UserErrorCode::Required,
+                            "give a user or a queue to hand the task to",
+                        );
+                    }
+                    None => {}
+                }
+                check.max_len(
+                    "input.note",
+                    input.note.as_deref().unwrap_or_default(),
+                    1000,
+                );
+                check.finish()?;
+                let row = set(
+                    tx,
+                    &before,
+                    TaskUpdate {
+                        assignee: Some(to_user.map(|u| u.to_string())),
+                        queue: Some(queue.clone()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                let action = if to_user.is_some() {
+                    "handed_over"
+                } else {
+                    "returned_to_queue"
+                };
+                record_event(
+                    tx,
+                    caller,
+                    id,
+                    action,
+                    (before.assignee_id.clone(), before.queue.clone()),
+                    (row.assignee_id.clone(), row.queue.clone()),
+                    input.note.as_deref(),
+                )
+                .await?;
+                audit::changed(
+                    tx,
+                    caller,
+                    Change {
+                        action: "sales.task.handed_over",
+                        entity_type: "Task",
+                        entity_id: id.to_string(),
+                        before: Some(snapshot(&before)),
+                        after: Some(snapshot(&row)),
+                    },
+                )
+                .await?;
+                Ok(row)
+            })
+            .await;
+        TaskPayload::from_outcome(outcome, |row| TaskPayload {
+            task: Some(Task(row)),
+            user_errors: vec![],
+        })
+    }
+
+    /// Marks a task done.
+    #[graphql(directive = Require::apply(TASK_MANAGE))]
+    async fn complete_task(
+        &self,
+        ctx: &Context<'_>,
+        input: TaskActionInput,
+    ) -> async_graphql::Result<TaskPayload> {
+        finish(ctx, input, TaskStatus::Done).await
+    }
+
+    /// Cancels a task.
+    #[graphql(directive = Require::apply(TASK_MANAGE))]
+    async fn cancel_task(
+        &self,
+        ctx: &Context<'_>,
+        input: TaskActionInput,
+    ) -> async_graphql::Result<TaskPayload> {
+        finish(ctx, input, TaskStatus::Cancelled).await
+    }
+}
+
+async fn finish(
+    ctx: &Context<'_>,
+    input: TaskActionInput,
+    status: TaskStatus,
+) -> async_graphql::Result<TaskPayload> {
+    let caller = ctx.caller()?;
+    let id = TaskId::parse(&input.id)?;
+    let outcome = ctx
+        .services()?
+        .mutate(async |tx| {
+            let before = find(tx, caller, TASK_MANAGE, id).await?;
+            check_version(input.expected_version, before.version)?;
+            open(&before)?;
+            let completed = (status == TaskStatus::Done).then(time::now);
+            let row = set(
+                tx,
+                &before,
+                TaskUpdate {
+                    status: Some(status.as_str()),
+                    completed_at: Some(completed),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            let action = if status == TaskStatus::Done {
+                "completed"
+            } else {
+                "cancelled"
+            };
+            record_event(
+                tx,
+                caller,
+                id,
+                action,
+                (before.assignee_id.clone(), before.queue.clone()),
+                (row.assignee_id.clone(), row.queue.clone()),
+                input.note.as_deref(),
+            )
+            .await?;
+            audit::changed(
+                tx,
+                caller,
+                Change {
+                    action: if status == TaskStatus::Done {
+                        "sales.task.completed"
+                    } else {
+                        "sales.task.cancelled"
+                    },
+                    entity_type: "Task",
+                    entity_id: id.to_string(),
+                    before: Some(snapshot(&before)),
+                    after: Some(snapshot(&row)),
+                },
+            )
+            .await?;
+            Ok::<_, Rejection>(row)
+        })
+        .await;
+    TaskPayload::from_outcome(outcome, |row| TaskPayload {
+        task: Some(Task(row)),
+        user_errors: vec![],
+    })
+}

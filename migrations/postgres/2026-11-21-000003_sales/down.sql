@@ -1,0 +1,9 @@
+DROP TABLE quote_items;
+DROP TABLE quotes;
+DROP TABLE task_events;
+DROP TABLE tasks;
+DROP TABLE sales_activities;
+DROP TABLE leads;
+DROP TABLE customer_stage_history;
+DROP TABLE customers;
+DROP TABLE sales_settings;

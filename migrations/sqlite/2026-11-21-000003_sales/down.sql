@@ -1,0 +1,13 @@
+DROP TRIGGER customers_fts_delete;
+DROP TRIGGER customers_fts_update;
+DROP TRIGGER customers_fts_insert;
+DROP TABLE customers_fts;
+DROP TABLE quote_items;
+DROP TABLE quotes;
+DROP TABLE task_events;
+DROP TABLE tasks;
+DROP TABLE sales_activities;
+DROP TABLE leads;
+DROP TABLE customer_stage_history;
+DROP TABLE customers;
+DROP TABLE sales_settings;
