@@ -23,7 +23,7 @@ impl TestDb {
         let sql = match self.db.backend() {
             Backend::Sqlite => {
                 "SELECT m.name AS name FROM sqlite_master m \
-                 WHERE m.type = 'table' AND EXISTS \
+                 WHERE m.type = 'table' AND m.sql NOT LIKE 'CREATE VIRTUAL TABLE%' AND EXISTS \
                  (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'tenant_id') ORDER BY 1"
             }
             Backend::Postgres => {
@@ -38,7 +38,7 @@ impl TestDb {
         let sql = match self.db.backend() {
             Backend::Sqlite => {
                 "SELECT m.name AS name FROM sqlite_master m \
-                 WHERE m.type = 'table' AND EXISTS \
+                 WHERE m.type = 'table' AND m.sql NOT LIKE 'CREATE VIRTUAL TABLE%' AND EXISTS \
                  (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'tenant_id') \
                  AND NOT EXISTS (SELECT 1 FROM pragma_index_list(m.name) il \
                    JOIN pragma_index_info(il.name) ii WHERE ii.seqno = 0 AND ii.name = 'tenant_id') \
