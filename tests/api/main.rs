@@ -8,5 +8,6 @@ mod access;
 mod auth;
 mod cli;
 mod http;
+mod sales_customers;
 mod users;
 mod ws;

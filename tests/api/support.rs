@@ -316,3 +316,24 @@ pub fn user_errors(payload: &Value) -> Vec<(String, String)> {
         })
         .unwrap_or_default()
 }
+
+/// A customer made for a test; returns its global ID.
+pub async fn customer(app: &TestApp, token: &str, input: Value) -> String {
+    let data = app
+        .ok(
+            token,
+            "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } userErrors { field code message } } }",
+            json!({ "input": input }),
+        )
+        .await;
+    assert_eq!(data["createCustomer"]["userErrors"], json!([]), "{data}");
+    data["createCustomer"]["customer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// SQL statements run so far by the server's database handle.
+pub fn statements(app: &TestApp) -> u64 {
+    app.services.db.statements()
+}

@@ -94,6 +94,38 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// Lower case without diacritics (`Tandvård Ölund` -> `tandvard olund`), the form search text
+/// is stored and matched in, identically on both backends (PostgreSQL's `simple` text search
+/// keeps accents; SQLite's FTS5 drops them). Covers the Latin letters of European languages.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().flat_map(char::to_lowercase) {
+        match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => out.push('a'),
+            'æ' => out.push_str("ae"),
+            'ç' | 'ć' | 'č' => out.push('c'),
+            'ď' | 'đ' => out.push('d'),
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => out.push('e'),
+            'ì' | 'í' | 'î' | 'ï' | 'ī' => out.push('i'),
+            'ł' | 'ľ' => out.push('l'),
+            'ñ' | 'ń' | 'ň' => out.push('n'),
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => out.push('o'),
+            'œ' => out.push_str("oe"),
+            'ř' => out.push('r'),
+            'ś' | 'š' | 'ş' => out.push('s'),
+            'ß' => out.push_str("ss"),
+            'ť' | 'ţ' => out.push('t'),
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' => out.push('u'),
+            'ý' | 'ÿ' => out.push('y'),
+            'ź' | 'ż' | 'ž' => out.push('z'),
+            'þ' => out.push_str("th"),
+            'ð' => out.push('d'),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// A practical email check: one `@`, a local part, a dotted domain, no spaces, at most 254
 /// characters. Deliverability is the mail server's business.
 pub fn is_email(email: &str) -> bool {
@@ -131,6 +163,12 @@ mod tests {
         assert!(!is_email("a@b@example.com"));
         assert!(!is_email("ana@example..com"));
         assert_eq!(normalize_email(" Ana@Example.COM "), "ana@example.com");
+    }
+
+    #[test]
+    fn folding_drops_case_and_accents() {
+        assert_eq!(fold("Tandvård Ölund"), "tandvard olund");
+        assert_eq!(fold("Straße Øster Łódź"), "strasse oster lodz");
     }
 
     #[test]

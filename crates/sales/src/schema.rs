@@ -28,6 +28,7 @@ diesel::table! {
         email -> Nullable<Text>,
         phone -> Nullable<Text>,
         phone_search -> Text,
+        search_text -> Text,
         address -> Nullable<Text>,
         lead_source -> Nullable<Text>,
         tags -> Text,

@@ -23,6 +23,7 @@ CREATE TABLE customers (
     email TEXT,
     phone TEXT,
     phone_search TEXT NOT NULL DEFAULT '',
+    search_text TEXT NOT NULL DEFAULT '',
     address TEXT,
     lead_source TEXT,
     tags TEXT NOT NULL DEFAULT '[]',
@@ -193,8 +194,8 @@ CREATE TABLE quote_items (
 CREATE INDEX quote_items_quote ON quote_items (tenant_id, quote_id, sort_order);
 
 -- Full-text search on name, email and phone (PostgreSQL's built-in text search, no extension).
+-- `search_text` is written by the application, lower-cased and without diacritics.
 ALTER TABLE customers ADD COLUMN search tsvector GENERATED ALWAYS AS (
-    to_tsvector('simple', display_name || ' ' || coalesce(email, '') || ' '
-        || replace(replace(coalesce(email, ''), '@', ' '), '.', ' ') || ' ' || phone_search)
+    to_tsvector('simple', search_text)
 ) STORED;
 CREATE INDEX customers_search ON customers USING GIN (search);

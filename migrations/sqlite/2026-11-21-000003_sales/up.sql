@@ -23,6 +23,7 @@ CREATE TABLE customers (
     email TEXT,
     phone TEXT,
     phone_search TEXT NOT NULL DEFAULT '',
+    search_text TEXT NOT NULL DEFAULT '',
     address TEXT,
     lead_source TEXT,
     tags TEXT NOT NULL DEFAULT '[]',
@@ -201,12 +202,12 @@ CREATE VIRTUAL TABLE customers_fts USING fts5 (
 );
 CREATE TRIGGER customers_fts_insert AFTER INSERT ON customers BEGIN
     INSERT INTO customers_fts (customer_id, tenant_id, body)
-    VALUES (new.id, new.tenant_id, new.display_name || ' ' || coalesce(new.email, '') || ' ' || new.phone_search);
+    VALUES (new.id, new.tenant_id, new.search_text);
 END;
 CREATE TRIGGER customers_fts_update AFTER UPDATE ON customers BEGIN
     DELETE FROM customers_fts WHERE customer_id = old.id;
     INSERT INTO customers_fts (customer_id, tenant_id, body)
-    VALUES (new.id, new.tenant_id, new.display_name || ' ' || coalesce(new.email, '') || ' ' || new.phone_search);
+    VALUES (new.id, new.tenant_id, new.search_text);
 END;
 CREATE TRIGGER customers_fts_delete AFTER DELETE ON customers BEGIN
     DELETE FROM customers_fts WHERE customer_id = old.id;

@@ -51,6 +51,7 @@ pub struct CustomerRow {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub phone_search: String,
+    pub search_text: String,
     pub address: Option<String>,
     pub lead_source: Option<String>,
     pub tags: String,
@@ -469,7 +470,7 @@ fn search_words(term: &str) -> Vec<String> {
     let mut words: Vec<String> = term
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(|w| w.to_lowercase())
+        .map(switchyard_kernel::validate::fold)
         .take(8)
         .collect();
     if let Some(digits) = crate::phone::search_digits(term) {

@@ -138,6 +138,22 @@ impl Fields {
         }
     }
 
+    /// What search matches: name and email words, phone numbers; folded.
+    fn search_text(&self) -> String {
+        let email_words = self
+            .email
+            .as_deref()
+            .unwrap_or_default()
+            .replace(['@', '.', '-', '_', '+'], " ");
+        switchyard_kernel::validate::fold(&format!(
+            "{} {} {} {}",
+            self.display_name(),
+            self.email.as_deref().unwrap_or_default(),
+            email_words,
+            self.phone_search
+        ))
+    }
+
     fn display_name(&self) -> String {
         match &self.company_name {
             Some(company) => company.clone(),
@@ -327,6 +343,7 @@ async fn write(
         customers::email.eq(&f.email),
         customers::phone.eq(&f.phone),
         customers::phone_search.eq(&f.phone_search),
+        customers::search_text.eq(f.search_text()),
         customers::address.eq(f.address.as_ref().map(Address::to_json)),
         customers::lead_source.eq(&f.lead_source),
         customers::tags.eq(serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into())),
@@ -752,6 +769,7 @@ impl CustomerMutation {
                         customers::email.eq(None::<String>),
                         customers::phone.eq(None::<String>),
                         customers::phone_search.eq(""),
+                        customers::search_text.eq(switchyard_kernel::validate::fold(&duplicate.display_name)),
                         customers::active.eq(false),
                         customers::merged_into.eq(Some(survivor_id.to_string())),
                         customers::version.eq(duplicate.version + 1),

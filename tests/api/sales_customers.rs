@@ -1,0 +1,281 @@
+//! Customers, the pipeline, activities and their call-backs, tasks and queues, leads.
+
+use serde_json::{Value, json};
+
+use crate::backend_test;
+use crate::support::*;
+
+const CREATE: &str = "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id displayName email phone stage version assignedTo { email } } userErrors { field code message } } }";
+
+async fn count(app: &TestApp, token: &str) -> i64 {
+    app.ok(
+        token,
+        "{ customers(filter: {active: true}) { totalCount } }",
+        json!({}),
+    )
+    .await["customers"]["totalCount"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn swedish(app: &TestApp, t: &TestTenant) {
+    switchyard_sales::settings::provision(&app.services, t.id, "SEK", 2500, false, "46")
+        .await
+        .unwrap();
+}
+
+backend_test! {
+    async fn customers_are_created_normalised_found_and_updated(app: TestApp) {
+        let t = app.tenant("acme").await;
+        swedish(&app, &t).await;
+        let data = app.ok(&t.owner_token, CREATE, json!({"input": {
+            "firstName": " Anna ", "lastName": "Lindqvist", "email": " Anna.Lindqvist@Example.SE ",
+            "phone": "070-123 45 67", "tags": ["piano"], "leadSource": "Website",
+            "address": {"line1": "Storgatan 1", "city": "Uppsala", "postalCode": "753 20", "country": "se"},
+            "estimatedValue": {"amountMinor": 4500000, "currency": "sek"}, "idempotencyKey": "c-1"
+        }})).await;
+        let anna = &data["createCustomer"]["customer"];
+        assert_eq!(anna["displayName"], "Anna Lindqvist");
+        assert_eq!(anna["email"], "anna.lindqvist@example.se");
+        assert_eq!(anna["phone"], "+46701234567");
+        assert_eq!(anna["stage"], "PROSPECT");
+        let id = anna["id"].as_str().unwrap().to_owned();
+        // The same request again: the same customer.
+        let again = app.ok(&t.owner_token, CREATE, json!({"input": {"firstName": "Anna", "lastName": "Lindqvist", "idempotencyKey": "c-1"}})).await;
+        assert_eq!(again["createCustomer"]["customer"]["id"], id.as_str());
+        customer(&app, &t.owner_token, json!({"companyName": "Vasa Tandvård AB", "email": "info@vasatandvard.se", "phone": "+46 8 555 010 00"})).await;
+
+        // Search by a name word, an email word, a phone in national or international form.
+        let search = "query($q: String!) { customers(search: $q) { totalCount edges { node { displayName } } } }";
+        for (term, expected) in [("lindq", "Anna Lindqvist"), ("vasa", "Vasa Tandvård AB"), ("tandvard", "Vasa Tandvård AB"),
+                                 ("0701234567", "Anna Lindqvist"), ("+46 70 123", "Anna Lindqvist"), ("anna.lindqvist@example.se", "Anna Lindqvist")] {
+            let data = app.ok(&t.owner_token, search, json!({"q": term})).await;
+            assert_eq!(data["customers"]["totalCount"], 1, "{term}: {data}");
+            assert_eq!(data["customers"]["edges"][0]["node"]["displayName"], expected, "{term}");
+        }
+        assert_eq!(app.ok(&t.owner_token, search, json!({"q": "nobody"})).await["customers"]["totalCount"], 0);
+        let tagged = app.ok(&t.owner_token, "{ customers(filter: {tag: \"piano\"}) { totalCount } }", json!({})).await;
+        assert_eq!(tagged["customers"]["totalCount"], 1);
+
+        // Update with versions; null clears a field.
+        let update = "mutation($input: UpdateCustomerInput!) { updateCustomer(input: $input) { customer { displayName phone notes version } userErrors { field code message } } }";
+        let data = app.ok(&t.owner_token, update, json!({"input": {"id": id, "expectedVersion": 1, "companyName": "Lindqvist Flytt", "phone": null, "notes": "Prefers mornings"}})).await;
+        assert_eq!(data["updateCustomer"]["customer"], json!({"displayName": "Lindqvist Flytt", "phone": null, "notes": "Prefers mornings", "version": 2}));
+        let stale = app.gql(Some(&t.owner_token), update, json!({"input": {"id": id, "expectedVersion": 1, "notes": "x"}})).await;
+        assert_eq!(error_code(&stale), Some("CONFLICT"));
+        // The freed phone can be used by someone else now.
+        customer(&app, &t.owner_token, json!({"firstName": "Per", "phone": "0701234567"})).await;
+    }
+}
+
+backend_test! {
+    async fn bad_customer_input_is_refused_and_nothing_is_written(app: TestApp) {
+        let t = app.tenant("acme").await;
+        swedish(&app, &t).await;
+        customer(&app, &t.owner_token, json!({"firstName": "Eva", "email": "eva@example.se", "phone": "+46701112233"})).await;
+        let before = count(&app, &t.owner_token).await;
+        let data = app.ok(&t.owner_token, CREATE, json!({"input": {
+            "email": "not-an-email", "phone": "call me maybe", "tags": ["x".repeat(41)],
+            "estimatedValue": {"amountMinor": -5, "currency": "XXX"},
+            "assignedToId": switchyard_kernel::UserId::new().to_global(),
+        }})).await;
+        let errors = user_errors(&data["createCustomer"]);
+        assert_eq!(errors, vec![
+            ("input.lastName".to_owned(), "REQUIRED".to_owned()),
+            ("input.email".to_owned(), "INVALID_FORMAT".to_owned()),
+            ("input.phone".to_owned(), "INVALID_FORMAT".to_owned()),
+            ("input.tags.0".to_owned(), "TOO_LONG".to_owned()),
+            ("input.estimatedValue.amountMinor".to_owned(), "OUT_OF_RANGE".to_owned()),
+            ("input.estimatedValue.currency".to_owned(), "INVALID_FORMAT".to_owned()),
+            ("input.assignedToId".to_owned(), "UNKNOWN_REFERENCE".to_owned()),
+        ]);
+        // Duplicates, compared after normalising.
+        let data = app.ok(&t.owner_token, CREATE, json!({"input": {"firstName": "Eva", "lastName": "Again", "email": "EVA@example.se", "phone": "070-111 22 33"}})).await;
+        assert_eq!(user_errors(&data["createCustomer"]), vec![
+            ("input.email".to_owned(), "DUPLICATE".to_owned()),
+            ("input.phone".to_owned(), "DUPLICATE".to_owned()),
+        ]);
+        let data = app.ok(&t.owner_token, CREATE, json!({"input": {"lastName": "x".repeat(101)}})).await;
+        assert_eq!(user_errors(&data["createCustomer"]), vec![("input.lastName".to_owned(), "TOO_LONG".to_owned())]);
+        // An unknown enum is a request error.
+        let (status, _) = app.post(Some(&t.owner_token), "{ customers(filter: {stage: RICH}) { totalCount } }", json!({})).await;
+        assert_eq!(status, 400);
+        assert_eq!(count(&app, &t.owner_token).await, before);
+    }
+}
+
+backend_test! {
+    async fn the_pipeline_allows_only_guarded_moves_and_keeps_history(app: TestApp) {
+        let t = app.tenant("acme").await;
+        let id = customer(&app, &t.owner_token, json!({"firstName": "Ola", "lastName": "Nord"})).await;
+        let mv = "mutation($id: ID!, $s: CustomerStage!, $r: String) { changeCustomerStage(input: {id: $id, stage: $s, reason: $r}) { customer { stage } userErrors { field code message } } }";
+        let refused = |data: &Value| (user_errors(&data["changeCustomerStage"]), data["changeCustomerStage"]["userErrors"][0]["message"].as_str().unwrap_or_default().to_owned());
+
+        let data = app.ok(&t.owner_token, mv, json!({"id": id, "s": "WON"})).await;
+        let (errors, message) = refused(&data);
+        assert_eq!(errors, vec![("input.stage".to_owned(), "INVALID_TRANSITION".to_owned())]);
+        assert!(message.contains("from PROSPECT to WON") && message.contains("CONTACTED, QUALIFIED, DISQUALIFIED or DORMANT"), "{message}");
+
+        let data = app.ok(&t.owner_token, mv, json!({"id": id, "s": "QUALIFIED"})).await;
+        let (errors, message) = refused(&data);
+        assert_eq!(errors, vec![("input.stage".to_owned(), "PRECONDITION_FAILED".to_owned())]);
+        assert!(message.contains("qualified_needs_activity"), "{message}");
+        app.ok(&t.owner_token, "mutation($c: ID!) { logActivity(input: {customerId: $c, kind: CALL, subject: \"Intro call\"}) { activity { id } } }", json!({"c": id})).await;
+        let data = app.ok(&t.owner_token, mv, json!({"id": id, "s": "QUALIFIED"})).await;
+        assert_eq!(data["changeCustomerStage"]["customer"]["stage"], "QUALIFIED");
+        app.ok(&t.owner_token, mv, json!({"id": id, "s": "PROPOSAL"})).await;
+        let data = app.ok(&t.owner_token, mv, json!({"id": id, "s": "WON"})).await;
+        assert!(refused(&data).1.contains("won_needs_accepted_quote"));
+        let data = app.ok(&t.owner_token, mv, json!({"id": id, "s": "LOST"})).await;
+        assert_eq!(data["changeCustomerStage"]["customer"]["stage"], "LOST");
+        app.ok(&t.owner_token, mv, json!({"id": id, "s": "PROSPECT"})).await;
+        let data = app.ok(&t.owner_token, mv, json!({"id": id, "s": "DISQUALIFIED"})).await;
+        let (errors, message) = refused(&data);
+        assert_eq!(errors, vec![("input.reason".to_owned(), "PRECONDITION_FAILED".to_owned())]);
+        assert!(message.contains("disqualified_needs_reason"));
+        app.ok(&t.owner_token, mv, json!({"id": id, "s": "DISQUALIFIED", "r": "Outside our area"})).await;
+
+        let data = app.ok(&t.owner_token, "query($id: ID!) { customer(id: $id) { stage stageHistory { from to reason changedBy } } }", json!({"id": id})).await;
+        let history: Vec<(Value, Value)> = data["customer"]["stageHistory"].as_array().unwrap().iter().map(|h| (h["from"].clone(), h["to"].clone())).collect();
+        assert_eq!(history, vec![
+            (Value::Null, json!("PROSPECT")), (json!("PROSPECT"), json!("QUALIFIED")), (json!("QUALIFIED"), json!("PROPOSAL")),
+            (json!("PROPOSAL"), json!("LOST")), (json!("LOST"), json!("PROSPECT")), (json!("PROSPECT"), json!("DISQUALIFIED")),
+        ]);
+        let last = data["customer"]["stageHistory"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["reason"], "Outside our area");
+        assert_eq!(last["changedBy"], t.owner.to_global().to_string());
+    }
+}
+
+backend_test! {
+    async fn an_activity_follow_up_is_a_call_back_task(app: TestApp) {
+        let t = app.tenant("acme").await;
+        let (rep, rep_token) = app.user(&t, "rep@acme.example", &["sales_rep"], &[t.location]).await;
+        let id = customer(&app, &rep_token, json!({"firstName": "Kim", "lastName": "Berg"})).await;
+        let due = "2031-05-04T09:30:00+00:00";
+        let data = app.ok(&rep_token, "mutation($c: ID!, $at: DateTime!) { logActivity(input: {customerId: $c, kind: MEETING, subject: \"Site survey\", outcome: \"Two-room flat\", durationMinutes: 45, followUpAt: $at}) {
+            activity { id followUpAt followUpTask { id kind status dueAt title assignee { id } } } userErrors { field code } } }",
+            json!({"c": id, "at": due})).await;
+        let activity = &data["logActivity"]["activity"];
+        let task = &activity["followUpTask"];
+        assert_eq!(task["kind"], "CALL_BACK");
+        assert_eq!(task["status"], "OPEN");
+        assert_eq!(task["dueAt"], due);
+        assert_eq!(task["assignee"]["id"], rep.to_global().to_string());
+        let (activity_id, task_id) = (activity["id"].clone(), task["id"].clone());
+
+        let update = "mutation($id: ID!, $at: DateTime) { updateActivity(input: {id: $id, followUpAt: $at}) { activity { followUpAt followUpTask { id status dueAt } } userErrors { code } } }";
+        let moved = "2031-05-06T13:00:00+00:00";
+        let data = app.ok(&rep_token, update, json!({"id": activity_id, "at": moved})).await;
+        assert_eq!(data["updateActivity"]["activity"]["followUpTask"], json!({"id": task_id, "status": "OPEN", "dueAt": moved}));
+        let data = app.ok(&rep_token, update, json!({"id": activity_id, "at": null})).await;
+        assert!(data["updateActivity"]["activity"]["followUpTask"].is_null());
+        let data = app.ok(&rep_token, "query($id: ID!) { task(id: $id) { status history { action } } }", json!({"id": task_id})).await;
+        assert_eq!(data["task"]["status"], "CANCELLED");
+        let actions: Vec<&str> = data["task"]["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, vec!["created", "rescheduled", "cancelled"]);
+        // Setting a follow-up again makes a new task.
+        let data = app.ok(&rep_token, update, json!({"id": activity_id, "at": due})).await;
+        let new_task = &data["updateActivity"]["activity"]["followUpTask"];
+        assert_eq!(new_task["status"], "OPEN");
+        assert_ne!(new_task["id"], task_id);
+    }
+}
+
+backend_test! {
+    async fn tasks_move_between_queues_and_people_with_history(app: TestApp) {
+        let t = app.tenant("acme").await;
+        let (ann, ann_token) = app.user(&t, "ann@acme.example", &["sales_rep"], &[t.location]).await;
+        let (bob, bob_token) = app.user(&t, "bob@acme.example", &["sales_rep"], &[t.location]).await;
+        let data = app.ok(&t.owner_token, "mutation { createTask(input: {kind: FOLLOW_UP, title: \"Call new web leads\", queue: INSIDE_SALES}) { task { id assignee { id } queue } } }", json!({})).await;
+        let id = data["createTask"]["task"]["id"].clone();
+        assert_eq!(data["createTask"]["task"]["queue"], "INSIDE_SALES");
+        // Everyone who works tasks sees the queue.
+        let queue = "{ tasks(filter: {queue: INSIDE_SALES, unassigned: true}) { totalCount } }";
+        assert_eq!(app.ok(&ann_token, queue, json!({})).await["tasks"]["totalCount"], 1);
+        let claim = "mutation($id: ID!) { claimTask(input: {id: $id}) { task { assignee { email } } userErrors { code message } } }";
+        let data = app.ok(&ann_token, claim, json!({"id": id})).await;
+        assert_eq!(data["claimTask"]["task"]["assignee"]["email"], "ann@acme.example");
+        // Once Ann holds it, the task is hers: Bob no longer sees it at all.
+        assert_eq!(error_code(&app.gql(Some(&bob_token), claim, json!({"id": id})).await), Some("NOT_FOUND"));
+        // Ann hands it to Bob, Bob returns it to the queue, Ann claims it and completes it.
+        app.ok(&ann_token, "mutation($id: ID!, $to: ID!) { handOverTask(input: {id: $id, toUserId: $to, note: \"You know them\"}) { task { id } } }", json!({"id": id, "to": bob.to_global()})).await;
+        assert_eq!(app.ok(&bob_token, "{ tasks(filter: {mine: true}) { totalCount } }", json!({})).await["tasks"]["totalCount"], 1);
+        app.ok(&bob_token, "mutation($id: ID!) { handOverTask(input: {id: $id}) { task { id } } }", json!({"id": id})).await;
+        app.ok(&ann_token, claim, json!({"id": id})).await;
+        let data = app.ok(&ann_token, "mutation($id: ID!) { completeTask(input: {id: $id}) { task { status completedAt } } }", json!({"id": id})).await;
+        assert_eq!(data["completeTask"]["task"]["status"], "DONE");
+        let data = app.ok(&t.owner_token, "query($id: ID!) { task(id: $id) { history { action fromAssignee toAssignee fromQueue toQueue by note } } }", json!({"id": id})).await;
+        let history = data["task"]["history"].as_array().unwrap();
+        let steps: Vec<(&str, Value, Value)> = history.iter().map(|h| (h["action"].as_str().unwrap(), h["toAssignee"].clone(), h["by"].clone())).collect();
+        let (a, b) = (json!(ann.to_global().to_string()), json!(bob.to_global().to_string()));
+        assert_eq!(steps, vec![
+            ("created", Value::Null, json!(t.owner.to_global().to_string())),
+            ("claimed", a.clone(), a.clone()),
+            ("handed_over", b.clone(), a.clone()),
+            ("returned_to_queue", Value::Null, b.clone()),
+            ("claimed", a.clone(), a.clone()),
+            ("completed", a.clone(), a.clone()),
+        ]);
+        assert_eq!(history[2]["note"], "You know them");
+        assert_eq!(history[3]["toQueue"], "INSIDE_SALES");
+        // A finished task cannot be claimed or handed over.
+        let data = app.ok(&ann_token, "mutation($id: ID!) { cancelTask(input: {id: $id}) { task { id } userErrors { field code } } }", json!({"id": id})).await;
+        assert_eq!(user_errors(&data["cancelTask"]), vec![("input.id".to_owned(), "INVALID_STATE".to_owned())]);
+    }
+}
+
+backend_test! {
+    async fn leads_are_created_filtered_and_updated(app: TestApp) {
+        let t = app.tenant("acme").await;
+        let id = customer(&app, &t.owner_token, json!({"firstName": "Lea", "lastName": "Ström"})).await;
+        let create = "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id status priority score estimatedMoveDate estimatedValue { amountMinor currency } customer { displayName } } userErrors { field code } } }";
+        let data = app.ok(&t.owner_token, create, json!({"input": {"customerId": id, "priority": "HIGH", "score": 70, "estimatedMoveDate": "2031-06-01", "estimatedValue": {"amountMinor": 2500000, "currency": "SEK"}, "source": "Referral"}})).await;
+        let lead = &data["createLead"]["lead"];
+        assert_eq!(lead["status"], "NEW");
+        assert_eq!(lead["estimatedMoveDate"], "2031-06-01");
+        assert_eq!(lead["customer"]["displayName"], "Lea Ström");
+        let bad = app.ok(&t.owner_token, create, json!({"input": {"customerId": id, "score": 101, "estimatedValue": {"amountMinor": 1, "currency": "ABC"}}})).await;
+        assert_eq!(user_errors(&bad["createLead"]), vec![
+            ("input.score".to_owned(), "OUT_OF_RANGE".to_owned()),
+            ("input.estimatedValue.currency".to_owned(), "INVALID_FORMAT".to_owned()),
+        ]);
+        let data = app.ok(&t.owner_token, "mutation($id: ID!) { updateLead(input: {id: $id, expectedVersion: 1, status: QUALIFIED, estimatedValue: null}) { lead { status estimatedValue { amountMinor } version } } }", json!({"id": lead["id"]})).await;
+        assert_eq!(data["updateLead"]["lead"], json!({"status": "QUALIFIED", "estimatedValue": null, "version": 2}));
+        let data = app.ok(&t.owner_token, "{ high: leads(filter: {status: QUALIFIED}) { totalCount } none: leads(filter: {status: WON}) { totalCount } }", json!({})).await;
+        assert_eq!((data["high"]["totalCount"].clone(), data["none"]["totalCount"].clone()), (json!(1), json!(0)));
+        let nested = app.ok(&t.owner_token, "query($id: ID!) { customer(id: $id) { leads(first: 5) { totalCount edges { node { status } } } } }", json!({"id": id})).await;
+        assert_eq!(nested["customer"]["leads"]["totalCount"], 1);
+    }
+}
+
+backend_test! {
+    async fn duplicates_are_found_and_merged_with_everything_they_own(app: TestApp) {
+        let t = app.tenant("acme").await;
+        swedish(&app, &t).await;
+        let keep = customer(&app, &t.owner_token, json!({"firstName": "Jonas", "lastName": "Ek", "phone": "0708887766", "tags": ["moving"]})).await;
+        let dupe = customer(&app, &t.owner_token, json!({"firstName": "jonas", "lastName": "EK", "email": "jonas.ek@example.se", "tags": ["piano"], "notes": "Has a piano"})).await;
+        let data = app.ok(&t.owner_token, "query($id: ID!) { possibleDuplicates(customerId: $id) { id } }", json!({"id": keep})).await;
+        assert_eq!(data["possibleDuplicates"], json!([{"id": dupe}]));
+        // The duplicate owns a lead, an activity (with its call-back task) and a quote.
+        app.ok(&t.owner_token, "mutation($c: ID!) { createLead(input: {customerId: $c}) { lead { id } } }", json!({"c": dupe})).await;
+        app.ok(&t.owner_token, "mutation($c: ID!) { logActivity(input: {customerId: $c, kind: CALL, subject: \"Piano\", followUpAt: \"2031-01-01T10:00:00Z\"}) { activity { id } } }", json!({"c": dupe})).await;
+        app.ok(&t.owner_token, "mutation($c: ID!) { createQuote(input: {customerId: $c, items: [{description: \"Piano transport\", quantity: 1, unitPriceMinor: 250000, category: SPECIALTY_SERVICES}]}) { quote { id } } }", json!({"c": dupe})).await;
+        let merge = "mutation($s: ID!, $d: ID!) { mergeCustomers(input: {survivorId: $s, duplicateId: $d}) {
+            survivor { email phone tags notes leads { totalCount } activities { totalCount } quotes { totalCount } tasks { totalCount } }
+            merged { active mergedInto email } userErrors { field code } } }";
+        let data = app.ok(&t.owner_token, merge, json!({"s": keep, "d": dupe})).await;
+        let survivor = &data["mergeCustomers"]["survivor"];
+        assert_eq!(survivor["email"], "jonas.ek@example.se");
+        assert_eq!(survivor["phone"], "+46708887766");
+        assert_eq!(survivor["tags"], json!(["moving", "piano"]));
+        assert_eq!(survivor["notes"], "Has a piano");
+        for list in ["leads", "activities", "quotes", "tasks"] {
+            assert_eq!(survivor[list]["totalCount"], 1, "{list}: {data}");
+        }
+        assert_eq!(data["mergeCustomers"]["merged"], json!({"active": false, "mergedInto": keep, "email": null}));
+        let again = app.ok(&t.owner_token, merge, json!({"s": keep, "d": dupe})).await;
+        assert_eq!(user_errors(&again["mergeCustomers"]), vec![("input.duplicateId".to_owned(), "INVALID_STATE".to_owned())]);
+        assert_eq!(app.ok(&t.owner_token, "{ customers { totalCount } }", json!({})).await["customers"]["totalCount"], 1);
+    }
+}
