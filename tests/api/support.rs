@@ -105,6 +105,7 @@ pub fn test_config(database_url: String) -> Config {
         // Events are delivered when a commit wakes the dispatcher; no background polling, so
         // statement counts are exact.
         outbox_poll_ms: 3_600_000,
+        quote_expiry_sweep_secs: 3_600,
         db_pool_size: 5,
         ..Config::default()
     }

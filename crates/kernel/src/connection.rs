@@ -311,9 +311,27 @@ impl<T> Connection<T> {
     /// `key` gives each row's cursor; `count` runs only if `totalCount` is selected.
     pub fn from_rows<R>(
         page: &Page,
-        mut rows: Vec<R>,
+        rows: Vec<R>,
         key: impl Fn(&R) -> Cursor,
         node: impl Fn(R) -> T,
+        count: Option<CountFn>,
+    ) -> Self {
+        Self::from_batch(
+            page,
+            rows,
+            key,
+            |rows| rows.into_iter().map(&node).collect(),
+            count,
+        )
+    }
+
+    /// Like [`Connection::from_rows`], but builds all nodes of the page at once (so that they
+    /// can share a [`Siblings`](crate::batch::Siblings) set).
+    pub fn from_batch<R>(
+        page: &Page,
+        mut rows: Vec<R>,
+        key: impl Fn(&R) -> Cursor,
+        nodes: impl FnOnce(Vec<R>) -> Vec<T>,
         count: Option<CountFn>,
     ) -> Self {
         let more = rows.len() as i64 > page.size;
@@ -321,12 +339,11 @@ impl<T> Connection<T> {
         if page.backward {
             rows.reverse();
         }
-        let edges: Vec<Edge<T>> = rows
+        let cursors: Vec<String> = rows.iter().map(|r| key(r).encode()).collect();
+        let edges: Vec<Edge<T>> = cursors
             .into_iter()
-            .map(|r| Edge {
-                cursor: key(&r).encode(),
-                node: node(r),
-            })
+            .zip(nodes(rows))
+            .map(|(cursor, node)| Edge { cursor, node })
             .collect();
         let (has_next_page, has_previous_page) = if page.backward {
             (page.before.is_some(), more)

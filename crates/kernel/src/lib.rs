@@ -5,6 +5,7 @@
 pub mod access;
 pub mod address;
 pub mod audit;
+pub mod batch;
 pub mod connection;
 pub mod context;
 pub mod db;

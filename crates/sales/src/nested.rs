@@ -1,16 +1,18 @@
-//! Nested first pages (`customer { quotes(first: 5) }` for fifty customers) in one statement:
-//! the rows of all parents ranked with `ROW_NUMBER() OVER (PARTITION BY parent)`, cut at the
-//! page size plus one (to know whether more follow), under the caller's scope.
+//! Nested pages (`customer { quotes(first: 5) }` for fifty customers) in one statement: the
+//! first sibling to ask loads the first page of every parent of its page (the rows ranked
+//! with `ROW_NUMBER() OVER (PARTITION BY parent)`, cut at the page size plus one, to know
+//! whether more follow), and the others take their share. Pages with cursors are loaded per
+//! parent. The loaded rows form a sibling set of their own, so their relations batch too.
 
 use std::collections::HashMap;
-use std::marker::PhantomData;
+use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
 use diesel::QueryableByName;
 use diesel::pg::Pg;
 use diesel::sqlite::Sqlite;
+use switchyard_kernel::Error;
+use switchyard_kernel::batch::Siblings;
 use switchyard_kernel::db::sql::Sql;
-use switchyard_kernel::{Error, LoaderEnv, RequestLoader, TenantId};
 
 use crate::scope::{ChildScope, push_child_scope};
 
@@ -31,67 +33,63 @@ pub trait Children: Send + Sync + 'static {
     fn parent(row: &Self::Row) -> String;
 }
 
-/// The newest rows of each parent: key (tenant, parent ID, how many to fetch).
-pub struct FirstOf<C: Children> {
-    env: LoaderEnv,
-    _children: PhantomData<C>,
+/// The first rows of every parent of a page, loaded at once: all rows in one sibling set,
+/// and where each parent's rows sit in it.
+pub struct NestedPages<R> {
+    pub set: Arc<Siblings<R>>,
+    ranges: HashMap<String, (usize, usize)>,
 }
 
-impl<C: Children> RequestLoader for FirstOf<C> {
-    fn new(env: &LoaderEnv) -> Self {
-        FirstOf {
-            env: env.clone(),
-            _children: PhantomData,
-        }
+impl<R> NestedPages<R> {
+    /// Indices in `set` of one parent's rows, newest first.
+    pub fn of(&self, parent: &str) -> Vec<usize> {
+        let (start, len) = self.ranges.get(parent).copied().unwrap_or((0, 0));
+        (start..start + len).collect()
     }
 }
 
-impl<C: Children> Loader<(TenantId, String, i64)> for FirstOf<C> {
-    type Value = Vec<C::Row>;
-    type Error = Error;
-
-    async fn load(
-        &self,
-        keys: &[(TenantId, String, i64)],
-    ) -> Result<HashMap<(TenantId, String, i64), Vec<C::Row>>, Error> {
-        let tenant = self.env.caller.tenant_id;
-        let scope = ChildScope::of(&self.env.caller, C::PERMISSION)?;
-        let mut by_limit: HashMap<i64, Vec<String>> = HashMap::new();
-        for (t, parent, limit) in keys {
-            if *t == tenant {
-                by_limit.entry(*limit).or_default().push(parent.clone());
-            }
-        }
-        let mut out: HashMap<(TenantId, String, i64), Vec<C::Row>> = HashMap::new();
-        let mut pooled = self.env.db.read().await?;
-        for (limit, parents) in by_limit {
-            let mut sql = Sql::new("SELECT * FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.");
-            sql.push(C::PARENT)
-                .push(" ORDER BY t.id DESC) AS row_rank FROM ")
-                .push(C::TABLE)
-                .push(" t WHERE t.tenant_id = ")
-                .bind(tenant.to_string())
-                .push(" AND t.")
-                .push(C::PARENT)
-                .push(" IN ")
-                .bind_list(parents.iter().cloned());
-            push_child_scope(&mut sql, tenant, &scope, C::MINE);
-            sql.push(C::EXTRA)
-                .push(") ranked WHERE row_rank <= ")
-                .bind(limit)
-                .push(" ORDER BY row_rank");
-            let rows: Vec<C::Row> = sql.load(&mut pooled.conn()).await?;
-            for parent in parents {
-                out.insert((tenant, parent, limit), Vec::new());
-            }
-            for row in rows {
-                out.entry((tenant, C::parent(&row), limit))
-                    .or_default()
-                    .push(row);
-            }
-        }
-        Ok(out)
+/// The newest `limit` children of each of `parents`, in one statement: the rows ranked with
+/// `ROW_NUMBER() OVER (PARTITION BY parent)` under the caller's scope.
+pub async fn first_pages<C: Children>(
+    db: &switchyard_kernel::Db,
+    caller: &switchyard_kernel::Caller,
+    parents: Vec<String>,
+    limit: i64,
+) -> Result<NestedPages<C::Row>, Error> {
+    let tenant = caller.tenant_id;
+    let scope = ChildScope::of(caller, C::PERMISSION)?;
+    let mut sql = Sql::new("SELECT * FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.");
+    sql.push(C::PARENT)
+        .push(" ORDER BY t.id DESC) AS row_rank FROM ")
+        .push(C::TABLE)
+        .push(" t WHERE t.tenant_id = ")
+        .bind(tenant.to_string())
+        .push(" AND t.")
+        .push(C::PARENT)
+        .push(" IN ")
+        .bind_list(parents.iter().cloned());
+    push_child_scope(&mut sql, tenant, &scope, C::MINE);
+    sql.push(C::EXTRA)
+        .push(") ranked WHERE row_rank <= ")
+        .bind(limit)
+        .push(" ORDER BY ")
+        .push(C::PARENT)
+        .push(", row_rank");
+    let rows: Vec<C::Row> = if parents.is_empty() {
+        Vec::new()
+    } else {
+        let mut pooled = db.read().await?;
+        sql.load(&mut pooled.conn()).await?
+    };
+    let mut ranges: HashMap<String, (usize, usize)> = HashMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        let entry = ranges.entry(C::parent(row)).or_insert((i, 0));
+        entry.1 += 1;
     }
+    Ok(NestedPages {
+        set: Siblings::new(rows),
+        ranges,
+    })
 }
 
 /// ` FROM <table> t WHERE <parent and scope>` for one parent.
@@ -157,28 +155,55 @@ pub async fn count_of<C: Children>(
     Ok(rows.first().map(|c| c.n).unwrap_or(0))
 }
 
-/// Resolves a nested connection field: plain first pages through the batched [`FirstOf`]
-/// loader, pages with cursors or `last` through [`page_of`]; `totalCount` counts on demand.
+/// Resolves a nested connection field of a page member: plain first pages through one batch
+/// for all its siblings ([`first_pages`]), pages with cursors or `last` through [`page_of`];
+/// `totalCount` counts on demand. `$node` builds a node from a sibling set and an index.
 #[macro_export]
 macro_rules! nested_connection {
-    ($ctx:expr, $parent:expr, $children:ty, $node:path, $first:expr, $after:expr, $last:expr, $before:expr) => {{
+    ($ctx:expr, $member:expr, $children:ty, $node:expr, $first:expr, $after:expr, $last:expr, $before:expr) => {{
         use switchyard_kernel::ContextExt as _;
         let ctx = $ctx;
+        let member = &$member;
         let page = switchyard_kernel::PageArgs::new($first, $after, $last, $before).page()?;
-        let tenant = $parent.tenant_id;
-        let parent_id = $parent.id.to_string();
+        let parent_id = member.row().id.to_string();
         let caller = ctx.caller()?.clone();
         let db = ctx.services()?.db.clone();
-        let rows = if page.after.is_none() && page.before.is_none() && !page.backward {
-            ctx.loader::<$crate::nested::FirstOf<$children>>()?
-                .load_one((tenant, parent_id.clone(), page.limit()))
-                .await?
-                .unwrap_or_default()
+        let (set, indices) = if page.after.is_none() && page.before.is_none() && !page.backward {
+            let limit = page.limit();
+            let pages = member
+                .siblings()
+                .batch(
+                    &format!(
+                        "{}:{}",
+                        <$children as $crate::nested::Children>::TABLE,
+                        limit
+                    ),
+                    |rows| {
+                        let parents: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
+                        let (db, caller) = (db.clone(), caller.clone());
+                        async move {
+                            $crate::nested::first_pages::<$children>(&db, &caller, parents, limit)
+                                .await
+                        }
+                    },
+                )
+                .await?;
+            (pages.set.clone(), pages.of(&parent_id))
         } else {
             let bounds = page.bounds(1)?;
             let mut pooled = db.read().await?;
-            $crate::nested::page_of::<$children>(&mut pooled.conn(), &caller, &parent_id, &bounds)
-                .await?
+            let rows = $crate::nested::page_of::<$children>(
+                &mut pooled.conn(),
+                &caller,
+                &parent_id,
+                &bounds,
+            )
+            .await?;
+            let n = rows.len();
+            (
+                switchyard_kernel::batch::Siblings::new(rows),
+                (0..n).collect(),
+            )
         };
         let count: switchyard_kernel::connection::CountFn = Box::new(move || {
             Box::pin(async move {
@@ -186,11 +211,12 @@ macro_rules! nested_connection {
                 $crate::nested::count_of::<$children>(&mut pooled.conn(), &caller, &parent_id).await
             })
         });
-        Ok(switchyard_kernel::Connection::from_rows(
+        let node = $node;
+        Ok(switchyard_kernel::Connection::from_batch(
             &page,
-            rows,
-            |r| switchyard_kernel::Cursor(vec![r.id.to_string().into()]),
-            $node,
+            indices,
+            |i| switchyard_kernel::Cursor(vec![set.rows()[*i].id.to_string().into()]),
+            |indices| indices.into_iter().map(|i| node(&set, i)).collect(),
             Some(count),
         ))
     }};

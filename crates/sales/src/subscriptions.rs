@@ -44,7 +44,7 @@ impl SalesSubscription {
                 find_scoped(&mut pooled.conn(), caller.tenant_id, &scope, customer)
                     .await
                     .ok()?
-                    .map(Customer)
+                    .map(Customer::one)
             }
         }))
     }
@@ -78,7 +78,7 @@ impl SalesSubscription {
                 find(&mut pooled.conn(), &caller, QUOTE_READ, quote)
                     .await
                     .ok()
-                    .map(Quote)
+                    .map(Quote::one)
             }
         }))
     }

@@ -102,6 +102,27 @@ pub async fn load_location(ctx: &Context<'_>, id: LocationId) -> Result<Option<L
         .map(Location))
 }
 
+/// Locations by ID in the caller's tenant, in one statement (for other domains' batched
+/// relations).
+pub async fn load_locations(
+    ctx: &Context<'_>,
+    ids: Vec<LocationId>,
+) -> Result<HashMap<LocationId, Location>, Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let tenant = ctx.caller()?.tenant_id;
+    let mut pooled = ctx.services()?.db.read().await?;
+    let mut conn = pooled.conn();
+    let rows: Vec<LocationRow> = db_run!(&mut conn, |c| locations::table
+        .filter(locations::tenant_id.eq(tenant))
+        .filter(locations::id.eq_any(&ids))
+        .select(LocationRow::as_select())
+        .load(c)
+        .await)?;
+    Ok(rows.into_iter().map(|r| (r.id, Location(r))).collect())
+}
+
 pub(crate) async fn find_row(
     conn: &mut Conn<'_>,
     tenant: TenantId,

@@ -523,6 +523,27 @@ pub async fn is_active_client(
     Ok(n > 0)
 }
 
+/// Users by ID in the caller's tenant, in one statement (for other domains' batched
+/// relations; unknown IDs are simply absent).
+pub async fn load_users(
+    ctx: &Context<'_>,
+    ids: Vec<UserId>,
+) -> Result<HashMap<UserId, User>, Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let tenant = ctx.caller()?.tenant_id;
+    let mut pooled = ctx.services()?.db.read().await?;
+    let mut conn = pooled.conn();
+    let rows: Vec<UserRow> = db_run!(&mut conn, |c| users::table
+        .filter(users::tenant_id.eq(tenant))
+        .filter(users::id.eq_any(&ids))
+        .select(UserRow::as_select())
+        .load(c)
+        .await)?;
+    Ok(rows.into_iter().map(|r| (r.id, User(r))).collect())
+}
+
 /// Resolves a user reference (for other domains' `assignedTo`, `createdBy`): the user, if
 /// they belong to the caller's tenant.
 pub async fn load_user(ctx: &Context<'_>, id: UserId) -> Result<Option<User>, Error> {

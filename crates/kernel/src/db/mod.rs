@@ -20,7 +20,9 @@ use std::time::Duration;
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::{Connection, SqliteConnection};
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use futures_util::FutureExt;
@@ -72,8 +74,9 @@ struct CountingInstrumentation(Arc<StatementCounter>);
 
 impl Instrumentation for CountingInstrumentation {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::StartQuery { .. } = event {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
             self.0.0.fetch_add(1, Ordering::Relaxed);
+            tracing::trace!(target: "switchyard::sql", %query, "statement");
         }
     }
 }
@@ -211,6 +214,9 @@ impl Db {
             let timeout_ms = options.statement_timeout.as_millis();
             let counter = statements.clone();
             let mut config = ManagerConfig::<PgConn>::default();
+            // A broken connection is detected by its failed query; pinging on every checkout
+            // would add a statement (and a round trip) to every request.
+            config.recycling_method = RecyclingMethod::Fast;
             config.custom_setup = Box::new(move |url| {
                 let counter = counter.clone();
                 async move {
@@ -261,6 +267,7 @@ impl Db {
             let build = |size: usize| -> anyhow::Result<Pool<SqliteConn>> {
                 let counter = statements.clone();
                 let mut config = ManagerConfig::<SqliteConn>::default();
+                config.recycling_method = RecyclingMethod::Fast;
                 config.custom_setup = Box::new(move |url| {
                     let counter = counter.clone();
                     let path = sqlite_path(url).to_owned();

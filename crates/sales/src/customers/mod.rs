@@ -4,13 +4,15 @@ pub mod mutations;
 pub mod stage;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use switchyard_identity::{Location, User, load_location, load_user};
+use switchyard_identity::{Location, User, load_locations, load_users};
 use switchyard_kernel::address::Address;
+use switchyard_kernel::batch::{Member, Siblings};
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs, SortDirection};
 use switchyard_kernel::db::Backend;
 use switchyard_kernel::money::Money;
@@ -20,14 +22,14 @@ use switchyard_kernel::{
     UserId, db_run, keyset,
 };
 
-use crate::activities::{ActivityChildren, SalesActivity};
-use crate::leads::{Lead, LeadChildren};
+use crate::activities::{ActivityChildren, ActivityRow, SalesActivity};
+use crate::leads::{Lead, LeadChildren, LeadRow};
 use crate::permissions::{
     ACTIVITY_READ, CUSTOMER_CONTACT_READ, CUSTOMER_READ, LEAD_READ, QUOTE_READ, TASK_READ,
 };
-use crate::quotes::{Quote, QuoteChildren};
+use crate::quotes::{Quote, QuoteChildren, QuoteRow};
 use crate::schema::{customer_stage_history, customers};
-use crate::tasks::{Task, TaskChildren};
+use crate::tasks::{Task, TaskChildren, TaskRow};
 use crate::{customer_filter, nested_connection};
 pub use stage::CustomerStage;
 
@@ -84,9 +86,9 @@ impl CustomerRow {
     }
 }
 
-/// A person or company the tenant sells to.
+/// A person or company the tenant sells to (a member of the page it was loaded with).
 #[derive(Clone)]
-pub struct Customer(pub(crate) CustomerRow);
+pub struct Customer(pub(crate) Member<CustomerRow>);
 
 /// One move along the pipeline.
 #[derive(SimpleObject, Clone)]
@@ -103,88 +105,109 @@ pub struct StageChange {
 #[Object(directive = Require::apply(CUSTOMER_READ))]
 impl Customer {
     pub async fn id(&self) -> ID {
-        self.0.id.to_global()
+        self.0.row().id.to_global()
     }
     async fn first_name(&self) -> Option<&str> {
-        self.0.first_name.as_deref()
+        self.0.row().first_name.as_deref()
     }
     async fn last_name(&self) -> Option<&str> {
-        self.0.last_name.as_deref()
+        self.0.row().last_name.as_deref()
     }
     async fn company_name(&self) -> Option<&str> {
-        self.0.company_name.as_deref()
+        self.0.row().company_name.as_deref()
     }
     /// The company name, or the first and last name.
     async fn display_name(&self) -> &str {
-        &self.0.display_name
+        &self.0.row().display_name
     }
     /// Lower-cased; unique within the tenant. Null for callers who may not see contact details.
     #[graphql(directive = HideUnless::apply(CUSTOMER_CONTACT_READ))]
     async fn email(&self) -> Option<&str> {
-        self.0.email.as_deref()
+        self.0.row().email.as_deref()
     }
     /// E.164 (`+46701234567`); unique within the tenant. Null for callers who may not see
     /// contact details.
     #[graphql(directive = HideUnless::apply(CUSTOMER_CONTACT_READ))]
     async fn phone(&self) -> Option<&str> {
-        self.0.phone.as_deref()
+        self.0.row().phone.as_deref()
     }
     async fn address(&self) -> Option<Address> {
-        self.0.address.as_deref().and_then(Address::from_json)
+        self.0.row().address.as_deref().and_then(Address::from_json)
     }
     /// Where the customer came from: website, referral, trade show...
     async fn lead_source(&self) -> Option<&str> {
-        self.0.lead_source.as_deref()
+        self.0.row().lead_source.as_deref()
     }
     async fn tags(&self) -> Vec<String> {
-        self.0.tags()
+        self.0.row().tags()
     }
     /// The sales rep responsible.
     async fn assigned_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.assignee() {
-            Some(id) => Ok(load_user(ctx, id).await?),
-            None => Ok(None),
-        }
+        let Some(id) = self.0.row().assignee() else {
+            return Ok(None);
+        };
+        let users = self
+            .0
+            .siblings()
+            .batch("assignees", |rows| {
+                let ids: Vec<UserId> = rows.iter().filter_map(CustomerRow::assignee).collect();
+                load_users(ctx, ids)
+            })
+            .await?;
+        Ok(users.get(&id).cloned())
     }
     /// The location serving the customer.
     async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Location>> {
-        match self.0.location() {
-            Some(id) => Ok(load_location(ctx, id).await?),
-            None => Ok(None),
-        }
+        let Some(id) = self.0.row().location() else {
+            return Ok(None);
+        };
+        let locations = self
+            .0
+            .siblings()
+            .batch("locations", |rows| {
+                let ids: Vec<LocationId> = rows.iter().filter_map(CustomerRow::location).collect();
+                load_locations(ctx, ids)
+            })
+            .await?;
+        Ok(locations.get(&id).cloned())
     }
     /// What the customer is expected to be worth.
     async fn estimated_value(&self) -> Option<Money> {
-        match (self.0.estimated_value_minor, &self.0.currency) {
+        match (self.0.row().estimated_value_minor, &self.0.row().currency) {
             (Some(v), Some(c)) => Some(Money::new(v, c.clone())),
             _ => None,
         }
     }
     async fn notes(&self) -> &str {
-        &self.0.notes
+        &self.0.row().notes
     }
     /// False once merged into another customer or retired.
     async fn active(&self) -> bool {
-        self.0.active
+        self.0.row().active
     }
     /// Where the customer stands in the pipeline.
     async fn stage(&self) -> CustomerStage {
-        self.0.stage()
+        self.0.row().stage()
     }
     async fn stage_changed_at(&self) -> DateTime<Utc> {
-        self.0.stage_changed_at.and_utc()
+        self.0.row().stage_changed_at.and_utc()
     }
     /// Every move along the pipeline, oldest first.
     async fn stage_history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StageChange>> {
-        Ok(ctx
-            .loader::<StageHistoryOf>()?
-            .load_one((self.0.tenant_id, self.0.id))
-            .await?
-            .unwrap_or_default())
+        let histories = self
+            .0
+            .siblings()
+            .batch("stage_history", |rows| {
+                let ids: Vec<CustomerId> = rows.iter().map(|r| r.id).collect();
+                stage_histories(ctx, ids)
+            })
+            .await?;
+        Ok(histories.get(&self.0.row().id).cloned().unwrap_or_default())
     }
     /// The customer this one was merged into.
     async fn merged_into(&self) -> Option<ID> {
         self.0
+            .row()
             .merged_into
             .as_deref()
             .and_then(|m| m.parse::<CustomerId>().ok())
@@ -200,7 +223,16 @@ impl Customer {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Connection<Lead>> {
-        nested_connection!(ctx, self.0, LeadChildren, Lead, first, after, last, before)
+        nested_connection!(
+            ctx,
+            self.0,
+            LeadChildren,
+            |set: &Arc<Siblings<LeadRow>>, i: usize| Lead(set.rows()[i].clone()),
+            first,
+            after,
+            last,
+            before
+        )
     }
     /// Calls, emails, meetings... newest first.
     #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(ACTIVITY_READ))]
@@ -216,7 +248,7 @@ impl Customer {
             ctx,
             self.0,
             ActivityChildren,
-            SalesActivity,
+            |set: &Arc<Siblings<ActivityRow>>, i: usize| SalesActivity(set.rows()[i].clone()),
             first,
             after,
             last,
@@ -237,7 +269,7 @@ impl Customer {
             ctx,
             self.0,
             QuoteChildren,
-            Quote,
+            |set: &Arc<Siblings<QuoteRow>>, i: usize| Quote(Member::of(set, i)),
             first,
             after,
             last,
@@ -254,23 +286,42 @@ impl Customer {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Connection<Task>> {
-        nested_connection!(ctx, self.0, TaskChildren, Task, first, after, last, before)
+        nested_connection!(
+            ctx,
+            self.0,
+            TaskChildren,
+            |set: &Arc<Siblings<TaskRow>>, i: usize| Task(set.rows()[i].clone()),
+            first,
+            after,
+            last,
+            before
+        )
     }
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at.and_utc()
+        self.0.row().created_at.and_utc()
     }
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at.and_utc()
+        self.0.row().updated_at.and_utc()
     }
     /// Increases with every change; pass it as `expectedVersion` to update safely.
     async fn version(&self) -> i32 {
-        self.0.version
+        self.0.row().version
     }
 }
 
 impl Customer {
     pub fn row(&self) -> &CustomerRow {
-        &self.0
+        self.0.row()
+    }
+
+    /// A customer on its own.
+    pub fn one(row: CustomerRow) -> Customer {
+        Customer(Member::one(row))
+    }
+
+    /// Customers loaded together.
+    pub fn all(rows: Vec<CustomerRow>) -> Vec<Customer> {
+        Member::all(rows).into_iter().map(Customer).collect()
     }
 
     /// A customer by ID as the caller may see it, or NOT_FOUND.
@@ -280,7 +331,7 @@ impl Customer {
         ctx.loader::<CustomerById>()?
             .load_one((caller.tenant_id, id))
             .await?
-            .map(Customer)
+            .map(Customer::one)
             .ok_or(Error::NotFound)
     }
 }
@@ -352,73 +403,52 @@ pub async fn load_customer(ctx: &Context<'_>, id: CustomerId) -> Result<Option<C
         .loader::<CustomerById>()?
         .load_one((tenant, id))
         .await?
-        .map(Customer))
+        .map(Customer::one))
 }
 
-/// Stage histories by customer.
-pub struct StageHistoryOf(LoaderEnv);
-
-impl RequestLoader for StageHistoryOf {
-    fn new(env: &LoaderEnv) -> Self {
-        StageHistoryOf(env.clone())
+/// The stage histories of customers, in one statement.
+async fn stage_histories(
+    ctx: &Context<'_>,
+    ids: Vec<CustomerId>,
+) -> Result<HashMap<CustomerId, Vec<StageChange>>, Error> {
+    let tenant = ctx.caller()?.tenant_id;
+    type Row = (
+        CustomerId,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+        NaiveDateTime,
+    );
+    let mut pooled = ctx.services()?.db.read().await?;
+    let mut conn = pooled.conn();
+    let rows: Vec<Row> = db_run!(&mut conn, |c| customer_stage_history::table
+        .filter(customer_stage_history::tenant_id.eq(tenant))
+        .filter(customer_stage_history::customer_id.eq_any(&ids))
+        .order(customer_stage_history::id.asc())
+        .select((
+            customer_stage_history::customer_id,
+            customer_stage_history::from_stage,
+            customer_stage_history::to_stage,
+            customer_stage_history::reason,
+            customer_stage_history::changed_by,
+            customer_stage_history::changed_at,
+        ))
+        .load(c)
+        .await)?;
+    let mut out: HashMap<CustomerId, Vec<StageChange>> = HashMap::new();
+    for (customer, from, to, reason, by, at) in rows {
+        out.entry(customer).or_default().push(StageChange {
+            from: from.as_deref().map(CustomerStage::parse),
+            to: CustomerStage::parse(&to),
+            reason,
+            changed_by: by
+                .and_then(|b| b.parse::<UserId>().ok())
+                .map(|u| u.to_global()),
+            changed_at: at.and_utc(),
+        });
     }
-}
-
-impl async_graphql::dataloader::Loader<(TenantId, CustomerId)> for StageHistoryOf {
-    type Value = Vec<StageChange>;
-    type Error = Error;
-
-    async fn load(
-        &self,
-        keys: &[(TenantId, CustomerId)],
-    ) -> Result<HashMap<(TenantId, CustomerId), Vec<StageChange>>, Error> {
-        let tenant = self.0.caller.tenant_id;
-        let ids: Vec<CustomerId> = keys
-            .iter()
-            .filter(|(t, _)| *t == tenant)
-            .map(|(_, c)| *c)
-            .collect();
-        type Row = (
-            CustomerId,
-            Option<String>,
-            String,
-            Option<String>,
-            Option<String>,
-            NaiveDateTime,
-        );
-        let mut pooled = self.0.db.read().await?;
-        let mut conn = pooled.conn();
-        let rows: Vec<Row> = db_run!(&mut conn, |c| customer_stage_history::table
-            .filter(customer_stage_history::tenant_id.eq(tenant))
-            .filter(customer_stage_history::customer_id.eq_any(&ids))
-            .order(customer_stage_history::id.asc())
-            .select((
-                customer_stage_history::customer_id,
-                customer_stage_history::from_stage,
-                customer_stage_history::to_stage,
-                customer_stage_history::reason,
-                customer_stage_history::changed_by,
-                customer_stage_history::changed_at,
-            ))
-            .load(c)
-            .await)?;
-        let mut out: HashMap<(TenantId, CustomerId), Vec<StageChange>> =
-            ids.iter().map(|c| ((tenant, *c), Vec::new())).collect();
-        for (customer, from, to, reason, by, at) in rows {
-            out.entry((tenant, customer))
-                .or_default()
-                .push(StageChange {
-                    from: from.as_deref().map(CustomerStage::parse),
-                    to: CustomerStage::parse(&to),
-                    reason,
-                    changed_by: by
-                        .and_then(|b| b.parse::<UserId>().ok())
-                        .map(|u| u.to_global()),
-                    changed_at: at.and_utc(),
-                });
-        }
-        Ok(out)
-    }
+    Ok(out)
 }
 
 /// Filters for `customers`.
@@ -644,7 +674,7 @@ impl CustomerQuery {
                 list.count(&mut pooled.conn()).await
             })
         });
-        Ok(Connection::from_rows(
+        Ok(Connection::from_batch(
             &page,
             rows,
             |r: &CustomerRow| match order.field {
@@ -653,7 +683,7 @@ impl CustomerQuery {
                 }
                 CustomerOrderField::CreatedAt => Cursor(vec![r.id.to_string().into()]),
             },
-            Customer,
+            Customer::all,
             Some(count),
         ))
     }
@@ -699,19 +729,21 @@ impl CustomerQuery {
             }
             query.order(customers::id.asc()).limit(20).load(c).await
         })?;
-        Ok(candidates
-            .into_iter()
-            .filter(|c| {
-                c.display_name.to_lowercase() == name
-                    || match (&address, c.address.as_deref().and_then(Address::from_json)) {
-                        (Some(a), Some(b)) => {
-                            a.line1.eq_ignore_ascii_case(&b.line1) && a.postal_code == b.postal_code
+        Ok(Customer::all(
+            candidates
+                .into_iter()
+                .filter(|c| {
+                    c.display_name.to_lowercase() == name
+                        || match (&address, c.address.as_deref().and_then(Address::from_json)) {
+                            (Some(a), Some(b)) => {
+                                a.line1.eq_ignore_ascii_case(&b.line1)
+                                    && a.postal_code == b.postal_code
+                            }
+                            _ => false,
                         }
-                        _ => false,
-                    }
-            })
-            .map(Customer)
-            .collect())
+                })
+                .collect(),
+        ))
     }
 }
 

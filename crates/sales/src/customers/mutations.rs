@@ -479,11 +479,8 @@ impl CustomerMutation {
             "input.locationId",
             &mut check,
         )
-        .or(if scope == Scope::Location {
-            caller.location_ids.iter().next().copied()
-        } else {
-            None
-        });
+        // A new customer belongs to its creator's location, so the location's manager sees it.
+        .or(caller.location_ids.iter().next().copied());
         let mut fields = Fields {
             first_name: clean(input.first_name),
             last_name: clean(input.last_name),
@@ -534,7 +531,7 @@ impl CustomerMutation {
             })
             .await;
         CustomerPayload::from_outcome(outcome, |row| CustomerPayload {
-            customer: Some(Customer(row)),
+            customer: Some(Customer::one(row)),
             user_errors: vec![],
         })
     }
@@ -661,7 +658,7 @@ impl CustomerMutation {
             })
             .await;
         CustomerPayload::from_outcome(outcome, |row| CustomerPayload {
-            customer: Some(Customer(row)),
+            customer: Some(Customer::one(row)),
             user_errors: vec![],
         })
     }
@@ -729,7 +726,7 @@ impl CustomerMutation {
             })
             .await;
         CustomerPayload::from_outcome(outcome, |row| CustomerPayload {
-            customer: Some(Customer(row)),
+            customer: Some(Customer::one(row)),
             user_errors: vec![],
         })
     }
@@ -821,8 +818,8 @@ impl CustomerMutation {
             })
             .await;
         MergeCustomersPayload::from_outcome(outcome, |(s, d)| MergeCustomersPayload {
-            survivor: Some(Customer(s)),
-            merged: Some(Customer(d)),
+            survivor: Some(Customer::one(s)),
+            merged: Some(Customer::one(d)),
             user_errors: vec![],
         })
     }

@@ -13,13 +13,11 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_identity::{User, load_user};
+use switchyard_kernel::batch::Member;
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
 use switchyard_kernel::money::Money;
 use switchyard_kernel::policy::{HideUnless, Inherit, Require};
-use switchyard_kernel::{
-    Caller, Conn, ContextExt, Error, LoaderEnv, RequestLoader, TenantId, UserId, db_run, keyset,
-    time,
-};
+use switchyard_kernel::{Caller, Conn, ContextExt, Error, TenantId, UserId, db_run, keyset, time};
 
 use crate::customers::{Customer, CustomerId, load_customer};
 use crate::leads::text_enum;
@@ -181,9 +179,9 @@ impl QuoteItem {
     }
 }
 
-/// A priced offer to a customer (one revision).
+/// A priced offer to a customer (one revision; a member of the page it was loaded with).
 #[derive(Clone)]
-pub struct Quote(pub(crate) QuoteRow);
+pub struct Quote(pub(crate) Member<QuoteRow>);
 
 fn user(text: &Option<String>) -> Option<UserId> {
     text.as_deref().and_then(|u| u.parse().ok())
@@ -192,134 +190,144 @@ fn user(text: &Option<String>) -> Option<UserId> {
 #[Object(directive = Require::apply(QUOTE_READ))]
 impl Quote {
     pub async fn id(&self) -> ID {
-        self.0.id.to_global()
+        self.0.row().id.to_global()
     }
     /// The quote's number, shared by its revisions (`Q-000042`).
     async fn number(&self) -> &str {
-        &self.0.number
+        &self.0.row().number
     }
     /// 1 for the first version; each revision adds one.
     async fn revision(&self) -> i32 {
-        self.0.revision
+        self.0.row().revision
     }
     async fn status(&self) -> QuoteStatus {
-        self.0.status()
+        self.0.row().status()
     }
     /// The customer, if you may see it.
     #[graphql(directive = Require::apply(CUSTOMER_READ))]
     async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
-        Ok(load_customer(ctx, self.0.customer_id).await?)
+        Ok(load_customer(ctx, self.0.row().customer_id).await?)
     }
     async fn currency(&self) -> &str {
-        &self.0.currency
+        &self.0.row().currency
     }
     /// The lines, in order.
     async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<QuoteItem>> {
-        let rows = ctx
-            .loader::<ItemsOf>()?
-            .load_one((self.0.tenant_id, self.0.id))
-            .await?
-            .unwrap_or_default();
-        Ok(rows
-            .into_iter()
-            .map(|row| QuoteItem {
-                row,
-                currency: self.0.currency.clone(),
+        let items = self
+            .0
+            .siblings()
+            .batch("items", |rows| {
+                let ids: Vec<QuoteId> = rows.iter().map(|r| r.id).collect();
+                items_of(ctx, ids)
             })
-            .collect())
+            .await?;
+        let currency = &self.0.row().currency;
+        Ok(items
+            .get(&self.0.row().id)
+            .map(|rows| {
+                rows.iter()
+                    .map(|row| QuoteItem {
+                        row: row.clone(),
+                        currency: currency.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
     }
     /// The sum of the non-optional lines.
     async fn subtotal(&self) -> Money {
-        self.0.money(self.0.subtotal_minor)
+        self.0.row().money(self.0.row().subtotal_minor)
     }
     /// Tax rate in basis points, as it was when the quote was made.
     async fn tax_rate_basis_points(&self) -> i32 {
-        self.0.tax_rate_bp
+        self.0.row().tax_rate_bp
     }
     /// `subtotal × rate`, rounded half up to the minor unit.
     async fn tax(&self) -> Money {
-        self.0.money(self.0.tax_minor)
+        self.0.row().money(self.0.row().tax_minor)
     }
     /// `subtotal + tax`.
     async fn total(&self) -> Money {
-        self.0.money(self.0.total_minor)
+        self.0.row().money(self.0.row().total_minor)
     }
     /// The sum of the optional lines (not in the total).
     async fn optional_total(&self) -> Money {
-        self.0.money(self.0.optional_minor)
+        self.0.row().money(self.0.row().optional_minor)
     }
     /// What the counted lines cost; null unless you may see costs (or no line has a cost).
     #[graphql(directive = HideUnless::apply(QUOTE_COST_READ))]
     async fn cost(&self) -> Option<Money> {
-        self.0.cost_minor.map(|c| self.0.money(c))
+        self.0.row().cost_minor.map(|c| self.0.row().money(c))
     }
     /// `subtotal − cost`; null unless you may see costs.
     #[graphql(directive = HideUnless::apply(QUOTE_COST_READ))]
     async fn margin(&self) -> Option<Money> {
         self.0
+            .row()
             .cost_minor
-            .map(|c| self.0.money(self.0.subtotal_minor - c))
+            .map(|c| self.0.row().money(self.0.row().subtotal_minor - c))
     }
     async fn valid_until(&self) -> DateTime<Utc> {
-        self.0.valid_until.and_utc()
+        self.0.row().valid_until.and_utc()
     }
     async fn notes(&self) -> &str {
-        &self.0.notes
+        &self.0.row().notes
     }
     async fn terms(&self) -> &str {
-        &self.0.terms
+        &self.0.row().terms
     }
     /// The customer-portal user the quote is addressed to.
     async fn recipient(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match user(&self.0.recipient_user_id) {
+        match user(&self.0.row().recipient_user_id) {
             Some(id) => Ok(load_user(ctx, id).await?),
             None => Ok(None),
         }
     }
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.created_by.parse::<UserId>() {
+        match self.0.row().created_by.parse::<UserId>() {
             Ok(id) => Ok(load_user(ctx, id).await?),
             Err(_) => Ok(None),
         }
     }
     /// Whether a holder of `sales.quote:approve` approved this revision.
     async fn approved(&self) -> bool {
-        self.0.approved_at.is_some()
+        self.0.row().approved_at.is_some()
     }
     async fn approved_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match user(&self.0.approved_by) {
+        match user(&self.0.row().approved_by) {
             Some(id) => Ok(load_user(ctx, id).await?),
             None => Ok(None),
         }
     }
     async fn approved_at(&self) -> Option<DateTime<Utc>> {
-        self.0.approved_at.map(|t| t.and_utc())
+        self.0.row().approved_at.map(|t| t.and_utc())
     }
     async fn sent_at(&self) -> Option<DateTime<Utc>> {
-        self.0.sent_at.map(|t| t.and_utc())
+        self.0.row().sent_at.map(|t| t.and_utc())
     }
     async fn viewed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.viewed_at.map(|t| t.and_utc())
+        self.0.row().viewed_at.map(|t| t.and_utc())
     }
     async fn accepted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.accepted_at.map(|t| t.and_utc())
+        self.0.row().accepted_at.map(|t| t.and_utc())
     }
     /// Who accepted: the client, or the staff member who recorded it.
     async fn accepted_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match user(&self.0.accepted_by) {
+        match user(&self.0.row().accepted_by) {
             Some(id) => Ok(load_user(ctx, id).await?),
             None => Ok(None),
         }
     }
     async fn rejected_at(&self) -> Option<DateTime<Utc>> {
-        self.0.rejected_at.map(|t| t.and_utc())
+        self.0.row().rejected_at.map(|t| t.and_utc())
     }
     async fn rejection_reason(&self) -> Option<&str> {
-        self.0.rejection_reason.as_deref()
+        self.0.row().rejection_reason.as_deref()
     }
     /// The revision that replaced this one.
     async fn superseded_by(&self) -> Option<ID> {
         self.0
+            .row()
             .superseded_by
             .as_deref()
             .and_then(|s| s.parse::<QuoteId>().ok())
@@ -329,18 +337,18 @@ impl Quote {
     async fn revisions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Quote>> {
         let caller = ctx.caller()?;
         let mut pooled = ctx.services()?.db.read().await?;
-        let rows = revisions(&mut pooled.conn(), caller, &self.0.quote_group_id).await?;
-        Ok(rows.into_iter().map(Quote).collect())
+        let rows = revisions(&mut pooled.conn(), caller, &self.0.row().quote_group_id).await?;
+        Ok(Quote::all(rows))
     }
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at.and_utc()
+        self.0.row().created_at.and_utc()
     }
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at.and_utc()
+        self.0.row().updated_at.and_utc()
     }
     /// Increases with every change; pass it as `expectedVersion` to update safely.
     async fn version(&self) -> i32 {
-        self.0.version
+        self.0.row().version
     }
 }
 
@@ -412,55 +420,50 @@ impl Quote {
     pub async fn find(ctx: &Context<'_>, id: QuoteId) -> Result<Quote, Error> {
         let caller = ctx.caller()?;
         let mut pooled = ctx.services()?.db.read().await?;
-        Ok(Quote(
+        Ok(Quote::one(
             find(&mut pooled.conn(), caller, QUOTE_READ, id).await?,
         ))
     }
-}
 
-/// The items of quotes.
-pub struct ItemsOf(LoaderEnv);
+    /// A quote on its own.
+    pub fn one(row: QuoteRow) -> Quote {
+        Quote(Member::one(row))
+    }
 
-impl RequestLoader for ItemsOf {
-    fn new(env: &LoaderEnv) -> Self {
-        ItemsOf(env.clone())
+    /// Quotes loaded together.
+    pub fn all(rows: Vec<QuoteRow>) -> Vec<Quote> {
+        Member::all(rows).into_iter().map(Quote).collect()
+    }
+
+    pub fn row(&self) -> &QuoteRow {
+        self.0.row()
     }
 }
 
-impl async_graphql::dataloader::Loader<(TenantId, QuoteId)> for ItemsOf {
-    type Value = Vec<ItemRow>;
-    type Error = Error;
-
-    async fn load(
-        &self,
-        keys: &[(TenantId, QuoteId)],
-    ) -> Result<HashMap<(TenantId, QuoteId), Vec<ItemRow>>, Error> {
-        let tenant = self.0.caller.tenant_id;
-        let ids: Vec<QuoteId> = keys
-            .iter()
-            .filter(|(t, _)| *t == tenant)
-            .map(|(_, q)| *q)
-            .collect();
-        let mut pooled = self.0.db.read().await?;
-        let mut conn = pooled.conn();
-        let rows: Vec<ItemRow> = db_run!(&mut conn, |c| quote_items::table
-            .filter(quote_items::tenant_id.eq(tenant))
-            .filter(quote_items::quote_id.eq_any(&ids))
-            .order((
-                quote_items::quote_id.asc(),
-                quote_items::sort_order.asc(),
-                quote_items::id.asc()
-            ))
-            .select(ItemRow::as_select())
-            .load(c)
-            .await)?;
-        let mut out: HashMap<(TenantId, QuoteId), Vec<ItemRow>> =
-            ids.iter().map(|q| ((tenant, *q), Vec::new())).collect();
-        for row in rows {
-            out.entry((tenant, row.quote_id)).or_default().push(row);
-        }
-        Ok(out)
+/// The items of quotes, in order, in one statement.
+async fn items_of(
+    ctx: &Context<'_>,
+    ids: Vec<QuoteId>,
+) -> Result<HashMap<QuoteId, Vec<ItemRow>>, Error> {
+    let tenant = ctx.caller()?.tenant_id;
+    let mut pooled = ctx.services()?.db.read().await?;
+    let mut conn = pooled.conn();
+    let rows: Vec<ItemRow> = db_run!(&mut conn, |c| quote_items::table
+        .filter(quote_items::tenant_id.eq(tenant))
+        .filter(quote_items::quote_id.eq_any(&ids))
+        .order((
+            quote_items::quote_id.asc(),
+            quote_items::sort_order.asc(),
+            quote_items::id.asc()
+        ))
+        .select(ItemRow::as_select())
+        .load(c)
+        .await)?;
+    let mut out: HashMap<QuoteId, Vec<ItemRow>> = HashMap::new();
+    for row in rows {
+        out.entry(row.quote_id).or_default().push(row);
     }
+    Ok(out)
 }
 
 /// Filters for `quotes`.
@@ -561,11 +564,11 @@ impl QuoteQuery {
                 })?)
             })
         });
-        Ok(Connection::from_rows(
+        Ok(Connection::from_batch(
             &page,
             rows,
             |r: &QuoteRow| Cursor(vec![r.id.to_string().into()]),
-            Quote,
+            Quote::all,
             Some(count),
         ))
     }

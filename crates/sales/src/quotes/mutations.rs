@@ -525,7 +525,7 @@ impl QuoteMutation {
             })
             .await;
         QuotePayload::from_outcome(outcome, |row| QuotePayload {
-            quote: Some(Quote(row)),
+            quote: Some(Quote::one(row)),
             user_errors: vec![],
         })
     }
@@ -603,7 +603,7 @@ impl QuoteMutation {
             })
             .await;
         QuotePayload::from_outcome(outcome, |row| QuotePayload {
-            quote: Some(Quote(row)),
+            quote: Some(Quote::one(row)),
             user_errors: vec![],
         })
     }
@@ -646,7 +646,7 @@ impl QuoteMutation {
             })
             .await;
         QuotePayload::from_outcome(outcome, |row| QuotePayload {
-            quote: Some(Quote(row)),
+            quote: Some(Quote::one(row)),
             user_errors: vec![],
         })
     }
@@ -691,7 +691,7 @@ impl QuoteMutation {
             })
             .await;
         QuotePayload::from_outcome(outcome, |row| QuotePayload {
-            quote: Some(Quote(row)),
+            quote: Some(Quote::one(row)),
             user_errors: vec![],
         })
     }
@@ -801,7 +801,7 @@ impl QuoteMutation {
             })
             .await;
         QuotePayload::from_outcome(outcome, |row| QuotePayload {
-            quote: Some(Quote(row)),
+            quote: Some(Quote::one(row)),
             user_errors: vec![],
         })
     }
@@ -902,7 +902,7 @@ async fn respond(
         })
         .await;
     QuotePayload::from_outcome(outcome, |row| QuotePayload {
-        quote: Some(Quote(row)),
+        quote: Some(Quote::one(row)),
         user_errors: vec![],
     })
 }

@@ -1,0 +1,385 @@
+//! Sales access control: field rules, row scopes, tenants, and every role against every sales
+//! query and mutation.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::backend_test;
+use crate::support::*;
+
+async fn provision(app: &TestApp, t: &TestTenant) {
+    switchyard_sales::settings::provision(&app.services, t.id, "SEK", 2500, false, "46")
+        .await
+        .unwrap();
+}
+
+backend_test! {
+    async fn observers_read_customers_without_contact_details(app: TestApp) {
+        let t = app.tenant("acme").await;
+        provision(&app, &t).await;
+        let (_, observer) = app.user(&t, "watch@acme.example", &["observer"], &[t.location]).await;
+        customer(&app, &t.owner_token, json!({"firstName": "Ulla", "lastName": "Vik", "email": "ulla@example.se", "phone": "0701231231"})).await;
+        let query = "{ customers { edges { node { displayName email phone } } } }";
+        let body = app.gql(Some(&observer), query, json!({})).await;
+        assert!(body.get("errors").is_none(), "hidden fields are null without errors: {body}");
+        assert_eq!(body["data"]["customers"]["edges"][0]["node"], json!({"displayName": "Ulla Vik", "email": null, "phone": null}));
+        let owner = app.ok(&t.owner_token, query, json!({})).await;
+        assert_eq!(owner["customers"]["edges"][0]["node"]["email"], "ulla@example.se");
+        // Nor can they change anything.
+        assert_eq!(error_code(&app.gql(Some(&observer), "mutation { createCustomer(input: {lastName: \"X\"}) { customer { id } } }", json!({})).await), Some("FORBIDDEN"));
+    }
+}
+
+backend_test! {
+    async fn a_sales_rep_works_only_their_own_customers(app: TestApp) {
+        let t = app.tenant("acme").await;
+        let (ann, ann_token) = app.user(&t, "ann@acme.example", &["sales_rep"], &[t.location]).await;
+        let (_, bob_token) = app.user(&t, "bob@acme.example", &["sales_rep"], &[t.location]).await;
+        let ann_customer = customer(&app, &ann_token, json!({"firstName": "Ann's", "lastName": "Client"})).await;
+        let bob_customer = customer(&app, &bob_token, json!({"firstName": "Bob's", "lastName": "Client"})).await;
+        let data = app.ok(&ann_token, "{ customers { edges { node { id displayName assignedTo { email } } } } }", json!({})).await;
+        assert_eq!(data["customers"]["edges"], json!([{"node": {"id": ann_customer, "displayName": "Ann's Client", "assignedTo": {"email": "ann@acme.example"}}}]));
+        for (query, vars) in [
+            ("query($id: ID!) { customer(id: $id) { id } }", json!({"id": bob_customer})),
+            ("mutation($id: ID!) { updateCustomer(input: {id: $id, notes: \"mine now\"}) { customer { id } } }", json!({"id": bob_customer})),
+            ("mutation($id: ID!) { createQuote(input: {customerId: $id}) { quote { id } } }", json!({"id": bob_customer})),
+            ("mutation($id: ID!) { logActivity(input: {customerId: $id, kind: CALL, subject: \"x\"}) { activity { id } } }", json!({"id": bob_customer})),
+        ] {
+            assert_eq!(error_code(&app.gql(Some(&ann_token), query, vars).await), Some("NOT_FOUND"), "{query}");
+        }
+        // Ann may not give her customer to Bob, nor create one for him.
+        let body = app.ok(&ann_token, "mutation($id: ID!, $to: ID!) { updateCustomer(input: {id: $id, assignedToId: $to}) { userErrors { field code } } }",
+            json!({"id": ann_customer, "to": "not-an-id"})).await;
+        assert_eq!(user_errors(&body["updateCustomer"]), vec![("input.assignedToId".to_owned(), "UNKNOWN_REFERENCE".to_owned())]);
+        let bob = switchyard_identity::tenants::provision::user_by_email(&app.services, t.id, "bob@acme.example").await.unwrap().unwrap();
+        let body = app.ok(&ann_token, "mutation($to: ID!) { createCustomer(input: {lastName: \"X\", assignedToId: $to}) { userErrors { field code } } }", json!({"to": bob.to_global()})).await;
+        assert_eq!(user_errors(&body["createCustomer"]), vec![("input.assignedToId".to_owned(), "NOT_ALLOWED".to_owned())]);
+        let _ = ann;
+        // The owner sees both.
+        assert_eq!(app.ok(&t.owner_token, "{ customers { totalCount } }", json!({})).await["customers"]["totalCount"], 2);
+    }
+}
+
+backend_test! {
+    async fn only_managers_and_above_see_costs_and_margins(app: TestApp) {
+        let t = app.tenant("acme").await;
+        provision(&app, &t).await;
+        let (_, rep) = app.user(&t, "rep@acme.example", &["sales_rep"], &[t.location]).await;
+        let (_, manager) = app.user(&t, "boss@acme.example", &["manager"], &[t.location]).await;
+        let (_, accountant) = app.user(&t, "books@acme.example", &["accountant"], &[t.location]).await;
+        let c = customer(&app, &rep, json!({"firstName": "Mia", "lastName": "Gran"})).await;
+        let q = app.ok(&rep, "mutation($c: ID!) { createQuote(input: {customerId: $c, items: [{description: \"Crew\", quantity: 2, unitPriceMinor: 1000, unitCostMinor: 600, category: MOVING_SERVICES}]}) { quote { id } } }", json!({"c": c})).await["createQuote"]["quote"]["id"].clone();
+        let query = "query($id: ID!) { quote(id: $id) { total { amountMinor } cost { amountMinor } margin { amountMinor } items { unitCost { amountMinor } } } }";
+        for (token, sees) in [(&rep, false), (&accountant, false), (&manager, true), (&t.owner_token, true)] {
+            let body = app.gql(Some(token), query, json!({"id": q})).await;
+            assert!(body.get("errors").is_none(), "{body}");
+            let quote = &body["data"]["quote"];
+            assert_eq!(quote["total"]["amountMinor"], 2500);
+            if sees {
+                assert_eq!((quote["cost"]["amountMinor"].clone(), quote["margin"]["amountMinor"].clone()), (json!(1200), json!(800)));
+                assert_eq!(quote["items"][0]["unitCost"]["amountMinor"], 600);
+            } else {
+                assert!(quote["cost"].is_null() && quote["margin"].is_null() && quote["items"][0]["unitCost"].is_null(), "{quote}");
+            }
+        }
+    }
+}
+
+async fn next_message(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(Duration::from_millis(1500), socket.next()).await {
+            Err(_) => return None,
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                if v["type"] == "ping" {
+                    continue;
+                }
+                return Some(v);
+            }
+            Ok(Some(Ok(_))) => continue,
+            Ok(other) => panic!("socket ended: {other:?}"),
+        }
+    }
+}
+
+backend_test! {
+    async fn another_tenants_sales_objects_are_not_found_anywhere(app: TestApp) {
+        let a = app.tenant("alpha").await;
+        let b = app.tenant("beta").await;
+        provision(&app, &a).await;
+        let (a_rep, _) = app.user(&a, "rep@alpha.example", &["sales_rep"], &[a.location]).await;
+        let c = customer(&app, &a.owner_token, json!({"firstName": "Alpha", "lastName": "Kund", "email": "kund@alpha.example", "assignedToId": a_rep.to_global()})).await;
+        let lead = app.ok(&a.owner_token, "mutation($c: ID!) { createLead(input: {customerId: $c}) { lead { id } } }", json!({"c": c})).await["createLead"]["lead"]["id"].clone();
+        let activity = app.ok(&a.owner_token, "mutation($c: ID!) { logActivity(input: {customerId: $c, kind: CALL, subject: \"Hello\", followUpAt: \"2031-01-01T00:00:00Z\"}) { activity { id followUpTask { id } } } }", json!({"c": c})).await;
+        let task = activity["logActivity"]["activity"]["followUpTask"]["id"].clone();
+        let activity = activity["logActivity"]["activity"]["id"].clone();
+        let quote = app.ok(&a.owner_token, "mutation($c: ID!) { createQuote(input: {customerId: $c, items: [{description: \"Crew\", quantity: 1, unitPriceMinor: 100, category: OTHER}]}) { quote { id } } }", json!({"c": c})).await["createQuote"]["quote"]["id"].clone();
+        app.ok(&a.owner_token, "mutation($id: ID!) { sendQuote(input: {id: $id}) { quote { id } } }", json!({"id": quote})).await;
+
+        // By ID and through node(id:): NOT_FOUND, as for IDs that never existed.
+        for (field, id) in [("customer", &c.clone().into()), ("lead", &lead), ("activity", &activity), ("task", &task), ("quote", &quote)] {
+            let body = app.gql(Some(&b.owner_token), &format!("query($id: ID!) {{ {field}(id: $id) {{ id }} }}"), json!({"id": id})).await;
+            assert_eq!(error_code(&body), Some("NOT_FOUND"), "{field}: {body}");
+            assert!(body["data"][field].is_null());
+            let body = app.gql(Some(&b.owner_token), "query($id: ID!) { node(id: $id) { id } }", json!({"id": id})).await;
+            assert_eq!(error_code(&body), Some("NOT_FOUND"), "node {field}");
+        }
+        // Through filters and search: nothing of A.
+        let data = app.ok(&b.owner_token, "query($c: ID!, $u: ID!) {
+            customers(search: \"Alpha\") { totalCount } byRep: customers(filter: {assignedToId: $u}) { totalCount }
+            leads(filter: {customerId: $c}) { totalCount } activities(filter: {customerId: $c}) { totalCount }
+            tasks(filter: {customerId: $c}) { totalCount } quotes(filter: {customerId: $c}) { totalCount }
+            expired: quotes(filter: {status: SENT}) { totalCount } }", json!({"c": c, "u": a_rep.to_global()})).await;
+        for (key, value) in data.as_object().unwrap() {
+            assert_eq!(value["totalCount"], 0, "{key}: {data}");
+        }
+        // Mutations on A's objects: NOT_FOUND, nothing changes.
+        for (query, id) in [
+            ("mutation($id: ID!) { updateCustomer(input: {id: $id, notes: \"x\"}) { customer { id } } }", json!(c)),
+            ("mutation($id: ID!) { acceptQuote(input: {id: $id}) { quote { id } } }", quote.clone()),
+            ("mutation($id: ID!) { claimTask(input: {id: $id}) { task { id } } }", task.clone()),
+            ("mutation($id: ID!) { updateLead(input: {id: $id, score: 1}) { lead { id } } }", lead.clone()),
+            ("mutation($id: ID!) { updateActivity(input: {id: $id, subject: \"x\"}) { activity { id } } }", activity.clone()),
+        ] {
+            assert_eq!(error_code(&app.gql(Some(&b.owner_token), query, json!({"id": id})).await), Some("NOT_FOUND"), "{query}");
+        }
+        let data = app.ok(&a.owner_token, "query($id: ID!) { quote(id: $id) { status } }", json!({"id": quote})).await;
+        assert_eq!(data["quote"]["status"], "SENT");
+
+        // Subscriptions: B hears nothing of A's changes, A does.
+        let connect = |token: String| {
+            let url = app.ws_url();
+            async move {
+                let mut request = url.into_client_request().unwrap();
+                request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+                let (mut s, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+                s.send(Message::Text(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}}).to_string().into())).await.unwrap();
+                assert_eq!(next_message(&mut s).await.unwrap()["type"], "connection_ack");
+                for (id, q) in [("c", "subscription { customerChanged { displayName } }"), ("q", "subscription { quoteChanged { status } }")] {
+                    s.send(Message::Text(json!({"id": id, "type": "subscribe", "payload": {"query": q}}).to_string().into())).await.unwrap();
+                }
+                s
+            }
+        };
+        let mut watcher_a = connect(a.owner_token.clone()).await;
+        let mut watcher_b = connect(b.owner_token.clone()).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        app.ok(&a.owner_token, "mutation($id: ID!) { updateCustomer(input: {id: $id, firstName: \"Alfa\"}) { customer { id } } }", json!({"id": c})).await;
+        app.ok(&a.owner_token, "mutation($id: ID!) { acceptQuote(input: {id: $id}) { quote { id } } }", json!({"id": quote})).await;
+        let mut seen = Vec::new();
+        while let Some(m) = next_message(&mut watcher_a).await {
+            seen.push(m["payload"]["data"].clone());
+            if seen.len() == 2 {
+                break;
+            }
+        }
+        assert!(seen.contains(&json!({"customerChanged": {"displayName": "Alfa Kund"}})), "{seen:?}");
+        assert!(seen.contains(&json!({"quoteChanged": {"status": "ACCEPTED"}})), "{seen:?}");
+        assert_eq!(next_message(&mut watcher_b).await, None, "tenant B must hear nothing");
+    }
+}
+
+/// Who holds which sales permission (as the README's permission table states).
+fn holders(permission: &str) -> &'static [&'static str] {
+    const SELLERS: &[&str] = &["owner", "admin", "manager", "sales_rep"];
+    const MANAGERS: &[&str] = &["owner", "admin", "manager"];
+    match permission {
+        "customer:read" => &[
+            "owner",
+            "admin",
+            "manager",
+            "sales_rep",
+            "dispatcher",
+            "support_agent",
+            "accountant",
+            "observer",
+        ],
+        "lead:read" | "task:read" => &["owner", "admin", "manager", "sales_rep", "observer"],
+        "activity:read" => &[
+            "owner",
+            "admin",
+            "manager",
+            "sales_rep",
+            "support_agent",
+            "observer",
+        ],
+        "quote:read" => &[
+            "owner",
+            "admin",
+            "manager",
+            "sales_rep",
+            "accountant",
+            "observer",
+            "client",
+        ],
+        "settings:read" => &[
+            "owner",
+            "admin",
+            "manager",
+            "sales_rep",
+            "accountant",
+            "observer",
+        ],
+        "customer:create" | "customer:update" | "lead:manage" | "task:manage" | "quote:manage" => {
+            SELLERS
+        }
+        "activity:log" => &["owner", "admin", "manager", "sales_rep", "support_agent"],
+        "quote:respond" => &["owner", "admin", "manager", "sales_rep", "client"],
+        "customer:merge" | "quote:approve" => MANAGERS,
+        "settings:manage" => &["owner", "admin"],
+        other => panic!("no expectation for {other}"),
+    }
+}
+
+/// IDs a role works on, all inside its own scope.
+struct Fixture {
+    customer: Value,
+    duplicate: Value,
+    lead: Value,
+    activity: Value,
+    tasks: [Value; 3],
+    queued: Value,
+    quotes: [Value; 7],
+}
+
+async fn fixture(
+    app: &TestApp,
+    t: &TestTenant,
+    role: &str,
+    user: switchyard_kernel::UserId,
+    client: Option<switchyard_kernel::UserId>,
+) -> Fixture {
+    let owner = &t.owner_token;
+    let assignee = if role == "client" { t.owner } else { user };
+    let make_customer = |name: String| {
+        customer(
+            app,
+            owner,
+            json!({"lastName": name, "assignedToId": assignee.to_global(), "locationId": t.location.to_global()}),
+        )
+    };
+    let c = make_customer(format!("{role} customer")).await;
+    let d = make_customer(format!("{role} duplicate")).await;
+    let lead = app
+        .ok(
+            owner,
+            "mutation($c: ID!) { createLead(input: {customerId: $c}) { lead { id } } }",
+            json!({"c": c}),
+        )
+        .await["createLead"]["lead"]["id"]
+        .clone();
+    let activity = app.ok(owner, "mutation($c: ID!) { logActivity(input: {customerId: $c, kind: NOTE, subject: \"Note\"}) { activity { id } } }", json!({"c": c})).await["logActivity"]["activity"]["id"].clone();
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        tasks.push(app.ok(owner, "mutation($c: ID!, $u: ID!) { createTask(input: {kind: OTHER, title: \"Do it\", customerId: $c, assigneeId: $u}) { task { id } } }", json!({"c": c, "u": assignee.to_global()})).await["createTask"]["task"]["id"].clone());
+    }
+    let queued = app.ok(owner, "mutation { createTask(input: {kind: OTHER, title: \"Anyone\", queue: SALES_OPS}) { task { id } } }", json!({})).await["createTask"]["task"]["id"].clone();
+    let mut quotes = Vec::new();
+    for i in 0..7 {
+        let id = app.ok(owner, "mutation($c: ID!, $r: ID) { createQuote(input: {customerId: $c, recipientId: $r, items: [{description: \"Crew\", quantity: 1, unitPriceMinor: 1000, category: OTHER}]}) { quote { id } } }",
+            json!({"c": c, "r": client.map(|u| u.to_global())})).await["createQuote"]["quote"]["id"].clone();
+        if i >= 3 {
+            app.ok(
+                owner,
+                "mutation($id: ID!) { sendQuote(input: {id: $id}) { quote { id } } }",
+                json!({"id": id}),
+            )
+            .await;
+        }
+        quotes.push(id);
+    }
+    Fixture {
+        customer: json!(c),
+        duplicate: json!(d),
+        lead,
+        activity,
+        tasks: [tasks[0].clone(), tasks[1].clone(), tasks[2].clone()],
+        queued,
+        quotes: quotes.try_into().unwrap(),
+    }
+}
+
+const ROLES: [&str; 10] = [
+    "owner",
+    "admin",
+    "manager",
+    "sales_rep",
+    "dispatcher",
+    "crew",
+    "support_agent",
+    "accountant",
+    "observer",
+    "client",
+];
+
+backend_test! {
+    async fn role_matrix_for_every_sales_query_and_mutation(app: TestApp) {
+        let t = app.tenant("matrix").await;
+        provision(&app, &t).await;
+        let mut denied = 0;
+        for role in ROLES {
+            let (user, token) = app.user(&t, &format!("{role}-user@matrix.example"), &[role], &[t.location]).await;
+            let f = fixture(&app, &t, role, user, (role == "client").then_some(user)).await;
+            let q = &f.quotes;
+            let cases: Vec<(&str, &str, String, Value)> = vec![
+                ("customer", "customer:read", "query($id: ID!) { customer(id: $id) { id } }".into(), json!({"id": f.customer})),
+                ("customers", "customer:read", "{ customers { totalCount } }".into(), json!({})),
+                ("possibleDuplicates", "customer:read", "query($id: ID!) { possibleDuplicates(customerId: $id) { id } }".into(), json!({"id": f.customer})),
+                ("lead", "lead:read", "query($id: ID!) { lead(id: $id) { id } }".into(), json!({"id": f.lead})),
+                ("leads", "lead:read", "{ leads { totalCount } }".into(), json!({})),
+                ("activity", "activity:read", "query($id: ID!) { activity(id: $id) { id } }".into(), json!({"id": f.activity})),
+                ("activities", "activity:read", "{ activities { totalCount } }".into(), json!({})),
+                ("task", "task:read", "query($id: ID!) { task(id: $id) { id } }".into(), json!({"id": f.tasks[0]})),
+                ("tasks", "task:read", "{ tasks { totalCount } }".into(), json!({})),
+                ("quote", "quote:read", "query($id: ID!) { quote(id: $id) { id } }".into(), json!({"id": q[0]})),
+                ("quotes", "quote:read", "{ quotes { totalCount } }".into(), json!({})),
+                ("salesSettings", "settings:read", "{ salesSettings { currency } }".into(), json!({})),
+                ("createCustomer", "customer:create", "mutation($n: String!) { createCustomer(input: {lastName: $n}) { customer { id } userErrors { field code } } }".into(), json!({"n": format!("new by {role}")})),
+                ("updateCustomer", "customer:update", "mutation($id: ID!) { updateCustomer(input: {id: $id, notes: \"updated\"}) { customer { id } userErrors { field code } } }".into(), json!({"id": f.customer})),
+                ("changeCustomerStage", "customer:update", "mutation($id: ID!) { changeCustomerStage(input: {id: $id, stage: CONTACTED}) { customer { id } userErrors { field code } } }".into(), json!({"id": f.customer})),
+                ("mergeCustomers", "customer:merge", "mutation($s: ID!, $d: ID!) { mergeCustomers(input: {survivorId: $s, duplicateId: $d}) { survivor { id } userErrors { field code } } }".into(), json!({"s": f.customer, "d": f.duplicate})),
+                ("createLead", "lead:manage", "mutation($c: ID!) { createLead(input: {customerId: $c}) { lead { id } userErrors { field code } } }".into(), json!({"c": f.customer})),
+                ("updateLead", "lead:manage", "mutation($id: ID!) { updateLead(input: {id: $id, score: 50}) { lead { id } userErrors { field code } } }".into(), json!({"id": f.lead})),
+                ("logActivity", "activity:log", "mutation($c: ID!) { logActivity(input: {customerId: $c, kind: CALL, subject: \"Call\"}) { activity { id } userErrors { field code } } }".into(), json!({"c": f.customer})),
+                ("updateActivity", "activity:log", "mutation($id: ID!) { updateActivity(input: {id: $id, subject: \"Edited\"}) { activity { id } userErrors { field code } } }".into(), json!({"id": f.activity})),
+                ("createTask", "task:manage", "mutation($c: ID!) { createTask(input: {kind: FOLLOW_UP, title: \"Follow up\", customerId: $c, queue: INSIDE_SALES}) { task { id } userErrors { field code } } }".into(), json!({"c": f.customer})),
+                ("updateTask", "task:manage", "mutation($id: ID!) { updateTask(input: {id: $id, title: \"Renamed\"}) { task { id } userErrors { field code } } }".into(), json!({"id": f.tasks[0]})),
+                ("claimTask", "task:manage", "mutation($id: ID!) { claimTask(input: {id: $id}) { task { id } userErrors { field code } } }".into(), json!({"id": f.queued})),
+                ("handOverTask", "task:manage", "mutation($id: ID!) { handOverTask(input: {id: $id, toQueue: INSIDE_SALES}) { task { id } userErrors { field code } } }".into(), json!({"id": f.tasks[2]})),
+                ("completeTask", "task:manage", "mutation($id: ID!) { completeTask(input: {id: $id}) { task { id } userErrors { field code } } }".into(), json!({"id": f.tasks[0]})),
+                ("cancelTask", "task:manage", "mutation($id: ID!) { cancelTask(input: {id: $id}) { task { id } userErrors { field code } } }".into(), json!({"id": f.tasks[1]})),
+                ("createQuote", "quote:manage", "mutation($c: ID!) { createQuote(input: {customerId: $c}) { quote { id } userErrors { field code } } }".into(), json!({"c": f.customer})),
+                ("updateQuote", "quote:manage", "mutation($id: ID!) { updateQuote(input: {id: $id, notes: \"Cheaper\"}) { quote { id } userErrors { field code } } }".into(), json!({"id": q[2]})),
+                ("approveQuote", "quote:approve", "mutation($id: ID!) { approveQuote(input: {id: $id}) { quote { id } userErrors { field code } } }".into(), json!({"id": q[0]})),
+                ("sendQuote", "quote:manage", "mutation($id: ID!) { sendQuote(input: {id: $id}) { quote { id } userErrors { field code } } }".into(), json!({"id": q[1]})),
+                ("reviseQuote", "quote:manage", "mutation($id: ID!) { reviseQuote(input: {id: $id}) { quote { id } userErrors { field code } } }".into(), json!({"id": q[3]})),
+                ("markQuoteViewed", "quote:respond", "mutation($id: ID!) { markQuoteViewed(input: {id: $id}) { quote { id } userErrors { field code } } }".into(), json!({"id": q[4]})),
+                ("acceptQuote", "quote:respond", "mutation($id: ID!) { acceptQuote(input: {id: $id}) { quote { id } userErrors { field code } } }".into(), json!({"id": q[5]})),
+                ("rejectQuote", "quote:respond", "mutation($id: ID!) { rejectQuote(input: {id: $id, reason: \"No\"}) { quote { id } userErrors { field code } } }".into(), json!({"id": q[6]})),
+                ("updateSalesSettings", "settings:manage", "mutation { updateSalesSettings(input: {quoteValidityDays: 14}) { settings { currency } userErrors { field code } } }".into(), json!({})),
+            ];
+            for (field, permission, query, variables) in cases {
+                let body = app.gql(Some(&token), &query, variables).await;
+                if holders(permission).contains(&role) {
+                    assert!(body.get("errors").is_none(), "{role} may {field}: {body}");
+                    if let Some(errors) = body["data"][field].get("userErrors") {
+                        assert_eq!(errors, &json!([]), "{role} {field}: {body}");
+                    }
+                } else {
+                    denied += 1;
+                    assert_eq!(error_code(&body), Some("FORBIDDEN"), "{role} may not {field}: {body}");
+                    assert!(body["data"].is_null() || body["data"][field].is_null(), "{body}");
+                }
+            }
+        }
+        assert!(denied > 100, "the matrix must refuse plenty: {denied}");
+    }
+}
