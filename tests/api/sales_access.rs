@@ -29,6 +29,12 @@ backend_test! {
         assert_eq!(body["data"]["customers"]["edges"][0]["node"], json!({"displayName": "Ulla Vik", "email": null, "phone": null}));
         let owner = app.ok(&t.owner_token, query, json!({})).await;
         assert_eq!(owner["customers"]["edges"][0]["node"]["email"], "ulla@example.se");
+        // Search does not give away what the fields hide: an observer finds by name only.
+        let search = "query($s: String!) { customers(search: $s) { totalCount } }";
+        for (term, owner_finds, observer_finds) in [("Ulla", 1, 1), ("ulla vik", 1, 1), ("ulla@example.se", 1, 0), ("example", 1, 0), ("0701231231", 1, 0), ("070123", 1, 0), ("Ulla 4670", 1, 0)] {
+            assert_eq!(app.ok(&t.owner_token, search, json!({"s": term})).await["customers"]["totalCount"], owner_finds, "owner: {term}");
+            assert_eq!(app.ok(&observer, search, json!({"s": term})).await["customers"]["totalCount"], observer_finds, "observer: {term}");
+        }
         // Nor can they change anything.
         assert_eq!(error_code(&app.gql(Some(&observer), "mutation { createCustomer(input: {lastName: \"X\"}) { customer { id } } }", json!({})).await), Some("FORBIDDEN"));
     }
@@ -259,15 +265,17 @@ async fn fixture(
 ) -> Fixture {
     let owner = &t.owner_token;
     let assignee = if role == "client" { t.owner } else { user };
-    let make_customer = |name: String| {
+    let make_customer = |name: String, portal: Option<switchyard_kernel::UserId>| {
         customer(
             app,
             owner,
-            json!({"lastName": name, "assignedToId": assignee.to_global(), "locationId": t.location.to_global()}),
+            json!({"lastName": name, "assignedToId": assignee.to_global(), "locationId": t.location.to_global(),
+                "portalUserId": portal.map(|u| u.to_global())}),
         )
     };
-    let c = make_customer(format!("{role} customer")).await;
-    let d = make_customer(format!("{role} duplicate")).await;
+    // A client is the customer's portal user: quotes are addressed to it.
+    let c = make_customer(format!("{role} customer"), client).await;
+    let d = make_customer(format!("{role} duplicate"), None).await;
     let lead = app
         .ok(
             owner,
@@ -339,7 +347,7 @@ backend_test! {
                 ("activities", "activity:read", "{ activities { totalCount } }".into(), json!({})),
                 ("task", "task:read", "query($id: ID!) { task(id: $id) { id } }".into(), json!({"id": f.tasks[0]})),
                 ("tasks", "task:read", "{ tasks { totalCount } }".into(), json!({})),
-                ("quote", "quote:read", "query($id: ID!) { quote(id: $id) { id } }".into(), json!({"id": q[0]})),
+                ("quote", "quote:read", "query($id: ID!) { quote(id: $id) { id } }".into(), json!({"id": q[3]})),
                 ("quotes", "quote:read", "{ quotes { totalCount } }".into(), json!({})),
                 ("salesSettings", "settings:read", "{ salesSettings { currency } }".into(), json!({})),
                 ("createCustomer", "customer:create", "mutation($n: String!) { createCustomer(input: {lastName: $n}) { customer { id } userErrors { field code } } }".into(), json!({"n": format!("new by {role}")})),

@@ -193,6 +193,15 @@ backend_test! {
         // Everyone who works tasks sees the queue.
         let queue = "{ tasks(filter: {queue: INSIDE_SALES, unassigned: true}) { totalCount } }";
         assert_eq!(app.ok(&ann_token, queue, json!({})).await["tasks"]["totalCount"], 1);
+        // Seeing a queued task lets a rep claim it, not cancel, complete, edit or reroute it.
+        for (field, mutation) in [
+            ("cancelTask", "mutation($id: ID!) { cancelTask(input: {id: $id}) { task { id } } }"),
+            ("completeTask", "mutation($id: ID!) { completeTask(input: {id: $id}) { task { id } } }"),
+            ("updateTask", "mutation($id: ID!) { updateTask(input: {id: $id, title: \"Mine now\"}) { task { id } } }"),
+            ("handOverTask", "mutation($id: ID!) { handOverTask(input: {id: $id, toQueue: SALES_OPS}) { task { id } } }"),
+        ] {
+            assert_eq!(error_code(&app.gql(Some(&bob_token), mutation, json!({"id": id})).await), Some("NOT_FOUND"), "{field}");
+        }
         let claim = "mutation($id: ID!) { claimTask(input: {id: $id}) { task { assignee { email } } userErrors { code message } } }";
         let data = app.ok(&ann_token, claim, json!({"id": id})).await;
         assert_eq!(data["claimTask"]["task"]["assignee"]["email"], "ann@acme.example");
@@ -222,6 +231,32 @@ backend_test! {
         // A finished task cannot be claimed or handed over.
         let data = app.ok(&ann_token, "mutation($id: ID!) { cancelTask(input: {id: $id}) { task { id } userErrors { field code } } }", json!({"id": id})).await;
         assert_eq!(user_errors(&data["cancelTask"]), vec![("input.id".to_owned(), "INVALID_STATE".to_owned())]);
+    }
+}
+
+backend_test! {
+    async fn two_reps_claiming_one_task_at_once_leave_one_holder(app: TestApp) {
+        let t = app.tenant("acme").await;
+        let mut reps = Vec::new();
+        for i in 0..4 {
+            reps.push(app.user(&t, &format!("rep{i}@acme.example"), &["sales_rep"], &[t.location]).await);
+        }
+        let claim = "mutation($id: ID!) { claimTask(input: {id: $id}) { task { assignee { id } } userErrors { code } } }";
+        for round in 0..5 {
+            let data = app.ok(&t.owner_token, "mutation { createTask(input: {kind: FOLLOW_UP, title: \"Web lead\", queue: INSIDE_SALES}) { task { id } } }", json!({})).await;
+            let id = data["createTask"]["task"]["id"].clone();
+            let answers = futures_util::future::join_all(reps.iter().map(|(_, token)| app.gql(Some(token), claim, json!({"id": id})))).await;
+            let winners: Vec<Value> = answers.iter().filter_map(|a| a["data"]["claimTask"]["task"]["assignee"]["id"].as_str().map(|s| json!(s))).collect();
+            assert_eq!(winners.len(), 1, "round {round}: exactly one claim wins: {answers:?}");
+            // The others are told why: it was taken first (a user error) or meanwhile (CONFLICT).
+            for answer in answers.iter().filter(|a| a["data"]["claimTask"]["task"].is_null()) {
+                let user_error = answer["data"]["claimTask"]["userErrors"][0]["code"].as_str();
+                assert!(user_error == Some("INVALID_STATE") || error_code(answer) == Some("CONFLICT") || error_code(answer) == Some("NOT_FOUND"), "{answer}");
+            }
+            let data = app.ok(&t.owner_token, "query($id: ID!) { task(id: $id) { assignee { id } history { action } } }", json!({"id": id})).await;
+            assert_eq!(data["task"]["assignee"]["id"], winners[0]);
+            assert_eq!(data["task"]["history"], json!([{"action": "created"}, {"action": "claimed"}]), "round {round}");
+        }
     }
 }
 
@@ -277,5 +312,42 @@ backend_test! {
         let again = app.ok(&t.owner_token, merge, json!({"s": keep, "d": dupe})).await;
         assert_eq!(user_errors(&again["mergeCustomers"]), vec![("input.duplicateId".to_owned(), "INVALID_STATE".to_owned())]);
         assert_eq!(app.ok(&t.owner_token, "{ customers { totalCount } }", json!({})).await["customers"]["totalCount"], 1);
+        // The merged-away record stays merged: nothing merges into it and it cannot come back.
+        let third = customer(&app, &t.owner_token, json!({"firstName": "Third", "lastName": "Ek"})).await;
+        let data = app.ok(&t.owner_token, merge, json!({"s": dupe, "d": third})).await;
+        assert_eq!(user_errors(&data["mergeCustomers"]), vec![("input.survivorId".to_owned(), "INVALID_STATE".to_owned())]);
+        let data = app.ok(&t.owner_token, "mutation($id: ID!) { updateCustomer(input: {id: $id, active: true}) { customer { active } userErrors { field code } } }", json!({"id": dupe})).await;
+        assert_eq!(user_errors(&data["updateCustomer"]), vec![("input.active".to_owned(), "INVALID_STATE".to_owned())]);
+        assert_eq!(app.ok(&t.owner_token, "{ customers { totalCount } }", json!({})).await["customers"]["totalCount"], 2);
+    }
+}
+
+backend_test! {
+    async fn a_retried_create_answers_the_first_object_and_keys_are_per_user(app: TestApp) {
+        let t = app.tenant("acme").await;
+        let (_, manager) = app.user(&t, "maja@acme.example", &["manager"], &[t.location]).await;
+        let c = customer(&app, &t.owner_token, json!({"firstName": "Retry", "lastName": "Person", "locationId": t.location.to_global(), "tags": ["long_distance"]})).await;
+        let creates = [
+            ("createLead", "lead", "mutation($c: ID!, $k: String) { createLead(input: {customerId: $c, idempotencyKey: $k}) { lead { id } } }", "{ leads { totalCount } }", "leads"),
+            ("logActivity", "activity", "mutation($c: ID!, $k: String) { logActivity(input: {customerId: $c, kind: CALL, subject: \"Call\", idempotencyKey: $k}) { activity { id } } }", "{ activities { totalCount } }", "activities"),
+            ("createTask", "task", "mutation($c: ID!, $k: String) { createTask(input: {customerId: $c, kind: OTHER, title: \"Do\", queue: INSIDE_SALES, idempotencyKey: $k}) { task { id } } }", "{ tasks { totalCount } }", "tasks"),
+        ];
+        for (field, object, mutation, count, list) in creates {
+            let first = app.ok(&t.owner_token, mutation, json!({"c": c, "k": "retry-1"})).await[field][object]["id"].clone();
+            let retry = app.ok(&t.owner_token, mutation, json!({"c": c, "k": "retry-1"})).await[field][object]["id"].clone();
+            assert_eq!(first, retry, "{field}: a retry answers the first object");
+            assert_eq!(app.ok(&t.owner_token, count, json!({})).await[list]["totalCount"], 1, "{field}");
+            // Someone else's request with the same key is another request.
+            let theirs = app.ok(&manager, mutation, json!({"c": c, "k": "retry-1"})).await[field][object]["id"].clone();
+            assert!(theirs.is_string() && theirs != first, "{field}: {theirs}");
+            assert_eq!(app.ok(&t.owner_token, count, json!({})).await[list]["totalCount"], 2, "{field}");
+        }
+        let long = "x".repeat(201);
+        let body = app.gql(Some(&t.owner_token), creates[0].2, json!({"c": c, "k": long})).await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+        // Tags with LIKE's wildcard characters are matched literally.
+        let tagged = "query($t: String!) { customers(filter: {tag: $t}) { totalCount } }";
+        assert_eq!(app.ok(&t.owner_token, tagged, json!({"t": "long_distance"})).await["customers"]["totalCount"], 1);
+        assert_eq!(app.ok(&t.owner_token, tagged, json!({"t": "long%"})).await["customers"]["totalCount"], 0);
     }
 }

@@ -227,9 +227,22 @@ backend_test! {
     async fn a_portal_client_sees_and_answers_only_the_quotes_addressed_to_them(app: TestApp) {
         let (t, c) = setup(&app, "acme", false).await;
         let (client, client_token) = app.user(&t, "kajsa@customer.example", &["client"], &[]).await;
-        let (_, other_token) = app.user(&t, "someone@customer.example", &["client"], &[]).await;
-        let mine = app.ok(&t.owner_token, &create_quote(), json!({"input": {"customerId": c, "items": items(), "recipientId": client.to_global()}})).await["createQuote"]["quote"]["id"].clone();
-        let theirs = app.ok(&t.owner_token, &create_quote(), json!({"input": {"customerId": c, "items": items()}})).await["createQuote"]["quote"]["id"].clone();
+        let (other, other_token) = app.user(&t, "someone@customer.example", &["client"], &[]).await;
+        // Kajsa is the customer's portal user; the other client belongs to another customer.
+        let data = app.ok(&t.owner_token, "mutation($c: ID!, $u: ID) { updateCustomer(input: {id: $c, portalUserId: $u}) { customer { portalUser { email } } } }", json!({"c": c, "u": client.to_global()})).await;
+        assert_eq!(data["updateCustomer"]["customer"]["portalUser"]["email"], "kajsa@customer.example");
+        let elsewhere = customer(&app, &t.owner_token, json!({"companyName": "Elsewhere AB", "portalUserId": other.to_global()})).await;
+        // A quote goes to the customer's own portal user: by default, and never to another's.
+        let data = app.ok(&t.owner_token, &create_quote(), json!({"input": {"customerId": c, "items": items(), "recipientId": other.to_global()}})).await;
+        assert_eq!(user_errors(&data["createQuote"]), vec![("input.recipientId".to_owned(), "NOT_ALLOWED".to_owned())], "{data}");
+        let data = app.ok(&t.owner_token, "mutation($u: ID) { createCustomer(input: {companyName: \"Twice AB\", portalUserId: $u}) { userErrors { field code } } }", json!({"u": other.to_global()})).await;
+        assert_eq!(user_errors(&data["createCustomer"]), vec![("input.portalUserId".to_owned(), "DUPLICATE".to_owned())], "{data}");
+        let mine = app.ok(&t.owner_token, &create_quote(), json!({"input": {"customerId": c, "items": items()}})).await["createQuote"]["quote"]["id"].clone();
+        let theirs = app.ok(&t.owner_token, &create_quote(), json!({"input": {"customerId": elsewhere, "items": items()}})).await["createQuote"]["quote"]["id"].clone();
+        // A draft is not shown to its recipient until it is sent.
+        let data = app.ok(&client_token, "{ quotes { totalCount } }", json!({})).await;
+        assert_eq!(data["quotes"]["totalCount"], 0, "{data}");
+        assert_eq!(error_code(&app.gql(Some(&client_token), "query($id: ID!) { quote(id: $id) { id } }", json!({"id": mine})).await), Some("NOT_FOUND"));
         for id in [&mine, &theirs] {
             app.ok(&t.owner_token, &action("sendQuote"), json!({"id": id})).await;
         }
@@ -248,6 +261,11 @@ backend_test! {
         app.ok(&client_token, "mutation($id: ID!) { markQuoteViewed(input: {id: $id}) { quote { status } } }", json!({"id": mine})).await;
         let data = app.ok(&client_token, "mutation($id: ID!) { acceptQuote(input: {id: $id}) { quote { status acceptedBy { email } } } }", json!({"id": mine})).await;
         assert_eq!(data["acceptQuote"]["quote"], json!({"status": "ACCEPTED", "acceptedBy": {"email": "kajsa@customer.example"}}));
+        // The staff behind the quote stay out of the client's sight, as in the user directory.
+        let data = app.ok(&client_token, "query($id: ID!) { quote(id: $id) { createdBy { email roles { key } } recipient { email } } }", json!({"id": mine})).await;
+        assert_eq!(data["quote"], json!({"createdBy": null, "recipient": {"email": "kajsa@customer.example"}}));
+        let data = app.ok(&t.owner_token, "query($id: ID!) { quote(id: $id) { createdBy { email } } }", json!({"id": mine})).await;
+        assert!(data["quote"]["createdBy"]["email"].is_string(), "{data}");
         assert_eq!(error_code(&app.gql(Some(&client_token), &create_quote(), json!({"input": {"customerId": c}})).await), Some("FORBIDDEN"));
     }
 }

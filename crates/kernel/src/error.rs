@@ -39,6 +39,12 @@ pub enum Error {
 }
 
 impl Error {
+    /// The answer when an update conditioned on the version it read found it changed: another
+    /// request changed the object in between.
+    pub fn changed_meanwhile() -> Error {
+        Error::conflict("the object was changed by another request meanwhile; reload and retry")
+    }
+
     /// The message a client sees.
     pub fn message(&self) -> String {
         match self {
@@ -99,7 +105,8 @@ impl From<diesel::result::Error> for Error {
         match error {
             diesel::result::Error::NotFound => Error::NotFound,
             diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::SerializationFailure,
+                diesel::result::DatabaseErrorKind::SerializationFailure
+                | diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,
             ) => Error::conflict("the change collided with another one; retry"),
             other => Error::internal(other),

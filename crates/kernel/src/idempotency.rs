@@ -1,5 +1,6 @@
 //! Idempotency keys for creates: a retried request with the same key gets the object the first
-//! attempt created instead of a second one. The key is stored in the create's transaction.
+//! attempt created instead of a second one. The key is stored in the create's transaction and
+//! belongs to the user who sent it (two users' keys never collide).
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -9,6 +10,24 @@ use crate::db::Conn;
 use crate::error::Error;
 use crate::schema::idempotency_keys as keys;
 
+/// The longest key accepted.
+pub const MAX_KEY: usize = 200;
+
+fn scoped_key(caller: &Caller, key: &str) -> Result<String, Error> {
+    if key.is_empty() || key.len() > MAX_KEY {
+        return Err(Error::bad_input(
+            "input.idempotencyKey",
+            format!("an idempotency key has 1 to {MAX_KEY} characters"),
+        ));
+    }
+    let who = match &caller.principal {
+        crate::access::Principal::User { id, .. } => format!("user:{id}"),
+        crate::access::Principal::ApiKey { id, .. } => format!("api_key:{id}"),
+        crate::access::Principal::System => "system".to_owned(),
+    };
+    Ok(format!("{who}:{key}"))
+}
+
 /// The ID created earlier under this key for this operation, if any.
 pub async fn find(
     conn: &mut Conn<'_>,
@@ -16,6 +35,8 @@ pub async fn find(
     operation: &str,
     key: &str,
 ) -> Result<Option<String>, Error> {
+    let key = scoped_key(caller, key)?;
+    let key = key.as_str();
     let tenant = caller.tenant_id.to_string();
     Ok(crate::db_run!(conn, |c| keys::table
         .filter(keys::tenant_id.eq(&tenant))
@@ -35,6 +56,7 @@ pub async fn remember(
     key: &str,
     result_id: &str,
 ) -> Result<(), Error> {
+    let key = scoped_key(caller, key)?;
     let row = (
         keys::tenant_id.eq(caller.tenant_id.to_string()),
         keys::operation.eq(operation),

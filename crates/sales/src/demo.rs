@@ -258,6 +258,7 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
             lead_source: Some(pick(&mut rng, SOURCES).to_string()),
             tags: vec![pick(&mut rng, TAGS).to_string()],
             assigned_to: (i % 10 != 9).then_some(rep),
+            portal_user: None,
             location: Some(location),
             estimated_value: Some((rng.random_range(50..1500) * 10_000, "SEK".to_owned())),
             notes: String::new(),

@@ -27,8 +27,11 @@ pub trait Children: Send + Sync + 'static {
     const MINE: &'static str;
     /// The permission whose scope applies.
     const PERMISSION: &'static str;
-    /// Extra SQL condition on alias `t`, if any (` AND …`).
-    const EXTRA: &'static str = "";
+    /// The column naming the portal user a row is addressed to, if rows can be (quotes).
+    const RECIPIENT: Option<&'static str> = None;
+    /// A condition on alias `t` making a row visible to everyone with the permission
+    /// (unassigned queued tasks), if any.
+    const OPEN: Option<&'static str> = None;
     /// A row's parent ID.
     fn parent(row: &Self::Row) -> String;
 }
@@ -68,9 +71,8 @@ pub async fn first_pages<C: Children>(
         .push(C::PARENT)
         .push(" IN ")
         .bind_list(parents.iter().cloned());
-    push_child_scope(&mut sql, tenant, &scope, C::MINE);
-    sql.push(C::EXTRA)
-        .push(") ranked WHERE row_rank <= ")
+    push_child_scope(&mut sql, tenant, &scope, C::MINE, C::RECIPIENT, C::OPEN);
+    sql.push(") ranked WHERE row_rank <= ")
         .bind(limit)
         .push(" ORDER BY ")
         .push(C::PARENT)
@@ -107,8 +109,14 @@ fn one_parent<C: Children>(
         .push(C::PARENT)
         .push(" = ")
         .bind(parent.to_owned());
-    push_child_scope(sql, caller.tenant_id, &scope, C::MINE);
-    sql.push(C::EXTRA);
+    push_child_scope(
+        sql,
+        caller.tenant_id,
+        &scope,
+        C::MINE,
+        C::RECIPIENT,
+        C::OPEN,
+    );
     Ok(())
 }
 

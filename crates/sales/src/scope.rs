@@ -136,15 +136,32 @@ fn push_customer_ids(sql: &mut Sql, column: &str, tenant: TenantId, scope: &RowS
     }
 }
 
-/// ` AND (…)` restricting alias `t` of a child table to a [`ChildScope`]; `mine` is the column
-/// naming the user who created or holds the row.
-pub fn push_child_scope(sql: &mut Sql, tenant: TenantId, scope: &ChildScope, mine: &str) {
+/// ` AND (…)` restricting alias `t` of a child table to a [`ChildScope`]. `mine` is the column
+/// naming the user who created or holds the row; `recipient` the column naming a portal user a
+/// row is addressed to (quotes; a client never sees a DRAFT); `open` a condition that makes a
+/// row visible to everyone with the permission (queued tasks).
+pub fn push_child_scope(
+    sql: &mut Sql,
+    tenant: TenantId,
+    scope: &ChildScope,
+    mine: &str,
+    recipient: Option<&str>,
+    open: Option<&str>,
+) {
     match scope {
         ChildScope::Tenant => {}
-        ChildScope::Recipient(user) => {
-            sql.push(" AND t.recipient_user_id = ")
-                .bind(user.to_string());
-        }
+        ChildScope::Recipient(user) => match recipient {
+            Some(column) => {
+                sql.push(" AND t.")
+                    .push(column)
+                    .push(" = ")
+                    .bind(user.to_string());
+                sql.push(" AND t.status <> 'DRAFT'");
+            }
+            None => {
+                sql.push(" AND 1 = 0");
+            }
+        },
         ChildScope::Customers { customers, user } => {
             sql.push(" AND (t.")
                 .push(mine)
@@ -152,6 +169,9 @@ pub fn push_child_scope(sql: &mut Sql, tenant: TenantId, scope: &ChildScope, min
                 .bind(user.to_string())
                 .push(" OR ");
             push_customer_ids(sql, "t.customer_id", tenant, customers);
+            if let Some(open) = open {
+                sql.push(" OR (").push(open).push(")");
+            }
             sql.push(")");
         }
     }

@@ -44,7 +44,7 @@ impl SettingsRow {
             phone_country_code: "1".to_owned(),
             next_quote_number: 1,
             updated_at: time::now(),
-            version: 0,
+            version: 1,
         }
     }
 }
@@ -222,7 +222,11 @@ impl SettingsMutation {
                     return Err(Error::conflict("the settings changed since you read them; reload and retry").into());
                 }
                 check.finish()?;
-                let row: SettingsRow = db_run!(tx, |c| diesel::update(sales_settings::table.find(caller.tenant_id))
+                let row: SettingsRow = db_run!(tx, |c| diesel::update(
+                    sales_settings::table
+                        .find(caller.tenant_id)
+                        .filter(sales_settings::version.eq(before.version))
+                )
                     .set((
                         sales_settings::currency.eq(currency.clone().unwrap_or(before.currency.clone())),
                         sales_settings::tax_rate_bp.eq(input.tax_rate_basis_points.unwrap_or(before.tax_rate_bp)),
@@ -234,7 +238,9 @@ impl SettingsMutation {
                     ))
                     .returning(SettingsRow::as_returning())
                     .get_result(c)
-                    .await)?;
+                    .await
+                    .optional())?
+                .ok_or_else(Error::changed_meanwhile)?;
                 let describe = |r: &SettingsRow| json!({"currency": r.currency, "taxRateBp": r.tax_rate_bp,
                     "approvalRequired": r.quote_approval_required, "validityDays": r.quote_validity_days,
                     "phoneCountryCode": r.phone_country_code});

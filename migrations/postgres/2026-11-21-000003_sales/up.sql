@@ -24,10 +24,12 @@ CREATE TABLE customers (
     phone TEXT,
     phone_search TEXT NOT NULL DEFAULT '',
     search_text TEXT NOT NULL DEFAULT '',
+    name_search TEXT NOT NULL DEFAULT '',
     address TEXT,
     lead_source TEXT,
     tags TEXT NOT NULL DEFAULT '[]',
     assigned_to TEXT,
+    portal_user_id TEXT,
     estimated_value_minor BIGINT,
     currency TEXT,
     notes TEXT NOT NULL DEFAULT '',
@@ -46,6 +48,7 @@ CREATE INDEX customers_name ON customers (tenant_id, display_name, id);
 CREATE INDEX customers_assigned ON customers (tenant_id, assigned_to, id);
 CREATE INDEX customers_location ON customers (tenant_id, location_id, id);
 CREATE INDEX customers_stage ON customers (tenant_id, stage, id);
+CREATE UNIQUE INDEX customers_portal_user ON customers (tenant_id, portal_user_id);
 
 CREATE TABLE customer_stage_history (
     id TEXT PRIMARY KEY,

@@ -426,11 +426,17 @@ impl ApiKeyMutation {
                         "the key is already revoked",
                     ));
                 }
-                let row: ApiKeyRow = db_run!(tx, |c| diesel::update(api_keys::table.find(id))
-                    .set(api_keys::revoked_at.eq(time::now()))
-                    .returning(ApiKeyRow::as_returning())
-                    .get_result(c)
-                    .await)?;
+                let row: ApiKeyRow = db_run!(tx, |c| diesel::update(
+                    api_keys::table
+                        .find(id)
+                        .filter(api_keys::revoked_at.is_null())
+                )
+                .set(api_keys::revoked_at.eq(time::now()))
+                .returning(ApiKeyRow::as_returning())
+                .get_result(c)
+                .await
+                .optional())?
+                .ok_or_else(Error::changed_meanwhile)?;
                 audit::changed(
                     tx,
                     caller,

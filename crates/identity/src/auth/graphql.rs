@@ -104,18 +104,24 @@ async fn open_session(
         .mutate(async |tx| {
             let mut row = row;
             if let Some(hash) = &set_password {
-                row = db_run!(tx, |c| diesel::update(users::table.find(row.id))
-                    .set((
-                        users::password_hash.eq(hash),
-                        users::status.eq("active"),
-                        users::invitation_hash.eq(None::<String>),
-                        users::invitation_expires_at.eq(None::<chrono::NaiveDateTime>),
-                        users::version.eq(row.version + 1),
-                        users::updated_at.eq(time::now()),
-                    ))
-                    .returning(UserRow::as_returning())
-                    .get_result(c)
-                    .await)?;
+                row = db_run!(tx, |c| diesel::update(
+                    users::table
+                        .find(row.id)
+                        .filter(users::version.eq(row.version))
+                )
+                .set((
+                    users::password_hash.eq(hash),
+                    users::status.eq("active"),
+                    users::invitation_hash.eq(None::<String>),
+                    users::invitation_expires_at.eq(None::<chrono::NaiveDateTime>),
+                    users::version.eq(row.version + 1),
+                    users::updated_at.eq(time::now()),
+                ))
+                .returning(UserRow::as_returning())
+                .get_result(c)
+                .await
+                .optional())?
+                .ok_or_else(Error::changed_meanwhile)?;
             }
             let (session, refresh) =
                 sessions::start(tx, row.tenant_id, row.id, auth.lifetimes.refresh).await?;
@@ -416,15 +422,21 @@ impl AuthMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                let row: UserRow = db_run!(tx, |c| diesel::update(users::table.find(*id))
-                    .set((
-                        users::password_hash.eq(&hash),
-                        users::version.eq(row.version + 1),
-                        users::updated_at.eq(time::now()),
-                    ))
-                    .returning(UserRow::as_returning())
-                    .get_result(c)
-                    .await)?;
+                let row: UserRow = db_run!(tx, |c| diesel::update(
+                    users::table
+                        .find(*id)
+                        .filter(users::version.eq(row.version))
+                )
+                .set((
+                    users::password_hash.eq(&hash),
+                    users::version.eq(row.version + 1),
+                    users::updated_at.eq(time::now()),
+                ))
+                .returning(UserRow::as_returning())
+                .get_result(c)
+                .await
+                .optional())?
+                .ok_or_else(Error::changed_meanwhile)?;
                 sessions::revoke_all(
                     tx,
                     caller.tenant_id,

@@ -196,23 +196,29 @@ impl LocationMutation {
                     address.check(&mut check, "input.address");
                 }
                 check.finish()?;
-                let row: LocationRow = db_run!(tx, |c| diesel::update(locations::table.find(id))
-                    .set((
-                        locations::name.eq(name.clone().unwrap_or_else(|| before.name.clone())),
-                        locations::time_zone.eq(time_zone
-                            .clone()
-                            .unwrap_or_else(|| before.time_zone.clone())),
-                        locations::address.eq(address
-                            .as_ref()
-                            .map(Address::to_json)
-                            .or_else(|| before.address.clone())),
-                        locations::active.eq(input.active.unwrap_or(before.active)),
-                        locations::version.eq(before.version + 1),
-                        locations::updated_at.eq(time::now()),
-                    ))
-                    .returning(LocationRow::as_returning())
-                    .get_result(c)
-                    .await)?;
+                let row: LocationRow = db_run!(tx, |c| diesel::update(
+                    locations::table
+                        .find(id)
+                        .filter(locations::version.eq(before.version))
+                )
+                .set((
+                    locations::name.eq(name.clone().unwrap_or_else(|| before.name.clone())),
+                    locations::time_zone.eq(time_zone
+                        .clone()
+                        .unwrap_or_else(|| before.time_zone.clone())),
+                    locations::address.eq(address
+                        .as_ref()
+                        .map(Address::to_json)
+                        .or_else(|| before.address.clone())),
+                    locations::active.eq(input.active.unwrap_or(before.active)),
+                    locations::version.eq(before.version + 1),
+                    locations::updated_at.eq(time::now()),
+                ))
+                .returning(LocationRow::as_returning())
+                .get_result(c)
+                .await
+                .optional())?
+                .ok_or_else(Error::changed_meanwhile)?;
                 audit::changed(
                     tx,
                     caller,

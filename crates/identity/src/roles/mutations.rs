@@ -261,7 +261,9 @@ impl RoleMutation {
                     check.add("input.key", UserErrorCode::NotAllowed, format!("the role includes {} at {} scope, which you do not hold", g.permission, g.scope.as_str()));
                 }
                 check.finish()?;
-                db_run!(tx, |c| diesel::update(roles::table.find(&row.id))
+                let updated = db_run!(tx, |c| diesel::update(
+                    roles::table.find(&row.id).filter(roles::version.eq(row.version))
+                )
                     .set((
                         roles::name.eq(input.name.as_deref().map(str::trim).unwrap_or(&row.name)),
                         roles::description.eq(input.description.as_deref().map(str::trim).unwrap_or(&row.description)),
@@ -270,6 +272,9 @@ impl RoleMutation {
                     ))
                     .execute(c)
                     .await)?;
+                if updated == 0 {
+                    return Err(Error::changed_meanwhile().into());
+                }
                 if let Some(grants) = &grants {
                     write_permissions(tx, caller.tenant_id, &row.id, grants).await?;
                 }

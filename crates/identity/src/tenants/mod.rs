@@ -113,7 +113,9 @@ impl TenantMutation {
                 check.text("input.name", &name, 200);
                 check.finish()?;
                 let row: TenantRow = db_run!(tx, |c| diesel::update(
-                    tenants::table.find(caller.tenant_id)
+                    tenants::table
+                        .find(caller.tenant_id)
+                        .filter(tenants::version.eq(before.version))
                 )
                 .set((
                     tenants::name.eq(&name),
@@ -122,7 +124,9 @@ impl TenantMutation {
                 ))
                 .returning(TenantRow::as_returning())
                 .get_result(c)
-                .await)?;
+                .await
+                .optional())?
+                .ok_or_else(switchyard_kernel::Error::changed_meanwhile)?;
                 audit::changed(
                     tx,
                     caller,

@@ -170,6 +170,28 @@ impl User {
     }
 }
 
+/// Limits a boxed `users` query to the rows a [`RowScope`] of `identity.user:read` reaches:
+/// everyone, oneself, or oneself and the users sharing one of one's locations.
+macro_rules! user_scope {
+    ($query:ident, $tenant:expr, $scope:expr) => {{
+        let tenant: TenantId = $tenant;
+        match $scope {
+            RowScope::Tenant => {}
+            RowScope::Own(me) => $query = $query.filter(users::id.eq(*me)),
+            RowScope::Location { user, locations } => {
+                $query = $query.filter(
+                    users::id.eq(*user).or(users::id.eq_any(
+                        user_locations::table
+                            .filter(user_locations::tenant_id.eq(tenant))
+                            .filter(user_locations::location_id.eq_any(locations.iter().copied()))
+                            .select(user_locations::user_id),
+                    )),
+                )
+            }
+        }
+    }};
+}
+
 /// A user within a row scope.
 pub(crate) async fn find_scoped(
     conn: &mut Conn<'_>,
@@ -183,20 +205,7 @@ pub(crate) async fn find_scoped(
             .filter(users::id.eq(id))
             .select(UserRow::as_select())
             .into_boxed();
-        match scope {
-            RowScope::Tenant => {}
-            RowScope::Own(me) => query = query.filter(users::id.eq(*me)),
-            RowScope::Location { user, locations } => {
-                query = query.filter(
-                    users::id.eq(*user).or(users::id.eq_any(
-                        user_locations::table
-                            .filter(user_locations::tenant_id.eq(tenant))
-                            .filter(user_locations::location_id.eq_any(locations.iter().copied()))
-                            .select(user_locations::user_id),
-                    )),
-                )
-            }
-        }
+        user_scope!(query, tenant, scope);
         query.first(c).await.optional()
     })?)
 }
@@ -373,20 +382,7 @@ macro_rules! user_filters {
         let q: &UserListQuery = $q;
         let tenant = q.caller.tenant_id;
         $query = $query.filter(users::tenant_id.eq(tenant));
-        match &q.scope {
-            RowScope::Tenant => {}
-            RowScope::Own(me) => $query = $query.filter(users::id.eq(*me)),
-            RowScope::Location { user, locations } => {
-                $query = $query.filter(
-                    users::id.eq(*user).or(users::id.eq_any(
-                        user_locations::table
-                            .filter(user_locations::tenant_id.eq(tenant))
-                            .filter(user_locations::location_id.eq_any(locations.iter().copied()))
-                            .select(user_locations::user_id),
-                    )),
-                )
-            }
-        }
+        user_scope!($query, tenant, &q.scope);
         if let Some(pattern) = &q.search {
             $query = $query.filter(
                 lower(users::name)
@@ -453,8 +449,10 @@ impl UserListQuery {
     }
 }
 
-/// Users by ID, within the caller's tenant. Relations (an assignee, a creator) resolve through
-/// it: seeing who is assigned needs no permission on the user directory.
+/// Users by ID, as the caller may see them: within the tenant and the caller's
+/// `identity.user:read` row scope. Relations (an assignee, a creator) resolve through it, so
+/// they answer null for a user the caller may not see: a portal client, who sees only itself,
+/// does not reach the staff behind its quotes; a caller without the permission sees no one.
 pub struct UserById(LoaderEnv);
 
 impl RequestLoader for UserById {
@@ -471,20 +469,14 @@ impl async_graphql::dataloader::Loader<(TenantId, UserId)> for UserById {
         &self,
         keys: &[(TenantId, UserId)],
     ) -> Result<HashMap<(TenantId, UserId), UserRow>, Error> {
-        let tenant = self.0.caller.tenant_id;
+        let caller = &self.0.caller;
         let ids: Vec<UserId> = keys
             .iter()
-            .filter(|(t, _)| *t == tenant)
+            .filter(|(t, _)| *t == caller.tenant_id)
             .map(|(_, u)| *u)
             .collect();
         let mut pooled = self.0.db.read().await?;
-        let mut conn = pooled.conn();
-        let rows: Vec<UserRow> = db_run!(&mut conn, |c| users::table
-            .filter(users::tenant_id.eq(tenant))
-            .filter(users::id.eq_any(&ids))
-            .select(UserRow::as_select())
-            .load(c)
-            .await)?;
+        let rows = visible_users(&mut pooled.conn(), caller, &ids).await?;
         Ok(rows.into_iter().map(|r| ((r.tenant_id, r.id), r)).collect())
     }
 }
@@ -532,20 +524,35 @@ pub async fn load_users(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let tenant = ctx.caller()?.tenant_id;
+    let caller = ctx.caller()?;
     let mut pooled = ctx.services()?.db.read().await?;
-    let mut conn = pooled.conn();
-    let rows: Vec<UserRow> = db_run!(&mut conn, |c| users::table
-        .filter(users::tenant_id.eq(tenant))
-        .filter(users::id.eq_any(&ids))
-        .select(UserRow::as_select())
-        .load(c)
-        .await)?;
+    let rows = visible_users(&mut pooled.conn(), caller, &ids).await?;
     Ok(rows.into_iter().map(|r| (r.id, User(r))).collect())
 }
 
+/// The users among `ids` that `caller` may see (see [`UserById`]).
+async fn visible_users(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    ids: &[UserId],
+) -> Result<Vec<UserRow>, Error> {
+    let Ok(scope) = caller.row_scope(USER_READ) else {
+        return Ok(Vec::new());
+    };
+    let tenant = caller.tenant_id;
+    Ok(db_run!(conn, |c| {
+        let mut query = users::table
+            .filter(users::tenant_id.eq(tenant))
+            .filter(users::id.eq_any(ids))
+            .select(UserRow::as_select())
+            .into_boxed();
+        user_scope!(query, tenant, &scope);
+        query.load(c).await
+    })?)
+}
+
 /// Resolves a user reference (for other domains' `assignedTo`, `createdBy`): the user, if
-/// they belong to the caller's tenant.
+/// the caller may see them (see [`UserById`]).
 pub async fn load_user(ctx: &Context<'_>, id: UserId) -> Result<Option<User>, Error> {
     let tenant = ctx.caller()?.tenant_id;
     Ok(ctx

@@ -321,10 +321,14 @@ async fn active_owners(conn: &mut Conn<'_>, tenant: TenantId) -> Result<i64, Err
         .await)?)
 }
 
-/// Bumps a user's version and `updated_at`, returning the new row.
+/// Bumps a user's version and `updated_at`, returning the new row. The update is conditioned on
+/// the version the mutation read, so of two concurrent changes to a user the second answers
+/// CONFLICT (and rolls back) instead of silently overwriting the first.
 async fn touch(conn: &mut Conn<'_>, row: &UserRow) -> Result<UserRow, Error> {
-    Ok(db_run!(conn, |c| diesel::update(
-        users::table.find(row.id)
+    db_run!(conn, |c| diesel::update(
+        users::table
+            .find(row.id)
+            .filter(users::version.eq(row.version))
     )
     .set((
         users::version.eq(row.version + 1),
@@ -332,7 +336,9 @@ async fn touch(conn: &mut Conn<'_>, row: &UserRow) -> Result<UserRow, Error> {
     ))
     .returning(UserRow::as_returning())
     .get_result(c)
-    .await)?)
+    .await
+    .optional())?
+    .ok_or_else(Error::changed_meanwhile)
 }
 
 /// The roles a caller may not take away from (or give to) a user: checks each current role.

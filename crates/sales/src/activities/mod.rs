@@ -111,7 +111,12 @@ impl SalesActivity {
             .as_deref()
             .and_then(|t| t.parse::<TaskId>().ok())
         {
-            Some(id) => Ok(Task::find(ctx, id).await.ok()),
+            Some(id) => match Task::find(ctx, id).await {
+                Ok(task) => Ok(Some(task)),
+                // The task may be out of the caller's reach (handed to someone else).
+                Err(Error::NotFound) => Ok(None),
+                Err(other) => Err(other.into()),
+            },
             None => Ok(None),
         }
     }
@@ -299,6 +304,8 @@ pub struct LogActivityInput {
     pub occurred_at: Option<DateTime<Utc>>,
     /// When to call back: creates a CALL_BACK task for you.
     pub follow_up_at: Option<DateTime<Utc>>,
+    /// A retried request with the same key returns the first result instead of logging twice.
+    pub idempotency_key: Option<String>,
 }
 
 /// Changes to an activity; `followUpAt: null` cancels its call-back task.
@@ -388,6 +395,18 @@ impl ActivityMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
+                if let Some(key) = &input.idempotency_key
+                    && let Some(id) =
+                        switchyard_kernel::idempotency::find(tx, caller, "logActivity", key).await?
+                {
+                    return Ok(find(
+                        tx,
+                        caller,
+                        ACTIVITY_LOG,
+                        id.parse().map_err(Error::internal)?,
+                    )
+                    .await?);
+                }
                 customer_for(tx, caller, ACTIVITY_LOG, customer).await?;
                 if let Some(lead) = lead {
                     let belongs: i64 = db_run!(tx, |c| leads::table
@@ -431,7 +450,9 @@ impl ActivityMutation {
                         ))
                         .returning(ActivityRow::as_returning())
                         .get_result(c)
-                        .await)?;
+                        .await
+                        .optional())?
+                    .ok_or_else(Error::changed_meanwhile)?;
                 if let Some(due) = row.follow_up_at {
                     let task = tasks::insert(tx, caller, call_back(&row, due)).await?;
                     let id = row.id;
@@ -453,6 +474,16 @@ impl ActivityMutation {
                     },
                 )
                 .await?;
+                if let Some(key) = &input.idempotency_key {
+                    switchyard_kernel::idempotency::remember(
+                        tx,
+                        caller,
+                        "logActivity",
+                        key,
+                        &row.id.to_string(),
+                    )
+                    .await?;
+                }
                 Ok::<_, Rejection>(row)
             })
             .await;
@@ -522,7 +553,16 @@ impl ActivityMutation {
                     .and_then(|t| t.parse::<TaskId>().ok());
                 match (follow_up, task_id) {
                     (Some(due), Some(task)) if Some(due) != before.follow_up_at => {
-                        tasks::reschedule(tx, caller, task, due).await?
+                        // The call-back was done or cancelled meanwhile: a new date is a new one.
+                        let moved = tasks::reschedule(tx, caller, task, due).await?;
+                        if !moved {
+                            let row = ActivityRow {
+                                subject: subject.clone(),
+                                ..before.clone()
+                            };
+                            task_id =
+                                Some(tasks::insert(tx, caller, call_back(&row, due)).await?.id);
+                        }
                     }
                     (None, Some(task)) => {
                         tasks::cancel(tx, caller, task, "the follow-up was cleared").await?;
@@ -545,22 +585,25 @@ impl ActivityMutation {
                     }
                     _ => {}
                 }
-                let row: ActivityRow =
-                    db_run!(tx, |c| diesel::update(sales_activities::table.find(id))
-                        .set((
-                            sales_activities::subject.eq(&subject),
-                            sales_activities::description.eq(&description),
-                            sales_activities::outcome.eq(&outcome_text),
-                            sales_activities::next_action.eq(&next_action),
-                            sales_activities::duration_minutes.eq(duration),
-                            sales_activities::follow_up_at.eq(follow_up),
-                            sales_activities::follow_up_task_id.eq(task_id.map(|t| t.to_string())),
-                            sales_activities::version.eq(before.version + 1),
-                            sales_activities::updated_at.eq(time::now()),
-                        ))
-                        .returning(ActivityRow::as_returning())
-                        .get_result(c)
-                        .await)?;
+                let row: ActivityRow = db_run!(tx, |c| diesel::update(
+                    sales_activities::table
+                        .find(id)
+                        .filter(sales_activities::version.eq(before.version))
+                )
+                .set((
+                    sales_activities::subject.eq(&subject),
+                    sales_activities::description.eq(&description),
+                    sales_activities::outcome.eq(&outcome_text),
+                    sales_activities::next_action.eq(&next_action),
+                    sales_activities::duration_minutes.eq(duration),
+                    sales_activities::follow_up_at.eq(follow_up),
+                    sales_activities::follow_up_task_id.eq(task_id.map(|t| t.to_string())),
+                    sales_activities::version.eq(before.version + 1),
+                    sales_activities::updated_at.eq(time::now()),
+                ))
+                .returning(ActivityRow::as_returning())
+                .get_result(c)
+                .await)?;
                 audit::changed(
                     tx,
                     caller,

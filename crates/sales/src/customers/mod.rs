@@ -54,10 +54,12 @@ pub struct CustomerRow {
     pub phone: Option<String>,
     pub phone_search: String,
     pub search_text: String,
+    pub name_search: String,
     pub address: Option<String>,
     pub lead_source: Option<String>,
     pub tags: String,
     pub assigned_to: Option<String>,
+    pub portal_user_id: Option<String>,
     pub estimated_value_minor: Option<i64>,
     pub currency: Option<String>,
     pub notes: String,
@@ -77,6 +79,9 @@ impl CustomerRow {
     }
     pub fn assignee(&self) -> Option<UserId> {
         self.assigned_to.as_deref().and_then(|u| u.parse().ok())
+    }
+    pub fn portal_user(&self) -> Option<UserId> {
+        self.portal_user_id.as_deref().and_then(|u| u.parse().ok())
     }
     pub fn location(&self) -> Option<LocationId> {
         self.location_id.as_deref().and_then(|l| l.parse().ok())
@@ -155,6 +160,13 @@ impl Customer {
             })
             .await?;
         Ok(users.get(&id).cloned())
+    }
+    /// The customer-portal user who acts for this customer: quotes are addressed to them.
+    async fn portal_user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match self.0.row().portal_user() {
+            Some(id) => Ok(switchyard_identity::load_user(ctx, id).await?),
+            None => Ok(None),
+        }
     }
     /// The location serving the customer.
     async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Location>> {
@@ -493,6 +505,19 @@ pub(crate) struct CustomerList {
     pub active: bool,
     /// A full-text search term.
     pub search: Option<String>,
+    /// Match the search against names only (the caller may not see contact details, so it
+    /// must not find customers by them either).
+    pub names_only: bool,
+}
+
+/// `%word%` with LIKE's wildcards escaped (`\\` is the escape character).
+fn like_pattern(word: &str) -> String {
+    format!(
+        "%{}%",
+        word.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
 }
 
 /// Words of a search, safe for both full-text syntaxes.
@@ -546,14 +571,9 @@ macro_rules! customer_list_filters {
             $query = $query.filter(customers::location_id.eq(location.clone()));
         }
         if let Some(tag) = &list.tag {
-            let pattern = format!(
-                "%{}%",
-                serde_json::to_string(tag)
-                    .unwrap_or_default()
-                    .replace('%', "")
-                    .replace('_', "")
-            );
-            $query = $query.filter(customers::tags.like(pattern));
+            // Tags are stored lower-case as a JSON array; match the quoted tag.
+            let quoted = serde_json::to_string(&tag.to_lowercase()).unwrap_or_default();
+            $query = $query.filter(customers::tags.like(like_pattern(&quoted)).escape('\\'));
         }
         if let Some(term) = &list.search {
             let words = search_words(term);
@@ -566,6 +586,12 @@ macro_rules! customer_list_filters {
                         .bind::<diesel::sql_types::Text, _>(query_text)
                         .sql(")"),
                 );
+                if list.names_only {
+                    for word in &words {
+                        $query = $query
+                            .filter(customers::name_search.like(like_pattern(word)).escape('\\'));
+                    }
+                }
             }
         }
     }};
@@ -647,6 +673,7 @@ impl CustomerQuery {
         let list = CustomerList {
             tenant: caller.tenant_id,
             scope: caller.row_scope(CUSTOMER_READ)?,
+            names_only: !caller.has(CUSTOMER_CONTACT_READ),
             stage: filter.stage.map(|s| s.as_str()),
             assigned_to: filter.assigned_to_id.as_ref().map(parse_user).transpose()?,
             location: filter

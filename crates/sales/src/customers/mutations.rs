@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 use switchyard_identity::locations::exists as location_exists;
-use switchyard_identity::users::is_active_staff;
+use switchyard_identity::users::{is_active_client, is_active_staff};
 use switchyard_kernel::address::{Address, AddressInput};
 use switchyard_kernel::audit::{self, Change};
 use switchyard_kernel::money::{MoneyInput, is_currency};
@@ -53,8 +53,10 @@ pub struct CreateCustomerInput {
     pub tags: Vec<String>,
     /// The responsible sales rep; defaults to you when you may only work your own customers.
     pub assigned_to_id: Option<ID>,
-    /// Defaults to your location when you work by location.
+    /// Defaults to your (first) location.
     pub location_id: Option<ID>,
+    /// The customer-portal user who acts for this customer (sees and answers its quotes).
+    pub portal_user_id: Option<ID>,
     pub estimated_value: Option<MoneyInput>,
     #[graphql(default)]
     pub notes: String,
@@ -76,6 +78,7 @@ pub struct UpdateCustomerInput {
     pub tags: Option<Vec<String>>,
     pub assigned_to_id: MaybeUndefined<ID>,
     pub location_id: MaybeUndefined<ID>,
+    pub portal_user_id: MaybeUndefined<ID>,
     pub estimated_value: MaybeUndefined<MoneyInput>,
     pub notes: Option<String>,
     pub active: Option<bool>,
@@ -114,6 +117,7 @@ pub(crate) struct Fields {
     pub lead_source: Option<String>,
     pub tags: Vec<String>,
     pub assigned_to: Option<UserId>,
+    pub portal_user: Option<UserId>,
     pub location: Option<LocationId>,
     pub estimated_value: Option<(i64, String)>,
     pub notes: String,
@@ -132,6 +136,7 @@ impl Fields {
             lead_source: row.lead_source.clone(),
             tags: row.tags(),
             assigned_to: row.assignee(),
+            portal_user: row.portal_user(),
             location: row.location(),
             estimated_value: row.estimated_value_minor.zip(row.currency.clone()),
             notes: row.notes.clone(),
@@ -235,6 +240,10 @@ async fn check_fields(
         100,
     );
     check.max_len("input.notes", &fields.notes, 10_000);
+    for tag in fields.tags.iter_mut() {
+        *tag = tag.trim().to_lowercase();
+    }
+    fields.tags.dedup();
     if fields.tags.len() > 20 {
         check.add("input.tags", UserErrorCode::OutOfRange, "at most 20 tags");
     }
@@ -288,6 +297,29 @@ async fn check_fields(
             );
         }
     }
+    if let Some(user) = fields.portal_user {
+        if !is_active_client(conn, tenant, user).await? {
+            check.add(
+                "input.portalUserId",
+                UserErrorCode::UnknownReference,
+                "no active customer-portal user has this ID",
+            );
+        } else {
+            let linked: Vec<CustomerId> = db_run!(conn, |c| customers::table
+                .filter(customers::tenant_id.eq(tenant))
+                .filter(customers::portal_user_id.eq(user.to_string()))
+                .select(customers::id)
+                .load(c)
+                .await)?;
+            if linked.iter().any(|id| Some(*id) != except) {
+                check.add(
+                    "input.portalUserId",
+                    UserErrorCode::Duplicate,
+                    "this portal user already acts for another customer",
+                );
+            }
+        }
+    }
     // Unique email and phone within the tenant.
     for (path, column_value, is_email) in [
         ("input.email", fields.email.clone(), true),
@@ -325,15 +357,19 @@ pub(crate) fn snapshot(row: &CustomerRow) -> serde_json::Value {
     })
 }
 
+/// Writes a customer's fields, if it is still at version `read` (the version the caller read);
+/// another request's change in between is a CONFLICT.
 async fn write(
     conn: &mut Conn<'_>,
     id: CustomerId,
     f: &Fields,
     active: bool,
-    version: i32,
+    read: i32,
 ) -> Result<CustomerRow, Error> {
-    Ok(db_run!(conn, |c| diesel::update(
-        customers::table.find(id)
+    db_run!(conn, |c| diesel::update(
+        customers::table
+            .filter(customers::id.eq(id))
+            .filter(customers::version.eq(read))
     )
     .set((
         customers::first_name.eq(&f.first_name),
@@ -344,21 +380,25 @@ async fn write(
         customers::phone.eq(&f.phone),
         customers::phone_search.eq(&f.phone_search),
         customers::search_text.eq(f.search_text()),
+        customers::name_search.eq(switchyard_kernel::validate::fold(&f.display_name())),
         customers::address.eq(f.address.as_ref().map(Address::to_json)),
         customers::lead_source.eq(&f.lead_source),
         customers::tags.eq(serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into())),
         customers::assigned_to.eq(f.assigned_to.map(|u| u.to_string())),
+        customers::portal_user_id.eq(f.portal_user.map(|u| u.to_string())),
         customers::location_id.eq(f.location.map(|l| l.to_string())),
         customers::estimated_value_minor.eq(f.estimated_value.as_ref().map(|(a, _)| *a)),
         customers::currency.eq(f.estimated_value.as_ref().map(|(_, c)| c.clone())),
         customers::notes.eq(&f.notes),
         customers::active.eq(active),
-        customers::version.eq(version),
+        customers::version.eq(read + 1),
         customers::updated_at.eq(time::now()),
     ))
     .returning(CustomerRow::as_returning())
     .get_result(c)
-    .await)?)
+    .await
+    .optional())?
+    .ok_or_else(Error::changed_meanwhile)
 }
 
 async fn record_stage(
@@ -409,7 +449,7 @@ pub(crate) async fn insert(
         .execute(c)
         .await)?;
     record_stage(conn, caller, id, None, stage, None).await?;
-    let row = write(conn, id, f, true, 1).await?;
+    let row = write(conn, id, f, true, 0).await?;
     audit::changed(
         conn,
         caller,
@@ -496,6 +536,12 @@ impl CustomerMutation {
                 .map(|t| t.trim().to_owned())
                 .collect(),
             assigned_to,
+            portal_user: parse_id(
+                input.portal_user_id.as_ref(),
+                UserId::from_global,
+                "input.portalUserId",
+                &mut check,
+            ),
             location,
             estimated_value: parse_money(input.estimated_value),
             notes: input.notes.trim().to_owned(),
@@ -591,6 +637,18 @@ impl CustomerMutation {
                         )
                     }
                 }
+                match &input.portal_user_id {
+                    MaybeUndefined::Undefined => {}
+                    MaybeUndefined::Null => f.portal_user = None,
+                    MaybeUndefined::Value(v) => {
+                        f.portal_user = parse_id(
+                            Some(v),
+                            UserId::from_global,
+                            "input.portalUserId",
+                            &mut check,
+                        )
+                    }
+                }
                 match &input.location_id {
                     MaybeUndefined::Undefined => {}
                     MaybeUndefined::Null => f.location = None,
@@ -613,12 +671,16 @@ impl CustomerMutation {
                 }
                 let changed_assignee = f.assigned_to != before.assignee();
                 let changed_location = f.location != before.location();
+                let changed_portal_user = f.portal_user != before.portal_user();
                 let mut assignments = f.clone();
                 if !changed_assignee {
                     assignments.assigned_to = None;
                 }
                 if !changed_location {
                     assignments.location = None;
+                }
+                if !changed_portal_user {
+                    assignments.portal_user = None;
                 }
                 check_fields(
                     tx,
@@ -634,12 +696,19 @@ impl CustomerMutation {
                 f.phone = assignments.phone;
                 f.phone_search = assignments.phone_search;
                 check.finish()?;
+                if input.active == Some(true) && before.merged_into.is_some() {
+                    return Err(Rejection::invalid(
+                        "input.active",
+                        UserErrorCode::InvalidState,
+                        "this customer was merged into another one and stays inactive",
+                    ));
+                }
                 let row = write(
                     tx,
                     id,
                     &f,
                     input.active.unwrap_or(before.active),
-                    before.version + 1,
+                    before.version,
                 )
                 .await?;
                 audit::changed(
@@ -700,16 +769,22 @@ impl CustomerMutation {
                     reason.as_deref(),
                 )
                 .await?;
-                let row: CustomerRow = db_run!(tx, |c| diesel::update(customers::table.find(id))
-                    .set((
-                        customers::stage.eq(input.stage.as_str()),
-                        customers::stage_changed_at.eq(time::now()),
-                        customers::version.eq(before.version + 1),
-                        customers::updated_at.eq(time::now()),
-                    ))
-                    .returning(CustomerRow::as_returning())
-                    .get_result(c)
-                    .await)?;
+                let row: CustomerRow = db_run!(tx, |c| diesel::update(
+                    customers::table
+                        .filter(customers::id.eq(id))
+                        .filter(customers::version.eq(before.version))
+                )
+                .set((
+                    customers::stage.eq(input.stage.as_str()),
+                    customers::stage_changed_at.eq(time::now()),
+                    customers::version.eq(before.version + 1),
+                    customers::updated_at.eq(time::now()),
+                ))
+                .returning(CustomerRow::as_returning())
+                .get_result(c)
+                .await
+                .optional())?
+                .ok_or_else(Error::changed_meanwhile)?;
                 audit::changed(
                     tx,
                     caller,
@@ -753,6 +828,9 @@ impl CustomerMutation {
                 let survivor = customer_for(tx, caller, CUSTOMER_MERGE, survivor_id).await?;
                 let duplicate = customer_for(tx, caller, CUSTOMER_MERGE, duplicate_id).await?;
                 check_version(input.expected_version, survivor.version)?;
+                if !survivor.active || survivor.merged_into.is_some() {
+                    return Err(Rejection::invalid("input.survivorId", UserErrorCode::InvalidState, "the survivor was itself merged or retired; merge into an active customer"));
+                }
                 if !duplicate.active || duplicate.merged_into.is_some() {
                     return Err(Rejection::invalid("input.duplicateId", UserErrorCode::InvalidState, "this customer was already merged or retired"));
                 }
@@ -761,7 +839,11 @@ impl CustomerMutation {
                 let mut f = Fields::of(&survivor);
                 let d = Fields::of(&duplicate);
                 // Free the duplicate's unique values before the survivor takes them.
-                db_run!(tx, |c| diesel::update(customers::table.find(duplicate_id))
+                let freed = db_run!(tx, |c| diesel::update(
+                    customers::table
+                        .filter(customers::id.eq(duplicate_id))
+                        .filter(customers::version.eq(duplicate.version))
+                )
                     .set((
                         customers::email.eq(None::<String>),
                         customers::phone.eq(None::<String>),
@@ -769,11 +851,15 @@ impl CustomerMutation {
                         customers::search_text.eq(switchyard_kernel::validate::fold(&duplicate.display_name)),
                         customers::active.eq(false),
                         customers::merged_into.eq(Some(survivor_id.to_string())),
+                        customers::portal_user_id.eq(None::<String>),
                         customers::version.eq(duplicate.version + 1),
                         customers::updated_at.eq(time::now()),
                     ))
                     .execute(c)
                     .await)?;
+                if freed == 0 {
+                    return Err(Error::changed_meanwhile().into());
+                }
                 if f.email.is_none() {
                     f.email = d.email.clone();
                 }
@@ -786,17 +872,20 @@ impl CustomerMutation {
                 f.address = f.address.or(d.address.clone());
                 f.lead_source = f.lead_source.or(d.lead_source.clone());
                 f.assigned_to = f.assigned_to.or(d.assigned_to);
+                f.portal_user = f.portal_user.or(d.portal_user);
                 f.location = f.location.or(d.location);
                 f.estimated_value = f.estimated_value.or(d.estimated_value.clone());
                 for tag in d.tags {
-                    if !f.tags.contains(&tag) {
+                    if !f.tags.contains(&tag) && f.tags.len() < 20 {
                         f.tags.push(tag);
                     }
                 }
                 if !d.notes.is_empty() {
-                    f.notes = if f.notes.is_empty() { d.notes.clone() } else { format!("{}\n\n{}", f.notes, d.notes) };
+                    let joined = if f.notes.is_empty() { d.notes.clone() } else { format!("{}\n\n{}", f.notes, d.notes) };
+                    // Keep within the notes limit (10,000 characters).
+                    f.notes = joined.chars().take(10_000).collect();
                 }
-                let survivor_row = write(tx, survivor_id, &f, true, survivor.version + 1).await?;
+                let survivor_row = write(tx, survivor_id, &f, true, survivor.version).await?;
                 let duplicate_row = customer_for(tx, caller, CUSTOMER_MERGE, duplicate_id).await?;
                 audit::changed(tx, caller, Change {
                     action: "sales.customer.merged",

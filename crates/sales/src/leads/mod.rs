@@ -296,6 +296,8 @@ pub struct CreateLeadInput {
     pub follow_up_at: Option<DateTime<Utc>>,
     #[graphql(default)]
     pub notes: String,
+    /// A retried request with the same key returns the first result instead of creating twice.
+    pub idempotency_key: Option<String>,
 }
 
 /// Changes to a lead.
@@ -388,6 +390,18 @@ impl LeadMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
+                if let Some(key) = &input.idempotency_key
+                    && let Some(id) =
+                        switchyard_kernel::idempotency::find(tx, caller, "createLead", key).await?
+                {
+                    return Ok(find(
+                        tx,
+                        caller,
+                        LEAD_MANAGE,
+                        id.parse().map_err(Error::internal)?,
+                    )
+                    .await?);
+                }
                 let customer = customer_for(tx, caller, LEAD_MANAGE, customer).await?;
                 check.finish()?;
                 let now = time::now();
@@ -429,6 +443,16 @@ impl LeadMutation {
                     },
                 )
                 .await?;
+                if let Some(key) = &input.idempotency_key {
+                    switchyard_kernel::idempotency::remember(
+                        tx,
+                        caller,
+                        "createLead",
+                        key,
+                        &row.id.to_string(),
+                    )
+                    .await?;
+                }
                 Ok::<_, Rejection>(row)
             })
             .await;
@@ -482,35 +506,40 @@ impl LeadMutation {
                     &notes,
                 );
                 check.finish()?;
-                let row: LeadRow = db_run!(tx, |c| diesel::update(leads::table.find(id))
-                    .set((
-                        leads::status
-                            .eq(input.status.map(|s| s.as_str()).unwrap_or(&before.status)),
-                        leads::priority.eq(input
-                            .priority
-                            .map(|p| p.as_str())
-                            .unwrap_or(&before.priority)),
-                        leads::score.eq(score),
-                        leads::source.eq(&source),
-                        leads::estimated_move_date.eq(match input.estimated_move_date {
-                            MaybeUndefined::Undefined => before.estimated_move_date,
-                            MaybeUndefined::Null => None,
-                            MaybeUndefined::Value(d) => Some(d),
-                        }),
-                        leads::estimated_value_minor.eq(value),
-                        leads::currency.eq(&currency),
-                        leads::follow_up_at.eq(match input.follow_up_at {
-                            MaybeUndefined::Undefined => before.follow_up_at,
-                            MaybeUndefined::Null => None,
-                            MaybeUndefined::Value(t) => Some(time::naive(t)),
-                        }),
-                        leads::notes.eq(&notes),
-                        leads::version.eq(before.version + 1),
-                        leads::updated_at.eq(time::now()),
-                    ))
-                    .returning(LeadRow::as_returning())
-                    .get_result(c)
-                    .await)?;
+                let row: LeadRow = db_run!(tx, |c| diesel::update(
+                    leads::table
+                        .find(id)
+                        .filter(leads::version.eq(before.version))
+                )
+                .set((
+                    leads::status.eq(input.status.map(|s| s.as_str()).unwrap_or(&before.status)),
+                    leads::priority.eq(input
+                        .priority
+                        .map(|p| p.as_str())
+                        .unwrap_or(&before.priority)),
+                    leads::score.eq(score),
+                    leads::source.eq(&source),
+                    leads::estimated_move_date.eq(match input.estimated_move_date {
+                        MaybeUndefined::Undefined => before.estimated_move_date,
+                        MaybeUndefined::Null => None,
+                        MaybeUndefined::Value(d) => Some(d),
+                    }),
+                    leads::estimated_value_minor.eq(value),
+                    leads::currency.eq(&currency),
+                    leads::follow_up_at.eq(match input.follow_up_at {
+                        MaybeUndefined::Undefined => before.follow_up_at,
+                        MaybeUndefined::Null => None,
+                        MaybeUndefined::Value(t) => Some(time::naive(t)),
+                    }),
+                    leads::notes.eq(&notes),
+                    leads::version.eq(before.version + 1),
+                    leads::updated_at.eq(time::now()),
+                ))
+                .returning(LeadRow::as_returning())
+                .get_result(c)
+                .await
+                .optional())?
+                .ok_or_else(Error::changed_meanwhile)?;
                 audit::changed(
                     tx,
                     caller,

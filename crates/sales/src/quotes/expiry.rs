@@ -1,7 +1,8 @@
 //! Quotes past `validUntil` become EXPIRED without anyone asking. The deadline is in the
 //! database, so a sweep after a restart catches up; each sweep flips only quotes still
-//! unanswered (the `UPDATE … WHERE status IN (SENT, VIEWED)` makes concurrent sweepers on
-//! several replicas harmless) and records the change like any other.
+//! unanswered (the update is conditioned on the version it read, so a quote accepted meanwhile
+//! stays accepted and concurrent sweepers on several replicas are harmless) and records the
+//! change like any other.
 
 use std::time::Duration;
 
@@ -48,7 +49,13 @@ pub async fn sweep(services: &Services) -> Result<usize, Error> {
                     let Some(before) = before else {
                         return Ok(false);
                     };
-                    let row = set_status(tx, &before, QuoteStatus::Expired, None, None).await?;
+                    // A quote answered or viewed in between is left for the next pass.
+                    let row = match set_status(tx, &before, QuoteStatus::Expired, None, None).await
+                    {
+                        Ok(row) => row,
+                        Err(Error::Conflict(_)) => return Ok(false),
+                        Err(e) => return Err(e.into()),
+                    };
                     switchyard_kernel::audit::changed(
                         tx,
                         &system,

@@ -361,6 +361,7 @@ impl Children for QuoteChildren {
     const PARENT: &'static str = "customer_id";
     const MINE: &'static str = "created_by";
     const PERMISSION: &'static str = QUOTE_READ;
+    const RECIPIENT: Option<&'static str> = Some("recipient_user_id");
     fn parent(row: &QuoteRow) -> String {
         row.customer_id.to_string()
     }
@@ -370,8 +371,13 @@ impl Children for QuoteChildren {
 macro_rules! quote_filter {
     ($query:ident, $tenant:expr, $scope:expr) => {{
         match $scope {
+            // A client sees what was sent to it, never a draft.
             ChildScope::Recipient(user) => {
-                $query = $query.filter(quotes::recipient_user_id.eq(user.to_string()))
+                $query = $query.filter(
+                    quotes::recipient_user_id
+                        .eq(user.to_string())
+                        .and(quotes::status.ne("DRAFT")),
+                )
             }
             other => crate::child_filter!($query, quotes, created_by, $tenant, other),
         }

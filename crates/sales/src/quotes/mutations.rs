@@ -141,20 +141,38 @@ fn check_items(items: &[QuoteItemInput], check: &mut Check) -> Vec<(QuoteItemInp
     out
 }
 
+/// The quote's recipient: the customer's own portal user. A recipient given in the input must
+/// be that user; without one, the quote goes to the customer's portal user, if it has one.
 async fn check_recipient(
     conn: &mut Conn<'_>,
     caller: &Caller,
+    portal_user: Option<UserId>,
     recipient: Option<&ID>,
     check: &mut Check,
 ) -> Result<Option<UserId>, Error> {
-    let Some(id) = recipient else { return Ok(None) };
+    let Some(id) = recipient else {
+        return Ok(portal_user);
+    };
     match UserId::from_global(id) {
-        Some(user) if is_active_client(conn, caller.tenant_id, user).await? => Ok(Some(user)),
+        Some(user)
+            if Some(user) == portal_user
+                && is_active_client(conn, caller.tenant_id, user).await? =>
+        {
+            Ok(Some(user))
+        }
+        Some(_) if portal_user.is_some() => {
+            check.add(
+                "input.recipientId",
+                UserErrorCode::NotAllowed,
+                "a quote is addressed to the customer's own portal user",
+            );
+            Ok(None)
+        }
         _ => {
             check.add(
                 "input.recipientId",
                 UserErrorCode::UnknownReference,
-                "no active customer-portal user has this ID",
+                "the customer has no such portal user (set the customer's portalUserId first)",
             );
             Ok(None)
         }
@@ -336,50 +354,56 @@ pub(crate) async fn set_status(
     let now = time::now();
     let id = before.id;
     let by = by.map(|u| u.to_string());
-    let row: QuoteRow = db_run!(conn, |c| diesel::update(quotes::table.find(id))
-        .set((
-            quotes::status.eq(status.as_str()),
-            quotes::sent_at.eq(if status == QuoteStatus::Sent {
-                Some(now)
-            } else {
-                before.sent_at
-            }),
-            quotes::viewed_at.eq(if status == QuoteStatus::Viewed {
-                Some(now)
-            } else {
-                before.viewed_at
-            }),
-            quotes::accepted_at.eq(if status == QuoteStatus::Accepted {
-                Some(now)
-            } else {
-                before.accepted_at
-            }),
-            quotes::accepted_by.eq(if status == QuoteStatus::Accepted {
-                by.clone()
-            } else {
-                before.accepted_by.clone()
-            }),
-            quotes::rejected_at.eq(if status == QuoteStatus::Rejected {
-                Some(now)
-            } else {
-                before.rejected_at
-            }),
-            quotes::rejection_reason.eq(if status == QuoteStatus::Rejected {
-                reason.map(str::to_owned)
-            } else {
-                before.rejection_reason.clone()
-            }),
-            quotes::expired_at.eq(if status == QuoteStatus::Expired {
-                Some(now)
-            } else {
-                before.expired_at
-            }),
-            quotes::version.eq(before.version + 1),
-            quotes::updated_at.eq(now),
-        ))
-        .returning(QuoteRow::as_returning())
-        .get_result(c)
-        .await)?;
+    let row: QuoteRow = db_run!(conn, |c| diesel::update(
+        quotes::table
+            .filter(quotes::id.eq(id))
+            .filter(quotes::version.eq(before.version))
+    )
+    .set((
+        quotes::status.eq(status.as_str()),
+        quotes::sent_at.eq(if status == QuoteStatus::Sent {
+            Some(now)
+        } else {
+            before.sent_at
+        }),
+        quotes::viewed_at.eq(if status == QuoteStatus::Viewed {
+            Some(now)
+        } else {
+            before.viewed_at
+        }),
+        quotes::accepted_at.eq(if status == QuoteStatus::Accepted {
+            Some(now)
+        } else {
+            before.accepted_at
+        }),
+        quotes::accepted_by.eq(if status == QuoteStatus::Accepted {
+            by.clone()
+        } else {
+            before.accepted_by.clone()
+        }),
+        quotes::rejected_at.eq(if status == QuoteStatus::Rejected {
+            Some(now)
+        } else {
+            before.rejected_at
+        }),
+        quotes::rejection_reason.eq(if status == QuoteStatus::Rejected {
+            reason.map(str::to_owned)
+        } else {
+            before.rejection_reason.clone()
+        }),
+        quotes::expired_at.eq(if status == QuoteStatus::Expired {
+            Some(now)
+        } else {
+            before.expired_at
+        }),
+        quotes::version.eq(before.version + 1),
+        quotes::updated_at.eq(now),
+    ))
+    .returning(QuoteRow::as_returning())
+    .get_result(c)
+    .await
+    .optional())?
+    .ok_or_else(Error::changed_meanwhile)?;
     Ok(row)
 }
 
@@ -477,7 +501,7 @@ impl QuoteMutation {
                     )
                     .await?);
                 }
-                customer_for(tx, caller, QUOTE_MANAGE, customer).await?;
+                let customer_row = customer_for(tx, caller, QUOTE_MANAGE, customer).await?;
                 let settings = settings::load(tx, caller.tenant_id).await?;
                 let currency = input
                     .currency
@@ -495,8 +519,14 @@ impl QuoteMutation {
                     time::now() + chrono::Duration::days(i64::from(settings.quote_validity_days))
                 });
                 check_valid_until(valid_until, &mut check);
-                let recipient =
-                    check_recipient(tx, caller, input.recipient_id.as_ref(), &mut check).await?;
+                let recipient = check_recipient(
+                    tx,
+                    caller,
+                    customer_row.portal_user(),
+                    input.recipient_id.as_ref(),
+                    &mut check,
+                )
+                .await?;
                 check.finish()?;
                 let number = settings::next_quote_number(tx, caller.tenant_id).await?;
                 let group = uuid::Uuid::now_v7().to_string();
@@ -573,9 +603,19 @@ impl QuoteMutation {
                     .max_len("input.notes", &notes, 10_000)
                     .max_len("input.terms", &terms, 10_000);
                 let recipient = match &input.recipient_id {
-                    Some(_) => check_recipient(tx, caller, input.recipient_id.as_ref(), &mut check)
+                    Some(_) => {
+                        let customer =
+                            customer_for(tx, caller, QUOTE_MANAGE, before.customer_id).await?;
+                        check_recipient(
+                            tx,
+                            caller,
+                            customer.portal_user(),
+                            input.recipient_id.as_ref(),
+                            &mut check,
+                        )
                         .await?
-                        .map(|u| u.to_string()),
+                        .map(|u| u.to_string())
+                    }
                     None => before.recipient_user_id.clone(),
                 };
                 check.finish()?;
@@ -584,20 +624,26 @@ impl QuoteMutation {
                     set_totals(tx, id, totals).await?;
                 }
                 // Any change to a draft withdraws its approval.
-                let row: QuoteRow = db_run!(tx, |c| diesel::update(quotes::table.find(id))
-                    .set((
-                        quotes::valid_until.eq(valid_until),
-                        quotes::notes.eq(&notes),
-                        quotes::terms.eq(&terms),
-                        quotes::recipient_user_id.eq(&recipient),
-                        quotes::approved_by.eq(None::<String>),
-                        quotes::approved_at.eq(None::<NaiveDateTime>),
-                        quotes::version.eq(before.version + 1),
-                        quotes::updated_at.eq(time::now()),
-                    ))
-                    .returning(QuoteRow::as_returning())
-                    .get_result(c)
-                    .await)?;
+                let row: QuoteRow = db_run!(tx, |c| diesel::update(
+                    quotes::table
+                        .filter(quotes::id.eq(id))
+                        .filter(quotes::version.eq(before.version))
+                )
+                .set((
+                    quotes::valid_until.eq(valid_until),
+                    quotes::notes.eq(&notes),
+                    quotes::terms.eq(&terms),
+                    quotes::recipient_user_id.eq(&recipient),
+                    quotes::approved_by.eq(None::<String>),
+                    quotes::approved_at.eq(None::<NaiveDateTime>),
+                    quotes::version.eq(before.version + 1),
+                    quotes::updated_at.eq(time::now()),
+                ))
+                .returning(QuoteRow::as_returning())
+                .get_result(c)
+                .await
+                .optional())?
+                .ok_or_else(Error::changed_meanwhile)?;
                 changed(tx, caller, "sales.quote.updated", Some(&before), &row).await?;
                 Ok::<_, Rejection>(row)
             })
@@ -631,16 +677,22 @@ impl QuoteMutation {
                     ));
                 }
                 let now = time::now();
-                let row: QuoteRow = db_run!(tx, |c| diesel::update(quotes::table.find(id))
-                    .set((
-                        quotes::approved_by.eq(caller.user_id().map(|u| u.to_string())),
-                        quotes::approved_at.eq(Some(now)),
-                        quotes::version.eq(before.version + 1),
-                        quotes::updated_at.eq(now),
-                    ))
-                    .returning(QuoteRow::as_returning())
-                    .get_result(c)
-                    .await)?;
+                let row: QuoteRow = db_run!(tx, |c| diesel::update(
+                    quotes::table
+                        .filter(quotes::id.eq(id))
+                        .filter(quotes::version.eq(before.version))
+                )
+                .set((
+                    quotes::approved_by.eq(caller.user_id().map(|u| u.to_string())),
+                    quotes::approved_at.eq(Some(now)),
+                    quotes::version.eq(before.version + 1),
+                    quotes::updated_at.eq(now),
+                ))
+                .returning(QuoteRow::as_returning())
+                .get_result(c)
+                .await
+                .optional())?
+                .ok_or_else(Error::changed_meanwhile)?;
                 changed(tx, caller, "sales.quote.approved", Some(&before), &row).await?;
                 Ok(row)
             })
@@ -786,15 +838,21 @@ impl QuoteMutation {
                     &copied,
                 )
                 .await?;
-                let old: QuoteRow = db_run!(tx, |c| diesel::update(quotes::table.find(id))
-                    .set((
-                        quotes::superseded_by.eq(Some(row.id.to_string())),
-                        quotes::version.eq(before.version + 1),
-                        quotes::updated_at.eq(time::now())
-                    ))
-                    .returning(QuoteRow::as_returning())
-                    .get_result(c)
-                    .await)?;
+                let old: QuoteRow = db_run!(tx, |c| diesel::update(
+                    quotes::table
+                        .filter(quotes::id.eq(id))
+                        .filter(quotes::version.eq(before.version))
+                )
+                .set((
+                    quotes::superseded_by.eq(Some(row.id.to_string())),
+                    quotes::version.eq(before.version + 1),
+                    quotes::updated_at.eq(time::now())
+                ))
+                .returning(QuoteRow::as_returning())
+                .get_result(c)
+                .await
+                .optional())?
+                .ok_or_else(Error::changed_meanwhile)?;
                 changed(tx, caller, "sales.quote.superseded", Some(&before), &old).await?;
                 changed(tx, caller, "sales.quote.revised", None, &row).await?;
                 Ok(row)

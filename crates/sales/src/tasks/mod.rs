@@ -199,23 +199,32 @@ impl Children for TaskChildren {
     const PARENT: &'static str = "customer_id";
     const MINE: &'static str = "assignee_id";
     const PERMISSION: &'static str = TASK_READ;
+    const OPEN: Option<&'static str> = Some("t.assignee_id IS NULL AND t.queue IS NOT NULL");
     fn parent(row: &TaskRow) -> String {
         row.customer_id.clone().unwrap_or_default()
     }
 }
 
 /// Task scope: the caller's own tasks, unassigned queued tasks, and tasks of reachable customers.
+/// With `$queue_open`, unassigned queued tasks are reached too: for reading and claiming, not
+/// for managing tasks one does not hold.
 macro_rules! task_filter {
-    ($query:ident, $tenant:expr, $scope:expr) => {{
+    ($query:ident, $tenant:expr, $scope:expr, $queue_open:expr) => {{
         match $scope {
             ChildScope::Tenant => {}
             ChildScope::Recipient(_) => $query = $query.filter(tasks::id.eq("")),
             ChildScope::Customers { customers, user } => {
                 let visible = crate::visible_customers!($tenant, customers);
+                let queued = tasks::assignee_id
+                    .is_null()
+                    .and(tasks::queue.is_not_null())
+                    .and(diesel::IntoSql::into_sql::<diesel::sql_types::Bool>(
+                        $queue_open,
+                    ));
                 $query = $query.filter(
                     tasks::assignee_id
                         .eq(user.to_string())
-                        .or(tasks::assignee_id.is_null().and(tasks::queue.is_not_null()))
+                        .or(queued)
                         .or(tasks::customer_id.assume_not_null().eq_any(visible)),
                 );
             }
@@ -223,21 +232,32 @@ macro_rules! task_filter {
     }};
 }
 
+/// Which tasks a `find` reaches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Reading, or claiming: queued tasks are open to all.
+    WithQueues,
+    /// Managing: only one's own and those of reachable customers.
+    Held,
+}
+
 pub(crate) async fn find(
     conn: &mut Conn<'_>,
     caller: &Caller,
     permission: &str,
     id: TaskId,
+    reach: Reach,
 ) -> Result<TaskRow, Error> {
     let scope = ChildScope::of(caller, permission)?;
     let tenant = caller.tenant_id;
+    let queue_open = reach == Reach::WithQueues;
     db_run!(conn, |c| {
         let mut query = tasks::table
             .filter(tasks::tenant_id.eq(tenant))
             .filter(tasks::id.eq(id))
             .select(TaskRow::as_select())
             .into_boxed();
-        task_filter!(query, tenant, &scope);
+        task_filter!(query, tenant, &scope, queue_open);
         query.first(c).await.optional()
     })?
     .ok_or(Error::NotFound)
@@ -247,7 +267,9 @@ impl Task {
     pub async fn find(ctx: &Context<'_>, id: TaskId) -> Result<Task, Error> {
         let caller = ctx.caller()?;
         let mut pooled = ctx.services()?.db.read().await?;
-        Ok(Task(find(&mut pooled.conn(), caller, TASK_READ, id).await?))
+        Ok(Task(
+            find(&mut pooled.conn(), caller, TASK_READ, id, Reach::WithQueues).await?,
+        ))
     }
 }
 
@@ -388,7 +410,7 @@ impl TaskQuery {
         macro_rules! filtered {
             ($query:ident) => {{
                 $query = $query.filter(tasks::tenant_id.eq(tenant));
-                task_filter!($query, tenant, &scope);
+                task_filter!($query, tenant, &scope, true);
                 if let Some(a) = &assignee {
                     $query = $query.filter(tasks::assignee_id.eq(a.clone()));
                 }
@@ -540,18 +562,19 @@ pub(crate) async fn insert(
     Ok(row)
 }
 
-/// Moves an open task's due time (an activity's follow-up moved).
+/// Moves an open task's due time (an activity's follow-up moved); false when the task is no
+/// longer open (done or cancelled), so the caller makes a new one.
 pub(crate) async fn reschedule(
     conn: &mut Conn<'_>,
     caller: &Caller,
     id: TaskId,
     due: NaiveDateTime,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let Some(before) = get(conn, caller.tenant_id, id).await? else {
-        return Ok(());
+        return Ok(false);
     };
     if before.status() != TaskStatus::Open {
-        return Ok(());
+        return Ok(false);
     }
     let row = set(
         conn,
@@ -584,7 +607,7 @@ pub(crate) async fn reschedule(
         },
     )
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Cancels an open task (an activity's follow-up was cleared).
@@ -667,20 +690,26 @@ async fn set(conn: &mut Conn<'_>, before: &TaskRow, u: TaskUpdate) -> Result<Tas
     let completed_at = u.completed_at.unwrap_or(before.completed_at);
     let assignee = u.assignee.unwrap_or_else(|| before.assignee_id.clone());
     let queue = u.queue.unwrap_or_else(|| before.queue.clone());
-    Ok(db_run!(conn, |c| diesel::update(tasks::table.find(id))
-        .set((
-            tasks::title.eq(&title),
-            tasks::due_at.eq(due_at),
-            tasks::status.eq(&status),
-            tasks::completed_at.eq(completed_at),
-            tasks::assignee_id.eq(&assignee),
-            tasks::queue.eq(&queue),
-            tasks::version.eq(before.version + 1),
-            tasks::updated_at.eq(time::now()),
-        ))
-        .returning(TaskRow::as_returning())
-        .get_result(c)
-        .await)?)
+    db_run!(conn, |c| diesel::update(
+        tasks::table
+            .filter(tasks::id.eq(id))
+            .filter(tasks::version.eq(before.version))
+    )
+    .set((
+        tasks::title.eq(&title),
+        tasks::due_at.eq(due_at),
+        tasks::status.eq(&status),
+        tasks::completed_at.eq(completed_at),
+        tasks::assignee_id.eq(&assignee),
+        tasks::queue.eq(&queue),
+        tasks::version.eq(before.version + 1),
+        tasks::updated_at.eq(time::now()),
+    ))
+    .returning(TaskRow::as_returning())
+    .get_result(c)
+    .await
+    .optional())?
+    .ok_or_else(Error::changed_meanwhile)
 }
 
 /// A new task: for a user (`assigneeId`) or a queue.
@@ -693,6 +722,8 @@ pub struct CreateTaskInput {
     /// Who does it; omit to put the task in `queue`.
     pub assignee_id: Option<ID>,
     pub queue: Option<TaskQueue>,
+    /// A retried request with the same key returns the first result instead of creating twice.
+    pub idempotency_key: Option<String>,
 }
 
 /// Changes to a task.
@@ -774,6 +805,19 @@ impl TaskMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
+                if let Some(key) = &input.idempotency_key
+                    && let Some(id) =
+                        switchyard_kernel::idempotency::find(tx, caller, "createTask", key).await?
+                {
+                    return Ok(find(
+                        tx,
+                        caller,
+                        TASK_MANAGE,
+                        id.parse().map_err(Error::internal)?,
+                        Reach::Held,
+                    )
+                    .await?);
+                }
                 if let Some(customer) = customer {
                     customer_for(tx, caller, TASK_MANAGE, customer).await?;
                 }
@@ -787,8 +831,8 @@ impl TaskMutation {
                     );
                 }
                 check.finish()?;
-                Ok::<_, Rejection>(
-                    insert(
+                {
+                    let row = insert(
                         tx,
                         caller,
                         NewTask {
@@ -801,8 +845,19 @@ impl TaskMutation {
                             queue: input.queue,
                         },
                     )
-                    .await?,
-                )
+                    .await?;
+                    if let Some(key) = &input.idempotency_key {
+                        switchyard_kernel::idempotency::remember(
+                            tx,
+                            caller,
+                            "createTask",
+                            key,
+                            &row.id.to_string(),
+                        )
+                        .await?;
+                    }
+                    Ok::<_, Rejection>(row)
+                }
             })
             .await;
         TaskPayload::from_outcome(outcome, |row| TaskPayload {
@@ -823,7 +878,7 @@ impl TaskMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                let before = find(tx, caller, TASK_MANAGE, id).await?;
+                let before = find(tx, caller, TASK_MANAGE, id, Reach::Held).await?;
                 check_version(input.expected_version, before.version)?;
                 open(&before)?;
                 let title = input
@@ -894,7 +949,8 @@ impl TaskMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                let before = find(tx, caller, TASK_MANAGE, id).await?;
+                note_fits(&input)?;
+                let before = find(tx, caller, TASK_MANAGE, id, Reach::WithQueues).await?;
                 check_version(input.expected_version, before.version)?;
                 open(&before)?;
                 if before.assignee_id.is_some() {
@@ -957,7 +1013,7 @@ impl TaskMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                let before = find(tx, caller, TASK_MANAGE, id).await?;
+                let before = find(tx, caller, TASK_MANAGE, id, Reach::Held).await?;
                 check_version(input.expected_version, before.version)?;
                 open(&before)?;
                 let mut check = Check::new();
@@ -1063,6 +1119,17 @@ impl TaskMutation {
     }
 }
 
+/// A task action's note is at most 1000 characters, as on hand-over.
+fn note_fits(input: &TaskActionInput) -> Result<(), Rejection> {
+    let mut check = Check::new();
+    check.max_len(
+        "input.note",
+        input.note.as_deref().unwrap_or_default(),
+        1000,
+    );
+    check.finish()
+}
+
 async fn finish(
     ctx: &Context<'_>,
     input: TaskActionInput,
@@ -1073,7 +1140,8 @@ async fn finish(
     let outcome = ctx
         .services()?
         .mutate(async |tx| {
-            let before = find(tx, caller, TASK_MANAGE, id).await?;
+            note_fits(&input)?;
+            let before = find(tx, caller, TASK_MANAGE, id, Reach::Held).await?;
             check_version(input.expected_version, before.version)?;
             open(&before)?;
             let completed = (status == TaskStatus::Done).then(time::now);
