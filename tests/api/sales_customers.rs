@@ -318,6 +318,12 @@ backend_test! {
         assert_eq!(user_errors(&data["mergeCustomers"]), vec![("input.survivorId".to_owned(), "INVALID_STATE".to_owned())]);
         let data = app.ok(&t.owner_token, "mutation($id: ID!) { updateCustomer(input: {id: $id, active: true}) { customer { active } userErrors { field code } } }", json!({"id": dupe})).await;
         assert_eq!(user_errors(&data["updateCustomer"]), vec![("input.active".to_owned(), "INVALID_STATE".to_owned())]);
+        // New work goes to the survivor, not to the merged-away record.
+        let data = app.ok(&t.owner_token, "mutation($c: ID!) { createLead(input: {customerId: $c}) { lead { id } userErrors { field code message } } }", json!({"c": dupe})).await;
+        assert_eq!(user_errors(&data["createLead"]), vec![("input.customerId".to_owned(), "INVALID_STATE".to_owned())]);
+        assert!(data["createLead"]["userErrors"][0]["message"].as_str().unwrap().contains("merged"), "{data}");
+        let data = app.ok(&t.owner_token, "mutation($c: ID!) { changeCustomerStage(input: {id: $c, stage: CONTACTED}) { userErrors { field code } } }", json!({"c": dupe})).await;
+        assert_eq!(user_errors(&data["changeCustomerStage"]), vec![("input.id".to_owned(), "INVALID_STATE".to_owned())]);
         assert_eq!(app.ok(&t.owner_token, "{ customers { totalCount } }", json!({})).await["customers"]["totalCount"], 2);
     }
 }
@@ -325,7 +331,8 @@ backend_test! {
 backend_test! {
     async fn a_retried_create_answers_the_first_object_and_keys_are_per_user(app: TestApp) {
         let t = app.tenant("acme").await;
-        let (_, manager) = app.user(&t, "maja@acme.example", &["manager"], &[t.location]).await;
+        let (maja, manager) = app.user(&t, "maja@acme.example", &["manager"], &[t.location]).await;
+        let (_, rep) = app.user(&t, "rob@acme.example", &["sales_rep"], &[t.location]).await;
         let c = customer(&app, &t.owner_token, json!({"firstName": "Retry", "lastName": "Person", "locationId": t.location.to_global(), "tags": ["long_distance"]})).await;
         let creates = [
             ("createLead", "lead", "mutation($c: ID!, $k: String) { createLead(input: {customerId: $c, idempotencyKey: $k}) { lead { id } } }", "{ leads { totalCount } }", "leads"),
@@ -342,6 +349,12 @@ backend_test! {
             assert!(theirs.is_string() && theirs != first, "{field}: {theirs}");
             assert_eq!(app.ok(&t.owner_token, count, json!({})).await[list]["totalCount"], 2, "{field}");
         }
+        // A rep who gives a new task to a colleague no longer holds it, but a retry still
+        // answers the task their first attempt created.
+        let give = "mutation($u: ID!) { createTask(input: {kind: OTHER, title: \"For Maja\", assigneeId: $u, idempotencyKey: \"give-1\"}) { task { id } } }";
+        let first = app.ok(&rep, give, json!({"u": maja.to_global()})).await["createTask"]["task"]["id"].clone();
+        let retry = app.ok(&rep, give, json!({"u": maja.to_global()})).await["createTask"]["task"]["id"].clone();
+        assert!(first.is_string() && first == retry, "{first} {retry}");
         let long = "x".repeat(201);
         let body = app.gql(Some(&t.owner_token), creates[0].2, json!({"c": c, "k": long})).await;
         assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");

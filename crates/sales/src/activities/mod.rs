@@ -407,7 +407,8 @@ impl ActivityMutation {
                     )
                     .await?);
                 }
-                customer_for(tx, caller, ACTIVITY_LOG, customer).await?;
+                let customer_row = customer_for(tx, caller, ACTIVITY_LOG, customer).await?;
+                crate::customers::still_active(&customer_row, "input.customerId")?;
                 if let Some(lead) = lead {
                     let belongs: i64 = db_run!(tx, |c| leads::table
                         .filter(leads::tenant_id.eq(caller.tenant_id))

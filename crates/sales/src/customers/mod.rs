@@ -775,6 +775,30 @@ impl CustomerQuery {
 }
 
 /// Caller-visible customer IDs check used by mutations: the customer, if in scope of `permission`.
+/// New work (a lead, an activity, a task, a quote, a stage move) goes to active customers only:
+/// a merged-away record points at its survivor, a retired one must be reactivated first.
+pub(crate) fn still_active(
+    row: &CustomerRow,
+    field: &str,
+) -> Result<(), switchyard_kernel::Rejection> {
+    use switchyard_kernel::{Rejection, UserErrorCode};
+    if row.merged_into.is_some() {
+        return Err(Rejection::invalid(
+            field,
+            UserErrorCode::InvalidState,
+            "the customer was merged into another one (see mergedInto); work on that one",
+        ));
+    }
+    if !row.active {
+        return Err(Rejection::invalid(
+            field,
+            UserErrorCode::InvalidState,
+            "the customer is inactive; reactivate it first",
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) async fn customer_for(
     conn: &mut Conn<'_>,
     caller: &Caller,

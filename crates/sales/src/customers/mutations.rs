@@ -748,6 +748,7 @@ impl CustomerMutation {
             .mutate(async |tx| {
                 let before = customer_for(tx, caller, CUSTOMER_UPDATE, id).await?;
                 check_version(input.expected_version, before.version)?;
+                super::still_active(&before, "input.id")?;
                 let mut check = Check::new();
                 check.max_len("input.reason", reason.as_deref().unwrap_or_default(), 1000);
                 check.finish()?;

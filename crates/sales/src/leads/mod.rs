@@ -403,6 +403,7 @@ impl LeadMutation {
                     .await?);
                 }
                 let customer = customer_for(tx, caller, LEAD_MANAGE, customer).await?;
+                crate::customers::still_active(&customer, "input.customerId")?;
                 check.finish()?;
                 let now = time::now();
                 let row: LeadRow = db_run!(tx, |c| diesel::insert_into(leads::table)

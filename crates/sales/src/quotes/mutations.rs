@@ -502,6 +502,7 @@ impl QuoteMutation {
                     .await?);
                 }
                 let customer_row = customer_for(tx, caller, QUOTE_MANAGE, customer).await?;
+                crate::customers::still_active(&customer_row, "input.customerId")?;
                 let settings = settings::load(tx, caller.tenant_id).await?;
                 let currency = input
                     .currency

@@ -809,17 +809,16 @@ impl TaskMutation {
                     && let Some(id) =
                         switchyard_kernel::idempotency::find(tx, caller, "createTask", key).await?
                 {
-                    return Ok(find(
-                        tx,
-                        caller,
-                        TASK_MANAGE,
-                        id.parse().map_err(Error::internal)?,
-                        Reach::Held,
-                    )
-                    .await?);
+                    // The caller created it under their own key: answer what the first attempt
+                    // answered, even for a task they gave to someone else.
+                    let id = id.parse().map_err(Error::internal)?;
+                    return Ok(get(tx, caller.tenant_id, id)
+                        .await?
+                        .ok_or(Error::NotFound)?);
                 }
                 if let Some(customer) = customer {
-                    customer_for(tx, caller, TASK_MANAGE, customer).await?;
+                    let row = customer_for(tx, caller, TASK_MANAGE, customer).await?;
+                    crate::customers::still_active(&row, "input.customerId")?;
                 }
                 if let Some(user) = assignee
                     && !is_active_staff(tx, caller.tenant_id, user).await?
