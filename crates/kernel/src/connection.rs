@@ -188,12 +188,17 @@ macro_rules! keyset {
         for (cursor, is_after) in [(&bounds.after, true), (&bounds.before, false)] {
             if let Some(values) = cursor {
                 let (value, id) = (values[0].clone(), values[1].clone());
+                // The redundant `col >= value` bound is what an index on (tenant_id, col, id)
+                // can seek to; without it PostgreSQL and SQLite scan from the start of the
+                // tenant and filter (a far page then costs as much as every page before it).
                 if is_after != desc {
-                    $query =
-                        $query.filter($col.gt(value.clone()).or($col.eq(value).and($id.gt(id))));
+                    $query = $query
+                        .filter($col.ge(value.clone()))
+                        .filter($col.gt(value.clone()).or($col.eq(value).and($id.gt(id))));
                 } else {
-                    $query =
-                        $query.filter($col.lt(value.clone()).or($col.eq(value).and($id.lt(id))));
+                    $query = $query
+                        .filter($col.le(value.clone()))
+                        .filter($col.lt(value.clone()).or($col.eq(value).and($id.lt(id))));
                 }
             }
         }
