@@ -69,8 +69,7 @@ pub async fn first_pages<C: Children>(
         .bind(tenant.to_string())
         .push(" AND t.")
         .push(C::PARENT)
-        .push(" IN ")
-        .bind_list(parents.iter().cloned());
+        .is_in(parents.iter().cloned());
     push_child_scope(&mut sql, tenant, &scope, C::MINE, C::RECIPIENT, C::OPEN);
     sql.push(") ranked WHERE row_rank <= ")
         .bind(limit)

@@ -129,8 +129,8 @@ fn push_customer_ids(sql: &mut Sql, column: &str, tenant: TenantId, scope: &RowS
             sql.bind(tenant.to_string())
                 .push(" AND (c.assigned_to = ")
                 .bind(user.to_string());
-            sql.push(" OR c.location_id IN ")
-                .bind_list(location_texts(locations))
+            sql.push(" OR c.location_id")
+                .is_in(location_texts(locations))
                 .push("))");
         }
     }

@@ -17,10 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text, Timestamp};
+use diesel::sql_types::{Nullable, Text};
 use diesel_async::RunQueryDsl;
 use switchyard_kernel::access::{BuiltinRole, Caller, Catalog, Principal, Scope, UserKind};
-use switchyard_kernel::db::Backend;
+use switchyard_kernel::db::sql::{Bind, Sql};
 use switchyard_kernel::{Db, Error, LocationId, TenantId, UserId, db_run, time};
 
 use crate::api_keys;
@@ -63,32 +63,52 @@ struct PrincipalRow {
     b: Option<String>,
 }
 
-/// Everything about a user that access decisions need, in one statement.
-const PRINCIPAL_SQL: &str = "\
-SELECT 'user' AS kind, u.status AS a, u.kind AS b FROM users u WHERE u.tenant_id = $1 AND u.id = $2
-UNION ALL
-SELECT 'session', CASE WHEN s.revoked_at IS NULL THEN 'live' ELSE 'revoked' END, NULL
-  FROM sessions s WHERE s.tenant_id = $1 AND s.id = $3 AND s.user_id = $2
-UNION ALL
-SELECT 'role', ur.role_key, NULL FROM user_roles ur WHERE ur.tenant_id = $1 AND ur.user_id = $2
-UNION ALL
-SELECT 'perm', rp.permission, rp.scope FROM user_roles ur
-  JOIN roles r ON r.tenant_id = ur.tenant_id AND r.key = ur.role_key
-  JOIN role_permissions rp ON rp.tenant_id = r.tenant_id AND rp.role_id = r.id
-  WHERE ur.tenant_id = $1 AND ur.user_id = $2
-UNION ALL
-SELECT 'perm', g.permission, g.scope FROM user_grants g
-  WHERE g.tenant_id = $1 AND g.user_id = $2 AND (g.expires_at IS NULL OR g.expires_at > $4)
-UNION ALL
-SELECT 'location', ul.location_id, NULL FROM user_locations ul
-  WHERE ul.tenant_id = $1 AND ul.user_id = $2";
-
-/// `$n` placeholders for PostgreSQL, `?n` for SQLite.
-pub(crate) fn placeholders(sql: &str, backend: Backend) -> String {
-    match backend {
-        Backend::Postgres => sql.to_owned(),
-        Backend::Sqlite => sql.replace('$', "?"),
-    }
+/// Everything about a user that access decisions need, in one statement (prepared once per
+/// connection: it runs on every request).
+fn principal_sql(tenant: TenantId, user: UserId, session: Option<String>) -> Sql {
+    let (tenant, user) = (tenant.to_string(), user.to_string());
+    let mut sql = Sql::new(
+        "SELECT 'user' AS kind, u.status AS a, u.kind AS b FROM users u WHERE u.tenant_id = ",
+    );
+    sql.bind(tenant.as_str())
+        .push(" AND u.id = ")
+        .bind(user.as_str())
+        .push(
+            " UNION ALL SELECT 'session', CASE WHEN s.revoked_at IS NULL THEN 'live' ELSE 'revoked' END, NULL \
+             FROM sessions s WHERE s.tenant_id = ",
+        )
+        .bind(tenant.as_str())
+        .push(" AND s.id = ")
+        .bind(Bind::OptText(session))
+        .push(" AND s.user_id = ")
+        .bind(user.as_str())
+        .push(" UNION ALL SELECT 'role', ur.role_key, NULL FROM user_roles ur WHERE ur.tenant_id = ")
+        .bind(tenant.as_str())
+        .push(" AND ur.user_id = ")
+        .bind(user.as_str())
+        .push(
+            " UNION ALL SELECT 'perm', rp.permission, rp.scope FROM user_roles ur \
+             JOIN roles r ON r.tenant_id = ur.tenant_id AND r.key = ur.role_key \
+             JOIN role_permissions rp ON rp.tenant_id = r.tenant_id AND rp.role_id = r.id \
+             WHERE ur.tenant_id = ",
+        )
+        .bind(tenant.as_str())
+        .push(" AND ur.user_id = ")
+        .bind(user.as_str())
+        .push(" UNION ALL SELECT 'perm', g.permission, g.scope FROM user_grants g WHERE g.tenant_id = ")
+        .bind(tenant.as_str())
+        .push(" AND g.user_id = ")
+        .bind(user.as_str())
+        .push(" AND (g.expires_at IS NULL OR g.expires_at > ")
+        .bind(time::now())
+        .push(
+            ") UNION ALL SELECT 'location', ul.location_id, NULL FROM user_locations ul \
+             WHERE ul.tenant_id = ",
+        )
+        .bind(tenant.as_str())
+        .push(" AND ul.user_id = ")
+        .bind(user.as_str());
+    sql
 }
 
 impl Authenticator {
@@ -162,15 +182,8 @@ impl Authenticator {
     ) -> Result<Caller, Error> {
         let mut pooled = self.db.read().await?;
         let mut conn = pooled.conn();
-        let sql = placeholders(PRINCIPAL_SQL, conn.backend());
-        let now = time::now();
-        let rows: Vec<PrincipalRow> = db_run!(&mut conn, |c| diesel::sql_query(&sql)
-            .bind::<Text, _>(tenant.to_string())
-            .bind::<Text, _>(user.to_string())
-            .bind::<Nullable<Text>, _>(session.clone())
-            .bind::<Timestamp, _>(now)
-            .load(c)
-            .await)?;
+        let rows: Vec<PrincipalRow> =
+            Sql::load(&principal_sql(tenant, user, session.clone()), &mut conn).await?;
         let mut status = None;
         let mut kind = UserKind::Staff;
         let mut session_live = session.is_none();

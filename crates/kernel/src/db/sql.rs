@@ -5,7 +5,11 @@
 use chrono::NaiveDateTime;
 use diesel::QueryableByName;
 use diesel::pg::Pg;
-use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{
+    Array, BigInt, Bool, HasSqlType, Integer, Nullable, Text, Timestamp, Untyped,
+};
 use diesel::sqlite::Sqlite;
 use diesel_async::RunQueryDsl;
 
@@ -54,6 +58,11 @@ impl From<NaiveDateTime> for Bind {
 }
 
 /// A statement under construction. `{}` is never interpolated: values go through [`Sql::bind`].
+///
+/// Unlike `diesel::sql_query`, a `Sql` statement may be cached as a prepared statement by the
+/// connection (its text depends only on the parts pushed, and every value is a bind), so a
+/// statement run on every request (the caller's access, the nested first pages) is parsed and
+/// planned once per connection, not every time.
 #[derive(Debug, Clone, Default)]
 pub struct Sql {
     parts: Vec<Part>,
@@ -64,6 +73,9 @@ pub struct Sql {
 enum Part {
     Text(String),
     Param(usize),
+    /// ` IN (…)` on SQLite, ` = ANY($n)` (one array bind, so the text does not depend on the
+    /// number of values) on PostgreSQL.
+    In(Vec<String>),
 }
 
 impl Sql {
@@ -86,36 +98,46 @@ impl Sql {
         self
     }
 
-    /// Appends `(p1, p2, …)` for the values; `(NULL)` when there are none, which matches nothing.
-    pub fn bind_list<B: Into<Bind>>(&mut self, values: impl IntoIterator<Item = B>) -> &mut Sql {
-        self.push("(");
-        let mut any = false;
-        for (i, value) in values.into_iter().enumerate() {
-            if i > 0 {
-                self.push(", ");
-            }
-            self.bind(value);
-            any = true;
-        }
-        if !any {
-            self.push("NULL");
-        }
-        self.push(")")
+    /// Appends a membership test of the preceding expression in `values`: ` IN (?, ?)` on
+    /// SQLite, ` = ANY($n)` on PostgreSQL; no values match nothing.
+    pub fn is_in<S: Into<String>>(&mut self, values: impl IntoIterator<Item = S>) -> &mut Sql {
+        self.parts
+            .push(Part::In(values.into_iter().map(Into::into).collect()));
+        self
     }
 
-    /// The SQL text for a backend.
+    /// The SQL text for a backend (for logs and tests; running it binds the same way).
     pub fn render(&self, backend: Backend) -> String {
-        let sigil = match backend {
-            Backend::Postgres => '$',
-            Backend::Sqlite => '?',
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            match backend {
+                Backend::Postgres => format!("${n}"),
+                Backend::Sqlite => "?".to_owned(),
+            }
         };
-        self.parts
-            .iter()
-            .map(|p| match p {
-                Part::Text(t) => t.clone(),
-                Part::Param(n) => format!("{sigil}{n}"),
-            })
-            .collect()
+        let mut text = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => text.push_str(t),
+                Part::Param(_) => text.push_str(&next()),
+                Part::In(values) => match backend {
+                    Backend::Postgres => {
+                        text.push_str(" = ANY(");
+                        text.push_str(&next());
+                        text.push(')');
+                    }
+                    Backend::Sqlite if values.is_empty() => text.push_str(" IN (NULL)"),
+                    Backend::Sqlite => {
+                        let marks: Vec<String> = values.iter().map(|_| next()).collect();
+                        text.push_str(" IN (");
+                        text.push_str(&marks.join(", "));
+                        text.push(')');
+                    }
+                },
+            }
+        }
+        text
     }
 
     /// Runs the statement and reads rows by column name.
@@ -123,21 +145,85 @@ impl Sql {
     where
         T: QueryableByName<Pg> + QueryableByName<Sqlite> + Send + 'static,
     {
-        let text = self.render(conn.backend());
-        crate::db_run!(conn, |c| {
-            let mut query = diesel::sql_query(text).into_boxed();
-            for bind in &self.binds {
-                query = match bind.clone() {
-                    Bind::Text(v) => query.bind::<Text, _>(v),
-                    Bind::OptText(v) => query.bind::<Nullable<Text>, _>(v),
-                    Bind::BigInt(v) => query.bind::<BigInt, _>(v),
-                    Bind::Int(v) => query.bind::<Integer, _>(v),
-                    Bind::Bool(v) => query.bind::<Bool, _>(v),
-                    Bind::Timestamp(v) => query.bind::<Timestamp, _>(v),
-                };
+        crate::db_run!(conn, |c| Statement(self).load::<T>(c).await)
+    }
+}
+
+/// A [`Sql`] as a Diesel query: untyped rows (read with `QueryableByName`), no static query ID,
+/// and safe to cache as a prepared statement keyed by its text.
+struct Statement<'a>(&'a Sql);
+
+impl QueryId for Statement<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Statement<'_> {
+    type SqlType = Untyped;
+}
+
+fn push_bind<'b, DB>(out: &mut AstPass<'_, 'b, DB>, bind: &'b Bind) -> diesel::QueryResult<()>
+where
+    DB: diesel::backend::Backend
+        + HasSqlType<Text>
+        + HasSqlType<BigInt>
+        + HasSqlType<Integer>
+        + HasSqlType<Bool>
+        + HasSqlType<Timestamp>,
+    String: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+    i32: ToSql<Integer, DB>,
+    bool: ToSql<Bool, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+    Option<String>: ToSql<Nullable<Text>, DB>,
+{
+    match bind {
+        Bind::Text(v) => out.push_bind_param::<Text, _>(v),
+        Bind::OptText(v) => out.push_bind_param::<Nullable<Text>, _>(v),
+        Bind::BigInt(v) => out.push_bind_param::<BigInt, _>(v),
+        Bind::Int(v) => out.push_bind_param::<Integer, _>(v),
+        Bind::Bool(v) => out.push_bind_param::<Bool, _>(v),
+        Bind::Timestamp(v) => out.push_bind_param::<Timestamp, _>(v),
+    }
+}
+
+impl QueryFragment<Pg> for Statement<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+        for part in &self.0.parts {
+            match part {
+                Part::Text(t) => out.push_sql(t),
+                Part::Param(n) => push_bind(&mut out, &self.0.binds[n - 1])?,
+                Part::In(values) => {
+                    out.push_sql(" = ANY(");
+                    out.push_bind_param::<Array<Text>, _>(values)?;
+                    out.push_sql(")");
+                }
             }
-            query.load::<T>(c).await
-        })
+        }
+        Ok(())
+    }
+}
+
+impl QueryFragment<Sqlite> for Statement<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> diesel::QueryResult<()> {
+        for part in &self.0.parts {
+            match part {
+                Part::Text(t) => out.push_sql(t),
+                Part::Param(n) => push_bind(&mut out, &self.0.binds[n - 1])?,
+                Part::In(values) if values.is_empty() => out.push_sql(" IN (NULL)"),
+                Part::In(values) => {
+                    out.push_sql(" IN (");
+                    for (i, value) in values.iter().enumerate() {
+                        if i > 0 {
+                            out.push_sql(", ");
+                        }
+                        out.push_bind_param::<Text, _>(value)?;
+                    }
+                    out.push_sql(")");
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -146,20 +232,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders_are_numbered_per_backend() {
+    fn placeholders_follow_each_backend() {
         let mut sql = Sql::new("SELECT * FROM t WHERE a = ");
         sql.bind("x")
-            .push(" AND b IN ")
-            .bind_list([1i64, 2])
-            .push(" AND c IN ")
-            .bind_list(Vec::<i64>::new());
+            .push(" AND b")
+            .is_in(["1", "2"])
+            .push(" AND c")
+            .is_in(Vec::<String>::new())
+            .push(" AND d = ")
+            .bind(3i64);
         assert_eq!(
             sql.render(Backend::Postgres),
-            "SELECT * FROM t WHERE a = $1 AND b IN ($2, $3) AND c IN (NULL)"
+            "SELECT * FROM t WHERE a = $1 AND b = ANY($2) AND c = ANY($3) AND d = $4"
         );
         assert_eq!(
             sql.render(Backend::Sqlite),
-            "SELECT * FROM t WHERE a = ?1 AND b IN (?2, ?3) AND c IN (NULL)"
+            "SELECT * FROM t WHERE a = ? AND b IN (?, ?) AND c IN (NULL) AND d = ?"
         );
     }
 }
