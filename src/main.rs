@@ -9,6 +9,11 @@ use switchyard_identity::tenants::provision::{self, NewUser};
 use switchyard_kernel::access::{BuiltinRole, UserKind};
 use switchyard_kernel::{Scope, TenantId};
 
+/// mimalloc instead of the system allocator: a GraphQL response allocates per field, and the
+/// benchmark (bench/) spent about a third of its CPU in glibc malloc/free.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Switchyard: an operational CRM served as one GraphQL API.
 #[derive(Parser, Debug)]
 #[command(version, about)]

@@ -90,7 +90,11 @@ pub fn error_response(status: StatusCode, media: Media, code: &str, message: &st
 }
 
 fn json_response(status: StatusCode, media: Media, body: &Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+    json_bytes_response(status, media, body.to_string().into_bytes())
+}
+
+fn json_bytes_response(status: StatusCode, media: Media, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.content_type()),
@@ -248,7 +252,8 @@ pub fn graphql_request(
 }
 
 struct Outcome {
-    body: Value,
+    /// The serialized response (straight from the executor's response, no intermediate tree).
+    body: Vec<u8>,
     request_error: bool,
     errors: usize,
 }
@@ -268,19 +273,33 @@ async fn execute(state: &AppState, params: Params, caller: Option<Caller>) -> Ou
     let errors = response.errors.len();
     if !executed.get() && !response.errors.is_empty() {
         code_request_errors(&mut response);
-        let errors_json = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
         Outcome {
-            body: json!({ "errors": errors_json }),
+            body: serialized(&RequestErrors {
+                errors: &response.errors,
+            }),
             request_error: true,
             errors,
         }
     } else {
         Outcome {
-            body: serde_json::to_value(&response).unwrap_or(Value::Null),
+            body: serialized(&response),
             request_error: false,
             errors,
         }
     }
+}
+
+/// A request error's body: `errors` and no `data` (GraphQL over HTTP).
+#[derive(serde::Serialize)]
+struct RequestErrors<'a> {
+    errors: &'a [async_graphql::ServerError],
+}
+
+fn serialized(value: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_else(|error| {
+        tracing::error!(%error, "response not serializable");
+        br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()
+    })
 }
 
 fn who(caller: &Option<Caller>) -> (String, String) {
@@ -447,13 +466,18 @@ async fn handle(
     let errors: usize = outcomes.iter().map(|o| o.errors).sum();
     state.metrics.graphql_errors(errors);
     let (status, body) = if is_batch {
-        (
-            StatusCode::OK,
-            Value::Array(outcomes.into_iter().map(|o| o.body).collect()),
-        )
+        let mut body = b"[".to_vec();
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(&outcome.body);
+        }
+        body.push(b']');
+        (StatusCode::OK, body)
     } else {
         let outcome = outcomes.pop().unwrap_or(Outcome {
-            body: Value::Null,
+            body: b"null".to_vec(),
             request_error: true,
             errors: 0,
         });
@@ -475,7 +499,7 @@ async fn handle(
         tenant = %tenant,
         "graphql"
     );
-    json_response(status, media, &body)
+    json_bytes_response(status, media, body)
 }
 
 #[cfg(test)]

@@ -540,10 +540,14 @@ async fn visible_users(
         return Ok(Vec::new());
     };
     let tenant = caller.tenant_id;
+    // Sibling rows often share a user (every customer's assignee is the same rep).
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
     Ok(db_run!(conn, |c| {
         let mut query = users::table
             .filter(users::tenant_id.eq(tenant))
-            .filter(users::id.eq_any(ids))
+            .filter(users::id.eq_any(&ids))
             .select(UserRow::as_select())
             .into_boxed();
         user_scope!(query, tenant, &scope);
