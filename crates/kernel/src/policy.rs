@@ -288,7 +288,8 @@ fn judge(rule: Option<&Rule>, caller: Option<&Caller>, type_name: &str, field: &
     }
 }
 
-/// Enforces `@access` on every field the executor resolves. Add it to the schema once.
+/// Enforces `@access` on every field the executor resolves. Add it to the schema once, or call
+/// [`AccessPolicy::resolve_field`] from another extension's `resolve`.
 #[derive(Default, Clone)]
 pub struct AccessPolicy {
     map: Arc<OnceLock<PolicyMap>>,
@@ -317,6 +318,20 @@ fn server_error(error: Error, info: &ResolveInfo<'_>) -> ServerError {
 #[async_trait::async_trait]
 impl Extension for AccessPolicy {
     async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        self.resolve_field(ctx, info, next).await
+    }
+}
+
+impl AccessPolicy {
+    /// The policy check around one field's resolver: what [`Extension::resolve`] does, for an
+    /// extension that enforces the policy as part of its own `resolve` (each extension
+    /// with a `resolve` costs a boxed future per resolved field).
+    pub async fn resolve_field(
         &self,
         ctx: &ExtensionContext<'_>,
         info: ResolveInfo<'_>,
