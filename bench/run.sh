@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# Switchyard benchmark: GraphQL throughput and latency against pgbench running the same SQL,
+# and keyset pagination at scale. See bench/README.md.
+#
+#   bash bench/run.sh
+#
+# Idempotent: drops and recreates the database $BENCH_DB, and rewrites bench/out/.
+# Settings (environment, all optional):
+#   BENCH_DB=switchyard_bench      database to (re)create on 127.0.0.1:5432 as user postgres
+#   BENCH_DURATION=20              seconds per measured wrk / pgbench run
+#   BENCH_WARMUP=5                 seconds of warm-up before each wrk and pgbench run
+#   BENCH_POOL=16                  SWITCHYARD_DB_POOL_SIZE of the server
+#   BENCH_PORT=18080               port for the server (another free one is picked if taken)
+#   BENCH_LARGE=1000000            customers of tenant `large`
+#   BENCH_REPEAT=3                 repetitions of the GraphQL/pgbench pairs (the report takes medians)
+#   BENCH_SKIP_BUILD=1             use target/release/switchyard as it is
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH_DIR")
+OUT=$BENCH_DIR/out
+BIN=${SWITCHYARD_BIN:-$ROOT/target/release/switchyard}
+DB=${BENCH_DB:-switchyard_bench}
+DURATION=${BENCH_DURATION:-20}
+WARMUP=${BENCH_WARMUP:-5}
+POOL=${BENCH_POOL:-16}
+PORT=${BENCH_PORT:-18080}
+LARGE=${BENCH_LARGE:-1000000}
+REPEAT=${BENCH_REPEAT:-3}
+THREADS=2
+CONNECTIONS=16
+
+export PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres
+export SWITCHYARD_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
+# A fixed secret, so that `switchyard token` and the server agree without a data directory.
+export SWITCHYARD_JWT_SECRET=${SWITCHYARD_JWT_SECRET:-switchyard-bench-secret-0123456789abcdef0123456789}
+export SWITCHYARD_ACCESS_TOKEN_TTL_SECS=7200
+export SWITCHYARD_QUOTE_EXPIRY_SWEEP_SECS=3600
+export SWITCHYARD_DB_POOL_SIZE=$POOL
+export NO_COLOR=1
+unset SWITCHYARD_CONFIG
+
+log() { printf '\n== %s  %s\n' "$(date +%H:%M:%S)" "$*"; }
+psql_q() { psql -X -v ON_ERROR_STOP=1 -q -d "$DB" "$@"; }
+
+SERVER_PID=
+stop_server() {
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID"
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=
+}
+trap stop_server EXIT
+
+# --- prerequisites --------------------------------------------------------------------------
+log "prerequisites"
+for tool in psql pgbench createdb dropdb python3 curl; do
+  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
+done
+if ! command -v wrk >/dev/null; then
+  echo "wrk is missing; installing it with apt-get"
+  apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+fi
+if ! pg_isready -q; then
+  echo "PostgreSQL is not running; starting it"
+  pg_ctlcluster --skip-systemctl-redirect 15 main start
+  for _ in $(seq 30); do pg_isready -q && break; sleep 1; done
+fi
+if [[ -z "${BENCH_SKIP_BUILD:-}" ]]; then
+  (cd "$ROOT" && cargo build --release)
+fi
+[[ -x "$BIN" ]] || { echo "no server binary at $BIN (cargo build --release)" >&2; exit 1; }
+if ! python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', $PORT))" 2>/dev/null; then
+  PORT=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+fi
+export SWITCHYARD_BIND=127.0.0.1:$PORT
+URL=http://127.0.0.1:$PORT/graphql
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+cd "$OUT" # the server's working directory: no ./switchyard.toml, nothing written in the repo
+# Run a copy, so that a rebuild during the benchmark cannot swap the binary under it.
+cp "$BIN" ./switchyard
+BIN=$OUT/switchyard
+
+# --- machine ---------------------------------------------------------------------------------
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "nproc: $(nproc)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  echo "memory: $(free -h | awk '/^Mem:/ {print $2}')"
+  echo "kernel: $(uname -r)"
+  echo "postgresql: $(psql -X -At -d postgres -c 'show server_version')"
+  echo "postgresql settings: $(psql -X -At -d postgres -c "select string_agg(name || '=' || setting || coalesce(unit, ''), ', ' order by name) from pg_settings where name in ('shared_buffers','work_mem','max_connections','effective_cache_size','random_page_cost','jit','synchronous_commit')")"
+  echo "wrk: $(wrk -v 2>&1 | head -1)"
+  echo "pgbench: $(pgbench --version)"
+  echo "switchyard: $("$BIN" --version), release build of commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD 2>/dev/null || echo " plus uncommitted changes (git diff HEAD | sha256sum: $(git diff HEAD | sha256sum | cut -c1-12))")"
+} | tee machine.txt
+
+# --- 1. database, migrations, tenants -----------------------------------------------------------
+log "database $DB"
+dropdb --if-exists --force "$DB"
+createdb "$DB"
+"$BIN" migrate
+for slug in bench large small; do
+  name=$(tr '[:lower:]' '[:upper:]' <<<"${slug:0:1}")${slug:1}
+  "$BIN" tenant create --name "$name" --slug "$slug" --owner-email "owner@$slug.example" \
+    --owner-password Bench-Password-1
+done
+
+# --- 2. data ---------------------------------------------------------------------------------
+log "data"
+time psql_q -v slug=bench -v owner_email=owner@bench.example -v customers=10000 -v children=1 \
+  -f "$BENCH_DIR/sql/load.sql"
+time psql_q -v slug=small -v owner_email=owner@small.example -v customers=1000 -v children=0 \
+  -f "$BENCH_DIR/sql/load.sql"
+time psql_q -v slug=large -v owner_email=owner@large.example -v customers="$LARGE" -v children=0 \
+  -f "$BENCH_DIR/sql/load.sql"
+psql_q -At -f "$BENCH_DIR/sql/check_columns.sql" | tee columns-warnings.txt
+time psql_q -c 'VACUUM ANALYZE'
+psql_q -c "SELECT relname AS table, n_live_tup AS rows, pg_size_pretty(pg_total_relation_size(relid)) AS size
+             FROM pg_stat_user_tables WHERE n_live_tup > 0 ORDER BY n_live_tup DESC" | tee tables.txt
+psql_q -At -c "SELECT json_object_agg(t.slug, (SELECT count(*) FROM customers c WHERE c.tenant_id = t.id))
+                FROM tenants t" > tenant-sizes.json
+
+# IDs the benchmark needs.
+psql_q -At -c "SELECT c.id FROM customers c JOIN tenants t ON t.id = c.tenant_id
+                WHERE t.slug = 'bench' ORDER BY md5(c.id) LIMIT 1000" > bench-customer-ids.txt
+# A row 90 % of the way through each tenant's NAME order (the default order of `customers`).
+for slug in small large; do
+  psql_q -At -F $'\t' -c "SELECT c.display_name, c.id FROM customers c JOIN tenants t ON t.id = c.tenant_id
+                           WHERE t.slug = '$slug' AND c.active
+                           ORDER BY c.display_name, c.id
+                           OFFSET (SELECT count(*) * 9 / 10 FROM customers c2 JOIN tenants t2 ON t2.id = c2.tenant_id
+                                    WHERE t2.slug = '$slug') LIMIT 1" > "far-row-$slug.tsv"
+done
+
+# Request bodies (one JSON body per line).
+python3 "$BENCH_DIR/tools/bodies.py" deep body-deep.jsonl
+python3 "$BENCH_DIR/tools/bodies.py" customer body-customer.jsonl bench-customer-ids.txt
+head -1 bench-customer-ids.txt > one-customer-id.txt
+python3 "$BENCH_DIR/tools/bodies.py" customer body-customer-one.jsonl one-customer-id.txt
+for slug in small large; do
+  python3 "$BENCH_DIR/tools/bodies.py" page "body-first-$slug.jsonl"
+  IFS=$'\t' read -r far_name far_id < "far-row-$slug.tsv"
+  python3 "$BENCH_DIR/tools/bodies.py" page "body-far-$slug.jsonl" "$far_name" "$far_id"
+done
+
+token() { "$BIN" token --user "owner@$1.example" --tenant "$1"; }
+
+start_server() { # $1: log file; more env before the call
+  "$BIN" serve >"$1" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$1"; echo "server did not start" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "server not ready" >&2; exit 1
+}
+
+# post TOKEN BODY_FILE OUT: sends the first body of the file, checks 200 + data + no errors.
+post() {
+  local status
+  status=$(curl -sS -o "$3" -w '%{http_code}' "$URL" -H 'content-type: application/json' \
+    -H "authorization: Bearer $1" --data-binary @<(head -1 "$2"))
+  python3 - "$3" "$status" <<'EOF'
+import json, sys
+body = json.load(open(sys.argv[1]))
+data = body.get("data") or {}
+ok = (sys.argv[2] == "200" and data and not body.get("errors")
+      and all(v is not None for v in data.values()))
+if ok and "customers" in data:
+    edges = data["customers"]["edges"]
+    ok = len(edges) == 50
+    if ok and "quotes" in edges[0]["node"]:
+        ok = all(e["node"]["quotes"]["edges"] and e["node"]["activities"]["edges"]
+                 and e["node"]["assignedTo"] for e in edges)
+if not ok:
+    sys.exit(f"bad response (HTTP {sys.argv[2]}): {json.dumps(body)[:2000]}")
+EOF
+}
+
+TOKEN_BENCH=$(token bench)
+TOKEN_SMALL=$(token small)
+TOKEN_LARGE=$(token large)
+
+# --- 4a. capture the SQL of each request ---------------------------------------------------------
+log "capturing SQL (SWITCHYARD_LOG=warn,switchyard::sql=trace)"
+SWITCHYARD_LOG="warn,switchyard::sql=trace" SWITCHYARD_OUTBOX_POLL_MS=3600000 start_server capture.log
+sleep 1
+capture() { # name token body
+  local before after
+  before=$(wc -l < capture.log)
+  post "$2" "$3" "response-$1.json"
+  sleep 0.3
+  after=$(wc -l < capture.log)
+  sed -n "$((before + 1)),${after}p" capture.log > "capture-$1.log"
+  python3 "$BENCH_DIR/tools/statements.py" parse "capture-$1.log" > "statements-$1.json"
+  echo "$1: $(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))))" "statements-$1.json") statements"
+}
+capture deep "$TOKEN_BENCH" body-deep.jsonl
+capture customer "$TOKEN_BENCH" body-customer-one.jsonl
+capture first-large "$TOKEN_LARGE" body-first-large.jsonl
+capture far-large "$TOKEN_LARGE" body-far-large.jsonl
+stop_server
+
+# --- wrk -------------------------------------------------------------------------
+metric_statements() {
+  curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^switchyard_db_statements_total/ {print $2}'
+}
+wrk_run() { # name token body
+  local s0 s1
+  BENCH_TOKEN=$2 BENCH_BODIES=$3 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" --timeout 60s \
+    -s "$BENCH_DIR/lua/graphql.lua" "$URL" > "wrk-$1-warmup.txt"
+  sleep 1 # let the warm-up's last requests finish
+  s0=$(metric_statements || echo 0)
+  BENCH_TOKEN=$2 BENCH_BODIES=$3 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 60s --latency \
+    -s "$BENCH_DIR/lua/graphql.lua" "$URL" | tee "wrk-$1.txt"
+  sleep 1
+  s1=$(metric_statements || echo 0)
+  python3 - "$1" "wrk-$1.txt" "$s0" "$s1" <<'EOF'
+import json, sys
+name, path, s0, s1 = sys.argv[1], sys.argv[2], float(sys.argv[3] or 0), float(sys.argv[4] or 0)
+text = open(path).read()
+line = next(l for l in text.splitlines() if l.startswith("WRK_JSON "))
+result = json.loads(line[len("WRK_JSON "):])
+result["non_2xx"] = 0
+for l in text.splitlines():
+    if "Non-2xx or 3xx responses" in l:
+        result["non_2xx"] = int(l.split(":")[1])
+result["statements_per_request"] = round((s1 - s0) / result["requests"], 2) if result["requests"] else None
+json.dump(result, open(f"result-wrk-{name}.json", "w"))
+print(name, result)
+EOF
+}
+
+# --- 4b. pgbench scripts from the captured statements ----------------------------------------
+for name in deep customer; do
+  rm -rf "pgbench-$name" && mkdir "pgbench-$name"
+  if [[ $name == customer ]]; then
+    # 20 scripts, each with another customer id (pgbench picks one per transaction).
+    python3 "$BENCH_DIR/tools/statements.py" pgbench "statements-$name.json" "pgbench-$name" \
+      --vary "$(cat one-customer-id.txt)" --values bench-customer-ids.txt --scripts 20
+  else
+    python3 "$BENCH_DIR/tools/statements.py" pgbench "statements-$name.json" "pgbench-$name"
+  fi
+done
+pgbench_run() { # name mode result-name
+  (
+    cd "pgbench-$1"
+    mapfile -t args < args.txt # -f script files and -D bind values, one argument per line
+    pgbench -n -M "$2" -c "$CONNECTIONS" -j "$THREADS" -T "$WARMUP" \
+      "${args[@]}" "$DB" > "warmup-$3.txt" 2>&1 || { cat "warmup-$3.txt"; exit 1; }
+    pgbench -n -M "$2" -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" --log --log-prefix="log-$3" \
+      "${args[@]}" "$DB" > "summary-$3.txt" 2>&1 || { cat "summary-$3.txt"; exit 1; }
+    python3 "$BENCH_DIR/tools/pgbench_pct.py" "summary-$3.txt" "log-$3" > "../result-pgbench-$3.json"
+    rm -f "log-$3".*
+  )
+  echo "pgbench $3 $(cat "result-pgbench-$3.json")"
+}
+
+# --- 3 + 4. GraphQL under wrk and pgbench, interleaved ------------------------------------------
+# The machine's speed drifts by 10-30 % between runs (a shared VM); each repetition runs the
+# GraphQL request and its pgbench twin back to back, so both see the same conditions, and the
+# report takes the median of the repetitions.
+log "GraphQL server (pool $POOL, SWITCHYARD_LOG=warn)"
+SWITCHYARD_LOG=warn start_server server.log
+for name in deep customer first-small far-small first-large far-large; do
+  case $name in
+    deep) tok=$TOKEN_BENCH body=body-deep.jsonl ;;
+    customer) tok=$TOKEN_BENCH body=body-customer.jsonl ;;
+    *-small) tok=$TOKEN_SMALL body=body-$name.jsonl ;;
+    *-large) tok=$TOKEN_LARGE body=body-$name.jsonl ;;
+  esac
+  post "$tok" "$body" "response-check-$name.json"
+done
+for rep in $(seq "$REPEAT"); do
+  for name in deep customer; do
+    case $name in
+      deep) body=body-deep.jsonl ;;
+      customer) body=body-customer.jsonl ;;
+    esac
+    log "wrk $name (repetition $rep of $REPEAT)"
+    wrk_run "$name-r$rep" "$TOKEN_BENCH" "$body"
+    for mode in prepared extended; do
+      log "pgbench $name -M $mode (repetition $rep of $REPEAT)"
+      pgbench_run "$name" "$mode" "$name-$mode-r$rep"
+    done
+  done
+done
+for name in first-small far-small first-large far-large; do
+  case $name in
+    *-small) tok=$TOKEN_SMALL ;;
+    *-large) tok=$TOKEN_LARGE ;;
+  esac
+  log "wrk $name"
+  wrk_run "$name" "$tok" "body-$name.jsonl"
+done
+stop_server
+if grep -Ei ' (WARN|ERROR) ' server.log > server-warnings.txt; then
+  echo "server logged warnings/errors:"; head -20 server-warnings.txt
+fi
+
+# --- 5. EXPLAIN ANALYZE of the keyset pages on the large tenant -------------------------------
+log "EXPLAIN ANALYZE (tenant large)"
+for name in first-large far-large; do
+  python3 "$BENCH_DIR/tools/statements.py" explain "statements-$name.json" --match 'FROM "customers"' \
+    > "explain-$name.sql"
+  psql_q -e -f "explain-$name.sql" > "explain-$name.txt"
+  cat "explain-$name.txt"
+done
+# What-if (not the server's SQL): the far page's keyset bound as a row comparison.
+python3 "$BENCH_DIR/tools/statements.py" explain statements-far-large.json --match 'FROM "customers"' \
+  --row-comparison > explain-far-large-row-comparison.sql
+psql_q -e -f explain-far-large-row-comparison.sql > explain-far-large-row-comparison.txt
+cat explain-far-large-row-comparison.txt
+
+# --- report --------------------------------------------------------------------------------
+log "report"
+python3 "$BENCH_DIR/tools/report.py" "$OUT" | tee results.md

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Collects bench/out/result-*.json into markdown tables (bench/out/results.md).
+
+  report.py OUT_DIR
+"""
+import json
+import os
+import statistics
+import sys
+
+
+def load(out, name):
+    path = os.path.join(out, name)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def ms(v):
+    return "–" if v is None else f"{v:.2f}"
+
+
+def main(out):
+    lines = []
+    machine = open(os.path.join(out, "machine.txt")).read().strip()
+    lines += ["## Machine", "", "```", machine, "```", ""]
+
+    reps = sorted({int(f.rsplit("-r", 1)[1].split(".")[0]) for f in os.listdir(out)
+                   if f.startswith("result-wrk-deep-r")})
+    lines += [
+        "## GraphQL (wrk) against the same SQL in pgbench",
+        "",
+        f"wrk: 2 threads, 16 connections; pgbench: -c 16 -j 2; same duration. {len(reps)} "
+        "repetitions, each running the GraphQL request and its pgbench twins back to back; "
+        "figures are medians over the repetitions (range in brackets). Latencies in ms.",
+        "",
+        "| Request | SQL statements per request | GraphQL req/s | p50 | p99 | "
+        "pgbench -M prepared tps | p50 | p99 | GraphQL / pgbench prepared | "
+        "pgbench -M extended tps | p50 | p99 | GraphQL / pgbench extended |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    labels = {
+        "deep": "(a) `customers(first: 50)` with assignee, 5 quotes × items, 3 activities",
+        "customer": "(b) `customer(id:)` { displayName email stage }, varying id",
+    }
+    detail = ["### Every repetition", "",
+              "| Request | rep | GraphQL req/s | p50 | p99 | prepared tps | p50 | p99 | ratio | "
+              "extended tps | p50 | p99 | ratio |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def med(values):
+        values = sorted(v for v in values if v is not None)
+        return statistics.median(values) if values else None
+
+    def rng(values, fmt):
+        values = [v for v in values if v is not None]
+        return f" ({fmt(min(values))}–{fmt(max(values))})" if len(values) > 1 else ""
+
+    def n0(v):
+        return f"{v:.0f}"
+
+    def pct(v):
+        return f"{100 * v:.0f} %"
+
+    for name, label in labels.items():
+        g = [load(out, f"result-wrk-{name}-r{r}.json") for r in reps]
+        if not g or any(x is None for x in g):
+            continue
+        captured = load(out, f"statements-{name}.json")
+        under_load = med([x.get("statements_per_request") for x in g])
+        row = [label,
+               f"{len(captured) if captured is not None else '?'} (≈ {under_load} under load)",
+               n0(med([x["rps"] for x in g])) + rng([x["rps"] for x in g], n0),
+               ms(med([x["p50_ms"] for x in g])), ms(med([x["p99_ms"] for x in g]))]
+        per_mode = {}
+        for mode in ("prepared", "extended"):
+            p = [load(out, f"result-pgbench-{name}-{mode}-r{r}.json") for r in reps]
+            per_mode[mode] = p
+            if any(x is None or not x.get("tps") for x in p):
+                row += ["–"] * 4
+                continue
+            ratios = [gi["rps"] / pi["tps"] for gi, pi in zip(g, p)]
+            row += [n0(med([x["tps"] for x in p])) + rng([x["tps"] for x in p], n0),
+                    ms(med([x["p50_ms"] for x in p])), ms(med([x["p99_ms"] for x in p])),
+                    pct(med(ratios)) + rng(ratios, pct)]
+        lines.append("| " + " | ".join(row) + " |")
+        for i, r in enumerate(reps):
+            d = [name, str(r), n0(g[i]["rps"]), ms(g[i]["p50_ms"]), ms(g[i]["p99_ms"])]
+            for mode in ("prepared", "extended"):
+                p = per_mode[mode][i]
+                d += ([n0(p["tps"]), ms(p["p50_ms"]), ms(p["p99_ms"]),
+                       pct(g[i]["rps"] / p["tps"])] if p and p.get("tps") else ["–"] * 4)
+            detail.append("| " + " | ".join(d) + " |")
+    lines += [""] + detail + [""]
+    errors = []
+    for f in sorted(os.listdir(out)):
+        if f.startswith("result-wrk-"):
+            g = load(out, f)
+            bad = {k: v for k, v in g.items()
+                   if (k.startswith("errors_") or k == "non_2xx") and v}
+            if bad:
+                errors.append(f"- {f}: {bad}")
+    if errors:
+        lines += ["wrk reported errors:", ""] + errors + [""]
+
+    lines += [
+        "## Keyset pagination: `customers(first: 50) { edges { cursor node { displayName } } }`",
+        "",
+        "Far page: `after:` the cursor of the row 90 % of the way through the NAME order. "
+        "Latencies in ms.",
+        "",
+        "| Tenant | customers | first page req/s | p50 | p99 | far page req/s | p50 | p99 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    sizes = {}
+    tables = os.path.join(out, "tenant-sizes.json")
+    if os.path.exists(tables):
+        sizes = json.load(open(tables))
+    for slug in ("small", "large"):
+        first = load(out, f"result-wrk-first-{slug}.json")
+        far = load(out, f"result-wrk-far-{slug}.json")
+        if first is None or far is None:
+            continue
+        lines.append(
+            f"| {slug} | {sizes.get(slug, '?'):,} | {first['rps']:.0f} | {ms(first['p50_ms'])} | "
+            f"{ms(first['p99_ms'])} | {far['rps']:.0f} | {ms(far['p50_ms'])} | "
+            f"{ms(far['p99_ms'])} |"
+            if isinstance(sizes.get(slug), int) else
+            f"| {slug} | ? | {first['rps']:.0f} | {ms(first['p50_ms'])} | "
+            f"{ms(first['p99_ms'])} | {far['rps']:.0f} | {ms(far['p50_ms'])} | "
+            f"{ms(far['p99_ms'])} |")
+    lines.append("")
+    titles = {
+        "first-large": "first page, tenant large (the server's SQL)",
+        "far-large": "far page, tenant large (the server's SQL)",
+        "far-large-row-comparison": "far page, tenant large, what-if: the keyset bound as a "
+                                    "row comparison (not the server's SQL)",
+    }
+    for name, title in titles.items():
+        path = os.path.join(out, f"explain-{name}.txt")
+        if os.path.exists(path):
+            lines += [f"### EXPLAIN ANALYZE, {title}", "", "```",
+                      open(path).read().rstrip(), "```", ""]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
