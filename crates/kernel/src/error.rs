@@ -272,6 +272,18 @@ macro_rules! payload {
                     Err($crate::error::Rejection::Failed(error)) => Err(error.into()),
                 }
             }
+
+            /// Builds the payload from the mutation's outcome through `From<T>` (for payloads
+            /// of one object: implement `From<Row>` once, call `of` in every mutation).
+            #[allow(dead_code)]
+            pub fn of<T>(
+                outcome: ::std::result::Result<T, $crate::error::Rejection>,
+            ) -> ::async_graphql::Result<Self>
+            where
+                Self: From<T>,
+            {
+                Self::from_outcome(outcome, Self::from)
+            }
         }
     };
 }

@@ -488,10 +488,7 @@ impl ActivityMutation {
                 Ok::<_, Rejection>(row)
             })
             .await;
-        ActivityPayload::from_outcome(outcome, |row| ActivityPayload {
-            activity: Some(SalesActivity(row)),
-            user_errors: vec![],
-        })
+        ActivityPayload::of(outcome)
     }
 
     /// Changes an activity. Moving `followUpAt` moves its call-back task; `null` cancels it;
@@ -620,9 +617,15 @@ impl ActivityMutation {
                 Ok::<_, Rejection>(row)
             })
             .await;
-        ActivityPayload::from_outcome(outcome, |row| ActivityPayload {
+        ActivityPayload::of(outcome)
+    }
+}
+
+impl From<ActivityRow> for ActivityPayload {
+    fn from(row: ActivityRow) -> Self {
+        ActivityPayload {
             activity: Some(SalesActivity(row)),
             user_errors: vec![],
-        })
+        }
     }
 }

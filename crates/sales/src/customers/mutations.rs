@@ -576,10 +576,7 @@ impl CustomerMutation {
                 Ok(row)
             })
             .await;
-        CustomerPayload::from_outcome(outcome, |row| CustomerPayload {
-            customer: Some(Customer::one(row)),
-            user_errors: vec![],
-        })
+        CustomerPayload::of(outcome)
     }
 
     /// Changes a customer.
@@ -726,10 +723,7 @@ impl CustomerMutation {
                 Ok(row)
             })
             .await;
-        CustomerPayload::from_outcome(outcome, |row| CustomerPayload {
-            customer: Some(Customer::one(row)),
-            user_errors: vec![],
-        })
+        CustomerPayload::of(outcome)
     }
 
     /// Moves a customer along the pipeline. Only allowed moves pass, and some need more: a
@@ -801,10 +795,7 @@ impl CustomerMutation {
                 Ok(row)
             })
             .await;
-        CustomerPayload::from_outcome(outcome, |row| CustomerPayload {
-            customer: Some(Customer::one(row)),
-            user_errors: vec![],
-        })
+        CustomerPayload::of(outcome)
     }
 
     /// Merges a duplicate into a survivor: every lead, activity, task and quote of the
@@ -955,4 +946,13 @@ async fn move_children(
     .execute(c)
     .await)?;
     Ok(())
+}
+
+impl From<CustomerRow> for CustomerPayload {
+    fn from(row: CustomerRow) -> Self {
+        CustomerPayload {
+            customer: Some(Customer::one(row)),
+            user_errors: vec![],
+        }
+    }
 }

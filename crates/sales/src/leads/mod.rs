@@ -457,10 +457,7 @@ impl LeadMutation {
                 Ok::<_, Rejection>(row)
             })
             .await;
-        LeadPayload::from_outcome(outcome, |row| LeadPayload {
-            lead: Some(Lead(row)),
-            user_errors: vec![],
-        })
+        LeadPayload::of(outcome)
     }
 
     /// Changes a lead (its status, priority, score, dates, value, notes).
@@ -556,9 +553,15 @@ impl LeadMutation {
                 Ok::<_, Rejection>(row)
             })
             .await;
-        LeadPayload::from_outcome(outcome, |row| LeadPayload {
+        LeadPayload::of(outcome)
+    }
+}
+
+impl From<LeadRow> for LeadPayload {
+    fn from(row: LeadRow) -> Self {
+        LeadPayload {
             lead: Some(Lead(row)),
             user_errors: vec![],
-        })
+        }
     }
 }

@@ -555,10 +555,7 @@ impl QuoteMutation {
                 Ok::<_, Rejection>(row)
             })
             .await;
-        QuotePayload::from_outcome(outcome, |row| QuotePayload {
-            quote: Some(Quote::one(row)),
-            user_errors: vec![],
-        })
+        QuotePayload::of(outcome)
     }
 
     /// Changes a DRAFT quote. A quote that was sent is changed by revising it instead.
@@ -649,10 +646,7 @@ impl QuoteMutation {
                 Ok::<_, Rejection>(row)
             })
             .await;
-        QuotePayload::from_outcome(outcome, |row| QuotePayload {
-            quote: Some(Quote::one(row)),
-            user_errors: vec![],
-        })
+        QuotePayload::of(outcome)
     }
 
     /// Approves a DRAFT quote for sending (needed when the tenant requires approval).
@@ -698,10 +692,7 @@ impl QuoteMutation {
                 Ok(row)
             })
             .await;
-        QuotePayload::from_outcome(outcome, |row| QuotePayload {
-            quote: Some(Quote::one(row)),
-            user_errors: vec![],
-        })
+        QuotePayload::of(outcome)
     }
 
     /// Sends a DRAFT quote to the customer. It needs at least one line, a validity in the
@@ -743,10 +734,7 @@ impl QuoteMutation {
                 Ok(row)
             })
             .await;
-        QuotePayload::from_outcome(outcome, |row| QuotePayload {
-            quote: Some(Quote::one(row)),
-            user_errors: vec![],
-        })
+        QuotePayload::of(outcome)
     }
 
     /// Makes a new DRAFT revision of a quote that was sent (or answered, or expired); the old
@@ -859,10 +847,7 @@ impl QuoteMutation {
                 Ok(row)
             })
             .await;
-        QuotePayload::from_outcome(outcome, |row| QuotePayload {
-            quote: Some(Quote::one(row)),
-            user_errors: vec![],
-        })
+        QuotePayload::of(outcome)
     }
 
     /// Records that the customer opened a SENT quote.
@@ -960,8 +945,14 @@ async fn respond(
             Ok(row)
         })
         .await;
-    QuotePayload::from_outcome(outcome, |row| QuotePayload {
-        quote: Some(Quote::one(row)),
-        user_errors: vec![],
-    })
+    QuotePayload::of(outcome)
+}
+
+impl From<QuoteRow> for QuotePayload {
+    fn from(row: QuoteRow) -> Self {
+        QuotePayload {
+            quote: Some(Quote::one(row)),
+            user_errors: vec![],
+        }
+    }
 }

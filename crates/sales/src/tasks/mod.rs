@@ -859,10 +859,7 @@ impl TaskMutation {
                 }
             })
             .await;
-        TaskPayload::from_outcome(outcome, |row| TaskPayload {
-            task: Some(Task(row)),
-            user_errors: vec![],
-        })
+        TaskPayload::of(outcome)
     }
 
     /// Changes a task's title or due time.
@@ -927,10 +924,7 @@ impl TaskMutation {
                 Ok::<_, Rejection>(row)
             })
             .await;
-        TaskPayload::from_outcome(outcome, |row| TaskPayload {
-            task: Some(Task(row)),
-            user_errors: vec![],
-        })
+        TaskPayload::of(outcome)
     }
 
     /// Takes a task waiting in a queue.
@@ -993,10 +987,7 @@ impl TaskMutation {
                 Ok(row)
             })
             .await;
-        TaskPayload::from_outcome(outcome, |row| TaskPayload {
-            task: Some(Task(row)),
-            user_errors: vec![],
-        })
+        TaskPayload::of(outcome)
     }
 
     /// Hands a task to another user, or back to a queue.
@@ -1091,10 +1082,7 @@ impl TaskMutation {
                 Ok(row)
             })
             .await;
-        TaskPayload::from_outcome(outcome, |row| TaskPayload {
-            task: Some(Task(row)),
-            user_errors: vec![],
-        })
+        TaskPayload::of(outcome)
     }
 
     /// Marks a task done.
@@ -1188,8 +1176,14 @@ async fn finish(
             Ok::<_, Rejection>(row)
         })
         .await;
-    TaskPayload::from_outcome(outcome, |row| TaskPayload {
-        task: Some(Task(row)),
-        user_errors: vec![],
-    })
+    TaskPayload::of(outcome)
+}
+
+impl From<TaskRow> for TaskPayload {
+    fn from(row: TaskRow) -> Self {
+        TaskPayload {
+            task: Some(Task(row)),
+            user_errors: vec![],
+        }
+    }
 }
