@@ -391,3 +391,63 @@ backend_test! {
         assert!(denied > 100, "the matrix must refuse plenty: {denied}");
     }
 }
+
+/// The operation counters of `/metrics`: (direct, checked, replayed).
+async fn execution_paths(app: &TestApp) -> (u64, u64, u64) {
+    let metrics = app.client.get(format!("http://{}/metrics", app.addr)).send().await.unwrap().text().await.unwrap();
+    let read = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{name} missing from {metrics}"))
+    };
+    (
+        read("switchyard_graphql_operations_total{path=\"direct\"}"),
+        read("switchyard_graphql_operations_total{path=\"checked\"}"),
+        read("switchyard_graphql_replayed_total"),
+    )
+}
+
+backend_test! {
+    async fn a_query_the_policy_admits_whole_skips_the_field_checks_and_answers_the_same(app: TestApp) {
+        let t = app.tenant("acme").await;
+        provision(&app, &t).await;
+        let (_, observer) = app.user(&t, "watch@acme.example", &["observer"], &[t.location]).await;
+        let id = customer(&app, &t.owner_token, json!({"firstName": "Ulla", "lastName": "Vik", "email": "ulla@example.se"})).await;
+        let query = "query($id: ID!) { customer(id: $id) { displayName email assignedTo { name } } }";
+        let start = execution_paths(&app).await;
+        let step = |(d, c, r): (u64, u64, u64)| (d - start.0, c - start.1, r - start.2);
+
+        // The owner may read every field: the direct path answers.
+        let owner = app.ok(&t.owner_token, query, json!({"id": id})).await;
+        assert_eq!(owner["customer"]["email"], "ulla@example.se");
+        assert_eq!(step(execution_paths(&app).await), (1, 0, 0));
+
+        // The observer's email is hidden: only the per-field check can answer null for it.
+        let body = app.gql(Some(&observer), query, json!({"id": id})).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(body["data"]["customer"]["email"], Value::Null);
+        assert_eq!(body["data"]["customer"]["displayName"], "Ulla Vik");
+        assert_eq!(step(execution_paths(&app).await), (1, 1, 0));
+
+        // An admitted query that fails runs again on the checked schema, which gives the error
+        // its code and path exactly as before.
+        let other = app.tenant("other").await;
+        let foreign = customer(&app, &other.owner_token, json!({"lastName": "Elsewhere"})).await;
+        let start2 = execution_paths(&app).await;
+        let body = app.gql(Some(&t.owner_token), query, json!({"id": foreign})).await;
+        assert_eq!(error_code(&body), Some("NOT_FOUND"), "{body}");
+        assert_eq!(body["errors"][0]["path"], json!(["customer"]));
+        assert_eq!(body["data"], json!({"customer": null}));
+        let now = execution_paths(&app).await;
+        assert_eq!((now.0 - start2.0, now.1 - start2.1, now.2 - start2.2), (0, 1, 1));
+
+        // Invalid documents and mutations never take the direct path.
+        let (status, body) = app.post(Some(&t.owner_token), "{ customers { edges { node { shoeSize } } } }", json!({})).await;
+        assert_eq!((status, error_code(&body)), (400, Some("GRAPHQL_VALIDATION_FAILED")), "{body}");
+        let body = app.gql(Some(&observer), "mutation { createCustomer(input: {lastName: \"X\"}) { customer { id } } }", json!({})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"));
+        let now = execution_paths(&app).await;
+        assert_eq!((now.0 - start2.0, now.1 - start2.1, now.2 - start2.2), (0, 3, 1));
+    }
+}

@@ -105,9 +105,14 @@ impl App {
             let (services, authenticator) = (services.clone(), authenticator.clone());
             schema::build(&config, move |b| b.data(services).data(authenticator))
         };
+        let direct = {
+            let (services, authenticator) = (services.clone(), authenticator.clone());
+            schema::Direct::build(&config, move |b| b.data(services).data(authenticator))?
+        };
         Ok(App {
             state: AppState {
                 schema,
+                direct,
                 services,
                 authenticator,
                 config: Arc::new(config),

@@ -9,12 +9,16 @@ use switchyard_kernel::Services;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::schema::AppSchema;
+use crate::schema::{AppSchema, Direct};
 
 /// Shared by every request.
 #[derive(Clone)]
 pub struct AppState {
+    /// The schema with per-field checks: mutations, subscriptions, and every query the
+    /// direct path does not take.
     pub schema: AppSchema,
+    /// The same schema without extensions, for queries the policy admits as a whole.
+    pub direct: Direct,
     pub services: Services,
     pub authenticator: Arc<Authenticator>,
     pub config: Arc<Config>,
@@ -32,6 +36,9 @@ pub struct Metrics {
     graphql_errors: AtomicU64,
     ws_connections: AtomicI64,
     ws_operations: AtomicU64,
+    direct_operations: AtomicU64,
+    checked_operations: AtomicU64,
+    replayed_operations: AtomicU64,
 }
 
 impl Metrics {
@@ -46,6 +53,20 @@ impl Metrics {
 
     pub fn graphql_errors(&self, n: usize) {
         self.graphql_errors.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// An operation answered by the direct path.
+    pub fn direct_operation(&self) {
+        self.direct_operations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An operation answered by the checked schema; `replayed` when the direct path ran it
+    /// first and answered an error.
+    pub fn checked_operation(&self, replayed: bool) {
+        self.checked_operations.fetch_add(1, Ordering::Relaxed);
+        if replayed {
+            self.replayed_operations.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn ws_opened(&self) {
@@ -72,6 +93,15 @@ impl Metrics {
              # HELP switchyard_graphql_errors_total GraphQL errors returned.\n\
              # TYPE switchyard_graphql_errors_total counter\n\
              switchyard_graphql_errors_total {}\n\
+             # HELP switchyard_graphql_operations_total HTTP operations by execution path: direct (the\n\
+             whole query was admitted by the access policy before it ran) or checked (per field).\n\
+             # TYPE switchyard_graphql_operations_total counter\n\
+             switchyard_graphql_operations_total{{path=\"direct\"}} {}\n\
+             switchyard_graphql_operations_total{{path=\"checked\"}} {}\n\
+             # HELP switchyard_graphql_replayed_total Direct executions that answered an error and\n\
+             ran again on the checked path.\n\
+             # TYPE switchyard_graphql_replayed_total counter\n\
+             switchyard_graphql_replayed_total {}\n\
              # HELP switchyard_ws_connections Open WebSocket connections.\n\
              # TYPE switchyard_ws_connections gauge\n\
              switchyard_ws_connections {}\n\
@@ -85,6 +115,9 @@ impl Metrics {
             get(&self.http_4xx),
             get(&self.http_5xx),
             get(&self.graphql_errors),
+            get(&self.direct_operations),
+            get(&self.checked_operations),
+            get(&self.replayed_operations),
             self.ws_connections.load(Ordering::Relaxed),
             get(&self.ws_operations),
             db_statements,

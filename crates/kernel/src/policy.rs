@@ -18,7 +18,10 @@ use std::sync::{Arc, OnceLock};
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
 };
-use async_graphql::parser::types::{TypeDefinition, TypeKind, TypeSystemDefinition};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet, TypeDefinition,
+    TypeKind, TypeSystemDefinition,
+};
 use async_graphql::registry::{
     __DirectiveLocation, MetaDirective, MetaDirectiveInvocation, MetaInputValue, MetaType,
     Registry, location_traits,
@@ -394,24 +397,7 @@ pub fn missing_policies(sdl: &str, catalog: &Catalog) -> Vec<String> {
         Err(error) => return vec![format!("the SDL does not parse: {error}")],
     };
     let mut problems = Vec::new();
-    let rule_of = |directives: &[async_graphql::Positioned<
-        async_graphql::parser::types::ConstDirective,
-    >]| {
-        directives
-            .iter()
-            .find(|d| d.node.name.node == DIRECTIVE)
-            .map(|d| {
-                let rule = d.node.get_argument("rule").map(|v| &v.node);
-                let hide = matches!(
-                    d.node.get_argument("hide").map(|v| &v.node),
-                    Some(async_graphql::Value::Boolean(true))
-                );
-                match rule {
-                    Some(async_graphql::Value::String(rule)) => Rule::parse(rule, hide),
-                    _ => None,
-                }
-            })
-    };
+    let rule_of = directive_rule;
     for definition in &document.definitions {
         let TypeSystemDefinition::Type(ty) = definition else {
             continue;
@@ -465,6 +451,225 @@ pub fn missing_policies(sdl: &str, catalog: &Catalog) -> Vec<String> {
     problems
 }
 
+/// The policy as a table read from the SDL, to judge a whole operation before it runs: when
+/// every field it can select is allowed for the caller, the per-field check can be skipped
+/// (async-graphql resolves every field on a slower path as soon as any extension exists).
+/// The judgement is conservative: an unknown type or field, an abstract type whose possible
+/// types disagree, a hidden or refused field, introspection, or a fragment nested deeper than
+/// [`StaticPolicy::MAX_DEPTH`] all answer `false`, and the caller must use the per-field check.
+pub struct StaticPolicy {
+    types: HashMap<String, StaticType>,
+    query_root: String,
+}
+
+#[derive(Default)]
+struct StaticType {
+    default: Option<Rule>,
+    /// Field name -> (its own rule, the named type it returns).
+    fields: HashMap<String, (Option<Rule>, String)>,
+    /// Objects implementing an interface, members of a union; empty for objects.
+    possible: Vec<String>,
+    /// Unions have no fields of their own besides `__typename`.
+    abstract_type: bool,
+}
+
+fn named_type(ty: &async_graphql::parser::types::Type) -> &str {
+    match &ty.base {
+        async_graphql::parser::types::BaseType::Named(name) => name.as_str(),
+        async_graphql::parser::types::BaseType::List(inner) => named_type(inner),
+    }
+}
+
+impl StaticPolicy {
+    /// Fragments nested deeper than this are not followed (the answer is `false`).
+    pub const MAX_DEPTH: usize = 64;
+
+    /// Reads every object, interface and union of `sdl` and its `@access` rules.
+    pub fn from_sdl(sdl: &str) -> Result<StaticPolicy, String> {
+        let document = async_graphql::parser::parse_schema(sdl).map_err(|e| e.to_string())?;
+        let mut types: HashMap<String, StaticType> = HashMap::new();
+        let mut query_root = "Query".to_owned();
+        for definition in &document.definitions {
+            let ty = match definition {
+                TypeSystemDefinition::Schema(schema) => {
+                    if let Some(query) = &schema.node.query {
+                        query_root = query.node.to_string();
+                    }
+                    continue;
+                }
+                TypeSystemDefinition::Type(ty) => &ty.node,
+                TypeSystemDefinition::Directive(_) => continue,
+            };
+            let name = ty.name.node.to_string();
+            let (fields, implements, members, abstract_type) = match &ty.kind {
+                TypeKind::Object(object) => (&object.fields[..], &object.implements[..], &[][..], false),
+                TypeKind::Interface(interface) => (&interface.fields[..], &interface.implements[..], &[][..], true),
+                TypeKind::Union(union) => (&[][..], &[][..], &union.members[..], true),
+                _ => continue,
+            };
+            for interface in implements {
+                types
+                    .entry(interface.node.to_string())
+                    .or_default()
+                    .possible
+                    .push(name.clone());
+            }
+            let entry = types.entry(name).or_default();
+            entry.abstract_type = abstract_type;
+            entry.default = directive_rule(&ty.directives).flatten();
+            entry.possible.extend(members.iter().map(|m| m.node.to_string()));
+            for field in fields {
+                entry.fields.insert(
+                    field.node.name.node.to_string(),
+                    (
+                        directive_rule(&field.node.directives).flatten(),
+                        named_type(&field.node.ty.node).to_owned(),
+                    ),
+                );
+            }
+        }
+        Ok(StaticPolicy { types, query_root })
+    }
+
+    /// Whether every field the query operation of `document` (named `operation_name`) can
+    /// select is allowed for `caller` without hiding. Mutations and subscriptions answer `false`.
+    pub fn allows_query(
+        &self,
+        document: &ExecutableDocument,
+        operation_name: Option<&str>,
+        caller: Option<&Caller>,
+    ) -> bool {
+        let operation = match (&document.operations, operation_name) {
+            (DocumentOperations::Single(operation), _) => operation,
+            (DocumentOperations::Multiple(operations), Some(name)) => {
+                match operations.get(name) {
+                    Some(operation) => operation,
+                    None => return false,
+                }
+            }
+            (DocumentOperations::Multiple(operations), None) => {
+                let mut all = operations.values();
+                match (all.next(), all.next()) {
+                    (Some(operation), None) => operation,
+                    _ => return false,
+                }
+            }
+        };
+        operation.node.ty == OperationType::Query
+            && self.set_allowed(
+                &self.query_root,
+                &operation.node.selection_set.node,
+                document,
+                caller,
+                0,
+            )
+    }
+
+    fn set_allowed(
+        &self,
+        type_name: &str,
+        set: &SelectionSet,
+        document: &ExecutableDocument,
+        caller: Option<&Caller>,
+        depth: usize,
+    ) -> bool {
+        if depth > Self::MAX_DEPTH {
+            return false;
+        }
+        set.items.iter().all(|item| match &item.node {
+            Selection::Field(field) => {
+                let field = &field.node;
+                match field.name.node.as_str() {
+                    "__typename" => field.selection_set.node.items.is_empty(),
+                    name if name.starts_with("__") => false,
+                    name => match self.field_allowed(type_name, name, caller) {
+                        Some(returns) => self.set_allowed(
+                            returns,
+                            &field.selection_set.node,
+                            document,
+                            caller,
+                            depth + 1,
+                        ),
+                        None => false,
+                    },
+                }
+            }
+            Selection::InlineFragment(fragment) => {
+                let fragment = &fragment.node;
+                let on = fragment
+                    .type_condition
+                    .as_ref()
+                    .map_or(type_name, |c| c.node.on.node.as_str());
+                self.set_allowed(on, &fragment.selection_set.node, document, caller, depth + 1)
+            }
+            Selection::FragmentSpread(spread) => {
+                match document.fragments.get(&spread.node.fragment_name.node) {
+                    Some(fragment) => self.set_allowed(
+                        fragment.node.type_condition.node.on.node.as_str(),
+                        &fragment.node.selection_set.node,
+                        document,
+                        caller,
+                        depth + 1,
+                    ),
+                    None => false,
+                }
+            }
+        })
+    }
+
+    /// The named type `field` of `type_name` returns, when the caller may read it on that
+    /// type and, for an abstract type, on every possible type that has it.
+    fn field_allowed(&self, type_name: &str, field: &str, caller: Option<&Caller>) -> Option<&str> {
+        let ty = self.types.get(type_name)?;
+        let (rule, returns) = ty.fields.get(field)?;
+        let allowed = |rule: Option<&Rule>| {
+            matches!(judge_quietly(rule, caller), Some(true))
+        };
+        if !allowed(rule.as_ref().or(ty.default.as_ref())) {
+            return None;
+        }
+        if ty.abstract_type {
+            for possible in &ty.possible {
+                let object = self.types.get(possible)?;
+                match object.fields.get(field) {
+                    Some((rule, object_returns)) if object_returns == returns => {
+                        if !allowed(rule.as_ref().or(object.default.as_ref())) {
+                            return None;
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        Some(returns.as_str())
+    }
+}
+
+/// `Some(true)` when the rule lets the caller read the field as is; no logging, no errors.
+fn judge_quietly(rule: Option<&Rule>, caller: Option<&Caller>) -> Option<bool> {
+    Some(match rule? {
+        Rule::Public | Rule::Inherit => true,
+        Rule::Authenticated => caller.is_some(),
+        Rule::Permission { name, .. } => caller.is_some_and(|c| c.has(name)),
+    })
+}
+
+/// The `@access` rule among `directives`: `None` without the directive, `Some(None)` when its
+/// arguments do not make a rule.
+fn directive_rule(
+    directives: &[async_graphql::Positioned<async_graphql::parser::types::ConstDirective>],
+) -> Option<Option<Rule>> {
+    let directive = directives.iter().find(|d| d.node.name.node == DIRECTIVE)?;
+    let hide = matches!(
+        directive.node.get_argument("hide").map(|v| &v.node),
+        Some(Value::Boolean(true))
+    );
+    Some(match directive.node.get_argument("rule").map(|v| &v.node) {
+        Some(Value::String(rule)) => Rule::parse(rule, hide),
+        _ => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,5 +682,87 @@ mod tests {
         assert!(!is_permission_name("Sales.quote:approve"));
         assert!(!is_permission_name("sales.quote"));
         assert!(!is_permission_name("a.b.c:d"));
+    }
+}
+
+#[cfg(test)]
+mod static_tests {
+    use super::*;
+    use crate::TenantId;
+    use crate::access::{Principal, Scope};
+
+    const SDL: &str = r#"
+        directive @access(rule: String!, hide: Boolean = false) on FIELD_DEFINITION | OBJECT
+        interface Node @access(rule: "inherit") { id: ID! }
+        type Customer implements Node @access(rule: "sales.customer:read") {
+            id: ID!
+            name: String!
+            email: String @access(rule: "sales.customer:contact", hide: true)
+            rep: User
+        }
+        type User implements Node @access(rule: "identity.user:read") { id: ID! name: String! }
+        type Query {
+            customers: [Customer!]! @access(rule: "sales.customer:read")
+            node(id: ID!): Node @access(rule: "authenticated")
+            version: String! @access(rule: "public")
+            secret: String
+        }
+        type Mutation { touch: Boolean! @access(rule: "public") }
+        schema { query: Query mutation: Mutation }
+    "#;
+
+    fn caller(permissions: &[&str]) -> Caller {
+        Caller::new(
+            TenantId::new(),
+            Principal::System,
+            Vec::new(),
+            permissions.iter().map(|p| (p.to_string(), Scope::Tenant)),
+        )
+    }
+
+    fn allows(query: &str, caller: Option<&Caller>) -> bool {
+        let policy = StaticPolicy::from_sdl(SDL).expect("sdl");
+        let document = async_graphql::parser::parse_query(query).expect("query");
+        policy.allows_query(&document, None, caller)
+    }
+
+    #[test]
+    fn a_query_of_allowed_fields_passes_and_anything_else_needs_the_field_check() {
+        let rep = caller(&["sales.customer:read", "sales.customer:contact", "identity.user:read"]);
+        let observer = caller(&["sales.customer:read", "identity.user:read"]);
+        let deep = "{ customers { id name email rep { name } } }";
+        assert!(allows(deep, Some(&rep)));
+        // The hidden field must answer null for the observer: the per-field check does that.
+        assert!(!allows(deep, Some(&observer)));
+        assert!(allows("{ customers { name rep { name } } }", Some(&observer)));
+        // Refused, unauthenticated, unknown or policy-less fields are never judged statically.
+        assert!(!allows("{ customers { name } }", Some(&caller(&[]))));
+        assert!(!allows("{ node(id: \"x\") { id } }", None));
+        assert!(allows("{ version __typename }", None));
+        assert!(!allows("{ secret }", Some(&rep)));
+        assert!(!allows("{ customers { nickname } }", Some(&rep)));
+        assert!(!allows("{ __schema { types { name } } }", Some(&rep)));
+        assert!(!allows("mutation { touch }", Some(&rep)));
+    }
+
+    #[test]
+    fn fragments_are_judged_on_their_type_and_interfaces_on_every_possible_type() {
+        let reader = caller(&["sales.customer:read", "identity.user:read"]);
+        let customers_only = caller(&["sales.customer:read"]);
+        let on_customer = "{ node(id: \"x\") { ... on Customer { id name } } }";
+        assert!(allows(on_customer, Some(&customers_only)));
+        // `Node.id` is judged on every implementation: User's needs identity.user:read.
+        assert!(!allows("{ node(id: \"x\") { id } }", Some(&customers_only)));
+        let on_user = "{ node(id: \"x\") { ...U } } fragment U on User { name }";
+        assert!(allows(on_user, Some(&reader)));
+        assert!(!allows(on_user, Some(&customers_only)));
+        assert!(!allows("{ node(id: \"x\") { ...Missing } }", Some(&reader)));
+        // `id` on Node is `inherit`, and every implementation allows it to a reader.
+        assert!(allows("{ node(id: \"x\") { id } }", Some(&reader)));
+        // A recursive fragment (invalid anyway) ends at the depth limit.
+        assert!(!allows(
+            "{ customers { ...A } } fragment A on Customer { rep { ...B } } fragment B on User { id ... on Node { ...C } } fragment C on Customer { ...A }",
+            Some(&reader),
+        ));
     }
 }
