@@ -53,9 +53,12 @@ impl<R> Siblings<R> {
                 .map_err(|_| Error::internal(anyhow::anyhow!("batch memo poisoned")))?;
             loaded.entry(key.to_owned()).or_default().clone()
         };
+        // The load (a database round trip: a large future) is boxed, so that the futures of
+        // the siblings that only wait for it stay small: async-graphql boxes every field's
+        // future at the size of its object's largest resolver, once per field and row.
         let value = cell
             .get_or_try_init(|| async {
-                load(&self.rows)
+                Box::pin(load(&self.rows))
                     .await
                     .map(|v| Arc::new(v) as Arc<dyn Any + Send + Sync>)
             })

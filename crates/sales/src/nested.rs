@@ -198,13 +198,17 @@ macro_rules! nested_connection {
             (pages.set.clone(), pages.of(&parent_id))
         } else {
             let bounds = page.bounds(1)?;
-            let mut pooled = db.read().await?;
-            let rows = $crate::nested::page_of::<$children>(
-                &mut pooled.conn(),
-                &caller,
-                &parent_id,
-                &bounds,
-            )
+            // Boxed: see `Siblings::batch` on the size of resolver futures.
+            let rows = Box::pin(async {
+                let mut pooled = db.read().await?;
+                $crate::nested::page_of::<$children>(
+                    &mut pooled.conn(),
+                    &caller,
+                    &parent_id,
+                    &bounds,
+                )
+                .await
+            })
             .await?;
             let n = rows.len();
             (

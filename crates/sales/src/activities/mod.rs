@@ -111,7 +111,8 @@ impl SalesActivity {
             .as_deref()
             .and_then(|t| t.parse::<TaskId>().ok())
         {
-            Some(id) => match Task::find(ctx, id).await {
+            // Boxed: see `Quote::revisions`.
+            Some(id) => match Box::pin(Task::find(ctx, id)).await {
                 Ok(task) => Ok(Some(task)),
                 // The task may be out of the caller's reach (handed to someone else).
                 Err(Error::NotFound) => Ok(None),

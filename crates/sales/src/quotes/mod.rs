@@ -336,8 +336,14 @@ impl Quote {
     /// Every revision of this quote, oldest first.
     async fn revisions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Quote>> {
         let caller = ctx.caller()?;
-        let mut pooled = ctx.services()?.db.read().await?;
-        let rows = revisions(&mut pooled.conn(), caller, &self.0.row().quote_group_id).await?;
+        let db = &ctx.services()?.db;
+        // Boxed: a database round trip is a large future, and async-graphql sizes every
+        // field's future of this type by its largest resolver (see `Siblings::batch`).
+        let rows = Box::pin(async {
+            let mut pooled = db.read().await?;
+            revisions(&mut pooled.conn(), caller, &self.0.row().quote_group_id).await
+        })
+        .await?;
         Ok(Quote::all(rows))
     }
     async fn created_at(&self) -> DateTime<Utc> {
