@@ -44,12 +44,16 @@ log() { printf '\n== %s  %s\n' "$(date +%H:%M:%S)" "$*"; }
 psql_q() { psql -X -v ON_ERROR_STOP=1 -q -d "$DB" "$@"; }
 
 SERVER_PID=
+CHECKED_PID=
 stop_server() {
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID"
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+  for pid in "$SERVER_PID" "$CHECKED_PID"; do
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   SERVER_PID=
+  CHECKED_PID=
 }
 trap stop_server EXIT
 
@@ -71,9 +75,13 @@ if [[ -z "${BENCH_SKIP_BUILD:-}" ]]; then
   (cd "$ROOT" && cargo build --release)
 fi
 [[ -x "$BIN" ]] || { echo "no server binary at $BIN (cargo build --release)" >&2; exit 1; }
+free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
 if ! python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', $PORT))" 2>/dev/null; then
-  PORT=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+  PORT=$(free_port)
 fi
+# A second server with SWITCHYARD_DIRECT_QUERIES=false (every field checked as it resolves),
+# to measure the direct path against the per-field checks on the same machine at the same time.
+CHECKED_PORT=$(free_port)
 export SWITCHYARD_BIND=127.0.0.1:$PORT
 URL=http://127.0.0.1:$PORT/graphql
 
@@ -152,9 +160,17 @@ token() { "$BIN" token --user "owner@$1.example" --tenant "$1"; }
 start_server() { # $1: log file; more env before the call
   "$BIN" serve >"$1" 2>&1 &
   SERVER_PID=$!
+  wait_ready "$1" "$SERVER_PID" "$PORT"
+}
+start_checked_server() { # $1: log file
+  SWITCHYARD_BIND=127.0.0.1:$CHECKED_PORT SWITCHYARD_DIRECT_QUERIES=false "$BIN" serve >"$1" 2>&1 &
+  CHECKED_PID=$!
+  wait_ready "$1" "$CHECKED_PID" "$CHECKED_PORT"
+}
+wait_ready() { # log pid port
   for _ in $(seq 100); do
-    curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$1"; echo "server did not start" >&2; exit 1; }
+    curl -fsS "http://127.0.0.1:$3/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$2" 2>/dev/null || { cat "$1"; echo "server did not start" >&2; exit 1; }
     sleep 0.1
   done
   echo "server not ready" >&2; exit 1
@@ -207,19 +223,20 @@ capture far-large "$TOKEN_LARGE" body-far-large.jsonl
 stop_server
 
 # --- wrk -------------------------------------------------------------------------
-metric_statements() {
-  curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^switchyard_db_statements_total/ {print $2}'
+metric_statements() { # port
+  curl -fsS "http://127.0.0.1:$1/metrics" | awk '/^switchyard_db_statements_total/ {print $2}'
 }
-wrk_run() { # name token body
-  local s0 s1
+wrk_run() { # name token body [port: $PORT]
+  local s0 s1 port=${4:-$PORT}
+  local url=http://127.0.0.1:$port/graphql
   BENCH_TOKEN=$2 BENCH_BODIES=$3 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" --timeout 60s \
-    -s "$BENCH_DIR/lua/graphql.lua" "$URL" > "wrk-$1-warmup.txt"
+    -s "$BENCH_DIR/lua/graphql.lua" "$url" > "wrk-$1-warmup.txt"
   sleep 1 # let the warm-up's last requests finish
-  s0=$(metric_statements || echo 0)
+  s0=$(metric_statements "$port" || echo 0)
   BENCH_TOKEN=$2 BENCH_BODIES=$3 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 60s --latency \
-    -s "$BENCH_DIR/lua/graphql.lua" "$URL" | tee "wrk-$1.txt"
+    -s "$BENCH_DIR/lua/graphql.lua" "$url" | tee "wrk-$1.txt"
   sleep 1
-  s1=$(metric_statements || echo 0)
+  s1=$(metric_statements "$port" || echo 0)
   python3 - "$1" "wrk-$1.txt" "$s0" "$s1" <<'EOF'
 import json, sys
 name, path, s0, s1 = sys.argv[1], sys.argv[2], float(sys.argv[3] or 0), float(sys.argv[4] or 0)
@@ -267,6 +284,7 @@ pgbench_run() { # name mode result-name
 # report takes the median of the repetitions.
 log "GraphQL server (pool $POOL, SWITCHYARD_LOG=warn)"
 SWITCHYARD_LOG=warn start_server server.log
+SWITCHYARD_LOG=warn start_checked_server server-checked.log
 for name in deep customer first-small far-small first-large far-large; do
   case $name in
     deep) tok=$TOKEN_BENCH body=body-deep.jsonl ;;
@@ -284,6 +302,10 @@ for rep in $(seq "$REPEAT"); do
     esac
     log "wrk $name (repetition $rep of $REPEAT)"
     wrk_run "$name-r$rep" "$TOKEN_BENCH" "$body"
+    if [[ $name == deep ]]; then
+      log "wrk $name, every field checked as it resolves (repetition $rep of $REPEAT)"
+      wrk_run "$name-checked-r$rep" "$TOKEN_BENCH" "$body" "$CHECKED_PORT"
+    fi
     for mode in prepared extended; do
       log "pgbench $name -M $mode (repetition $rep of $REPEAT)"
       pgbench_run "$name" "$mode" "$name-$mode-r$rep"
@@ -298,8 +320,10 @@ for name in first-small far-small first-large far-large; do
   log "wrk $name"
   wrk_run "$name" "$tok" "body-$name.jsonl"
 done
+# Which execution path answered (see ARCHITECTURE.md, "Field policies").
+curl -fsS "http://127.0.0.1:$PORT/metrics" | grep '^switchyard_graphql_' | tee execution-paths.txt
 stop_server
-if grep -Ei ' (WARN|ERROR) ' server.log > server-warnings.txt; then
+if cat server.log server-checked.log | grep -Ei ' (WARN|ERROR) ' > server-warnings.txt; then
   echo "server logged warnings/errors:"; head -20 server-warnings.txt
 fi
 

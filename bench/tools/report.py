@@ -42,8 +42,12 @@ def main(out):
     ]
     labels = {
         "deep": "(a) `customers(first: 50)` with assignee, 5 quotes × items, 3 activities",
+        "deep-checked": "(a) the same with `SWITCHYARD_DIRECT_QUERIES=false` (every field "
+                        "checked as it resolves)",
         "customer": "(b) `customer(id:)` { displayName email stage }, varying id",
     }
+    # The pgbench twin of each request (the checked variant runs the same SQL as `deep`).
+    twin = {"deep-checked": "deep"}
     detail = ["### Every repetition", "",
               "| Request | rep | GraphQL req/s | p50 | p99 | prepared tps | p50 | p99 | ratio | "
               "extended tps | p50 | p99 | ratio |",
@@ -67,7 +71,7 @@ def main(out):
         g = [load(out, f"result-wrk-{name}-r{r}.json") for r in reps]
         if not g or any(x is None for x in g):
             continue
-        captured = load(out, f"statements-{name}.json")
+        captured = load(out, f"statements-{twin.get(name, name)}.json")
         under_load = med([x.get("statements_per_request") for x in g])
         row = [label,
                f"{len(captured) if captured is not None else '?'} (≈ {under_load} under load)",
@@ -75,7 +79,7 @@ def main(out):
                ms(med([x["p50_ms"] for x in g])), ms(med([x["p99_ms"] for x in g]))]
         per_mode = {}
         for mode in ("prepared", "extended"):
-            p = [load(out, f"result-pgbench-{name}-{mode}-r{r}.json") for r in reps]
+            p = [load(out, f"result-pgbench-{twin.get(name, name)}-{mode}-r{r}.json") for r in reps]
             per_mode[mode] = p
             if any(x is None or not x.get("tps") for x in p):
                 row += ["–"] * 4

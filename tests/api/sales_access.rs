@@ -394,7 +394,15 @@ backend_test! {
 
 /// The operation counters of `/metrics`: (direct, checked, replayed).
 async fn execution_paths(app: &TestApp) -> (u64, u64, u64) {
-    let metrics = app.client.get(format!("http://{}/metrics", app.addr)).send().await.unwrap().text().await.unwrap();
+    let metrics = app
+        .client
+        .get(format!("http://{}/metrics", app.addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let read = |name: &str| {
         metrics
             .lines()

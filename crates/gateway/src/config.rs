@@ -86,6 +86,8 @@ config! {
     max_complexity: usize = 5000,
     /// Most aliases in one document.
     max_aliases: usize = 30,
+    /// Run a query whose every field the access policy admits for the caller on a schema without per-field checks (faster; `false` checks every field as it resolves).
+    direct_queries: bool = true,
     /// Most operations in one batched request.
     max_batch: usize = 10,
     /// Database connections in the pool.

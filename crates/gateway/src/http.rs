@@ -299,7 +299,9 @@ async fn execute_direct(
 
 async fn execute(state: &AppState, params: Params, caller: Option<Caller>) -> Outcome {
     let mut replayed = false;
-    if let Some(outcome) = execute_direct(state, &params, caller.as_ref(), &mut replayed).await {
+    if state.config.direct_queries
+        && let Some(outcome) = execute_direct(state, &params, caller.as_ref(), &mut replayed).await
+    {
         return outcome;
     }
     state.metrics.checked_operation(replayed);

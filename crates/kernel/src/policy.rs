@@ -502,8 +502,15 @@ impl StaticPolicy {
             };
             let name = ty.name.node.to_string();
             let (fields, implements, members, abstract_type) = match &ty.kind {
-                TypeKind::Object(object) => (&object.fields[..], &object.implements[..], &[][..], false),
-                TypeKind::Interface(interface) => (&interface.fields[..], &interface.implements[..], &[][..], true),
+                TypeKind::Object(object) => {
+                    (&object.fields[..], &object.implements[..], &[][..], false)
+                }
+                TypeKind::Interface(interface) => (
+                    &interface.fields[..],
+                    &interface.implements[..],
+                    &[][..],
+                    true,
+                ),
                 TypeKind::Union(union) => (&[][..], &[][..], &union.members[..], true),
                 _ => continue,
             };
@@ -517,7 +524,9 @@ impl StaticPolicy {
             let entry = types.entry(name).or_default();
             entry.abstract_type = abstract_type;
             entry.default = directive_rule(&ty.directives).flatten();
-            entry.possible.extend(members.iter().map(|m| m.node.to_string()));
+            entry
+                .possible
+                .extend(members.iter().map(|m| m.node.to_string()));
             for field in fields {
                 entry.fields.insert(
                     field.node.name.node.to_string(),
@@ -541,12 +550,10 @@ impl StaticPolicy {
     ) -> bool {
         let operation = match (&document.operations, operation_name) {
             (DocumentOperations::Single(operation), _) => operation,
-            (DocumentOperations::Multiple(operations), Some(name)) => {
-                match operations.get(name) {
-                    Some(operation) => operation,
-                    None => return false,
-                }
-            }
+            (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
+                Some(operation) => operation,
+                None => return false,
+            },
             (DocumentOperations::Multiple(operations), None) => {
                 let mut all = operations.values();
                 match (all.next(), all.next()) {
@@ -600,7 +607,13 @@ impl StaticPolicy {
                     .type_condition
                     .as_ref()
                     .map_or(type_name, |c| c.node.on.node.as_str());
-                self.set_allowed(on, &fragment.selection_set.node, document, caller, depth + 1)
+                self.set_allowed(
+                    on,
+                    &fragment.selection_set.node,
+                    document,
+                    caller,
+                    depth + 1,
+                )
             }
             Selection::FragmentSpread(spread) => {
                 match document.fragments.get(&spread.node.fragment_name.node) {
@@ -622,9 +635,7 @@ impl StaticPolicy {
     fn field_allowed(&self, type_name: &str, field: &str, caller: Option<&Caller>) -> Option<&str> {
         let ty = self.types.get(type_name)?;
         let (rule, returns) = ty.fields.get(field)?;
-        let allowed = |rule: Option<&Rule>| {
-            matches!(judge_quietly(rule, caller), Some(true))
-        };
+        let allowed = |rule: Option<&Rule>| matches!(judge_quietly(rule, caller), Some(true));
         if !allowed(rule.as_ref().or(ty.default.as_ref())) {
             return None;
         }
@@ -728,13 +739,20 @@ mod static_tests {
 
     #[test]
     fn a_query_of_allowed_fields_passes_and_anything_else_needs_the_field_check() {
-        let rep = caller(&["sales.customer:read", "sales.customer:contact", "identity.user:read"]);
+        let rep = caller(&[
+            "sales.customer:read",
+            "sales.customer:contact",
+            "identity.user:read",
+        ]);
         let observer = caller(&["sales.customer:read", "identity.user:read"]);
         let deep = "{ customers { id name email rep { name } } }";
         assert!(allows(deep, Some(&rep)));
         // The hidden field must answer null for the observer: the per-field check does that.
         assert!(!allows(deep, Some(&observer)));
-        assert!(allows("{ customers { name rep { name } } }", Some(&observer)));
+        assert!(allows(
+            "{ customers { name rep { name } } }",
+            Some(&observer)
+        ));
         // Refused, unauthenticated, unknown or policy-less fields are never judged statically.
         assert!(!allows("{ customers { name } }", Some(&caller(&[]))));
         assert!(!allows("{ node(id: \"x\") { id } }", None));
