@@ -335,11 +335,6 @@ for name in first-large far-large; do
   psql_q -e -f "explain-$name.sql" > "explain-$name.txt"
   cat "explain-$name.txt"
 done
-# What-if (not the server's SQL): the far page's keyset bound as a row comparison.
-python3 "$BENCH_DIR/tools/statements.py" explain statements-far-large.json --match 'FROM "customers"' \
-  --row-comparison > explain-far-large-row-comparison.sql
-psql_q -e -f explain-far-large-row-comparison.sql > explain-far-large-row-comparison.txt
-cat explain-far-large-row-comparison.txt
 
 # --- report --------------------------------------------------------------------------------
 log "report"

@@ -138,8 +138,6 @@ def main(out):
     titles = {
         "first-large": "first page, tenant large (the server's SQL)",
         "far-large": "far page, tenant large (the server's SQL)",
-        "far-large-row-comparison": "far page, tenant large, what-if: the keyset bound as a "
-                                    "row comparison (not the server's SQL)",
     }
     for name, title in titles.items():
         path = os.path.join(out, f"explain-{name}.txt")

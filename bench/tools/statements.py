@@ -8,12 +8,10 @@ Diesel's debug form: `<sql with $n placeholders> -- binds: [<Rust Debug of each 
   statements.py pgbench JSON DIR [--vary VALUE --values FILE --scripts N]
                                            -> DIR/script*.sql and DIR/args.txt (pgbench
                                               arguments, one per line: -f and -D options)
-  statements.py explain JSON --match REGEX [--row-comparison]
+  statements.py explain JSON --match REGEX
                                            -> psql script: PREPARE + EXPLAIN (ANALYZE,
                                               BUFFERS) EXECUTE of the matching statement,
                                               with a custom and a generic plan
-                                              (--row-comparison: what-if, the NAME keyset
-                                              bound as (display_name, id) > ($a, $b))
 
 Bind values become pgbench variables (-D b<k>_<n>=value), so the statements keep their
 parameters exactly as the server sends them; with `-M prepared` pgbench prepares them once per
@@ -226,13 +224,6 @@ def pgbench(statements, outdir, vary=None, values=None, scripts=1):
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?")
 
-# The keyset bound of the NAME order as `keyset!` writes it, and the same bound as a row
-# comparison, which PostgreSQL can use as an index condition.
-OR_BOUND = re.compile(
-    r'\(\("customers"\."display_name" ([<>]) (\$\d+)\) OR \(\("customers"\."display_name" = '
-    r'\$\d+\) AND \("customers"\."id" [<>] (\$\d+)\)\)\)')
-
-
 def pg_type(v):
     """The parameter type Diesel binds for a value of this shape."""
     if isinstance(v, bool):
@@ -246,7 +237,7 @@ def pg_type(v):
     return "text"
 
 
-def explain(statements, match, row_comparison=False):
+def explain(statements, match):
     chosen = [s for s in statements if re.search(match, s["sql"])]
     if not chosen:
         sys.exit(f"no statement matches {match!r}")
@@ -255,14 +246,6 @@ def explain(statements, match, row_comparison=False):
         args = ", ".join(sql_literal(v) for v in st["binds"])
         types = ", ".join(pg_type(v) for v in st["binds"])
         sql = st["sql"]
-        if row_comparison:
-            sql, n = OR_BOUND.subn(
-                lambda m: f'(("customers"."display_name", "customers"."id") {m.group(1)} '
-                          f'({m.group(2)}, {m.group(3)}))', sql)
-            if n == 0:
-                sys.exit("no keyset bound to rewrite")
-            out.append("\\echo '-- NOT what the server sends: the keyset bound rewritten as a row "
-                       "comparison, (display_name, id) > ($3, $5)'")
         # Run with `psql -e`, so the statement and its parameters are echoed above each plan.
         out.append(f"PREPARE q{i} ({types}) AS {sql};")
         out.append("\\echo '-- custom plan (the first executions of a prepared statement)'")
@@ -289,8 +272,6 @@ def main():
     c = sub.add_parser("explain")
     c.add_argument("json")
     c.add_argument("--match", required=True)
-    c.add_argument("--row-comparison", action="store_true",
-                   help="rewrite the NAME keyset bound as a row comparison (what-if)")
     args = p.parse_args()
     if args.cmd == "parse":
         json.dump(parse(args.log), sys.stdout, indent=1, ensure_ascii=False)
@@ -298,7 +279,7 @@ def main():
     elif args.cmd == "pgbench":
         pgbench(json.load(open(args.json)), args.dir, args.vary, args.values, args.scripts)
     else:
-        sys.stdout.write(explain(json.load(open(args.json)), args.match, args.row_comparison))
+        sys.stdout.write(explain(json.load(open(args.json)), args.match))
 
 
 if __name__ == "__main__":
