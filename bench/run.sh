@@ -226,20 +226,27 @@ stop_server
 metric_statements() { # port
   curl -fsS "http://127.0.0.1:$1/metrics" | awk '/^switchyard_db_statements_total/ {print $2}'
 }
+# CPU seconds × CLK_TCK (user + system) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 wrk_run() { # name token body [port: $PORT]
-  local s0 s1 port=${4:-$PORT}
+  local s0 s1 c0 c1 port=${4:-$PORT}
+  local pid=$SERVER_PID
+  [[ $port == "$PORT" ]] || pid=$CHECKED_PID
   local url=http://127.0.0.1:$port/graphql
   BENCH_TOKEN=$2 BENCH_BODIES=$3 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" --timeout 60s \
     -s "$BENCH_DIR/lua/graphql.lua" "$url" > "wrk-$1-warmup.txt"
   sleep 1 # let the warm-up's last requests finish
   s0=$(metric_statements "$port" || echo 0)
+  c0=$(cpu_ticks "$pid")
   BENCH_TOKEN=$2 BENCH_BODIES=$3 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 60s --latency \
     -s "$BENCH_DIR/lua/graphql.lua" "$url" | tee "wrk-$1.txt"
   sleep 1
+  c1=$(cpu_ticks "$pid")
   s1=$(metric_statements "$port" || echo 0)
-  python3 - "$1" "wrk-$1.txt" "$s0" "$s1" <<'EOF'
+  python3 - "$1" "wrk-$1.txt" "$s0" "$s1" "$c0" "$c1" "$(getconf CLK_TCK)" <<'EOF'
 import json, sys
 name, path, s0, s1 = sys.argv[1], sys.argv[2], float(sys.argv[3] or 0), float(sys.argv[4] or 0)
+c0, c1, tck = float(sys.argv[5] or 0), float(sys.argv[6] or 0), float(sys.argv[7] or 100)
 text = open(path).read()
 line = next(l for l in text.splitlines() if l.startswith("WRK_JSON "))
 result = json.loads(line[len("WRK_JSON "):])
@@ -248,6 +255,10 @@ for l in text.splitlines():
     if "Non-2xx or 3xx responses" in l:
         result["non_2xx"] = int(l.split(":")[1])
 result["statements_per_request"] = round((s1 - s0) / result["requests"], 2) if result["requests"] else None
+# The server's own CPU time per request (user + system, over the measured run, including the
+# second after it): a figure the VM's noise moves much less than requests per second.
+result["server_cpu_ms_per_request"] = (round((c1 - c0) / tck * 1000 / result["requests"], 3)
+                                       if result["requests"] and c1 > c0 else None)
 json.dump(result, open(f"result-wrk-{name}.json", "w"))
 print(name, result)
 EOF

@@ -35,10 +35,10 @@ def main(out):
         "repetitions, each running the GraphQL request and its pgbench twins back to back; "
         "figures are medians over the repetitions (range in brackets). Latencies in ms.",
         "",
-        "| Request | SQL statements per request | GraphQL req/s | p50 | p99 | "
+        "| Request | SQL statements per request | server CPU ms per request | GraphQL req/s | p50 | p99 | "
         "pgbench -M prepared tps | p50 | p99 | GraphQL / pgbench prepared | "
         "pgbench -M extended tps | p50 | p99 | GraphQL / pgbench extended |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     labels = {
         "deep": "(a) `customers(first: 50)` with assignee, 5 quotes × items, 3 activities",
@@ -75,6 +75,8 @@ def main(out):
         under_load = med([x.get("statements_per_request") for x in g])
         row = [label,
                f"{len(captured) if captured is not None else '?'} (≈ {under_load} under load)",
+               ms(med([x.get("server_cpu_ms_per_request") for x in g]))
+               + rng([x.get("server_cpu_ms_per_request") for x in g], ms),
                n0(med([x["rps"] for x in g])) + rng([x["rps"] for x in g], n0),
                ms(med([x["p50_ms"] for x in g])), ms(med([x["p99_ms"] for x in g]))]
         per_mode = {}
