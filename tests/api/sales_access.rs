@@ -437,6 +437,16 @@ backend_test! {
         assert_eq!(body["data"]["customer"]["email"], Value::Null);
         assert_eq!(body["data"]["customer"]["displayName"], "Ulla Vik");
         assert_eq!(step(execution_paths(&app).await), (1, 1, 0));
+        // Nor does an alias, a fragment or `node(id:)` smuggle it past the check.
+        let sneaky = "query($id: ID!) { c: customer(id: $id) { ...F } n: node(id: $id) { ... on Customer { mail: email } } }
+            fragment F on Customer { e: email }";
+        let body = app.gql(Some(&observer), sneaky, json!({"id": id})).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(body["data"], json!({"c": {"e": null}, "n": {"mail": null}}));
+        assert_eq!(step(execution_paths(&app).await), (1, 2, 0));
+        let body = app.gql(Some(&t.owner_token), sneaky, json!({"id": id})).await;
+        assert_eq!(body["data"], json!({"c": {"e": "ulla@example.se"}, "n": {"mail": "ulla@example.se"}}));
+        assert_eq!(step(execution_paths(&app).await), (2, 2, 0));
 
         // An admitted query that fails runs again on the checked schema, which gives the error
         // its code and path exactly as before.
