@@ -101,13 +101,15 @@ impl App {
             invitation: Duration::from_secs(config.invitation_ttl_secs),
         };
         let authenticator = Arc::new(Authenticator::new(db, catalog, &settings, lifetimes)?);
-        let schema = {
-            let (services, authenticator) = (services.clone(), authenticator.clone());
-            schema::build(&config, move |b| b.data(services).data(authenticator))
-        };
         let direct = {
             let (services, authenticator) = (services.clone(), authenticator.clone());
             schema::Direct::build(&config, move |b| b.data(services).data(authenticator))?
+        };
+        let schema = {
+            let (services, authenticator) = (services.clone(), authenticator.clone());
+            schema::build(&config, direct.policy.clone(), move |b| {
+                b.data(services).data(authenticator)
+            })
         };
         Ok(App {
             state: AppState {

@@ -314,24 +314,26 @@ pub fn code_request_errors(response: &mut Response) {
     }
 }
 
-/// The schema builder with the limits of `config`; with `per_field_checks`, the extension
-/// that gives request errors their codes, enforces the alias limit and the access policy per
-/// field, and repairs null propagation.
+/// The schema builder with the limits of `config`; with a policy table, the extension that
+/// gives request errors their codes, enforces the alias limit and the access policy per field,
+/// and repairs null propagation, and the table as schema data (for subscriptions).
 fn builder(
     config: &Config,
-    per_field_checks: bool,
+    per_field_checks: Option<Arc<StaticPolicy>>,
 ) -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
     );
-    if per_field_checks {
-        builder = builder.extension(RequestPhaseFactory {
-            policy: AccessPolicy::default(),
-            max_aliases: config.max_aliases,
-            introspection: config.introspection_enabled(),
-        });
+    if let Some(table) = per_field_checks {
+        builder = builder
+            .extension(RequestPhaseFactory {
+                policy: AccessPolicy::new(table.clone()),
+                max_aliases: config.max_aliases,
+                introspection: config.introspection_enabled(),
+            })
+            .data(table);
     }
     builder = builder
         .limit_depth(config.max_depth)
@@ -347,15 +349,17 @@ fn builder(
     builder
 }
 
-/// Builds the schema with the limits and extensions of `config`; `data` is attached as schema
-/// data (services, authenticator).
+/// Builds the checked schema with the limits and extensions of `config`, enforcing `policy`
+/// (the table of [`Direct`]: the same schema's rules); `data` is attached as schema data
+/// (services, authenticator).
 pub fn build(
     config: &Config,
+    policy: Arc<StaticPolicy>,
     data: impl FnOnce(
         async_graphql::SchemaBuilder<Query, Mutation, Subscription>,
     ) -> async_graphql::SchemaBuilder<Query, Mutation, Subscription>,
 ) -> AppSchema {
-    data(builder(config, true)).finish()
+    data(builder(config, Some(policy))).finish()
 }
 
 /// The direct path: the same schema without any extension, for query operations whose every
@@ -372,14 +376,15 @@ pub struct Direct {
 }
 
 impl Direct {
-    /// Builds the direct schema and reads the policy table from its SDL.
+    /// Builds the direct schema and reads the policy table from its SDL (the checked schema
+    /// enforces the same table).
     pub fn build(
         config: &Config,
         data: impl FnOnce(
             async_graphql::SchemaBuilder<Query, Mutation, Subscription>,
         ) -> async_graphql::SchemaBuilder<Query, Mutation, Subscription>,
     ) -> anyhow::Result<Direct> {
-        let schema = data(builder(config, false)).finish();
+        let schema = data(builder(config, None)).finish();
         let policy = StaticPolicy::from_sdl(&schema.sdl())
             .map_err(|e| anyhow::anyhow!("the schema's SDL does not parse: {e}"))?;
         Ok(Direct {
@@ -404,7 +409,7 @@ impl Direct {
 
 /// The SDL of the schema, as `switchyard schema` prints it and `schema.graphql` holds it.
 pub fn sdl() -> String {
-    let schema = build(&Config::default(), |b| b);
+    let schema = builder(&Config::default(), None).finish();
     schema.sdl_with_options(
         async_graphql::SDLExportOptions::new()
             .sorted_fields()

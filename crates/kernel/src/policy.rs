@@ -13,18 +13,16 @@
 //! observer), so the field must be nullable. A field with no rule is refused: deny by default.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
-};
+use async_graphql::extensions::{ExtensionContext, NextResolve, ResolveInfo};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet, TypeDefinition,
     TypeKind, TypeSystemDefinition,
 };
 use async_graphql::registry::{
-    __DirectiveLocation, MetaDirective, MetaDirectiveInvocation, MetaInputValue, MetaType,
-    Registry, location_traits,
+    __DirectiveLocation, MetaDirective, MetaDirectiveInvocation, MetaInputValue, Registry,
+    location_traits,
 };
 use async_graphql::{ErrorExtensions, InputType, PathSegment, ServerError, ServerResult, Value};
 
@@ -117,16 +115,6 @@ impl Rule {
             _ => return None,
         })
     }
-
-    fn from_invocations(invocations: &[MetaDirectiveInvocation]) -> Option<Rule> {
-        let invocation = invocations.iter().find(|d| d.name == DIRECTIVE)?;
-        let rule = match invocation.args.get("rule") {
-            Some(Value::String(rule)) => rule.as_str(),
-            _ => return None,
-        };
-        let hide = matches!(invocation.args.get("hide"), Some(Value::Boolean(true)));
-        Rule::parse(rule, hide)
-    }
 }
 
 /// `domain.resource:action`, lower-case with underscores.
@@ -198,70 +186,6 @@ fn register_definition(registry: &mut Registry) {
     });
 }
 
-#[derive(Default)]
-struct TypePolicies {
-    default: Option<Rule>,
-    fields: HashMap<String, Rule>,
-}
-
-/// Every (type, field) -> rule, read once from the registry.
-#[derive(Default)]
-struct PolicyMap {
-    types: HashMap<String, TypePolicies>,
-    /// Subscription events name the merged part (`IdentitySubscription`), not the root.
-    subscription_root: Option<String>,
-}
-
-impl PolicyMap {
-    fn from_registry(registry: &Registry) -> PolicyMap {
-        let mut map = HashMap::new();
-        for ty in registry.types.values() {
-            let (name, fields, directive_invocations) = match ty {
-                MetaType::Object {
-                    name,
-                    fields,
-                    directive_invocations,
-                    ..
-                }
-                | MetaType::Interface {
-                    name,
-                    fields,
-                    directive_invocations,
-                    ..
-                } => (name, fields, directive_invocations),
-                _ => continue,
-            };
-            {
-                let policies = TypePolicies {
-                    default: Rule::from_invocations(directive_invocations),
-                    fields: fields
-                        .values()
-                        .filter_map(|f| {
-                            Rule::from_invocations(&f.directive_invocations)
-                                .map(|r| (f.name.clone(), r))
-                        })
-                        .collect(),
-                };
-                map.insert(name.clone(), policies);
-            }
-        }
-        PolicyMap {
-            types: map,
-            subscription_root: registry.subscription_type.clone(),
-        }
-    }
-
-    fn rule(&self, type_name: &str, field: &str) -> Option<&Rule> {
-        let policies = self.types.get(type_name).or_else(|| {
-            self.subscription_root
-                .as_deref()
-                .filter(|_| type_name.ends_with("Subscription"))
-                .and_then(|root| self.types.get(root))
-        })?;
-        policies.fields.get(field).or(policies.default.as_ref())
-    }
-}
-
 /// What the rule says about one caller.
 enum Verdict {
     Allow,
@@ -269,19 +193,23 @@ enum Verdict {
     Deny(Error),
 }
 
+/// Whether the rule lets the caller read the field as is.
+fn allows(rule: &Rule, caller: Option<&Caller>) -> bool {
+    match rule {
+        Rule::Public | Rule::Inherit => true,
+        Rule::Authenticated => caller.is_some(),
+        Rule::Permission { name, .. } => caller.is_some_and(|c| c.has(name)),
+    }
+}
+
 fn judge(rule: Option<&Rule>, caller: Option<&Caller>, type_name: &str, field: &str) -> Verdict {
     match rule {
-        Some(Rule::Public | Rule::Inherit) => Verdict::Allow,
-        Some(Rule::Authenticated) => match caller {
-            Some(_) => Verdict::Allow,
-            None => Verdict::Deny(Error::unauthenticated("sign in to use this field")),
-        },
-        Some(Rule::Permission { name, hide }) => match caller {
-            Some(caller) if caller.has(name) => Verdict::Allow,
-            _ if *hide => Verdict::Hide,
-            Some(_) => Verdict::Deny(Error::forbidden(format!("missing permission {name}"))),
-            None => Verdict::Deny(Error::unauthenticated("sign in to use this field")),
-        },
+        Some(rule) if allows(rule, caller) => Verdict::Allow,
+        Some(Rule::Permission { hide: true, .. }) => Verdict::Hide,
+        Some(Rule::Permission { name, .. }) if caller.is_some() => {
+            Verdict::Deny(Error::forbidden(format!("missing permission {name}")))
+        }
+        Some(_) => Verdict::Deny(Error::unauthenticated("sign in to use this field")),
         None => {
             tracing::error!(type_name, field, "field has no access policy; refused");
             Verdict::Deny(Error::forbidden(format!(
@@ -291,17 +219,12 @@ fn judge(rule: Option<&Rule>, caller: Option<&Caller>, type_name: &str, field: &
     }
 }
 
-/// Enforces `@access` on every field the executor resolves. Add it to the schema once, or call
-/// [`AccessPolicy::resolve_field`] from another extension's `resolve`.
-#[derive(Default, Clone)]
+/// Enforces `@access` on every field the executor resolves, from the `resolve` of the
+/// extension that calls [`AccessPolicy::resolve_field`] (one extension, not two: each costs a
+/// boxed future per resolved field).
+#[derive(Clone)]
 pub struct AccessPolicy {
-    map: Arc<OnceLock<PolicyMap>>,
-}
-
-impl ExtensionFactory for AccessPolicy {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(self.clone())
-    }
+    table: Arc<StaticPolicy>,
 }
 
 fn server_error(error: Error, info: &ResolveInfo<'_>) -> ServerError {
@@ -318,22 +241,12 @@ fn server_error(error: Error, info: &ResolveInfo<'_>) -> ServerError {
     server_error
 }
 
-#[async_trait::async_trait]
-impl Extension for AccessPolicy {
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        self.resolve_field(ctx, info, next).await
-    }
-}
-
 impl AccessPolicy {
-    /// The policy check around one field's resolver: what [`Extension::resolve`] does, for an
-    /// extension that enforces the policy as part of its own `resolve` (each extension
-    /// with a `resolve` costs a boxed future per resolved field).
+    pub fn new(table: Arc<StaticPolicy>) -> AccessPolicy {
+        AccessPolicy { table }
+    }
+
+    /// The policy check around one field's resolver.
     pub async fn resolve_field(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -348,12 +261,9 @@ impl AccessPolicy {
         {
             return next.run(ctx, info).await;
         }
-        let map = self
-            .map
-            .get_or_init(|| PolicyMap::from_registry(&ctx.schema_env.registry));
         let caller = ctx.data_opt::<Caller>();
         match judge(
-            map.rule(info.parent_type, info.name),
+            self.table.rule(info.parent_type, info.name),
             caller,
             info.parent_type,
             info.name,
@@ -366,17 +276,16 @@ impl AccessPolicy {
 }
 
 /// Checks a subscription root field's policy when the subscription starts (the executor only
-/// consults extensions per event). Call it first thing in every subscription resolver.
+/// consults extensions per event). Call it first thing in every subscription resolver; the
+/// schema carries the [`StaticPolicy`] as data.
 pub fn authorize_subscription(ctx: &async_graphql::Context<'_>) -> Result<(), Error> {
     let field = ctx.item.node.name.node.as_str();
-    let registry = &ctx.schema_env.registry;
-    let type_name = registry
-        .subscription_type
-        .as_deref()
-        .unwrap_or("Subscription");
-    let map = PolicyMap::from_registry(registry);
+    let table = ctx.data::<Arc<StaticPolicy>>().map_err(|_| {
+        Error::internal(anyhow::anyhow!("the schema carries no access policy table"))
+    })?;
+    let type_name = table.subscription_root.as_str();
     match judge(
-        map.rule(type_name, field),
+        table.rule(type_name, field),
         ctx.data_opt::<Caller>(),
         type_name,
         field,
@@ -451,15 +360,19 @@ pub fn missing_policies(sdl: &str, catalog: &Catalog) -> Vec<String> {
     problems
 }
 
-/// The policy as a table read from the SDL, to judge a whole operation before it runs: when
-/// every field it can select is allowed for the caller, the per-field check can be skipped
-/// (async-graphql resolves every field on a slower path as soon as any extension exists).
+/// The policy as a table read from the SDL, once per schema: looked up per field by
+/// [`AccessPolicy`] and [`authorize_subscription`], and used to judge a whole operation before
+/// it runs: when every field it can select is allowed for the caller, the per-field check can
+/// be skipped (async-graphql resolves every field on a slower path as soon as any extension
+/// exists).
 /// The judgement is conservative: an unknown type or field, an abstract type whose possible
 /// types disagree, a hidden or refused field, introspection, or a fragment nested deeper than
 /// [`StaticPolicy::MAX_DEPTH`] all answer `false`, and the caller must use the per-field check.
 pub struct StaticPolicy {
     types: HashMap<String, StaticType>,
     query_root: String,
+    /// Subscription events name the merged part (`IdentitySubscription`), not the root.
+    subscription_root: String,
 }
 
 #[derive(Default)]
@@ -471,6 +384,16 @@ struct StaticType {
     possible: Vec<String>,
     /// Unions have no fields of their own besides `__typename`.
     abstract_type: bool,
+}
+
+impl StaticType {
+    /// The field's own rule, else the type's.
+    fn rule(&self, field: &str) -> Option<&Rule> {
+        match self.fields.get(field) {
+            Some((Some(rule), _)) => Some(rule),
+            _ => self.default.as_ref(),
+        }
+    }
 }
 
 fn named_type(ty: &async_graphql::parser::types::Type) -> &str {
@@ -489,11 +412,15 @@ impl StaticPolicy {
         let document = async_graphql::parser::parse_schema(sdl).map_err(|e| e.to_string())?;
         let mut types: HashMap<String, StaticType> = HashMap::new();
         let mut query_root = "Query".to_owned();
+        let mut subscription_root = "Subscription".to_owned();
         for definition in &document.definitions {
             let ty = match definition {
                 TypeSystemDefinition::Schema(schema) => {
                     if let Some(query) = &schema.node.query {
                         query_root = query.node.to_string();
+                    }
+                    if let Some(subscription) = &schema.node.subscription {
+                        subscription_root = subscription.node.to_string();
                     }
                     continue;
                 }
@@ -537,7 +464,25 @@ impl StaticPolicy {
                 );
             }
         }
-        Ok(StaticPolicy { types, query_root })
+        Ok(StaticPolicy {
+            types,
+            query_root,
+            subscription_root,
+        })
+    }
+
+    /// The rule of `field` on `type_name` (the part of a merged subscription root reads as
+    /// the root).
+    pub fn rule(&self, type_name: &str, field: &str) -> Option<&Rule> {
+        self.types
+            .get(type_name)
+            .or_else(|| {
+                type_name
+                    .ends_with("Subscription")
+                    .then(|| self.types.get(&self.subscription_root))
+                    .flatten()
+            })?
+            .rule(field)
     }
 
     /// Whether every field the query operation of `document` (named `operation_name`) can
@@ -634,35 +579,22 @@ impl StaticPolicy {
     /// type and, for an abstract type, on every possible type that has it.
     fn field_allowed(&self, type_name: &str, field: &str, caller: Option<&Caller>) -> Option<&str> {
         let ty = self.types.get(type_name)?;
-        let (rule, returns) = ty.fields.get(field)?;
-        let allowed = |rule: Option<&Rule>| matches!(judge_quietly(rule, caller), Some(true));
-        if !allowed(rule.as_ref().or(ty.default.as_ref())) {
+        let (_, returns) = ty.fields.get(field)?;
+        let allowed = |ty: &StaticType| ty.rule(field).is_some_and(|rule| allows(rule, caller));
+        if !allowed(ty) {
             return None;
         }
         if ty.abstract_type {
             for possible in &ty.possible {
                 let object = self.types.get(possible)?;
                 match object.fields.get(field) {
-                    Some((rule, object_returns)) if object_returns == returns => {
-                        if !allowed(rule.as_ref().or(object.default.as_ref())) {
-                            return None;
-                        }
-                    }
+                    Some((_, object_returns)) if object_returns == returns && allowed(object) => {}
                     _ => return None,
                 }
             }
         }
         Some(returns.as_str())
     }
-}
-
-/// `Some(true)` when the rule lets the caller read the field as is; no logging, no errors.
-fn judge_quietly(rule: Option<&Rule>, caller: Option<&Caller>) -> Option<bool> {
-    Some(match rule? {
-        Rule::Public | Rule::Inherit => true,
-        Rule::Authenticated => caller.is_some(),
-        Rule::Permission { name, .. } => caller.is_some_and(|c| c.has(name)),
-    })
 }
 
 /// The `@access` rule among `directives`: `None` without the directive, `Some(None)` when its
