@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -258,21 +258,28 @@ struct Outcome {
     errors: usize,
 }
 
+/// What the direct path did with an operation.
+enum DirectRun {
+    /// Ran without an error: the answer.
+    Answered(Outcome),
+    /// Not admitted (or direct queries are off): the parsed document, if it parsed, for the
+    /// checked path to reuse.
+    NotAdmitted(Option<ExecutableDocument>),
+    /// Ran and answered an error: run it again on the checked path.
+    Replay,
+}
+
 /// Runs a query on the direct path when the access policy admits the whole document for the
-/// caller, and answers it when it succeeded without an error; `None` sends the operation to
-/// the checked schema (see [`crate::schema::Direct`]). `replayed` tells whether it ran here.
-async fn execute_direct(
-    state: &AppState,
-    params: &Params,
-    caller: Option<&Caller>,
-    replayed: &mut bool,
-) -> Option<Outcome> {
-    let document = async_graphql::parser::parse_query(&params.query).ok()?;
+/// caller, and answers it when it succeeded without an error (see [`crate::schema::Direct`]).
+async fn execute_direct(state: &AppState, params: &Params, caller: Option<&Caller>) -> DirectRun {
+    let Ok(document) = async_graphql::parser::parse_query(&params.query) else {
+        return DirectRun::NotAdmitted(None);
+    };
     if !state
         .direct
         .admits(&document, params.operation_name.as_deref(), caller)
     {
-        return None;
+        return DirectRun::NotAdmitted(Some(document));
     }
     let mut request = graphql_request(
         state,
@@ -286,11 +293,9 @@ async fn execute_direct(
     request.set_parsed_query(document);
     let response = state.direct.schema.execute(request).await;
     if !response.errors.is_empty() {
-        *replayed = true;
-        return None;
+        return DirectRun::Replay;
     }
-    state.metrics.direct_operation();
-    Some(Outcome {
+    DirectRun::Answered(Outcome {
         body: serialized(&response),
         request_error: false,
         errors: 0,
@@ -298,15 +303,27 @@ async fn execute_direct(
 }
 
 async fn execute(state: &AppState, params: Params, caller: Option<Caller>) -> Outcome {
-    let mut replayed = false;
-    if state.config.direct_queries
-        && let Some(outcome) = execute_direct(state, &params, caller.as_ref(), &mut replayed).await
-    {
-        return outcome;
-    }
-    state.metrics.checked_operation(replayed);
+    let direct = if state.config.direct_queries {
+        execute_direct(state, &params, caller.as_ref()).await
+    } else {
+        DirectRun::NotAdmitted(None)
+    };
+    let parsed = match direct {
+        DirectRun::Answered(outcome) => {
+            state.metrics.direct_operation();
+            return outcome;
+        }
+        DirectRun::NotAdmitted(parsed) => {
+            state.metrics.checked_operation(false);
+            parsed
+        }
+        DirectRun::Replay => {
+            state.metrics.checked_operation(true);
+            None
+        }
+    };
     let executed = Executed::default();
-    let request = graphql_request(
+    let mut request = graphql_request(
         state,
         params.query,
         params.operation_name,
@@ -315,6 +332,9 @@ async fn execute(state: &AppState, params: Params, caller: Option<Caller>) -> Ou
         caller,
         executed.clone(),
     );
+    if let Some(document) = parsed {
+        request.set_parsed_query(document);
+    }
     let mut response = state.schema.execute(request).await;
     let errors = response.errors.len();
     if !executed.get() && !response.errors.is_empty() {
