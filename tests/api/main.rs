@@ -8,6 +8,7 @@ mod access;
 mod auth;
 mod cli;
 mod http;
+mod limits;
 mod sales_access;
 mod sales_customers;
 mod sales_performance;

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::checks::Checks;
 use crate::config::{Config, Mode};
 use crate::state::{AppState, Metrics};
 use crate::{http, schema};
@@ -105,6 +106,9 @@ impl App {
             let (services, authenticator) = (services.clone(), authenticator.clone());
             schema::Direct::build(&config, move |b| b.data(services).data(authenticator))?
         };
+        let index = crate::types::SchemaIndex::from_sdl(&direct.schema.sdl())
+            .map_err(|e| anyhow::anyhow!("the schema's SDL does not parse: {e}"))?;
+        let checks = Arc::new(Checks::new(Arc::new(index), config.limits()));
         let schema = {
             let (services, authenticator) = (services.clone(), authenticator.clone());
             schema::build(&config, direct.policy.clone(), move |b| {
@@ -115,6 +119,7 @@ impl App {
             state: AppState {
                 schema,
                 direct,
+                checks,
                 services,
                 authenticator,
                 config: Arc::new(config),

@@ -86,6 +86,16 @@ config! {
     max_complexity: usize = 5000,
     /// Most aliases in one document.
     max_aliases: usize = 30,
+    /// Largest GraphQL document (the query text), bytes; checked before it is parsed.
+    max_document_bytes: usize = 100_000,
+    /// Most tokens (names, punctuation, values) in one document; checked before it is parsed.
+    max_tokens: usize = 10_000,
+    /// Deepest nesting of brackets in a document, of fragment spreads, and of variable values.
+    max_nesting: usize = 64,
+    /// Most field selections in one document, counted with fragments expanded.
+    max_selections: usize = 1_000,
+    /// Longest string in any argument or variable, characters (control characters other than tab and line breaks are refused in all of them).
+    max_string_length: usize = 10_000,
     /// Run a query whose every field the access policy admits for the caller on a schema without per-field checks (faster; `false` checks every field as it resolves).
     direct_queries: bool = true,
     /// Most operations in one batched request.
@@ -196,6 +206,19 @@ impl Config {
 
     pub fn suggestions_enabled(&self) -> bool {
         Self::flag(&self.suggestions, self.mode == Mode::Development)
+    }
+
+    /// The request limits of [`crate::checks`].
+    pub fn limits(&self) -> crate::checks::Limits {
+        crate::checks::Limits {
+            max_document_bytes: self.max_document_bytes,
+            max_tokens: self.max_tokens,
+            max_nesting: self.max_nesting,
+            max_selections: self.max_selections,
+            max_aliases: self.max_aliases,
+            max_string_length: self.max_string_length,
+            introspection: self.introspection_enabled(),
+        }
     }
 
     pub fn auto_migrate_enabled(&self) -> bool {

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::OperationType;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -23,7 +23,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use switchyard_kernel::{Caller, Principal, RequestScope};
 
-use crate::schema::{Executed, code_request_errors};
+use crate::order::reorder;
+use crate::schema::{Executed, code_execution_errors, code_request_errors};
 use crate::state::AppState;
 
 /// The two JSON media types of the specification.
@@ -158,16 +159,11 @@ fn params_from_query_string(query: &str) -> Result<Params, String> {
     params_from_json(Value::Object(object))
 }
 
-/// The operation type `params` selects, if the document parses and names one.
-fn operation_type(params: &Params) -> Option<OperationType> {
-    let doc = async_graphql::parser::parse_query(&params.query).ok()?;
-    match (&doc.operations, &params.operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => {
-            ops.get(name.as_str()).map(|op| op.node.ty)
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    }
+/// The operation type `params` selects, if the document passes the size and nesting checks,
+/// parses, and names one.
+fn operation_type(state: &AppState, params: &Params) -> Option<OperationType> {
+    let doc = state.checks.parse(&params.query).ok()?;
+    crate::checks::operation(&doc, params.operation_name.as_deref()).map(|op| op.ty)
 }
 
 fn is_json_content_type(headers: &HeaderMap) -> Result<(), &'static str> {
@@ -258,100 +254,88 @@ struct Outcome {
     errors: usize,
 }
 
-/// What the direct path did with an operation.
-enum DirectRun {
-    /// Ran without an error: the answer.
-    Answered(Outcome),
-    /// Not admitted (or direct queries are off): the parsed document, if it parsed, for the
-    /// checked path to reuse.
-    NotAdmitted(Option<ExecutableDocument>),
-    /// Ran and answered an error: run it again on the checked path.
-    Replay,
-}
-
-/// Runs a query on the direct path when the access policy admits the whole document for the
-/// caller, and answers it when it succeeded without an error (see [`crate::schema::Direct`]).
-async fn execute_direct(state: &AppState, params: &Params, caller: Option<&Caller>) -> DirectRun {
-    let Ok(document) = async_graphql::parser::parse_query(&params.query) else {
-        return DirectRun::NotAdmitted(None);
+/// Runs one operation: the request checks ([`crate::checks`]), then the direct path when the
+/// access policy admits the whole document for the caller and it answers without an error
+/// (see [`crate::schema::Direct`]), else the checked schema.
+async fn execute(state: &AppState, params: Params, caller: Option<Caller>) -> Outcome {
+    let document = match state.checks.prepare(
+        &params.query,
+        params.operation_name.as_deref(),
+        &params.variables,
+    ) {
+        Ok(document) => document,
+        Err(errors) => return refused(&errors),
     };
-    if !state
-        .direct
-        .admits(&document, params.operation_name.as_deref(), caller)
-    {
-        return DirectRun::NotAdmitted(Some(document));
+    let admitted = state.config.direct_queries
+        && state
+            .direct
+            .admits(&document, params.operation_name.as_deref(), caller.as_ref());
+    if admitted {
+        let mut request = graphql_request(
+            state,
+            String::new(),
+            params.operation_name.clone(),
+            params.variables.clone(),
+            params.extensions.clone(),
+            caller.clone(),
+            Executed::default(),
+        );
+        request.set_parsed_query(document.clone());
+        let mut response = state.direct.schema.execute(request).await;
+        if response.errors.is_empty() {
+            state.metrics.direct_operation();
+            reorder(
+                &mut response.data,
+                &document,
+                params.operation_name.as_deref(),
+                state.checks.index(),
+            );
+            return Outcome {
+                body: serialized(&response),
+                request_error: false,
+                errors: 0,
+            };
+        }
     }
+    state.metrics.checked_operation(admitted);
+    let executed = Executed::default();
+    let operation_name = params.operation_name.clone();
     let mut request = graphql_request(
         state,
         String::new(),
-        params.operation_name.clone(),
-        params.variables.clone(),
-        params.extensions.clone(),
-        caller.cloned(),
-        Executed::default(),
-    );
-    request.set_parsed_query(document);
-    let response = state.direct.schema.execute(request).await;
-    if !response.errors.is_empty() {
-        return DirectRun::Replay;
-    }
-    DirectRun::Answered(Outcome {
-        body: serialized(&response),
-        request_error: false,
-        errors: 0,
-    })
-}
-
-async fn execute(state: &AppState, params: Params, caller: Option<Caller>) -> Outcome {
-    let direct = if state.config.direct_queries {
-        execute_direct(state, &params, caller.as_ref()).await
-    } else {
-        DirectRun::NotAdmitted(None)
-    };
-    let parsed = match direct {
-        DirectRun::Answered(outcome) => {
-            state.metrics.direct_operation();
-            return outcome;
-        }
-        DirectRun::NotAdmitted(parsed) => {
-            state.metrics.checked_operation(false);
-            parsed
-        }
-        DirectRun::Replay => {
-            state.metrics.checked_operation(true);
-            None
-        }
-    };
-    let executed = Executed::default();
-    let mut request = graphql_request(
-        state,
-        params.query,
         params.operation_name,
         params.variables,
         params.extensions,
         caller,
         executed.clone(),
     );
-    if let Some(document) = parsed {
-        request.set_parsed_query(document);
-    }
+    request.set_parsed_query(document.clone());
     let mut response = state.schema.execute(request).await;
     let errors = response.errors.len();
     if !executed.get() && !response.errors.is_empty() {
         code_request_errors(&mut response);
-        Outcome {
-            body: serialized(&RequestErrors {
-                errors: &response.errors,
-            }),
-            request_error: true,
-            errors,
-        }
-    } else {
-        Outcome {
-            body: serialized(&response),
-            request_error: false,
-            errors,
-        }
+        return refused(&response.errors);
+    }
+    code_execution_errors(&mut response);
+    reorder(
+        &mut response.data,
+        &document,
+        operation_name.as_deref(),
+        state.checks.index(),
+    );
+    Outcome {
+        body: serialized(&response),
+        request_error: false,
+        errors,
+    }
+}
+
+/// A request refused before it ran: its errors and no `data`.
+fn refused(errors: &[async_graphql::ServerError]) -> Outcome {
+    Outcome {
+        body: serialized(&RequestErrors { errors }),
+        request_error: true,
+        errors: errors.len(),
     }
 }
 
@@ -416,7 +400,7 @@ async fn handle(
         Method::GET => match params_from_query_string(parts.uri.query().unwrap_or_default()) {
             Ok(params) => {
                 if matches!(
-                    operation_type(&params),
+                    operation_type(state, &params),
                     Some(OperationType::Mutation | OperationType::Subscription)
                 ) {
                     let mut response = error_response(

@@ -8,7 +8,7 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextResolve,
     NextValidation, ResolveInfo,
 };
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
     Context, ID, Interface, MergedObject, MergedSubscription, Object, Response, Schema,
     ServerError, ServerResult, ValidationResult, Value, Variables,
@@ -130,72 +130,26 @@ impl Executed {
     }
 }
 
-/// Marks the phase a request reached, gives request errors a code, enforces the alias limit
-/// (async-graphql has depth and complexity limits, not this one), enforces the access policy
+/// Marks the phase a request reached, gives request errors a code, enforces the access policy
 /// on every field (one extension, not two: each extension costs a boxed future per resolved
 /// field), and repairs null propagation (see [`crate::nulls`]).
 pub struct RequestPhase {
     policy: AccessPolicy,
-    max_aliases: usize,
-    introspection: bool,
     document: std::sync::Mutex<Option<ExecutableDocument>>,
 }
 
 /// Creates one [`RequestPhase`] per request.
 pub struct RequestPhaseFactory {
     policy: AccessPolicy,
-    max_aliases: usize,
-    introspection: bool,
 }
 
 impl ExtensionFactory for RequestPhaseFactory {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(RequestPhase {
             policy: self.policy.clone(),
-            max_aliases: self.max_aliases,
-            introspection: self.introspection,
             document: std::sync::Mutex::new(None),
         })
     }
-}
-
-/// Whether a selection set asks for `__schema` or `__type` anywhere (fragments are checked
-/// on their own).
-fn introspects(set: &SelectionSet) -> bool {
-    set.items.iter().any(|item| match &item.node {
-        Selection::Field(f) => {
-            matches!(f.node.name.node.as_str(), "__schema" | "__type")
-                || introspects(&f.node.selection_set.node)
-        }
-        Selection::InlineFragment(f) => introspects(&f.node.selection_set.node),
-        Selection::FragmentSpread(_) => false,
-    })
-}
-
-fn count_aliases(set: &SelectionSet) -> usize {
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(f) => {
-                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node)
-            }
-            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node),
-            Selection::FragmentSpread(_) => 0,
-        })
-        .sum()
-}
-
-/// Aliases in every operation and fragment of a document.
-fn document_aliases(doc: &ExecutableDocument) -> usize {
-    doc.operations
-        .iter()
-        .map(|(_, op)| count_aliases(&op.node.selection_set.node))
-        .sum::<usize>()
-        + doc
-            .fragments
-            .values()
-            .map(|f| count_aliases(&f.node.selection_set.node))
-            .sum::<usize>()
 }
 
 fn with_code(mut error: ServerError, code: &str) -> ServerError {
@@ -225,34 +179,6 @@ impl Extension for RequestPhase {
             .run(ctx, query, variables)
             .await
             .map_err(|e| with_code(e, "GRAPHQL_PARSE_FAILED"))?;
-        let aliases = document_aliases(&doc);
-        if !self.introspection
-            && (doc
-                .operations
-                .iter()
-                .any(|(_, op)| introspects(&op.node.selection_set.node))
-                || doc
-                    .fragments
-                    .values()
-                    .any(|f| introspects(&f.node.selection_set.node)))
-        {
-            return Err(with_code(
-                ServerError::new("introspection is disabled on this server", None),
-                "GRAPHQL_VALIDATION_FAILED",
-            ));
-        }
-        if aliases > self.max_aliases {
-            return Err(with_code(
-                ServerError::new(
-                    format!(
-                        "the document has {aliases} aliases; at most {} are allowed",
-                        self.max_aliases
-                    ),
-                    None,
-                ),
-                "GRAPHQL_VALIDATION_FAILED",
-            ));
-        }
         if let Ok(mut slot) = self.document.lock() {
             *slot = Some(doc.clone());
         }
@@ -306,6 +232,29 @@ impl Extension for RequestPhase {
     }
 }
 
+/// Replaces every execution error that carries no code (one that did not come from our own
+/// [`Error`], such as a library's message with a database's text in it) by `INTERNAL` with an
+/// error id; the original is logged under that id. Internal details never reach a client.
+pub fn code_execution_errors(response: &mut Response) {
+    for error in response.errors.iter_mut() {
+        if error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .is_some()
+        {
+            continue;
+        }
+        let error_id = uuid::Uuid::now_v7().to_string();
+        tracing::error!(error_id = %error_id, message = %error.message, path = ?error.path, "uncoded error replaced by INTERNAL");
+        error.message = "internal error".to_owned();
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", "INTERNAL");
+        ext.set("errorId", error_id);
+        error.extensions = Some(ext);
+    }
+}
+
 /// Gives request errors that carry no code one (`BAD_REQUEST`).
 pub fn code_request_errors(response: &mut Response) {
     for error in response.errors.iter_mut() {
@@ -330,8 +279,6 @@ fn builder(
         builder = builder
             .extension(RequestPhaseFactory {
                 policy: AccessPolicy::new(table.clone()),
-                max_aliases: config.max_aliases,
-                introspection: config.introspection_enabled(),
             })
             .data(table);
     }
@@ -372,7 +319,6 @@ pub fn build(
 pub struct Direct {
     pub schema: AppSchema,
     pub policy: Arc<StaticPolicy>,
-    max_aliases: usize,
 }
 
 impl Direct {
@@ -390,20 +336,18 @@ impl Direct {
         Ok(Direct {
             schema,
             policy: Arc::new(policy),
-            max_aliases: config.max_aliases,
         })
     }
 
-    /// Whether `document` may run directly for `caller`: a query within the alias limit, every
-    /// field of it allowed as is (no hidden or refused field, no introspection).
+    /// Whether `document` (already through [`crate::checks`]) may run directly for `caller`: a
+    /// query whose every field is allowed as is (no hidden or refused field, no introspection).
     pub fn admits(
         &self,
         document: &ExecutableDocument,
         operation_name: Option<&str>,
         caller: Option<&switchyard_kernel::Caller>,
     ) -> bool {
-        document_aliases(document) <= self.max_aliases
-            && self.policy.allows_query(document, operation_name, caller)
+        self.policy.allows_query(document, operation_name, caller)
     }
 }
 

@@ -8,6 +8,7 @@ use switchyard_identity::Authenticator;
 use switchyard_kernel::Services;
 use tokio_util::sync::CancellationToken;
 
+use crate::checks::Checks;
 use crate::config::Config;
 use crate::schema::{AppSchema, Direct};
 
@@ -19,6 +20,8 @@ pub struct AppState {
     pub schema: AppSchema,
     /// The same schema without extensions, for queries the policy admits as a whole.
     pub direct: Direct,
+    /// The request checks and the schema's types (for them and for the response order).
+    pub checks: Arc<Checks>,
     pub services: Services,
     pub authenticator: Arc<Authenticator>,
     pub config: Arc<Config>,

@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::http::{caller_from_headers, graphql_request};
-use crate::schema::{Executed, code_request_errors};
+use crate::order::reorder;
+use crate::schema::{Executed, code_execution_errors, code_request_errors};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,21 +242,39 @@ impl Connection {
         };
         let variables = object("variables")?;
         let extensions = object("extensions")?;
+        self.state.metrics.ws_operation();
+        tracing::info!(target: "switchyard::request", operation = %operation_name.as_deref().unwrap_or("-"), id = %id, "websocket operation");
+        let sender = self.sender.clone();
+        let task_id = id.clone();
+        let document =
+            match self
+                .state
+                .checks
+                .prepare(&query, operation_name.as_deref(), &variables)
+            {
+                Ok(document) => document,
+                Err(errors) => {
+                    let errors = serde_json::to_value(&errors).unwrap_or(Value::Null);
+                    let handle = tokio::spawn(async move {
+                        let _ = sender.send(Outgoing::Error(task_id, errors)).await;
+                    });
+                    self.operations.insert(id, handle.abort_handle());
+                    return Ok(());
+                }
+            };
         let executed = Executed::default();
-        let request = graphql_request(
+        let mut request = graphql_request(
             &self.state,
-            query,
+            String::new(),
             operation_name.clone(),
             variables,
             extensions,
             self.caller.clone(),
             executed.clone(),
         );
+        request.set_parsed_query(document.clone());
         let stream = self.state.schema.execute_stream(request);
-        let sender = self.sender.clone();
-        let task_id = id.clone();
-        self.state.metrics.ws_operation();
-        tracing::info!(target: "switchyard::request", operation = %operation_name.as_deref().unwrap_or("-"), id = %id, "websocket operation");
+        let index = self.state.checks.index().clone();
         let handle = tokio::spawn(async move {
             let mut stream = stream;
             let mut first = true;
@@ -267,6 +286,13 @@ impl Connection {
                     return;
                 }
                 first = false;
+                code_execution_errors(&mut response);
+                reorder(
+                    &mut response.data,
+                    &document,
+                    operation_name.as_deref(),
+                    &index,
+                );
                 let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
                 if sender
                     .send(Outgoing::Next(task_id.clone(), payload))

@@ -1,7 +1,7 @@
 //! Input checks that answer `userErrors`: every failed check names the field, the rule and a
 //! sentence, and all failures of one input are reported together.
 
-use crate::error::{Rejection, UserError, UserErrorCode};
+use crate::error::{Error, Rejection, UserError, UserErrorCode};
 
 /// Collects the violations of one input.
 #[derive(Debug, Default)]
@@ -89,6 +89,36 @@ pub fn check_version(expected: Option<i32>, actual: i32) -> Result<(), Rejection
     }
 }
 
+/// The longest search term, characters: a term is words a person types, and the databases'
+/// pattern and full-text parsers have limits of their own far below any string bound.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// A search argument: trimmed, `None` when blank, BAD_USER_INPUT naming `field` when it is
+/// longer than [`MAX_SEARCH_CHARS`].
+pub fn search_term(field: &str, term: Option<String>) -> Result<Option<String>, Error> {
+    let Some(term) = term else {
+        return Ok(None);
+    };
+    let term = term.trim();
+    let len = term.chars().count();
+    if len > MAX_SEARCH_CHARS {
+        return Err(Error::bad_input(
+            field,
+            format!("`{field}` must be at most {MAX_SEARCH_CHARS} characters (got {len})"),
+        ));
+    }
+    Ok(Some(term.to_owned()).filter(|t| !t.is_empty()))
+}
+
+/// `%term%` for `LIKE … ESCAPE '\'`: the term's own `%`, `_` and `\` match literally.
+pub fn like_contains(term: &str) -> String {
+    let escaped = term
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// Lower-cased and trimmed: the form emails are stored and compared in.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
@@ -163,6 +193,20 @@ mod tests {
         assert!(!is_email("a@b@example.com"));
         assert!(!is_email("ana@example..com"));
         assert_eq!(normalize_email(" Ana@Example.COM "), "ana@example.com");
+    }
+
+    #[test]
+    fn search_terms_are_trimmed_bounded_and_escaped() {
+        assert_eq!(search_term("search", None).unwrap(), None);
+        assert_eq!(search_term("search", Some("  ".into())).unwrap(), None);
+        assert_eq!(
+            search_term("search", Some(" ana ".into())).unwrap(),
+            Some("ana".into())
+        );
+        let err = search_term("filter.search", Some("x".repeat(201))).unwrap_err();
+        assert_eq!(err.code(), "BAD_USER_INPUT");
+        assert!(err.message().contains("filter.search"));
+        assert_eq!(like_contains("50%_a\\b"), "%50\\%\\_a\\\\b%");
     }
 
     #[test]

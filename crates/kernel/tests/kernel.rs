@@ -2,6 +2,7 @@
 //! The kernel against real databases: a SQLite file always, PostgreSQL when
 //! `SWITCHYARD_TEST_DATABASE_URL` is set (each test in its own fresh database).
 
+#[macro_use]
 mod support;
 
 use std::time::Duration;
@@ -16,7 +17,7 @@ use switchyard_kernel::events::{self, Dispatcher, EventBus, NewEvent};
 use switchyard_kernel::schema::outbox;
 use switchyard_kernel::{Rejection, Services, TenantId, UserErrorCode, UserId, db_run};
 
-use support::{TestDb, each_backend};
+use support::TestDb;
 
 fn caller() -> Caller {
     Caller::new(
@@ -39,9 +40,8 @@ fn both_backends_carry_the_same_migration_names() {
     assert_eq!(pg, sqlite);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migrations_apply_revert_and_apply_again() {
-    each_backend(async |db: TestDb| {
+db_test! {
+    async fn migrations_apply_revert_and_apply_again(db: TestDb) {
         let reverted = db.db.revert_all_migrations().await.unwrap();
         assert_eq!(reverted.len(), migration_names(db.db.backend()).len());
         assert_eq!(
@@ -50,13 +50,11 @@ async fn migrations_apply_revert_and_apply_again() {
         );
         db.db.migrate().await.unwrap();
         assert!(db.db.pending_migrations().await.unwrap().is_empty());
-    })
-    .await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_tenant_table_has_an_index_led_by_tenant_id() {
-    each_backend(async |db: TestDb| {
+db_test! {
+    async fn every_tenant_table_has_an_index_led_by_tenant_id(db: TestDb) {
         let missing = db.tables_without_tenant_index().await;
         assert!(
             missing.is_empty(),
@@ -67,13 +65,11 @@ async fn every_tenant_table_has_an_index_led_by_tenant_id() {
             tenant_tables.contains(&"outbox".to_owned()),
             "{tenant_tables:?}"
         );
-    })
-    .await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_mutation_writes_change_audit_and_event_together_or_not_at_all() {
-    each_backend(async |db: TestDb| {
+db_test! {
+    async fn a_mutation_writes_change_audit_and_event_together_or_not_at_all(db: TestDb) {
         let services = Services {
             db: db.db.clone(),
             bus: EventBus::default(),
@@ -178,6 +174,5 @@ async fn a_mutation_writes_change_audit_and_event_together_or_not_at_all() {
         assert_eq!(event.tenant_id, caller.tenant_id);
         assert_eq!(event.payload, json!({"name": "x"}));
         assert_eq!(dispatcher.deliver_pending().await.unwrap(), 0);
-    })
-    .await;
+    }
 }

@@ -173,10 +173,8 @@ impl LocationQuery {
         let page = PageArgs::new(first, after, last, before).page()?;
         let bounds = page.bounds(2)?;
         let filter = filter.unwrap_or_default();
-        let search = filter
-            .search
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| format!("%{}%", s.trim().to_lowercase().replace(['%', '_'], "")));
+        let search = switchyard_kernel::validate::search_term("filter.search", filter.search)?
+            .map(|s| switchyard_kernel::validate::like_contains(&s.to_lowercase()));
         let active = filter.active;
         let desc = direction.is_desc();
         let db = ctx.services()?.db.clone();
@@ -184,8 +182,11 @@ impl LocationQuery {
             ($query:ident, $search:expr) => {{
                 $query = $query.filter(locations::tenant_id.eq(tenant));
                 if let Some(pattern) = $search {
-                    $query =
-                        $query.filter(crate::users::lower(locations::name).like(pattern.clone()));
+                    $query = $query.filter(
+                        crate::users::lower(locations::name)
+                            .like(pattern.clone())
+                            .escape('\\'),
+                    );
                 }
                 if let Some(active) = active {
                     $query = $query.filter(locations::active.eq(active));

@@ -241,16 +241,6 @@ pub struct UserOrder {
     pub direction: SortDirection,
 }
 
-fn like_pattern(term: &str) -> String {
-    let escaped = term
-        .trim()
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 /// Effective permission of the caller.
 #[derive(SimpleObject)]
 #[graphql(directive = Authenticated::apply())]
@@ -324,10 +314,8 @@ impl UserQuery {
         let query = UserListQuery {
             caller: caller.clone(),
             scope: caller.row_scope(USER_READ)?,
-            search: filter
-                .search
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| like_pattern(&s)),
+            search: switchyard_kernel::validate::search_term("filter.search", filter.search)?
+                .map(|s| switchyard_kernel::validate::like_contains(&s.to_lowercase())),
             status: filter.status.map(|s| s.as_str()),
             kind: filter.kind.map(|k| k.as_str()),
             role: filter.role,

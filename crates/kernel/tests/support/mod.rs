@@ -10,6 +10,7 @@ use switchyard_kernel::db_run;
 pub struct TestDb {
     pub db: Db,
     _guard: Option<switchyard_kernel::db::testing::Scratch>,
+    _dir: Option<std::path::PathBuf>,
 }
 
 #[derive(QueryableByName)]
@@ -64,31 +65,68 @@ impl TestDb {
     }
 }
 
-/// Runs `test` on a fresh, migrated SQLite database, then on PostgreSQL if configured.
-pub async fn each_backend(test: impl AsyncFn(TestDb)) {
-    let dir = tempdir();
-    let url = format!("sqlite://{}/test.db", dir.display());
-    let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
-    db.migrate().await.unwrap();
-    test(TestDb { db, _guard: None }).await;
-    let _ = std::fs::remove_dir_all(&dir);
+/// Declares a test that runs once per backend: `name::sqlite` always, `name::postgres`
+/// (ignored unless asked for with `--include-ignored`, and then failing without
+/// `SWITCHYARD_TEST_DATABASE_URL`, never passing without running).
+macro_rules! db_test {
+    (async fn $name:ident($db:ident: TestDb) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
 
-    match switchyard_kernel::db::testing::Scratch::create()
-        .await
-        .unwrap()
-    {
-        Some(scratch) => {
-            let db = Db::connect(scratch.url(), &DbOptions::default())
-                .await
-                .unwrap();
-            db.migrate().await.unwrap();
-            test(TestDb {
-                db,
-                _guard: Some(scratch),
-            })
-            .await;
+            async fn run($db: TestDb) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::support::TestDb::sqlite().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[ignore = "needs PostgreSQL: set SWITCHYARD_TEST_DATABASE_URL and pass --include-ignored"]
+            async fn postgres() {
+                run($crate::support::TestDb::postgres().await).await;
+            }
         }
-        None => eprintln!("SWITCHYARD_TEST_DATABASE_URL is not set: PostgreSQL half skipped"),
+    };
+}
+
+impl TestDb {
+    /// A fresh, migrated SQLite database.
+    pub async fn sqlite() -> TestDb {
+        let dir = tempdir();
+        let url = format!("sqlite://{}/test.db", dir.display());
+        let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
+        db.migrate().await.unwrap();
+        TestDb {
+            db,
+            _guard: None,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A fresh, migrated PostgreSQL database; panics when none is configured.
+    pub async fn postgres() -> TestDb {
+        let scratch = switchyard_kernel::db::testing::Scratch::create()
+            .await
+            .unwrap()
+            .expect("SWITCHYARD_TEST_DATABASE_URL must name the PostgreSQL server for this test");
+        let db = Db::connect(scratch.url(), &DbOptions::default())
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        TestDb {
+            db,
+            _guard: Some(scratch),
+            _dir: None,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(dir) = &self._dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

@@ -510,16 +510,6 @@ pub(crate) struct CustomerList {
     pub names_only: bool,
 }
 
-/// `%word%` with LIKE's wildcards escaped (`\\` is the escape character).
-fn like_pattern(word: &str) -> String {
-    format!(
-        "%{}%",
-        word.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    )
-}
-
 /// Words of a search, safe for both full-text syntaxes.
 fn search_words(term: &str) -> Vec<String> {
     let mut words: Vec<String> = term
@@ -573,7 +563,11 @@ macro_rules! customer_list_filters {
         if let Some(tag) = &list.tag {
             // Tags are stored lower-case as a JSON array; match the quoted tag.
             let quoted = serde_json::to_string(&tag.to_lowercase()).unwrap_or_default();
-            $query = $query.filter(customers::tags.like(like_pattern(&quoted)).escape('\\'));
+            $query = $query.filter(
+                customers::tags
+                    .like(switchyard_kernel::validate::like_contains(&quoted))
+                    .escape('\\'),
+            );
         }
         if let Some(term) = &list.search {
             let words = search_words(term);
@@ -588,8 +582,11 @@ macro_rules! customer_list_filters {
                 );
                 if list.names_only {
                     for word in &words {
-                        $query = $query
-                            .filter(customers::name_search.like(like_pattern(word)).escape('\\'));
+                        $query = $query.filter(
+                            customers::name_search
+                                .like(switchyard_kernel::validate::like_contains(word))
+                                .escape('\\'),
+                        );
                     }
                 }
             }
@@ -693,9 +690,7 @@ impl CustomerQuery {
                 .map(|t| t.trim().to_owned())
                 .filter(|t| !t.is_empty()),
             active: filter.active.unwrap_or(true),
-            search: search
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty()),
+            search: switchyard_kernel::validate::search_term("search", search)?,
         };
         let db = ctx.services()?.db.clone();
         let rows = {
