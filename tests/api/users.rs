@@ -148,3 +148,31 @@ backend_test! {
         assert!(!last.after_state.as_deref().unwrap().contains("argon2"), "no password hashes in the audit log");
     }
 }
+
+backend_test! {
+    async fn total_count_answers_every_selection_of_it(app: TestApp) {
+        let t = app.tenant("counts").await;
+        app.user(&t, "kim@counts.example", &["crew"], &[t.location]).await;
+        customer(&app, &t.owner_token, json!({"firstName": "Ada", "lastName": "Count"})).await;
+        // Twice through an alias, twice through fragments (Relay and Apollo compose them so),
+        // and on a connection that was once built without a count.
+        let data = app.ok(&t.owner_token,
+            "{ users { totalCount n: totalCount ...A ...B }
+               customers { ...C totalCount }
+               apiKeys { totalCount again: totalCount } }
+             fragment A on UserConnection { totalCount }
+             fragment B on UserConnection { totalCount edges { cursor } }
+             fragment C on CustomerConnection { totalCount }",
+            json!({})).await;
+        assert_eq!(data["users"]["totalCount"], 2, "{data}");
+        assert_eq!(data["users"]["n"], 2, "{data}");
+        assert_eq!(data["customers"]["totalCount"], 1, "{data}");
+        assert_eq!(data["apiKeys"]["totalCount"], 0, "{data}");
+        assert_eq!(data["apiKeys"]["again"], 0, "{data}");
+        // The count runs once however often it is selected.
+        let before = statements(&app);
+        app.ok(&t.owner_token, "{ users { a: totalCount b: totalCount c: totalCount } }", json!({})).await;
+        // The caller's principal, the page, one count.
+        assert_eq!(statements(&app) - before, 3);
+    }
+}

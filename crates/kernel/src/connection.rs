@@ -367,7 +367,9 @@ pub struct Connection<T> {
     edges: Vec<Edge<T>>,
     page_info: PageInfo,
     count: Mutex<Option<CountFn>>,
-    known_total: Option<i64>,
+    /// The count's outcome, once run: `totalCount` may be selected more than once (aliases,
+    /// fragments composed by a client), and every selection answers the one count.
+    total: tokio::sync::OnceCell<Result<i64, Error>>,
 }
 
 impl<T: OutputType> TypeName for Connection<T> {
@@ -430,7 +432,7 @@ impl<T> Connection<T> {
             edges,
             page_info,
             count: Mutex::new(count),
-            known_total: None,
+            total: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -460,8 +462,8 @@ impl<T> Connection<T> {
             window.reverse();
         }
         window.truncate(page.limit() as usize);
-        let mut connection = Connection::from_rows(page, window, &key, |t| t, None);
-        connection.known_total = Some(total);
+        let connection = Connection::from_rows(page, window, &key, |t| t, None);
+        let _ = connection.total.set(Ok(total));
         connection
     }
 
@@ -488,18 +490,23 @@ impl<T: OutputType> Connection<T> {
 
     /// How many rows match, across all pages (costs one `COUNT`).
     async fn total_count(&self) -> async_graphql::Result<i64> {
-        if let Some(total) = self.known_total {
-            return Ok(total);
-        }
-        let count = self
-            .count
-            .lock()
-            .map_err(|_| Error::internal(anyhow::anyhow!("count lock poisoned")))?
-            .take();
-        match count {
-            Some(count) => Ok(count().await?),
-            None => Err(Error::internal(anyhow::anyhow!("totalCount resolved twice")).into()),
-        }
+        let total = self
+            .total
+            .get_or_init(|| async {
+                let count = self
+                    .count
+                    .lock()
+                    .map_err(|_| Error::internal(anyhow::anyhow!("count lock poisoned")))?
+                    .take();
+                match count {
+                    Some(count) => count().await,
+                    None => Err(Error::internal(anyhow::anyhow!(
+                        "this connection was built without a count"
+                    ))),
+                }
+            })
+            .await;
+        Ok(total.clone()?)
     }
 }
 

@@ -178,6 +178,7 @@ fn register_definition(registry: &mut Registry) {
         locations: vec![
             __DirectiveLocation::FIELD_DEFINITION,
             __DirectiveLocation::OBJECT,
+            __DirectiveLocation::INTERFACE,
         ],
         args,
         is_repeatable: false,
@@ -635,7 +636,7 @@ mod static_tests {
     use crate::access::{Principal, Scope};
 
     const SDL: &str = r#"
-        directive @access(rule: String!, hide: Boolean = false) on FIELD_DEFINITION | OBJECT
+        directive @access(rule: String!, hide: Boolean = false) on FIELD_DEFINITION | OBJECT | INTERFACE
         interface Node @access(rule: "inherit") { id: ID! }
         type Customer implements Node @access(rule: "sales.customer:read") {
             id: ID!

@@ -254,28 +254,46 @@ impl ApiKeyQuery {
         let scope = caller.row_scope(API_KEY_READ)?;
         let page = PageArgs::new(first, after, last, before).page()?;
         let bounds = page.bounds(1)?;
-        let mut pooled = ctx.services()?.db.read().await?;
-        let mut conn = pooled.conn();
-        let rows: Vec<ApiKeyRow> = db_run!(&mut conn, |c| {
-            let mut query = api_keys::table
-                .filter(api_keys::tenant_id.eq(caller.tenant_id))
-                .select(ApiKeyRow::as_select())
-                .into_boxed();
-            if let RowScope::Own(me) | RowScope::Location { user: me, .. } = &scope {
-                query = query.filter(api_keys::created_by.eq(*me));
-            }
-            if !include_revoked {
-                query = query.filter(api_keys::revoked_at.is_null());
-            }
-            keyset!(query, &bounds, true, api_keys::id);
-            query.load(c).await
-        })?;
+        let tenant = caller.tenant_id;
+        macro_rules! filtered {
+            ($query:ident) => {{
+                $query = $query.filter(api_keys::tenant_id.eq(tenant));
+                if let RowScope::Own(me) | RowScope::Location { user: me, .. } = &scope {
+                    $query = $query.filter(api_keys::created_by.eq(*me));
+                }
+                if !include_revoked {
+                    $query = $query.filter(api_keys::revoked_at.is_null());
+                }
+            }};
+        }
+        let db = ctx.services()?.db.clone();
+        let rows: Vec<ApiKeyRow> = {
+            let mut pooled = db.read().await?;
+            let mut conn = pooled.conn();
+            db_run!(&mut conn, |c| {
+                let mut query = api_keys::table.select(ApiKeyRow::as_select()).into_boxed();
+                filtered!(query);
+                keyset!(query, &bounds, true, api_keys::id);
+                query.load(c).await
+            })?
+        };
+        let count: switchyard_kernel::connection::CountFn = Box::new(move || {
+            Box::pin(async move {
+                let mut pooled = db.read().await?;
+                let mut conn = pooled.conn();
+                Ok(db_run!(&mut conn, |c| {
+                    let mut query = api_keys::table.count().into_boxed();
+                    filtered!(query);
+                    query.get_result::<i64>(c).await
+                })?)
+            })
+        });
         Ok(Connection::from_rows(
             &page,
             rows,
             |r: &ApiKeyRow| Cursor(vec![r.id.to_string().into()]),
             ApiKey,
-            None,
+            Some(count),
         ))
     }
 }
