@@ -96,30 +96,149 @@ backend_test! {
     }
 }
 
+/// Signs in from the loopback address `ip` (127.0.0.x), as a client on another machine would.
+async fn login_from(
+    app: &TestApp,
+    ip: [u8; 4],
+    email: &str,
+    password: &str,
+    tenant: Option<&str>,
+) -> Value {
+    let client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .unwrap();
+    let response = client
+        .post(&app.url)
+        .header("content-type", "application/json")
+        .json(&json!({"query": LOGIN, "variables": {"email": email, "password": password, "tenant": tenant}}))
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
 backend_test! {
-    async fn repeated_failures_are_rate_limited(app: TestApp) {
+    async fn failed_sign_ins_are_throttled_per_address_without_locking_the_owner_out(app: TestApp, |c: &mut switchyard_gateway::Config| {
+        c.login_failures_per_address = 25;
+    }) {
         app.tenant("acme").await;
+        const ATTACKER: [u8; 4] = [127, 0, 0, 2];
+        const OWNER: [u8; 4] = [127, 0, 0, 3];
+        // Ten wrong passwords from one address: that address is stopped for this account...
         for _ in 0..10 {
-            let body = login(&app, "owner@acme.example", "Wrong-Password-1").await;
+            let body = login_from(&app, ATTACKER, "owner@acme.example", "Wrong-Password-1", None).await;
             assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
         }
-        let body = login(&app, "owner@acme.example", PASSWORD).await;
+        let body = login_from(&app, ATTACKER, "owner@acme.example", PASSWORD, None).await;
         assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
+        // ...and the owner, from their own address, signs in as always.
+        let body = login_from(&app, OWNER, "owner@acme.example", PASSWORD, None).await;
+        assert!(body["data"]["login"]["accessToken"].is_string(), "{body}");
+        // One address trying many accounts is stopped too, whether the accounts exist or not,
+        // and that reveals nothing: the answer is the same for both.
+        let mut limited = None;
+        for i in 0..30 {
+            let body = login_from(&app, ATTACKER, &format!("guess{i}@acme.example"), "Wrong-Password-1", None).await;
+            if error_code(&body) == Some("RATE_LIMITED") {
+                limited = Some(i);
+                break;
+            }
+            assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+        }
+        assert_eq!(limited, Some(15), "the 26th failure from one address is refused");
+        let body = login_from(&app, ATTACKER, "owner@acme.example", PASSWORD, None).await;
+        assert_eq!(error_code(&body), Some("RATE_LIMITED"));
+        let body = login_from(&app, OWNER, "owner@acme.example", PASSWORD, None).await;
+        assert!(body["data"]["login"]["accessToken"].is_string(), "{body}");
     }
 }
 
 backend_test! {
-    async fn an_email_in_two_tenants_needs_the_slug(app: TestApp) {
+    async fn an_email_in_two_tenants_fails_like_any_other_until_the_slug_is_given(app: TestApp) {
         let a = app.tenant("alpha").await;
         let b = app.tenant("beta").await;
         app.user(&a, "sam@shared.example", &["sales_rep"], &[a.location]).await;
         app.user(&b, "sam@shared.example", &["sales_rep"], &[b.location]).await;
-        let body = login(&app, "sam@shared.example", PASSWORD).await;
-        assert_eq!(user_errors(&body["data"]["login"]), vec![("input.tenant".to_owned(), "REQUIRED".to_owned())]);
+        // Without the slug, a shared email answers exactly as an unknown one does, even with
+        // the right password: nothing tells that the address is registered.
+        let shared = login(&app, "sam@shared.example", PASSWORD).await;
+        let unknown = login(&app, "nobody@shared.example", PASSWORD).await;
+        let wrong = app.gql(None, LOGIN, json!({"email": "sam@shared.example", "password": "Wrong-Password-1", "tenant": "beta"})).await;
+        for body in [&shared, &unknown, &wrong] {
+            assert_eq!(error_code(body), Some("UNAUTHENTICATED"), "{body}");
+            assert!(body["data"]["login"].is_null(), "{body}");
+        }
+        assert_eq!(shared["errors"][0]["message"], unknown["errors"][0]["message"]);
+        assert_eq!(shared["errors"][0]["message"], wrong["errors"][0]["message"]);
+        assert!(shared["errors"][0]["message"].as_str().unwrap().contains("tenant"), "the message says how to name the company");
         let body = app.gql(None, LOGIN, json!({"email": "sam@shared.example", "password": PASSWORD, "tenant": "beta"})).await;
         let token = body["data"]["login"]["accessToken"].as_str().unwrap().to_owned();
         let data = app.ok(&token, "{ tenant { slug } }", json!({})).await;
         assert_eq!(data["tenant"]["slug"], "beta");
+    }
+}
+
+backend_test! {
+    async fn a_refresh_token_presented_at_once_eight_times_has_one_winner(app: TestApp) {
+        app.tenant("acme").await;
+        for _round in 0..3 {
+            let body = login(&app, "owner@acme.example", PASSWORD).await;
+            let refresh = body["data"]["login"]["refreshToken"].as_str().unwrap().to_owned();
+            let mut racers = Vec::new();
+            for _ in 0..8 {
+                let (client, url, refresh) = (app.client.clone(), app.url.clone(), refresh.clone());
+                racers.push(tokio::spawn(async move {
+                    let response = client.post(&url).header("content-type", "application/json")
+                        .json(&json!({"query": REFRESH, "variables": {"t": refresh}}))
+                        .send().await.unwrap();
+                    response.json::<Value>().await.unwrap()
+                }));
+            }
+            let mut won = Vec::new();
+            for racer in racers {
+                let body = racer.await.unwrap();
+                match body["data"]["refreshSession"]["refreshToken"].as_str() {
+                    Some(token) => won.push((token.to_owned(), body["data"]["refreshSession"]["accessToken"].as_str().unwrap().to_owned())),
+                    None => assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{body}"),
+                }
+            }
+            assert_eq!(won.len(), 1, "exactly one presentation rotates the token");
+            // The others were reuse: the family is revoked, the winner's tokens included.
+            let (refresh2, access2) = won.pop().unwrap();
+            let again = app.gql(None, REFRESH, json!({"t": refresh2})).await;
+            assert_eq!(error_code(&again), Some("UNAUTHENTICATED"), "{again}");
+            assert_eq!(me_status(&app, &access2).await.0, 401);
+        }
+    }
+}
+
+backend_test! {
+    async fn an_api_key_never_exceeds_what_its_creator_holds_now(app: TestApp) {
+        let t = app.tenant("keys").await;
+        let (admin, admin_token) = app.user(&t, "admin@keys.example", &["admin"], &[t.location]).await;
+        customer(&app, &t.owner_token, json!({"firstName": "Key", "lastName": "Customer"})).await;
+        let created = app.ok(&admin_token, "mutation { createApiKey(input: {name: \"sync\", permissions: [
+            {permission: \"sales.customer:read\", scope: TENANT}, {permission: \"identity.user:read\", scope: TENANT}]}) { secret } }", json!({})).await;
+        let key = created["createApiKey"]["secret"].as_str().unwrap().to_owned();
+        let customers = "{ customers { totalCount } }";
+        assert_eq!(app.ok(&key, customers, json!({})).await["customers"]["totalCount"], 1);
+        // The creator becomes a sales rep: customers only at `own` scope (none assigned), and
+        // no directory beyond what a rep reads.
+        app.ok(&t.owner_token, "mutation($id: ID!) { setUserRoles(input: {id: $id, roles: [\"sales_rep\"]}) { user { id } userErrors { code } } }",
+            json!({"id": admin.to_global()})).await;
+        assert_eq!(app.ok(&key, customers, json!({})).await["customers"]["totalCount"], 0);
+        // The creator becomes crew: no customers at all.
+        app.ok(&t.owner_token, "mutation($id: ID!) { setUserRoles(input: {id: $id, roles: [\"crew\"]}) { user { id } userErrors { code } } }",
+            json!({"id": admin.to_global()})).await;
+        let body = app.gql(Some(&key), customers, json!({})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+        // Restored, the key is back to its own scope, never more.
+        app.ok(&t.owner_token, "mutation($id: ID!) { setUserRoles(input: {id: $id, roles: [\"owner\"]}) { user { id } userErrors { code } } }",
+            json!({"id": admin.to_global()})).await;
+        assert_eq!(app.ok(&key, customers, json!({})).await["customers"]["totalCount"], 1);
+        let body = app.gql(Some(&key), "{ apiKeys { totalCount } }", json!({})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
     }
 }
 

@@ -221,3 +221,208 @@ backend_test! {
         assert_eq!(closed(&mut s).await.0, 4403);
     }
 }
+
+/// Subscribes to `customerChanged` on a new socket as `token`.
+async fn watch_customers(app: &TestApp, token: &str) -> Socket {
+    let mut s = connect(app, "graphql-transport-ws").await;
+    init(&mut s, token).await;
+    send(&mut s, json!({"id": "c", "type": "subscribe", "payload": {"query": "subscription { customerChanged { displayName } }"}})).await;
+    s
+}
+
+/// Waits for the close frame and fails on any data delivered before it.
+async fn closed_without_data(socket: &mut Socket) -> (u16, String) {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("closed within 10 s")
+        {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                return (u16::from(frame.code), frame.reason.to_string());
+            }
+            Some(Ok(Message::Text(text))) => {
+                let message: Value = serde_json::from_str(&text).unwrap();
+                assert_ne!(
+                    message["type"], "next",
+                    "delivered after access ended: {message}"
+                );
+            }
+            Some(Ok(Message::Close(None))) | None => return (1005, String::new()),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => panic!("socket error before close: {e}"),
+        }
+    }
+}
+
+backend_test! {
+    async fn open_subscriptions_end_when_their_callers_access_does(app: TestApp) {
+        let t = app.tenant("revoke").await;
+        let managers = ["m1@revoke.example", "m2@revoke.example", "m3@revoke.example", "m4@revoke.example"];
+        let mut users = Vec::new();
+        for email in managers {
+            users.push(app.user(&t, email, &["manager"], &[t.location]).await);
+        }
+        let mut sockets = Vec::new();
+        for (_, token) in &users {
+            sockets.push(watch_customers(&app, token).await);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // All four see a change of a customer of their location.
+        let customer = customer(&app, &t.owner_token, json!({"firstName": "Live", "lastName": "Customer", "locationId": t.location.to_global()})).await;
+        for s in sockets.iter_mut() {
+            let next = recv(s).await;
+            assert_eq!(next["payload"]["data"]["customerChanged"]["displayName"], "Live Customer", "{next}");
+        }
+        let ids: Vec<String> = users.iter().map(|(id, _)| id.to_global().to_string()).collect();
+        let rename = |name: &'static str| {
+            let customer = customer.clone();
+            let app = &app;
+            let owner = t.owner_token.clone();
+            async move {
+                app.ok(&owner, "mutation($id: ID!, $n: String!) { updateCustomer(input: {id: $id, firstName: $n}) { customer { id } userErrors { code } } }",
+                    json!({"id": customer, "n": name})).await;
+            }
+        };
+        // 1. Deactivated.
+        app.ok(&t.owner_token, "mutation($id: ID!) { deactivateUser(input: {id: $id}) { user { status } } }", json!({"id": ids[0]})).await;
+        let (code, reason) = closed_without_data(&mut sockets[0]).await;
+        assert_eq!(code, 4403, "{reason}");
+        // 2. Signed out everywhere (from another session).
+        let other = app.token(t.id, users[1].0).await;
+        app.ok(&other, "mutation { logout(input: {allSessions: true}) { sessionsEnded } }", json!({})).await;
+        assert_eq!(closed_without_data(&mut sockets[1]).await.0, 4403);
+        // 3. Roles reduced: from manager (the location's customers) to sales rep (their own).
+        app.ok(&t.owner_token, "mutation($id: ID!) { setUserRoles(input: {id: $id, roles: [\"sales_rep\"]}) { user { id } userErrors { code } } }", json!({"id": ids[2]})).await;
+        assert_eq!(closed_without_data(&mut sockets[2]).await.0, 4403);
+        // The fourth, untouched, goes on receiving; the other three got nothing more.
+        rename("Still").await;
+        let next = recv(&mut sockets[3]).await;
+        assert_eq!(next["payload"]["data"]["customerChanged"]["displayName"], "Still Customer", "{next}");
+        // A reconnect gets what the caller holds now: the demoted manager is a sales rep
+        // without customers of its own, and sees the change no more.
+        let fresh = app.token(t.id, users[2].0).await;
+        let mut again = watch_customers(&app, &fresh).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        rename("Later").await;
+        assert_eq!(recv(&mut sockets[3]).await["payload"]["data"]["customerChanged"]["displayName"], "Later Customer");
+        send(&mut again, json!({"type": "ping", "payload": {"probe": 1}})).await;
+        assert_eq!(recv(&mut again).await, json!({"type": "pong", "payload": {"probe": 1}}), "the demoted caller received the change");
+    }
+}
+
+backend_test! {
+    async fn a_subscription_ends_when_its_token_expires(app: TestApp, |c: &mut switchyard_gateway::Config| {
+        c.access_token_ttl_secs = 2;
+    }) {
+        let t = app.tenant("expiry").await;
+        let (_, token) = app.user(&t, "rep@expiry.example", &["manager"], &[t.location]).await;
+        let mut s = watch_customers(&app, &token).await;
+        let started = std::time::Instant::now();
+        let (code, reason) = closed_without_data(&mut s).await;
+        assert_eq!(code, 4403);
+        assert!(reason.contains("expired"), "{reason}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    }
+}
+
+backend_test! {
+    async fn operations_are_limited_per_socket_and_per_caller(app: TestApp, |c: &mut switchyard_gateway::Config| {
+        c.ws_max_operations_per_socket = 3;
+        c.ws_max_operations_per_caller = 4;
+    }) {
+        let t = app.tenant("limits").await;
+        let subscribe = |id: &str| json!({"id": id, "type": "subscribe", "payload": {"query": "subscription { userChanged { email } }"}});
+        let mut a = connect(&app, "graphql-transport-ws").await;
+        init(&mut a, &t.owner_token).await;
+        for id in ["1", "2", "3"] {
+            send(&mut a, subscribe(id)).await;
+        }
+        send(&mut a, subscribe("4")).await;
+        let refused = recv(&mut a).await;
+        assert_eq!(refused["type"], "error", "{refused}");
+        assert_eq!(refused["id"], "4");
+        assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
+        assert!(refused["payload"][0]["message"].as_str().unwrap().contains("one connection"));
+        // Completing one frees its place.
+        send(&mut a, json!({"id": "1", "type": "complete"})).await;
+        send(&mut a, subscribe("5")).await;
+        send(&mut a, json!({"type": "ping", "payload": {"n": 5}})).await;
+        assert_eq!(recv(&mut a).await, json!({"type": "pong", "payload": {"n": 5}}), "5 was refused");
+        // The same caller on a second socket: one more, then the caller's limit.
+        let mut b = connect(&app, "graphql-transport-ws").await;
+        init(&mut b, &t.owner_token).await;
+        send(&mut b, subscribe("x")).await;
+        send(&mut b, subscribe("y")).await;
+        let refused = recv(&mut b).await;
+        assert_eq!((refused["type"].as_str(), refused["id"].as_str()), (Some("error"), Some("y")), "{refused}");
+        assert!(refused["payload"][0]["message"].as_str().unwrap().contains("one caller"));
+        // Another caller is not affected.
+        let (_, other) = app.user(&t, "other@limits.example", &["admin"], &[]).await;
+        let mut c = connect(&app, "graphql-transport-ws").await;
+        init(&mut c, &other).await;
+        send(&mut c, subscribe("o")).await;
+        send(&mut c, json!({"type": "ping"})).await;
+        assert_eq!(recv(&mut c).await["type"], "pong");
+        // Closing a socket gives its places back.
+        a.close(None).await.unwrap();
+        drop(a);
+        let mut freed = false;
+        'attempts: for attempt in 0..50 {
+            let id = format!("z{attempt}");
+            send(&mut b, subscribe(&id)).await;
+            send(&mut b, json!({"type": "ping"})).await;
+            loop {
+                let reply = recv(&mut b).await;
+                match reply["type"].as_str() {
+                    // Events of the subscriptions already open.
+                    Some("next") => continue,
+                    Some("error") => break,
+                    _ => {
+                        freed = true;
+                        break 'attempts;
+                    }
+                }
+            }
+            let pong = recv(&mut b).await;
+            assert_eq!(pong["type"], "pong", "{pong}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(freed, "the closed socket's places were not given back");
+    }
+}
+
+backend_test! {
+    async fn an_oversized_message_closes_with_1009(app: TestApp) {
+        let t = app.tenant("big").await;
+        let mut s = connect(&app, "graphql-transport-ws").await;
+        init(&mut s, &t.owner_token).await;
+        let huge = json!({"id": "1", "type": "subscribe", "payload": {"query": format!("{{ __typename }} # {}", "x".repeat(2 * 1024 * 1024))}});
+        let _ = s.send(Message::Text(huge.to_string().into())).await;
+        assert_eq!(closed(&mut s).await.0, 1009);
+    }
+}
+
+backend_test! {
+    async fn the_upgrade_answers_in_title_case_headers(app: TestApp) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let request = format!(
+            "GET /graphql HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
+            app.addr
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before the response head");
+            head.extend_from_slice(&buf[..n]);
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        // The Python gql client's default transport compares this header case-sensitively.
+        assert!(head.contains("\r\nSec-Websocket-Protocol: graphql-transport-ws\r\n"), "{head}");
+    }
+}

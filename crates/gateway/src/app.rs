@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get};
-use switchyard_identity::{Authenticator, JwtSettings, TokenLifetimes};
+use switchyard_identity::{Authenticator, JwtSettings, LoginLimits, TokenLifetimes};
 use switchyard_kernel::events::{Dispatcher, EventBus};
 use switchyard_kernel::{Db, DbOptions, Services};
 use tokio::net::TcpListener;
@@ -101,7 +101,19 @@ impl App {
             refresh: Duration::from_secs(config.refresh_token_ttl_secs),
             invitation: Duration::from_secs(config.invitation_ttl_secs),
         };
-        let authenticator = Arc::new(Authenticator::new(db, catalog, &settings, lifetimes)?);
+        let login_limits = LoginLimits {
+            per_account_and_address: config.login_failures_per_account,
+            per_address: config.login_failures_per_address,
+            window: Duration::from_secs(config.login_window_secs),
+        };
+        let authenticator = Arc::new(Authenticator::new(
+            db,
+            catalog,
+            &settings,
+            lifetimes,
+            login_limits,
+        )?);
+        let trusted_proxies = config.trusted_proxy_addrs()?.into();
         let direct = {
             let (services, authenticator) = (services.clone(), authenticator.clone());
             schema::Direct::build(&config, move |b| b.data(services).data(authenticator))?
@@ -120,6 +132,8 @@ impl App {
                 schema,
                 direct,
                 checks,
+                trusted_proxies,
+                ws_slots: Default::default(),
                 services,
                 authenticator,
                 config: Arc::new(config),
@@ -196,20 +210,18 @@ impl App {
         );
         let token = state.shutdown.clone();
         let stopping = CancellationToken::new();
-        let stop_signal = stopping.clone();
-        let server = tokio::spawn(
-            axum::serve(listener, self.router())
-                .with_graceful_shutdown(async move { stop_signal.cancelled().await })
-                .into_future(),
-        );
+        let server = tokio::spawn(accept(listener, self.router(), stopping.clone()));
         signal.await;
         tracing::info!("shutting down: finishing in-flight requests");
         stopping.cancel();
         token.cancel();
         let grace = Duration::from_secs(state.config.shutdown_grace_secs);
-        match tokio::time::timeout(grace, server).await {
-            Ok(result) => result??,
-            Err(_) => tracing::warn!("in-flight requests did not finish within the grace period"),
+        let connections = server.await?;
+        if tokio::time::timeout(grace, connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight requests did not finish within the grace period");
         }
         let _ = dispatcher.await;
         for job in jobs {
@@ -217,6 +229,64 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// Accepts HTTP/1.1 connections until `stopping` is cancelled; returns the tracker of the
+/// connections still open, which finish their requests in flight and close. Instead of `axum::serve` because response headers go out in title case
+/// (`Sec-WebSocket-Protocol`): HTTP/1.1 header names are case-insensitive, but some clients
+/// (the Python `gql` WebSocket transport) compare them case-sensitively, and title case harms
+/// none. Each request carries the peer's address (`ConnectInfo`), for sign-in throttling.
+async fn accept(
+    listener: TcpListener,
+    router: Router,
+    stopping: CancellationToken,
+) -> tokio_util::task::TaskTracker {
+    let connections = tokio_util::task::TaskTracker::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = stopping.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                tower::ServiceExt::oneshot(router.clone(), request)
+            },
+        );
+        let connection = hyper::server::conn::http1::Builder::new()
+            .title_case_headers(true)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+            .with_upgrades();
+        let stopping = stopping.clone();
+        connections.spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = stopping.cancelled() => {
+                    // Finish the request in flight, then close (keep-alive ends).
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = ended {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+    connections.close();
+    connections
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -70,6 +70,14 @@ config! {
     refresh_token_ttl_secs: u64 = 30 * 24 * 3600,
     /// Invitation lifetime, seconds.
     invitation_ttl_secs: u64 = 7 * 24 * 3600,
+    /// Failed sign-ins tolerated for one account from one client address within the window (then RATE_LIMITED for that account from that address only).
+    login_failures_per_account: u32 = 10,
+    /// Failed sign-ins tolerated from one client address within the window, whatever the accounts.
+    login_failures_per_address: u32 = 100,
+    /// Seconds a failed sign-in counts.
+    login_window_secs: u64 = 900,
+    /// Comma-separated addresses of reverse proxies whose `X-Forwarded-For` names the client (sign-in throttling, logs); empty: the peer is the client.
+    trusted_proxies: String = String::new(),
     /// Serve the GraphiQL IDE at `/`.
     graphiql: bool = true,
     /// Allow introspection. Empty: on in development, off in production.
@@ -110,6 +118,12 @@ config! {
     ws_init_timeout_secs: u64 = 10,
     /// Seconds between server pings on WebSockets (0: none).
     ws_ping_interval_secs: u64 = 15,
+    /// Operations (subscriptions included) one WebSocket may run at once.
+    ws_max_operations_per_socket: usize = 100,
+    /// Operations one caller (user or API key) may run at once over all its WebSockets to this process.
+    ws_max_operations_per_caller: usize = 500,
+    /// Seconds between checks of an open WebSocket's credential and rights (they are also checked when the caller's access changes and when the token expires).
+    ws_access_recheck_secs: u64 = 15,
     /// Seconds in-flight requests get to finish after SIGTERM.
     shutdown_grace_secs: u64 = 30,
     /// Milliseconds between outbox polls (commits wake the dispatcher at once anyway).
@@ -206,6 +220,17 @@ impl Config {
 
     pub fn suggestions_enabled(&self) -> bool {
         Self::flag(&self.suggestions, self.mode == Mode::Development)
+    }
+
+    /// The reverse proxies of `trusted_proxies`; an entry that is not an IP address is an error.
+    pub fn trusted_proxy_addrs(&self) -> anyhow::Result<Vec<std::net::IpAddr>> {
+        Self::list(&self.trusted_proxies)
+            .iter()
+            .map(|a| {
+                a.parse()
+                    .map_err(|_| anyhow::anyhow!("trusted_proxies: `{a}` is not an IP address"))
+            })
+            .collect()
     }
 
     /// The request limits of [`crate::checks`].

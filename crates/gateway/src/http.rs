@@ -21,7 +21,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use switchyard_kernel::{Caller, Principal, RequestScope};
+use switchyard_kernel::{Caller, ClientAddr, Principal, RequestScope};
 
 use crate::order::reorder;
 use crate::schema::{Executed, code_execution_errors, code_request_errors};
@@ -191,43 +191,86 @@ fn is_json_content_type(headers: &HeaderMap) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The caller behind the request's credentials: `Authorization: Bearer …` (JWT or API key) or
-/// `X-Api-Key`. No credentials: anonymous.
-pub async fn caller_from_headers(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<Caller>, switchyard_kernel::Error> {
+/// The credential a request carries: `Authorization: Bearer …` (a JWT or an API key) or
+/// `X-Api-Key`; `None` without one.
+pub fn credential(headers: &HeaderMap) -> Option<&str> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .map(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-                .unwrap_or(v)
-                .trim()
-        });
+        .map(strip_bearer);
     let api_key = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::trim);
-    match bearer.or(api_key) {
-        None | Some("") => Ok(None),
+    bearer.or(api_key).filter(|c| !c.is_empty())
+}
+
+/// `Bearer <token>` (either case) or a bare token, trimmed.
+pub fn strip_bearer(value: &str) -> &str {
+    let value = value.trim();
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .unwrap_or(value)
+        .trim()
+}
+
+/// The caller behind the request's credential; no credential: anonymous.
+pub async fn caller_from_headers(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Caller>, switchyard_kernel::Error> {
+    match credential(headers) {
+        None => Ok(None),
         Some(credential) => state.authenticator.authenticate(credential).await.map(Some),
     }
+}
+
+/// The client behind a request: the peer, unless the peer is a trusted reverse proxy; then the
+/// nearest address in `X-Forwarded-For` that is not one of ours.
+pub fn client_addr(state: &AppState, parts: &axum::http::request::Parts) -> Option<ClientAddr> {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
+        .0
+        .ip();
+    if !state.trusted_proxies.contains(&peer) {
+        return Some(ClientAddr(peer));
+    }
+    let forwarded: Vec<std::net::IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    let client = forwarded
+        .iter()
+        .rev()
+        .find(|a| !state.trusted_proxies.contains(a))
+        .copied()
+        .unwrap_or(peer);
+    Some(ClientAddr(client))
+}
+
+/// Where an operation comes from: the caller (if signed in) and the client's address.
+#[derive(Clone)]
+pub struct Origin {
+    pub caller: Option<Caller>,
+    pub address: Option<ClientAddr>,
 }
 
 /// Builds the executable request for one operation.
 pub fn graphql_request(
     state: &AppState,
-    query: String,
     operation_name: Option<String>,
     variables: Map<String, Value>,
     extensions: Map<String, Value>,
-    caller: Option<Caller>,
+    origin: &Origin,
     executed: Executed,
 ) -> async_graphql::Request {
-    let mut request = async_graphql::Request::new(query).variables(
+    let mut request = async_graphql::Request::new(String::new()).variables(
         async_graphql::Variables::from_json(Value::Object(variables)),
     );
     if let Some(name) = operation_name {
@@ -239,10 +282,16 @@ pub fn graphql_request(
         }
     }
     request = request
-        .data(RequestScope::new(state.services.db.clone(), caller.clone()))
+        .data(RequestScope::new(
+            state.services.db.clone(),
+            origin.caller.clone(),
+        ))
         .data(executed);
-    if let Some(caller) = caller {
-        request = request.data(caller);
+    if let Some(caller) = &origin.caller {
+        request = request.data(caller.clone());
+    }
+    if let Some(address) = origin.address {
+        request = request.data(address);
     }
     request
 }
@@ -257,7 +306,8 @@ struct Outcome {
 /// Runs one operation: the request checks ([`crate::checks`]), then the direct path when the
 /// access policy admits the whole document for the caller and it answers without an error
 /// (see [`crate::schema::Direct`]), else the checked schema.
-async fn execute(state: &AppState, params: Params, caller: Option<Caller>) -> Outcome {
+async fn execute(state: &AppState, params: Params, origin: &Origin) -> Outcome {
+    let caller = origin.caller.as_ref();
     let document = match state.checks.prepare(
         &params.query,
         params.operation_name.as_deref(),
@@ -269,15 +319,14 @@ async fn execute(state: &AppState, params: Params, caller: Option<Caller>) -> Ou
     let admitted = state.config.direct_queries
         && state
             .direct
-            .admits(&document, params.operation_name.as_deref(), caller.as_ref());
+            .admits(&document, params.operation_name.as_deref(), caller);
     if admitted {
         let mut request = graphql_request(
             state,
-            String::new(),
             params.operation_name.clone(),
             params.variables.clone(),
             params.extensions.clone(),
-            caller.clone(),
+            origin,
             Executed::default(),
         );
         request.set_parsed_query(document.clone());
@@ -302,11 +351,10 @@ async fn execute(state: &AppState, params: Params, caller: Option<Caller>) -> Ou
     let operation_name = params.operation_name.clone();
     let mut request = graphql_request(
         state,
-        String::new(),
         params.operation_name,
         params.variables,
         params.extensions,
-        caller,
+        origin,
         executed.clone(),
     );
     request.set_parsed_query(document.clone());
@@ -504,6 +552,10 @@ async fn handle(
         }
     };
     let (principal, tenant) = who(&caller);
+    let origin = Origin {
+        caller,
+        address: client_addr(state, &parts),
+    };
     let operation = batch
         .iter()
         .map(|p| p.operation_name.clone().unwrap_or_else(|| "-".to_owned()))
@@ -511,7 +563,7 @@ async fn handle(
         .join(",");
     let mut outcomes = Vec::with_capacity(batch.len());
     for params in batch {
-        outcomes.push(execute(state, params, caller.clone()).await);
+        outcomes.push(execute(state, params, &origin).await);
     }
     let errors: usize = outcomes.iter().map(|o| o.errors).sum();
     state.metrics.graphql_errors(errors);

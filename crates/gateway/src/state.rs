@@ -22,6 +22,10 @@ pub struct AppState {
     pub direct: Direct,
     /// The request checks and the schema's types (for them and for the response order).
     pub checks: Arc<Checks>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
+    /// Open WebSocket operations per caller.
+    pub ws_slots: Arc<crate::ws::OperationSlots>,
     pub services: Services,
     pub authenticator: Arc<Authenticator>,
     pub config: Arc<Config>,

@@ -2,21 +2,35 @@
 //! 4401, 4403, 4406, 4408, 4409, 4429; server pings), and the legacy `graphql-ws`
 //! (subscriptions-transport-ws) protocol for older clients. Authentication travels in
 //! `connection_init` (`{"authorization": "Bearer …"}`), or in the upgrade request's headers.
+//!
+//! A socket outlives the checks made when it opened, so it checks again: when its credential
+//! expires (4403 at the token's `exp`), when an identity event concerns its caller (the user
+//! deactivated, signed out, their roles, grants or locations changed, a custom role edited, the
+//! API key revoked), and every `ws_access_recheck_secs` (grants that expire by time). A caller
+//! who no longer holds every right it held is closed with 4403 and reconnects with what it
+//! holds now, so no open subscription goes on delivering what its caller may no longer read.
+//!
+//! Limits: operations at once per socket and per caller across sockets (beyond them the
+//! operation gets an `error` with code `RATE_LIMITED`), and messages larger than
+//! `max_body_bytes` close the socket with 1009.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
-use switchyard_kernel::Caller;
+use switchyard_kernel::events::Event;
+use switchyard_kernel::{Caller, ClientAddr, Principal};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use crate::http::{caller_from_headers, graphql_request};
+use crate::http::{Origin, client_addr, credential, graphql_request, strip_bearer};
 use crate::order::reorder;
 use crate::schema::{Executed, code_execution_errors, code_request_errors};
 use crate::state::AppState;
@@ -51,17 +65,104 @@ pub async fn upgrade(state: AppState, mut parts: axum::http::request::Parts) -> 
         Some("graphql-ws") => Some(Protocol::Legacy),
         _ => None,
     };
-    let header_caller = caller_from_headers(&state, &parts.headers)
-        .await
-        .ok()
-        .flatten();
+    let address = client_addr(&state, &parts);
+    // A credential in the upgrade's headers; `connection_init` may bring another.
+    let header_credential = credential(&parts.headers).map(str::to_owned);
+    let authenticated = match &header_credential {
+        Some(c) => state.authenticator.authenticate_until(c).await.ok(),
+        None => None,
+    };
     ws.on_upgrade(move |socket| async move {
         state.metrics.ws_opened();
-        Connection::new(socket, protocol, state.clone(), header_caller)
-            .run()
-            .await;
+        let mut connection = Connection::new(socket, protocol, state.clone(), address);
+        if let Some((caller, expires_at)) = authenticated {
+            connection.caller = Some(caller);
+            connection.credential = header_credential;
+            connection.expires_at = expires_at;
+        }
+        connection.run().await;
         state.metrics.ws_closed();
     })
+}
+
+/// How many WebSocket operations each caller has open in this process, across sockets.
+#[derive(Default)]
+pub struct OperationSlots {
+    open: Mutex<HashMap<String, usize>>,
+}
+
+/// One caller's place among its open operations; given back when dropped.
+struct Slot {
+    slots: Arc<OperationSlots>,
+    key: String,
+}
+
+impl OperationSlots {
+    /// A place for one more operation of `key`, unless it has `max` open.
+    fn take(self: &Arc<Self>, key: String, max: usize) -> Option<Slot> {
+        let mut open = self.open.lock().ok()?;
+        let count = open.entry(key.clone()).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(Slot {
+            slots: self.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.slots.open.lock()
+            && let Some(count) = open.get_mut(&self.key)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// A running operation: stopped when dropped (completed, stopped by the client, refused, or
+/// the socket closed), which also gives its caller's slot back.
+struct Running {
+    handle: AbortHandle,
+    _slot: Option<Slot>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+/// Who an operation counts against: the user or the API key.
+fn slot_key(caller: &Caller) -> String {
+    match &caller.principal {
+        Principal::User { id, .. } => format!("user:{id}"),
+        Principal::ApiKey { id, .. } => format!("api_key:{id}"),
+        Principal::System => "system".to_owned(),
+    }
+}
+
+/// Whether an event may have changed what `caller` holds.
+fn concerns(event: &Event, caller: &Caller) -> bool {
+    if event.tenant_id != caller.tenant_id {
+        return false;
+    }
+    match event.aggregate_type.as_str() {
+        "User" => caller
+            .user_id()
+            .is_some_and(|u| u.to_string() == event.aggregate_id),
+        "ApiKey" => {
+            matches!(&caller.principal, Principal::ApiKey { id, .. } if id.to_string() == event.aggregate_id)
+        }
+        "Role" => true,
+        _ => false,
+    }
 }
 
 /// What operation tasks send back to the connection.
@@ -75,10 +176,14 @@ struct Connection {
     socket: WebSocket,
     protocol: Option<Protocol>,
     state: AppState,
+    address: Option<ClientAddr>,
     caller: Option<Caller>,
+    /// The credential the caller was authenticated with, to check it again.
+    credential: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
     init_received: bool,
     acknowledged: bool,
-    operations: HashMap<String, AbortHandle>,
+    operations: HashMap<String, Running>,
     sender: mpsc::Sender<Outgoing>,
     receiver: mpsc::Receiver<Outgoing>,
 }
@@ -91,14 +196,17 @@ impl Connection {
         socket: WebSocket,
         protocol: Option<Protocol>,
         state: AppState,
-        caller: Option<Caller>,
+        address: Option<ClientAddr>,
     ) -> Self {
         let (sender, receiver) = mpsc::channel(64);
         Connection {
             socket,
             protocol,
             state,
-            caller,
+            address,
+            caller: None,
+            credential: None,
+            expires_at: None,
             init_received: false,
             acknowledged: false,
             operations: HashMap::new(),
@@ -112,9 +220,7 @@ impl Connection {
             None => Some((4406, "Subprotocol not acceptable".to_owned())),
             Some(protocol) => self.serve(protocol).await,
         };
-        for (_, handle) in self.operations.drain() {
-            handle.abort();
-        }
+        self.operations.clear();
         if let Some((code, reason)) = closing {
             let _ = self
                 .socket
@@ -141,9 +247,35 @@ impl Connection {
         let mut ping =
             tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
         let shutdown = self.state.shutdown.clone();
+        let recheck_every = Duration::from_secs(config.ws_access_recheck_secs.max(1));
+        let mut recheck =
+            tokio::time::interval_at(tokio::time::Instant::now() + recheck_every, recheck_every);
+        let mut events = self.state.services.bus.subscribe();
         loop {
+            let expiry = self.expires_at.map(|at| {
+                let left = (at - Utc::now()).to_std().unwrap_or_default();
+                tokio::time::Instant::now() + left
+            });
             tokio::select! {
                 _ = shutdown.cancelled() => return Some((1001, "server shutting down".to_owned())),
+                _ = tokio::time::sleep_until(expiry.unwrap_or_else(tokio::time::Instant::now)), if expiry.is_some() => {
+                    return Some((4403, "Forbidden: the credential expired; reconnect with a fresh one".to_owned()));
+                }
+                _ = recheck.tick(), if self.credential.is_some() => {
+                    if let Err(closing) = self.recheck().await {
+                        return closing;
+                    }
+                }
+                event = events.recv(), if self.credential.is_some() => {
+                    let due = match (&event, &self.caller) {
+                        (Ok(event), Some(caller)) => concerns(event, caller),
+                        (Err(tokio::sync::broadcast::error::RecvError::Lagged(_)), _) => true,
+                        _ => false,
+                    };
+                    if due && let Err(closing) = self.recheck().await {
+                        return closing;
+                    }
+                }
                 _ = &mut init_deadline, if !self.init_received => {
                     return Some((4408, "Connection initialisation timeout".to_owned()));
                 }
@@ -179,6 +311,9 @@ impl Connection {
                 }
                 incoming = self.socket.recv() => {
                     let text = match incoming {
+                        Some(Err(error)) if is_too_long(&error) => {
+                            return Some((1009, format!("Message too big: at most {} bytes", config.max_body_bytes)));
+                        }
                         None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                         Some(Ok(Message::Binary(_))) => {
@@ -211,17 +346,79 @@ impl Connection {
                 })
         });
         if let Some(credential) = credential {
-            let token = credential
-                .strip_prefix("Bearer ")
-                .or_else(|| credential.strip_prefix("bearer "))
-                .unwrap_or(credential)
-                .trim();
-            match self.state.authenticator.authenticate(token).await {
-                Ok(caller) => self.caller = Some(caller),
+            let token = strip_bearer(credential);
+            match self.state.authenticator.authenticate_until(token).await {
+                Ok((caller, expires_at)) => {
+                    self.caller = Some(caller);
+                    self.credential = Some(token.to_owned());
+                    self.expires_at = expires_at;
+                }
                 Err(error) => return Err(error.message()),
             }
         }
         Ok(())
+    }
+
+    /// Checks the credential again; closes (4403) when it no longer holds or when the caller
+    /// lost any right it had. A database that cannot answer leaves things as they are until
+    /// the next check.
+    async fn recheck(&mut self) -> Result<(), Closing> {
+        let Some(credential) = &self.credential else {
+            return Ok(());
+        };
+        match self
+            .state
+            .authenticator
+            .authenticate_until(credential)
+            .await
+        {
+            Ok((caller, expires_at)) => {
+                if self.caller.as_ref().is_some_and(|old| !caller.covers(old)) {
+                    return Err(Some((
+                        4403,
+                        "Forbidden: your access changed; reconnect".to_owned(),
+                    )));
+                }
+                self.caller = Some(caller);
+                self.expires_at = expires_at;
+                Ok(())
+            }
+            Err(switchyard_kernel::Error::Unauthenticated(reason)) => {
+                Err(Some((4403, format!("Forbidden: {reason}"))))
+            }
+            Err(error) => {
+                tracing::warn!(
+                    code = error.code(),
+                    "could not check a WebSocket's access again"
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// A slot for one more operation, or the refusal's message.
+    fn slot(&self) -> Result<Option<Slot>, String> {
+        let config = &self.state.config;
+        if self.operations.len() >= config.ws_max_operations_per_socket {
+            return Err(format!(
+                "at most {} operations may run at once on one connection",
+                config.ws_max_operations_per_socket
+            ));
+        }
+        match &self.caller {
+            None => Ok(None),
+            Some(caller) => self
+                .state
+                .ws_slots
+                .take(slot_key(caller), config.ws_max_operations_per_caller)
+                .map(Some)
+                .ok_or_else(|| {
+                    format!(
+                        "at most {} operations may run at once for one caller, across connections",
+                        config.ws_max_operations_per_caller
+                    )
+                }),
+        }
     }
 
     fn start(&mut self, id: String, payload: &Value) -> Result<(), String> {
@@ -242,6 +439,14 @@ impl Connection {
         };
         let variables = object("variables")?;
         let extensions = object("extensions")?;
+        let slot = match self.slot() {
+            Ok(slot) => slot,
+            Err(message) => {
+                let errors = json!([{"message": message, "extensions": {"code": "RATE_LIMITED"}}]);
+                self.refuse(id, errors);
+                return Ok(());
+            }
+        };
         self.state.metrics.ws_operation();
         tracing::info!(target: "switchyard::request", operation = %operation_name.as_deref().unwrap_or("-"), id = %id, "websocket operation");
         let sender = self.sender.clone();
@@ -254,22 +459,21 @@ impl Connection {
             {
                 Ok(document) => document,
                 Err(errors) => {
-                    let errors = serde_json::to_value(&errors).unwrap_or(Value::Null);
-                    let handle = tokio::spawn(async move {
-                        let _ = sender.send(Outgoing::Error(task_id, errors)).await;
-                    });
-                    self.operations.insert(id, handle.abort_handle());
+                    self.refuse(id, serde_json::to_value(&errors).unwrap_or(Value::Null));
                     return Ok(());
                 }
             };
         let executed = Executed::default();
+        let origin = Origin {
+            caller: self.caller.clone(),
+            address: self.address,
+        };
         let mut request = graphql_request(
             &self.state,
-            String::new(),
             operation_name.clone(),
             variables,
             extensions,
-            self.caller.clone(),
+            &origin,
             executed.clone(),
         );
         request.set_parsed_query(document.clone());
@@ -304,8 +508,30 @@ impl Connection {
             }
             let _ = sender.send(Outgoing::Complete(task_id)).await;
         });
-        self.operations.insert(id, handle.abort_handle());
+        self.operations.insert(
+            id,
+            Running {
+                handle: handle.abort_handle(),
+                _slot: slot,
+            },
+        );
         Ok(())
+    }
+
+    /// Answers an operation that does not run with an `error` for its id.
+    fn refuse(&mut self, id: String, errors: Value) {
+        let sender = self.sender.clone();
+        let task_id = id.clone();
+        let handle = tokio::spawn(async move {
+            let _ = sender.send(Outgoing::Error(task_id, errors)).await;
+        });
+        self.operations.insert(
+            id,
+            Running {
+                handle: handle.abort_handle(),
+                _slot: None,
+            },
+        );
     }
 
     async fn on_transport_ws(&mut self, text: &str) -> Result<(), Closing> {
@@ -367,9 +593,7 @@ impl Connection {
                     .get("id")
                     .and_then(Value::as_str)
                     .ok_or_else(|| invalid("complete needs an id"))?;
-                if let Some(handle) = self.operations.remove(id) {
-                    handle.abort();
-                }
+                self.operations.remove(id);
             }
             _ => return Err(invalid("unknown type")),
         }
@@ -416,9 +640,7 @@ impl Connection {
                     self.send(json!({"type": "error", "id": id, "payload": {"message": "send connection_init first"}})).await.map_err(|_| None)?;
                     return Ok(());
                 }
-                if let Some(old) = self.operations.remove(&id) {
-                    old.abort();
-                }
+                self.operations.remove(&id);
                 let payload = message.get("payload").cloned().unwrap_or(Value::Null);
                 if let Err(why) = self.start(id.clone(), &payload) {
                     self.send(json!({"type": "error", "id": id, "payload": {"message": why}}))
@@ -427,8 +649,8 @@ impl Connection {
                 }
             }
             "stop" => {
-                if let Some(handle) = id.and_then(|id| self.operations.remove(&id)) {
-                    handle.abort();
+                if let Some(id) = id {
+                    self.operations.remove(&id);
                 }
             }
             "connection_terminate" => return Err(Some((1000, "terminated".to_owned()))),
@@ -438,4 +660,11 @@ impl Connection {
         }
         Ok(())
     }
+}
+
+/// Whether a read failed because the message exceeded the size limit (tungstenite's capacity
+/// error, which axum hands on only as text).
+fn is_too_long(error: &axum::Error) -> bool {
+    let text = error.to_string();
+    text.contains("too long") || text.contains("Space limit exceeded")
 }

@@ -269,6 +269,45 @@ impl Caller {
         }
     }
 
+    /// This caller acting through a credential limited to `grants` (an API key): each
+    /// permission at the narrower of the grant's scope and this caller's, and none that this
+    /// caller lacks. The locations stay this caller's.
+    pub fn limited_to(
+        &self,
+        principal: Principal,
+        grants: impl IntoIterator<Item = (String, Scope)>,
+    ) -> Caller {
+        let grants: Vec<(String, Scope)> = grants
+            .into_iter()
+            .filter_map(|(permission, scope)| {
+                let held = self.scope_of(&permission)?;
+                Some((permission, scope.min(held)))
+            })
+            .collect();
+        Caller::new(
+            self.tenant_id,
+            principal,
+            self.location_ids.to_vec(),
+            grants,
+        )
+    }
+
+    /// Whether this caller reaches at least everything `earlier` reached: every permission
+    /// at the same or a wider scope, and every location. A caller that no longer covers its
+    /// earlier self has lost a right (demoted, a grant expired, a location removed).
+    pub fn covers(&self, earlier: &Caller) -> bool {
+        self.tenant_id == earlier.tenant_id
+            && self.principal == earlier.principal
+            && earlier
+                .permissions
+                .iter()
+                .all(|(permission, scope)| self.scope_of(permission).is_some_and(|s| s >= *scope))
+            && earlier
+                .location_ids
+                .iter()
+                .all(|l| self.location_ids.contains(l))
+    }
+
     /// The system principal of a tenant: every permission, tenant-wide.
     pub fn system(tenant_id: TenantId, catalog: &Catalog) -> Self {
         Caller::new(
@@ -331,6 +370,47 @@ impl Caller {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_limited_caller_never_exceeds_its_owner_and_losses_are_seen() {
+        let user = UserId::new();
+        let principal = Principal::User {
+            id: user,
+            kind: UserKind::Staff,
+            session: None,
+        };
+        let owner = Caller::new(
+            TenantId::new(),
+            principal.clone(),
+            vec![],
+            [
+                ("sales.customer:read".to_owned(), Scope::Location),
+                ("sales.quote:read".to_owned(), Scope::Tenant),
+            ],
+        );
+        let key = owner.limited_to(
+            Principal::ApiKey {
+                id: ApiKeyId::new(),
+                owner: user,
+            },
+            [
+                ("sales.customer:read".to_owned(), Scope::Tenant),
+                ("sales.quote:read".to_owned(), Scope::Own),
+                ("identity.user:manage".to_owned(), Scope::Tenant),
+            ],
+        );
+        assert_eq!(key.scope_of("sales.customer:read"), Some(Scope::Location));
+        assert_eq!(key.scope_of("sales.quote:read"), Some(Scope::Own));
+        assert_eq!(key.scope_of("identity.user:manage"), None);
+        let demoted = Caller::new(
+            owner.tenant_id,
+            principal,
+            vec![],
+            [("sales.customer:read".to_owned(), Scope::Own)],
+        );
+        assert!(owner.covers(&owner) && owner.covers(&demoted));
+        assert!(!demoted.covers(&owner));
+    }
 
     #[test]
     fn the_widest_scope_wins_and_missing_permissions_are_forbidden() {

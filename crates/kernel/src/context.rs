@@ -13,6 +13,11 @@ use crate::db::{Conn, Db, TxFn};
 use crate::error::{Error, Rejection};
 use crate::events::EventBus;
 
+/// The network address of the client behind a request: the peer, or the client a trusted
+/// reverse proxy forwarded. Request data; absent for work that no client started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 /// Process-wide services every domain uses.
 #[derive(Clone)]
 pub struct Services {

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use switchyard_kernel::access::{Caller, Principal, RowScope};
+use switchyard_kernel::access::RowScope;
 use switchyard_kernel::audit::{self, Change};
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
 use switchyard_kernel::policy::{Authenticated, Require};
@@ -21,7 +21,7 @@ use switchyard_kernel::{
 use crate::auth::secrets;
 use crate::permissions::{API_KEY_MANAGE, API_KEY_READ};
 use crate::roles::PermissionGrant;
-use crate::schema::{api_keys, user_locations, users};
+use crate::schema::{api_keys, users};
 use crate::users::{User, load_user};
 
 /// Every API key starts with this, so the gateway can tell it from a JWT.
@@ -59,9 +59,19 @@ impl ApiKeyRow {
     }
 }
 
-/// The caller behind an API key, or UNAUTHENTICATED (unknown, wrong secret, revoked, expired,
-/// or its creator deactivated).
-pub async fn authenticate(db: &Db, key: &str) -> Result<Caller, Error> {
+/// What a valid API key carries: whose it is and what it may do at most.
+pub struct KeyGrant {
+    pub tenant: switchyard_kernel::TenantId,
+    pub id: ApiKeyId,
+    /// The user it acts for; the key never exceeds what this user holds now.
+    pub owner: UserId,
+    pub grants: Vec<(String, Scope)>,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+/// Checks an API key: UNAUTHENTICATED when unknown, of a wrong secret, revoked, expired, or
+/// when its creator is deactivated.
+pub async fn authenticate(db: &Db, key: &str) -> Result<KeyGrant, Error> {
     let invalid = || Error::unauthenticated("invalid API key");
     let rest = key.strip_prefix(KEY_PREFIX).ok_or_else(invalid)?;
     let (prefix, _) = rest.split_once('_').ok_or_else(invalid)?;
@@ -92,19 +102,6 @@ pub async fn authenticate(db: &Db, key: &str) -> Result<Caller, Error> {
     if owner_status != "active" {
         return Err(Error::unauthenticated("the API key's owner is deactivated"));
     }
-    let grants = row.grants();
-    let locations = if grants.iter().any(|g| g.scope == Scope::Location) {
-        let mut pooled = db.read().await?;
-        let mut conn = pooled.conn();
-        db_run!(&mut conn, |c| user_locations::table
-            .filter(user_locations::tenant_id.eq(row.tenant_id))
-            .filter(user_locations::user_id.eq(row.created_by))
-            .select(user_locations::location_id)
-            .load(c)
-            .await)?
-    } else {
-        Vec::new()
-    };
     if row
         .last_used_at
         .is_none_or(|t| now - t > LAST_USED_PRECISION)
@@ -116,15 +113,17 @@ pub async fn authenticate(db: &Db, key: &str) -> Result<Caller, Error> {
             .execute(c)
             .await)?;
     }
-    Ok(Caller::new(
-        row.tenant_id,
-        Principal::ApiKey {
-            id: row.id,
-            owner: row.created_by,
-        },
-        locations,
-        grants.into_iter().map(|g| (g.permission, g.scope)),
-    ))
+    Ok(KeyGrant {
+        expires_at: row.expires_at,
+        tenant: row.tenant_id,
+        id: row.id,
+        owner: row.created_by,
+        grants: row
+            .grants()
+            .into_iter()
+            .map(|g| (g.permission, g.scope))
+            .collect(),
+    })
 }
 
 /// A partner API key (never its secret).
@@ -497,7 +496,7 @@ pub async fn provision(
         .into_iter()
         .map(|(permission, scope)| StoredGrant { permission, scope })
         .collect();
-    let system = Caller::system(tenant, &services.catalog);
+    let system = switchyard_kernel::Caller::system(tenant, &services.catalog);
     let prefix: String = secrets::random_token(9)
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())

@@ -12,7 +12,8 @@ use switchyard_kernel::audit::{self, Change};
 use switchyard_kernel::policy::{Authenticated, Public};
 use switchyard_kernel::validate::{Check, normalize_email};
 use switchyard_kernel::{
-    ContextExt, Error, Rejection, TenantId, UserErrorCode, UserId, db_run, payload, time,
+    ClientAddr, ContextExt, Error, Rejection, TenantId, UserErrorCode, UserId, db_run, payload,
+    time,
 };
 
 use super::sessions::{self, Rotation};
@@ -223,15 +224,17 @@ impl AuthMutation {
                 ..Default::default()
             });
         }
-        auth.limiter().check(&email)?;
+        let address = ctx.data_opt::<ClientAddr>().map(|a| a.0);
+        auth.limiter().check(&email, address)?;
+        let tenant = input
+            .tenant
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_lowercase);
         let candidates: Vec<UserRow> = {
             let mut pooled = ctx.services()?.db.read().await?;
             let mut conn = pooled.conn();
-            let tenant = input
-                .tenant
-                .as_deref()
-                .map(str::trim)
-                .map(str::to_lowercase);
             db_run!(&mut conn, |c| {
                 let mut query = users::table
                     .inner_join(tenants::table)
@@ -242,30 +245,29 @@ impl AuthMutation {
                 if let Some(slug) = &tenant {
                     query = query.filter(tenants::slug.eq(slug.clone()));
                 }
-                query.limit(10).load(c).await
+                query.limit(2).load(c).await
             })?
         };
-        if candidates.len() > 1 {
-            return Ok(SessionPayload {
-                user_errors: vec![switchyard_kernel::UserError::new(
-                    "input.tenant",
-                    UserErrorCode::Required,
-                    "this email belongs to users of several companies: give the company's slug",
-                )],
-                ..Default::default()
-            });
-        }
-        let row = candidates.into_iter().next();
+        // An email of several companies without the company's slug fails like any other
+        // failure (same message, same cost, same count): no answer tells whether an address
+        // is registered anywhere.
+        let row = match <[UserRow; 1]>::try_from(candidates) {
+            Ok([row]) => Some(row),
+            Err(_) => None,
+        };
         let ok = password::verify(
             input.password,
             row.as_ref().and_then(|r| r.password_hash.clone()),
         )
         .await?;
         let Some(row) = row.filter(|_| ok) else {
-            auth.limiter().failed(&email);
-            return Err(Error::unauthenticated("invalid email or password").into());
+            auth.limiter().failed(&email, address);
+            return Err(Error::unauthenticated(
+                "invalid email or password (if your email is registered with several companies, give the company's slug as `tenant`)",
+            )
+            .into());
         };
-        auth.limiter().succeeded(&email);
+        auth.limiter().succeeded(&email, address);
         SessionPayload::from_outcome(
             open_session(ctx, auth, row, "identity.user.signed_in", None).await,
             |p| p,
@@ -355,7 +357,8 @@ impl AuthMutation {
                 } else if let Some(session) = session {
                     sessions::revoke(tx, session, "signed out").await?;
                 }
-                audit::record(
+                // An event too: open WebSockets of this user check their access again.
+                audit::changed(
                     tx,
                     caller,
                     Change {
@@ -445,7 +448,8 @@ impl AuthMutation {
                     "password changed",
                 )
                 .await?;
-                audit::record(
+                // An event too: open WebSockets of this user check their access again.
+                audit::changed(
                     tx,
                     caller,
                     Change {

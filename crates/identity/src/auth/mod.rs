@@ -13,6 +13,7 @@ pub mod secrets;
 pub mod sessions;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -117,13 +118,14 @@ impl Authenticator {
         catalog: Arc<Catalog>,
         settings: &JwtSettings,
         lifetimes: TokenLifetimes,
+        login_limits: LoginLimits,
     ) -> anyhow::Result<Self> {
         Ok(Authenticator {
             db,
             catalog,
             keys: JwtKeys::new(settings)?,
             lifetimes,
-            limiter: LoginLimiter::default(),
+            limiter: LoginLimiter::new(login_limits),
         })
     }
 
@@ -137,8 +139,36 @@ impl Authenticator {
 
     /// The caller behind a bearer credential, or UNAUTHENTICATED.
     pub async fn authenticate(&self, credential: &str) -> Result<Caller, Error> {
+        Ok(self.authenticate_until(credential).await?.0)
+    }
+
+    /// The caller behind a bearer credential and when the credential expires (a JWT's `exp`,
+    /// an API key's expiry), or UNAUTHENTICATED. Long-lived connections check again then.
+    pub async fn authenticate_until(
+        &self,
+        credential: &str,
+    ) -> Result<(Caller, Option<chrono::DateTime<chrono::Utc>>), Error> {
         if credential.starts_with(api_keys::KEY_PREFIX) {
-            return api_keys::authenticate(&self.db, credential).await;
+            // A key acts for its creator and never beyond what the creator holds now: its
+            // grants meet the creator's current ones, loaded as for a signed-in user.
+            let key = api_keys::authenticate(&self.db, credential).await?;
+            let owner = self
+                .caller_for_user(key.tenant, key.owner, None)
+                .await
+                .map_err(|e| match e {
+                    Error::Unauthenticated(_) => {
+                        Error::unauthenticated("the API key's owner is deactivated")
+                    }
+                    other => other,
+                })?;
+            let caller = owner.limited_to(
+                Principal::ApiKey {
+                    id: key.id,
+                    owner: key.owner,
+                },
+                key.grants,
+            );
+            return Ok((caller, key.expires_at.map(|t| t.and_utc())));
         }
         let claims = self.keys.verify(credential)?;
         let invalid = || Error::unauthenticated("invalid access token");
@@ -155,7 +185,11 @@ impl Authenticator {
                 .await?
                 .ok_or_else(invalid)?,
         };
-        self.caller_for_user(tenant, user, claims.sid).await
+        let expires = chrono::DateTime::from_timestamp(claims.exp, 0);
+        Ok((
+            self.caller_for_user(tenant, user, claims.sid).await?,
+            expires,
+        ))
     }
 
     async fn user_by_email(&self, tenant: TenantId, email: &str) -> Result<Option<UserId>, Error> {
@@ -277,45 +311,109 @@ impl Authenticator {
     }
 }
 
-/// Failed sign-ins per email: after 10 failures in 15 minutes, RATE_LIMITED until the
-/// window passes. In memory, per process: enough to slow a guesser down.
-#[derive(Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+/// How many failed sign-ins are tolerated, and for how long they count.
+#[derive(Debug, Clone)]
+pub struct LoginLimits {
+    /// Failures for one account from one client address.
+    pub per_account_and_address: u32,
+    /// Failures from one client address, whatever the accounts.
+    pub per_address: u32,
+    pub window: Duration,
 }
 
-const MAX_FAILURES: u32 = 10;
-const WINDOW: Duration = Duration::from_secs(15 * 60);
+impl Default for LoginLimits {
+    fn default() -> Self {
+        LoginLimits {
+            per_account_and_address: 10,
+            per_address: 100,
+            window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Failed sign-ins, counted per (account, client address) and per client address, never per
+/// account alone: a guesser is slowed down on each address it uses and soon stopped trying
+/// many accounts from one address, while the account's owner, signing in from their own
+/// address, is never locked out by someone else's failures. A failure is counted the same
+/// whether the account exists or not, so being throttled reveals nothing either. In memory,
+/// per process.
+#[derive(Default)]
+pub struct LoginLimiter {
+    limits: LoginLimits,
+    failures: Failures<(String, Option<IpAddr>)>,
+    by_address: Failures<IpAddr>,
+}
+
+/// Failures per key: how many, since when.
+type Failures<K> = Mutex<HashMap<K, (u32, Instant)>>;
+
+/// Forgets windows that have passed once a map grows this large.
+const LIMITER_PRUNE_AT: usize = 100_000;
+
+fn over<K: std::hash::Hash + Eq>(map: &Failures<K>, key: &K, max: u32, window: Duration) -> bool {
+    map.lock().map_or(true, |failures| {
+        failures
+            .get(key)
+            .is_some_and(|(count, since)| *count >= max && since.elapsed() < window)
+    })
+}
+
+fn count<K: std::hash::Hash + Eq>(
+    map: &Mutex<HashMap<K, (u32, Instant)>>,
+    key: K,
+    window: Duration,
+) {
+    if let Ok(mut failures) = map.lock() {
+        if failures.len() > LIMITER_PRUNE_AT {
+            failures.retain(|_, (_, since)| since.elapsed() < window);
+        }
+        let entry = failures.entry(key).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= window {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+}
 
 impl LoginLimiter {
-    pub fn check(&self, email: &str) -> Result<(), Error> {
-        let failures = self.failures.lock().map_err(|_| Error::RateLimited)?;
-        match failures.get(email) {
-            Some((count, since)) if *count >= MAX_FAILURES && since.elapsed() < WINDOW => {
-                Err(Error::RateLimited)
-            }
-            _ => Ok(()),
+    pub fn new(limits: LoginLimits) -> Self {
+        LoginLimiter {
+            limits,
+            ..Default::default()
         }
     }
 
-    pub fn failed(&self, email: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            if failures.len() > 100_000 {
-                failures.retain(|_, (_, since)| since.elapsed() < WINDOW);
-            }
-            let entry = failures
-                .entry(email.to_owned())
-                .or_insert((0, Instant::now()));
-            if entry.1.elapsed() >= WINDOW {
-                *entry = (0, Instant::now());
-            }
-            entry.0 += 1;
+    /// RATE_LIMITED when this address failed too often, for this account or at all.
+    pub fn check(&self, account: &str, address: Option<IpAddr>) -> Result<(), Error> {
+        let limits = &self.limits;
+        let key = (account.to_owned(), address);
+        if over(
+            &self.failures,
+            &key,
+            limits.per_account_and_address,
+            limits.window,
+        ) || address
+            .is_some_and(|a| over(&self.by_address, &a, limits.per_address, limits.window))
+        {
+            return Err(Error::RateLimited);
+        }
+        Ok(())
+    }
+
+    pub fn failed(&self, account: &str, address: Option<IpAddr>) {
+        count(
+            &self.failures,
+            (account.to_owned(), address),
+            self.limits.window,
+        );
+        if let Some(address) = address {
+            count(&self.by_address, address, self.limits.window);
         }
     }
 
-    pub fn succeeded(&self, email: &str) {
+    pub fn succeeded(&self, account: &str, address: Option<IpAddr>) {
         if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(email);
+            failures.remove(&(account.to_owned(), address));
         }
     }
 }

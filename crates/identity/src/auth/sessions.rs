@@ -125,10 +125,22 @@ pub async fn rotate(conn: &mut Conn<'_>, token: &str, ttl: Duration) -> Result<R
     if revoked_at.is_some() || expires_at <= now || status != "active" {
         return Ok(Rotation::Invalid);
     }
-    db_run!(conn, |c| diesel::update(refresh_tokens::table.find(&id))
-        .set(refresh_tokens::used_at.eq(now))
-        .execute(c)
-        .await)?;
+    // One conditional write decides: of several presentations racing with one token, exactly
+    // one marks it used; for every other the row has moved on (PostgreSQL re-reads it after the
+    // winner commits), and that presentation is a reuse like any other.
+    let won = db_run!(conn, |c| diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::id.eq(&id))
+            .filter(refresh_tokens::used_at.is_null())
+    )
+    .set(refresh_tokens::used_at.eq(now))
+    .execute(c)
+    .await)?;
+    if won == 0 {
+        revoke(conn, &session, "refresh token reused").await?;
+        tracing::warn!(%session, "refresh token presented twice at once; session revoked");
+        return Ok(Rotation::Reused);
+    }
     let refresh = issue_refresh(conn, tenant, &session, ttl).await?;
     Ok(Rotation::Rotated {
         tenant,
