@@ -469,3 +469,78 @@ backend_test! {
         assert_eq!((now.0 - start2.0, now.1 - start2.1, now.2 - start2.2), (0, 3, 1));
     }
 }
+
+backend_test! {
+    async fn hidden_fields_honour_the_scope_of_their_permission_row_by_row(app: TestApp) {
+        let t = app.tenant("scoped").await;
+        // Tenant-wide reading, but contact details and costs only of one's own.
+        app.ok(&t.owner_token, r#"mutation { createRole(input: {key: "wide_reader", name: "Wide reader", permissions: [
+            {permission: "sales.customer:read", scope: TENANT},
+            {permission: "sales.customer_contact:read", scope: OWN},
+            {permission: "sales.quote:read", scope: TENANT},
+            {permission: "sales.quote_cost:read", scope: OWN},
+            {permission: "identity.user:read", scope: TENANT}]}) { role { key } userErrors { field code } } }"#, json!({})).await;
+        let (reader, token) = app.user(&t, "reader@scoped.example", &["wide_reader"], &[t.location]).await;
+        let mine = customer(&app, &t.owner_token, json!({"firstName": "Mine", "lastName": "Own", "email": "mine@x.example", "phone": "+46 70-111 11 11", "assignedToId": reader.to_global()})).await;
+        let other = customer(&app, &t.owner_token, json!({"firstName": "Other", "lastName": "Else", "email": "other@x.example", "phone": "+46 70-222 22 22"})).await;
+        let q = "query($a: ID!, $b: ID!) { a: customer(id: $a) { email phone } b: customer(id: $b) { email phone }
+                 n: node(id: $b) { ... on Customer { email } } customers(orderBy: {field: NAME}) { edges { node { displayName email phone } } } }";
+        let data = app.ok(&token, q, json!({"a": mine, "b": other})).await;
+        assert_eq!(data["a"], json!({"email": "mine@x.example", "phone": "+46701111111"}));
+        assert_eq!(data["b"], json!({"email": null, "phone": null}), "{data}");
+        assert_eq!(data["n"]["email"], Value::Null);
+        let edges = data["customers"]["edges"].as_array().unwrap();
+        assert_eq!(edges[0]["node"], json!({"displayName": "Mine Own", "email": "mine@x.example", "phone": "+46701111111"}));
+        assert_eq!(edges[1]["node"], json!({"displayName": "Other Else", "email": null, "phone": null}));
+        // Nor is a customer found by a contact detail the caller may not see; by its name it is.
+        let search = "query($s: String!) { customers(search: $s) { edges { node { displayName } } } }";
+        for (term, found) in [("other@x", 0), ("46702222222", 0), ("Other", 1), ("mine@x", 1), ("46701111111", 1)] {
+            let data = app.ok(&token, search, json!({"s": term})).await;
+            assert_eq!(data["customers"]["edges"].as_array().unwrap().len(), found, "{term}: {data}");
+        }
+        // Costs likewise: the reader's own customer's quote shows them, another's does not.
+        let items = json!([{"description": "Crew", "quantity": 2, "unitPriceMinor": 1000, "unitCostMinor": 600, "category": "MOVING_SERVICES"}]);
+        let create = "mutation($c: ID!, $items: [QuoteItemInput!]!) { createQuote(input: {customerId: $c, items: $items}) { quote { id } } }";
+        let qa = app.ok(&t.owner_token, create, json!({"c": mine, "items": items})).await["createQuote"]["quote"]["id"].clone();
+        let qb = app.ok(&t.owner_token, create, json!({"c": other, "items": items})).await["createQuote"]["quote"]["id"].clone();
+        let costs = "query($a: ID!, $b: ID!) { a: quote(id: $a) { cost { amountMinor } margin { amountMinor } items { unitCost { amountMinor } } }
+                     b: quote(id: $b) { cost { amountMinor } margin { amountMinor } items { unitCost { amountMinor } } } }";
+        let data = app.ok(&token, costs, json!({"a": qa, "b": qb})).await;
+        assert_eq!(data["a"]["cost"]["amountMinor"], 1200, "{data}");
+        assert_eq!(data["a"]["items"][0]["unitCost"]["amountMinor"], 600);
+        assert_eq!(data["b"], json!({"cost": null, "margin": null, "items": [{"unitCost": null}]}), "{data}");
+    }
+}
+
+backend_test! {
+    async fn portal_users_addresses_are_contact_details(app: TestApp) {
+        let t = app.tenant("portal").await;
+        let (client, client_token) = app.user(&t, "kund@portal.example", &["client"], &[]).await;
+        let (_, observer) = app.user(&t, "obs@portal.example", &["observer"], &[t.location]).await;
+        let (_, accountant) = app.user(&t, "books@portal.example", &["accountant"], &[t.location]).await;
+        let (_, rep) = app.user(&t, "rep@portal.example", &["sales_rep"], &[t.location]).await;
+        // Named unlike its address, so that a search by the address cannot match the name.
+        app.ok(&t.owner_token, "mutation($id: ID!) { updateUser(input: {id: $id, name: \"Kund\"}) { user { id } } }", json!({"id": client.to_global()})).await;
+        let list = "{ users(filter: {kind: CLIENT}) { edges { node { email name } } } }";
+        for token in [&observer, &accountant] {
+            let data = app.ok(token, list, json!({})).await;
+            assert_eq!(data["users"]["edges"][0]["node"], json!({"email": null, "name": "Kund"}), "{data}");
+            // Nor found by it, nor sorted by it (a cursor carries the sort key).
+            let found = app.ok(token, "{ users(filter: {search: \"kund@\"}) { totalCount } }", json!({})).await;
+            assert_eq!(found["users"]["totalCount"], 0);
+            let sorted = app.gql(Some(token), "{ users(orderBy: {field: EMAIL}) { totalCount } }", json!({})).await;
+            assert_eq!(error_code(&sorted), Some("BAD_USER_INPUT"), "{sorted}");
+            let staff = app.ok(token, "{ users(filter: {kind: STAFF}, orderBy: {field: EMAIL}) { edges { node { email } } } }", json!({})).await;
+            assert!(staff["users"]["edges"][0]["node"]["email"].is_string(), "staff addresses stay in the directory: {staff}");
+        }
+        let data = app.ok(&rep, list, json!({})).await;
+        assert_eq!(data["users"]["edges"][0]["node"]["email"], "kund@portal.example");
+        let found = app.ok(&rep, "{ users(filter: {search: \"kund@\"}) { totalCount } }", json!({})).await;
+        assert_eq!(found["users"]["totalCount"], 1);
+        // The client sees its own address, and signing in shows it.
+        let data = app.ok(&client_token, "{ me { email } }", json!({})).await;
+        assert_eq!(data["me"]["email"], "kund@portal.example");
+        let login = app.gql(None, "mutation { login(input: {email: \"kund@portal.example\", password: \"Correct-Horse-42\"}) { user { email } } }", json!({})).await;
+        assert_eq!(login["data"]["login"]["user"]["email"], "kund@portal.example", "{login}");
+    }
+}

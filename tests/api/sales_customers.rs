@@ -418,3 +418,47 @@ backend_test! {
         }
     }
 }
+
+backend_test! {
+    async fn concurrent_creates_with_one_key_all_answer_the_one_object(app: TestApp) {
+        let t = app.tenant("race").await;
+        let c = customer(&app, &t.owner_token, json!({"firstName": "Race", "lastName": "Key"})).await;
+        let creates = [
+            ("createCustomer", "customer", "mutation($c: String!, $k: String) { createCustomer(input: {firstName: \"Ten\", lastName: \"At Once\", notes: $c, email: \"ten@race.example\", idempotencyKey: $k}) { customer { id } userErrors { code } } }"),
+            ("createLead", "lead", "mutation($c: ID!, $k: String) { createLead(input: {customerId: $c, idempotencyKey: $k}) { lead { id } userErrors { code } } }"),
+            ("createQuote", "quote", "mutation($c: ID!, $k: String) { createQuote(input: {customerId: $c, idempotencyKey: $k}) { quote { id } userErrors { code } } }"),
+        ];
+        for (field, object, mutation) in creates {
+            let mut racers = Vec::new();
+            for _ in 0..10 {
+                let (client, url, token, c) = (app.client.clone(), app.url.clone(), t.owner_token.clone(), c.clone());
+                racers.push(tokio::spawn(async move {
+                    let response = client.post(&url).bearer_auth(token).header("content-type", "application/json")
+                        .json(&json!({"query": mutation, "variables": {"c": c, "k": "same-key"}})).send().await.unwrap();
+                    response.json::<Value>().await.unwrap()
+                }));
+            }
+            let mut ids = Vec::new();
+            for racer in racers {
+                let body = racer.await.unwrap();
+                assert!(body.get("errors").is_none(), "{field}: {body}");
+                ids.push(body["data"][field][object]["id"].as_str().expect("an object").to_owned());
+            }
+            ids.dedup();
+            assert_eq!(ids.len(), 1, "{field}: every request answers the one object");
+        }
+        let data = app.ok(&t.owner_token, "{ customers { totalCount } leads { totalCount } quotes { totalCount } }", json!({})).await;
+        assert_eq!(data, json!({"customers": {"totalCount": 2}, "leads": {"totalCount": 1}, "quotes": {"totalCount": 1}}));
+    }
+}
+
+backend_test! {
+    async fn a_tag_is_stored_once(app: TestApp) {
+        let t = app.tenant("tags").await;
+        let c = customer(&app, &t.owner_token, json!({"lastName": "Tagged", "tags": ["Piano", "stairs", " piano ", "STAIRS", "piano"]})).await;
+        let data = app.ok(&t.owner_token, "query($c: ID!) { customer(id: $c) { tags } }", json!({"c": c})).await;
+        assert_eq!(data["customer"]["tags"], json!(["piano", "stairs"]));
+        let data = app.ok(&t.owner_token, "mutation($c: ID!) { updateCustomer(input: {id: $c, tags: [\"x\", \"y\", \"X\"]}) { customer { tags } } }", json!({"c": c})).await;
+        assert_eq!(data["updateCustomer"]["customer"]["tags"], json!(["x", "y"]));
+    }
+}

@@ -303,3 +303,75 @@ backend_test! {
         }
     }
 }
+
+backend_test! {
+    async fn a_portal_user_reaches_the_quotes_of_the_customer_it_represents_now(app: TestApp) {
+        let (t, c) = setup(&app, "portal", false).await;
+        let (first, first_token) = app.user(&t, "first@customer.example", &["client"], &[]).await;
+        let (second, second_token) = app.user(&t, "second@customer.example", &["client"], &[]).await;
+        let set_portal = "mutation($c: ID!, $u: ID) { updateCustomer(input: {id: $c, portalUserId: $u}) { customer { id } userErrors { field code } } }";
+        app.ok(&t.owner_token, set_portal, json!({"c": c, "u": first.to_global()})).await;
+        let quote = app.ok(&t.owner_token, &create_quote(), json!({"input": {"customerId": c, "items": items()}})).await["createQuote"]["quote"]["id"].clone();
+        app.ok(&t.owner_token, &action("sendQuote"), json!({"id": quote})).await;
+        let read = "query($id: ID!) { quote(id: $id) { id recipient { email } } }";
+        let data = app.ok(&first_token, read, json!({"id": quote})).await;
+        assert_eq!(data["quote"]["recipient"]["email"], "first@customer.example");
+        // The customer's portal user changes: the quote follows the customer, at once.
+        app.ok(&t.owner_token, set_portal, json!({"c": c, "u": second.to_global()})).await;
+        assert_eq!(error_code(&app.gql(Some(&first_token), read, json!({"id": quote})).await), Some("NOT_FOUND"));
+        assert_eq!(error_code(&app.gql(Some(&first_token), &action("acceptQuote"), json!({"id": quote})).await), Some("NOT_FOUND"));
+        assert_eq!(app.ok(&first_token, "{ quotes { totalCount } }", json!({})).await["quotes"]["totalCount"], 0);
+        let data = app.ok(&second_token, read, json!({"id": quote})).await;
+        assert_eq!(data["quote"]["recipient"]["email"], "second@customer.example", "{data}");
+        // Two customers merge: the duplicate's quotes move to the survivor and reach the
+        // survivor's portal user; the duplicate's former portal user reaches nothing.
+        let (third, third_token) = app.user(&t, "third@customer.example", &["client"], &[]).await;
+        let duplicate = customer(&app, &t.owner_token, json!({"firstName": "Kajsa", "lastName": "Ros", "portalUserId": third.to_global()})).await;
+        let theirs = app.ok(&t.owner_token, &create_quote(), json!({"input": {"customerId": duplicate, "items": items()}})).await["createQuote"]["quote"]["id"].clone();
+        app.ok(&t.owner_token, &action("sendQuote"), json!({"id": theirs})).await;
+        assert_eq!(app.ok(&third_token, read, json!({"id": theirs})).await["quote"]["id"], theirs);
+        let merged = app.ok(&t.owner_token, "mutation($s: ID!, $d: ID!) { mergeCustomers(input: {survivorId: $s, duplicateId: $d}) { survivor { id } userErrors { field code } } }",
+            json!({"s": c, "d": duplicate})).await;
+        assert_eq!(merged["mergeCustomers"]["userErrors"], json!([]), "{merged}");
+        assert_eq!(error_code(&app.gql(Some(&third_token), read, json!({"id": theirs})).await), Some("NOT_FOUND"));
+        assert_eq!(error_code(&app.gql(Some(&third_token), &action("acceptQuote"), json!({"id": theirs})).await), Some("NOT_FOUND"));
+        let data = app.ok(&second_token, "{ quotes { totalCount } }", json!({})).await;
+        assert_eq!(data["quotes"]["totalCount"], 2, "{data}");
+        let data = app.ok(&second_token, "mutation($id: ID!) { acceptQuote(input: {id: $id}) { quote { status } userErrors { code } } }", json!({"id": theirs})).await;
+        assert_eq!(data["acceptQuote"]["quote"]["status"], "ACCEPTED", "{data}");
+        // The customer's quotes page, as the staff see it, names the recipient of today.
+        let data = app.ok(&t.owner_token, "query($c: ID!) { customer(id: $c) { quotes { edges { node { recipient { email } } } } } }", json!({"c": c})).await;
+        for edge in data["customer"]["quotes"]["edges"].as_array().unwrap() {
+            assert_eq!(edge["node"]["recipient"]["email"], "second@customer.example");
+        }
+    }
+}
+
+backend_test! {
+    async fn a_quote_is_approved_by_someone_other_than_its_author(app: TestApp) {
+        let (t, c) = setup(&app, "duties", true).await;
+        let (_, manager) = app.user(&t, "manager@duties.example", &["manager"], &[t.location]).await;
+        let (_, other_manager) = app.user(&t, "second@duties.example", &["manager"], &[t.location]).await;
+        app.ok(&t.owner_token, "mutation($c: ID!, $l: ID) { updateCustomer(input: {id: $c, locationId: $l}) { customer { id } } }",
+            json!({"c": c, "l": t.location.to_global()})).await;
+        let quote = app.ok(&manager, &create_quote(), json!({"input": {"customerId": c, "items": items()}})).await["createQuote"]["quote"]["id"].clone();
+        // The author may not approve their own quote.
+        let data = app.ok(&manager, &action("approveQuote"), json!({"id": quote})).await;
+        assert_eq!(user_errors(&data["approveQuote"]), vec![("input.id".to_owned(), "PRECONDITION_FAILED".to_owned())], "{data}");
+        assert!(data["approveQuote"]["userErrors"][0]["message"].as_str().unwrap().contains("approver_not_author"));
+        let data = app.ok(&manager, &action("sendQuote"), json!({"id": quote})).await;
+        assert_eq!(data["sendQuote"]["quote"], Value::Null, "not sent without an approval: {data}");
+        // Another manager may.
+        let data = app.ok(&other_manager, &action("approveQuote"), json!({"id": quote})).await;
+        assert_eq!(data["approveQuote"]["userErrors"], json!([]), "{data}");
+        let data = app.ok(&manager, &action("sendQuote"), json!({"id": quote})).await;
+        assert_eq!(data["sendQuote"]["quote"]["status"], "SENT", "{data}");
+        // A tenant may turn the rule off; it is on by default.
+        let data = app.ok(&t.owner_token, "{ salesSettings { quoteApproverMustDiffer } }", json!({})).await;
+        assert_eq!(data["salesSettings"]["quoteApproverMustDiffer"], true);
+        app.ok(&t.owner_token, "mutation { updateSalesSettings(input: {quoteApproverMustDiffer: false}) { settings { quoteApproverMustDiffer } } }", json!({})).await;
+        let own = app.ok(&manager, &create_quote(), json!({"input": {"customerId": c, "items": items()}})).await["createQuote"]["quote"]["id"].clone();
+        let data = app.ok(&manager, &action("approveQuote"), json!({"id": own})).await;
+        assert_eq!(data["approveQuote"]["userErrors"], json!([]), "{data}");
+    }
+}

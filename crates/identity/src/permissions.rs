@@ -3,6 +3,7 @@
 use switchyard_kernel::access::{BuiltinRole::*, PermissionDef, Scope::*};
 
 pub const USER_READ: &str = "identity.user:read";
+pub const CLIENT_CONTACT_READ: &str = "identity.client_contact:read";
 pub const USER_CREATE: &str = "identity.user:create";
 pub const USER_UPDATE: &str = "identity.user:update";
 pub const USER_ASSIGN_ROLES: &str = "identity.user:assign_roles";
@@ -49,6 +50,20 @@ pub static PERMISSIONS: &[PermissionDef] = &[
             (SupportAgent, Tenant),
             (Accountant, Tenant),
             (Observer, Tenant),
+            (Client, Own),
+        ],
+    },
+    PermissionDef {
+        name: CLIENT_CONTACT_READ,
+        description: "See customer-portal users' email addresses (a customer's contact details; \
+            staff addresses are part of the directory)",
+        roles: &[
+            (Owner, Tenant),
+            (Admin, Tenant),
+            (Manager, Tenant),
+            (SalesRep, Tenant),
+            (Dispatcher, Tenant),
+            (SupportAgent, Tenant),
             (Client, Own),
         ],
     },

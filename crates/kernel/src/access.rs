@@ -246,7 +246,34 @@ pub enum RowScope {
     Tenant,
 }
 
+impl RowScope {
+    /// Whether a row owned by `owner` (assigned to or created by) and belonging to `location`
+    /// lies within this scope: the rule the scope's SQL filters state, for one row in memory
+    /// (a field hidden row by row, such as contact details under a narrower permission).
+    pub fn reaches(&self, owner: Option<UserId>, location: Option<LocationId>) -> bool {
+        match self {
+            RowScope::Tenant => true,
+            RowScope::Own(user) => owner == Some(*user),
+            RowScope::Location { user, locations } => {
+                owner == Some(*user) || location.is_some_and(|l| locations.contains(&l))
+            }
+        }
+    }
+}
+
 impl Caller {
+    /// Whether the caller holds `permission` at a scope that reaches the row (see
+    /// [`RowScope::reaches`]).
+    pub fn reaches(
+        &self,
+        permission: &str,
+        owner: Option<UserId>,
+        location: Option<LocationId>,
+    ) -> bool {
+        self.row_scope(permission)
+            .is_ok_and(|scope| scope.reaches(owner, location))
+    }
+
     /// Builds a caller; for each permission the widest scope among all grants wins.
     pub fn new(
         tenant_id: TenantId,

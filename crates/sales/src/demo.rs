@@ -258,7 +258,8 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
             lead_source: Some(pick(&mut rng, SOURCES).to_string()),
             tags: vec![pick(&mut rng, TAGS).to_string()],
             assigned_to: (i % 10 != 9).then_some(rep),
-            portal_user: None,
+            // The demo's portal client represents the second customer, which has quotes.
+            portal_user: (i == 1).then_some(people.client),
             location: Some(location),
             estimated_value: Some((rng.random_range(50..1500) * 10_000, "SEK".to_owned())),
             notes: String::new(),
@@ -283,7 +284,6 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
         };
         let quote_status = (i < 140).then(|| quote_statuses[i % quote_statuses.len()]);
         let manager = people.manager;
-        let client = people.client;
         let counts = services
             .mutate(async |tx| {
                 let customer = insert_customer(tx, &caller, &fields, stage).await?;
@@ -432,13 +432,11 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
                         create_for_seed(tx, &caller, customer.id, &lines, now + Duration::days(30))
                             .await?;
                     let id = quote.id;
-                    let addressed = (i % 23 == 1).then(|| client.to_string());
                     let quote = db_run!(tx, |c| diesel::update(quotes::table.find(id))
                         .set((
                             quotes::approved_by
                                 .eq((status != QuoteStatus::Draft).then(|| manager.to_string())),
                             quotes::approved_at.eq((status != QuoteStatus::Draft).then_some(now)),
-                            quotes::recipient_user_id.eq(addressed),
                             quotes::valid_until.eq(if status == QuoteStatus::Expired {
                                 now - Duration::days(3)
                             } else {

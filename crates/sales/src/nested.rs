@@ -27,8 +27,9 @@ pub trait Children: Send + Sync + 'static {
     const MINE: &'static str;
     /// The permission whose scope applies.
     const PERMISSION: &'static str;
-    /// The column naming the portal user a row is addressed to, if rows can be (quotes).
-    const RECIPIENT: Option<&'static str> = None;
+    /// The condition on alias `t` under which a row of its customer is shown to the customer's
+    /// portal user; `None`: never (only quotes are shown to clients).
+    const CLIENT: Option<&'static str> = None;
     /// A condition on alias `t` making a row visible to everyone with the permission
     /// (unassigned queued tasks), if any.
     const OPEN: Option<&'static str> = None;
@@ -70,7 +71,7 @@ pub async fn first_pages<C: Children>(
         .push(" AND t.")
         .push(C::PARENT)
         .is_in(parents.iter().cloned());
-    push_child_scope(&mut sql, tenant, &scope, C::MINE, C::RECIPIENT, C::OPEN);
+    push_child_scope(&mut sql, tenant, &scope, C::MINE, C::CLIENT, C::OPEN);
     sql.push(") ranked WHERE row_rank <= ")
         .bind(limit)
         .push(" ORDER BY ")
@@ -108,14 +109,7 @@ fn one_parent<C: Children>(
         .push(C::PARENT)
         .push(" = ")
         .bind(parent.to_owned());
-    push_child_scope(
-        sql,
-        caller.tenant_id,
-        &scope,
-        C::MINE,
-        C::RECIPIENT,
-        C::OPEN,
-    );
+    push_child_scope(sql, caller.tenant_id, &scope, C::MINE, C::CLIENT, C::OPEN);
     Ok(())
 }
 

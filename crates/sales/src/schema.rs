@@ -13,6 +13,7 @@ diesel::table! {
         next_quote_number -> BigInt,
         updated_at -> Timestamp,
         version -> Integer,
+        quote_approver_must_differ -> Bool,
     }
 }
 
@@ -160,7 +161,6 @@ diesel::table! {
         valid_until -> Timestamp,
         notes -> Text,
         terms -> Text,
-        recipient_user_id -> Nullable<Text>,
         created_by -> Text,
         approved_by -> Nullable<Text>,
         approved_at -> Nullable<Timestamp>,

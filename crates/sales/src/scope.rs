@@ -4,8 +4,8 @@
 //! anyone of the tenant (`tenant`). Leads, activities, tasks and quotes follow their customer
 //! under the permission being used, and at `own` or `location` also include what the user
 //! created or holds themselves. A task waiting unassigned in a queue is open to everyone who may
-//! read tasks, so it can be claimed. A customer-portal client reaches only the quotes addressed
-//! to them.
+//! read tasks, so it can be claimed. A customer-portal client reaches only the quotes of the
+//! customer it represents now (`customers.portal_user_id`), never a draft.
 //!
 //! Each rule exists twice, side by side: as Diesel filters for list queries (`*_filter!`
 //! macros, expanded inside `db_run!` so they compile per backend) and as SQL text for the
@@ -22,8 +22,9 @@ pub enum ChildScope {
     Tenant,
     /// Rows whose customer is in `customers`, or that `user` created or holds.
     Customers { customers: RowScope, user: UserId },
-    /// Only rows addressed to this customer-portal user.
-    Recipient(UserId),
+    /// A customer-portal user: rows of the customer it represents now, where the child table
+    /// shows clients anything at all.
+    Client(UserId),
 }
 
 impl ChildScope {
@@ -36,7 +37,7 @@ impl ChildScope {
             ..
         } = &caller.principal
         {
-            return Ok(ChildScope::Recipient(*id));
+            return Ok(ChildScope::Client(*id));
         }
         Ok(match rows {
             RowScope::Tenant => ChildScope::Tenant,
@@ -87,6 +88,19 @@ macro_rules! visible_customers {
     }};
 }
 
+/// The IDs of the customers a portal user represents (one at most), as a boxed subquery.
+#[macro_export]
+macro_rules! represented_customers {
+    ($tenant:expr, $user:expr) => {{
+        use $crate::schema::customers;
+        customers::table
+            .filter(customers::tenant_id.eq($tenant))
+            .filter(customers::portal_user_id.eq($user.to_string()))
+            .select(customers::id)
+            .into_boxed()
+    }};
+}
+
 /// Filters a boxed query of a child table (`$table` with `customer_id`) to a [`ChildScope`];
 /// `$mine` is the child's column naming the user who created or holds it.
 #[macro_export]
@@ -94,8 +108,8 @@ macro_rules! child_filter {
     ($query:ident, $table:ident, $mine:ident, $tenant:expr, $scope:expr) => {{
         match $scope {
             $crate::scope::ChildScope::Tenant => {}
-            $crate::scope::ChildScope::Recipient(_) => {
-                // Only quotes have recipients; other children are never a client's.
+            $crate::scope::ChildScope::Client(_) => {
+                // Only quotes are shown to clients; other children are never a client's.
                 $query = $query.filter($table::id.eq(""));
             }
             $crate::scope::ChildScope::Customers { customers, user } => {
@@ -137,26 +151,30 @@ fn push_customer_ids(sql: &mut Sql, column: &str, tenant: TenantId, scope: &RowS
 }
 
 /// ` AND (…)` restricting alias `t` of a child table to a [`ChildScope`]. `mine` is the column
-/// naming the user who created or holds the row; `recipient` the column naming a portal user a
-/// row is addressed to (quotes; a client never sees a DRAFT); `open` a condition that makes a
-/// row visible to everyone with the permission (queued tasks).
+/// naming the user who created or holds the row; `client` the condition under which a row of
+/// its customer is shown to the customer's portal user (quotes: never a DRAFT), `None` when
+/// the table shows clients nothing; `open` a condition that makes a row visible to everyone
+/// with the permission (queued tasks).
 pub fn push_child_scope(
     sql: &mut Sql,
     tenant: TenantId,
     scope: &ChildScope,
     mine: &str,
-    recipient: Option<&str>,
+    client: Option<&str>,
     open: Option<&str>,
 ) {
     match scope {
         ChildScope::Tenant => {}
-        ChildScope::Recipient(user) => match recipient {
-            Some(column) => {
-                sql.push(" AND t.")
-                    .push(column)
-                    .push(" = ")
-                    .bind(user.to_string());
-                sql.push(" AND t.status <> 'DRAFT'");
+        ChildScope::Client(user) => match client {
+            Some(condition) => {
+                sql.push(
+                    " AND t.customer_id IN (SELECT c.id FROM customers c WHERE c.tenant_id = ",
+                )
+                .bind(tenant.to_string())
+                .push(" AND c.portal_user_id = ")
+                .bind(user.to_string())
+                .push(") AND ")
+                .push(condition);
             }
             None => {
                 sql.push(" AND 1 = 0");

@@ -31,6 +31,7 @@ pub struct SettingsRow {
     pub next_quote_number: i64,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    pub quote_approver_must_differ: bool,
 }
 
 impl SettingsRow {
@@ -45,6 +46,7 @@ impl SettingsRow {
             next_quote_number: 1,
             updated_at: time::now(),
             version: 1,
+            quote_approver_must_differ: true,
         }
     }
 }
@@ -73,6 +75,7 @@ async fn ensure_row(conn: &mut Conn<'_>, tenant: TenantId) -> Result<(), Error> 
             sales_settings::next_quote_number.eq(d.next_quote_number),
             sales_settings::updated_at.eq(d.updated_at),
             sales_settings::version.eq(1),
+            sales_settings::quote_approver_must_differ.eq(d.quote_approver_must_differ),
         ))
         .on_conflict_do_nothing()
         .execute(c)
@@ -109,6 +112,11 @@ impl SalesSettings {
     async fn quote_approval_required(&self) -> bool {
         self.0.quote_approval_required
     }
+    /// When approval is required: whether the approver must be someone other than the quote's
+    /// author (separation of duties; on unless a tenant turns it off).
+    async fn quote_approver_must_differ(&self) -> bool {
+        self.0.quote_approver_must_differ
+    }
     /// Days a new quote stays valid.
     async fn quote_validity_days(&self) -> i32 {
         self.0.quote_validity_days
@@ -129,6 +137,7 @@ pub struct UpdateSalesSettingsInput {
     pub currency: Option<String>,
     pub tax_rate_basis_points: Option<i32>,
     pub quote_approval_required: Option<bool>,
+    pub quote_approver_must_differ: Option<bool>,
     pub quote_validity_days: Option<i32>,
     pub phone_country_code: Option<String>,
 }
@@ -231,6 +240,7 @@ impl SettingsMutation {
                         sales_settings::currency.eq(currency.clone().unwrap_or(before.currency.clone())),
                         sales_settings::tax_rate_bp.eq(input.tax_rate_basis_points.unwrap_or(before.tax_rate_bp)),
                         sales_settings::quote_approval_required.eq(input.quote_approval_required.unwrap_or(before.quote_approval_required)),
+                        sales_settings::quote_approver_must_differ.eq(input.quote_approver_must_differ.unwrap_or(before.quote_approver_must_differ)),
                         sales_settings::quote_validity_days.eq(input.quote_validity_days.unwrap_or(before.quote_validity_days)),
                         sales_settings::phone_country_code.eq(input.phone_country_code.clone().unwrap_or(before.phone_country_code.clone())),
                         sales_settings::updated_at.eq(time::now()),
@@ -242,7 +252,8 @@ impl SettingsMutation {
                     .optional())?
                 .ok_or_else(Error::changed_meanwhile)?;
                 let describe = |r: &SettingsRow| json!({"currency": r.currency, "taxRateBp": r.tax_rate_bp,
-                    "approvalRequired": r.quote_approval_required, "validityDays": r.quote_validity_days,
+                    "approvalRequired": r.quote_approval_required, "approverMustDiffer": r.quote_approver_must_differ,
+                    "validityDays": r.quote_validity_days,
                     "phoneCountryCode": r.phone_country_code});
                 audit::changed(tx, caller, Change {
                     action: "sales.settings.updated",

@@ -363,7 +363,7 @@ impl ApiKeyMutation {
         let outcome = services
             .mutate(async |tx| {
                 if let Some(key) = &input.idempotency_key
-                    && let Some(_id) = idempotency::find(tx, caller, "createApiKey", key).await?
+                    && let Some(_id) = idempotency::claim(tx, caller, "createApiKey", key).await?
                 {
                     return Err(Rejection::invalid(
                         "input.idempotencyKey",

@@ -96,7 +96,7 @@ impl LocationMutation {
             .services()?
             .mutate(async |tx| {
                 if let Some(key) = &input.idempotency_key
-                    && let Some(id) = idempotency::find(tx, caller, "createLocation", key).await?
+                    && let Some(id) = idempotency::claim(tx, caller, "createLocation", key).await?
                 {
                     let id: LocationId = id.parse().map_err(Error::internal)?;
                     return Ok(find_row(tx, caller.tenant_id, id)

@@ -17,7 +17,7 @@ use switchyard_kernel::{
 };
 
 use crate::locations::{Location, LocationsOfUser};
-use crate::permissions::USER_READ;
+use crate::permissions::{CLIENT_CONTACT_READ, USER_READ};
 use crate::roles::{GrantsOfUser, Role, RoleKeysOfUser, UserGrant};
 use crate::schema::{user_locations, user_roles, users};
 
@@ -83,9 +83,18 @@ impl User {
         self.0.id.to_global()
     }
 
-    /// Lower-cased; unique within the tenant.
-    async fn email(&self) -> &str {
-        &self.0.email
+    /// Lower-cased; unique within the tenant. A customer-portal user's address is a
+    /// customer's contact detail: null for callers without `identity.client_contact:read`
+    /// reaching it (a client sees its own).
+    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
+        let visible = self.0.kind != UserKind::Client.as_str()
+            || match ctx.data_opt::<switchyard_kernel::Caller>() {
+                Some(caller) => caller.reaches(CLIENT_CONTACT_READ, Some(self.0.id), None),
+                // Without a caller, the only way to a user is a sign-in payload (`login`,
+                // `refreshSession`, `acceptInvitation`): the user who just proved who they are.
+                None => true,
+            };
+        visible.then_some(self.0.email.as_str())
     }
 
     async fn name(&self) -> &str {
@@ -311,9 +320,27 @@ impl UserQuery {
             Some(id) => Some(LocationId::parse(id)?),
             None => None,
         };
+        let client_emails = caller.row_scope(CLIENT_CONTACT_READ).ok();
+        let scope = caller.row_scope(USER_READ)?;
+        // Portal users belong to no location: only a tenant-wide directory lists them.
+        if order.field == UserOrderField::Email
+            && scope == RowScope::Tenant
+            && client_emails != Some(RowScope::Tenant)
+            && filter.kind != Some(UserKind::Staff)
+        {
+            // Cursors carry the sort key: sorting portal users by an address the caller may not
+            // see would show it.
+            return Err(Error::bad_input(
+                "orderBy.field",
+                "sorting by EMAIL includes portal users' addresses, which you may not see: \
+                 add filter: {kind: STAFF}",
+            )
+            .into());
+        }
         let query = UserListQuery {
             caller: caller.clone(),
-            scope: caller.row_scope(USER_READ)?,
+            client_emails,
+            scope,
             search: switchyard_kernel::validate::search_term("filter.search", filter.search)?
                 .map(|s| switchyard_kernel::validate::like_contains(&s.to_lowercase())),
             status: filter.status.map(|s| s.as_str()),
@@ -358,6 +385,8 @@ struct UserListQuery {
     caller: Caller,
     scope: RowScope,
     search: Option<String>,
+    /// Which portal users' addresses the caller may see (and so search and sort by).
+    client_emails: Option<RowScope>,
     status: Option<&'static str>,
     kind: Option<&'static str>,
     role: Option<String>,
@@ -372,12 +401,26 @@ macro_rules! user_filters {
         $query = $query.filter(users::tenant_id.eq(tenant));
         user_scope!($query, tenant, &q.scope);
         if let Some(pattern) = &q.search {
-            $query = $query.filter(
-                lower(users::name)
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(users::email.like(pattern.clone()).escape('\\')),
-            );
+            // An address matches only where the caller may see it: staff addresses, and
+            // portal users' where `identity.client_contact:read` reaches them.
+            let name = lower(users::name).like(pattern.clone()).escape('\\');
+            let email = users::email.like(pattern.clone()).escape('\\');
+            match &q.client_emails {
+                Some(RowScope::Tenant) => $query = $query.filter(name.or(email)),
+                some_or_none => {
+                    let me = match (some_or_none, q.caller.user_id()) {
+                        (Some(_), Some(me)) => me.to_string(),
+                        _ => String::new(),
+                    };
+                    $query = $query.filter(
+                        name.or(email.and(
+                            users::kind
+                                .eq(UserKind::Staff.as_str())
+                                .or(users::id.eq(me)),
+                        )),
+                    );
+                }
+            }
         }
         if let Some(status) = q.status {
             $query = $query.filter(users::status.eq(status));

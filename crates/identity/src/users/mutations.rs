@@ -412,7 +412,7 @@ impl UserMutation {
         let outcome = services
             .mutate(async |tx| {
                 if let Some(key) = &input.idempotency_key
-                    && let Some(id) = idempotency::find(tx, caller, "createUser", key).await?
+                    && let Some(id) = idempotency::claim(tx, caller, "createUser", key).await?
                 {
                     let id: UserId = id.parse().map_err(Error::internal)?;
                     let row = find_scoped(tx, caller.tenant_id, &RowScope::Tenant, id)

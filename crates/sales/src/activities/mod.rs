@@ -398,7 +398,8 @@ impl ActivityMutation {
             .mutate(async |tx| {
                 if let Some(key) = &input.idempotency_key
                     && let Some(id) =
-                        switchyard_kernel::idempotency::find(tx, caller, "logActivity", key).await?
+                        switchyard_kernel::idempotency::claim(tx, caller, "logActivity", key)
+                            .await?
                 {
                     return Ok(find(
                         tx,

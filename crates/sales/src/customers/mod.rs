@@ -125,16 +125,17 @@ impl Customer {
     async fn display_name(&self) -> &str {
         &self.0.row().display_name
     }
-    /// Lower-cased; unique within the tenant. Null for callers who may not see contact details.
+    /// Lower-cased; unique within the tenant. Null for callers whose contact permission does
+    /// not reach this customer.
     #[graphql(directive = HideUnless::apply(CUSTOMER_CONTACT_READ))]
-    async fn email(&self) -> Option<&str> {
-        self.0.row().email.as_deref()
+    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.contact(ctx, &self.0.row().email)
     }
-    /// E.164 (`+46701234567`); unique within the tenant. Null for callers who may not see
-    /// contact details.
+    /// E.164 (`+46701234567`); unique within the tenant. Null for callers whose contact
+    /// permission does not reach this customer.
     #[graphql(directive = HideUnless::apply(CUSTOMER_CONTACT_READ))]
-    async fn phone(&self) -> Option<&str> {
-        self.0.row().phone.as_deref()
+    async fn phone(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.contact(ctx, &self.0.row().phone)
     }
     async fn address(&self) -> Option<Address> {
         self.0.row().address.as_deref().and_then(Address::from_json)
@@ -493,6 +494,19 @@ pub struct CustomerOrder {
     pub direction: SortDirection,
 }
 
+impl Customer {
+    /// A contact detail, when the caller's contact permission reaches this customer at its
+    /// scope (the field rule says whether the caller holds it at all; this says for which
+    /// rows): a rep with tenant-wide read but `own` contact rights sees their own customers'.
+    fn contact<'a>(&self, ctx: &Context<'_>, value: &'a Option<String>) -> Option<&'a str> {
+        let row = self.0.row();
+        ctx.caller()
+            .is_ok_and(|c| c.reaches(CUSTOMER_CONTACT_READ, row.assignee(), row.location()))
+            .then_some(value.as_deref())
+            .flatten()
+    }
+}
+
 /// A validated `customers` request, applied the same way to the page and its count.
 #[derive(Clone)]
 pub(crate) struct CustomerList {
@@ -505,9 +519,10 @@ pub(crate) struct CustomerList {
     pub active: bool,
     /// A full-text search term.
     pub search: Option<String>,
-    /// Match the search against names only (the caller may not see contact details, so it
-    /// must not find customers by them either).
-    pub names_only: bool,
+    /// Where the search may match contact details (email, phone): the caller's contact scope.
+    /// `None`: nowhere, names only; outside the scope a customer is found by its name only,
+    /// so nobody finds a customer by an email or phone they may not see.
+    pub contact: Option<RowScope>,
 }
 
 /// Words of a search, safe for both full-text syntaxes.
@@ -580,12 +595,26 @@ macro_rules! customer_list_filters {
                         .bind::<diesel::sql_types::Text, _>(query_text)
                         .sql(")"),
                 );
-                if list.names_only {
+                // Every word matches the name, or the row lies in the contact scope:
+                // AND over words of (in scope OR name matches) = in scope OR all names match.
+                let (mine, locations): (Option<String>, Vec<String>) = match &list.contact {
+                    Some(RowScope::Tenant) => (None, Vec::new()),
+                    Some(RowScope::Own(user)) => (Some(user.to_string()), Vec::new()),
+                    Some(RowScope::Location { user, locations }) => (
+                        Some(user.to_string()),
+                        crate::scope::location_texts(locations),
+                    ),
+                    None => (Some(String::new()), Vec::new()),
+                };
+                if let Some(mine) = mine {
                     for word in &words {
                         $query = $query.filter(
-                            customers::name_search
-                                .like(switchyard_kernel::validate::like_contains(word))
-                                .escape('\\'),
+                            customers::assigned_to
+                                .eq(mine.clone())
+                                .or(customers::location_id.eq_any(locations.clone()))
+                                .or(customers::name_search
+                                    .like(switchyard_kernel::validate::like_contains(word))
+                                    .escape('\\')),
                         );
                     }
                 }
@@ -677,7 +706,7 @@ impl CustomerQuery {
         let list = CustomerList {
             tenant: caller.tenant_id,
             scope: caller.row_scope(CUSTOMER_READ)?,
-            names_only: !caller.has(CUSTOMER_CONTACT_READ),
+            contact: caller.row_scope(CUSTOMER_CONTACT_READ).ok(),
             stage: filter.stage.map(|s| s.as_str()),
             assigned_to: filter.assigned_to_id.as_ref().map(parse_user).transpose()?,
             location: filter

@@ -243,7 +243,9 @@ async fn check_fields(
     for tag in fields.tags.iter_mut() {
         *tag = tag.trim().to_lowercase();
     }
-    fields.tags.dedup();
+    // Each tag once, in the order first given ("a", "b", "A" is "a", "b").
+    let mut seen = std::collections::HashSet::new();
+    fields.tags.retain(|tag| seen.insert(tag.clone()));
     if fields.tags.len() > 20 {
         check.add("input.tags", UserErrorCode::OutOfRange, "at most 20 tags");
     }
@@ -551,7 +553,7 @@ impl CustomerMutation {
             .services()?
             .mutate(async |tx| {
                 if let Some(key) = &input.idempotency_key
-                    && let Some(id) = idempotency::find(tx, caller, "createCustomer", key).await?
+                    && let Some(id) = idempotency::claim(tx, caller, "createCustomer", key).await?
                 {
                     let id: CustomerId = id.parse().map_err(Error::internal)?;
                     return Ok(customer_for(tx, caller, CUSTOMER_CREATE, id).await?);
@@ -692,6 +694,7 @@ impl CustomerMutation {
                 f.email = assignments.email;
                 f.phone = assignments.phone;
                 f.phone_search = assignments.phone_search;
+                f.tags = assignments.tags;
                 check.finish()?;
                 if input.active == Some(true) && before.merged_into.is_some() {
                     return Err(Rejection::invalid(

@@ -392,7 +392,7 @@ impl LeadMutation {
             .mutate(async |tx| {
                 if let Some(key) = &input.idempotency_key
                     && let Some(id) =
-                        switchyard_kernel::idempotency::find(tx, caller, "createLead", key).await?
+                        switchyard_kernel::idempotency::claim(tx, caller, "createLead", key).await?
                 {
                     return Ok(find(
                         tx,

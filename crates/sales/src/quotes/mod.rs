@@ -23,7 +23,7 @@ use crate::customers::{Customer, CustomerId, load_customer};
 use crate::leads::text_enum;
 use crate::nested::Children;
 use crate::permissions::{CUSTOMER_READ, QUOTE_COST_READ, QUOTE_READ};
-use crate::schema::{quote_items, quotes};
+use crate::schema::{customers, quote_items, quotes};
 use crate::scope::ChildScope;
 
 switchyard_kernel::id_type!(
@@ -87,7 +87,6 @@ pub struct QuoteRow {
     pub valid_until: NaiveDateTime,
     pub notes: String,
     pub terms: String,
-    pub recipient_user_id: Option<String>,
     pub created_by: String,
     pub approved_by: Option<String>,
     pub approved_at: Option<NaiveDateTime>,
@@ -143,6 +142,8 @@ pub struct ItemRow {
 pub struct QuoteItem {
     row: ItemRow,
     currency: String,
+    /// Whether the caller's cost permission reaches the quote.
+    costs: bool,
 }
 
 #[Object(directive = Inherit::apply())]
@@ -156,11 +157,12 @@ impl QuoteItem {
     async fn unit_price(&self) -> Money {
         Money::new(self.row.unit_price_minor, self.currency.clone())
     }
-    /// What the line costs the tenant; null unless you may see costs.
+    /// What the line costs the tenant; null unless your cost permission reaches the quote.
     #[graphql(directive = HideUnless::apply(QUOTE_COST_READ))]
     async fn unit_cost(&self) -> Option<Money> {
         self.row
             .unit_cost_minor
+            .filter(|_| self.costs)
             .map(|c| Money::new(c, self.currency.clone()))
     }
     async fn category(&self) -> QuoteItemCategory {
@@ -222,6 +224,7 @@ impl Quote {
             })
             .await?;
         let currency = &self.0.row().currency;
+        let costs = self.costs_visible(ctx).await?;
         Ok(items
             .get(&self.0.row().id)
             .map(|rows| {
@@ -229,6 +232,7 @@ impl Quote {
                     .map(|row| QuoteItem {
                         row: row.clone(),
                         currency: currency.clone(),
+                        costs,
                     })
                     .collect()
             })
@@ -254,18 +258,26 @@ impl Quote {
     async fn optional_total(&self) -> Money {
         self.0.row().money(self.0.row().optional_minor)
     }
-    /// What the counted lines cost; null unless you may see costs (or no line has a cost).
+    /// What the counted lines cost; null unless your cost permission reaches this quote (or
+    /// no line has a cost).
     #[graphql(directive = HideUnless::apply(QUOTE_COST_READ))]
-    async fn cost(&self) -> Option<Money> {
-        self.0.row().cost_minor.map(|c| self.0.row().money(c))
+    async fn cost(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Money>> {
+        let row = self.0.row();
+        Ok(self
+            .costs_visible(ctx)
+            .await?
+            .then(|| row.cost_minor.map(|c| row.money(c)))
+            .flatten())
     }
-    /// `subtotal − cost`; null unless you may see costs.
+    /// `subtotal − cost`; null unless your cost permission reaches this quote.
     #[graphql(directive = HideUnless::apply(QUOTE_COST_READ))]
-    async fn margin(&self) -> Option<Money> {
-        self.0
-            .row()
-            .cost_minor
-            .map(|c| self.0.row().money(self.0.row().subtotal_minor - c))
+    async fn margin(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Money>> {
+        let row = self.0.row();
+        Ok(self
+            .costs_visible(ctx)
+            .await?
+            .then(|| row.cost_minor.map(|c| row.money(row.subtotal_minor - c)))
+            .flatten())
     }
     async fn valid_until(&self) -> DateTime<Utc> {
         self.0.row().valid_until.and_utc()
@@ -276,9 +288,10 @@ impl Quote {
     async fn terms(&self) -> &str {
         &self.0.row().terms
     }
-    /// The customer-portal user the quote is addressed to.
+    /// The customer-portal user the quote is addressed to: its customer's portal user, as the
+    /// customer is now.
     async fn recipient(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match user(&self.0.row().recipient_user_id) {
+        match self.customer_facts(ctx).await?.portal_user {
             Some(id) => Ok(load_user(ctx, id).await?),
             None => Ok(None),
         }
@@ -367,27 +380,74 @@ impl Children for QuoteChildren {
     const PARENT: &'static str = "customer_id";
     const MINE: &'static str = "created_by";
     const PERMISSION: &'static str = QUOTE_READ;
-    const RECIPIENT: Option<&'static str> = Some("recipient_user_id");
+    const CLIENT: Option<&'static str> = Some("t.status <> 'DRAFT'");
     fn parent(row: &QuoteRow) -> String {
         row.customer_id.to_string()
     }
 }
 
-/// Filters a boxed `quotes` query to a [`ChildScope`] (a client: the quotes addressed to them).
+/// Filters a boxed `quotes` query to a [`ChildScope`] (a client: the quotes of the customer it
+/// represents, never a draft).
 macro_rules! quote_filter {
     ($query:ident, $tenant:expr, $scope:expr) => {{
         match $scope {
-            // A client sees what was sent to it, never a draft.
-            ChildScope::Recipient(user) => {
+            ChildScope::Client(user) => {
                 $query = $query.filter(
-                    quotes::recipient_user_id
-                        .eq(user.to_string())
+                    quotes::customer_id
+                        .eq_any(crate::represented_customers!($tenant, user))
                         .and(quotes::status.ne("DRAFT")),
                 )
             }
             other => crate::child_filter!($query, quotes, created_by, $tenant, other),
         }
     }};
+}
+
+/// What a quote needs to know of its customer, as the customer is now: whom the quote is
+/// addressed to (its portal user) and to whom it belongs (assignee, location: the rows a
+/// scoped permission such as `sales.quote_cost:read` reaches). Not scoped by the caller's
+/// customer access: the caller reached the quote, and these are facts of it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CustomerFacts {
+    portal_user: Option<UserId>,
+    assignee: Option<UserId>,
+    location: Option<switchyard_kernel::LocationId>,
+}
+
+/// The facts of the customers of quotes loaded together, in one statement.
+async fn customer_facts(
+    ctx: &Context<'_>,
+    customers_of: Vec<CustomerId>,
+) -> Result<HashMap<CustomerId, CustomerFacts>, Error> {
+    let tenant = ctx.caller()?.tenant_id;
+    let mut pooled = ctx.services()?.db.read().await?;
+    let mut conn = pooled.conn();
+    type Row = (CustomerId, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = db_run!(&mut conn, |c| customers::table
+        .filter(customers::tenant_id.eq(tenant))
+        .filter(customers::id.eq_any(&customers_of))
+        .select((
+            customers::id,
+            customers::portal_user_id,
+            customers::assigned_to,
+            customers::location_id,
+        ))
+        .load(c)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, portal, assignee, location)| {
+            let parse = |v: Option<String>| v.and_then(|v| v.parse().ok());
+            (
+                id,
+                CustomerFacts {
+                    portal_user: parse(portal),
+                    assignee: parse(assignee),
+                    location: location.and_then(|l| l.parse().ok()),
+                },
+            )
+        })
+        .collect())
 }
 
 pub(crate) async fn find(
@@ -449,6 +509,41 @@ impl Quote {
 
     pub fn row(&self) -> &QuoteRow {
         self.0.row()
+    }
+
+    /// Its customer's facts, loaded for every quote of its sibling set at once.
+    async fn customer_facts(&self, ctx: &Context<'_>) -> Result<CustomerFacts, Error> {
+        let facts = self
+            .0
+            .siblings()
+            .batch("customer_facts", |rows| {
+                let ids: Vec<CustomerId> = rows.iter().map(|r| r.customer_id).collect();
+                customer_facts(ctx, ids)
+            })
+            .await?;
+        Ok(facts
+            .get(&self.0.row().customer_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// Whether the caller's `sales.quote_cost:read` reaches this quote at its scope, as
+    /// `sales.quote:read` reaches quotes: its author, or its customer within the scope.
+    async fn costs_visible(&self, ctx: &Context<'_>) -> Result<bool, Error> {
+        let caller = ctx.caller()?;
+        let scope = match caller.row_scope(QUOTE_COST_READ) {
+            Ok(scope) => scope,
+            Err(_) => return Ok(false),
+        };
+        if scope == switchyard_kernel::RowScope::Tenant
+            || caller
+                .user_id()
+                .is_some_and(|me| me.to_string() == self.0.row().created_by)
+        {
+            return Ok(true);
+        }
+        let facts = self.customer_facts(ctx).await?;
+        Ok(scope.reaches(facts.assignee, facts.location))
     }
 }
 

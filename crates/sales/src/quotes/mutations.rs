@@ -141,32 +141,29 @@ fn check_items(items: &[QuoteItemInput], check: &mut Check) -> Vec<(QuoteItemInp
     out
 }
 
-/// The quote's recipient: the customer's own portal user. A recipient given in the input must
-/// be that user; without one, the quote goes to the customer's portal user, if it has one.
+/// A quote is addressed to its customer's portal user, whoever that is when the quote is read
+/// (nothing is stored on the quote that could go stale). A recipient given in the input is a
+/// check only: it must be that user, active.
 async fn check_recipient(
     conn: &mut Conn<'_>,
     caller: &Caller,
     portal_user: Option<UserId>,
     recipient: Option<&ID>,
     check: &mut Check,
-) -> Result<Option<UserId>, Error> {
+) -> Result<(), Error> {
     let Some(id) = recipient else {
-        return Ok(portal_user);
+        return Ok(());
     };
     match UserId::from_global(id) {
         Some(user)
             if Some(user) == portal_user
-                && is_active_client(conn, caller.tenant_id, user).await? =>
-        {
-            Ok(Some(user))
-        }
+                && is_active_client(conn, caller.tenant_id, user).await? => {}
         Some(_) if portal_user.is_some() => {
             check.add(
                 "input.recipientId",
                 UserErrorCode::NotAllowed,
                 "a quote is addressed to the customer's own portal user",
             );
-            Ok(None)
         }
         _ => {
             check.add(
@@ -174,9 +171,9 @@ async fn check_recipient(
                 UserErrorCode::UnknownReference,
                 "the customer has no such portal user (set the customer's portalUserId first)",
             );
-            Ok(None)
         }
     }
+    Ok(())
 }
 
 fn check_valid_until(valid_until: NaiveDateTime, check: &mut Check) {
@@ -249,7 +246,7 @@ pub(crate) fn snapshot(row: &QuoteRow) -> serde_json::Value {
         "id": row.id, "number": row.number, "revision": row.revision, "customerId": row.customer_id,
         "status": row.status, "currency": row.currency, "subtotalMinor": row.subtotal_minor,
         "taxMinor": row.tax_minor, "totalMinor": row.total_minor, "validUntil": row.valid_until,
-        "recipientUserId": row.recipient_user_id, "acceptedBy": row.accepted_by, "version": row.version,
+        "acceptedBy": row.accepted_by, "version": row.version,
     })
 }
 
@@ -275,7 +272,6 @@ async fn insert(
     valid_until: NaiveDateTime,
     notes: &str,
     terms: &str,
-    recipient: Option<UserId>,
     items: &[(QuoteItemInput, Line)],
 ) -> Result<QuoteRow, Error> {
     let id = QuoteId::new();
@@ -302,7 +298,6 @@ async fn insert(
             quotes::valid_until.eq(valid_until),
             quotes::notes.eq(notes),
             quotes::terms.eq(terms),
-            quotes::recipient_user_id.eq(recipient.map(|u| u.to_string())),
             quotes::created_by.eq(&creator),
             quotes::created_at.eq(now),
             quotes::updated_at.eq(now),
@@ -337,7 +332,6 @@ pub(crate) async fn create_for_seed(
         valid_until,
         "",
         "",
-        None,
         items,
     )
     .await
@@ -491,7 +485,7 @@ impl QuoteMutation {
             .services()?
             .mutate(async |tx| {
                 if let Some(key) = &input.idempotency_key
-                    && let Some(id) = idempotency::find(tx, caller, "createQuote", key).await?
+                    && let Some(id) = idempotency::claim(tx, caller, "createQuote", key).await?
                 {
                     return Ok(find(
                         tx,
@@ -520,7 +514,7 @@ impl QuoteMutation {
                     time::now() + chrono::Duration::days(i64::from(settings.quote_validity_days))
                 });
                 check_valid_until(valid_until, &mut check);
-                let recipient = check_recipient(
+                check_recipient(
                     tx,
                     caller,
                     customer_row.portal_user(),
@@ -543,7 +537,6 @@ impl QuoteMutation {
                     valid_until,
                     input.notes.trim(),
                     input.terms.trim(),
-                    recipient,
                     &items,
                 )
                 .await?;
@@ -600,22 +593,18 @@ impl QuoteMutation {
                 check
                     .max_len("input.notes", &notes, 10_000)
                     .max_len("input.terms", &terms, 10_000);
-                let recipient = match &input.recipient_id {
-                    Some(_) => {
-                        let customer =
-                            customer_for(tx, caller, QUOTE_MANAGE, before.customer_id).await?;
-                        check_recipient(
-                            tx,
-                            caller,
-                            customer.portal_user(),
-                            input.recipient_id.as_ref(),
-                            &mut check,
-                        )
-                        .await?
-                        .map(|u| u.to_string())
-                    }
-                    None => before.recipient_user_id.clone(),
-                };
+                if input.recipient_id.is_some() {
+                    let customer =
+                        customer_for(tx, caller, QUOTE_MANAGE, before.customer_id).await?;
+                    check_recipient(
+                        tx,
+                        caller,
+                        customer.portal_user(),
+                        input.recipient_id.as_ref(),
+                        &mut check,
+                    )
+                    .await?;
+                }
                 check.finish()?;
                 if let Some(items) = &items {
                     let totals = write_items(tx, caller, id, items, before.tax_rate_bp).await?;
@@ -631,7 +620,6 @@ impl QuoteMutation {
                     quotes::valid_until.eq(valid_until),
                     quotes::notes.eq(&notes),
                     quotes::terms.eq(&terms),
-                    quotes::recipient_user_id.eq(&recipient),
                     quotes::approved_by.eq(None::<String>),
                     quotes::approved_at.eq(None::<NaiveDateTime>),
                     quotes::version.eq(before.version + 1),
@@ -671,6 +659,18 @@ impl QuoteMutation {
                         "the quote is already approved",
                     ));
                 }
+                let settings = settings::load(tx, caller.tenant_id).await?;
+                let approver = caller.user_id().map(|u| u.to_string());
+                if settings.quote_approval_required
+                    && settings.quote_approver_must_differ
+                    && approver.as_deref() == Some(before.created_by.as_str())
+                {
+                    return Err(Rejection::invalid(
+                        "input.id",
+                        UserErrorCode::PreconditionFailed,
+                        "rule approver_not_author: a quote is approved by someone other than its author (the tenant's quoteApproverMustDiffer setting)",
+                    ));
+                }
                 let now = time::now();
                 let row: QuoteRow = db_run!(tx, |c| diesel::update(
                     quotes::table
@@ -678,7 +678,7 @@ impl QuoteMutation {
                         .filter(quotes::version.eq(before.version))
                 )
                 .set((
-                    quotes::approved_by.eq(caller.user_id().map(|u| u.to_string())),
+                    quotes::approved_by.eq(approver),
                     quotes::approved_at.eq(Some(now)),
                     quotes::version.eq(before.version + 1),
                     quotes::updated_at.eq(now),
@@ -807,10 +807,6 @@ impl QuoteMutation {
                 let settings = settings::load(tx, caller.tenant_id).await?;
                 let valid_until =
                     time::now() + chrono::Duration::days(i64::from(settings.quote_validity_days));
-                let recipient = before
-                    .recipient_user_id
-                    .as_deref()
-                    .and_then(|r| r.parse().ok());
                 let row = insert(
                     tx,
                     caller,
@@ -823,7 +819,6 @@ impl QuoteMutation {
                     valid_until,
                     &before.notes,
                     &before.terms,
-                    recipient,
                     &copied,
                 )
                 .await?;

@@ -212,7 +212,7 @@ macro_rules! task_filter {
     ($query:ident, $tenant:expr, $scope:expr, $queue_open:expr) => {{
         match $scope {
             ChildScope::Tenant => {}
-            ChildScope::Recipient(_) => $query = $query.filter(tasks::id.eq("")),
+            ChildScope::Client(_) => $query = $query.filter(tasks::id.eq("")),
             ChildScope::Customers { customers, user } => {
                 let visible = crate::visible_customers!($tenant, customers);
                 let queued = tasks::assignee_id
@@ -807,7 +807,7 @@ impl TaskMutation {
             .mutate(async |tx| {
                 if let Some(key) = &input.idempotency_key
                     && let Some(id) =
-                        switchyard_kernel::idempotency::find(tx, caller, "createTask", key).await?
+                        switchyard_kernel::idempotency::claim(tx, caller, "createTask", key).await?
                 {
                     // The caller created it under their own key: answer what the first attempt
                     // answered, even for a task they gave to someone else.
