@@ -26,9 +26,21 @@ fn a_plain_mistake_is_one_line_of_error_without_a_backtrace() {
     let dir = std::env::temp_dir().join(format!("switchyard-cli-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["tenant", "create", "--name", "A", "--slug", "a", "--owner-email", "not-an-email"])
+        .args([
+            "tenant",
+            "create",
+            "--name",
+            "A",
+            "--slug",
+            "a",
+            "--owner-email",
+            "not-an-email",
+        ])
         .current_dir(&dir)
-        .env("SWITCHYARD_DATABASE_URL", format!("sqlite://{}/cli.db", dir.display()))
+        .env(
+            "SWITCHYARD_DATABASE_URL",
+            format!("sqlite://{}/cli.db", dir.display()),
+        )
         .env("SWITCHYARD_LOG", "warn")
         .env("RUST_BACKTRACE", "1")
         .env("RUST_LIB_BACKTRACE", "1")
@@ -36,7 +48,11 @@ fn a_plain_mistake_is_one_line_of_error_without_a_backtrace() {
         .unwrap();
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(err.trim(), "error: \"not-an-email\" is not an email address", "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: \"not-an-email\" is not an email address",
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

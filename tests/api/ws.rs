@@ -55,6 +55,15 @@ async fn recv(socket: &mut Socket) -> Value {
 
 /// Waits for the close frame; returns its code and reason.
 async fn closed(socket: &mut Socket) -> (u16, String) {
+    close_frame(socket, true).await
+}
+
+/// Waits for the close frame and fails on any data delivered before it.
+async fn closed_without_data(socket: &mut Socket) -> (u16, String) {
+    close_frame(socket, false).await
+}
+
+async fn close_frame(socket: &mut Socket, data_allowed: bool) -> (u16, String) {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -62,6 +71,13 @@ async fn closed(socket: &mut Socket) -> (u16, String) {
         {
             Some(Ok(Message::Close(Some(frame)))) => {
                 return (u16::from(frame.code), frame.reason.to_string());
+            }
+            Some(Ok(Message::Text(text))) if !data_allowed => {
+                let message: Value = serde_json::from_str(&text).unwrap();
+                assert_ne!(
+                    message["type"], "next",
+                    "delivered after access ended: {message}"
+                );
             }
             Some(Ok(Message::Close(None))) | None => return (1005, String::new()),
             Some(Ok(_)) => continue,
@@ -228,30 +244,6 @@ async fn watch_customers(app: &TestApp, token: &str) -> Socket {
     init(&mut s, token).await;
     send(&mut s, json!({"id": "c", "type": "subscribe", "payload": {"query": "subscription { customerChanged { displayName } }"}})).await;
     s
-}
-
-/// Waits for the close frame and fails on any data delivered before it.
-async fn closed_without_data(socket: &mut Socket) -> (u16, String) {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("closed within 10 s")
-        {
-            Some(Ok(Message::Close(Some(frame)))) => {
-                return (u16::from(frame.code), frame.reason.to_string());
-            }
-            Some(Ok(Message::Text(text))) => {
-                let message: Value = serde_json::from_str(&text).unwrap();
-                assert_ne!(
-                    message["type"], "next",
-                    "delivered after access ended: {message}"
-                );
-            }
-            Some(Ok(Message::Close(None))) | None => return (1005, String::new()),
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => panic!("socket error before close: {e}"),
-        }
-    }
 }
 
 backend_test! {
