@@ -375,3 +375,19 @@ backend_test! {
         assert_eq!(data["approveQuote"]["userErrors"], json!([]), "{data}");
     }
 }
+
+backend_test! {
+    async fn a_stored_value_that_names_no_status_is_an_error_not_a_draft(app: TestApp) {
+        use diesel_async::RunQueryDsl;
+        let (t, c) = setup(&app, "bad-data", false).await;
+        let quote = app.ok(&t.owner_token, &create_quote(), json!({"input": {"customerId": c, "items": items()}})).await["createQuote"]["quote"]["id"].clone();
+        {
+            let mut pooled = app.services.db.write().await.unwrap();
+            let mut conn = pooled.conn();
+            switchyard_kernel::db_run!(&mut conn, |c| diesel::sql_query("UPDATE quotes SET status = 'SHREDDED'").execute(c).await).unwrap();
+        }
+        let body = app.gql(Some(&t.owner_token), "query($id: ID!) { quote(id: $id) { status } }", json!({"id": quote})).await;
+        assert_eq!(error_code(&body), Some("INTERNAL"), "{body}");
+        assert!(!body.to_string().contains("DRAFT") && !body.to_string().contains("SHREDDED"), "{body}");
+    }
+}

@@ -181,29 +181,13 @@ impl Catalog {
     }
 }
 
-/// The kind of a user account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UserKind {
-    /// An employee of the tenant.
-    Staff,
-    /// A customer using the customer portal.
-    Client,
-}
-
-impl UserKind {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            UserKind::Staff => "staff",
-            UserKind::Client => "client",
-        }
-    }
-    pub fn parse(s: &str) -> Option<UserKind> {
-        match s {
-            "staff" => Some(UserKind::Staff),
-            "client" => Some(UserKind::Client),
-            _ => None,
-        }
+crate::text_enum! {
+    /// The kind of a user account.
+    pub enum UserKind {
+        /// An employee of the tenant.
+        Staff = "staff",
+        /// A customer using the customer portal.
+        Client = "client",
     }
 }
 

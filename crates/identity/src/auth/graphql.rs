@@ -7,7 +7,7 @@ use async_graphql::{Context, InputObject, Object};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use switchyard_kernel::access::{Caller, Principal, UserKind};
+use switchyard_kernel::access::{Caller, Principal};
 use switchyard_kernel::audit::{self, Change};
 use switchyard_kernel::policy::{Authenticated, Public};
 use switchyard_kernel::validate::{Check, normalize_email};
@@ -83,7 +83,7 @@ fn acting_as(row: &UserRow) -> Caller {
         row.tenant_id,
         Principal::User {
             id: row.id,
-            kind: UserKind::parse(&row.kind).unwrap_or(UserKind::Staff),
+            kind: row.kind,
             session: None,
         },
         vec![],

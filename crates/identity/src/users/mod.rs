@@ -31,8 +31,8 @@ pub struct UserRow {
     pub tenant_id: TenantId,
     pub email: String,
     pub name: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: UserKind,
+    pub status: UserStatus,
     pub password_hash: Option<String>,
     pub last_login_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
@@ -40,32 +40,15 @@ pub struct UserRow {
     pub version: i32,
 }
 
-/// Whether a user may sign in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum UserStatus {
-    /// Signs in normally.
-    Active,
-    /// Created without a password; waits for the invitation to be accepted.
-    Invited,
-    /// May not sign in; every session has ended.
-    Deactivated,
-}
-
-impl UserStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            UserStatus::Active => "active",
-            UserStatus::Invited => "invited",
-            UserStatus::Deactivated => "deactivated",
-        }
-    }
-
-    pub fn parse(s: &str) -> UserStatus {
-        match s {
-            "active" => UserStatus::Active,
-            "invited" => UserStatus::Invited,
-            _ => UserStatus::Deactivated,
-        }
+switchyard_kernel::text_enum! {
+    /// Whether a user may sign in.
+    pub enum UserStatus {
+        /// Signs in normally.
+        Active = "active",
+        /// Created without a password; waits for the invitation to be accepted.
+        Invited = "invited",
+        /// May not sign in; every session has ended.
+        Deactivated = "deactivated",
     }
 }
 
@@ -87,7 +70,7 @@ impl User {
     /// customer's contact detail: null for callers without `identity.client_contact:read`
     /// reaching it (a client sees its own).
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        let visible = self.0.kind != UserKind::Client.as_str()
+        let visible = self.0.kind != UserKind::Client
             || match ctx.data_opt::<switchyard_kernel::Caller>() {
                 Some(caller) => caller.reaches(CLIENT_CONTACT_READ, Some(self.0.id), None),
                 // Without a caller, the only way to a user is a sign-in payload (`login`,
@@ -102,11 +85,11 @@ impl User {
     }
 
     async fn kind(&self) -> UserKind {
-        UserKind::parse(&self.0.kind).unwrap_or(UserKind::Staff)
+        self.0.kind
     }
 
     async fn status(&self) -> UserStatus {
-        UserStatus::parse(&self.0.status)
+        self.0.status
     }
 
     /// The roles the user holds.

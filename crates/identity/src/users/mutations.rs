@@ -19,7 +19,7 @@ use switchyard_kernel::{
     db_run, idempotency, payload, time,
 };
 
-use super::{User, UserRow, find_scoped};
+use super::{User, UserRow, UserStatus, find_scoped};
 use crate::auth::{Authenticator, password, secrets, sessions};
 use crate::permissions::{USER_ASSIGN_ROLES, USER_CREATE, USER_DEACTIVATE, USER_UPDATE};
 use crate::roles::{GrantId, GrantRow, PermissionGrant, UserGrant, role_grants};
@@ -778,7 +778,7 @@ impl UserMutation {
                         "you cannot deactivate yourself",
                     );
                 }
-                if before.status == "deactivated" {
+                if before.status == UserStatus::Deactivated {
                     check.add(
                         "input.id",
                         UserErrorCode::InvalidState,
@@ -830,7 +830,7 @@ impl UserMutation {
                 let before = managed_user(tx, caller, USER_DEACTIVATE, id).await?;
                 check_version(input.expected_version, before.version)?;
                 let mut check = Check::new();
-                if before.status != "deactivated" {
+                if before.status != UserStatus::Deactivated {
                     check.add(
                         "input.id",
                         UserErrorCode::InvalidState,

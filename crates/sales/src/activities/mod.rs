@@ -2,7 +2,7 @@
 //! An activity with a follow-up date creates a CALL_BACK task for its owner, in the same
 //! transaction; moving the date moves the task, clearing it cancels the task.
 
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -18,7 +18,7 @@ use switchyard_kernel::{
 };
 
 use crate::customers::{Customer, CustomerId, customer_for, load_customer};
-use crate::leads::{LeadId, text_enum};
+use crate::leads::LeadId;
 use crate::nested::Children;
 use crate::permissions::{ACTIVITY_LOG, ACTIVITY_READ, CUSTOMER_READ, TASK_READ};
 use crate::schema::{leads, sales_activities};
@@ -31,19 +31,18 @@ switchyard_kernel::id_type!(
     "SalesActivity"
 );
 
-/// What kind of contact an activity was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum ActivityKind {
-    Call,
-    Email,
-    Meeting,
-    ProposalSent,
-    FollowUp,
-    SiteVisit,
-    Note,
+switchyard_kernel::text_enum! {
+    /// What kind of contact an activity was.
+    pub enum ActivityKind {
+        Call = "CALL",
+        Email = "EMAIL",
+        Meeting = "MEETING",
+        ProposalSent = "PROPOSAL_SENT",
+        FollowUp = "FOLLOW_UP",
+        SiteVisit = "SITE_VISIT",
+        Note = "NOTE",
+    }
 }
-
-text_enum!(ActivityKind { Call = "CALL", Email = "EMAIL", Meeting = "MEETING", ProposalSent = "PROPOSAL_SENT", FollowUp = "FOLLOW_UP", SiteVisit = "SITE_VISIT", Note = "NOTE" });
 
 /// A row of `sales_activities`.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -54,7 +53,7 @@ pub struct ActivityRow {
     pub customer_id: CustomerId,
     pub lead_id: Option<String>,
     pub owner_id: UserId,
-    pub kind: String,
+    pub kind: ActivityKind,
     pub subject: String,
     pub description: String,
     pub outcome: Option<String>,
@@ -78,7 +77,7 @@ impl SalesActivity {
         self.0.id.to_global()
     }
     async fn kind(&self) -> ActivityKind {
-        ActivityKind::parse(&self.0.kind).unwrap_or(ActivityKind::Note)
+        self.0.kind
     }
     async fn subject(&self) -> &str {
         &self.0.subject

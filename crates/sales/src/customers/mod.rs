@@ -64,7 +64,7 @@ pub struct CustomerRow {
     pub currency: Option<String>,
     pub notes: String,
     pub active: bool,
-    pub stage: String,
+    pub stage: CustomerStage,
     pub stage_changed_at: NaiveDateTime,
     pub merged_into: Option<String>,
     pub created_by: Option<String>,
@@ -87,7 +87,7 @@ impl CustomerRow {
         self.location_id.as_deref().and_then(|l| l.parse().ok())
     }
     pub fn stage(&self) -> CustomerStage {
-        CustomerStage::parse(&self.stage)
+        self.stage
     }
 }
 
@@ -427,8 +427,8 @@ async fn stage_histories(
     let tenant = ctx.caller()?.tenant_id;
     type Row = (
         CustomerId,
-        Option<String>,
-        String,
+        Option<CustomerStage>,
+        CustomerStage,
         Option<String>,
         Option<String>,
         NaiveDateTime,
@@ -452,8 +452,8 @@ async fn stage_histories(
     let mut out: HashMap<CustomerId, Vec<StageChange>> = HashMap::new();
     for (customer, from, to, reason, by, at) in rows {
         out.entry(customer).or_default().push(StageChange {
-            from: from.as_deref().map(CustomerStage::parse),
-            to: CustomerStage::parse(&to),
+            from,
+            to,
             reason,
             changed_by: by
                 .and_then(|b| b.parse::<UserId>().ok())

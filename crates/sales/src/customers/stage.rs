@@ -1,7 +1,6 @@
 //! The pipeline: where a customer stands, which moves are allowed, and the rules that guard
 //! some of them. A refusal names the rule, so the user knows what to do.
 
-use async_graphql::Enum;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_kernel::{Conn, Error, Rejection, TenantId, UserErrorCode, db_run};
@@ -9,65 +8,33 @@ use switchyard_kernel::{Conn, Error, Rejection, TenantId, UserErrorCode, db_run}
 use super::CustomerId;
 use crate::schema::{quotes, sales_activities};
 
-/// A customer's place in the pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
-pub enum CustomerStage {
-    /// Known, not yet contacted.
-    Prospect,
-    /// Spoken to at least once.
-    Contacted,
-    /// A real opportunity (needs a logged activity).
-    Qualified,
-    /// A quote is out.
-    Proposal,
-    /// Terms are being discussed.
-    Negotiation,
-    /// Bought (needs an accepted quote).
-    Won,
-    /// Chose someone else.
-    Lost,
-    /// Not a fit (needs a reason).
-    Disqualified,
-    /// Gone quiet; may come back.
-    Dormant,
+switchyard_kernel::text_enum! {
+    /// A customer's place in the pipeline.
+    pub enum CustomerStage {
+        /// Known, not yet contacted.
+        Prospect = "PROSPECT",
+        /// Spoken to at least once.
+        Contacted = "CONTACTED",
+        /// A real opportunity (needs a logged activity).
+        Qualified = "QUALIFIED",
+        /// A quote is out.
+        Proposal = "PROPOSAL",
+        /// Terms are being discussed.
+        Negotiation = "NEGOTIATION",
+        /// Bought (needs an accepted quote).
+        Won = "WON",
+        /// Chose someone else.
+        Lost = "LOST",
+        /// Not a fit (needs a reason).
+        Disqualified = "DISQUALIFIED",
+        /// Gone quiet; may come back.
+        Dormant = "DORMANT",
+    }
 }
 
 use CustomerStage::*;
 
 impl CustomerStage {
-    pub const ALL: [CustomerStage; 9] = [
-        Prospect,
-        Contacted,
-        Qualified,
-        Proposal,
-        Negotiation,
-        Won,
-        Lost,
-        Disqualified,
-        Dormant,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Prospect => "PROSPECT",
-            Contacted => "CONTACTED",
-            Qualified => "QUALIFIED",
-            Proposal => "PROPOSAL",
-            Negotiation => "NEGOTIATION",
-            Won => "WON",
-            Lost => "LOST",
-            Disqualified => "DISQUALIFIED",
-            Dormant => "DORMANT",
-        }
-    }
-
-    pub fn parse(s: &str) -> CustomerStage {
-        CustomerStage::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .unwrap_or(Prospect)
-    }
-
     /// Where a customer may move from here.
     pub fn next(&self) -> &'static [CustomerStage] {
         match self {
@@ -174,9 +141,9 @@ mod tests {
 
     #[test]
     fn every_stage_can_be_left_and_reached() {
-        for stage in CustomerStage::ALL {
+        for &stage in CustomerStage::ALL {
             assert!(!stage.next().is_empty(), "{stage:?} is a dead end");
-            assert_eq!(CustomerStage::parse(stage.as_str()), stage);
+            assert_eq!(CustomerStage::parse(stage.as_str()), Some(stage));
             if stage != Prospect {
                 assert!(
                     CustomerStage::ALL.iter().any(|s| s.next().contains(&stage)),

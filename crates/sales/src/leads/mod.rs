@@ -1,6 +1,6 @@
 //! Leads: sales opportunities of a customer, with status, priority and score.
 
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -26,45 +26,29 @@ switchyard_kernel::id_type!(
     "Lead"
 );
 
-/// Where a lead stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum LeadStatus {
-    New,
-    Contacted,
-    Qualified,
-    ProposalSent,
-    Negotiation,
-    Won,
-    Lost,
-    Archived,
+switchyard_kernel::text_enum! {
+    /// Where a lead stands.
+    pub enum LeadStatus {
+        New = "NEW",
+        Contacted = "CONTACTED",
+        Qualified = "QUALIFIED",
+        ProposalSent = "PROPOSAL_SENT",
+        Negotiation = "NEGOTIATION",
+        Won = "WON",
+        Lost = "LOST",
+        Archived = "ARCHIVED",
+    }
 }
 
-/// How urgent a lead is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum LeadPriority {
-    Low,
-    Medium,
-    High,
-    Urgent,
+switchyard_kernel::text_enum! {
+    /// How urgent a lead is.
+    pub enum LeadPriority {
+        Low = "LOW",
+        Medium = "MEDIUM",
+        High = "HIGH",
+        Urgent = "URGENT",
+    }
 }
-
-macro_rules! text_enum {
-    ($ty:ident { $($variant:ident = $text:literal),* $(,)? }) => {
-        impl $ty {
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
-            pub fn as_str(&self) -> &'static str {
-                match self { $($ty::$variant => $text),* }
-            }
-            pub fn parse(s: &str) -> Option<$ty> {
-                match s { $($text => Some($ty::$variant),)* _ => None }
-            }
-        }
-    };
-}
-pub(crate) use text_enum;
-
-text_enum!(LeadStatus { New = "NEW", Contacted = "CONTACTED", Qualified = "QUALIFIED", ProposalSent = "PROPOSAL_SENT", Negotiation = "NEGOTIATION", Won = "WON", Lost = "LOST", Archived = "ARCHIVED" });
-text_enum!(LeadPriority { Low = "LOW", Medium = "MEDIUM", High = "HIGH", Urgent = "URGENT" });
 
 /// A row of `leads`.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -73,8 +57,8 @@ pub struct LeadRow {
     pub id: LeadId,
     pub tenant_id: TenantId,
     pub customer_id: CustomerId,
-    pub status: String,
-    pub priority: String,
+    pub status: LeadStatus,
+    pub priority: LeadPriority,
     pub score: i32,
     pub source: Option<String>,
     pub estimated_move_date: Option<NaiveDate>,
@@ -103,10 +87,10 @@ impl Lead {
         Ok(load_customer(ctx, self.0.customer_id).await?)
     }
     async fn status(&self) -> LeadStatus {
-        LeadStatus::parse(&self.0.status).unwrap_or(LeadStatus::New)
+        self.0.status
     }
     async fn priority(&self) -> LeadPriority {
-        LeadPriority::parse(&self.0.priority).unwrap_or(LeadPriority::Medium)
+        self.0.priority
     }
     /// 0 to 100.
     async fn score(&self) -> i32 {
@@ -510,11 +494,8 @@ impl LeadMutation {
                         .filter(leads::version.eq(before.version))
                 )
                 .set((
-                    leads::status.eq(input.status.map(|s| s.as_str()).unwrap_or(&before.status)),
-                    leads::priority.eq(input
-                        .priority
-                        .map(|p| p.as_str())
-                        .unwrap_or(&before.priority)),
+                    leads::status.eq(input.status.unwrap_or(before.status)),
+                    leads::priority.eq(input.priority.unwrap_or(before.priority)),
                     leads::score.eq(score),
                     leads::source.eq(&source),
                     leads::estimated_move_date.eq(match input.estimated_move_date {

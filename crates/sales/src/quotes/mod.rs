@@ -8,7 +8,7 @@ pub mod pricing;
 
 use std::collections::HashMap;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -20,7 +20,6 @@ use switchyard_kernel::policy::{HideUnless, Inherit, Require};
 use switchyard_kernel::{Caller, Conn, ContextExt, Error, TenantId, UserId, db_run, keyset, time};
 
 use crate::customers::{Customer, CustomerId, load_customer};
-use crate::leads::text_enum;
 use crate::nested::Children;
 use crate::permissions::{CUSTOMER_READ, QUOTE_COST_READ, QUOTE_READ};
 use crate::schema::{customers, quote_items, quotes};
@@ -32,39 +31,38 @@ switchyard_kernel::id_type!(
     "Quote"
 );
 
-/// Where a quote stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum QuoteStatus {
-    /// Being prepared; editable.
-    Draft,
-    /// Sent to the customer.
-    Sent,
-    /// The customer opened it.
-    Viewed,
-    /// The customer said yes.
-    Accepted,
-    /// The customer said no.
-    Rejected,
-    /// `validUntil` passed before an answer.
-    Expired,
-    /// Turned into a job.
-    Converted,
+switchyard_kernel::text_enum! {
+    /// Where a quote stands.
+    pub enum QuoteStatus {
+        /// Being prepared; editable.
+        Draft = "DRAFT",
+        /// Sent to the customer.
+        Sent = "SENT",
+        /// The customer opened it.
+        Viewed = "VIEWED",
+        /// The customer said yes.
+        Accepted = "ACCEPTED",
+        /// The customer said no.
+        Rejected = "REJECTED",
+        /// `validUntil` passed before an answer.
+        Expired = "EXPIRED",
+        /// Turned into a job.
+        Converted = "CONVERTED",
+    }
 }
 
-/// What a quote line is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum QuoteItemCategory {
-    MovingServices,
-    StorageServices,
-    PackingServices,
-    SpecialtyServices,
-    EquipmentRental,
-    Insurance,
-    Other,
+switchyard_kernel::text_enum! {
+    /// What a quote line is for.
+    pub enum QuoteItemCategory {
+        MovingServices = "MOVING_SERVICES",
+        StorageServices = "STORAGE_SERVICES",
+        PackingServices = "PACKING_SERVICES",
+        SpecialtyServices = "SPECIALTY_SERVICES",
+        EquipmentRental = "EQUIPMENT_RENTAL",
+        Insurance = "INSURANCE",
+        Other = "OTHER",
+    }
 }
-
-text_enum!(QuoteStatus { Draft = "DRAFT", Sent = "SENT", Viewed = "VIEWED", Accepted = "ACCEPTED", Rejected = "REJECTED", Expired = "EXPIRED", Converted = "CONVERTED" });
-text_enum!(QuoteItemCategory { MovingServices = "MOVING_SERVICES", StorageServices = "STORAGE_SERVICES", PackingServices = "PACKING_SERVICES", SpecialtyServices = "SPECIALTY_SERVICES", EquipmentRental = "EQUIPMENT_RENTAL", Insurance = "INSURANCE", Other = "OTHER" });
 
 /// A row of `quotes`.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -76,7 +74,7 @@ pub struct QuoteRow {
     pub quote_group_id: String,
     pub number: String,
     pub revision: i32,
-    pub status: String,
+    pub status: QuoteStatus,
     pub currency: String,
     pub tax_rate_bp: i32,
     pub subtotal_minor: i64,
@@ -107,8 +105,7 @@ impl QuoteRow {
     /// The status as the customer would see it now: an unanswered quote past its validity is
     /// EXPIRED even before the expiry sweep has written it down.
     pub fn status(&self) -> QuoteStatus {
-        let stored = QuoteStatus::parse(&self.status).unwrap_or(QuoteStatus::Draft);
-        match stored {
+        match self.status {
             QuoteStatus::Sent | QuoteStatus::Viewed if self.valid_until <= time::now() => {
                 QuoteStatus::Expired
             }
@@ -132,7 +129,7 @@ pub struct ItemRow {
     pub quantity: i32,
     pub unit_price_minor: i64,
     pub unit_cost_minor: Option<i64>,
-    pub category: String,
+    pub category: QuoteItemCategory,
     pub optional: bool,
     pub sort_order: i32,
     pub line_total_minor: i64,
@@ -166,7 +163,7 @@ impl QuoteItem {
             .map(|c| Money::new(c, self.currency.clone()))
     }
     async fn category(&self) -> QuoteItemCategory {
-        QuoteItemCategory::parse(&self.row.category).unwrap_or(QuoteItemCategory::Other)
+        self.row.category
     }
     /// Offered but not counted in the totals.
     async fn optional(&self) -> bool {

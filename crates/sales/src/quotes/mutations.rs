@@ -795,8 +795,7 @@ impl QuoteMutation {
                                 unit_cost_minor: i
                                     .unit_cost_minor
                                     .map(switchyard_kernel::money::Long),
-                                category: QuoteItemCategory::parse(&i.category)
-                                    .unwrap_or(QuoteItemCategory::Other),
+                                category: i.category,
                                 optional: i.optional,
                                 sort_order: Some(i.sort_order),
                             },

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -21,7 +21,6 @@ use switchyard_kernel::{
 };
 
 use crate::customers::{Customer, CustomerId, customer_for, load_customer};
-use crate::leads::text_enum;
 use crate::nested::Children;
 use crate::permissions::{CUSTOMER_READ, TASK_MANAGE, TASK_READ};
 use crate::schema::{task_events, tasks};
@@ -33,36 +32,35 @@ switchyard_kernel::id_type!(
     "Task"
 );
 
-/// What a task is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum TaskKind {
-    CallBack,
-    FollowUp,
-    SendQuote,
-    SiteVisit,
-    Other,
+switchyard_kernel::text_enum! {
+    /// What a task is for.
+    pub enum TaskKind {
+        CallBack = "CALL_BACK",
+        FollowUp = "FOLLOW_UP",
+        SendQuote = "SEND_QUOTE",
+        SiteVisit = "SITE_VISIT",
+        Other = "OTHER",
+    }
 }
 
-/// Whether a task is still to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum TaskStatus {
-    Open,
-    Done,
-    Cancelled,
+switchyard_kernel::text_enum! {
+    /// Whether a task is still to do.
+    pub enum TaskStatus {
+        Open = "OPEN",
+        Done = "DONE",
+        Cancelled = "CANCELLED",
+    }
 }
 
-/// Shared work queues a task may wait in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum TaskQueue {
-    InsideSales,
-    SalesOps,
-    FieldSales,
-    AccountManagement,
+switchyard_kernel::text_enum! {
+    /// Shared work queues a task may wait in.
+    pub enum TaskQueue {
+        InsideSales = "INSIDE_SALES",
+        SalesOps = "SALES_OPS",
+        FieldSales = "FIELD_SALES",
+        AccountManagement = "ACCOUNT_MANAGEMENT",
+    }
 }
-
-text_enum!(TaskKind { CallBack = "CALL_BACK", FollowUp = "FOLLOW_UP", SendQuote = "SEND_QUOTE", SiteVisit = "SITE_VISIT", Other = "OTHER" });
-text_enum!(TaskStatus { Open = "OPEN", Done = "DONE", Cancelled = "CANCELLED" });
-text_enum!(TaskQueue { InsideSales = "INSIDE_SALES", SalesOps = "SALES_OPS", FieldSales = "FIELD_SALES", AccountManagement = "ACCOUNT_MANAGEMENT" });
 
 /// A row of `tasks`.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -70,14 +68,14 @@ text_enum!(TaskQueue { InsideSales = "INSIDE_SALES", SalesOps = "SALES_OPS", Fie
 pub struct TaskRow {
     pub id: TaskId,
     pub tenant_id: TenantId,
-    pub kind: String,
+    pub kind: TaskKind,
     pub title: String,
-    pub status: String,
+    pub status: TaskStatus,
     pub due_at: Option<NaiveDateTime>,
     pub customer_id: Option<String>,
     pub activity_id: Option<String>,
     pub assignee_id: Option<String>,
-    pub queue: Option<String>,
+    pub queue: Option<TaskQueue>,
     pub created_by: Option<String>,
     pub completed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
@@ -90,7 +88,7 @@ impl TaskRow {
         self.assignee_id.as_deref().and_then(|u| u.parse().ok())
     }
     fn status(&self) -> TaskStatus {
-        TaskStatus::parse(&self.status).unwrap_or(TaskStatus::Open)
+        self.status
     }
 }
 
@@ -125,7 +123,7 @@ impl Task {
         self.0.id.to_global()
     }
     async fn kind(&self) -> TaskKind {
-        TaskKind::parse(&self.0.kind).unwrap_or(TaskKind::Other)
+        self.0.kind
     }
     async fn title(&self) -> &str {
         &self.0.title
@@ -166,7 +164,7 @@ impl Task {
     }
     /// The queue it belongs to.
     async fn queue(&self) -> Option<TaskQueue> {
-        self.0.queue.as_deref().and_then(TaskQueue::parse)
+        self.0.queue
     }
     async fn completed_at(&self) -> Option<DateTime<Utc>> {
         self.0.completed_at.map(|t| t.and_utc())
@@ -288,8 +286,8 @@ struct EventRow {
     action: String,
     from_assignee: Option<String>,
     to_assignee: Option<String>,
-    from_queue: Option<String>,
-    to_queue: Option<String>,
+    from_queue: Option<TaskQueue>,
+    to_queue: Option<TaskQueue>,
     actor_id: Option<String>,
     note: Option<String>,
     created_at: NaiveDateTime,
@@ -335,8 +333,8 @@ impl async_graphql::dataloader::Loader<(TenantId, TaskId)> for HistoryOf {
                 action: r.action,
                 from_assignee: user_id(&r.from_assignee),
                 to_assignee: user_id(&r.to_assignee),
-                from_queue: r.from_queue.as_deref().and_then(TaskQueue::parse),
-                to_queue: r.to_queue.as_deref().and_then(TaskQueue::parse),
+                from_queue: r.from_queue,
+                to_queue: r.to_queue,
                 by: user_id(&r.actor_id),
                 note: r.note,
                 at: r.created_at.and_utc(),
@@ -480,8 +478,8 @@ async fn record_event(
     caller: &Caller,
     task: TaskId,
     action: &str,
-    from: (Option<String>, Option<String>),
-    to: (Option<String>, Option<String>),
+    from: (Option<String>, Option<TaskQueue>),
+    to: (Option<String>, Option<TaskQueue>),
     note: Option<&str>,
 ) -> Result<(), Error> {
     db_run!(conn, |c| diesel::insert_into(task_events::table)
@@ -491,9 +489,9 @@ async fn record_event(
             task_events::task_id.eq(task),
             task_events::action.eq(action),
             task_events::from_assignee.eq(&from.0),
-            task_events::from_queue.eq(&from.1),
+            task_events::from_queue.eq(from.1),
             task_events::to_assignee.eq(&to.0),
-            task_events::to_queue.eq(&to.1),
+            task_events::to_queue.eq(to.1),
             task_events::actor_id.eq(caller.user_id().map(|u| u.to_string())),
             task_events::note.eq(note),
             task_events::created_at.eq(time::now()),
@@ -516,7 +514,7 @@ pub(crate) async fn insert(
 ) -> Result<TaskRow, Error> {
     let now = time::now();
     let assignee = new.assignee.map(|u| u.to_string());
-    let queue = new.queue.map(|q| q.as_str().to_owned());
+    let queue = new.queue;
     let row: TaskRow = db_run!(conn, |c| diesel::insert_into(tasks::table)
         .values((
             tasks::id.eq(TaskId::new()),
@@ -528,7 +526,7 @@ pub(crate) async fn insert(
             tasks::customer_id.eq(new.customer.map(|c| c.to_string())),
             tasks::activity_id.eq(&new.activity),
             tasks::assignee_id.eq(&assignee),
-            tasks::queue.eq(&queue),
+            tasks::queue.eq(queue),
             tasks::created_by.eq(caller.user_id().map(|u| u.to_string())),
             tasks::created_at.eq(now),
             tasks::updated_at.eq(now),
@@ -590,8 +588,8 @@ pub(crate) async fn reschedule(
         caller,
         id,
         "rescheduled",
-        (before.assignee_id.clone(), before.queue.clone()),
-        (row.assignee_id.clone(), row.queue.clone()),
+        (before.assignee_id.clone(), before.queue),
+        (row.assignee_id.clone(), row.queue),
         None,
     )
     .await?;
@@ -627,7 +625,7 @@ pub(crate) async fn cancel(
         conn,
         &before,
         TaskUpdate {
-            status: Some("CANCELLED"),
+            status: Some(TaskStatus::Cancelled),
             ..Default::default()
         },
     )
@@ -637,8 +635,8 @@ pub(crate) async fn cancel(
         caller,
         id,
         "cancelled",
-        (before.assignee_id.clone(), before.queue.clone()),
-        (row.assignee_id.clone(), row.queue.clone()),
+        (before.assignee_id.clone(), before.queue),
+        (row.assignee_id.clone(), row.queue),
         Some(note),
     )
     .await?;
@@ -672,10 +670,10 @@ async fn get(conn: &mut Conn<'_>, tenant: TenantId, id: TaskId) -> Result<Option
 struct TaskUpdate {
     title: Option<String>,
     due_at: Option<Option<NaiveDateTime>>,
-    status: Option<&'static str>,
+    status: Option<TaskStatus>,
     completed_at: Option<Option<NaiveDateTime>>,
     assignee: Option<Option<String>>,
-    queue: Option<Option<String>>,
+    queue: Option<Option<TaskQueue>>,
 }
 
 /// Applies a change to a task, bumping its version.
@@ -683,13 +681,10 @@ async fn set(conn: &mut Conn<'_>, before: &TaskRow, u: TaskUpdate) -> Result<Tas
     let id = before.id;
     let title = u.title.unwrap_or_else(|| before.title.clone());
     let due_at = u.due_at.unwrap_or(before.due_at);
-    let status = u
-        .status
-        .map(str::to_owned)
-        .unwrap_or_else(|| before.status.clone());
+    let status = u.status.unwrap_or(before.status);
     let completed_at = u.completed_at.unwrap_or(before.completed_at);
     let assignee = u.assignee.unwrap_or_else(|| before.assignee_id.clone());
-    let queue = u.queue.unwrap_or_else(|| before.queue.clone());
+    let queue = u.queue.unwrap_or(before.queue);
     db_run!(conn, |c| diesel::update(
         tasks::table
             .filter(tasks::id.eq(id))
@@ -698,10 +693,10 @@ async fn set(conn: &mut Conn<'_>, before: &TaskRow, u: TaskUpdate) -> Result<Tas
     .set((
         tasks::title.eq(&title),
         tasks::due_at.eq(due_at),
-        tasks::status.eq(&status),
+        tasks::status.eq(status),
         tasks::completed_at.eq(completed_at),
         tasks::assignee_id.eq(&assignee),
-        tasks::queue.eq(&queue),
+        tasks::queue.eq(queue),
         tasks::version.eq(before.version + 1),
         tasks::updated_at.eq(time::now()),
     ))
@@ -903,8 +898,8 @@ impl TaskMutation {
                         caller,
                         id,
                         "rescheduled",
-                        (before.assignee_id.clone(), before.queue.clone()),
-                        (row.assignee_id.clone(), row.queue.clone()),
+                        (before.assignee_id.clone(), before.queue),
+                        (row.assignee_id.clone(), row.queue),
                         None,
                     )
                     .await?;
@@ -967,8 +962,8 @@ impl TaskMutation {
                     caller,
                     id,
                     "claimed",
-                    (None, before.queue.clone()),
-                    (row.assignee_id.clone(), row.queue.clone()),
+                    (None, before.queue),
+                    (row.assignee_id.clone(), row.queue),
                     input.note.as_deref(),
                 )
                 .await?;
@@ -1007,10 +1002,7 @@ impl TaskMutation {
                 check_version(input.expected_version, before.version)?;
                 open(&before)?;
                 let mut check = Check::new();
-                let queue = input
-                    .to_queue
-                    .map(|q| q.as_str().to_owned())
-                    .or(before.queue.clone());
+                let queue = input.to_queue.or(before.queue);
                 match to_user {
                     Some(user) => {
                         if !is_active_staff(tx, caller.tenant_id, user).await? {
@@ -1047,7 +1039,7 @@ impl TaskMutation {
                     &before,
                     TaskUpdate {
                         assignee: Some(to_user.map(|u| u.to_string())),
-                        queue: Some(queue.clone()),
+                        queue: Some(queue),
                         ..Default::default()
                     },
                 )
@@ -1062,8 +1054,8 @@ impl TaskMutation {
                     caller,
                     id,
                     action,
-                    (before.assignee_id.clone(), before.queue.clone()),
-                    (row.assignee_id.clone(), row.queue.clone()),
+                    (before.assignee_id.clone(), before.queue),
+                    (row.assignee_id.clone(), row.queue),
                     input.note.as_deref(),
                 )
                 .await?;
@@ -1136,7 +1128,7 @@ async fn finish(
                 tx,
                 &before,
                 TaskUpdate {
-                    status: Some(status.as_str()),
+                    status: Some(status),
                     completed_at: Some(completed),
                     ..Default::default()
                 },
@@ -1152,8 +1144,8 @@ async fn finish(
                 caller,
                 id,
                 action,
-                (before.assignee_id.clone(), before.queue.clone()),
-                (row.assignee_id.clone(), row.queue.clone()),
+                (before.assignee_id.clone(), before.queue),
+                (row.assignee_id.clone(), row.queue),
                 input.note.as_deref(),
             )
             .await?;
