@@ -9,43 +9,20 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use async_graphql::Enum;
-use serde::{Deserialize, Serialize};
-
 use crate::error::Error;
 use crate::ids::{ApiKeyId, LocationId, TenantId, UserId};
 
-/// How far a permission reaches. Ordered: `Own < Location < Tenant`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Enum, Serialize, Deserialize,
-)]
-#[graphql(name = "PermissionScope")]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    /// Rows the caller owns or is assigned to.
-    Own,
-    /// Rows of the caller's locations.
-    Location,
-    /// Every row of the tenant.
-    Tenant,
-}
-
-impl Scope {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Scope::Own => "own",
-            Scope::Location => "location",
-            Scope::Tenant => "tenant",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Scope> {
-        match s {
-            "own" => Some(Scope::Own),
-            "location" => Some(Scope::Location),
-            "tenant" => Some(Scope::Tenant),
-            _ => None,
-        }
+crate::text_enum! {
+    /// How far a permission reaches. Ordered: `Own < Location < Tenant`.
+    #[derive(PartialOrd, Ord)]
+    #[graphql(name = "PermissionScope")]
+    pub enum Scope {
+        /// Rows the caller owns or is assigned to.
+        Own = "own",
+        /// Rows of the caller's locations.
+        Location = "location",
+        /// Every row of the tenant.
+        Tenant = "tenant",
     }
 }
 
@@ -327,6 +304,13 @@ impl Caller {
             Vec::new(),
             catalog.all().map(|d| (d.name.to_owned(), Scope::Tenant)),
         )
+    }
+
+    /// Who acts, for the records: the user (the signed-in user, or an API key's creator), or
+    /// Switchyard itself.
+    pub fn actor(&self) -> crate::ids::Actor {
+        self.user_id()
+            .map_or(crate::ids::Actor::System, crate::ids::Actor::User)
     }
 
     /// The user acting: the signed-in user, or the creator of an API key.

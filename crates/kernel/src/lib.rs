@@ -27,4 +27,4 @@ pub use connection::{Bounds, Connection, Cursor, Page, PageArgs, SortDirection};
 pub use context::{ClientAddr, ContextExt, LoaderEnv, RequestLoader, RequestScope, Services};
 pub use db::{Backend, Conn, Db, DbOptions};
 pub use error::{Error, Rejection, UserError, UserErrorCode};
-pub use ids::{ApiKeyId, EventId, LocationId, TenantId, UserId};
+pub use ids::{Actor, ApiKeyId, EventId, LocationId, TenantId, UserId};

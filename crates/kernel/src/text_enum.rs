@@ -24,13 +24,13 @@ macro_rules! text_enum {
             $($(#[$vmeta:meta])* $variant:ident = $text:literal),* $(,)?
         }
     ) => {
-        $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash,
             ::async_graphql::Enum,
             ::diesel::expression::AsExpression, ::diesel::deserialize::FromSqlRow,
         )]
         #[diesel(sql_type = ::diesel::sql_types::Text)]
+        $(#[$meta])*
         $vis enum $name {
             $($(#[$vmeta])* $variant),*
         }

@@ -273,10 +273,10 @@ pub struct GrantRow {
     pub tenant_id: TenantId,
     pub user_id: UserId,
     pub permission: String,
-    pub scope: String,
+    pub scope: Scope,
     pub expires_at: Option<NaiveDateTime>,
     pub reason: String,
-    pub granted_by: Option<String>,
+    pub granted_by: Option<UserId>,
     pub created_at: NaiveDateTime,
 }
 
@@ -303,7 +303,7 @@ impl UserGrant {
         &self.0.permission
     }
     async fn scope(&self) -> Scope {
-        Scope::parse(&self.0.scope).unwrap_or(Scope::Own)
+        self.0.scope
     }
     /// After this time the grant no longer counts; null means it never expires.
     async fn expires_at(&self) -> Option<DateTime<Utc>> {
@@ -320,7 +320,7 @@ impl UserGrant {
     }
     /// Who granted it.
     async fn granted_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.granted_by.as_deref().and_then(|g| g.parse().ok()) {
+        match self.0.granted_by {
             Some(id) => Ok(load_user(ctx, id).await?),
             None => Ok(None),
         }

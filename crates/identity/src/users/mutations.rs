@@ -726,7 +726,7 @@ impl UserMutation {
                     .optional())?
                 .ok_or(Error::NotFound)?;
                 let user = managed_user(tx, caller, USER_ASSIGN_ROLES, row.user_id).await?;
-                let scope = Scope::parse(&row.scope).unwrap_or(Scope::Tenant);
+                let scope = row.scope;
                 if caller.scope_of(&row.permission).is_none_or(|held| held < scope) {
                     return Err(Rejection::invalid(
                         "input.id",

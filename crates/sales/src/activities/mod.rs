@@ -51,7 +51,7 @@ pub struct ActivityRow {
     pub id: ActivityId,
     pub tenant_id: TenantId,
     pub customer_id: CustomerId,
-    pub lead_id: Option<String>,
+    pub lead_id: Option<LeadId>,
     pub owner_id: UserId,
     pub kind: ActivityKind,
     pub subject: String,
@@ -61,7 +61,7 @@ pub struct ActivityRow {
     pub duration_minutes: Option<i32>,
     pub occurred_at: NaiveDateTime,
     pub follow_up_at: Option<NaiveDateTime>,
-    pub follow_up_task_id: Option<String>,
+    pub follow_up_task_id: Option<TaskId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
@@ -104,12 +104,7 @@ impl SalesActivity {
     /// The CALL_BACK task the follow-up created.
     #[graphql(directive = Require::apply(TASK_READ))]
     async fn follow_up_task(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Task>> {
-        match self
-            .0
-            .follow_up_task_id
-            .as_deref()
-            .and_then(|t| t.parse::<TaskId>().ok())
-        {
+        match self.0.follow_up_task_id {
             // Boxed: see `Quote::revisions`.
             Some(id) => match Box::pin(Task::find(ctx, id)).await {
                 Ok(task) => Ok(Some(task)),
@@ -129,11 +124,7 @@ impl SalesActivity {
         Ok(load_customer(ctx, self.0.customer_id).await?)
     }
     async fn lead_id(&self) -> Option<ID> {
-        self.0
-            .lead_id
-            .as_deref()
-            .and_then(|l| l.parse::<LeadId>().ok())
-            .map(|l| l.to_global())
+        self.0.lead_id.map(|l| l.to_global())
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
@@ -546,10 +537,7 @@ impl ActivityMutation {
                     duration,
                 );
                 check.finish()?;
-                let mut task_id = before
-                    .follow_up_task_id
-                    .as_deref()
-                    .and_then(|t| t.parse::<TaskId>().ok());
+                let mut task_id = before.follow_up_task_id;
                 match (follow_up, task_id) {
                     (Some(due), Some(task)) if Some(due) != before.follow_up_at => {
                         // The call-back was done or cancelled meanwhile: a new date is a new one.

@@ -45,7 +45,7 @@ switchyard_kernel::id_type!(
 pub struct CustomerRow {
     pub id: CustomerId,
     pub tenant_id: TenantId,
-    pub location_id: Option<String>,
+    pub location_id: Option<LocationId>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub company_name: Option<String>,
@@ -58,16 +58,16 @@ pub struct CustomerRow {
     pub address: Option<String>,
     pub lead_source: Option<String>,
     pub tags: String,
-    pub assigned_to: Option<String>,
-    pub portal_user_id: Option<String>,
+    pub assigned_to: Option<UserId>,
+    pub portal_user_id: Option<UserId>,
     pub estimated_value_minor: Option<i64>,
     pub currency: Option<String>,
     pub notes: String,
     pub active: bool,
     pub stage: CustomerStage,
     pub stage_changed_at: NaiveDateTime,
-    pub merged_into: Option<String>,
-    pub created_by: Option<String>,
+    pub merged_into: Option<CustomerId>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
@@ -78,13 +78,13 @@ impl CustomerRow {
         serde_json::from_str(&self.tags).unwrap_or_default()
     }
     pub fn assignee(&self) -> Option<UserId> {
-        self.assigned_to.as_deref().and_then(|u| u.parse().ok())
+        self.assigned_to
     }
     pub fn portal_user(&self) -> Option<UserId> {
-        self.portal_user_id.as_deref().and_then(|u| u.parse().ok())
+        self.portal_user_id
     }
     pub fn location(&self) -> Option<LocationId> {
-        self.location_id.as_deref().and_then(|l| l.parse().ok())
+        self.location_id
     }
     pub fn stage(&self) -> CustomerStage {
         self.stage
@@ -219,12 +219,7 @@ impl Customer {
     }
     /// The customer this one was merged into.
     async fn merged_into(&self) -> Option<ID> {
-        self.0
-            .row()
-            .merged_into
-            .as_deref()
-            .and_then(|m| m.parse::<CustomerId>().ok())
-            .map(|m| m.to_global())
+        self.0.row().merged_into.map(|m| m.to_global())
     }
     /// The customer's leads, newest first.
     #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(LEAD_READ))]

@@ -11,7 +11,7 @@ use switchyard_kernel::money::{Money, MoneyInput, is_currency};
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::{Check, check_version};
 use switchyard_kernel::{
-    ContextExt, Error, Rejection, TenantId, UserErrorCode, db_run, keyset, payload, time,
+    ContextExt, Error, Rejection, TenantId, UserErrorCode, UserId, db_run, keyset, payload, time,
 };
 
 use crate::customers::{Customer, CustomerId, customer_for, load_customer};
@@ -66,7 +66,7 @@ pub struct LeadRow {
     pub currency: Option<String>,
     pub follow_up_at: Option<NaiveDateTime>,
     pub notes: String,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,

@@ -17,7 +17,9 @@ use switchyard_kernel::batch::Member;
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
 use switchyard_kernel::money::Money;
 use switchyard_kernel::policy::{HideUnless, Inherit, Require};
-use switchyard_kernel::{Caller, Conn, ContextExt, Error, TenantId, UserId, db_run, keyset, time};
+use switchyard_kernel::{
+    Actor, Caller, Conn, ContextExt, Error, TenantId, UserId, db_run, keyset, time,
+};
 
 use crate::customers::{Customer, CustomerId, load_customer};
 use crate::nested::Children;
@@ -85,17 +87,17 @@ pub struct QuoteRow {
     pub valid_until: NaiveDateTime,
     pub notes: String,
     pub terms: String,
-    pub created_by: String,
-    pub approved_by: Option<String>,
+    pub created_by: Actor,
+    pub approved_by: Option<UserId>,
     pub approved_at: Option<NaiveDateTime>,
     pub sent_at: Option<NaiveDateTime>,
     pub viewed_at: Option<NaiveDateTime>,
     pub accepted_at: Option<NaiveDateTime>,
-    pub accepted_by: Option<String>,
+    pub accepted_by: Option<UserId>,
     pub rejected_at: Option<NaiveDateTime>,
     pub rejection_reason: Option<String>,
     pub expired_at: Option<NaiveDateTime>,
-    pub superseded_by: Option<String>,
+    pub superseded_by: Option<QuoteId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
@@ -181,10 +183,6 @@ impl QuoteItem {
 /// A priced offer to a customer (one revision; a member of the page it was loaded with).
 #[derive(Clone)]
 pub struct Quote(pub(crate) Member<QuoteRow>);
-
-fn user(text: &Option<String>) -> Option<UserId> {
-    text.as_deref().and_then(|u| u.parse().ok())
-}
 
 #[Object(directive = Require::apply(QUOTE_READ))]
 impl Quote {
@@ -294,9 +292,9 @@ impl Quote {
         }
     }
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.row().created_by.parse::<UserId>() {
-            Ok(id) => Ok(load_user(ctx, id).await?),
-            Err(_) => Ok(None),
+        match self.0.row().created_by.user() {
+            Some(id) => Ok(load_user(ctx, id).await?),
+            None => Ok(None),
         }
     }
     /// Whether a holder of `sales.quote:approve` approved this revision.
@@ -304,7 +302,7 @@ impl Quote {
         self.0.row().approved_at.is_some()
     }
     async fn approved_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match user(&self.0.row().approved_by) {
+        match self.0.row().approved_by {
             Some(id) => Ok(load_user(ctx, id).await?),
             None => Ok(None),
         }
@@ -323,7 +321,7 @@ impl Quote {
     }
     /// Who accepted: the client, or the staff member who recorded it.
     async fn accepted_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match user(&self.0.row().accepted_by) {
+        match self.0.row().accepted_by {
             Some(id) => Ok(load_user(ctx, id).await?),
             None => Ok(None),
         }
@@ -336,12 +334,7 @@ impl Quote {
     }
     /// The revision that replaced this one.
     async fn superseded_by(&self) -> Option<ID> {
-        self.0
-            .row()
-            .superseded_by
-            .as_deref()
-            .and_then(|s| s.parse::<QuoteId>().ok())
-            .map(|q| q.to_global())
+        self.0.row().superseded_by.map(|q| q.to_global())
     }
     /// Every revision of this quote, oldest first.
     async fn revisions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Quote>> {
@@ -535,7 +528,7 @@ impl Quote {
         if scope == switchyard_kernel::RowScope::Tenant
             || caller
                 .user_id()
-                .is_some_and(|me| me.to_string() == self.0.row().created_by)
+                .is_some_and(|me| Actor::User(me) == self.0.row().created_by)
         {
             return Ok(true);
         }

@@ -276,10 +276,7 @@ async fn insert(
 ) -> Result<QuoteRow, Error> {
     let id = QuoteId::new();
     let now = time::now();
-    let creator = caller
-        .user_id()
-        .map(|u| u.to_string())
-        .unwrap_or_else(|| "system".to_owned());
+    let creator = caller.actor();
     db_run!(conn, |c| diesel::insert_into(quotes::table)
         .values((
             quotes::id.eq(id),
@@ -347,7 +344,6 @@ pub(crate) async fn set_status(
 ) -> Result<QuoteRow, Error> {
     let now = time::now();
     let id = before.id;
-    let by = by.map(|u| u.to_string());
     let row: QuoteRow = db_run!(conn, |c| diesel::update(
         quotes::table
             .filter(quotes::id.eq(id))
@@ -371,9 +367,9 @@ pub(crate) async fn set_status(
             before.accepted_at
         }),
         quotes::accepted_by.eq(if status == QuoteStatus::Accepted {
-            by.clone()
+            by
         } else {
-            before.accepted_by.clone()
+            before.accepted_by
         }),
         quotes::rejected_at.eq(if status == QuoteStatus::Rejected {
             Some(now)
@@ -660,10 +656,10 @@ impl QuoteMutation {
                     ));
                 }
                 let settings = settings::load(tx, caller.tenant_id).await?;
-                let approver = caller.user_id().map(|u| u.to_string());
+                let approver = caller.user_id();
                 if settings.quote_approval_required
                     && settings.quote_approver_must_differ
-                    && approver.as_deref() == Some(before.created_by.as_str())
+                    && caller.actor() == before.created_by
                 {
                     return Err(Rejection::invalid(
                         "input.id",

@@ -72,11 +72,11 @@ pub struct TaskRow {
     pub title: String,
     pub status: TaskStatus,
     pub due_at: Option<NaiveDateTime>,
-    pub customer_id: Option<String>,
+    pub customer_id: Option<CustomerId>,
     pub activity_id: Option<String>,
-    pub assignee_id: Option<String>,
+    pub assignee_id: Option<UserId>,
     pub queue: Option<TaskQueue>,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub completed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -85,7 +85,7 @@ pub struct TaskRow {
 
 impl TaskRow {
     fn assignee(&self) -> Option<UserId> {
-        self.assignee_id.as_deref().and_then(|u| u.parse().ok())
+        self.assignee_id
     }
     fn status(&self) -> TaskStatus {
         self.status
@@ -137,12 +137,7 @@ impl Task {
     /// The customer the task is about, if any and if you may see it.
     #[graphql(directive = Require::apply(CUSTOMER_READ))]
     async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
-        match self
-            .0
-            .customer_id
-            .as_deref()
-            .and_then(|c| c.parse::<CustomerId>().ok())
-        {
+        match self.0.customer_id {
             Some(id) => Ok(load_customer(ctx, id).await?),
             None => Ok(None),
         }
@@ -199,7 +194,7 @@ impl Children for TaskChildren {
     const PERMISSION: &'static str = TASK_READ;
     const OPEN: Option<&'static str> = Some("t.assignee_id IS NULL AND t.queue IS NOT NULL");
     fn parent(row: &TaskRow) -> String {
-        row.customer_id.clone().unwrap_or_default()
+        row.customer_id.map(|c| c.to_string()).unwrap_or_default()
     }
 }
 
@@ -478,8 +473,8 @@ async fn record_event(
     caller: &Caller,
     task: TaskId,
     action: &str,
-    from: (Option<String>, Option<TaskQueue>),
-    to: (Option<String>, Option<TaskQueue>),
+    from: (Option<UserId>, Option<TaskQueue>),
+    to: (Option<UserId>, Option<TaskQueue>),
     note: Option<&str>,
 ) -> Result<(), Error> {
     db_run!(conn, |c| diesel::insert_into(task_events::table)
@@ -513,7 +508,7 @@ pub(crate) async fn insert(
     new: NewTask,
 ) -> Result<TaskRow, Error> {
     let now = time::now();
-    let assignee = new.assignee.map(|u| u.to_string());
+    let assignee = new.assignee;
     let queue = new.queue;
     let row: TaskRow = db_run!(conn, |c| diesel::insert_into(tasks::table)
         .values((
@@ -588,8 +583,8 @@ pub(crate) async fn reschedule(
         caller,
         id,
         "rescheduled",
-        (before.assignee_id.clone(), before.queue),
-        (row.assignee_id.clone(), row.queue),
+        (before.assignee_id, before.queue),
+        (row.assignee_id, row.queue),
         None,
     )
     .await?;
@@ -635,8 +630,8 @@ pub(crate) async fn cancel(
         caller,
         id,
         "cancelled",
-        (before.assignee_id.clone(), before.queue),
-        (row.assignee_id.clone(), row.queue),
+        (before.assignee_id, before.queue),
+        (row.assignee_id, row.queue),
         Some(note),
     )
     .await?;
@@ -672,7 +667,7 @@ struct TaskUpdate {
     due_at: Option<Option<NaiveDateTime>>,
     status: Option<TaskStatus>,
     completed_at: Option<Option<NaiveDateTime>>,
-    assignee: Option<Option<String>>,
+    assignee: Option<Option<UserId>>,
     queue: Option<Option<TaskQueue>>,
 }
 
@@ -683,7 +678,7 @@ async fn set(conn: &mut Conn<'_>, before: &TaskRow, u: TaskUpdate) -> Result<Tas
     let due_at = u.due_at.unwrap_or(before.due_at);
     let status = u.status.unwrap_or(before.status);
     let completed_at = u.completed_at.unwrap_or(before.completed_at);
-    let assignee = u.assignee.unwrap_or_else(|| before.assignee_id.clone());
+    let assignee = u.assignee.unwrap_or(before.assignee_id);
     let queue = u.queue.unwrap_or(before.queue);
     db_run!(conn, |c| diesel::update(
         tasks::table
@@ -898,8 +893,8 @@ impl TaskMutation {
                         caller,
                         id,
                         "rescheduled",
-                        (before.assignee_id.clone(), before.queue),
-                        (row.assignee_id.clone(), row.queue),
+                        (before.assignee_id, before.queue),
+                        (row.assignee_id, row.queue),
                         None,
                     )
                     .await?;
@@ -952,7 +947,7 @@ impl TaskMutation {
                     tx,
                     &before,
                     TaskUpdate {
-                        assignee: Some(Some(me.to_string())),
+                        assignee: Some(Some(me)),
                         ..Default::default()
                     },
                 )
@@ -963,7 +958,7 @@ impl TaskMutation {
                     id,
                     "claimed",
                     (None, before.queue),
-                    (row.assignee_id.clone(), row.queue),
+                    (row.assignee_id, row.queue),
                     input.note.as_deref(),
                 )
                 .await?;
@@ -1038,7 +1033,7 @@ impl TaskMutation {
                     tx,
                     &before,
                     TaskUpdate {
-                        assignee: Some(to_user.map(|u| u.to_string())),
+                        assignee: Some(to_user),
                         queue: Some(queue),
                         ..Default::default()
                     },
@@ -1054,8 +1049,8 @@ impl TaskMutation {
                     caller,
                     id,
                     action,
-                    (before.assignee_id.clone(), before.queue),
-                    (row.assignee_id.clone(), row.queue),
+                    (before.assignee_id, before.queue),
+                    (row.assignee_id, row.queue),
                     input.note.as_deref(),
                 )
                 .await?;
@@ -1144,8 +1139,8 @@ async fn finish(
                 caller,
                 id,
                 action,
-                (before.assignee_id.clone(), before.queue),
-                (row.assignee_id.clone(), row.queue),
+                (before.assignee_id, before.queue),
+                (row.assignee_id, row.queue),
                 input.note.as_deref(),
             )
             .await?;
