@@ -4,10 +4,10 @@ use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use switchyard_gateway::identity::tenants::provision::{self, NewUser};
+use switchyard_gateway::kernel::access::{BuiltinRole, UserKind};
+use switchyard_gateway::kernel::{Scope, TenantId};
 use switchyard_gateway::{App, Config, shutdown_signal};
-use switchyard_identity::tenants::provision::{self, NewUser};
-use switchyard_kernel::access::{BuiltinRole, UserKind};
-use switchyard_kernel::{Scope, TenantId};
 
 /// mimalloc instead of the system allocator: a GraphQL response allocates per field, and the
 /// benchmark (bench/) spent about a third of its CPU in glibc malloc/free.
@@ -30,6 +30,8 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL); `schema.graphql` is its output.
     Schema,
+    /// Print the event catalogue (Markdown); `docs/events.md` is its output.
+    Events,
     /// Fill the database with sample data.
     Seed {
         /// A demo company: two locations and one user per built-in role.
@@ -187,12 +189,17 @@ async fn run() -> anyhow::Result<()> {
         print!("{}", switchyard_gateway::schema::sdl());
         return Ok(());
     }
+    if let Command::Events = command {
+        print!("{}", switchyard_gateway::catalogue::markdown());
+        return Ok(());
+    }
     let mut config = Config::load()?;
     init_tracing(&config);
     if let Command::Migrate = command {
         // Migrating is what this command is for, whatever `auto_migrate` says.
         config.auto_migrate = "true".to_owned();
-        let db = switchyard_kernel::Db::connect(&config.database_url, &Default::default()).await?;
+        let db = switchyard_gateway::kernel::Db::connect(&config.database_url, &Default::default())
+            .await?;
         let report = db.migrate().await?;
         println!(
             "applied {} migration(s){}",
@@ -246,7 +253,7 @@ async fn run() -> anyhow::Result<()> {
             let password = args
                 .owner_password
                 .clone()
-                .unwrap_or_else(switchyard_identity::auth::password::generate);
+                .unwrap_or_else(switchyard_gateway::identity::auth::password::generate);
             let (tenant, _) = provision::create_tenant(
                 app.services(),
                 &args.name,
@@ -274,7 +281,7 @@ async fn run() -> anyhow::Result<()> {
             let password = args
                 .password
                 .clone()
-                .unwrap_or_else(switchyard_identity::auth::password::generate);
+                .unwrap_or_else(switchyard_gateway::identity::auth::password::generate);
             let id = provision::create_user(
                 app.services(),
                 tenant,
@@ -307,7 +314,7 @@ async fn run() -> anyhow::Result<()> {
                 .iter()
                 .map(|p| parse_grant(p))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let secret = switchyard_identity::api_keys::provision(
+            let secret = switchyard_gateway::identity::api_keys::provision(
                 app.services(),
                 tenant,
                 user,
@@ -319,7 +326,7 @@ async fn run() -> anyhow::Result<()> {
             eprintln!("(shown once: store it now)");
             Ok(())
         }
-        Command::Schema | Command::Migrate => unreachable!("handled above"),
+        Command::Schema | Command::Events | Command::Migrate => unreachable!("handled above"),
     }
 }
 
@@ -371,7 +378,7 @@ async fn seed_demo(
     app: &App,
 ) -> anyhow::Result<(
     Vec<(String, String, String)>,
-    switchyard_sales::demo::DemoSummary,
+    switchyard_gateway::sales::demo::DemoSummary,
 )> {
     let services = app.services();
     anyhow::ensure!(
@@ -445,9 +452,9 @@ async fn seed_demo(
         accounts.push((role.key().to_owned(), email, password.clone()));
     }
     let id = |role: BuiltinRole| ids.get(&role).copied().context("demo user missing");
-    let sales = switchyard_sales::demo::seed(
+    let sales = switchyard_gateway::sales::demo::seed(
         services,
-        &switchyard_sales::demo::DemoPeople {
+        &switchyard_gateway::sales::demo::DemoPeople {
             tenant,
             reps: vec![id(BuiltinRole::SalesRep)?, id(BuiltinRole::Manager)?],
             manager: id(BuiltinRole::Manager)?,

@@ -41,7 +41,6 @@ static TARGET: LazyLock<Target> = LazyLock::new(|| {
             auto_migrate: "true".into(),
             jwt_secret: "fuzz-secret-fuzz-secret-fuzz-secret-0123456789".into(),
             outbox_poll_ms: 3_600_000,
-            quote_expiry_sweep_secs: 3_600,
             ..Config::default()
         };
         let app = App::build(config).await.expect("the app builds");

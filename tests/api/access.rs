@@ -40,6 +40,35 @@ fn schema_graphql_is_up_to_date() {
     );
 }
 
+#[test]
+fn the_event_catalogue_is_up_to_date_and_complete() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/events.md");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == switchyard_gateway::catalogue::markdown(),
+        "docs/events.md is stale: run `cargo run -q -- events > docs/events.md`"
+    );
+    // Every event is documented, named `domain.aggregate.verb`, once.
+    let mut names = std::collections::HashSet::new();
+    for module in switchyard_gateway::schema::modules() {
+        for spec in module.events.iter().flat_map(|e| e.iter()) {
+            assert!(names.insert(spec.name), "{} declared twice", spec.name);
+            assert!(
+                spec.name.starts_with(&format!("{}.", module.name)),
+                "{}",
+                spec.name
+            );
+            assert_eq!(spec.name.split('.').count(), 3, "{}", spec.name);
+            assert!(
+                !spec.description.trim().is_empty(),
+                "{} has no description",
+                spec.name
+            );
+        }
+    }
+    assert!(names.contains("sales.quote.accepted"));
+}
+
 backend_test! {
     async fn another_tenants_objects_are_not_found_anywhere(app: TestApp) {
         let a = app.tenant("alpha").await;

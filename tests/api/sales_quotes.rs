@@ -196,7 +196,7 @@ backend_test! {
 
 backend_test! {
     async fn quotes_past_valid_until_expire_on_their_own(app: TestApp, |c: &mut switchyard_gateway::Config| {
-        c.quote_expiry_sweep_secs = 1;
+        c.domains.set(switchyard_sales::QUOTE_EXPIRY_SWEEP_SECS, "1");
     }) {
         let (t, c) = setup(&app, "acme", false).await;
         let soon = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();

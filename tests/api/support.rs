@@ -90,7 +90,7 @@ pub struct TestApp {
 
 /// The configuration tests run with (before a test's own changes).
 pub fn test_config(database_url: String) -> Config {
-    Config {
+    let mut config = Config {
         database_url,
         bind: "127.0.0.1:0".into(),
         auto_migrate: "true".into(),
@@ -105,10 +105,13 @@ pub fn test_config(database_url: String) -> Config {
         // Events are delivered when a commit wakes the dispatcher; no background polling, so
         // statement counts are exact.
         outbox_poll_ms: 3_600_000,
-        quote_expiry_sweep_secs: 3_600,
         db_pool_size: 5,
         ..Config::default()
-    }
+    };
+    config
+        .domains
+        .set(switchyard_sales::QUOTE_EXPIRY_SWEEP_SECS, "3600");
+    config
 }
 
 impl TestApp {

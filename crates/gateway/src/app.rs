@@ -197,17 +197,23 @@ impl App {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
-        let dispatcher = Dispatcher::new(
+        let mut dispatcher = Dispatcher::new(
             state.services.db.clone(),
             state.services.bus.clone(),
             Duration::from_millis(state.config.outbox_poll_ms),
-        )
-        .spawn(state.shutdown.clone());
-        let jobs = switchyard_sales::spawn_jobs(
-            state.services.clone(),
-            Duration::from_secs(state.config.quote_expiry_sweep_secs.max(1)),
-            state.shutdown.clone(),
         );
+        let mut jobs = Vec::new();
+        for module in schema::modules() {
+            for handler in (module.handlers)(&state.services) {
+                dispatcher = dispatcher.with_handler(handler);
+            }
+            jobs.extend((module.jobs)(
+                &state.services,
+                &state.config.domains,
+                state.shutdown.clone(),
+            )?);
+        }
+        let dispatcher = dispatcher.spawn(state.shutdown.clone());
         let token = state.shutdown.clone();
         let stopping = CancellationToken::new();
         let server = tokio::spawn(accept(listener, self.router(), stopping.clone()));

@@ -13,11 +13,13 @@ macro_rules! config {
         #[derive(Debug, Clone)]
         pub struct Config {
             $( $(#[doc = $doc])+ pub $name: $ty, )*
+            /// The domains' own settings (each domain's module declares them).
+            pub domains: switchyard_kernel::module::Settings,
         }
 
         impl Default for Config {
             fn default() -> Self {
-                Config { $( $name: $default, )* }
+                Config { $( $name: $default, )* domains: domain_settings(&toml::Table::new(), &|_| None).unwrap_or_default() }
             }
         }
 
@@ -35,6 +37,7 @@ macro_rules! config {
                 let defaults = Config::default();
                 Ok(Config {
                     $( $name: read(stringify!($name), file, env)?.unwrap_or(defaults.$name), )*
+                    domains: domain_settings(file, env)?,
                 })
             }
         }
@@ -128,8 +131,6 @@ config! {
     shutdown_grace_secs: u64 = 30,
     /// Milliseconds between outbox polls (commits wake the dispatcher at once anyway).
     outbox_poll_ms: u64 = 1000,
-    /// Seconds between sweeps that expire quotes past their `validUntil`.
-    quote_expiry_sweep_secs: u64 = 60,
     /// Email of the owner created on first start with an empty database.
     bootstrap_email: String = "owner@example.com".to_owned(),
     /// Log filter (`tracing` `EnvFilter` syntax).
@@ -189,7 +190,44 @@ where
     }
 }
 
+/// The domains' settings from the same sources, defaults filled in; a setting whose default is
+/// a number must be one.
+fn domain_settings(
+    file: &toml::Table,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<switchyard_kernel::module::Settings> {
+    let mut values = std::collections::BTreeMap::new();
+    for module in crate::schema::modules() {
+        for setting in module.settings {
+            let value = read::<String>(setting.key, file, env)?
+                .unwrap_or_else(|| setting.default.to_owned());
+            if setting.default.parse::<u64>().is_ok() && value.trim().parse::<u64>().is_err() {
+                anyhow::bail!(
+                    "SWITCHYARD_{}: must be a whole number, not {value:?}",
+                    setting.key.to_uppercase()
+                );
+            }
+            values.insert(setting.key.to_owned(), value);
+        }
+    }
+    Ok(switchyard_kernel::module::Settings::new(values))
+}
+
 impl Config {
+    /// Every key the server reads, the domains' included: (name, default, description).
+    pub fn keys() -> Vec<(&'static str, String, &'static str)> {
+        let mut keys: Vec<_> = Config::KEYS
+            .iter()
+            .map(|(k, d, m)| (*k, (*d).to_owned(), *m))
+            .collect();
+        for module in crate::schema::modules() {
+            for setting in module.settings {
+                keys.push((setting.key, setting.default.to_owned(), setting.description));
+            }
+        }
+        keys
+    }
+
     /// Loads the TOML file (if any) and the process environment.
     pub fn load() -> anyhow::Result<Config> {
         let path = std::env::var("SWITCHYARD_CONFIG").ok();

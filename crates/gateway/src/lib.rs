@@ -1,6 +1,7 @@
 //! The gateway: merges every domain's schema and serves it over HTTP and WebSocket.
 
 pub mod app;
+pub mod catalogue;
 pub mod checks;
 pub mod config;
 pub mod http;
@@ -13,3 +14,6 @@ pub mod ws;
 
 pub use app::{App, shutdown_signal};
 pub use config::{Config, Mode};
+/// The domains and the kernel, for the binary's operator commands (the binary depends on the
+/// gateway only).
+pub use {switchyard_identity as identity, switchyard_kernel as kernel, switchyard_sales as sales};

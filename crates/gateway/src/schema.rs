@@ -13,67 +13,72 @@ use async_graphql::{
     Context, ID, Interface, MergedObject, MergedSubscription, Object, Response, Schema,
     ServerError, ServerResult, ValidationResult, Value, Variables,
 };
-use switchyard_identity::{
-    ApiKey, IdentityMutation, IdentityQuery, IdentitySubscription, Location, User,
-};
+use switchyard_kernel::Error;
 use switchyard_kernel::access::Catalog;
 use switchyard_kernel::ids::decode_global;
+use switchyard_kernel::module::{Module, NodeType};
 use switchyard_kernel::policy::{AccessPolicy, Authenticated, StaticPolicy};
-use switchyard_kernel::{ApiKeyId, Error, LocationId, UserId};
-use switchyard_sales::activities::ActivityId;
-use switchyard_sales::customers::CustomerId;
-use switchyard_sales::leads::LeadId;
-use switchyard_sales::quotes::QuoteId;
-use switchyard_sales::tasks::TaskId;
-use switchyard_sales::{
-    Customer, Lead, Quote, SalesActivity, SalesMutation, SalesQuery, SalesSubscription, Task,
-};
 
 use crate::config::Config;
 
-/// The permission catalogue of every domain.
-pub fn catalog() -> Catalog {
-    Catalog::new(&[
-        switchyard_identity::permissions(),
-        switchyard_sales::permissions(),
-    ])
+/// Declares the server's domains, one line each: its crate, and the node types it adds to
+/// the `Node` interface. From it come the root types (each domain's `Query`, `Mutation` and
+/// `Subscription` merged), `Node` and `node(id:)`, and [`modules`] (permissions, events,
+/// reactions, jobs, settings). A domain crate exports `module()`, the three root parts and
+/// its node types (each a [`NodeType`]).
+macro_rules! domains {
+    ($($krate:ident { $($node:ident),* $(,)? }),* $(,)?) => {
+        /// Every domain, as the server registers it.
+        pub fn modules() -> Vec<Module> {
+            vec![$($krate::module()),*]
+        }
+
+        /// The root query type.
+        #[derive(MergedObject, Default)]
+        pub struct Query(NodeQuery, $($krate::Query),*);
+
+        /// The root mutation type.
+        #[derive(MergedObject, Default)]
+        pub struct Mutation($($krate::Mutation),*);
+
+        /// The root subscription type.
+        #[derive(MergedSubscription, Default)]
+        pub struct Subscription($($krate::Subscription),*);
+
+        /// An object with a global ID, fetchable with `node(id:)`. Its one field reads as the object's
+        /// own `id`, which every caller who reached the object may see.
+        #[derive(Interface)]
+        #[graphql(field(name = "id", ty = "ID"), directive = switchyard_kernel::policy::Inherit::apply())]
+        pub enum Node {
+            $($($node($krate::$node),)*)*
+        }
+
+        async fn load_node(ctx: &Context<'_>, id: &ID) -> Result<Node, Error> {
+            let (type_name, _) = decode_global(id).ok_or(Error::NotFound)?;
+            $($(
+                if type_name == <$krate::$node as NodeType>::TYPE_NAME {
+                    return Ok(Node::$node(<$krate::$node as NodeType>::load(ctx, id).await?));
+                }
+            )*)*
+            Err(Error::NotFound)
+        }
+    };
 }
 
-/// An object with a global ID, fetchable with `node(id:)`. Its one field reads as the object's
-/// own `id`, which every caller who reached the object may see.
-#[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"), directive = switchyard_kernel::policy::Inherit::apply())]
-pub enum Node {
-    User(User),
-    Location(Location),
-    ApiKey(ApiKey),
-    Customer(Customer),
-    Lead(Lead),
-    SalesActivity(SalesActivity),
-    Task(Task),
-    Quote(Quote),
+domains! {
+    switchyard_identity { User, Location, ApiKey },
+    switchyard_sales { Customer, Lead, SalesActivity, Task, Quote },
+}
+
+/// The permission catalogue of every domain.
+pub fn catalog() -> Catalog {
+    let permissions: Vec<_> = modules().iter().map(|m| m.permissions).collect();
+    Catalog::new(&permissions)
 }
 
 /// `node` and `nodes`.
 #[derive(Default)]
 pub struct NodeQuery;
-
-async fn load_node(ctx: &Context<'_>, id: &ID) -> Result<Node, Error> {
-    let (type_name, _) = decode_global(id).ok_or(Error::NotFound)?;
-    Ok(match type_name.as_str() {
-        UserId::TYPE_NAME => Node::User(User::find(ctx, UserId::parse(id)?).await?),
-        LocationId::TYPE_NAME => Node::Location(Location::find(ctx, LocationId::parse(id)?).await?),
-        ApiKeyId::TYPE_NAME => Node::ApiKey(ApiKey::find(ctx, ApiKeyId::parse(id)?).await?),
-        CustomerId::TYPE_NAME => Node::Customer(Customer::find(ctx, CustomerId::parse(id)?).await?),
-        LeadId::TYPE_NAME => Node::Lead(Lead::find(ctx, LeadId::parse(id)?).await?),
-        ActivityId::TYPE_NAME => {
-            Node::SalesActivity(SalesActivity::find(ctx, ActivityId::parse(id)?).await?)
-        }
-        TaskId::TYPE_NAME => Node::Task(Task::find(ctx, TaskId::parse(id)?).await?),
-        QuoteId::TYPE_NAME => Node::Quote(Quote::find(ctx, QuoteId::parse(id)?).await?),
-        _ => return Err(Error::NotFound),
-    })
-}
 
 #[Object]
 impl NodeQuery {
@@ -104,18 +109,6 @@ impl NodeQuery {
         Ok(out)
     }
 }
-
-/// The root query type.
-#[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, IdentityQuery, SalesQuery);
-
-/// The root mutation type.
-#[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, SalesMutation);
-
-/// The root subscription type.
-#[derive(MergedSubscription, Default)]
-pub struct Subscription(IdentitySubscription, SalesSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -41,7 +41,30 @@ pub struct IdentityMutation(
     tenants::TenantMutation,
 );
 
-/// Identity's permissions, for the catalogue.
-pub fn permissions() -> &'static [switchyard_kernel::PermissionDef] {
-    permissions::PERMISSIONS
+/// The domain's GraphQL parts, as the gateway merges them.
+pub type Query = IdentityQuery;
+pub type Mutation = IdentityMutation;
+pub type Subscription = IdentitySubscription;
+
+/// Identity, as the server registers it.
+pub fn module() -> switchyard_kernel::module::Module {
+    switchyard_kernel::module::Module {
+        permissions: permissions::PERMISSIONS,
+        events: &[
+            tenants::events::SPECS,
+            users::events::SPECS,
+            roles::events::SPECS,
+            locations::events::SPECS,
+            api_keys::events::SPECS,
+        ],
+        payloads: &[
+            &[users::events::UserData::SPEC],
+            &[
+                roles::events::RoleData::SPEC,
+                roles::events::GrantData::SPEC,
+            ],
+            &[locations::events::LocationData::SPEC],
+        ],
+        ..switchyard_kernel::module::Module::named("identity")
+    }
 }

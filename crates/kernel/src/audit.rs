@@ -66,21 +66,28 @@ pub async fn record(conn: &mut Conn<'_>, caller: &Caller, change: Change<'_>) ->
     Ok(())
 }
 
-/// Records a change twice over in the current transaction: as an audit entry and as an outbox
-/// event of the same name (`payload` = `{"before": .., "after": ..}`), so subscriptions and
-/// reactions see exactly what the audit log says.
-pub async fn changed(
+/// Records a domain event in the current transaction, twice over: in the audit log (the
+/// event as `after`, and `before` when the change had a previous state) and in the outbox,
+/// so subscriptions, reactions and the audit log tell the same story. One call per change.
+pub async fn record_event<E: crate::events::DomainEvent>(
     conn: &mut Conn<'_>,
     caller: &Caller,
-    change: Change<'_>,
+    event: &E,
+    before: Option<serde_json::Value>,
 ) -> Result<(), Error> {
-    let event = crate::events::NewEvent {
-        event_type: change.action.to_owned(),
-        aggregate_type: change.entity_type.to_owned(),
-        aggregate_id: change.entity_id.clone(),
-        payload: serde_json::json!({ "before": change.before, "after": change.after }),
-    };
-    record(conn, caller, change).await?;
+    let spec = E::SPEC;
+    record(
+        conn,
+        caller,
+        Change {
+            action: spec.name,
+            entity_type: spec.aggregate,
+            entity_id: event.aggregate_id(),
+            before,
+            after: Some(serde_json::to_value(event)?),
+        },
+    )
+    .await?;
     crate::events::emit(conn, caller, event).await?;
     Ok(())
 }

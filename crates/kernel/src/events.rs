@@ -24,15 +24,151 @@ use crate::error::Error;
 use crate::ids::{EventId, TenantId, UserId};
 use crate::schema::outbox;
 
-/// An event to record.
-#[derive(Debug, Clone)]
-pub struct NewEvent {
-    /// `domain.entity.verb`, e.g. `identity.user.updated`.
-    pub event_type: String,
-    /// The GraphQL type of the aggregate, e.g. `User`.
-    pub aggregate_type: String,
-    pub aggregate_id: String,
-    pub payload: Json,
+/// One field of an event's payload, for the catalogue.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct FieldSpec {
+    /// As declared (`quote_id`); the JSON payload has it in camelCase ([`camel_case`]).
+    pub name: &'static str,
+    /// The Rust type it is declared with (`Option<T>`: may be null; `Vec<T>`: a list).
+    pub ty: &'static str,
+    pub description: &'static str,
+}
+
+/// An event type, for the catalogue: what partners' webhooks and other domains rely on.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct EventSpec {
+    /// `domain.aggregate.verb`, stable.
+    pub name: &'static str,
+    /// Raised when the payload changes in a way its consumers would notice.
+    pub version: i32,
+    /// The GraphQL type of the aggregate it concerns.
+    pub aggregate: &'static str,
+    pub description: &'static str,
+    pub fields: &'static [FieldSpec],
+}
+
+/// A structure events carry (a quote as an event shows it), for the catalogue.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct PayloadSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub fields: &'static [FieldSpec],
+}
+
+/// A typed, versioned domain event. Declare one with [`domain_event!`](crate::domain_event)
+/// and record it with [`audit::record_event`](crate::audit::record_event) in the change's
+/// transaction; consumers decode it with [`Event::decode`] and register by type with
+/// [`on`].
+pub trait DomainEvent:
+    serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static
+{
+    const SPEC: EventSpec;
+    /// The ID of the aggregate it concerns.
+    fn aggregate_id(&self) -> String;
+}
+
+/// Declares a payload structure that events carry, with its fields for the catalogue.
+///
+/// ```text
+/// switchyard_kernel::event_payload! {
+///     /// A quote as events carry it.
+///     pub struct QuoteData {
+///         /// The quote.
+///         pub id: QuoteId,
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! event_payload {
+    (
+        $(#[doc = $doc:literal])*
+        pub struct $name:ident {
+            $($(#[doc = $fdoc:literal])* pub $field:ident : $ty:ty),* $(,)?
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            $($(#[doc = $fdoc])* pub $field: $ty),*
+        }
+
+        impl $name {
+            /// This structure, for the event catalogue.
+            pub const SPEC: $crate::events::PayloadSpec = $crate::events::PayloadSpec {
+                name: stringify!($name),
+                description: concat!($($doc),*),
+                fields: &[$($crate::events::FieldSpec {
+                    name: stringify!($field),
+                    ty: stringify!($ty),
+                    description: concat!($($fdoc),*),
+                }),*],
+            };
+        }
+    };
+}
+
+/// Declares a domain event type.
+///
+/// ```text
+/// switchyard_kernel::domain_event! {
+///     /// A customer accepted a quote.
+///     pub struct QuoteAccepted = "sales.quote.accepted" v1 on "Quote" by quote.id {
+///         /// The quote as accepted.
+///         pub quote: QuoteData,
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! domain_event {
+    (
+        $(#[doc = $doc:literal])*
+        pub struct $name:ident = $event:literal v $version:literal on $aggregate:literal by $($id:ident).+ {
+            $($(#[doc = $fdoc:literal])* pub $field:ident : $ty:ty),* $(,)?
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            $($(#[doc = $fdoc])* pub $field: $ty),*
+        }
+
+        impl $crate::events::DomainEvent for $name {
+            const SPEC: $crate::events::EventSpec = $crate::events::EventSpec {
+                name: $event,
+                version: $version,
+                aggregate: $aggregate,
+                description: concat!($($doc),*),
+                fields: &[$($crate::events::FieldSpec {
+                    name: stringify!($field),
+                    ty: stringify!($ty),
+                    description: concat!($($fdoc),*),
+                }),*],
+            };
+
+            fn aggregate_id(&self) -> ::std::string::String {
+                self.$($id).+.to_string()
+            }
+        }
+    };
+}
+
+/// `quote_id` -> `quoteId`: a field's name in the JSON payload.
+pub fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A recorded event.
@@ -41,11 +177,21 @@ pub struct Event {
     pub id: EventId,
     pub tenant_id: TenantId,
     pub event_type: String,
+    pub version: i32,
     pub aggregate_type: String,
     pub aggregate_id: String,
     pub payload: Json,
     pub actor_id: Option<UserId>,
     pub occurred_at: DateTime<Utc>,
+}
+
+impl Event {
+    /// The typed event, when this is one of type `E` at the version `E` knows; `None` for any
+    /// other event, `Some(Err)` for a payload that does not decode (a bug: log it).
+    pub fn decode<E: DomainEvent>(&self) -> Option<Result<E, serde_json::Error>> {
+        (self.event_type == E::SPEC.name && self.version == E::SPEC.version)
+            .then(|| serde_json::from_value(self.payload.clone()))
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -54,6 +200,7 @@ struct OutboxRow {
     id: EventId,
     tenant_id: TenantId,
     event_type: String,
+    event_version: i32,
     aggregate_type: String,
     aggregate_id: String,
     payload: String,
@@ -68,6 +215,7 @@ impl OutboxRow {
             id: self.id,
             tenant_id: self.tenant_id,
             event_type: self.event_type,
+            version: self.event_version,
             aggregate_type: self.aggregate_type,
             aggregate_id: self.aggregate_id,
             payload: serde_json::from_str(&self.payload).unwrap_or(Json::Null),
@@ -77,17 +225,23 @@ impl OutboxRow {
     }
 }
 
-/// Records an event in the current transaction.
-pub async fn emit(conn: &mut Conn<'_>, caller: &Caller, event: NewEvent) -> Result<EventId, Error> {
+/// Records a typed event in the current transaction (use
+/// [`audit::record_event`](crate::audit::record_event), which audits it too).
+pub async fn emit<E: DomainEvent>(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    event: &E,
+) -> Result<EventId, Error> {
     let id = EventId::new();
     let now = crate::time::now();
     let row = (
         outbox::id.eq(id),
         outbox::tenant_id.eq(caller.tenant_id),
-        outbox::event_type.eq(event.event_type),
-        outbox::aggregate_type.eq(event.aggregate_type),
-        outbox::aggregate_id.eq(event.aggregate_id),
-        outbox::payload.eq(event.payload.to_string()),
+        outbox::event_type.eq(E::SPEC.name),
+        outbox::event_version.eq(E::SPEC.version),
+        outbox::aggregate_type.eq(E::SPEC.aggregate),
+        outbox::aggregate_id.eq(event.aggregate_id()),
+        outbox::payload.eq(serde_json::to_string(event)?),
         outbox::actor_id.eq(caller.user_id().map(|u| u.to_string())),
         outbox::created_at.eq(now),
         outbox::attempts.eq(0),
@@ -98,6 +252,52 @@ pub async fn emit(conn: &mut Conn<'_>, caller: &Caller, event: NewEvent) -> Resu
         .execute(c)
         .await)?;
     Ok(id)
+}
+
+/// A reaction to events of one type: `on::<QuoteAccepted>("operations.make_job", handler)`.
+/// Other events pass by; an event of the type that does not decode is an error (retried, and
+/// logged each time).
+pub fn on<E, F, Fut>(name: &'static str, handler: F) -> Arc<dyn EventHandler>
+where
+    E: DomainEvent,
+    F: Fn(E, Event) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    struct Typed<E, F> {
+        name: &'static str,
+        handler: F,
+        _event: std::marker::PhantomData<fn() -> E>,
+    }
+
+    #[async_trait::async_trait]
+    impl<E, F, Fut> EventHandler for Typed<E, F>
+    where
+        E: DomainEvent,
+        F: Fn(E, Event) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+
+        async fn handle(&self, event: &Event) -> anyhow::Result<()> {
+            match event.decode::<E>() {
+                None => Ok(()),
+                Some(Ok(typed)) => (self.handler)(typed, event.clone()).await,
+                Some(Err(error)) => Err(anyhow::anyhow!(
+                    "{} v{} does not decode: {error}",
+                    E::SPEC.name,
+                    E::SPEC.version
+                )),
+            }
+        }
+    }
+
+    Arc::new(Typed {
+        name,
+        handler,
+        _event: std::marker::PhantomData::<fn() -> E>,
+    })
 }
 
 /// The in-process broker: every delivered event, to whoever listens (subscriptions).

@@ -201,6 +201,19 @@ impl serde::Serialize for Actor {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Actor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.as_str() {
+            "system" => Ok(Actor::System),
+            id => id
+                .parse()
+                .map(Actor::User)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for Actor {
     fn to_sql<'b>(
         &'b self,

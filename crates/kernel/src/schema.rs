@@ -30,6 +30,7 @@ diesel::table! {
         attempts -> Integer,
         last_error -> Nullable<Text>,
         next_attempt_at -> Timestamp,
+        event_version -> Integer,
     }
 }
 

@@ -13,11 +13,19 @@ use serde_json::json;
 use switchyard_kernel::access::{Caller, Catalog, Principal, UserKind};
 use switchyard_kernel::audit::{self, Change};
 use switchyard_kernel::db::{Backend, migration_names};
-use switchyard_kernel::events::{self, Dispatcher, EventBus, NewEvent};
+use switchyard_kernel::events::{self, Dispatcher, EventBus};
 use switchyard_kernel::schema::outbox;
 use switchyard_kernel::{Rejection, Services, TenantId, UserErrorCode, UserId, db_run};
 
 use support::TestDb;
+
+switchyard_kernel::domain_event! {
+    /// A thing was made (a test event).
+    pub struct ThingCreated = "test.thing.created" v 1 on "Thing" by id {
+        pub id: String,
+        pub name: String,
+    }
+}
 
 fn caller() -> Caller {
     Caller::new(
@@ -96,11 +104,9 @@ db_test! {
                 events::emit(
                     tx,
                     &caller,
-                    NewEvent {
-                        event_type: "test.thing.created".into(),
-                        aggregate_type: "Thing".into(),
-                        aggregate_id: entity.clone(),
-                        payload: json!({}),
+                    &ThingCreated {
+                        id: entity.clone(),
+                        name: "x".into(),
                     },
                 )
                 .await?;
@@ -143,11 +149,9 @@ db_test! {
                 events::emit(
                     tx,
                     &caller,
-                    NewEvent {
-                        event_type: "test.thing.created".into(),
-                        aggregate_type: "Thing".into(),
-                        aggregate_id: entity.clone(),
-                        payload: json!({"name": "x"}),
+                    &ThingCreated {
+                        id: entity.clone(),
+                        name: "x".into(),
                     },
                 )
                 .await?;
@@ -172,7 +176,15 @@ db_test! {
         let event = listener.try_recv().unwrap();
         assert_eq!(event.event_type, "test.thing.created");
         assert_eq!(event.tenant_id, caller.tenant_id);
-        assert_eq!(event.payload, json!({"name": "x"}));
+        assert_eq!(event.payload, json!({"id": "thing-1", "name": "x"}));
+        assert_eq!(event.version, 1);
+        assert_eq!(
+            event.decode::<ThingCreated>().unwrap().unwrap(),
+            ThingCreated {
+                id: entity.clone(),
+                name: "x".into()
+            }
+        );
         assert_eq!(dispatcher.deliver_pending().await.unwrap(), 0);
     }
 }

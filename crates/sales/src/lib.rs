@@ -16,11 +16,8 @@ pub mod settings;
 pub mod subscriptions;
 pub mod tasks;
 
-use std::time::Duration;
-
 use async_graphql::MergedObject;
-use switchyard_kernel::Services;
-use tokio_util::sync::CancellationToken;
+use switchyard_kernel::module::{Module, Setting};
 
 pub use activities::SalesActivity;
 pub use customers::{Customer, load_customer};
@@ -53,16 +50,47 @@ pub struct SalesMutation(
     settings::SettingsMutation,
 );
 
-/// Sales' permissions, for the catalogue.
-pub fn permissions() -> &'static [switchyard_kernel::PermissionDef] {
-    permissions::PERMISSIONS
-}
+/// The domain's GraphQL parts, as the gateway merges them.
+pub type Query = SalesQuery;
+pub type Mutation = SalesMutation;
+pub type Subscription = SalesSubscription;
 
-/// Sales' background work: the quote expiry sweep, every `expiry_interval`.
-pub fn spawn_jobs(
-    services: Services,
-    expiry_interval: Duration,
-    shutdown: CancellationToken,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    vec![quotes::expiry::spawn(services, expiry_interval, shutdown)]
+/// Seconds between sweeps that expire quotes past their `validUntil`.
+pub const QUOTE_EXPIRY_SWEEP_SECS: &str = "quote_expiry_sweep_secs";
+
+/// Sales, as the server registers it.
+pub fn module() -> Module {
+    Module {
+        name: "sales",
+        permissions: permissions::PERMISSIONS,
+        events: &[
+            customers::events::SPECS,
+            leads::events::SPECS,
+            activities::events::SPECS,
+            tasks::events::SPECS,
+            quotes::events::SPECS,
+            &[<settings::SalesSettingsUpdated as switchyard_kernel::DomainEvent>::SPEC],
+        ],
+        payloads: &[
+            &[customers::events::CustomerData::SPEC],
+            &[leads::events::LeadData::SPEC],
+            &[activities::events::ActivityData::SPEC],
+            &[tasks::events::TaskData::SPEC],
+            quotes::events::PAYLOADS,
+        ],
+        jobs: |services, settings, shutdown| {
+            let every = settings.secs(QUOTE_EXPIRY_SWEEP_SECS)?;
+            Ok(vec![quotes::expiry::spawn(
+                services.clone(),
+                every,
+                shutdown,
+            )])
+        },
+        settings: &[Setting {
+            key: QUOTE_EXPIRY_SWEEP_SECS,
+            default: "60",
+            description: "Seconds between sweeps that expire quotes past their `validUntil`.",
+        }],
+        ..Module::named("sales")
+    }
 }

@@ -6,8 +6,7 @@ use async_graphql::{Context, InputObject, Object};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde_json::json;
-use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::audit;
 use switchyard_kernel::money::is_currency;
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::Check;
@@ -93,6 +92,35 @@ pub async fn next_quote_number(conn: &mut Conn<'_>, tenant: TenantId) -> Result<
         .get_result(c)
         .await)?;
     Ok(format!("Q-{:06}", n - 1))
+}
+
+switchyard_kernel::domain_event! {
+    /// A tenant changed its sales settings.
+    pub struct SalesSettingsUpdated = "sales.settings.updated" v 1 on "SalesSettings" by tenant_id {
+        pub tenant_id: TenantId,
+        /// ISO 4217, for new quotes.
+        pub currency: String,
+        /// 2500 = 25 %.
+        pub tax_rate_basis_points: i32,
+        pub quote_approval_required: bool,
+        pub quote_approver_must_differ: bool,
+        pub quote_validity_days: i32,
+        pub phone_country_code: String,
+    }
+}
+
+impl From<&SettingsRow> for SalesSettingsUpdated {
+    fn from(row: &SettingsRow) -> Self {
+        SalesSettingsUpdated {
+            tenant_id: row.tenant_id,
+            currency: row.currency.clone(),
+            tax_rate_basis_points: row.tax_rate_bp,
+            quote_approval_required: row.quote_approval_required,
+            quote_approver_must_differ: row.quote_approver_must_differ,
+            quote_validity_days: row.quote_validity_days,
+            phone_country_code: row.phone_country_code.clone(),
+        }
+    }
 }
 
 /// The sales settings.
@@ -228,7 +256,10 @@ impl SettingsMutation {
                 ensure_row(tx, caller.tenant_id).await?;
                 let before = load(tx, caller.tenant_id).await?;
                 if input.expected_version.is_some_and(|v| v != before.version) {
-                    return Err(Error::conflict("the settings changed since you read them; reload and retry").into());
+                    return Err(Error::conflict(
+                        "the settings changed since you read them; reload and retry",
+                    )
+                    .into());
                 }
                 check.finish()?;
                 let row: SettingsRow = db_run!(tx, |c| diesel::update(
@@ -236,32 +267,38 @@ impl SettingsMutation {
                         .find(caller.tenant_id)
                         .filter(sales_settings::version.eq(before.version))
                 )
-                    .set((
-                        sales_settings::currency.eq(currency.clone().unwrap_or(before.currency.clone())),
-                        sales_settings::tax_rate_bp.eq(input.tax_rate_basis_points.unwrap_or(before.tax_rate_bp)),
-                        sales_settings::quote_approval_required.eq(input.quote_approval_required.unwrap_or(before.quote_approval_required)),
-                        sales_settings::quote_approver_must_differ.eq(input.quote_approver_must_differ.unwrap_or(before.quote_approver_must_differ)),
-                        sales_settings::quote_validity_days.eq(input.quote_validity_days.unwrap_or(before.quote_validity_days)),
-                        sales_settings::phone_country_code.eq(input.phone_country_code.clone().unwrap_or(before.phone_country_code.clone())),
-                        sales_settings::updated_at.eq(time::now()),
-                        sales_settings::version.eq(before.version + 1),
-                    ))
-                    .returning(SettingsRow::as_returning())
-                    .get_result(c)
-                    .await
-                    .optional())?
+                .set((
+                    sales_settings::currency
+                        .eq(currency.clone().unwrap_or(before.currency.clone())),
+                    sales_settings::tax_rate_bp
+                        .eq(input.tax_rate_basis_points.unwrap_or(before.tax_rate_bp)),
+                    sales_settings::quote_approval_required.eq(input
+                        .quote_approval_required
+                        .unwrap_or(before.quote_approval_required)),
+                    sales_settings::quote_approver_must_differ.eq(input
+                        .quote_approver_must_differ
+                        .unwrap_or(before.quote_approver_must_differ)),
+                    sales_settings::quote_validity_days.eq(input
+                        .quote_validity_days
+                        .unwrap_or(before.quote_validity_days)),
+                    sales_settings::phone_country_code.eq(input
+                        .phone_country_code
+                        .clone()
+                        .unwrap_or(before.phone_country_code.clone())),
+                    sales_settings::updated_at.eq(time::now()),
+                    sales_settings::version.eq(before.version + 1),
+                ))
+                .returning(SettingsRow::as_returning())
+                .get_result(c)
+                .await
+                .optional())?
                 .ok_or_else(Error::changed_meanwhile)?;
-                let describe = |r: &SettingsRow| json!({"currency": r.currency, "taxRateBp": r.tax_rate_bp,
-                    "approvalRequired": r.quote_approval_required, "approverMustDiffer": r.quote_approver_must_differ,
-                    "validityDays": r.quote_validity_days,
-                    "phoneCountryCode": r.phone_country_code});
-                audit::changed(tx, caller, Change {
-                    action: "sales.settings.updated",
-                    entity_type: "SalesSettings",
-                    entity_id: caller.tenant_id.to_string(),
-                    before: Some(describe(&before)),
-                    after: Some(describe(&row)),
-                })
+                audit::record_event(
+                    tx,
+                    caller,
+                    &SalesSettingsUpdated::from(&row),
+                    serde_json::to_value(SalesSettingsUpdated::from(&before)).ok(),
+                )
                 .await?;
                 Ok::<_, Rejection>(row)
             })

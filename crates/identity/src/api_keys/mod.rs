@@ -2,14 +2,18 @@
 //! revocable, with the time it was last used. A key acts for the user who created it and
 //! stops working when that user is deactivated.
 
+pub mod events;
+
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use switchyard_kernel::access::RowScope;
-use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::audit;
+
+use crate::roles::events::GrantData;
+use events::{ApiKeyCreated, ApiKeyRevoked};
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
 use switchyard_kernel::policy::{Authenticated, Require};
 use switchyard_kernel::validate::Check;
@@ -126,6 +130,16 @@ pub async fn authenticate(db: &Db, key: &str) -> Result<KeyGrant, Error> {
     })
 }
 
+fn grant_data(grants: &[StoredGrant]) -> Vec<GrantData> {
+    grants
+        .iter()
+        .map(|g| GrantData {
+            permission: g.permission.clone(),
+            scope: g.scope,
+        })
+        .collect()
+}
+
 /// A partner API key (never its secret).
 #[derive(Clone)]
 pub struct ApiKey(ApiKeyRow);
@@ -174,6 +188,8 @@ impl ApiKey {
         self.0.revoked_at.is_none() && self.0.expires_at.is_none_or(|t| t > time::now())
     }
 }
+
+switchyard_kernel::node_type!(ApiKey, ApiKeyId);
 
 impl ApiKey {
     /// An API key by ID, as the caller may see it.
@@ -390,13 +406,18 @@ impl ApiKeyMutation {
                     .returning(ApiKeyRow::as_returning())
                     .get_result(c)
                     .await)?;
-                audit::changed(tx, caller, Change {
-                    action: "identity.api_key.created",
-                    entity_type: "ApiKey",
-                    entity_id: id.to_string(),
-                    before: None,
-                    after: Some(json!({"name": name, "prefix": prefix, "permissions": grants})),
-                })
+                audit::record_event(
+                    tx,
+                    caller,
+                    &ApiKeyCreated {
+                        api_key_id: id,
+                        name: name.clone(),
+                        prefix: format!("{KEY_PREFIX}{prefix}"),
+                        created_by: owner,
+                        permissions: grant_data(&grants),
+                    },
+                    None,
+                )
                 .await?;
                 if let Some(key) = &input.idempotency_key {
                     idempotency::remember(tx, caller, "createApiKey", key, &id.to_string()).await?;
@@ -454,16 +475,14 @@ impl ApiKeyMutation {
                 .await
                 .optional())?
                 .ok_or_else(Error::changed_meanwhile)?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "identity.api_key.revoked",
-                        entity_type: "ApiKey",
-                        entity_id: id.to_string(),
-                        before: None,
-                        after: Some(json!({"revokedAt": row.revoked_at})),
+                    &ApiKeyRevoked {
+                        api_key_id: id,
+                        revoked_at: row.revoked_at.unwrap_or_else(time::now).and_utc(),
                     },
+                    None,
                 )
                 .await?;
                 Ok(row)
@@ -519,16 +538,17 @@ pub async fn provision(
                 ))
                 .execute(c)
                 .await)?;
-            audit::changed(
+            audit::record_event(
                 tx,
                 &system,
-                Change {
-                    action: "identity.api_key.created",
-                    entity_type: "ApiKey",
-                    entity_id: id.to_string(),
-                    before: None,
-                    after: Some(json!({"name": name, "prefix": prefix, "permissions": stored})),
+                &ApiKeyCreated {
+                    api_key_id: id,
+                    name: name.to_owned(),
+                    prefix: format!("{KEY_PREFIX}{prefix}"),
+                    created_by: owner,
+                    permissions: grant_data(&stored),
                 },
+                None,
             )
             .await?;
             Ok::<_, Rejection>(())

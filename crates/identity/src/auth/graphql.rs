@@ -19,6 +19,7 @@ use switchyard_kernel::{
 use super::sessions::{self, Rotation};
 use super::{Authenticator, password, secrets};
 use crate::schema::{tenants, users};
+use crate::users::events::{UserPasswordChanged, UserSignedOut};
 use crate::users::mutations::UserPayload;
 use crate::users::{User, UserRow};
 
@@ -357,17 +358,15 @@ impl AuthMutation {
                 } else if let Some(session) = session {
                     sessions::revoke(tx, session, "signed out").await?;
                 }
-                // An event too: open WebSockets of this user check their access again.
-                audit::changed(
+                // An event: open WebSockets of this user check their access again.
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "identity.user.signed_out",
-                        entity_type: "User",
-                        entity_id: id.to_string(),
-                        before: None,
-                        after: Some(serde_json::json!({ "allSessions": input.all_sessions })),
+                    &UserSignedOut {
+                        user_id: *id,
+                        all_sessions: input.all_sessions,
                     },
+                    None,
                 )
                 .await?;
                 Ok::<_, Rejection>(())
@@ -448,19 +447,9 @@ impl AuthMutation {
                     "password changed",
                 )
                 .await?;
-                // An event too: open WebSockets of this user check their access again.
-                audit::changed(
-                    tx,
-                    caller,
-                    Change {
-                        action: "identity.user.password_changed",
-                        entity_type: "User",
-                        entity_id: id.to_string(),
-                        before: None,
-                        after: None,
-                    },
-                )
-                .await?;
+                // An event: open WebSockets of this user check their access again.
+                audit::record_event(tx, caller, &UserPasswordChanged { user_id: *id }, None)
+                    .await?;
                 Ok::<_, Rejection>(row)
             })
             .await;

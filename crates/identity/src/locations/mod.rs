@@ -1,6 +1,7 @@
 //! Locations: a tenant's branches and depots, each with its IANA time zone (working hours and
 //! reminders are computed in it). A user's locations are what `location` scope reaches.
 
+pub mod events;
 pub mod mutations;
 
 use std::collections::HashMap;
@@ -68,6 +69,8 @@ impl Location {
         self.0.version
     }
 }
+
+switchyard_kernel::node_type!(Location, LocationId);
 
 impl Location {
     pub fn row(&self) -> &LocationRow {

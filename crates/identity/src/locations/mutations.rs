@@ -5,9 +5,10 @@ use std::str::FromStr;
 use async_graphql::{Context, ID, InputObject, Object};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde_json::json;
 use switchyard_kernel::address::{Address, AddressInput};
-use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::audit;
+
+use super::events::{LocationCreated, LocationUpdated, state};
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::Check;
 use switchyard_kernel::{
@@ -44,11 +45,6 @@ pub struct UpdateLocationInput {
     pub time_zone: Option<String>,
     pub address: Option<AddressInput>,
     pub active: Option<bool>,
-}
-
-fn snapshot(row: &LocationRow) -> serde_json::Value {
-    json!({"id": row.id, "name": row.name, "timeZone": row.time_zone, "active": row.active,
-           "address": row.address, "version": row.version})
 }
 
 fn check_time_zone(check: &mut Check, path: &str, tz: &str) {
@@ -134,16 +130,13 @@ impl LocationMutation {
                     .returning(LocationRow::as_returning())
                     .get_result(c)
                     .await)?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "identity.location.created",
-                        entity_type: "Location",
-                        entity_id: id.to_string(),
-                        before: None,
-                        after: Some(snapshot(&row)),
+                    &LocationCreated {
+                        location: (&row).into(),
                     },
+                    None,
                 )
                 .await?;
                 if let Some(key) = &input.idempotency_key {
@@ -219,16 +212,13 @@ impl LocationMutation {
                 .await
                 .optional())?
                 .ok_or_else(Error::changed_meanwhile)?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "identity.location.updated",
-                        entity_type: "Location",
-                        entity_id: id.to_string(),
-                        before: Some(snapshot(&before)),
-                        after: Some(snapshot(&row)),
+                    &LocationUpdated {
+                        location: (&row).into(),
                     },
+                    state(&before),
                 )
                 .await?;
                 Ok(row)

@@ -2,6 +2,7 @@
 //! custom roles (its own sets of permission and scope); a user may hold extra grants that
 //! expire.
 
+pub mod events;
 pub mod mutations;
 
 use std::collections::HashMap;

@@ -3,9 +3,10 @@
 use async_graphql::{Context, InputObject, Object};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde_json::json;
 use switchyard_kernel::access::BuiltinRole;
-use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::audit;
+
+use super::events::{RoleCreated, RoleData, RoleDeleted, RoleUpdated};
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::Check;
 use switchyard_kernel::{
@@ -189,7 +190,11 @@ impl RoleMutation {
             .services()?
             .mutate(async |tx| {
                 if find_role(tx, caller.tenant_id, &key).await?.is_some() {
-                    check.add("input.key", UserErrorCode::Duplicate, "another role has this key");
+                    check.add(
+                        "input.key",
+                        UserErrorCode::Duplicate,
+                        "another role has this key",
+                    );
                 }
                 check.finish()?;
                 let id = uuid::Uuid::now_v7().to_string();
@@ -209,13 +214,14 @@ impl RoleMutation {
                     .await)?;
                 write_permissions(tx, caller.tenant_id, &id, &grants).await?;
                 let role = load_role(tx, caller.tenant_id, &key).await?;
-                audit::changed(tx, caller, Change {
-                    action: "identity.role.created",
-                    entity_type: "Role",
-                    entity_id: key.clone(),
-                    before: None,
-                    after: Some(json!({"key": key, "name": name, "permissions": grants.iter().map(|g| json!({"permission": g.permission, "scope": g.scope.as_str()})).collect::<Vec<_>>()})),
-                })
+                audit::record_event(
+                    tx,
+                    caller,
+                    &RoleCreated {
+                        role: (&role).into(),
+                    },
+                    None,
+                )
                 .await?;
                 Ok(role)
             })
@@ -250,28 +256,52 @@ impl RoleMutation {
             .services()?
             .mutate(async |tx| {
                 if BuiltinRole::from_key(&key).is_some() {
-                    return Err(Rejection::invalid("input.key", UserErrorCode::InvalidState, "built-in roles cannot be changed"));
+                    return Err(Rejection::invalid(
+                        "input.key",
+                        UserErrorCode::InvalidState,
+                        "built-in roles cannot be changed",
+                    ));
                 }
-                let row = find_role(tx, caller.tenant_id, &key).await?.ok_or(Error::NotFound)?;
+                let row = find_role(tx, caller.tenant_id, &key)
+                    .await?
+                    .ok_or(Error::NotFound)?;
                 check_version(input.expected_version, row.version)?;
                 let before = load_role(tx, caller.tenant_id, &key).await?;
                 // Changing a role changes what its holders may do: the caller must be able to
                 // grant both the old and the new permissions.
-                if let Some(g) = before.permissions.iter().find(|g| caller.scope_of(&g.permission).is_none_or(|held| held < g.scope)) {
-                    check.add("input.key", UserErrorCode::NotAllowed, format!("the role includes {} at {} scope, which you do not hold", g.permission, g.scope.as_str()));
+                if let Some(g) = before.permissions.iter().find(|g| {
+                    caller
+                        .scope_of(&g.permission)
+                        .is_none_or(|held| held < g.scope)
+                }) {
+                    check.add(
+                        "input.key",
+                        UserErrorCode::NotAllowed,
+                        format!(
+                            "the role includes {} at {} scope, which you do not hold",
+                            g.permission,
+                            g.scope.as_str()
+                        ),
+                    );
                 }
                 check.finish()?;
                 let updated = db_run!(tx, |c| diesel::update(
-                    roles::table.find(&row.id).filter(roles::version.eq(row.version))
+                    roles::table
+                        .find(&row.id)
+                        .filter(roles::version.eq(row.version))
                 )
-                    .set((
-                        roles::name.eq(input.name.as_deref().map(str::trim).unwrap_or(&row.name)),
-                        roles::description.eq(input.description.as_deref().map(str::trim).unwrap_or(&row.description)),
-                        roles::version.eq(row.version + 1),
-                        roles::updated_at.eq(time::now()),
-                    ))
-                    .execute(c)
-                    .await)?;
+                .set((
+                    roles::name.eq(input.name.as_deref().map(str::trim).unwrap_or(&row.name)),
+                    roles::description.eq(input
+                        .description
+                        .as_deref()
+                        .map(str::trim)
+                        .unwrap_or(&row.description)),
+                    roles::version.eq(row.version + 1),
+                    roles::updated_at.eq(time::now()),
+                ))
+                .execute(c)
+                .await)?;
                 if updated == 0 {
                     return Err(Error::changed_meanwhile().into());
                 }
@@ -279,14 +309,14 @@ impl RoleMutation {
                     write_permissions(tx, caller.tenant_id, &row.id, grants).await?;
                 }
                 let role = load_role(tx, caller.tenant_id, &key).await?;
-                let describe = |r: &Role| json!({"name": r.name, "permissions": r.permissions.iter().map(|g| json!({"permission": g.permission, "scope": g.scope.as_str()})).collect::<Vec<_>>()});
-                audit::changed(tx, caller, Change {
-                    action: "identity.role.updated",
-                    entity_type: "Role",
-                    entity_id: key.clone(),
-                    before: Some(describe(&before)),
-                    after: Some(describe(&role)),
-                })
+                audit::record_event(
+                    tx,
+                    caller,
+                    &RoleUpdated {
+                        role: (&role).into(),
+                    },
+                    serde_json::to_value(RoleData::from(&before)).ok(),
+                )
                 .await?;
                 Ok(role)
             })
@@ -336,16 +366,14 @@ impl RoleMutation {
                 db_run!(tx, |c| diesel::delete(roles::table.find(&row.id))
                     .execute(c)
                     .await)?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "identity.role.deleted",
-                        entity_type: "Role",
-                        entity_id: key.clone(),
-                        before: Some(json!({"key": key, "name": row.name})),
-                        after: None,
+                    &RoleDeleted {
+                        key: key.clone(),
+                        name: row.name.clone(),
                     },
+                    None,
                 )
                 .await?;
                 Ok(key.clone())

@@ -1,6 +1,7 @@
 //! Tenants: the companies using Switchyard (the seeds' "Client"). Every other row belongs to
 //! exactly one tenant. Tenants are created by the operator (CLI), not over the API.
 
+pub mod events;
 pub mod provision;
 
 use async_graphql::{Context, ID, InputObject, Object};
@@ -8,7 +9,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
-use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::audit;
+
+use events::TenantUpdated;
 use switchyard_kernel::policy::{Authenticated, Require};
 use switchyard_kernel::validate::Check;
 use switchyard_kernel::{ContextExt, TenantId, db_run, payload, time};
@@ -127,16 +130,14 @@ impl TenantMutation {
                 .await
                 .optional())?
                 .ok_or_else(switchyard_kernel::Error::changed_meanwhile)?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "identity.tenant.updated",
-                        entity_type: "Tenant",
-                        entity_id: caller.tenant_id.to_string(),
-                        before: Some(json!({"name": before.name})),
-                        after: Some(json!({"name": row.name})),
+                    &TenantUpdated {
+                        tenant_id: caller.tenant_id,
+                        name: row.name.clone(),
                     },
+                    Some(json!({"name": before.name})),
                 )
                 .await?;
                 Ok::<_, switchyard_kernel::Rejection>(row)

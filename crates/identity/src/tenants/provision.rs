@@ -3,9 +3,14 @@
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde_json::json;
 use switchyard_kernel::access::{BuiltinRole, Caller, UserKind};
-use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::audit;
+
+use super::events::TenantCreated;
+use crate::locations::LocationRow;
+use crate::locations::events::LocationCreated;
+use crate::users::events::UserCreated;
+use crate::users::{UserRow, UserStatus};
 use switchyard_kernel::validate::{is_email, normalize_email};
 use switchyard_kernel::{Conn, LocationId, Rejection, Services, TenantId, UserId, db_run, time};
 
@@ -104,16 +109,15 @@ pub async fn create_tenant(
                 ))
                 .execute(c)
                 .await)?;
-            audit::changed(
+            audit::record_event(
                 tx,
                 &system,
-                Change {
-                    action: "identity.tenant.created",
-                    entity_type: "Tenant",
-                    entity_id: tenant.to_string(),
-                    before: None,
-                    after: Some(json!({"name": name.trim(), "slug": slug})),
+                &TenantCreated {
+                    tenant_id: tenant,
+                    name: name.trim().to_owned(),
+                    slug: slug.clone(),
                 },
+                None,
             )
             .await?;
             insert_user(tx, &system, &owner, &hash).await
@@ -158,20 +162,21 @@ async fn insert_user(
         ));
     }
     let now = time::now();
-    db_run!(tx, |c| diesel::insert_into(users::table)
+    let row: UserRow = db_run!(tx, |c| diesel::insert_into(users::table)
         .values((
             users::id.eq(id),
             users::tenant_id.eq(tenant),
             users::email.eq(&email),
             users::name.eq(user.name.trim()),
-            users::kind.eq(user.kind.as_str()),
-            users::status.eq("active"),
+            users::kind.eq(user.kind),
+            users::status.eq(UserStatus::Active),
             users::password_hash.eq(hash),
             users::created_at.eq(now),
             users::updated_at.eq(now),
             users::version.eq(1),
         ))
-        .execute(c)
+        .returning(UserRow::as_returning())
+        .get_result(c)
         .await)?;
     for role in &user.roles {
         db_run!(tx, |c| diesel::insert_into(user_roles::table)
@@ -193,16 +198,14 @@ async fn insert_user(
             .execute(c)
             .await)?;
     }
-    audit::changed(
+    audit::record_event(
         tx,
         system,
-        Change {
-            action: "identity.user.created",
-            entity_type: "User",
-            entity_id: id.to_string(),
-            before: None,
-            after: Some(json!({"email": email, "name": user.name.trim(), "roles": user.roles})),
+        &UserCreated {
+            user: (&row).into(),
+            roles: user.roles.clone(),
         },
+        None,
     )
     .await?;
     Ok(id)
@@ -234,7 +237,7 @@ pub async fn create_location(
     services
         .mutate(async |tx| {
             let now = time::now();
-            db_run!(tx, |c| diesel::insert_into(locations::table)
+            let row: LocationRow = db_run!(tx, |c| diesel::insert_into(locations::table)
                 .values((
                     locations::id.eq(id),
                     locations::tenant_id.eq(tenant),
@@ -245,18 +248,16 @@ pub async fn create_location(
                     locations::updated_at.eq(now),
                     locations::version.eq(1),
                 ))
-                .execute(c)
+                .returning(LocationRow::as_returning())
+                .get_result(c)
                 .await)?;
-            audit::changed(
+            audit::record_event(
                 tx,
                 &system,
-                Change {
-                    action: "identity.location.created",
-                    entity_type: "Location",
-                    entity_id: id.to_string(),
-                    before: None,
-                    after: Some(json!({"name": name, "timeZone": time_zone})),
+                &LocationCreated {
+                    location: (&row).into(),
                 },
+                None,
             )
             .await?;
             Ok::<_, Rejection>(id)

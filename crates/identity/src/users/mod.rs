@@ -1,5 +1,6 @@
 //! Users: staff members and customer-portal clients of a tenant.
 
+pub mod events;
 pub mod mutations;
 
 use std::collections::HashMap;
@@ -144,6 +145,8 @@ impl User {
         self.0.version
     }
 }
+
+switchyard_kernel::node_type!(User, UserId);
 
 impl User {
     pub fn row(&self) -> &UserRow {

@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 use switchyard_kernel::access::{RowScope, UserKind};
-use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::audit;
 use switchyard_kernel::policy::{Public, Require};
 use switchyard_kernel::validate::{Check, normalize_email};
 use switchyard_kernel::{
@@ -19,6 +19,10 @@ use switchyard_kernel::{
     db_run, idempotency, payload, time,
 };
 
+use super::events::{
+    UserCreated, UserDeactivated, UserPermissionGranted, UserPermissionRevoked, UserReactivated,
+    UserRolesChanged, UserUpdated, state,
+};
 use super::{User, UserRow, UserStatus, find_scoped};
 use crate::auth::{Authenticator, password, secrets, sessions};
 use crate::permissions::{USER_ASSIGN_ROLES, USER_CREATE, USER_DEACTIVATE, USER_UPDATE};
@@ -111,13 +115,6 @@ pub struct UserStatusInput {
 pub struct AcceptInvitationInput {
     pub token: String,
     pub password: String,
-}
-
-pub(crate) fn snapshot(row: &UserRow) -> serde_json::Value {
-    json!({
-        "id": row.id, "email": row.email, "name": row.name, "kind": row.kind,
-        "status": row.status, "version": row.version,
-    })
 }
 
 pub(crate) use switchyard_kernel::validate::check_version;
@@ -471,18 +468,14 @@ impl UserMutation {
                     .await)?;
                 replace_roles(tx, caller.tenant_id, id, &input.roles).await?;
                 replace_locations(tx, caller.tenant_id, id, &locations).await?;
-                let mut after = snapshot(&row);
-                after["roles"] = json!(input.roles);
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "identity.user.created",
-                        entity_type: "User",
-                        entity_id: id.to_string(),
-                        before: None,
-                        after: Some(after),
+                    &UserCreated {
+                        user: (&row).into(),
+                        roles: input.roles.clone(),
                     },
+                    None,
                 )
                 .await?;
                 if let Some(key) = &input.idempotency_key {
@@ -542,16 +535,13 @@ impl UserMutation {
                     replace_locations(tx, caller.tenant_id, id, locations).await?;
                 }
                 let row = touch(tx, &before).await?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "identity.user.updated",
-                        entity_type: "User",
-                        entity_id: id.to_string(),
-                        before: Some(snapshot(&before)),
-                        after: Some(snapshot(&row)),
+                    &UserUpdated {
+                        user: (&row).into(),
                     },
+                    state(&before),
                 )
                 .await?;
                 Ok(row)
@@ -594,20 +584,19 @@ impl UserMutation {
                     ));
                 }
                 let row = touch(tx, &before).await?;
-                let mut after = snapshot(&row);
-                after["roles"] = json!(role_keys(tx, caller.tenant_id, id).await?);
-                let mut was = snapshot(&before);
-                was["roles"] = json!(old_roles);
-                audit::changed(
+                let mut was = state(&before);
+                if let Some(was) = was.as_mut() {
+                    was["roles"] = json!(old_roles);
+                }
+                let roles = role_keys(tx, caller.tenant_id, id).await?;
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "identity.user.roles_changed",
-                        entity_type: "User",
-                        entity_id: id.to_string(),
-                        before: Some(was),
-                        after: Some(after),
+                    &UserRolesChanged {
+                        user: (&row).into(),
+                        roles,
                     },
+                    was,
                 )
                 .await?;
                 Ok(row)
@@ -680,19 +669,17 @@ impl UserMutation {
                     .get_result(c)
                     .await)?;
                 let user = touch(tx, &user).await?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "identity.user.permission_granted",
-                        entity_type: "User",
-                        entity_id: id.to_string(),
-                        before: None,
-                        after: Some(json!({
-                            "grant": grant, "permission": input.permission,
-                            "scope": input.scope.as_str(), "expiresAt": input.expires_at,
-                        })),
+                    &UserPermissionGranted {
+                        user_id: id,
+                        grant_id: grant.to_string(),
+                        permission: input.permission.clone(),
+                        scope: input.scope,
+                        expires_at: input.expires_at,
                     },
+                    None,
                 )
                 .await?;
                 Ok((row, user))
@@ -727,7 +714,10 @@ impl UserMutation {
                 .ok_or(Error::NotFound)?;
                 let user = managed_user(tx, caller, USER_ASSIGN_ROLES, row.user_id).await?;
                 let scope = row.scope;
-                if caller.scope_of(&row.permission).is_none_or(|held| held < scope) {
+                if caller
+                    .scope_of(&row.permission)
+                    .is_none_or(|held| held < scope)
+                {
                     return Err(Rejection::invalid(
                         "input.id",
                         UserErrorCode::NotAllowed,
@@ -738,13 +728,17 @@ impl UserMutation {
                     .execute(c)
                     .await)?;
                 let user = touch(tx, &user).await?;
-                audit::changed(tx, caller, Change {
-                    action: "identity.user.permission_revoked",
-                    entity_type: "User",
-                    entity_id: user.id.to_string(),
-                    before: Some(json!({"grant": row.id, "permission": row.permission, "scope": row.scope})),
-                    after: None,
-                })
+                audit::record_event(
+                    tx,
+                    caller,
+                    &UserPermissionRevoked {
+                        user_id: user.id,
+                        grant_id: row.id.clone(),
+                        permission: row.permission.clone(),
+                        scope: row.scope,
+                    },
+                    None,
+                )
                 .await?;
                 Ok(user)
             })
@@ -794,16 +788,13 @@ impl UserMutation {
                     .await)?;
                 sessions::revoke_all(tx, caller.tenant_id, id, None, "user deactivated").await?;
                 let row = touch(tx, &before).await?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "identity.user.deactivated",
-                        entity_type: "User",
-                        entity_id: id.to_string(),
-                        before: Some(snapshot(&before)),
-                        after: Some(snapshot(&row)),
+                    &UserDeactivated {
+                        user: (&row).into(),
                     },
+                    state(&before),
                 )
                 .await?;
                 Ok(row)
@@ -850,16 +841,13 @@ impl UserMutation {
                     .execute(c)
                     .await)?;
                 let row = touch(tx, &before).await?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "identity.user.reactivated",
-                        entity_type: "User",
-                        entity_id: id.to_string(),
-                        before: Some(snapshot(&before)),
-                        after: Some(snapshot(&row)),
+                    &UserReactivated {
+                        user: (&row).into(),
                     },
+                    state(&before),
                 )
                 .await?;
                 Ok(row)

@@ -2,13 +2,16 @@
 //! An activity with a follow-up date creates a CALL_BACK task for its owner, in the same
 //! transaction; moving the date moves the task, clearing it cancels the task.
 
+pub mod events;
+
+use events::{ActivityData, ActivityLogged, ActivityUpdated};
+
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde_json::json;
 use switchyard_identity::{User, load_user};
-use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::audit;
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::{Check, check_version};
@@ -170,6 +173,8 @@ async fn find(
     })?
     .ok_or(Error::NotFound)
 }
+
+switchyard_kernel::node_type!(SalesActivity, ActivityId);
 
 impl SalesActivity {
     pub async fn find(ctx: &Context<'_>, id: ActivityId) -> Result<SalesActivity, Error> {
@@ -338,11 +343,6 @@ fn check_text(
     }
 }
 
-fn snapshot(row: &ActivityRow) -> serde_json::Value {
-    json!({"id": row.id, "customerId": row.customer_id, "kind": row.kind, "subject": row.subject,
-           "followUpAt": row.follow_up_at, "followUpTaskId": row.follow_up_task_id, "version": row.version})
-}
-
 fn call_back(row: &ActivityRow, due: NaiveDateTime) -> NewTask {
     NewTask {
         kind: TaskKind::CallBack,
@@ -455,16 +455,13 @@ impl ActivityMutation {
                         .get_result(c)
                         .await)?;
                 }
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "sales.activity.logged",
-                        entity_type: "SalesActivity",
-                        entity_id: row.id.to_string(),
-                        before: None,
-                        after: Some(snapshot(&row)),
+                    &ActivityLogged {
+                        activity: (&row).into(),
                     },
+                    None,
                 )
                 .await?;
                 if let Some(key) = &input.idempotency_key {
@@ -591,16 +588,13 @@ impl ActivityMutation {
                 .returning(ActivityRow::as_returning())
                 .get_result(c)
                 .await)?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "sales.activity.updated",
-                        entity_type: "SalesActivity",
-                        entity_id: id.to_string(),
-                        before: Some(snapshot(&before)),
-                        after: Some(snapshot(&row)),
+                    &ActivityUpdated {
+                        activity: (&row).into(),
                     },
+                    serde_json::to_value(ActivityData::from(&before)).ok(),
                 )
                 .await?;
                 Ok::<_, Rejection>(row)

@@ -1,5 +1,6 @@
 //! Customers: people or companies a tenant sells to, with their place in the pipeline.
 
+pub mod events;
 pub mod mutations;
 pub mod stage;
 
@@ -316,6 +317,8 @@ impl Customer {
         self.0.row().version
     }
 }
+
+switchyard_kernel::node_type!(Customer, CustomerId);
 
 impl Customer {
     pub fn row(&self) -> &CustomerRow {

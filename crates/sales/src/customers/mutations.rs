@@ -7,7 +7,12 @@ use serde_json::json;
 use switchyard_identity::locations::exists as location_exists;
 use switchyard_identity::users::{is_active_client, is_active_staff};
 use switchyard_kernel::address::{Address, AddressInput};
-use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::audit;
+
+use super::events::{
+    CustomerCreated, CustomerMerged, CustomerMergedAway, CustomerStageChanged, CustomerUpdated,
+    state,
+};
 use switchyard_kernel::money::{MoneyInput, is_currency};
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::{Check, check_version, is_email, normalize_email};
@@ -351,14 +356,6 @@ async fn check_fields(
     Ok(())
 }
 
-pub(crate) fn snapshot(row: &CustomerRow) -> serde_json::Value {
-    json!({
-        "id": row.id, "displayName": row.display_name, "email": row.email, "phone": row.phone,
-        "stage": row.stage, "assignedTo": row.assigned_to, "locationId": row.location_id,
-        "active": row.active, "tags": row.tags(), "version": row.version,
-    })
-}
-
 /// Writes a customer's fields, if it is still at version `read` (the version the caller read);
 /// another request's change in between is a CONFLICT.
 async fn write(
@@ -452,16 +449,13 @@ pub(crate) async fn insert(
         .await)?;
     record_stage(conn, caller, id, None, stage, None).await?;
     let row = write(conn, id, f, true, 0).await?;
-    audit::changed(
+    audit::record_event(
         conn,
         caller,
-        Change {
-            action: "sales.customer.created",
-            entity_type: "Customer",
-            entity_id: id.to_string(),
-            before: None,
-            after: Some(snapshot(&row)),
+        &CustomerCreated {
+            customer: (&row).into(),
         },
+        None,
     )
     .await?;
     Ok(row)
@@ -711,16 +705,13 @@ impl CustomerMutation {
                     before.version,
                 )
                 .await?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "sales.customer.updated",
-                        entity_type: "Customer",
-                        entity_id: id.to_string(),
-                        before: Some(snapshot(&before)),
-                        after: Some(snapshot(&row)),
+                    &CustomerUpdated {
+                        customer: (&row).into(),
                     },
+                    state(&before),
                 )
                 .await?;
                 Ok(row)
@@ -783,16 +774,15 @@ impl CustomerMutation {
                 .await
                 .optional())?
                 .ok_or_else(Error::changed_meanwhile)?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "sales.customer.stage_changed",
-                        entity_type: "Customer",
-                        entity_id: id.to_string(),
-                        before: Some(json!({"stage": before.stage})),
-                        after: Some(json!({"stage": row.stage, "reason": reason})),
+                    &CustomerStageChanged {
+                        customer: (&row).into(),
+                        from: before.stage,
+                        reason: reason.clone(),
                     },
+                    state(&before),
                 )
                 .await?;
                 Ok(row)
@@ -818,16 +808,28 @@ impl CustomerMutation {
             .services()?
             .mutate(async |tx| {
                 if survivor_id == duplicate_id {
-                    return Err(Rejection::invalid("input.duplicateId", UserErrorCode::InvalidState, "a customer cannot be merged into itself"));
+                    return Err(Rejection::invalid(
+                        "input.duplicateId",
+                        UserErrorCode::InvalidState,
+                        "a customer cannot be merged into itself",
+                    ));
                 }
                 let survivor = customer_for(tx, caller, CUSTOMER_MERGE, survivor_id).await?;
                 let duplicate = customer_for(tx, caller, CUSTOMER_MERGE, duplicate_id).await?;
                 check_version(input.expected_version, survivor.version)?;
                 if !survivor.active || survivor.merged_into.is_some() {
-                    return Err(Rejection::invalid("input.survivorId", UserErrorCode::InvalidState, "the survivor was itself merged or retired; merge into an active customer"));
+                    return Err(Rejection::invalid(
+                        "input.survivorId",
+                        UserErrorCode::InvalidState,
+                        "the survivor was itself merged or retired; merge into an active customer",
+                    ));
                 }
                 if !duplicate.active || duplicate.merged_into.is_some() {
-                    return Err(Rejection::invalid("input.duplicateId", UserErrorCode::InvalidState, "this customer was already merged or retired"));
+                    return Err(Rejection::invalid(
+                        "input.duplicateId",
+                        UserErrorCode::InvalidState,
+                        "this customer was already merged or retired",
+                    ));
                 }
                 let tenant = caller.tenant_id;
                 move_children(tx, tenant, duplicate_id, survivor_id).await?;
@@ -839,19 +841,20 @@ impl CustomerMutation {
                         .filter(customers::id.eq(duplicate_id))
                         .filter(customers::version.eq(duplicate.version))
                 )
-                    .set((
-                        customers::email.eq(None::<String>),
-                        customers::phone.eq(None::<String>),
-                        customers::phone_search.eq(""),
-                        customers::search_text.eq(switchyard_kernel::validate::fold(&duplicate.display_name)),
-                        customers::active.eq(false),
-                        customers::merged_into.eq(Some(survivor_id.to_string())),
-                        customers::portal_user_id.eq(None::<String>),
-                        customers::version.eq(duplicate.version + 1),
-                        customers::updated_at.eq(time::now()),
-                    ))
-                    .execute(c)
-                    .await)?;
+                .set((
+                    customers::email.eq(None::<String>),
+                    customers::phone.eq(None::<String>),
+                    customers::phone_search.eq(""),
+                    customers::search_text
+                        .eq(switchyard_kernel::validate::fold(&duplicate.display_name)),
+                    customers::active.eq(false),
+                    customers::merged_into.eq(Some(survivor_id.to_string())),
+                    customers::portal_user_id.eq(None::<String>),
+                    customers::version.eq(duplicate.version + 1),
+                    customers::updated_at.eq(time::now()),
+                ))
+                .execute(c)
+                .await)?;
                 if freed == 0 {
                     return Err(Error::changed_meanwhile().into());
                 }
@@ -876,27 +879,35 @@ impl CustomerMutation {
                     }
                 }
                 if !d.notes.is_empty() {
-                    let joined = if f.notes.is_empty() { d.notes.clone() } else { format!("{}\n\n{}", f.notes, d.notes) };
+                    let joined = if f.notes.is_empty() {
+                        d.notes.clone()
+                    } else {
+                        format!("{}\n\n{}", f.notes, d.notes)
+                    };
                     // Keep within the notes limit (10,000 characters).
                     f.notes = joined.chars().take(10_000).collect();
                 }
                 let survivor_row = write(tx, survivor_id, &f, true, survivor.version).await?;
                 let duplicate_row = customer_for(tx, caller, CUSTOMER_MERGE, duplicate_id).await?;
-                audit::changed(tx, caller, Change {
-                    action: "sales.customer.merged",
-                    entity_type: "Customer",
-                    entity_id: survivor_id.to_string(),
-                    before: Some(json!({"survivor": snapshot(&survivor), "duplicate": snapshot(&duplicate)})),
-                    after: Some(snapshot(&survivor_row)),
-                })
+                audit::record_event(
+                    tx,
+                    caller,
+                    &CustomerMerged {
+                        customer: (&survivor_row).into(),
+                        duplicate_id,
+                    },
+                    Some(json!({"survivor": state(&survivor), "duplicate": state(&duplicate)})),
+                )
                 .await?;
-                audit::changed(tx, caller, Change {
-                    action: "sales.customer.merged_away",
-                    entity_type: "Customer",
-                    entity_id: duplicate_id.to_string(),
-                    before: Some(snapshot(&duplicate)),
-                    after: Some(snapshot(&duplicate_row)),
-                })
+                audit::record_event(
+                    tx,
+                    caller,
+                    &CustomerMergedAway {
+                        customer: (&duplicate_row).into(),
+                        merged_into: survivor_id,
+                    },
+                    state(&duplicate),
+                )
                 .await?;
                 Ok((survivor_row, duplicate_row))
             })

@@ -1,11 +1,14 @@
 //! Leads: sales opportunities of a customer, with status, priority and score.
 
+pub mod events;
+
+use events::{LeadCreated, LeadData, LeadUpdated};
+
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde_json::json;
-use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::audit;
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
 use switchyard_kernel::money::{Money, MoneyInput, is_currency};
 use switchyard_kernel::policy::Require;
@@ -159,6 +162,8 @@ async fn find(
     })?
     .ok_or(Error::NotFound)
 }
+
+switchyard_kernel::node_type!(Lead, LeadId);
 
 impl Lead {
     pub async fn find(ctx: &Context<'_>, id: LeadId) -> Result<Lead, Error> {
@@ -338,11 +343,6 @@ fn check_common(
     }
 }
 
-fn snapshot(row: &LeadRow) -> serde_json::Value {
-    json!({"id": row.id, "customerId": row.customer_id, "status": row.status, "priority": row.priority,
-           "score": row.score, "followUpAt": row.follow_up_at, "version": row.version})
-}
-
 #[derive(Default)]
 pub struct LeadMutation;
 
@@ -416,16 +416,13 @@ impl LeadMutation {
                     .returning(LeadRow::as_returning())
                     .get_result(c)
                     .await)?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "sales.lead.created",
-                        entity_type: "Lead",
-                        entity_id: row.id.to_string(),
-                        before: None,
-                        after: Some(snapshot(&row)),
+                    &LeadCreated {
+                        lead: (&row).into(),
                     },
+                    None,
                 )
                 .await?;
                 if let Some(key) = &input.idempotency_key {
@@ -519,16 +516,13 @@ impl LeadMutation {
                 .await
                 .optional())?
                 .ok_or_else(Error::changed_meanwhile)?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "sales.lead.updated",
-                        entity_type: "Lead",
-                        entity_id: id.to_string(),
-                        before: Some(snapshot(&before)),
-                        after: Some(snapshot(&row)),
+                    &LeadUpdated {
+                        lead: (&row).into(),
                     },
+                    serde_json::to_value(LeadData::from(&before)).ok(),
                 )
                 .await?;
                 Ok::<_, Rejection>(row)

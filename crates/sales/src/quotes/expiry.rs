@@ -56,16 +56,13 @@ pub async fn sweep(services: &Services) -> Result<usize, Error> {
                         Err(Error::Conflict(_)) => return Ok(false),
                         Err(e) => return Err(e.into()),
                     };
-                    switchyard_kernel::audit::changed(
+                    switchyard_kernel::audit::record_event(
                         tx,
                         &system,
-                        switchyard_kernel::audit::Change {
-                            action: "sales.quote.expired",
-                            entity_type: "Quote",
-                            entity_id: id.to_string(),
-                            before: Some(super::mutations::snapshot(&before)),
-                            after: Some(super::mutations::snapshot(&row)),
+                        &super::events::QuoteExpired {
+                            quote: (&row).into(),
                         },
+                        super::mutations::state(&before),
                     )
                     .await?;
                     Ok::<_, Rejection>(true)

@@ -2,6 +2,7 @@
 //! change means a new revision (the old one stays readable). Quotes past `validUntil` expire on
 //! their own; accepting one emits `sales.quote.accepted` (QuoteAccepted) for other domains.
 
+pub mod events;
 pub mod expiry;
 pub mod mutations;
 pub mod pricing;
@@ -477,6 +478,8 @@ async fn revisions(
         query.order(quotes::revision.asc()).load(c).await
     })?)
 }
+
+switchyard_kernel::node_type!(Quote, QuoteId);
 
 impl Quote {
     pub async fn find(ctx: &Context<'_>, id: QuoteId) -> Result<Quote, Error> {

@@ -4,9 +4,9 @@ use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde_json::json;
 use switchyard_identity::users::is_active_client;
-use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::RowScope;
+use switchyard_kernel::audit;
 use switchyard_kernel::money::is_currency;
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::{Check, check_version};
@@ -15,9 +15,13 @@ use switchyard_kernel::{
     payload, time,
 };
 
+use super::events::{
+    QuoteAccepted, QuoteApproved, QuoteCreated, QuoteData, QuoteItemData, QuoteRejected,
+    QuoteRevised, QuoteSent, QuoteSuperseded, QuoteUpdated, QuoteViewed,
+};
 use super::pricing::{self, Line, MAX_LINES, MAX_QUANTITY, MAX_UNIT_AMOUNT};
 use super::{ItemRow, Quote, QuoteId, QuoteItemCategory, QuoteRow, QuoteStatus, find};
-use crate::customers::{CustomerId, customer_for};
+use crate::customers::{CustomerId, customer_for, find_scoped};
 use crate::permissions::{QUOTE_APPROVE, QUOTE_MANAGE, QUOTE_RESPOND};
 use crate::schema::{quote_items, quotes};
 use crate::settings;
@@ -241,15 +245,6 @@ async fn set_totals(
     Ok(())
 }
 
-pub(crate) fn snapshot(row: &QuoteRow) -> serde_json::Value {
-    json!({
-        "id": row.id, "number": row.number, "revision": row.revision, "customerId": row.customer_id,
-        "status": row.status, "currency": row.currency, "subtotalMinor": row.subtotal_minor,
-        "taxMinor": row.tax_minor, "totalMinor": row.total_minor, "validUntil": row.valid_until,
-        "acceptedBy": row.accepted_by, "version": row.version,
-    })
-}
-
 async fn reload(conn: &mut Conn<'_>, id: QuoteId) -> Result<QuoteRow, Error> {
     Ok(db_run!(conn, |c| quotes::table
         .find(id)
@@ -435,25 +430,24 @@ fn require(row: &QuoteRow, allowed: &[QuoteStatus], done: &str) -> Result<(), Re
     Ok(())
 }
 
-async fn changed(
+/// The quote as the audit log keeps its previous state.
+pub(crate) fn state(row: &QuoteRow) -> Option<serde_json::Value> {
+    serde_json::to_value(QuoteData::from(row)).ok()
+}
+
+/// The lines of a quote, in order.
+async fn items(
     conn: &mut Conn<'_>,
-    caller: &Caller,
-    action: &'static str,
-    before: Option<&QuoteRow>,
-    after: &QuoteRow,
-) -> Result<(), Error> {
-    audit::changed(
-        conn,
-        caller,
-        Change {
-            action,
-            entity_type: "Quote",
-            entity_id: after.id.to_string(),
-            before: before.map(snapshot),
-            after: Some(snapshot(after)),
-        },
-    )
-    .await
+    tenant: switchyard_kernel::TenantId,
+    id: QuoteId,
+) -> Result<Vec<ItemRow>, Error> {
+    Ok(db_run!(conn, |c| quote_items::table
+        .filter(quote_items::tenant_id.eq(tenant))
+        .filter(quote_items::quote_id.eq(id))
+        .order((quote_items::sort_order.asc(), quote_items::id.asc()))
+        .select(ItemRow::as_select())
+        .load(c)
+        .await)?)
 }
 
 #[derive(Default)]
@@ -536,7 +530,15 @@ impl QuoteMutation {
                     &items,
                 )
                 .await?;
-                changed(tx, caller, "sales.quote.created", None, &row).await?;
+                audit::record_event(
+                    tx,
+                    caller,
+                    &QuoteCreated {
+                        quote: (&row).into(),
+                    },
+                    None,
+                )
+                .await?;
                 if let Some(key) = &input.idempotency_key {
                     idempotency::remember(tx, caller, "createQuote", key, &row.id.to_string())
                         .await?;
@@ -626,7 +628,15 @@ impl QuoteMutation {
                 .await
                 .optional())?
                 .ok_or_else(Error::changed_meanwhile)?;
-                changed(tx, caller, "sales.quote.updated", Some(&before), &row).await?;
+                audit::record_event(
+                    tx,
+                    caller,
+                    &QuoteUpdated {
+                        quote: (&row).into(),
+                    },
+                    state(&before),
+                )
+                .await?;
                 Ok::<_, Rejection>(row)
             })
             .await;
@@ -684,7 +694,7 @@ impl QuoteMutation {
                 .await
                 .optional())?
                 .ok_or_else(Error::changed_meanwhile)?;
-                changed(tx, caller, "sales.quote.approved", Some(&before), &row).await?;
+                audit::record_event(tx, caller, &QuoteApproved { quote: (&row).into() }, state(&before)).await?;
                 Ok(row)
             })
             .await;
@@ -726,7 +736,7 @@ impl QuoteMutation {
                 }
                 check.finish()?;
                 let row = set_status(tx, &before, QuoteStatus::Sent, caller.user_id(), None).await?;
-                changed(tx, caller, "sales.quote.sent", Some(&before), &row).await?;
+                audit::record_event(tx, caller, &QuoteSent { quote: (&row).into() }, state(&before)).await?;
                 Ok(row)
             })
             .await;
@@ -832,8 +842,24 @@ impl QuoteMutation {
                 .await
                 .optional())?
                 .ok_or_else(Error::changed_meanwhile)?;
-                changed(tx, caller, "sales.quote.superseded", Some(&before), &old).await?;
-                changed(tx, caller, "sales.quote.revised", None, &row).await?;
+                audit::record_event(
+                    tx,
+                    caller,
+                    &QuoteSuperseded {
+                        quote: (&old).into(),
+                    },
+                    state(&before),
+                )
+                .await?;
+                audit::record_event(
+                    tx,
+                    caller,
+                    &QuoteRevised {
+                        quote: (&row).into(),
+                    },
+                    None,
+                )
+                .await?;
                 Ok(row)
             })
             .await;
@@ -911,27 +937,40 @@ async fn respond(
         .mutate(async |tx| {
             let before = find(tx, caller, QUOTE_RESPOND, id).await?;
             check_version(expected, before.version)?;
-            let (allowed, verb, action): (&[QuoteStatus], &str, &'static str) = match to {
-                QuoteStatus::Viewed => {
-                    (&[QuoteStatus::Sent], "marked viewed", "sales.quote.viewed")
-                }
-                QuoteStatus::Accepted => (
-                    &[QuoteStatus::Sent, QuoteStatus::Viewed],
-                    "accepted",
-                    "sales.quote.accepted",
-                ),
-                _ => (
-                    &[QuoteStatus::Sent, QuoteStatus::Viewed],
-                    "rejected",
-                    "sales.quote.rejected",
-                ),
+            let (allowed, verb): (&[QuoteStatus], &str) = match to {
+                QuoteStatus::Viewed => (&[QuoteStatus::Sent], "marked viewed"),
+                QuoteStatus::Accepted => (&[QuoteStatus::Sent, QuoteStatus::Viewed], "accepted"),
+                _ => (&[QuoteStatus::Sent, QuoteStatus::Viewed], "rejected"),
             };
             require(&before, allowed, verb)?;
             let mut check = Check::new();
             check.max_len("input.reason", reason.as_deref().unwrap_or_default(), 1000);
             check.finish()?;
             let row = set_status(tx, &before, to, caller.user_id(), reason.as_deref()).await?;
-            changed(tx, caller, action, Some(&before), &row).await?;
+            let quote = QuoteData::from(&row);
+            match to {
+                QuoteStatus::Viewed => {
+                    audit::record_event(tx, caller, &QuoteViewed { quote }, state(&before)).await?
+                }
+                QuoteStatus::Accepted => {
+                    // The customer as it is (a client accepting cannot read customers).
+                    let customer =
+                        find_scoped(tx, caller.tenant_id, &RowScope::Tenant, row.customer_id)
+                            .await?
+                            .ok_or(Error::NotFound)?;
+                    let items = items(tx, caller.tenant_id, row.id).await?;
+                    let accepted = QuoteAccepted {
+                        quote,
+                        items: items.iter().map(QuoteItemData::from).collect(),
+                        location_id: customer.location(),
+                    };
+                    audit::record_event(tx, caller, &accepted, state(&before)).await?
+                }
+                _ => {
+                    let rejected = QuoteRejected { quote, reason };
+                    audit::record_event(tx, caller, &rejected, state(&before)).await?
+                }
+            }
             Ok(row)
         })
         .await;

@@ -2,16 +2,22 @@
 //! visit a site). A queued task can be claimed; a task can be handed over to someone else or
 //! back to a queue; every move is kept in the task's history.
 
+pub mod events;
+
+use events::{
+    TaskCancelled, TaskClaimed, TaskCompleted, TaskCreated, TaskData, TaskHandedOver,
+    TaskRescheduled, TaskUpdated, state,
+};
+
 use std::collections::HashMap;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde_json::json;
 use switchyard_identity::users::is_active_staff;
 use switchyard_identity::{User, load_user};
-use switchyard_kernel::audit::{self, Change};
+use switchyard_kernel::audit;
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs, SortDirection};
 use switchyard_kernel::policy::{Inherit, Require};
 use switchyard_kernel::validate::{Check, check_version};
@@ -256,6 +262,8 @@ pub(crate) async fn find(
     .ok_or(Error::NotFound)
 }
 
+switchyard_kernel::node_type!(Task, TaskId);
+
 impl Task {
     pub async fn find(ctx: &Context<'_>, id: TaskId) -> Result<Task, Error> {
         let caller = ctx.caller()?;
@@ -496,11 +504,6 @@ async fn record_event(
     Ok(())
 }
 
-fn snapshot(row: &TaskRow) -> serde_json::Value {
-    json!({"id": row.id, "kind": row.kind, "title": row.title, "status": row.status, "dueAt": row.due_at,
-           "assignee": row.assignee_id, "queue": row.queue, "customerId": row.customer_id, "version": row.version})
-}
-
 /// Inserts a task with its first history entry and its audit entry.
 pub(crate) async fn insert(
     conn: &mut Conn<'_>,
@@ -540,16 +543,13 @@ pub(crate) async fn insert(
         None,
     )
     .await?;
-    audit::changed(
+    audit::record_event(
         conn,
         caller,
-        Change {
-            action: "sales.task.created",
-            entity_type: "Task",
-            entity_id: row.id.to_string(),
-            before: None,
-            after: Some(snapshot(&row)),
+        &TaskCreated {
+            task: (&row).into(),
         },
+        None,
     )
     .await?;
     Ok(row)
@@ -588,16 +588,13 @@ pub(crate) async fn reschedule(
         None,
     )
     .await?;
-    audit::changed(
+    audit::record_event(
         conn,
         caller,
-        Change {
-            action: "sales.task.rescheduled",
-            entity_type: "Task",
-            entity_id: id.to_string(),
-            before: Some(snapshot(&before)),
-            after: Some(snapshot(&row)),
+        &TaskRescheduled {
+            task: (&row).into(),
         },
+        state(&before),
     )
     .await?;
     Ok(true)
@@ -635,16 +632,13 @@ pub(crate) async fn cancel(
         Some(note),
     )
     .await?;
-    audit::changed(
+    audit::record_event(
         conn,
         caller,
-        Change {
-            action: "sales.task.cancelled",
-            entity_type: "Task",
-            entity_id: id.to_string(),
-            before: Some(snapshot(&before)),
-            after: Some(snapshot(&row)),
+        &TaskCancelled {
+            task: (&row).into(),
         },
+        state(&before),
     )
     .await?;
     Ok(())
@@ -899,16 +893,13 @@ impl TaskMutation {
                     )
                     .await?;
                 }
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "sales.task.updated",
-                        entity_type: "Task",
-                        entity_id: id.to_string(),
-                        before: Some(snapshot(&before)),
-                        after: Some(snapshot(&row)),
+                    &TaskUpdated {
+                        task: (&row).into(),
                     },
+                    state(&before),
                 )
                 .await?;
                 Ok::<_, Rejection>(row)
@@ -962,16 +953,13 @@ impl TaskMutation {
                     input.note.as_deref(),
                 )
                 .await?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "sales.task.claimed",
-                        entity_type: "Task",
-                        entity_id: id.to_string(),
-                        before: Some(snapshot(&before)),
-                        after: Some(snapshot(&row)),
+                    &TaskClaimed {
+                        task: (&row).into(),
                     },
+                    state(&before),
                 )
                 .await?;
                 Ok(row)
@@ -1054,16 +1042,13 @@ impl TaskMutation {
                     input.note.as_deref(),
                 )
                 .await?;
-                audit::changed(
+                audit::record_event(
                     tx,
                     caller,
-                    Change {
-                        action: "sales.task.handed_over",
-                        entity_type: "Task",
-                        entity_id: id.to_string(),
-                        before: Some(snapshot(&before)),
-                        after: Some(snapshot(&row)),
+                    &TaskHandedOver {
+                        task: (&row).into(),
                     },
+                    state(&before),
                 )
                 .await?;
                 Ok(row)
@@ -1144,22 +1129,12 @@ async fn finish(
                 input.note.as_deref(),
             )
             .await?;
-            audit::changed(
-                tx,
-                caller,
-                Change {
-                    action: if status == TaskStatus::Done {
-                        "sales.task.completed"
-                    } else {
-                        "sales.task.cancelled"
-                    },
-                    entity_type: "Task",
-                    entity_id: id.to_string(),
-                    before: Some(snapshot(&before)),
-                    after: Some(snapshot(&row)),
-                },
-            )
-            .await?;
+            let task = TaskData::from(&row);
+            if status == TaskStatus::Done {
+                audit::record_event(tx, caller, &TaskCompleted { task }, state(&before)).await?;
+            } else {
+                audit::record_event(tx, caller, &TaskCancelled { task }, state(&before)).await?;
+            }
             Ok::<_, Rejection>(row)
         })
         .await;

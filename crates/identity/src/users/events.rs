@@ -1,0 +1,127 @@
+//! What happens to users, as typed events (see the event catalogue). Open WebSockets of a
+//! user check their access again on any of them.
+
+use chrono::{DateTime, Utc};
+use switchyard_kernel::access::{Scope, UserKind};
+use switchyard_kernel::{DomainEvent, UserId};
+
+use super::{UserRow, UserStatus};
+
+switchyard_kernel::event_payload! {
+    /// A user as events carry it (never a password or its hash).
+    pub struct UserData {
+        pub id: UserId,
+        /// Lower-cased.
+        pub email: String,
+        pub name: String,
+        pub kind: UserKind,
+        pub status: UserStatus,
+        pub version: i32,
+    }
+}
+
+impl From<&UserRow> for UserData {
+    fn from(row: &UserRow) -> Self {
+        UserData {
+            id: row.id,
+            email: row.email.clone(),
+            name: row.name.clone(),
+            kind: row.kind,
+            status: row.status,
+            version: row.version,
+        }
+    }
+}
+
+/// The user as the audit log keeps its previous state.
+pub(crate) fn state(row: &UserRow) -> Option<serde_json::Value> {
+    serde_json::to_value(UserData::from(row)).ok()
+}
+
+switchyard_kernel::domain_event! {
+    /// A user was created (invited, or with a password).
+    pub struct UserCreated = "identity.user.created" v 1 on "User" by user.id {
+        pub user: UserData,
+        /// Role keys.
+        pub roles: Vec<String>,
+    }
+}
+
+switchyard_kernel::domain_event! {
+    /// A user's name or locations changed.
+    pub struct UserUpdated = "identity.user.updated" v 1 on "User" by user.id {
+        pub user: UserData,
+    }
+}
+
+switchyard_kernel::domain_event! {
+    /// A user's roles were replaced.
+    pub struct UserRolesChanged = "identity.user.roles_changed" v 1 on "User" by user.id {
+        pub user: UserData,
+        /// Role keys, as they are now.
+        pub roles: Vec<String>,
+    }
+}
+
+switchyard_kernel::domain_event! {
+    /// A user was given an extra permission, possibly until a time.
+    pub struct UserPermissionGranted = "identity.user.permission_granted" v 1 on "User" by user_id {
+        pub user_id: UserId,
+        pub grant_id: String,
+        pub permission: String,
+        pub scope: Scope,
+        pub expires_at: Option<DateTime<Utc>>,
+    }
+}
+
+switchyard_kernel::domain_event! {
+    /// An extra permission of a user was taken back.
+    pub struct UserPermissionRevoked = "identity.user.permission_revoked" v 1 on "User" by user_id {
+        pub user_id: UserId,
+        pub grant_id: String,
+        pub permission: String,
+        pub scope: Scope,
+    }
+}
+
+switchyard_kernel::domain_event! {
+    /// A user may no longer sign in; every session ended.
+    pub struct UserDeactivated = "identity.user.deactivated" v 1 on "User" by user.id {
+        pub user: UserData,
+    }
+}
+
+switchyard_kernel::domain_event! {
+    /// A deactivated user may sign in again.
+    pub struct UserReactivated = "identity.user.reactivated" v 1 on "User" by user.id {
+        pub user: UserData,
+    }
+}
+
+switchyard_kernel::domain_event! {
+    /// A user signed out: one session, or all of them.
+    pub struct UserSignedOut = "identity.user.signed_out" v 1 on "User" by user_id {
+        pub user_id: UserId,
+        pub all_sessions: bool,
+    }
+}
+
+switchyard_kernel::domain_event! {
+    /// A user changed their password; their other sessions ended.
+    pub struct UserPasswordChanged = "identity.user.password_changed" v 1 on "User" by user_id {
+        pub user_id: UserId,
+    }
+}
+
+/// Every user event type, for the catalogue.
+pub const SPECS: &[switchyard_kernel::events::EventSpec] = &[
+    UserCreated::SPEC,
+    UserUpdated::SPEC,
+    UserRolesChanged::SPEC,
+    UserPermissionGranted::SPEC,
+    UserPermissionRevoked::SPEC,
+    UserDeactivated::SPEC,
+    UserReactivated::SPEC,
+    UserSignedOut::SPEC,
+    UserPasswordChanged::SPEC,
+];
