@@ -141,9 +141,9 @@ backend_test! {
         // Through filters and search: nothing of A.
         let data = app.ok(&b.owner_token, "query($c: ID!, $u: ID!) {
             customers(search: \"Alpha\") { totalCount } byRep: customers(filter: {assignedToId: $u}) { totalCount }
-            leads(filter: {customerId: $c}) { totalCount } activities(filter: {customerId: $c}) { totalCount }
-            tasks(filter: {customerId: $c}) { totalCount } quotes(filter: {customerId: $c}) { totalCount }
-            expired: quotes(filter: {status: SENT}) { totalCount } }", json!({"c": c, "u": a_rep.to_global()})).await;
+            leads(filter: {customerId: {eq: $c}}) { totalCount } activities(filter: {customerId: {eq: $c}}) { totalCount }
+            tasks(filter: {customerId: {eq: $c}}) { totalCount } quotes(filter: {customerId: {eq: $c}}) { totalCount }
+            expired: quotes(filter: {status: {eq: SENT}}) { totalCount } }", json!({"c": c, "u": a_rep.to_global()})).await;
         for (key, value) in data.as_object().unwrap() {
             assert_eq!(value["totalCount"], 0, "{key}: {data}");
         }

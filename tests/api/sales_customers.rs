@@ -191,7 +191,7 @@ backend_test! {
         let id = data["createTask"]["task"]["id"].clone();
         assert_eq!(data["createTask"]["task"]["queue"], "INSIDE_SALES");
         // Everyone who works tasks sees the queue.
-        let queue = "{ tasks(filter: {queue: INSIDE_SALES, unassigned: true}) { totalCount } }";
+        let queue = "{ tasks(filter: {queue: {eq: INSIDE_SALES}, assigneeId: {isNull: true}}) { totalCount } }";
         assert_eq!(app.ok(&ann_token, queue, json!({})).await["tasks"]["totalCount"], 1);
         // Seeing a queued task lets a rep claim it, not cancel, complete, edit or reroute it.
         for (field, mutation) in [
@@ -277,7 +277,7 @@ backend_test! {
         ]);
         let data = app.ok(&t.owner_token, "mutation($id: ID!) { updateLead(input: {id: $id, expectedVersion: 1, status: QUALIFIED, estimatedValue: null}) { lead { status estimatedValue { amountMinor } version } } }", json!({"id": lead["id"]})).await;
         assert_eq!(data["updateLead"]["lead"], json!({"status": "QUALIFIED", "estimatedValue": null, "version": 2}));
-        let data = app.ok(&t.owner_token, "{ high: leads(filter: {status: QUALIFIED}) { totalCount } none: leads(filter: {status: WON}) { totalCount } }", json!({})).await;
+        let data = app.ok(&t.owner_token, "{ high: leads(filter: {status: {eq: QUALIFIED}}) { totalCount } none: leads(filter: {status: {eq: WON}}) { totalCount } }", json!({})).await;
         assert_eq!((data["high"]["totalCount"].clone(), data["none"]["totalCount"].clone()), (json!(1), json!(0)));
         let nested = app.ok(&t.owner_token, "query($id: ID!) { customer(id: $id) { leads(first: 5) { totalCount edges { node { status } } } } }", json!({"id": id})).await;
         assert_eq!(nested["customer"]["leads"]["totalCount"], 1);

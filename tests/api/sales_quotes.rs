@@ -204,7 +204,7 @@ backend_test! {
         let id = data["createQuote"]["quote"]["id"].clone();
         app.ok(&t.owner_token, &action("sendQuote"), json!({"id": id})).await;
         tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
-        let data = app.ok(&t.owner_token, "query($id: ID!) { quote(id: $id) { status } quotes(filter: {status: EXPIRED}) { totalCount } }", json!({"id": id})).await;
+        let data = app.ok(&t.owner_token, "query($id: ID!) { quote(id: $id) { status } quotes(filter: {status: {eq: EXPIRED}}) { totalCount } }", json!({"id": id})).await;
         assert_eq!(data["quote"]["status"], "EXPIRED");
         assert_eq!(data["quotes"]["totalCount"], 1);
         let data = app.ok(&t.owner_token, &action("acceptQuote"), json!({"id": id})).await;

@@ -154,6 +154,19 @@ pub struct Bounds {
     pub limit: i64,
 }
 
+impl Bounds {
+    /// No cursors and a limit no list reaches: every row (small lists, such as a quote's
+    /// revisions).
+    pub fn all() -> Bounds {
+        Bounds {
+            after: None,
+            before: None,
+            backward: false,
+            limit: 10_000,
+        }
+    }
+}
+
 /// `(a, b) > ($1, $2)` (or `<`) over two text columns: the keyset bound of a list ordered by a
 /// text column and then by ID. PostgreSQL and SQLite (3.15+) both use it as one range
 /// condition of an index on (…, a, b).

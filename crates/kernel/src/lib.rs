@@ -16,6 +16,7 @@ pub mod ids;
 pub mod module;
 pub mod money;
 pub mod policy;
+pub mod read;
 pub mod schema;
 pub mod text_enum;
 pub mod time;

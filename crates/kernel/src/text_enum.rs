@@ -50,6 +50,12 @@ macro_rules! text_enum {
             }
         }
 
+        impl $crate::read::StoredText for $name {
+            fn stored(&self) -> &'static str {
+                self.as_str()
+            }
+        }
+
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())

@@ -14,8 +14,6 @@ use switchyard_kernel::Error;
 use switchyard_kernel::batch::Siblings;
 use switchyard_kernel::db::sql::Sql;
 
-use crate::scope::{ChildScope, push_child_scope};
-
 /// A child table paged under a parent.
 pub trait Children: Send + Sync + 'static {
     type Row: Clone + Send + Sync + QueryableByName<Pg> + QueryableByName<Sqlite> + 'static;
@@ -35,6 +33,58 @@ pub trait Children: Send + Sync + 'static {
     const OPEN: Option<&'static str> = None;
     /// A row's parent ID.
     fn parent(row: &Self::Row) -> String;
+
+    /// The rows the caller reaches: the one scope lists, single rows and nested pages share.
+    fn scope(caller: &switchyard_kernel::Caller) -> Result<switchyard_kernel::read::Expr, Error> {
+        Self::scope_for(caller, Self::PERMISSION)
+    }
+
+    /// The rows the caller reaches with `permission` (a mutation's, say).
+    fn scope_for(
+        caller: &switchyard_kernel::Caller,
+        permission: &str,
+    ) -> Result<switchyard_kernel::read::Expr, Error> {
+        crate::scope::child_scope(caller, permission, Self::MINE, Self::CLIENT, Self::OPEN)
+    }
+}
+
+/// The rows of `C` that `caller` reaches with `permission`, filtered and ordered: one list,
+/// its count, or one row (see [`Listing`](switchyard_kernel::read::Listing)).
+pub fn listing<C: Children>(
+    caller: &switchyard_kernel::Caller,
+    permission: &str,
+    filter: switchyard_kernel::read::Expr,
+    order: switchyard_kernel::read::Order,
+) -> Result<switchyard_kernel::read::Listing, Error> {
+    Ok(switchyard_kernel::read::Listing {
+        table: C::TABLE,
+        tenant: caller.tenant_id,
+        scope: C::scope_for(caller, permission)?,
+        filter,
+        order,
+    })
+}
+
+/// One row of `C` by ID, if `caller` reaches it with `permission`; NOT_FOUND otherwise.
+pub async fn find<C: Children>(
+    conn: &mut switchyard_kernel::Conn<'_>,
+    caller: &switchyard_kernel::Caller,
+    permission: &str,
+    id: &str,
+) -> Result<C::Row, Error> {
+    let by_id = switchyard_kernel::read::Order {
+        column: None,
+        desc: false,
+    };
+    listing::<C>(
+        caller,
+        permission,
+        switchyard_kernel::read::Expr::True,
+        by_id,
+    )?
+    .one(conn, id)
+    .await?
+    .ok_or(Error::NotFound)
 }
 
 /// The first rows of every parent of a page, loaded at once: all rows in one sibling set,
@@ -61,7 +111,7 @@ pub async fn first_pages<C: Children>(
     limit: i64,
 ) -> Result<NestedPages<C::Row>, Error> {
     let tenant = caller.tenant_id;
-    let scope = ChildScope::of(caller, C::PERMISSION)?;
+    let scope = C::scope(caller)?;
     let mut sql = Sql::new("SELECT * FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.");
     sql.push(C::PARENT)
         .push(" ORDER BY t.id DESC) AS row_rank FROM ")
@@ -71,7 +121,7 @@ pub async fn first_pages<C: Children>(
         .push(" AND t.")
         .push(C::PARENT)
         .is_in(parents.iter().cloned());
-    push_child_scope(&mut sql, tenant, &scope, C::MINE, C::CLIENT, C::OPEN);
+    scope.push_and(&mut sql);
     sql.push(") ranked WHERE row_rank <= ")
         .bind(limit)
         .push(" ORDER BY ")
@@ -100,7 +150,7 @@ fn one_parent<C: Children>(
     caller: &switchyard_kernel::Caller,
     parent: &str,
 ) -> Result<(), Error> {
-    let scope = ChildScope::of(caller, C::PERMISSION)?;
+    let scope = C::scope(caller)?;
     sql.push(" FROM ")
         .push(C::TABLE)
         .push(" t WHERE t.tenant_id = ")
@@ -109,7 +159,7 @@ fn one_parent<C: Children>(
         .push(C::PARENT)
         .push(" = ")
         .bind(parent.to_owned());
-    push_child_scope(sql, caller.tenant_id, &scope, C::MINE, C::CLIENT, C::OPEN);
+    scope.push_and(sql);
     Ok(())
 }
 

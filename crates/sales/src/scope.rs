@@ -194,3 +194,45 @@ pub fn push_child_scope(
         }
     }
 }
+
+/// The rows of a child table (alias `t`) `caller` reaches with `permission`, as one condition:
+/// what lists, counts, single rows and nested pages all apply. `mine` names the column of the
+/// user who created or holds a row; `client` the condition under which a row of its customer
+/// is shown to the customer's portal user (none: never); `open` a condition that makes a row
+/// visible to everyone with the permission (queued tasks).
+pub fn child_scope(
+    caller: &Caller,
+    permission: &str,
+    mine: &str,
+    client: Option<&str>,
+    open: Option<&str>,
+) -> Result<switchyard_kernel::read::Expr, Error> {
+    use switchyard_kernel::read::Expr;
+    let scope = ChildScope::of(caller, permission)?;
+    if let ChildScope::Tenant = scope {
+        return Ok(Expr::True);
+    }
+    let mut sql = Sql::new("1 = 1");
+    push_child_scope(&mut sql, caller.tenant_id, &scope, mine, client, open);
+    Ok(Expr::Sql(sql))
+}
+
+/// The customers (alias `t`) a row scope reaches, as one condition.
+pub fn customer_scope(scope: &RowScope) -> switchyard_kernel::read::Expr {
+    use switchyard_kernel::read::Expr;
+    match scope {
+        RowScope::Tenant => Expr::True,
+        RowScope::Own(user) => {
+            let mut sql = Sql::new("t.assigned_to = ");
+            sql.bind(user.to_string());
+            Expr::Sql(sql)
+        }
+        RowScope::Location { user, locations } => {
+            let mut sql = Sql::new("t.assigned_to = ");
+            sql.bind(user.to_string())
+                .push(" OR t.location_id")
+                .is_in(location_texts(locations));
+            Expr::Sql(sql)
+        }
+    }
+}

@@ -106,6 +106,21 @@ impl Sql {
         self
     }
 
+    /// Appends another statement's text and binds (a condition built elsewhere).
+    pub fn append(&mut self, other: &Sql) -> &mut Sql {
+        for part in &other.parts {
+            match part {
+                Part::Text(t) => self.parts.push(Part::Text(t.clone())),
+                Part::Param(n) => {
+                    self.binds.push(other.binds[n - 1].clone());
+                    self.parts.push(Part::Param(self.binds.len()));
+                }
+                Part::In(values) => self.parts.push(Part::In(values.clone())),
+            }
+        }
+        self
+    }
+
     /// The SQL text for a backend (for logs and tests; running it binds the same way).
     pub fn render(&self, backend: Backend) -> String {
         let mut n = 0;
@@ -248,6 +263,17 @@ mod tests {
         assert_eq!(
             sql.render(Backend::Sqlite),
             "SELECT * FROM t WHERE a = ? AND b IN (?, ?) AND c IN (NULL) AND d = ?"
+        );
+        let mut outer = Sql::new("x = ");
+        outer
+            .bind(1i64)
+            .push(" AND (")
+            .append(&sql)
+            .push(") AND y = ");
+        outer.bind(2i64);
+        assert_eq!(
+            outer.render(Backend::Postgres),
+            "x = $1 AND (SELECT * FROM t WHERE a = $2 AND b = ANY($3) AND c = ANY($4) AND d = $5) AND y = $6"
         );
     }
 }

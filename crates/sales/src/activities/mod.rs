@@ -12,12 +12,12 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_identity::{User, load_user};
 use switchyard_kernel::audit;
-use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
+use switchyard_kernel::connection::{Connection, PageArgs};
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::{Check, check_version};
 use switchyard_kernel::{
-    Caller, Conn, ContextExt, Error, Rejection, TenantId, UserErrorCode, UserId, db_run, keyset,
-    payload, time,
+    Caller, Conn, ContextExt, Error, Rejection, TenantId, UserErrorCode, UserId, db_run, payload,
+    time,
 };
 
 use crate::customers::{Customer, CustomerId, customer_for, load_customer};
@@ -25,8 +25,8 @@ use crate::leads::LeadId;
 use crate::nested::Children;
 use crate::permissions::{ACTIVITY_LOG, ACTIVITY_READ, CUSTOMER_READ, TASK_READ};
 use crate::schema::{leads, sales_activities};
-use crate::scope::ChildScope;
 use crate::tasks::{self, NewTask, Task, TaskId, TaskKind};
+use switchyard_kernel::read::Expr;
 
 switchyard_kernel::id_type!(
     /// A sales activity.
@@ -160,18 +160,7 @@ async fn find(
     permission: &str,
     id: ActivityId,
 ) -> Result<ActivityRow, Error> {
-    let scope = ChildScope::of(caller, permission)?;
-    let tenant = caller.tenant_id;
-    db_run!(conn, |c| {
-        let mut query = sales_activities::table
-            .filter(sales_activities::tenant_id.eq(tenant))
-            .filter(sales_activities::id.eq(id))
-            .select(ActivityRow::as_select())
-            .into_boxed();
-        crate::child_filter!(query, sales_activities, owner_id, tenant, &scope);
-        query.first(c).await.optional()
-    })?
-    .ok_or(Error::NotFound)
+    crate::nested::find::<ActivityChildren>(conn, caller, permission, &id.to_string()).await
 }
 
 switchyard_kernel::node_type!(SalesActivity, ActivityId);
@@ -186,12 +175,27 @@ impl SalesActivity {
     }
 }
 
-/// Filters for `activities`.
-#[derive(Default, InputObject)]
-pub struct ActivityFilter {
-    pub customer_id: Option<ID>,
-    pub owner_id: Option<ID>,
-    pub kind: Option<ActivityKind>,
+switchyard_kernel::filter! {
+    /// Which activities to list.
+    pub struct ActivityFilter {
+        customer_id: Id<CustomerId> = "customer_id",
+        lead_id: Id<LeadId> = "lead_id",
+        /// Who logged it.
+        owner_id: Id<UserId> = "owner_id",
+        kind: Enum<ActivityKind> = "kind",
+        occurred_at: Time = "occurred_at",
+        follow_up_at: Time = "follow_up_at",
+        subject: Text = "subject",
+    }
+}
+
+switchyard_kernel::order! {
+    /// How activities are sorted.
+    pub enum ActivityOrderField, ActivityOrder for ActivityRow {
+        /// By when they were logged (newest first by default).
+        CreatedAt = id,
+    }
+    default CreatedAt Desc
 }
 
 #[derive(Default)]
@@ -213,6 +217,7 @@ impl ActivityQuery {
 
     /// Activities the caller may see, newest first.
     #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(ACTIVITY_READ))]
+    #[allow(clippy::too_many_arguments)]
     async fn activities(
         &self,
         ctx: &Context<'_>,
@@ -221,66 +226,26 @@ impl ActivityQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<ActivityFilter>,
+        order_by: Option<ActivityOrder>,
     ) -> async_graphql::Result<Connection<SalesActivity>> {
-        let caller = ctx.caller()?.clone();
-        let scope = ChildScope::of(&caller, ACTIVITY_READ)?;
-        let page = PageArgs::new(first, after, last, before).page()?;
-        let bounds = page.bounds(1)?;
-        let filter = filter.unwrap_or_default();
-        let tenant = caller.tenant_id;
-        let customer = filter
-            .customer_id
-            .as_ref()
-            .map(CustomerId::parse)
-            .transpose()?;
-        let owner = filter.owner_id.as_ref().map(UserId::parse).transpose()?;
-        let kind = filter.kind.map(|k| k.as_str());
-        macro_rules! filtered {
-            ($query:ident) => {{
-                $query = $query.filter(sales_activities::tenant_id.eq(tenant));
-                crate::child_filter!($query, sales_activities, owner_id, tenant, &scope);
-                if let Some(c) = customer {
-                    $query = $query.filter(sales_activities::customer_id.eq(c));
-                }
-                if let Some(o) = owner {
-                    $query = $query.filter(sales_activities::owner_id.eq(o));
-                }
-                if let Some(k) = kind {
-                    $query = $query.filter(sales_activities::kind.eq(k));
-                }
-            }};
-        }
-        let db = ctx.services()?.db.clone();
-        let rows: Vec<ActivityRow> = {
-            let mut pooled = db.read().await?;
-            let mut conn = pooled.conn();
-            db_run!(&mut conn, |c| {
-                let mut query = sales_activities::table
-                    .select(ActivityRow::as_select())
-                    .into_boxed();
-                filtered!(query);
-                keyset!(query, &bounds, true, sales_activities::id);
-                query.load(c).await
-            })?
-        };
-        let count: switchyard_kernel::connection::CountFn = Box::new(move || {
-            Box::pin(async move {
-                let mut pooled = db.read().await?;
-                let mut conn = pooled.conn();
-                Ok(db_run!(&mut conn, |c| {
-                    let mut query = sales_activities::table.count().into_boxed();
-                    filtered!(query);
-                    query.get_result(c).await
-                })?)
-            })
-        });
-        Ok(Connection::from_rows(
-            &page,
-            rows,
-            |r: &ActivityRow| Cursor(vec![r.id.to_string().into()]),
-            SalesActivity,
-            Some(count),
-        ))
+        let order = ActivityOrder::or_default(order_by);
+        let filter = filter.map(|f| f.expr()).transpose()?.unwrap_or(Expr::True);
+        let listing = crate::nested::listing::<ActivityChildren>(
+            ctx.caller()?,
+            ACTIVITY_READ,
+            filter,
+            order.order(),
+        )?;
+        let args = PageArgs::new(first, after, last, before);
+        Ok(listing
+            .connection(
+                &ctx.services()?.db,
+                &args,
+                order.arity(),
+                |r| order.cursor(r),
+                |rows| rows.into_iter().map(SalesActivity).collect(),
+            )
+            .await?)
     }
 }
 

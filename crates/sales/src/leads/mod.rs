@@ -9,19 +9,19 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_kernel::audit;
-use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
+use switchyard_kernel::connection::{Connection, PageArgs};
 use switchyard_kernel::money::{Money, MoneyInput, is_currency};
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::{Check, check_version};
 use switchyard_kernel::{
-    ContextExt, Error, Rejection, TenantId, UserErrorCode, UserId, db_run, keyset, payload, time,
+    ContextExt, Error, Rejection, TenantId, UserErrorCode, UserId, db_run, payload, time,
 };
 
 use crate::customers::{Customer, CustomerId, customer_for, load_customer};
 use crate::nested::Children;
 use crate::permissions::{CUSTOMER_READ, LEAD_MANAGE, LEAD_READ};
 use crate::schema::leads;
-use crate::scope::ChildScope;
+use switchyard_kernel::read::Expr;
 
 switchyard_kernel::id_type!(
     /// A lead.
@@ -149,18 +149,7 @@ async fn find(
     permission: &str,
     id: LeadId,
 ) -> Result<LeadRow, Error> {
-    let scope = ChildScope::of(caller, permission)?;
-    let tenant = caller.tenant_id;
-    db_run!(conn, |c| {
-        let mut query = leads::table
-            .filter(leads::tenant_id.eq(tenant))
-            .filter(leads::id.eq(id))
-            .select(LeadRow::as_select())
-            .into_boxed();
-        crate::child_filter!(query, leads, created_by, tenant, &scope);
-        query.first(c).await.optional()
-    })?
-    .ok_or(Error::NotFound)
+    crate::nested::find::<LeadChildren>(conn, caller, permission, &id.to_string()).await
 }
 
 switchyard_kernel::node_type!(Lead, LeadId);
@@ -173,14 +162,26 @@ impl Lead {
     }
 }
 
-/// Filters for `leads`.
-#[derive(Default, InputObject)]
-pub struct LeadFilter {
-    pub status: Option<LeadStatus>,
-    pub priority: Option<LeadPriority>,
-    pub customer_id: Option<ID>,
-    /// Leads whose follow-up is due before this time.
-    pub follow_up_before: Option<DateTime<Utc>>,
+switchyard_kernel::filter! {
+    /// Which leads to list.
+    pub struct LeadFilter {
+        status: Enum<LeadStatus> = "status",
+        priority: Enum<LeadPriority> = "priority",
+        customer_id: Id<CustomerId> = "customer_id",
+        score: Int = "score",
+        /// When the lead is to be followed up.
+        follow_up_at: Time = "follow_up_at",
+        source: Text = "source",
+    }
+}
+
+switchyard_kernel::order! {
+    /// How leads are sorted.
+    pub enum LeadOrderField, LeadOrder for LeadRow {
+        /// By creation (newest first by default).
+        CreatedAt = id,
+    }
+    default CreatedAt Desc
 }
 
 #[derive(Default)]
@@ -196,6 +197,7 @@ impl LeadQuery {
 
     /// Leads the caller may see, newest first.
     #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(LEAD_READ))]
+    #[allow(clippy::too_many_arguments)]
     async fn leads(
         &self,
         ctx: &Context<'_>,
@@ -204,68 +206,26 @@ impl LeadQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<LeadFilter>,
+        order_by: Option<LeadOrder>,
     ) -> async_graphql::Result<Connection<Lead>> {
-        let caller = ctx.caller()?.clone();
-        let scope = ChildScope::of(&caller, LEAD_READ)?;
-        let page = PageArgs::new(first, after, last, before).page()?;
-        let bounds = page.bounds(1)?;
-        let filter = filter.unwrap_or_default();
-        let customer = filter
-            .customer_id
-            .as_ref()
-            .map(CustomerId::parse)
-            .transpose()?;
-        let status = filter.status.map(|s| s.as_str());
-        let priority = filter.priority.map(|p| p.as_str());
-        let due = filter.follow_up_before.map(time::naive);
-        let tenant = caller.tenant_id;
-        macro_rules! filtered {
-            ($query:ident) => {{
-                $query = $query.filter(leads::tenant_id.eq(tenant));
-                crate::child_filter!($query, leads, created_by, tenant, &scope);
-                if let Some(c) = customer {
-                    $query = $query.filter(leads::customer_id.eq(c));
-                }
-                if let Some(s) = status {
-                    $query = $query.filter(leads::status.eq(s));
-                }
-                if let Some(p) = priority {
-                    $query = $query.filter(leads::priority.eq(p));
-                }
-                if let Some(d) = due {
-                    $query = $query.filter(leads::follow_up_at.lt(d));
-                }
-            }};
-        }
-        let db = ctx.services()?.db.clone();
-        let rows: Vec<LeadRow> = {
-            let mut pooled = db.read().await?;
-            let mut conn = pooled.conn();
-            db_run!(&mut conn, |c| {
-                let mut query = leads::table.select(LeadRow::as_select()).into_boxed();
-                filtered!(query);
-                keyset!(query, &bounds, true, leads::id);
-                query.load(c).await
-            })?
-        };
-        let count: switchyard_kernel::connection::CountFn = Box::new(move || {
-            Box::pin(async move {
-                let mut pooled = db.read().await?;
-                let mut conn = pooled.conn();
-                Ok(db_run!(&mut conn, |c| {
-                    let mut query = leads::table.count().into_boxed();
-                    filtered!(query);
-                    query.get_result(c).await
-                })?)
-            })
-        });
-        Ok(Connection::from_rows(
-            &page,
-            rows,
-            |r: &LeadRow| Cursor(vec![r.id.to_string().into()]),
-            Lead,
-            Some(count),
-        ))
+        let order = LeadOrder::or_default(order_by);
+        let filter = filter.map(|f| f.expr()).transpose()?.unwrap_or(Expr::True);
+        let listing = crate::nested::listing::<LeadChildren>(
+            ctx.caller()?,
+            LEAD_READ,
+            filter,
+            order.order(),
+        )?;
+        let args = PageArgs::new(first, after, last, before);
+        Ok(listing
+            .connection(
+                &ctx.services()?.db,
+                &args,
+                order.arity(),
+                |r| order.cursor(r),
+                |rows| rows.into_iter().map(Lead).collect(),
+            )
+            .await?)
     }
 }
 

@@ -9,24 +9,23 @@ pub mod pricing;
 
 use std::collections::HashMap;
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_identity::{User, load_user};
 use switchyard_kernel::batch::Member;
-use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
+use switchyard_kernel::connection::{Connection, PageArgs};
 use switchyard_kernel::money::Money;
 use switchyard_kernel::policy::{HideUnless, Inherit, Require};
-use switchyard_kernel::{
-    Actor, Caller, Conn, ContextExt, Error, TenantId, UserId, db_run, keyset, time,
-};
+use switchyard_kernel::{Actor, Caller, Conn, ContextExt, Error, TenantId, UserId, db_run, time};
 
 use crate::customers::{Customer, CustomerId, load_customer};
 use crate::nested::Children;
 use crate::permissions::{CUSTOMER_READ, QUOTE_COST_READ, QUOTE_READ};
 use crate::schema::{customers, quote_items, quotes};
-use crate::scope::ChildScope;
+use switchyard_kernel::db::sql::Sql;
+use switchyard_kernel::read::Expr;
 
 switchyard_kernel::id_type!(
     /// A quote (one revision).
@@ -377,23 +376,6 @@ impl Children for QuoteChildren {
     }
 }
 
-/// Filters a boxed `quotes` query to a [`ChildScope`] (a client: the quotes of the customer it
-/// represents, never a draft).
-macro_rules! quote_filter {
-    ($query:ident, $tenant:expr, $scope:expr) => {{
-        match $scope {
-            ChildScope::Client(user) => {
-                $query = $query.filter(
-                    quotes::customer_id
-                        .eq_any(crate::represented_customers!($tenant, user))
-                        .and(quotes::status.ne("DRAFT")),
-                )
-            }
-            other => crate::child_filter!($query, quotes, created_by, $tenant, other),
-        }
-    }};
-}
-
 /// What a quote needs to know of its customer, as the customer is now: whom the quote is
 /// addressed to (its portal user) and to whom it belongs (assignee, location: the rows a
 /// scoped permission such as `sales.quote_cost:read` reaches). Not scoped by the caller's
@@ -447,18 +429,7 @@ pub(crate) async fn find(
     permission: &str,
     id: QuoteId,
 ) -> Result<QuoteRow, Error> {
-    let scope = ChildScope::of(caller, permission)?;
-    let tenant = caller.tenant_id;
-    db_run!(conn, |c| {
-        let mut query = quotes::table
-            .filter(quotes::tenant_id.eq(tenant))
-            .filter(quotes::id.eq(id))
-            .select(QuoteRow::as_select())
-            .into_boxed();
-        quote_filter!(query, tenant, &scope);
-        query.first(c).await.optional()
-    })?
-    .ok_or(Error::NotFound)
+    crate::nested::find::<QuoteChildren>(conn, caller, permission, &id.to_string()).await
 }
 
 async fn revisions(
@@ -466,17 +437,20 @@ async fn revisions(
     caller: &Caller,
     group: &str,
 ) -> Result<Vec<QuoteRow>, Error> {
-    let scope = ChildScope::of(caller, QUOTE_READ)?;
-    let tenant = caller.tenant_id;
-    Ok(db_run!(conn, |c| {
-        let mut query = quotes::table
-            .filter(quotes::tenant_id.eq(tenant))
-            .filter(quotes::quote_group_id.eq(group))
-            .select(QuoteRow::as_select())
-            .into_boxed();
-        quote_filter!(query, tenant, &scope);
-        query.order(quotes::revision.asc()).load(c).await
-    })?)
+    let mut rows: Vec<QuoteRow> = crate::nested::listing::<QuoteChildren>(
+        caller,
+        QUOTE_READ,
+        Expr::Cmp {
+            column: "quote_group_id",
+            op: "=",
+            value: group.into(),
+        },
+        QuoteOrder::default().order(),
+    )?
+    .page(conn, &switchyard_kernel::Bounds::all())
+    .await?;
+    rows.sort_by_key(|r| r.revision);
+    Ok(rows)
 }
 
 switchyard_kernel::node_type!(Quote, QuoteId);
@@ -566,13 +540,84 @@ async fn items_of(
     Ok(out)
 }
 
-/// Filters for `quotes`.
-#[derive(Default, InputObject)]
-pub struct QuoteFilter {
-    pub status: Option<QuoteStatus>,
-    pub customer_id: Option<ID>,
-    /// Leave out revisions that were superseded (the default); false to include them.
-    pub latest_only: Option<bool>,
+switchyard_kernel::filter! {
+    /// Which quotes to list.
+    pub struct QuoteFilter {
+        customer_id: Id<CustomerId> = "customer_id",
+        /// `Q-000042`.
+        number: Text = "number",
+        valid_until: Time = "valid_until",
+        sent_at: Time = "sent_at",
+    }
+    extra {
+        /// As a client sees it: an unanswered quote past its validity is EXPIRED, swept or not.
+        status: Option<switchyard_kernel::read::EnumFilter<QuoteStatus>>,
+        /// Leave out revisions that were superseded (the default); false to include them.
+        latest_only: Option<bool>,
+    }
+}
+
+switchyard_kernel::order! {
+    /// How quotes are sorted.
+    pub enum QuoteOrderField, QuoteOrder for QuoteRow {
+        /// By creation (newest first by default).
+        CreatedAt = id,
+        /// By number, then revision order.
+        Number = "number": number,
+    }
+    default CreatedAt Desc
+}
+
+/// The condition of a status as it reads now (see [`QuoteRow::status`]).
+fn status_is(status: QuoteStatus) -> Expr {
+    let mut sql = Sql::new("");
+    match status {
+        QuoteStatus::Expired => {
+            sql.push(
+                "t.status = 'EXPIRED' OR (t.status IN ('SENT', 'VIEWED') AND t.valid_until <= ",
+            )
+            .bind(time::now())
+            .push(")");
+        }
+        QuoteStatus::Sent | QuoteStatus::Viewed => {
+            sql.push("t.status = ")
+                .bind(status.as_str())
+                .push(" AND t.valid_until > ")
+                .bind(time::now());
+        }
+        other => {
+            sql.push("t.status = ").bind(other.as_str());
+        }
+    }
+    Expr::Sql(sql)
+}
+
+impl QuoteFilter {
+    /// The declared fields' condition and the extras'.
+    fn condition(&self) -> Result<Expr, Error> {
+        let mut parts = vec![self.expr()?];
+        if self.latest_only.unwrap_or(true) {
+            parts.push(Expr::IsNull {
+                column: "superseded_by",
+                null: true,
+            });
+        }
+        if let Some(status) = &self.status {
+            if let Some(eq) = status.eq {
+                parts.push(status_is(eq));
+            }
+            if let Some(any) = &status.any_of {
+                parts.push(Expr::Or(any.iter().map(|s| status_is(*s)).collect()));
+            }
+            if status.is_null == Some(true) {
+                parts.push(Expr::IsNull {
+                    column: "status",
+                    null: true,
+                });
+            }
+        }
+        Ok(Expr::all(parts))
+    }
 }
 
 #[derive(Default)]
@@ -588,6 +633,7 @@ impl QuoteQuery {
 
     /// Quotes the caller may see (a client: those addressed to them), newest first.
     #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(QUOTE_READ))]
+    #[allow(clippy::too_many_arguments)]
     async fn quotes(
         &self,
         ctx: &Context<'_>,
@@ -596,80 +642,25 @@ impl QuoteQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<QuoteFilter>,
+        order_by: Option<QuoteOrder>,
     ) -> async_graphql::Result<Connection<Quote>> {
-        let caller = ctx.caller()?.clone();
-        let scope = ChildScope::of(&caller, QUOTE_READ)?;
-        let page = PageArgs::new(first, after, last, before).page()?;
-        let bounds = page.bounds(1)?;
-        let filter = filter.unwrap_or_default();
-        let tenant = caller.tenant_id;
-        let customer = filter
-            .customer_id
-            .as_ref()
-            .map(CustomerId::parse)
-            .transpose()?;
-        let status = filter.status;
-        let latest_only = filter.latest_only.unwrap_or(true);
-        let now = time::now();
-        macro_rules! filtered {
-            ($query:ident) => {{
-                $query = $query.filter(quotes::tenant_id.eq(tenant));
-                quote_filter!($query, tenant, &scope);
-                if let Some(c) = customer {
-                    $query = $query.filter(quotes::customer_id.eq(c));
-                }
-                if latest_only {
-                    $query = $query.filter(quotes::superseded_by.is_null());
-                }
-                match status {
-                    None => {}
-                    // Unanswered quotes past validity read as EXPIRED, swept or not.
-                    Some(QuoteStatus::Expired) => {
-                        $query = $query.filter(
-                            quotes::status.eq("EXPIRED").or(quotes::status
-                                .eq_any(["SENT", "VIEWED"])
-                                .and(quotes::valid_until.le(now))),
-                        );
-                    }
-                    Some(s @ (QuoteStatus::Sent | QuoteStatus::Viewed)) => {
-                        $query = $query.filter(
-                            quotes::status
-                                .eq(s.as_str())
-                                .and(quotes::valid_until.gt(now)),
-                        );
-                    }
-                    Some(s) => $query = $query.filter(quotes::status.eq(s.as_str())),
-                }
-            }};
-        }
-        let db = ctx.services()?.db.clone();
-        let rows: Vec<QuoteRow> = {
-            let mut pooled = db.read().await?;
-            let mut conn = pooled.conn();
-            db_run!(&mut conn, |c| {
-                let mut query = quotes::table.select(QuoteRow::as_select()).into_boxed();
-                filtered!(query);
-                keyset!(query, &bounds, true, quotes::id);
-                query.load(c).await
-            })?
-        };
-        let count: switchyard_kernel::connection::CountFn = Box::new(move || {
-            Box::pin(async move {
-                let mut pooled = db.read().await?;
-                let mut conn = pooled.conn();
-                Ok(db_run!(&mut conn, |c| {
-                    let mut query = quotes::table.count().into_boxed();
-                    filtered!(query);
-                    query.get_result(c).await
-                })?)
-            })
-        });
-        Ok(Connection::from_batch(
-            &page,
-            rows,
-            |r: &QuoteRow| Cursor(vec![r.id.to_string().into()]),
-            Quote::all,
-            Some(count),
-        ))
+        let order = QuoteOrder::or_default(order_by);
+        let filter = filter.unwrap_or_default().condition()?;
+        let listing = crate::nested::listing::<QuoteChildren>(
+            ctx.caller()?,
+            QUOTE_READ,
+            filter,
+            order.order(),
+        )?;
+        let args = PageArgs::new(first, after, last, before);
+        Ok(listing
+            .connection(
+                &ctx.services()?.db,
+                &args,
+                order.arity(),
+                |r| order.cursor(r),
+                Quote::all,
+            )
+            .await?)
     }
 }

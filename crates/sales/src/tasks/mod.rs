@@ -18,19 +18,19 @@ use diesel_async::RunQueryDsl;
 use switchyard_identity::users::is_active_staff;
 use switchyard_identity::{User, load_user};
 use switchyard_kernel::audit;
-use switchyard_kernel::connection::{Connection, Cursor, PageArgs, SortDirection};
+use switchyard_kernel::connection::{Connection, PageArgs};
 use switchyard_kernel::policy::{Inherit, Require};
 use switchyard_kernel::validate::{Check, check_version};
 use switchyard_kernel::{
     Caller, Conn, ContextExt, Error, LoaderEnv, Rejection, RequestLoader, TenantId, UserErrorCode,
-    UserId, db_run, keyset, payload, time,
+    UserId, db_run, payload, time,
 };
 
 use crate::customers::{Customer, CustomerId, customer_for, load_customer};
 use crate::nested::Children;
 use crate::permissions::{CUSTOMER_READ, TASK_MANAGE, TASK_READ};
 use crate::schema::{task_events, tasks};
-use crate::scope::ChildScope;
+use switchyard_kernel::read::Expr;
 
 switchyard_kernel::id_type!(
     /// A task.
@@ -204,33 +204,6 @@ impl Children for TaskChildren {
     }
 }
 
-/// Task scope: the caller's own tasks, unassigned queued tasks, and tasks of reachable customers.
-/// With `$queue_open`, unassigned queued tasks are reached too: for reading and claiming, not
-/// for managing tasks one does not hold.
-macro_rules! task_filter {
-    ($query:ident, $tenant:expr, $scope:expr, $queue_open:expr) => {{
-        match $scope {
-            ChildScope::Tenant => {}
-            ChildScope::Client(_) => $query = $query.filter(tasks::id.eq("")),
-            ChildScope::Customers { customers, user } => {
-                let visible = crate::visible_customers!($tenant, customers);
-                let queued = tasks::assignee_id
-                    .is_null()
-                    .and(tasks::queue.is_not_null())
-                    .and(diesel::IntoSql::into_sql::<diesel::sql_types::Bool>(
-                        $queue_open,
-                    ));
-                $query = $query.filter(
-                    tasks::assignee_id
-                        .eq(user.to_string())
-                        .or(queued)
-                        .or(tasks::customer_id.assume_not_null().eq_any(visible)),
-                );
-            }
-        }
-    }};
-}
-
 /// Which tasks a `find` reaches.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reach {
@@ -240,6 +213,28 @@ pub(crate) enum Reach {
     Held,
 }
 
+/// The tasks `caller` reaches with `permission`: its own, those of the customers it reaches,
+/// and (with [`Reach::WithQueues`]) unassigned tasks waiting in a queue.
+fn listing(
+    caller: &Caller,
+    permission: &str,
+    reach: Reach,
+    filter: Expr,
+    order: switchyard_kernel::read::Order,
+) -> Result<switchyard_kernel::read::Listing, Error> {
+    let open = match reach {
+        Reach::WithQueues => TaskChildren::OPEN,
+        Reach::Held => None,
+    };
+    Ok(switchyard_kernel::read::Listing {
+        table: TaskChildren::TABLE,
+        tenant: caller.tenant_id,
+        scope: crate::scope::child_scope(caller, permission, TaskChildren::MINE, None, open)?,
+        filter,
+        order,
+    })
+}
+
 pub(crate) async fn find(
     conn: &mut Conn<'_>,
     caller: &Caller,
@@ -247,18 +242,15 @@ pub(crate) async fn find(
     id: TaskId,
     reach: Reach,
 ) -> Result<TaskRow, Error> {
-    let scope = ChildScope::of(caller, permission)?;
-    let tenant = caller.tenant_id;
-    let queue_open = reach == Reach::WithQueues;
-    db_run!(conn, |c| {
-        let mut query = tasks::table
-            .filter(tasks::tenant_id.eq(tenant))
-            .filter(tasks::id.eq(id))
-            .select(TaskRow::as_select())
-            .into_boxed();
-        task_filter!(query, tenant, &scope, queue_open);
-        query.first(c).await.optional()
-    })?
+    listing(
+        caller,
+        permission,
+        reach,
+        Expr::True,
+        TaskOrder::default().order(),
+    )?
+    .one(conn, &id.to_string())
+    .await?
     .ok_or(Error::NotFound)
 }
 
@@ -347,20 +339,31 @@ impl async_graphql::dataloader::Loader<(TenantId, TaskId)> for HistoryOf {
     }
 }
 
-/// Filters for `tasks`.
-#[derive(Default, InputObject)]
-pub struct TaskFilter {
-    pub status: Option<TaskStatus>,
-    /// Tasks of this user.
-    pub assignee_id: Option<ID>,
-    /// Only your own tasks.
-    pub mine: Option<bool>,
-    /// Tasks in this queue.
-    pub queue: Option<TaskQueue>,
-    /// Only tasks nobody has claimed.
-    pub unassigned: Option<bool>,
-    pub customer_id: Option<ID>,
-    pub due_before: Option<DateTime<Utc>>,
+switchyard_kernel::filter! {
+    /// Which tasks to list.
+    pub struct TaskFilter {
+        status: Enum<TaskStatus> = "status",
+        kind: Enum<TaskKind> = "kind",
+        /// Who holds it (`isNull: true`: nobody, it waits in a queue).
+        assignee_id: Id<UserId> = "assignee_id",
+        queue: Enum<TaskQueue> = "queue",
+        customer_id: Id<CustomerId> = "customer_id",
+        due_at: Time = "due_at",
+        title: Text = "title",
+    }
+    extra {
+        /// Only the tasks you hold.
+        mine: Option<bool>,
+    }
+}
+
+switchyard_kernel::order! {
+    /// How tasks are sorted.
+    pub enum TaskOrderField, TaskOrder for TaskRow {
+        /// By creation (newest first by default).
+        CreatedAt = id,
+    }
+    default CreatedAt Desc
 }
 
 #[derive(Default)]
@@ -374,7 +377,7 @@ impl TaskQuery {
         Ok(Some(Task::find(ctx, TaskId::parse(&id)?).await?))
     }
 
-    /// Tasks the caller may see, newest first (or oldest first with `direction: ASC`).
+    /// Tasks the caller may see, newest first.
     #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(TASK_READ))]
     #[allow(clippy::too_many_arguments)]
     async fn tasks(
@@ -385,82 +388,42 @@ impl TaskQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<TaskFilter>,
-        #[graphql(default_with = "SortDirection::Desc")] direction: SortDirection,
+        order_by: Option<TaskOrder>,
     ) -> async_graphql::Result<Connection<Task>> {
-        let caller = ctx.caller()?.clone();
-        let scope = ChildScope::of(&caller, TASK_READ)?;
-        let page = PageArgs::new(first, after, last, before).page()?;
-        let bounds = page.bounds(1)?;
-        let filter = filter.unwrap_or_default();
-        let tenant = caller.tenant_id;
-        let assignee = match (&filter.assignee_id, filter.mine) {
-            (Some(id), _) => Some(UserId::parse(id)?.to_string()),
-            (None, Some(true)) => caller.user_id().map(|u| u.to_string()),
-            _ => None,
-        };
-        let customer = filter
-            .customer_id
-            .as_ref()
-            .map(|c| CustomerId::parse(c).map(|c| c.to_string()))
-            .transpose()?;
-        let status = filter.status.map(|s| s.as_str());
-        let queue = filter.queue.map(|q| q.as_str());
-        let unassigned = filter.unassigned.unwrap_or(false);
-        let due = filter.due_before.map(time::naive);
-        let desc = direction.is_desc();
-        macro_rules! filtered {
-            ($query:ident) => {{
-                $query = $query.filter(tasks::tenant_id.eq(tenant));
-                task_filter!($query, tenant, &scope, true);
-                if let Some(a) = &assignee {
-                    $query = $query.filter(tasks::assignee_id.eq(a.clone()));
-                }
-                if unassigned {
-                    $query = $query.filter(tasks::assignee_id.is_null());
-                }
-                if let Some(c) = &customer {
-                    $query = $query.filter(tasks::customer_id.eq(c.clone()));
-                }
-                if let Some(s) = status {
-                    $query = $query.filter(tasks::status.eq(s));
-                }
-                if let Some(q) = queue {
-                    $query = $query.filter(tasks::queue.eq(q));
-                }
-                if let Some(d) = due {
-                    $query = $query.filter(tasks::due_at.lt(d));
-                }
-            }};
+        let caller = ctx.caller()?;
+        let order = TaskOrder::or_default(order_by);
+        let mut parts = Vec::new();
+        if let Some(filter) = &filter {
+            parts.push(filter.expr()?);
+            if filter.mine == Some(true) {
+                parts.push(Expr::Cmp {
+                    column: "assignee_id",
+                    op: "=",
+                    value: caller
+                        .user_id()
+                        .map(|u| u.to_string())
+                        .unwrap_or_default()
+                        .into(),
+                });
+            }
         }
-        let db = ctx.services()?.db.clone();
-        let rows: Vec<TaskRow> = {
-            let mut pooled = db.read().await?;
-            let mut conn = pooled.conn();
-            db_run!(&mut conn, |c| {
-                let mut query = tasks::table.select(TaskRow::as_select()).into_boxed();
-                filtered!(query);
-                keyset!(query, &bounds, desc, tasks::id);
-                query.load(c).await
-            })?
-        };
-        let count: switchyard_kernel::connection::CountFn = Box::new(move || {
-            Box::pin(async move {
-                let mut pooled = db.read().await?;
-                let mut conn = pooled.conn();
-                Ok(db_run!(&mut conn, |c| {
-                    let mut query = tasks::table.count().into_boxed();
-                    filtered!(query);
-                    query.get_result(c).await
-                })?)
-            })
-        });
-        Ok(Connection::from_rows(
-            &page,
-            rows,
-            |r: &TaskRow| Cursor(vec![r.id.to_string().into()]),
-            Task,
-            Some(count),
-        ))
+        let listing = listing(
+            caller,
+            TASK_READ,
+            Reach::WithQueues,
+            Expr::all(parts),
+            order.order(),
+        )?;
+        let args = PageArgs::new(first, after, last, before);
+        Ok(listing
+            .connection(
+                &ctx.services()?.db,
+                &args,
+                order.arity(),
+                |r| order.cursor(r),
+                |rows| rows.into_iter().map(Task).collect(),
+            )
+            .await?)
     }
 }
 
