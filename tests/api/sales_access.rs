@@ -140,7 +140,7 @@ backend_test! {
         }
         // Through filters and search: nothing of A.
         let data = app.ok(&b.owner_token, "query($c: ID!, $u: ID!) {
-            customers(search: \"Alpha\") { totalCount } byRep: customers(filter: {assignedToId: $u}) { totalCount }
+            customers(search: \"Alpha\") { totalCount } byRep: customers(filter: {assignedToId: {eq: $u}}) { totalCount }
             leads(filter: {customerId: {eq: $c}}) { totalCount } activities(filter: {customerId: {eq: $c}}) { totalCount }
             tasks(filter: {customerId: {eq: $c}}) { totalCount } quotes(filter: {customerId: {eq: $c}}) { totalCount }
             expired: quotes(filter: {status: {eq: SENT}}) { totalCount } }", json!({"c": c, "u": a_rep.to_global()})).await;

@@ -10,7 +10,7 @@ const CREATE: &str = "mutation($input: CreateCustomerInput!) { createCustomer(in
 async fn count(app: &TestApp, token: &str) -> i64 {
     app.ok(
         token,
-        "{ customers(filter: {active: true}) { totalCount } }",
+        "{ customers(filter: {active: {eq: true}}) { totalCount } }",
         json!({}),
     )
     .await["customers"]["totalCount"]
@@ -98,7 +98,7 @@ backend_test! {
         let data = app.ok(&t.owner_token, CREATE, json!({"input": {"lastName": "x".repeat(101)}})).await;
         assert_eq!(user_errors(&data["createCustomer"]), vec![("input.lastName".to_owned(), "TOO_LONG".to_owned())]);
         // An unknown enum is a request error.
-        let (status, _) = app.post(Some(&t.owner_token), "{ customers(filter: {stage: RICH}) { totalCount } }", json!({})).await;
+        let (status, _) = app.post(Some(&t.owner_token), "{ customers(filter: {stage: {eq: RICH}}) { totalCount } }", json!({})).await;
         assert_eq!(status, 400);
         assert_eq!(count(&app, &t.owner_token).await, before);
     }

@@ -101,7 +101,7 @@ impl Checks {
         let document = self.parse(query)?;
         self.shape(&document).map_err(|e| vec![e])?;
         let mut errors = Vec::new();
-        self.literals(&document, &mut errors);
+        self.literals(&document, operation_name, &mut errors);
         if let Some(op) = operation(&document, operation_name) {
             self.variables(op, variables, &mut errors);
         }
@@ -259,14 +259,22 @@ impl Checks {
     }
 
     /// Literal arguments of every operation and fragment, against their declared types.
-    fn literals(&self, document: &ExecutableDocument, errors: &mut Vec<ServerError>) {
+    fn literals(
+        &self,
+        document: &ExecutableDocument,
+        operation_name: Option<&str>,
+        errors: &mut Vec<ServerError>,
+    ) {
+        // Fragments are checked against the variables of the operation that runs.
+        let running = operation(document, operation_name).map(variables_of);
         for (_, op) in document.operations.iter() {
+            let vars = variables_of(&op.node);
             let root = match op.node.ty {
                 OperationType::Query => &self.index.query,
                 OperationType::Mutation => &self.index.mutation,
                 OperationType::Subscription => &self.index.subscription,
             };
-            self.literal_set(&op.node.selection_set.node, root, errors, 0);
+            self.literal_set(&op.node.selection_set.node, root, &vars, errors, 0);
             for definition in &op.node.variable_definitions {
                 if let Some(default) = &definition.node.default_value {
                     self.literal(
@@ -274,16 +282,19 @@ impl Checks {
                         Some(&definition.node.var_type.node),
                         &format!("the default of ${}", definition.node.name.node),
                         default.pos,
+                        &vars,
                         errors,
                         0,
                     );
                 }
             }
         }
+        let running = running.unwrap_or_default();
         for fragment in document.fragments.values() {
             self.literal_set(
                 &fragment.node.selection_set.node,
                 fragment.node.type_condition.node.on.node.as_str(),
+                &running,
                 errors,
                 0,
             );
@@ -294,6 +305,7 @@ impl Checks {
         &self,
         set: &SelectionSet,
         parent: &str,
+        vars: &Vars,
         errors: &mut Vec<ServerError>,
         depth: usize,
     ) {
@@ -304,7 +316,7 @@ impl Checks {
             for directive in item.node.directives() {
                 for (name, value) in &directive.node.arguments {
                     let at = format!("argument `{}` of @{}", name.node, directive.node.name.node);
-                    self.literal(&value.node, None, &at, value.pos, errors, 0);
+                    self.literal(&value.node, None, &at, value.pos, vars, errors, 0);
                 }
             }
             match &item.node {
@@ -316,12 +328,13 @@ impl Checks {
                             .and_then(|d| d.args.get(name.node.as_str()))
                             .map(|(ty, _)| ty);
                         let at = format!("argument `{}` of `{}`", name.node, field.name.node);
-                        self.literal(&value.node, ty, &at, value.pos, errors, 0);
+                        self.literal(&value.node, ty, &at, value.pos, vars, errors, 0);
                     }
                     if let Some(definition) = definition {
                         self.literal_set(
                             &field.selection_set.node,
                             named(&definition.ty),
+                            vars,
                             errors,
                             depth + 1,
                         );
@@ -333,7 +346,13 @@ impl Checks {
                         .type_condition
                         .as_ref()
                         .map_or(parent, |c| c.node.on.node.as_str());
-                    self.literal_set(&fragment.node.selection_set.node, on, errors, depth + 1);
+                    self.literal_set(
+                        &fragment.node.selection_set.node,
+                        on,
+                        vars,
+                        errors,
+                        depth + 1,
+                    );
                 }
                 Selection::FragmentSpread(_) => {}
             }
@@ -341,12 +360,14 @@ impl Checks {
     }
 
     /// One literal value, typed when its declaration is known.
+    #[allow(clippy::too_many_arguments)]
     fn literal(
         &self,
         value: &Value,
         ty: Option<&Type>,
         at: &str,
         pos: Pos,
+        vars: &Vars,
         errors: &mut Vec<ServerError>,
         depth: usize,
     ) {
@@ -354,6 +375,17 @@ impl Checks {
             return;
         }
         match value {
+            Value::Variable(name) => {
+                if let (Some(expected), Some((declared, has_default))) =
+                    (ty, vars.get(name.as_str()))
+                    && !fits(declared, expected, *has_default)
+                {
+                    errors.push(invalid(
+                        format!("{at}: variable ${name} of type {declared} cannot be used where {expected} is expected"),
+                        Some(pos),
+                    ));
+                }
+            }
             Value::String(s) => {
                 if let Some(ty) = ty
                     && let Some(TypeDef::Enum { .. }) = self.index.get(named(ty))
@@ -378,7 +410,7 @@ impl Checks {
                     BaseType::Named(_) => t,
                 });
                 for item in items {
-                    self.literal(item, inner, at, pos, errors, depth + 1);
+                    self.literal(item, inner, at, pos, vars, errors, depth + 1);
                 }
             }
             Value::Object(fields) => {
@@ -393,7 +425,7 @@ impl Checks {
                             .map(|(_, t, _)| t)
                     });
                     let at = format!("{at}, field `{name}`");
-                    self.literal(value, field_ty, &at, pos, errors, depth + 1);
+                    self.literal(value, field_ty, &at, pos, vars, errors, depth + 1);
                 }
             }
             _ => {}
@@ -589,6 +621,35 @@ impl Checks {
             // Output types and unknown names: the validation that follows refuses them.
             _ => {}
         }
+    }
+}
+
+/// An operation's variables: name -> (declared type, has a default).
+type Vars = HashMap<String, (Type, bool)>;
+
+fn variables_of(op: &OperationDefinition) -> Vars {
+    op.variable_definitions
+        .iter()
+        .map(|d| {
+            (
+                d.node.name.node.to_string(),
+                (d.node.var_type.node.clone(), d.node.default_value.is_some()),
+            )
+        })
+        .collect()
+}
+
+/// Whether a variable of type `declared` may stand where `expected` is (the specification's
+/// "All Variable Usages Are Allowed": the same type, lists alike, a nullable variable in a
+/// non-null position only with a default).
+fn fits(declared: &Type, expected: &Type, has_default: bool) -> bool {
+    if !expected.nullable && declared.nullable && !has_default {
+        return false;
+    }
+    match (&declared.base, &expected.base) {
+        (BaseType::Named(a), BaseType::Named(b)) => a == b,
+        (BaseType::List(a), BaseType::List(b)) => fits(a, b, false),
+        _ => false,
     }
 }
 

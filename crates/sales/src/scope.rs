@@ -7,9 +7,9 @@
 //! read tasks, so it can be claimed. A customer-portal client reaches only the quotes of the
 //! customer it represents now (`customers.portal_user_id`), never a draft.
 //!
-//! Each rule exists twice, side by side: as Diesel filters for list queries (`*_filter!`
-//! macros, expanded inside `db_run!` so they compile per backend) and as SQL text for the
-//! batched nested loaders, which need window functions (`push_*`).
+//! Each rule is stated once, as a condition on alias `t` ([`customer_scope`],
+//! [`child_scope`]): lists, counts, single rows, nested pages and subscriptions all apply
+//! the same text.
 
 use switchyard_kernel::access::{Caller, Principal, RowScope, UserKind};
 use switchyard_kernel::db::sql::Sql;
@@ -52,73 +52,6 @@ impl ChildScope {
 /// Location IDs as stored text.
 pub fn location_texts(locations: &[LocationId]) -> Vec<String> {
     locations.iter().map(ToString::to_string).collect()
-}
-
-/// Filters a boxed `customers` query to the customers a row scope reaches.
-#[macro_export]
-macro_rules! customer_filter {
-    ($query:ident, $scope:expr) => {{
-        use $crate::schema::customers;
-        match $scope {
-            switchyard_kernel::RowScope::Tenant => {}
-            switchyard_kernel::RowScope::Own(user) => {
-                $query = $query.filter(customers::assigned_to.eq(user.to_string()));
-            }
-            switchyard_kernel::RowScope::Location { user, locations } => {
-                $query =
-                    $query.filter(customers::assigned_to.eq(user.to_string()).or(
-                        customers::location_id.eq_any($crate::scope::location_texts(locations)),
-                    ));
-            }
-        }
-    }};
-}
-
-/// The IDs of the customers a row scope reaches, as a boxed subquery.
-#[macro_export]
-macro_rules! visible_customers {
-    ($tenant:expr, $scope:expr) => {{
-        use $crate::schema::customers;
-        let mut sub = customers::table
-            .filter(customers::tenant_id.eq($tenant))
-            .select(customers::id)
-            .into_boxed();
-        $crate::customer_filter!(sub, $scope);
-        sub
-    }};
-}
-
-/// The IDs of the customers a portal user represents (one at most), as a boxed subquery.
-#[macro_export]
-macro_rules! represented_customers {
-    ($tenant:expr, $user:expr) => {{
-        use $crate::schema::customers;
-        customers::table
-            .filter(customers::tenant_id.eq($tenant))
-            .filter(customers::portal_user_id.eq($user.to_string()))
-            .select(customers::id)
-            .into_boxed()
-    }};
-}
-
-/// Filters a boxed query of a child table (`$table` with `customer_id`) to a [`ChildScope`];
-/// `$mine` is the child's column naming the user who created or holds it.
-#[macro_export]
-macro_rules! child_filter {
-    ($query:ident, $table:ident, $mine:ident, $tenant:expr, $scope:expr) => {{
-        match $scope {
-            $crate::scope::ChildScope::Tenant => {}
-            $crate::scope::ChildScope::Client(_) => {
-                // Only quotes are shown to clients; other children are never a client's.
-                $query = $query.filter($table::id.eq(""));
-            }
-            $crate::scope::ChildScope::Customers { customers, user } => {
-                $query = $query.filter($table::$mine.eq(user.to_string()).or(
-                    $table::customer_id.eq_any($crate::visible_customers!($tenant, customers)),
-                ));
-            }
-        }
-    }};
 }
 
 /// `AND <visible customer>` on `column` (a customer ID column) in SQL.

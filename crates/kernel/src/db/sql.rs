@@ -76,6 +76,8 @@ enum Part {
     /// ` IN (…)` on SQLite, ` = ANY($n)` (one array bind, so the text does not depend on the
     /// number of values) on PostgreSQL.
     In(Vec<String>),
+    /// Text and binds that differ by backend (full-text search): PostgreSQL's, SQLite's.
+    Either(Box<Sql>, Box<Sql>),
 }
 
 impl Sql {
@@ -106,6 +108,14 @@ impl Sql {
         self
     }
 
+    /// Appends what differs by backend: `pg` on PostgreSQL, `sqlite` on SQLite (each with
+    /// binds of its own).
+    pub fn either(&mut self, pg: Sql, sqlite: Sql) -> &mut Sql {
+        self.parts
+            .push(Part::Either(Box::new(pg), Box::new(sqlite)));
+        self
+    }
+
     /// Appends another statement's text and binds (a condition built elsewhere).
     pub fn append(&mut self, other: &Sql) -> &mut Sql {
         for part in &other.parts {
@@ -116,6 +126,9 @@ impl Sql {
                     self.parts.push(Part::Param(self.binds.len()));
                 }
                 Part::In(values) => self.parts.push(Part::In(values.clone())),
+                Part::Either(pg, sqlite) => {
+                    self.parts.push(Part::Either(pg.clone(), sqlite.clone()))
+                }
             }
         }
         self
@@ -123,36 +136,43 @@ impl Sql {
 
     /// The SQL text for a backend (for logs and tests; running it binds the same way).
     pub fn render(&self, backend: Backend) -> String {
-        let mut n = 0;
-        let mut next = || {
-            n += 1;
+        let mut text = String::new();
+        self.render_into(backend, &mut 0, &mut text);
+        text
+    }
+
+    fn render_into(&self, backend: Backend, n: &mut usize, text: &mut String) {
+        let next = |n: &mut usize| {
+            *n += 1;
             match backend {
                 Backend::Postgres => format!("${n}"),
                 Backend::Sqlite => "?".to_owned(),
             }
         };
-        let mut text = String::new();
         for part in &self.parts {
             match part {
                 Part::Text(t) => text.push_str(t),
-                Part::Param(_) => text.push_str(&next()),
+                Part::Param(_) => text.push_str(&next(n)),
                 Part::In(values) => match backend {
                     Backend::Postgres => {
                         text.push_str(" = ANY(");
-                        text.push_str(&next());
+                        text.push_str(&next(n));
                         text.push(')');
                     }
                     Backend::Sqlite if values.is_empty() => text.push_str(" IN (NULL)"),
                     Backend::Sqlite => {
-                        let marks: Vec<String> = values.iter().map(|_| next()).collect();
+                        let marks: Vec<String> = values.iter().map(|_| next(n)).collect();
                         text.push_str(" IN (");
                         text.push_str(&marks.join(", "));
                         text.push(')');
                     }
                 },
+                Part::Either(pg, sqlite) => match backend {
+                    Backend::Postgres => pg.render_into(backend, n, text),
+                    Backend::Sqlite => sqlite.render_into(backend, n, text),
+                },
             }
         }
-        text
     }
 
     /// Runs the statement and reads rows by column name.
@@ -202,43 +222,53 @@ where
     }
 }
 
+fn walk_pg<'b>(sql: &'b Sql, out: &mut AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+    for part in &sql.parts {
+        match part {
+            Part::Text(t) => out.push_sql(t),
+            Part::Param(n) => push_bind(out, &sql.binds[n - 1])?,
+            Part::In(values) => {
+                out.push_sql(" = ANY(");
+                out.push_bind_param::<Array<Text>, _>(values)?;
+                out.push_sql(")");
+            }
+            Part::Either(pg, _) => walk_pg(pg, out)?,
+        }
+    }
+    Ok(())
+}
+
+fn walk_sqlite<'b>(sql: &'b Sql, out: &mut AstPass<'_, 'b, Sqlite>) -> diesel::QueryResult<()> {
+    for part in &sql.parts {
+        match part {
+            Part::Text(t) => out.push_sql(t),
+            Part::Param(n) => push_bind(out, &sql.binds[n - 1])?,
+            Part::In(values) if values.is_empty() => out.push_sql(" IN (NULL)"),
+            Part::In(values) => {
+                out.push_sql(" IN (");
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        out.push_sql(", ");
+                    }
+                    out.push_bind_param::<Text, _>(value)?;
+                }
+                out.push_sql(")");
+            }
+            Part::Either(_, sqlite) => walk_sqlite(sqlite, out)?,
+        }
+    }
+    Ok(())
+}
+
 impl QueryFragment<Pg> for Statement<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
-        for part in &self.0.parts {
-            match part {
-                Part::Text(t) => out.push_sql(t),
-                Part::Param(n) => push_bind(&mut out, &self.0.binds[n - 1])?,
-                Part::In(values) => {
-                    out.push_sql(" = ANY(");
-                    out.push_bind_param::<Array<Text>, _>(values)?;
-                    out.push_sql(")");
-                }
-            }
-        }
-        Ok(())
+        walk_pg(self.0, &mut out)
     }
 }
 
 impl QueryFragment<Sqlite> for Statement<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> diesel::QueryResult<()> {
-        for part in &self.0.parts {
-            match part {
-                Part::Text(t) => out.push_sql(t),
-                Part::Param(n) => push_bind(&mut out, &self.0.binds[n - 1])?,
-                Part::In(values) if values.is_empty() => out.push_sql(" IN (NULL)"),
-                Part::In(values) => {
-                    out.push_sql(" IN (");
-                    for (i, value) in values.iter().enumerate() {
-                        if i > 0 {
-                            out.push_sql(", ");
-                        }
-                        out.push_bind_param::<Text, _>(value)?;
-                    }
-                    out.push_sql(")");
-                }
-            }
-        }
-        Ok(())
+        walk_sqlite(self.0, &mut out)
     }
 }
 
@@ -264,6 +294,21 @@ mod tests {
             sql.render(Backend::Sqlite),
             "SELECT * FROM t WHERE a = ? AND b IN (?, ?) AND c IN (NULL) AND d = ?"
         );
+        let mut either = Sql::new(" AND ");
+        either.either(
+            {
+                let mut pg = Sql::new("pg = ");
+                pg.bind("p");
+                pg
+            },
+            {
+                let mut lite = Sql::new("lite = ");
+                lite.bind("s").push(" AND more = ").bind(1i64);
+                lite
+            },
+        );
+        assert_eq!(either.render(Backend::Postgres), " AND pg = $1");
+        assert_eq!(either.render(Backend::Sqlite), " AND lite = ? AND more = ?");
         let mut outer = Sql::new("x = ");
         outer
             .bind(1i64)

@@ -7,31 +7,32 @@ pub mod stage;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_identity::{Location, User, load_locations, load_users};
 use switchyard_kernel::address::Address;
 use switchyard_kernel::batch::{Member, Siblings};
-use switchyard_kernel::connection::{Connection, Cursor, PageArgs, SortDirection};
-use switchyard_kernel::db::Backend;
+use switchyard_kernel::connection::{Connection, PageArgs};
+use switchyard_kernel::db::sql::Sql;
 use switchyard_kernel::money::Money;
 use switchyard_kernel::policy::{HideUnless, Inherit, Require};
+use switchyard_kernel::read::{Expr, Listing};
 use switchyard_kernel::{
     Caller, Conn, ContextExt, Error, LoaderEnv, LocationId, RequestLoader, RowScope, TenantId,
-    UserId, db_run, keyset,
+    UserId, db_run,
 };
 
 use crate::activities::{ActivityChildren, ActivityRow, SalesActivity};
 use crate::leads::{Lead, LeadChildren, LeadRow};
+use crate::nested_connection;
 use crate::permissions::{
     ACTIVITY_READ, CUSTOMER_CONTACT_READ, CUSTOMER_READ, LEAD_READ, QUOTE_READ, TASK_READ,
 };
 use crate::quotes::{Quote, QuoteChildren, QuoteRow};
 use crate::schema::{customer_stage_history, customers};
 use crate::tasks::{Task, TaskChildren, TaskRow};
-use crate::{customer_filter, nested_connection};
 pub use stage::CustomerStage;
 
 switchyard_kernel::id_type!(
@@ -347,6 +348,22 @@ impl Customer {
     }
 }
 
+/// The customers a row scope reaches, filtered and ordered.
+pub(crate) fn listing(
+    tenant: TenantId,
+    scope: &RowScope,
+    filter: Expr,
+    order: switchyard_kernel::read::Order,
+) -> Listing {
+    Listing {
+        table: "customers",
+        tenant,
+        scope: crate::scope::customer_scope(scope),
+        filter,
+        order,
+    }
+}
+
 /// A customer within a row scope (NOT_FOUND-worthy `None` otherwise).
 pub(crate) async fn find_scoped(
     conn: &mut Conn<'_>,
@@ -354,15 +371,9 @@ pub(crate) async fn find_scoped(
     scope: &RowScope,
     id: CustomerId,
 ) -> Result<Option<CustomerRow>, Error> {
-    Ok(db_run!(conn, |c| {
-        let mut query = customers::table
-            .filter(customers::tenant_id.eq(tenant))
-            .filter(customers::id.eq(id))
-            .select(CustomerRow::as_select())
-            .into_boxed();
-        customer_filter!(query, scope);
-        query.first(c).await.optional()
-    })?)
+    listing(tenant, scope, Expr::True, CustomerOrder::default().order())
+        .one(conn, &id.to_string())
+        .await
 }
 
 /// Customers by ID, as the caller's `sales.customer:read` scope reaches them (a relation to a
@@ -392,17 +403,15 @@ impl async_graphql::dataloader::Loader<(TenantId, CustomerId)> for CustomerById 
             .filter(|(t, _)| *t == tenant)
             .map(|(_, c)| *c)
             .collect();
+        let by_ids = Expr::In {
+            column: "id",
+            values: ids.iter().map(ToString::to_string).collect(),
+        };
         let mut pooled = self.0.db.read().await?;
-        let mut conn = pooled.conn();
-        let rows: Vec<CustomerRow> = db_run!(&mut conn, |c| {
-            let mut query = customers::table
-                .filter(customers::tenant_id.eq(tenant))
-                .filter(customers::id.eq_any(&ids))
-                .select(CustomerRow::as_select())
-                .into_boxed();
-            customer_filter!(query, &scope);
-            query.load(c).await
-        })?;
+        let rows: Vec<CustomerRow> =
+            listing(tenant, &scope, by_ids, CustomerOrder::default().order())
+                .page(&mut pooled.conn(), &switchyard_kernel::Bounds::all())
+                .await?;
         Ok(rows.into_iter().map(|r| ((r.tenant_id, r.id), r)).collect())
     }
 }
@@ -462,34 +471,55 @@ async fn stage_histories(
     Ok(out)
 }
 
-/// Filters for `customers`.
-#[derive(Debug, Default, InputObject)]
-pub struct CustomerFilter {
-    pub stage: Option<CustomerStage>,
-    pub assigned_to_id: Option<ID>,
-    pub location_id: Option<ID>,
-    /// Customers carrying this tag.
-    pub tag: Option<String>,
-    /// Active customers only (the default); false for inactive ones only.
-    pub active: Option<bool>,
+switchyard_kernel::filter! {
+    /// Which customers to list.
+    pub struct CustomerFilter {
+        display_name: Text = "display_name",
+        stage: Enum<CustomerStage> = "stage",
+        /// The responsible sales rep.
+        assigned_to_id: Id<UserId> = "assigned_to",
+        location_id: Id<LocationId> = "location_id",
+        /// Active customers only unless given (`eq: false`: inactive ones only).
+        active: Bool = "active",
+    }
+    extra {
+        /// Customers carrying this tag.
+        tag: Option<String>,
+    }
 }
 
-/// Sort keys of `customers`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Enum)]
-pub enum CustomerOrderField {
-    /// By display name.
-    #[default]
-    Name,
-    /// Creation order.
-    CreatedAt,
+switchyard_kernel::order! {
+    /// How customers are sorted.
+    pub enum CustomerOrderField, CustomerOrder for CustomerRow {
+        /// By display name.
+        Name = "display_name": display_name,
+        /// Creation order.
+        CreatedAt = id,
+    }
+    default Name Asc
 }
 
-/// How `customers` is sorted.
-#[derive(Debug, Clone, Copy, Default, InputObject)]
-pub struct CustomerOrder {
-    pub field: CustomerOrderField,
-    #[graphql(default)]
-    pub direction: SortDirection,
+impl CustomerFilter {
+    /// The declared fields' condition, the tag, and active customers only unless asked.
+    fn condition(&self) -> Result<Expr, Error> {
+        let mut parts = vec![self.expr()?];
+        if self.active.is_none() {
+            parts.push(Expr::Cmp {
+                column: "active",
+                op: "=",
+                value: true.into(),
+            });
+        }
+        if let Some(tag) = self.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            // Tags are stored lower-case as a JSON array; match the quoted tag.
+            let quoted = serde_json::to_string(&tag.to_lowercase()).unwrap_or_default();
+            let mut sql = Sql::new("t.tags LIKE ");
+            sql.bind(switchyard_kernel::validate::like_contains(&quoted))
+                .push(" ESCAPE '\\'");
+            parts.push(Expr::Sql(sql));
+        }
+        Ok(Expr::all(parts))
+    }
 }
 
 impl Customer {
@@ -503,24 +533,6 @@ impl Customer {
             .then_some(value.as_deref())
             .flatten()
     }
-}
-
-/// A validated `customers` request, applied the same way to the page and its count.
-#[derive(Clone)]
-pub(crate) struct CustomerList {
-    pub tenant: TenantId,
-    pub scope: RowScope,
-    pub stage: Option<&'static str>,
-    pub assigned_to: Option<String>,
-    pub location: Option<String>,
-    pub tag: Option<String>,
-    pub active: bool,
-    /// A full-text search term.
-    pub search: Option<String>,
-    /// Where the search may match contact details (email, phone): the caller's contact scope.
-    /// `None`: nowhere, names only; outside the scope a customer is found by its name only,
-    /// so nobody finds a customer by an email or phone they may not see.
-    pub contact: Option<RowScope>,
 }
 
 /// Words of a search, safe for both full-text syntaxes.
@@ -537,126 +549,54 @@ fn search_words(term: &str) -> Vec<String> {
     words
 }
 
-fn fts(backend: Backend, words: &[String]) -> (&'static str, String) {
-    match backend {
-        Backend::Sqlite => (
-            "customers.id IN (SELECT customer_id FROM customers_fts WHERE customers_fts MATCH ",
+/// Customers matching every word of a search (`search` in the stored words: names, email words,
+/// phone numbers; the full-text index of each backend). Where the caller's contact scope
+/// does not reach a customer, every word must also be in its name: nobody finds a customer
+/// by an email or phone they may not see.
+fn search(term: &str, contact: Option<&RowScope>) -> Expr {
+    let words = search_words(term);
+    if words.is_empty() {
+        return Expr::Sql(Sql::new("1 = 0"));
+    }
+    let mut pg = Sql::new("t.search @@ to_tsquery('simple', ");
+    pg.bind(
+        words
+            .iter()
+            .map(|w| format!("{w}:*"))
+            .collect::<Vec<_>>()
+            .join(" & "),
+    )
+    .push(")");
+    let mut sqlite =
+        Sql::new("t.id IN (SELECT customer_id FROM customers_fts WHERE customers_fts MATCH ");
+    sqlite
+        .bind(
             words
                 .iter()
                 .map(|w| format!("\"{w}\"*"))
                 .collect::<Vec<_>>()
                 .join(" "),
-        ),
-        Backend::Postgres => (
-            "customers.search @@ to_tsquery('simple', ",
-            words
-                .iter()
-                .map(|w| format!("{w}:*"))
-                .collect::<Vec<_>>()
-                .join(" & "),
-        ),
+        )
+        .push(")");
+    let mut fts = Sql::new("");
+    fts.either(pg, sqlite);
+    let mut parts = vec![Expr::Sql(fts)];
+    if contact != Some(&RowScope::Tenant) {
+        // AND over the words of (in the contact scope OR the name has the word) is: in the
+        // contact scope, or the name has every word.
+        let in_scope = contact.map(crate::scope::customer_scope);
+        for word in &words {
+            let name = Expr::Contains {
+                column: "name_search",
+                term: word.clone(),
+            };
+            parts.push(match &in_scope {
+                Some(scope) => Expr::Or(vec![scope.clone(), name]),
+                None => name,
+            });
+        }
     }
-}
-
-macro_rules! customer_list_filters {
-    ($query:ident, $list:expr, $backend:expr) => {{
-        let list: &CustomerList = $list;
-        $query = $query.filter(customers::tenant_id.eq(list.tenant));
-        customer_filter!($query, &list.scope);
-        $query = $query.filter(customers::active.eq(list.active));
-        if let Some(stage) = list.stage {
-            $query = $query.filter(customers::stage.eq(stage));
-        }
-        if let Some(user) = &list.assigned_to {
-            $query = $query.filter(customers::assigned_to.eq(user.clone()));
-        }
-        if let Some(location) = &list.location {
-            $query = $query.filter(customers::location_id.eq(location.clone()));
-        }
-        if let Some(tag) = &list.tag {
-            // Tags are stored lower-case as a JSON array; match the quoted tag.
-            let quoted = serde_json::to_string(&tag.to_lowercase()).unwrap_or_default();
-            $query = $query.filter(
-                customers::tags
-                    .like(switchyard_kernel::validate::like_contains(&quoted))
-                    .escape('\\'),
-            );
-        }
-        if let Some(term) = &list.search {
-            let words = search_words(term);
-            if words.is_empty() {
-                $query = $query.filter(customers::id.eq(""));
-            } else {
-                let (prefix, query_text) = fts($backend, &words);
-                $query = $query.filter(
-                    diesel::dsl::sql::<diesel::sql_types::Bool>(prefix)
-                        .bind::<diesel::sql_types::Text, _>(query_text)
-                        .sql(")"),
-                );
-                // Every word matches the name, or the row lies in the contact scope:
-                // AND over words of (in scope OR name matches) = in scope OR all names match.
-                let (mine, locations): (Option<String>, Vec<String>) = match &list.contact {
-                    Some(RowScope::Tenant) => (None, Vec::new()),
-                    Some(RowScope::Own(user)) => (Some(user.to_string()), Vec::new()),
-                    Some(RowScope::Location { user, locations }) => (
-                        Some(user.to_string()),
-                        crate::scope::location_texts(locations),
-                    ),
-                    None => (Some(String::new()), Vec::new()),
-                };
-                if let Some(mine) = mine {
-                    for word in &words {
-                        $query = $query.filter(
-                            customers::assigned_to
-                                .eq(mine.clone())
-                                .or(customers::location_id.eq_any(locations.clone()))
-                                .or(customers::name_search
-                                    .like(switchyard_kernel::validate::like_contains(word))
-                                    .escape('\\')),
-                        );
-                    }
-                }
-            }
-        }
-    }};
-}
-
-impl CustomerList {
-    pub(crate) async fn page(
-        &self,
-        conn: &mut Conn<'_>,
-        bounds: &switchyard_kernel::Bounds,
-        order: CustomerOrder,
-    ) -> Result<Vec<CustomerRow>, Error> {
-        let backend = conn.backend();
-        let desc = order.direction.is_desc();
-        Ok(db_run!(conn, |c| {
-            let mut query = customers::table
-                .select(CustomerRow::as_select())
-                .into_boxed();
-            customer_list_filters!(query, self, backend);
-            match order.field {
-                CustomerOrderField::Name => {
-                    keyset!(query, bounds, desc, customers::id, customers::display_name)
-                }
-                CustomerOrderField::CreatedAt => keyset!(query, bounds, desc, customers::id),
-            }
-            query.load(c).await
-        })?)
-    }
-
-    pub(crate) async fn count(&self, conn: &mut Conn<'_>) -> Result<i64, Error> {
-        let backend = conn.backend();
-        Ok(db_run!(conn, |c| {
-            let mut query = customers::table.count().into_boxed();
-            customer_list_filters!(query, self, backend);
-            query.get_result(c).await
-        })?)
-    }
-}
-
-fn parse_user(id: &ID) -> Result<String, Error> {
-    Ok(UserId::parse(id)?.to_string())
+    Expr::all(parts)
 }
 
 #[derive(Default)]
@@ -693,55 +633,30 @@ impl CustomerQuery {
         order_by: Option<CustomerOrder>,
     ) -> async_graphql::Result<Connection<Customer>> {
         let caller = ctx.caller()?;
-        let page = PageArgs::new(first, after, last, before).page()?;
-        let order = order_by.unwrap_or_default();
-        let bounds = page.bounds(if order.field == CustomerOrderField::CreatedAt {
-            1
-        } else {
-            2
-        })?;
-        let filter = filter.unwrap_or_default();
-        let list = CustomerList {
-            tenant: caller.tenant_id,
-            scope: caller.row_scope(CUSTOMER_READ)?,
-            contact: caller.row_scope(CUSTOMER_CONTACT_READ).ok(),
-            stage: filter.stage.map(|s| s.as_str()),
-            assigned_to: filter.assigned_to_id.as_ref().map(parse_user).transpose()?,
-            location: filter
-                .location_id
-                .as_ref()
-                .map(|l| LocationId::parse(l).map(|l| l.to_string()))
-                .transpose()?,
-            tag: filter
-                .tag
-                .map(|t| t.trim().to_owned())
-                .filter(|t| !t.is_empty()),
-            active: filter.active.unwrap_or(true),
-            search: switchyard_kernel::validate::search_term("search", search)?,
-        };
-        let db = ctx.services()?.db.clone();
-        let rows = {
-            let mut pooled = db.read().await?;
-            list.page(&mut pooled.conn(), &bounds, order).await?
-        };
-        let count: switchyard_kernel::connection::CountFn = Box::new(move || {
-            Box::pin(async move {
-                let mut pooled = db.read().await?;
-                list.count(&mut pooled.conn()).await
-            })
-        });
-        Ok(Connection::from_batch(
-            &page,
-            rows,
-            |r: &CustomerRow| match order.field {
-                CustomerOrderField::Name => {
-                    Cursor(vec![r.display_name.clone().into(), r.id.to_string().into()])
-                }
-                CustomerOrderField::CreatedAt => Cursor(vec![r.id.to_string().into()]),
-            },
-            Customer::all,
-            Some(count),
-        ))
+        let order = CustomerOrder::or_default(order_by);
+        let mut parts = vec![filter.unwrap_or_default().condition()?];
+        if let Some(term) = switchyard_kernel::validate::search_term("search", search)? {
+            parts.push(self::search(
+                &term,
+                caller.row_scope(CUSTOMER_CONTACT_READ).ok().as_ref(),
+            ));
+        }
+        let listing = listing(
+            caller.tenant_id,
+            &caller.row_scope(CUSTOMER_READ)?,
+            Expr::all(parts),
+            order.order(),
+        );
+        let args = PageArgs::new(first, after, last, before);
+        Ok(listing
+            .connection(
+                &ctx.services()?.db,
+                &args,
+                order.arity(),
+                |r| order.cursor(r),
+                Customer::all,
+            )
+            .await?)
     }
 
     /// Active customers that may be the same as this one: the same name (ignoring case), or
@@ -762,29 +677,38 @@ impl CustomerQuery {
             .ok_or(Error::NotFound)?;
         let name = me.display_name.to_lowercase();
         let address = me.address.as_deref().and_then(Address::from_json);
-        let candidates: Vec<CustomerRow> = db_run!(&mut conn, |c| {
-            let mut query = customers::table
-                .filter(customers::tenant_id.eq(caller.tenant_id))
-                .filter(customers::id.ne(id))
-                .filter(customers::active.eq(true))
-                .select(CustomerRow::as_select())
-                .into_boxed();
-            customer_filter!(query, &scope);
-            let same_name = crate::lower(customers::display_name).eq(name.clone());
-            match &address {
-                Some(a) => {
-                    let street = format!("%{}%", a.line1.replace(['%', '_'], ""));
-                    let postal = format!("%{}%", a.postal_code.replace(['%', '_'], ""));
-                    query = query.filter(
-                        same_name.or(customers::address
-                            .like(street)
-                            .and(customers::address.like(postal))),
-                    );
-                }
-                None => query = query.filter(same_name),
-            }
-            query.order(customers::id.asc()).limit(20).load(c).await
-        })?;
+        // The same name, or the street and postal code both in the address; refined below.
+        let mut same = Sql::new("LOWER(t.display_name) = ");
+        same.bind(name.clone());
+        if let Some(a) = &address {
+            same.push(" OR (t.address LIKE ")
+                .bind(switchyard_kernel::validate::like_contains(&a.line1))
+                .push(" ESCAPE '\\' AND t.address LIKE ")
+                .bind(switchyard_kernel::validate::like_contains(&a.postal_code))
+                .push(" ESCAPE '\\')");
+        }
+        let filter = Expr::all(vec![
+            Expr::Cmp {
+                column: "id",
+                op: "<>",
+                value: id.to_string().into(),
+            },
+            Expr::Cmp {
+                column: "active",
+                op: "=",
+                value: true.into(),
+            },
+            Expr::Sql(same),
+        ]);
+        let by_id = CustomerOrder {
+            field: CustomerOrderField::CreatedAt,
+            direction: switchyard_kernel::SortDirection::Asc,
+        };
+        let mut bounds = switchyard_kernel::Bounds::all();
+        bounds.limit = 20;
+        let candidates: Vec<CustomerRow> = listing(caller.tenant_id, &scope, filter, by_id.order())
+            .page(&mut conn, &bounds)
+            .await?;
         Ok(Customer::all(
             candidates
                 .into_iter()
