@@ -44,7 +44,7 @@ impl IdentitySubscription {
                 find_scoped(&mut pooled.conn(), caller.tenant_id, &scope, user)
                     .await
                     .ok()?
-                    .map(User)
+                    .map(User::one)
             }
         }))
     }
@@ -76,7 +76,7 @@ impl IdentitySubscription {
                 find_row(&mut pooled.conn(), tenant, location)
                     .await
                     .ok()?
-                    .map(Location)
+                    .map(Location::one)
             }
         }))
     }

@@ -85,6 +85,14 @@ impl<R> Clone for Member<R> {
     }
 }
 
+impl<R> std::ops::Deref for Member<R> {
+    type Target = R;
+
+    fn deref(&self) -> &R {
+        self.row()
+    }
+}
+
 impl<R> Member<R> {
     /// A row on its own.
     pub fn one(row: R) -> Member<R> {

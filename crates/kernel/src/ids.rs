@@ -56,6 +56,30 @@ macro_rules! id_type {
             }
         }
 
+        impl $crate::read::Expose for $name {
+            type Out<'a> = ::async_graphql::ID;
+            fn expose(&self) -> ::async_graphql::ID {
+                self.to_global()
+            }
+        }
+
+        impl $crate::read::AsKey for $name {
+            fn as_key(&self) -> ::std::option::Option<::std::string::String> {
+                ::std::option::Option::Some(self.to_string())
+            }
+        }
+
+        impl $crate::read::Filterable for $name {
+            type Filter = $crate::read::IdFilter;
+            fn condition(
+                filter: &Self::Filter,
+                column: &'static str,
+                field: &str,
+            ) -> ::std::result::Result<$crate::read::Expr, $crate::Error> {
+                filter.expr(column, field, |id| ::std::result::Result::Ok(Self::parse(id)?.to_string()))
+            }
+        }
+
         impl ::std::default::Default for $name {
             fn default() -> Self {
                 Self::new()

@@ -22,6 +22,54 @@ pub mod text_enum;
 pub mod time;
 pub mod validate;
 
+/// Declares an aggregate's reads once: its row, its GraphQL type (plain fields, references,
+/// nested pages, computed fields), its filter and order inputs, its root queries, and its
+/// [`read::Aggregate`] implementation (table, ID, read permission, row scope). See
+/// ARCHITECTURE.md, "Adding a domain", for a worked example.
+///
+/// ```text
+/// switchyard_kernel::aggregate! {
+///     /// A sales opportunity.
+///     #[aggregate(
+///         table = crate::schema::leads, id = LeadId, read = LEAD_READ, scope = scope,
+///         order(created_at, desc),
+///         one(name = lead, doc = "A lead by ID."),
+///         list(name = leads, doc = "Leads the caller may see, newest first."),
+///     )]
+///     pub struct Lead {
+///         /// The customer, if you may see it.
+///         #[field(to_one = Customer, guard, filter)]
+///         customer_id: CustomerId,
+///         #[field(filter, order)]
+///         title: String,
+///         #[field(hidden)]
+///         created_by: Option<UserId>,
+///     }
+///
+///     impl Lead {
+///         /// Computed fields are ordinary resolvers.
+///         async fn shouting(&self) -> String { self.row().title.to_uppercase() }
+///     }
+/// }
+/// ```
+///
+/// Aggregate options: `table` (the Diesel table; its SQL name is read as alias `t`), `id`
+/// (an [`id_type!`]), `read` (the permission of its fields and lists), `scope`
+/// (`fn(&Caller, &str) -> Result<read::Expr, Error>`: the rows a permission reaches),
+/// `access` (`require`, the default: the type's fields need `read`; `authenticated`;
+/// `inherit`), `owner(user = …, location = …)` (whose row it is, for `hide_unless`), `prefix`
+/// (names of the row, filter, order and query types; the type's name by default),
+/// `order(<field>, asc|desc)` (the default order), `one(name, doc)` and `list(name, doc,
+/// search = fn(&Caller, &str), defaults = fn(&Filter, &Caller))` (the root queries), and
+/// `has_many(name, node, by = <column>, doc)` (nested pages of another aggregate).
+///
+/// Field options: `filter`, `order` (or `order = Variant`), `hidden`, `name = "gqlName"`,
+/// `to_one = Aggregate` (a reference, batched over the page; `guard` requires the target's
+/// read permission), `hide_unless = PERMISSION` (null unless the caller reaches this row with
+/// it). An optional `struct <Prefix>Filter { … }` adds filter fields the aggregate interprets
+/// itself ([`read::FilterExtra`]).
+pub use switchyard_kernel_macros::aggregate;
+
 pub use access::{
     BuiltinRole, Caller, Catalog, PermissionDef, Principal, RowScope, Scope, UserKind,
 };

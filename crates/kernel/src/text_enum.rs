@@ -56,6 +56,24 @@ macro_rules! text_enum {
             }
         }
 
+        impl $crate::read::Expose for $name {
+            type Out<'a> = $name;
+            fn expose(&self) -> $name {
+                *self
+            }
+        }
+
+        impl $crate::read::Filterable for $name {
+            type Filter = $crate::read::EnumFilter<$name>;
+            fn condition(
+                filter: &Self::Filter,
+                column: &'static str,
+                field: &str,
+            ) -> ::std::result::Result<$crate::read::Expr, $crate::Error> {
+                filter.expr(column, field)
+            }
+        }
+
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())

@@ -5,6 +5,7 @@
 pub mod activities;
 pub mod customers;
 pub mod demo;
+pub mod ids;
 pub mod leads;
 pub mod nested;
 pub mod permissions;
@@ -32,6 +33,7 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql
 #[derive(MergedObject, Default)]
 pub struct SalesQuery(
     customers::CustomerQuery,
+    customers::CustomerDuplicatesQuery,
     leads::LeadQuery,
     activities::ActivityQuery,
     tasks::TaskQuery,

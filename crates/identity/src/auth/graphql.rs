@@ -147,7 +147,7 @@ async fn open_session(
         access_token: Some(access),
         expires_at: Some(expires),
         refresh_token: Some(refresh),
-        user: Some(User(row)),
+        user: Some(User::one(row)),
         user_errors: vec![],
     })
 }
@@ -331,7 +331,7 @@ impl AuthMutation {
             access_token: Some(access),
             expires_at: Some(expires),
             refresh_token: Some(refresh),
-            user: Some(User(row)),
+            user: Some(User::one(row)),
             user_errors: vec![],
         })
     }
@@ -454,7 +454,7 @@ impl AuthMutation {
             })
             .await;
         UserPayload::from_outcome(outcome, |row| UserPayload {
-            user: Some(User(row)),
+            user: Some(User::one(row)),
             user_errors: vec![],
         })
     }

@@ -11,8 +11,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_kernel::address::Address;
+use switchyard_kernel::batch::Member;
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs, SortDirection};
 use switchyard_kernel::policy::{Authenticated, Require};
+use switchyard_kernel::read::{Aggregate, Expr};
 use switchyard_kernel::{
     Conn, ContextExt, Error, LoaderEnv, LocationId, RequestLoader, TenantId, UserId, db_run, keyset,
 };
@@ -21,7 +23,7 @@ use crate::permissions::LOCATION_READ;
 use crate::schema::{locations, user_locations};
 
 /// A row of `locations`.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = locations)]
 pub struct LocationRow {
     pub id: LocationId,
@@ -37,7 +39,7 @@ pub struct LocationRow {
 
 /// A branch or depot of the tenant.
 #[derive(Clone)]
-pub struct Location(pub(crate) LocationRow);
+pub struct Location(pub(crate) Member<LocationRow>);
 
 #[Object(directive = Authenticated::apply())]
 impl Location {
@@ -72,9 +74,40 @@ impl Location {
 
 switchyard_kernel::node_type!(Location, LocationId);
 
+/// Locations as other domains' relations read them: every location of the tenant, for anyone
+/// signed in (the type is `@authenticated`; listing them takes `identity.location:read`).
+impl Aggregate for Location {
+    type Id = LocationId;
+    type Row = LocationRow;
+    const TABLE: &'static str = "locations";
+    const TYPE_NAME: &'static str = LocationId::TYPE_NAME;
+    const READ: &'static str = LOCATION_READ;
+
+    fn scope(_caller: &switchyard_kernel::Caller, _permission: &str) -> Result<Expr, Error> {
+        Ok(Expr::True)
+    }
+    fn id(row: &LocationRow) -> LocationId {
+        row.id
+    }
+    fn owner(row: &LocationRow) -> (Option<UserId>, Option<LocationId>) {
+        (None, Some(row.id))
+    }
+    fn node(member: Member<LocationRow>) -> Location {
+        Location(member)
+    }
+    fn member(&self) -> &Member<LocationRow> {
+        &self.0
+    }
+}
+
 impl Location {
     pub fn row(&self) -> &LocationRow {
-        &self.0
+        self.0.row()
+    }
+
+    /// A location on its own.
+    pub fn one(row: LocationRow) -> Location {
+        Location(Member::one(row))
     }
 
     /// A location by ID in the caller's tenant, or NOT_FOUND.
@@ -84,7 +117,7 @@ impl Location {
         ctx.loader::<LocationById>()?
             .load_one((caller.tenant_id, id))
             .await?
-            .map(Location)
+            .map(Location::one)
             .ok_or(Error::NotFound)
     }
 }
@@ -102,7 +135,7 @@ pub async fn load_location(ctx: &Context<'_>, id: LocationId) -> Result<Option<L
         .loader::<LocationById>()?
         .load_one((tenant, id))
         .await?
-        .map(Location))
+        .map(Location::one))
 }
 
 /// Locations by ID in the caller's tenant, in one statement (for other domains' batched
@@ -123,7 +156,7 @@ pub async fn load_locations(
         .select(LocationRow::as_select())
         .load(c)
         .await)?;
-    Ok(rows.into_iter().map(|r| (r.id, Location(r))).collect())
+    Ok(rows.into_iter().map(|r| (r.id, Location::one(r))).collect())
 }
 
 pub(crate) async fn find_row(
@@ -223,7 +256,7 @@ impl LocationQuery {
             &page,
             rows,
             |r: &LocationRow| Cursor(vec![r.name.clone().into(), r.id.to_string().into()]),
-            Location,
+            Location::one,
             Some(count),
         ))
     }

@@ -147,7 +147,7 @@ impl LocationMutation {
             })
             .await;
         LocationPayload::from_outcome(outcome, |row| LocationPayload {
-            location: Some(Location(row)),
+            location: Some(Location::one(row)),
             user_errors: vec![],
         })
     }
@@ -225,7 +225,7 @@ impl LocationMutation {
             })
             .await;
         LocationPayload::from_outcome(outcome, |row| LocationPayload {
-            location: Some(Location(row)),
+            location: Some(Location::one(row)),
             user_errors: vec![],
         })
     }

@@ -10,8 +10,11 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_kernel::access::{RowScope, UserKind};
+use switchyard_kernel::batch::Member;
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs, SortDirection};
+use switchyard_kernel::db::sql::Sql;
 use switchyard_kernel::policy::{Authenticated, Require};
+use switchyard_kernel::read::{Aggregate, Expr};
 use switchyard_kernel::{
     Caller, Conn, ContextExt, Error, LoaderEnv, LocationId, RequestLoader, Scope, TenantId, UserId,
     db_run, keyset,
@@ -25,7 +28,7 @@ use crate::schema::{user_locations, user_roles, users};
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 /// A row of `users`.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = users)]
 pub struct UserRow {
     pub id: UserId,
@@ -59,7 +62,7 @@ switchyard_kernel::text_enum! {
 /// is guarded (`me`, `users`, `node`, a relation on a guarded type), and `login` returns the
 /// user who just proved who they are.
 #[derive(Clone)]
-pub struct User(pub(crate) UserRow);
+pub struct User(pub(crate) Member<UserRow>);
 
 #[Object(directive = switchyard_kernel::policy::Inherit::apply())]
 impl User {
@@ -111,7 +114,7 @@ impl User {
             .await?
             .unwrap_or_default()
             .into_iter()
-            .map(Location)
+            .map(Location::one)
             .collect())
     }
 
@@ -150,7 +153,12 @@ switchyard_kernel::node_type!(User, UserId);
 
 impl User {
     pub fn row(&self) -> &UserRow {
-        &self.0
+        self.0.row()
+    }
+
+    /// A user on its own.
+    pub fn one(row: UserRow) -> User {
+        User(Member::one(row))
     }
 
     /// A user by ID as `caller` may see it; NOT_FOUND otherwise (another tenant, out of scope).
@@ -160,8 +168,57 @@ impl User {
         let mut pooled = ctx.services()?.db.read().await?;
         find_scoped(&mut pooled.conn(), caller.tenant_id, &scope, id)
             .await?
-            .map(User)
+            .map(User::one)
             .ok_or(Error::NotFound)
+    }
+}
+
+/// The users `caller` reaches with `permission` (of `identity.user:read`'s kind): everyone,
+/// oneself, or oneself and the users sharing one of one's locations, as a condition on `t`.
+fn scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
+    Ok(match caller.row_scope(permission)? {
+        RowScope::Tenant => Expr::True,
+        RowScope::Own(me) => Expr::Cmp {
+            column: "id",
+            op: "=",
+            value: me.to_string().into(),
+        },
+        RowScope::Location { user, locations } => {
+            let mut sql = Sql::new("t.id = ");
+            sql.bind(user.to_string())
+                .push(" OR t.id IN (SELECT ul.user_id FROM user_locations ul WHERE ul.tenant_id = ")
+                .bind(caller.tenant_id.to_string())
+                .push(" AND ul.location_id")
+                .is_in(locations.iter().map(ToString::to_string))
+                .push(")");
+            Expr::Sql(sql)
+        }
+    })
+}
+
+/// Users as other domains' relations read them (an assignee, a creator): null where the
+/// caller's `identity.user:read` scope does not reach.
+impl Aggregate for User {
+    type Id = UserId;
+    type Row = UserRow;
+    const TABLE: &'static str = "users";
+    const TYPE_NAME: &'static str = UserId::TYPE_NAME;
+    const READ: &'static str = USER_READ;
+
+    fn scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
+        scope(caller, permission)
+    }
+    fn id(row: &UserRow) -> UserId {
+        row.id
+    }
+    fn owner(row: &UserRow) -> (Option<UserId>, Option<LocationId>) {
+        (Some(row.id), None)
+    }
+    fn node(member: Member<UserRow>) -> User {
+        User(member)
+    }
+    fn member(&self) -> &Member<UserRow> {
+        &self.0
     }
 }
 
@@ -260,7 +317,7 @@ impl UserQuery {
             .loader::<UserById>()?
             .load_one((caller.tenant_id, id))
             .await?
-            .map(User))
+            .map(User::one))
     }
 
     /// What the caller may do: every permission it holds, with its scope.
@@ -360,7 +417,7 @@ impl UserQuery {
                     Cursor(vec![row.email.clone().into(), row.id.to_string().into()])
                 }
             },
-            User,
+            User::one,
             Some(count),
         ))
     }
@@ -544,7 +601,7 @@ pub async fn load_users(
     let caller = ctx.caller()?;
     let mut pooled = ctx.services()?.db.read().await?;
     let rows = visible_users(&mut pooled.conn(), caller, &ids).await?;
-    Ok(rows.into_iter().map(|r| (r.id, User(r))).collect())
+    Ok(rows.into_iter().map(|r| (r.id, User::one(r))).collect())
 }
 
 /// The users among `ids` that `caller` may see (see [`UserById`]).
@@ -580,5 +637,5 @@ pub async fn load_user(ctx: &Context<'_>, id: UserId) -> Result<Option<User>, Er
         .loader::<UserById>()?
         .load_one((tenant, id))
         .await?
-        .map(User))
+        .map(User::one))
 }

@@ -485,7 +485,7 @@ impl UserMutation {
             })
             .await;
         CreateUserPayload::from_outcome(outcome, |(row, invitation)| CreateUserPayload {
-            user: Some(User(row)),
+            user: Some(User::one(row)),
             invitation_token: invitation,
             user_errors: vec![],
         })
@@ -548,7 +548,7 @@ impl UserMutation {
             })
             .await;
         UserPayload::from_outcome(outcome, |row| UserPayload {
-            user: Some(User(row)),
+            user: Some(User::one(row)),
             user_errors: vec![],
         })
     }
@@ -603,7 +603,7 @@ impl UserMutation {
             })
             .await;
         UserPayload::from_outcome(outcome, |row| UserPayload {
-            user: Some(User(row)),
+            user: Some(User::one(row)),
             user_errors: vec![],
         })
     }
@@ -687,7 +687,7 @@ impl UserMutation {
             .await;
         GrantPermissionPayload::from_outcome(outcome, |(grant, user)| GrantPermissionPayload {
             grant: Some(UserGrant(grant)),
-            user: Some(User(user)),
+            user: Some(User::one(user)),
             user_errors: vec![],
         })
     }
@@ -744,7 +744,7 @@ impl UserMutation {
             })
             .await;
         UserPayload::from_outcome(outcome, |row| UserPayload {
-            user: Some(User(row)),
+            user: Some(User::one(row)),
             user_errors: vec![],
         })
     }
@@ -801,7 +801,7 @@ impl UserMutation {
             })
             .await;
         UserPayload::from_outcome(outcome, |row| UserPayload {
-            user: Some(User(row)),
+            user: Some(User::one(row)),
             user_errors: vec![],
         })
     }
@@ -854,7 +854,7 @@ impl UserMutation {
             })
             .await;
         UserPayload::from_outcome(outcome, |row| UserPayload {
-            user: Some(User(row)),
+            user: Some(User::one(row)),
             user_errors: vec![],
         })
     }

@@ -429,6 +429,12 @@ impl<E: InputType + Copy + StoredText> EnumFilter<E> {
     }
 }
 
+/// The conditions of an aggregate's own filter fields (the `extra` block of
+/// [`filter!`](crate::filter)), at whichever level of `and`/`or`/`not` they appear.
+pub trait FilterExtra {
+    fn extra(&self, caller: &crate::Caller) -> Result<Vec<Expr>, Error>;
+}
+
 /// What an enum is stored as.
 pub trait StoredText {
     fn stored(&self) -> &'static str;

@@ -2,11 +2,16 @@
 //! lists, counts and single rows they make ([`list::Listing`]), rendered into SQL on both
 //! backends with the caller's row scope as one condition among the others.
 
+pub mod aggregate;
+pub mod column;
 pub mod filter;
 pub mod list;
 
+pub use aggregate::{Aggregate, AsKey, Ordering};
+pub use column::{Expose, Filterable};
 pub use filter::{
-    BooleanFilter, DateTimeFilter, EnumFilter, Expr, IdFilter, IntFilter, StoredText, StringFilter,
+    BooleanFilter, DateTimeFilter, EnumFilter, Expr, FilterExtra, IdFilter, IntFilter, StoredText,
+    StringFilter,
 };
 pub use list::{Listing, Order};
 
@@ -30,7 +35,9 @@ pub use list::{Listing, Order};
 ///     }
 /// }
 /// ```
-/// `filter.expr()` gives the condition of the declared fields (the extras are the caller's).
+/// `filter.expr(caller)` gives the condition at every level of `and`/`or`/`not`: the declared
+/// fields', and, where the aggregate declares `extra` fields, what its
+/// [`FilterExtra`](crate::read::FilterExtra) implementation makes of them.
 #[macro_export]
 macro_rules! filter {
     (
@@ -38,7 +45,7 @@ macro_rules! filter {
         pub struct $name:ident {
             $($(#[doc = $fdoc:literal])* $field:ident : $kind:ident $(<$arg:ty>)? = $column:literal),* $(,)?
         }
-        $(extra {
+        $($extra:ident {
             $($(#[doc = $xdoc:literal])* $xfield:ident : $xty:ty),* $(,)?
         })?
     ) => {
@@ -57,7 +64,11 @@ macro_rules! filter {
 
         impl $name {
             /// The condition of the declared fields, `and`, `or` and `not` included.
-            pub fn expr(&self) -> ::std::result::Result<$crate::read::Expr, $crate::Error> {
+            pub fn expr(
+                &self,
+                caller: &$crate::Caller,
+            ) -> ::std::result::Result<$crate::read::Expr, $crate::Error> {
+                let _ = caller;
                 $crate::read::filter::combine(
                     self,
                     |f: &$name| {
@@ -67,6 +78,10 @@ macro_rules! filter {
                                 parts.push($crate::__filter_expr!(cond, $column, stringify!($field), $kind $(<$arg>)?));
                             }
                         )*
+                        $(
+                            let _ = stringify!($extra);
+                            parts.extend($crate::read::FilterExtra::extra(f, caller)?);
+                        )?
                         ::std::result::Result::Ok(parts)
                     },
                     |f: &$name| (f.and.as_ref(), f.or.as_ref(), f.not.as_deref()),

@@ -10,29 +10,22 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use switchyard_identity::{User, load_user};
+use switchyard_identity::User;
 use switchyard_kernel::audit;
-use switchyard_kernel::connection::{Connection, PageArgs};
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::{Check, check_version};
 use switchyard_kernel::{
-    Caller, Conn, ContextExt, Error, Rejection, TenantId, UserErrorCode, UserId, db_run, payload,
-    time,
+    Caller, Conn, ContextExt, Error, Rejection, UserErrorCode, UserId, db_run, payload, time,
 };
 
-use crate::customers::{Customer, CustomerId, customer_for, load_customer};
+use crate::customers::{Customer, CustomerId, customer_for};
 use crate::leads::LeadId;
-use crate::nested::Children;
-use crate::permissions::{ACTIVITY_LOG, ACTIVITY_READ, CUSTOMER_READ, TASK_READ};
+use crate::permissions::{ACTIVITY_LOG, ACTIVITY_READ};
 use crate::schema::{leads, sales_activities};
 use crate::tasks::{self, NewTask, Task, TaskId, TaskKind};
 use switchyard_kernel::read::Expr;
 
-switchyard_kernel::id_type!(
-    /// A sales activity.
-    ActivityId,
-    "SalesActivity"
-);
+pub use crate::ids::ActivityId;
 
 switchyard_kernel::text_enum! {
     /// What kind of contact an activity was.
@@ -47,110 +40,51 @@ switchyard_kernel::text_enum! {
     }
 }
 
-/// A row of `sales_activities`.
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
-#[diesel(table_name = sales_activities)]
-pub struct ActivityRow {
-    pub id: ActivityId,
-    pub tenant_id: TenantId,
-    pub customer_id: CustomerId,
-    pub lead_id: Option<LeadId>,
-    pub owner_id: UserId,
-    pub kind: ActivityKind,
-    pub subject: String,
-    pub description: String,
-    pub outcome: Option<String>,
-    pub next_action: Option<String>,
-    pub duration_minutes: Option<i32>,
-    pub occurred_at: NaiveDateTime,
-    pub follow_up_at: Option<NaiveDateTime>,
-    pub follow_up_task_id: Option<TaskId>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub version: i32,
+/// The activities `caller` reaches with `permission`: those of the customers it reaches, and
+/// those it logged.
+fn scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
+    crate::scope::child_scope(caller, permission, "owner_id", None, None)
 }
 
-/// A logged contact with a customer.
-#[derive(Clone)]
-pub struct SalesActivity(pub(crate) ActivityRow);
-
-#[Object(directive = Require::apply(ACTIVITY_READ))]
-impl SalesActivity {
-    pub async fn id(&self) -> ID {
-        self.0.id.to_global()
-    }
-    async fn kind(&self) -> ActivityKind {
-        self.0.kind
-    }
-    async fn subject(&self) -> &str {
-        &self.0.subject
-    }
-    async fn description(&self) -> &str {
-        &self.0.description
-    }
-    async fn outcome(&self) -> Option<&str> {
-        self.0.outcome.as_deref()
-    }
-    async fn next_action(&self) -> Option<&str> {
-        self.0.next_action.as_deref()
-    }
-    async fn duration_minutes(&self) -> Option<i32> {
-        self.0.duration_minutes
-    }
-    async fn occurred_at(&self) -> DateTime<Utc> {
-        self.0.occurred_at.and_utc()
-    }
-    /// When to call back; a CALL_BACK task exists for it while it is set.
-    async fn follow_up_at(&self) -> Option<DateTime<Utc>> {
-        self.0.follow_up_at.map(|t| t.and_utc())
-    }
-    /// The CALL_BACK task the follow-up created.
-    #[graphql(directive = Require::apply(TASK_READ))]
-    async fn follow_up_task(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Task>> {
-        match self.0.follow_up_task_id {
-            // Boxed: see `Quote::revisions`.
-            Some(id) => match Box::pin(Task::find(ctx, id)).await {
-                Ok(task) => Ok(Some(task)),
-                // The task may be out of the caller's reach (handed to someone else).
-                Err(Error::NotFound) => Ok(None),
-                Err(other) => Err(other.into()),
-            },
-            None => Ok(None),
-        }
-    }
-    /// Who logged it (and owns its follow-up).
-    async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        Ok(load_user(ctx, self.0.owner_id).await?)
-    }
-    #[graphql(directive = Require::apply(CUSTOMER_READ))]
-    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
-        Ok(load_customer(ctx, self.0.customer_id).await?)
-    }
-    async fn lead_id(&self) -> Option<ID> {
-        self.0.lead_id.map(|l| l.to_global())
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at.and_utc()
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at.and_utc()
-    }
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-}
-
-/// Activities under their customer.
-pub struct ActivityChildren;
-
-impl Children for ActivityChildren {
-    type Row = ActivityRow;
-    const TABLE: &'static str = "sales_activities";
-    const PARENT: &'static str = "customer_id";
-    const MINE: &'static str = "owner_id";
-    const PERMISSION: &'static str = ACTIVITY_READ;
-    fn parent(row: &ActivityRow) -> String {
-        row.customer_id.to_string()
+switchyard_kernel::aggregate! {
+    /// A logged contact with a customer.
+    #[aggregate(
+        table = crate::schema::sales_activities,
+        id = ActivityId,
+        read = ACTIVITY_READ,
+        scope = scope,
+        prefix = Activity,
+        order(created_at, desc),
+        one(name = activity, doc = "An activity by ID."),
+        list(name = activities, doc = "Activities the caller may see, newest first."),
+    )]
+    pub struct SalesActivity {
+        #[field(to_one = Customer, guard, filter)]
+        customer_id: CustomerId,
+        #[field(filter)]
+        lead_id: Option<LeadId>,
+        /// Who logged it (and owns its follow-up).
+        #[field(to_one = User, filter)]
+        owner_id: UserId,
+        #[field(filter)]
+        kind: ActivityKind,
+        #[field(filter)]
+        subject: String,
+        description: String,
+        outcome: Option<String>,
+        next_action: Option<String>,
+        duration_minutes: Option<i32>,
+        #[field(filter)]
+        occurred_at: NaiveDateTime,
+        /// When to call back; a CALL_BACK task exists for it while it is set.
+        #[field(filter)]
+        follow_up_at: Option<NaiveDateTime>,
+        /// The CALL_BACK task the follow-up created.
+        #[field(to_one = Task, guard)]
+        follow_up_task_id: Option<TaskId>,
+        created_at: NaiveDateTime,
+        updated_at: NaiveDateTime,
+        version: i32,
     }
 }
 
@@ -160,93 +94,7 @@ async fn find(
     permission: &str,
     id: ActivityId,
 ) -> Result<ActivityRow, Error> {
-    crate::nested::find::<ActivityChildren>(conn, caller, permission, &id.to_string()).await
-}
-
-switchyard_kernel::node_type!(SalesActivity, ActivityId);
-
-impl SalesActivity {
-    pub async fn find(ctx: &Context<'_>, id: ActivityId) -> Result<SalesActivity, Error> {
-        let caller = ctx.caller()?;
-        let mut pooled = ctx.services()?.db.read().await?;
-        Ok(SalesActivity(
-            find(&mut pooled.conn(), caller, ACTIVITY_READ, id).await?,
-        ))
-    }
-}
-
-switchyard_kernel::filter! {
-    /// Which activities to list.
-    pub struct ActivityFilter {
-        customer_id: Id<CustomerId> = "customer_id",
-        lead_id: Id<LeadId> = "lead_id",
-        /// Who logged it.
-        owner_id: Id<UserId> = "owner_id",
-        kind: Enum<ActivityKind> = "kind",
-        occurred_at: Time = "occurred_at",
-        follow_up_at: Time = "follow_up_at",
-        subject: Text = "subject",
-    }
-}
-
-switchyard_kernel::order! {
-    /// How activities are sorted.
-    pub enum ActivityOrderField, ActivityOrder for ActivityRow {
-        /// By when they were logged (newest first by default).
-        CreatedAt = id,
-    }
-    default CreatedAt Desc
-}
-
-#[derive(Default)]
-pub struct ActivityQuery;
-
-#[Object]
-impl ActivityQuery {
-    /// An activity by ID.
-    #[graphql(directive = Require::apply(ACTIVITY_READ))]
-    async fn activity(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-    ) -> async_graphql::Result<Option<SalesActivity>> {
-        Ok(Some(
-            SalesActivity::find(ctx, ActivityId::parse(&id)?).await?,
-        ))
-    }
-
-    /// Activities the caller may see, newest first.
-    #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(ACTIVITY_READ))]
-    #[allow(clippy::too_many_arguments)]
-    async fn activities(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<ActivityFilter>,
-        order_by: Option<ActivityOrder>,
-    ) -> async_graphql::Result<Connection<SalesActivity>> {
-        let order = ActivityOrder::or_default(order_by);
-        let filter = filter.map(|f| f.expr()).transpose()?.unwrap_or(Expr::True);
-        let listing = crate::nested::listing::<ActivityChildren>(
-            ctx.caller()?,
-            ACTIVITY_READ,
-            filter,
-            order.order(),
-        )?;
-        let args = PageArgs::new(first, after, last, before);
-        Ok(listing
-            .connection(
-                &ctx.services()?.db,
-                &args,
-                order.arity(),
-                |r| order.cursor(r),
-                |rows| rows.into_iter().map(SalesActivity).collect(),
-            )
-            .await?)
-    }
+    switchyard_kernel::read::aggregate::find_in::<SalesActivity>(conn, caller, permission, id).await
 }
 
 /// A contact to log.
@@ -572,7 +420,7 @@ impl ActivityMutation {
 impl From<ActivityRow> for ActivityPayload {
     fn from(row: ActivityRow) -> Self {
         ActivityPayload {
-            activity: Some(SalesActivity(row)),
+            activity: Some(SalesActivity::one(row)),
             user_errors: vec![],
         }
     }

@@ -9,25 +9,19 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_kernel::audit;
-use switchyard_kernel::connection::{Connection, PageArgs};
 use switchyard_kernel::money::{Money, MoneyInput, is_currency};
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::{Check, check_version};
 use switchyard_kernel::{
-    ContextExt, Error, Rejection, TenantId, UserErrorCode, UserId, db_run, payload, time,
+    Caller, ContextExt, Error, Rejection, UserErrorCode, UserId, db_run, payload, time,
 };
 
-use crate::customers::{Customer, CustomerId, customer_for, load_customer};
-use crate::nested::Children;
-use crate::permissions::{CUSTOMER_READ, LEAD_MANAGE, LEAD_READ};
+use crate::customers::{Customer, CustomerId, customer_for};
+use crate::permissions::{LEAD_MANAGE, LEAD_READ};
 use crate::schema::leads;
 use switchyard_kernel::read::Expr;
 
-switchyard_kernel::id_type!(
-    /// A lead.
-    LeadId,
-    "Lead"
-);
+pub use crate::ids::LeadId;
 
 switchyard_kernel::text_enum! {
     /// Where a lead stands.
@@ -53,180 +47,71 @@ switchyard_kernel::text_enum! {
     }
 }
 
-/// A row of `leads`.
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
-#[diesel(table_name = leads)]
-pub struct LeadRow {
-    pub id: LeadId,
-    pub tenant_id: TenantId,
-    pub customer_id: CustomerId,
-    pub status: LeadStatus,
-    pub priority: LeadPriority,
-    pub score: i32,
-    pub source: Option<String>,
-    pub estimated_move_date: Option<NaiveDate>,
-    pub estimated_value_minor: Option<i64>,
-    pub currency: Option<String>,
-    pub follow_up_at: Option<NaiveDateTime>,
-    pub notes: String,
-    pub created_by: Option<UserId>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub version: i32,
+/// The leads `caller` reaches with `permission`: those of the customers it reaches, and
+/// those it created.
+fn scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
+    crate::scope::child_scope(caller, permission, "created_by", None, None)
 }
 
-/// A sales opportunity.
-#[derive(Clone)]
-pub struct Lead(pub(crate) LeadRow);
+switchyard_kernel::aggregate! {
+    /// A sales opportunity.
+    #[aggregate(
+        table = crate::schema::leads,
+        id = LeadId,
+        read = LEAD_READ,
+        scope = scope,
+        order(created_at, desc),
+        one(name = lead, doc = "A lead by ID."),
+        list(name = leads, doc = "Leads the caller may see, newest first."),
+    )]
+    pub struct Lead {
+        /// The customer, if you may see it.
+        #[field(to_one = Customer, guard, filter)]
+        customer_id: CustomerId,
+        #[field(filter)]
+        status: LeadStatus,
+        #[field(filter)]
+        priority: LeadPriority,
+        /// 0 to 100.
+        #[field(filter)]
+        score: i32,
+        #[field(filter)]
+        source: Option<String>,
+        /// When the customer expects to move.
+        estimated_move_date: Option<NaiveDate>,
+        #[field(hidden)]
+        estimated_value_minor: Option<i64>,
+        #[field(hidden)]
+        currency: Option<String>,
+        /// When the lead is to be followed up.
+        #[field(filter)]
+        follow_up_at: Option<NaiveDateTime>,
+        notes: String,
+        #[field(hidden)]
+        created_by: Option<UserId>,
+        created_at: NaiveDateTime,
+        updated_at: NaiveDateTime,
+        /// Increases with every change; pass it as `expectedVersion` to update safely.
+        version: i32,
+    }
 
-#[Object(directive = Require::apply(LEAD_READ))]
-impl Lead {
-    pub async fn id(&self) -> ID {
-        self.0.id.to_global()
-    }
-    /// The customer, if you may see it.
-    #[graphql(directive = Require::apply(CUSTOMER_READ))]
-    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
-        Ok(load_customer(ctx, self.0.customer_id).await?)
-    }
-    async fn status(&self) -> LeadStatus {
-        self.0.status
-    }
-    async fn priority(&self) -> LeadPriority {
-        self.0.priority
-    }
-    /// 0 to 100.
-    async fn score(&self) -> i32 {
-        self.0.score
-    }
-    async fn source(&self) -> Option<&str> {
-        self.0.source.as_deref()
-    }
-    /// When the customer expects to move.
-    async fn estimated_move_date(&self) -> Option<NaiveDate> {
-        self.0.estimated_move_date
-    }
-    async fn estimated_value(&self) -> Option<Money> {
-        self.0
-            .estimated_value_minor
-            .zip(self.0.currency.clone())
-            .map(|(v, c)| Money::new(v, c))
-    }
-    async fn follow_up_at(&self) -> Option<DateTime<Utc>> {
-        self.0.follow_up_at.map(|t| t.and_utc())
-    }
-    async fn notes(&self) -> &str {
-        &self.0.notes
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at.and_utc()
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at.and_utc()
-    }
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-}
-
-/// Leads under their customer.
-pub struct LeadChildren;
-
-impl Children for LeadChildren {
-    type Row = LeadRow;
-    const TABLE: &'static str = "leads";
-    const PARENT: &'static str = "customer_id";
-    const MINE: &'static str = "created_by";
-    const PERMISSION: &'static str = LEAD_READ;
-    fn parent(row: &LeadRow) -> String {
-        row.customer_id.to_string()
+    impl Lead {
+        async fn estimated_value(&self) -> Option<Money> {
+            let row = self.row();
+            row.estimated_value_minor
+                .zip(row.currency.clone())
+                .map(|(v, c)| Money::new(v, c))
+        }
     }
 }
 
 async fn find(
     conn: &mut switchyard_kernel::Conn<'_>,
-    caller: &switchyard_kernel::Caller,
+    caller: &Caller,
     permission: &str,
     id: LeadId,
 ) -> Result<LeadRow, Error> {
-    crate::nested::find::<LeadChildren>(conn, caller, permission, &id.to_string()).await
-}
-
-switchyard_kernel::node_type!(Lead, LeadId);
-
-impl Lead {
-    pub async fn find(ctx: &Context<'_>, id: LeadId) -> Result<Lead, Error> {
-        let caller = ctx.caller()?;
-        let mut pooled = ctx.services()?.db.read().await?;
-        Ok(Lead(find(&mut pooled.conn(), caller, LEAD_READ, id).await?))
-    }
-}
-
-switchyard_kernel::filter! {
-    /// Which leads to list.
-    pub struct LeadFilter {
-        status: Enum<LeadStatus> = "status",
-        priority: Enum<LeadPriority> = "priority",
-        customer_id: Id<CustomerId> = "customer_id",
-        score: Int = "score",
-        /// When the lead is to be followed up.
-        follow_up_at: Time = "follow_up_at",
-        source: Text = "source",
-    }
-}
-
-switchyard_kernel::order! {
-    /// How leads are sorted.
-    pub enum LeadOrderField, LeadOrder for LeadRow {
-        /// By creation (newest first by default).
-        CreatedAt = id,
-    }
-    default CreatedAt Desc
-}
-
-#[derive(Default)]
-pub struct LeadQuery;
-
-#[Object]
-impl LeadQuery {
-    /// A lead by ID.
-    #[graphql(directive = Require::apply(LEAD_READ))]
-    async fn lead(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Lead>> {
-        Ok(Some(Lead::find(ctx, LeadId::parse(&id)?).await?))
-    }
-
-    /// Leads the caller may see, newest first.
-    #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(LEAD_READ))]
-    #[allow(clippy::too_many_arguments)]
-    async fn leads(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<LeadFilter>,
-        order_by: Option<LeadOrder>,
-    ) -> async_graphql::Result<Connection<Lead>> {
-        let order = LeadOrder::or_default(order_by);
-        let filter = filter.map(|f| f.expr()).transpose()?.unwrap_or(Expr::True);
-        let listing = crate::nested::listing::<LeadChildren>(
-            ctx.caller()?,
-            LEAD_READ,
-            filter,
-            order.order(),
-        )?;
-        let args = PageArgs::new(first, after, last, before);
-        Ok(listing
-            .connection(
-                &ctx.services()?.db,
-                &args,
-                order.arity(),
-                |r| order.cursor(r),
-                |rows| rows.into_iter().map(Lead).collect(),
-            )
-            .await?)
-    }
+    switchyard_kernel::read::aggregate::find_in::<Lead>(conn, caller, permission, id).await
 }
 
 /// A new lead.
@@ -495,7 +380,7 @@ impl LeadMutation {
 impl From<LeadRow> for LeadPayload {
     fn from(row: LeadRow) -> Self {
         LeadPayload {
-            lead: Some(Lead(row)),
+            lead: Some(Lead::one(row)),
             user_errors: vec![],
         }
     }

@@ -27,11 +27,7 @@ use crate::schema::{customers, quote_items, quotes};
 use switchyard_kernel::db::sql::Sql;
 use switchyard_kernel::read::Expr;
 
-switchyard_kernel::id_type!(
-    /// A quote (one revision).
-    QuoteId,
-    "Quote"
-);
+pub use crate::ids::QuoteId;
 
 switchyard_kernel::text_enum! {
     /// Where a quote stands.
@@ -592,11 +588,10 @@ fn status_is(status: QuoteStatus) -> Expr {
     Expr::Sql(sql)
 }
 
-impl QuoteFilter {
-    /// The declared fields' condition and the extras'.
-    fn condition(&self) -> Result<Expr, Error> {
-        let mut parts = vec![self.expr()?];
-        if self.latest_only.unwrap_or(true) {
+impl switchyard_kernel::read::FilterExtra for QuoteFilter {
+    fn extra(&self, _caller: &Caller) -> Result<Vec<Expr>, Error> {
+        let mut parts = Vec::new();
+        if self.latest_only == Some(true) {
             parts.push(Expr::IsNull {
                 column: "superseded_by",
                 null: true,
@@ -609,12 +604,26 @@ impl QuoteFilter {
             if let Some(any) = &status.any_of {
                 parts.push(Expr::Or(any.iter().map(|s| status_is(*s)).collect()));
             }
-            if status.is_null == Some(true) {
+            if let Some(null) = status.is_null {
                 parts.push(Expr::IsNull {
                     column: "status",
-                    null: true,
+                    null,
                 });
             }
+        }
+        Ok(parts)
+    }
+}
+
+impl QuoteFilter {
+    /// The filter's condition, and latest revisions only unless the top level says otherwise.
+    fn condition(&self, caller: &Caller) -> Result<Expr, Error> {
+        let mut parts = vec![self.expr(caller)?];
+        if self.latest_only.is_none() {
+            parts.push(Expr::IsNull {
+                column: "superseded_by",
+                null: true,
+            });
         }
         Ok(Expr::all(parts))
     }
@@ -645,7 +654,8 @@ impl QuoteQuery {
         order_by: Option<QuoteOrder>,
     ) -> async_graphql::Result<Connection<Quote>> {
         let order = QuoteOrder::or_default(order_by);
-        let filter = filter.unwrap_or_default().condition()?;
+        let caller = ctx.caller()?;
+        let filter = filter.unwrap_or_default().condition(caller)?;
         let listing = crate::nested::listing::<QuoteChildren>(
             ctx.caller()?,
             QUOTE_READ,

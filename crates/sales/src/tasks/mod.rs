@@ -15,28 +15,23 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use switchyard_identity::User;
 use switchyard_identity::users::is_active_staff;
-use switchyard_identity::{User, load_user};
 use switchyard_kernel::audit;
-use switchyard_kernel::connection::{Connection, PageArgs};
 use switchyard_kernel::policy::{Inherit, Require};
 use switchyard_kernel::validate::{Check, check_version};
 use switchyard_kernel::{
-    Caller, Conn, ContextExt, Error, LoaderEnv, Rejection, RequestLoader, TenantId, UserErrorCode,
-    UserId, db_run, payload, time,
+    Caller, Conn, ContextExt, Error, Rejection, TenantId, UserErrorCode, UserId, db_run, payload,
+    time,
 };
 
-use crate::customers::{Customer, CustomerId, customer_for, load_customer};
-use crate::nested::Children;
-use crate::permissions::{CUSTOMER_READ, TASK_MANAGE, TASK_READ};
+use crate::customers::{Customer, CustomerId, customer_for};
+use crate::permissions::{TASK_MANAGE, TASK_READ};
 use crate::schema::{task_events, tasks};
-use switchyard_kernel::read::Expr;
+use switchyard_kernel::read::{Expr, Ordering};
 
-switchyard_kernel::id_type!(
-    /// A task.
-    TaskId,
-    "Task"
-);
+use crate::ids::ActivityId;
+pub use crate::ids::TaskId;
 
 switchyard_kernel::text_enum! {
     /// What a task is for.
@@ -68,36 +63,6 @@ switchyard_kernel::text_enum! {
     }
 }
 
-/// A row of `tasks`.
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
-#[diesel(table_name = tasks)]
-pub struct TaskRow {
-    pub id: TaskId,
-    pub tenant_id: TenantId,
-    pub kind: TaskKind,
-    pub title: String,
-    pub status: TaskStatus,
-    pub due_at: Option<NaiveDateTime>,
-    pub customer_id: Option<CustomerId>,
-    pub activity_id: Option<String>,
-    pub assignee_id: Option<UserId>,
-    pub queue: Option<TaskQueue>,
-    pub created_by: Option<UserId>,
-    pub completed_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub version: i32,
-}
-
-impl TaskRow {
-    fn assignee(&self) -> Option<UserId> {
-        self.assignee_id
-    }
-    fn status(&self) -> TaskStatus {
-        self.status
-    }
-}
-
 /// One change in a task's life.
 #[derive(SimpleObject, Clone)]
 #[graphql(directive = Inherit::apply())]
@@ -113,94 +78,79 @@ pub struct TaskEvent {
     pub at: DateTime<Utc>,
 }
 
-/// Work to do.
-#[derive(Clone)]
-pub struct Task(pub(crate) TaskRow);
-
 fn user_id(text: &Option<String>) -> Option<ID> {
     text.as_deref()
         .and_then(|u| u.parse::<UserId>().ok())
         .map(|u| u.to_global())
 }
 
-#[Object(directive = Require::apply(TASK_READ))]
-impl Task {
-    pub async fn id(&self) -> ID {
-        self.0.id.to_global()
-    }
-    async fn kind(&self) -> TaskKind {
-        self.0.kind
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn status(&self) -> TaskStatus {
-        self.0.status()
-    }
-    async fn due_at(&self) -> Option<DateTime<Utc>> {
-        self.0.due_at.map(|t| t.and_utc())
-    }
-    /// The customer the task is about, if any and if you may see it.
-    #[graphql(directive = Require::apply(CUSTOMER_READ))]
-    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
-        match self.0.customer_id {
-            Some(id) => Ok(load_customer(ctx, id).await?),
-            None => Ok(None),
-        }
-    }
-    /// The activity whose follow-up created this task.
-    async fn activity_id(&self) -> Option<ID> {
-        self.0
-            .activity_id
-            .as_deref()
-            .and_then(|a| a.parse::<crate::activities::ActivityId>().ok())
-            .map(|a| a.to_global())
-    }
-    /// Who does it; null while it waits in a queue.
-    async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.assignee() {
-            Some(id) => Ok(load_user(ctx, id).await?),
-            None => Ok(None),
-        }
-    }
-    /// The queue it belongs to.
-    async fn queue(&self) -> Option<TaskQueue> {
-        self.0.queue
-    }
-    async fn completed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.completed_at.map(|t| t.and_utc())
-    }
-    /// Every change of hands and state, oldest first.
-    async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaskEvent>> {
-        Ok(ctx
-            .loader::<HistoryOf>()?
-            .load_one((self.0.tenant_id, self.0.id))
-            .await?
-            .unwrap_or_default())
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at.and_utc()
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at.and_utc()
-    }
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
+/// A condition that makes a task visible to everyone who may read tasks: unassigned, waiting
+/// in a queue (so it can be claimed).
+const QUEUED: &str = "t.assignee_id IS NULL AND t.queue IS NOT NULL";
+
+/// The tasks `caller` reaches with `permission`: its own, those of the customers it reaches,
+/// and unassigned tasks waiting in a queue.
+fn scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
+    crate::scope::child_scope(caller, permission, "assignee_id", None, Some(QUEUED))
 }
 
-/// Tasks under their customer.
-pub struct TaskChildren;
+switchyard_kernel::aggregate! {
+    /// Work to do.
+    #[aggregate(
+        table = crate::schema::tasks,
+        id = TaskId,
+        read = TASK_READ,
+        scope = scope,
+        order(created_at, desc),
+        one(name = task, doc = "A task by ID."),
+        list(name = tasks, doc = "Tasks the caller may see, newest first."),
+    )]
+    pub struct Task {
+        #[field(filter)]
+        kind: TaskKind,
+        #[field(filter)]
+        title: String,
+        #[field(filter)]
+        status: TaskStatus,
+        #[field(filter)]
+        due_at: Option<NaiveDateTime>,
+        /// The customer the task is about, if any and if you may see it.
+        #[field(to_one = Customer, guard, filter)]
+        customer_id: Option<CustomerId>,
+        /// The activity whose follow-up created this task.
+        activity_id: Option<ActivityId>,
+        /// Who does it; null while it waits in a queue.
+        #[field(to_one = User, filter)]
+        assignee_id: Option<UserId>,
+        /// The queue it belongs to.
+        #[field(filter)]
+        queue: Option<TaskQueue>,
+        #[field(hidden)]
+        created_by: Option<UserId>,
+        completed_at: Option<NaiveDateTime>,
+        created_at: NaiveDateTime,
+        updated_at: NaiveDateTime,
+        version: i32,
+    }
 
-impl Children for TaskChildren {
-    type Row = TaskRow;
-    const TABLE: &'static str = "tasks";
-    const PARENT: &'static str = "customer_id";
-    const MINE: &'static str = "assignee_id";
-    const PERMISSION: &'static str = TASK_READ;
-    const OPEN: Option<&'static str> = Some("t.assignee_id IS NULL AND t.queue IS NOT NULL");
-    fn parent(row: &TaskRow) -> String {
-        row.customer_id.map(|c| c.to_string()).unwrap_or_default()
+    pub struct TaskFilter {
+        /// Only the tasks you hold.
+        mine: Option<bool>,
+    }
+
+    impl Task {
+        /// Every change of hands and state, oldest first.
+        async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaskEvent>> {
+            let histories = self
+                .0
+                .siblings()
+                .batch("history", |rows| {
+                    let ids: Vec<TaskId> = rows.iter().map(|r| r.id).collect();
+                    histories(ctx, ids)
+                })
+                .await?;
+            Ok(histories.get(&self.row().id).cloned().unwrap_or_default())
+        }
     }
 }
 
@@ -213,28 +163,6 @@ pub(crate) enum Reach {
     Held,
 }
 
-/// The tasks `caller` reaches with `permission`: its own, those of the customers it reaches,
-/// and (with [`Reach::WithQueues`]) unassigned tasks waiting in a queue.
-fn listing(
-    caller: &Caller,
-    permission: &str,
-    reach: Reach,
-    filter: Expr,
-    order: switchyard_kernel::read::Order,
-) -> Result<switchyard_kernel::read::Listing, Error> {
-    let open = match reach {
-        Reach::WithQueues => TaskChildren::OPEN,
-        Reach::Held => None,
-    };
-    Ok(switchyard_kernel::read::Listing {
-        table: TaskChildren::TABLE,
-        tenant: caller.tenant_id,
-        scope: crate::scope::child_scope(caller, permission, TaskChildren::MINE, None, open)?,
-        filter,
-        order,
-    })
-}
-
 pub(crate) async fn find(
     conn: &mut Conn<'_>,
     caller: &Caller,
@@ -242,37 +170,20 @@ pub(crate) async fn find(
     id: TaskId,
     reach: Reach,
 ) -> Result<TaskRow, Error> {
-    listing(
-        caller,
-        permission,
-        reach,
-        Expr::True,
-        TaskOrder::default().order(),
-    )?
+    let open = match reach {
+        Reach::WithQueues => Some(QUEUED),
+        Reach::Held => None,
+    };
+    switchyard_kernel::read::Listing {
+        table: "tasks",
+        tenant: caller.tenant_id,
+        scope: crate::scope::child_scope(caller, permission, "assignee_id", None, open)?,
+        filter: Expr::True,
+        order: TaskOrder::default().order(),
+    }
     .one(conn, &id.to_string())
     .await?
     .ok_or(Error::NotFound)
-}
-
-switchyard_kernel::node_type!(Task, TaskId);
-
-impl Task {
-    pub async fn find(ctx: &Context<'_>, id: TaskId) -> Result<Task, Error> {
-        let caller = ctx.caller()?;
-        let mut pooled = ctx.services()?.db.read().await?;
-        Ok(Task(
-            find(&mut pooled.conn(), caller, TASK_READ, id, Reach::WithQueues).await?,
-        ))
-    }
-}
-
-/// Task histories.
-pub struct HistoryOf(LoaderEnv);
-
-impl RequestLoader for HistoryOf {
-    fn new(env: &LoaderEnv) -> Self {
-        HistoryOf(env.clone())
-    }
 }
 
 #[derive(Queryable)]
@@ -288,142 +199,61 @@ struct EventRow {
     created_at: NaiveDateTime,
 }
 
-impl async_graphql::dataloader::Loader<(TenantId, TaskId)> for HistoryOf {
-    type Value = Vec<TaskEvent>;
-    type Error = Error;
+/// The histories of tasks loaded together, in one statement.
+async fn histories(
+    ctx: &Context<'_>,
+    ids: Vec<TaskId>,
+) -> Result<HashMap<TaskId, Vec<TaskEvent>>, Error> {
+    let tenant = ctx.caller()?.tenant_id;
+    let mut pooled = ctx.services()?.db.read().await?;
+    let mut conn = pooled.conn();
+    let rows: Vec<EventRow> = db_run!(&mut conn, |c| task_events::table
+        .filter(task_events::tenant_id.eq(tenant))
+        .filter(task_events::task_id.eq_any(&ids))
+        .order(task_events::id.asc())
+        .select((
+            task_events::task_id,
+            task_events::action,
+            task_events::from_assignee,
+            task_events::to_assignee,
+            task_events::from_queue,
+            task_events::to_queue,
+            task_events::actor_id,
+            task_events::note,
+            task_events::created_at,
+        ))
+        .load(c)
+        .await)?;
+    let mut out: HashMap<TaskId, Vec<TaskEvent>> = HashMap::new();
+    for r in rows {
+        out.entry(r.task_id).or_default().push(TaskEvent {
+            action: r.action,
+            from_assignee: user_id(&r.from_assignee),
+            to_assignee: user_id(&r.to_assignee),
+            from_queue: r.from_queue,
+            to_queue: r.to_queue,
+            by: user_id(&r.actor_id),
+            note: r.note,
+            at: r.created_at.and_utc(),
+        });
+    }
+    Ok(out)
+}
 
-    async fn load(
-        &self,
-        keys: &[(TenantId, TaskId)],
-    ) -> Result<HashMap<(TenantId, TaskId), Vec<TaskEvent>>, Error> {
-        let tenant = self.0.caller.tenant_id;
-        let ids: Vec<TaskId> = keys
-            .iter()
-            .filter(|(t, _)| *t == tenant)
-            .map(|(_, id)| *id)
-            .collect();
-        let mut pooled = self.0.db.read().await?;
-        let mut conn = pooled.conn();
-        let rows: Vec<EventRow> = db_run!(&mut conn, |c| task_events::table
-            .filter(task_events::tenant_id.eq(tenant))
-            .filter(task_events::task_id.eq_any(&ids))
-            .order(task_events::id.asc())
-            .select((
-                task_events::task_id,
-                task_events::action,
-                task_events::from_assignee,
-                task_events::to_assignee,
-                task_events::from_queue,
-                task_events::to_queue,
-                task_events::actor_id,
-                task_events::note,
-                task_events::created_at,
-            ))
-            .load(c)
-            .await)?;
-        let mut out: HashMap<(TenantId, TaskId), Vec<TaskEvent>> =
-            ids.iter().map(|t| ((tenant, *t), Vec::new())).collect();
-        for r in rows {
-            out.entry((tenant, r.task_id)).or_default().push(TaskEvent {
-                action: r.action,
-                from_assignee: user_id(&r.from_assignee),
-                to_assignee: user_id(&r.to_assignee),
-                from_queue: r.from_queue,
-                to_queue: r.to_queue,
-                by: user_id(&r.actor_id),
-                note: r.note,
-                at: r.created_at.and_utc(),
-            });
+impl switchyard_kernel::read::FilterExtra for TaskFilter {
+    fn extra(&self, caller: &Caller) -> Result<Vec<Expr>, Error> {
+        if self.mine != Some(true) {
+            return Ok(Vec::new());
         }
-        Ok(out)
-    }
-}
-
-switchyard_kernel::filter! {
-    /// Which tasks to list.
-    pub struct TaskFilter {
-        status: Enum<TaskStatus> = "status",
-        kind: Enum<TaskKind> = "kind",
-        /// Who holds it (`isNull: true`: nobody, it waits in a queue).
-        assignee_id: Id<UserId> = "assignee_id",
-        queue: Enum<TaskQueue> = "queue",
-        customer_id: Id<CustomerId> = "customer_id",
-        due_at: Time = "due_at",
-        title: Text = "title",
-    }
-    extra {
-        /// Only the tasks you hold.
-        mine: Option<bool>,
-    }
-}
-
-switchyard_kernel::order! {
-    /// How tasks are sorted.
-    pub enum TaskOrderField, TaskOrder for TaskRow {
-        /// By creation (newest first by default).
-        CreatedAt = id,
-    }
-    default CreatedAt Desc
-}
-
-#[derive(Default)]
-pub struct TaskQuery;
-
-#[Object]
-impl TaskQuery {
-    /// A task by ID.
-    #[graphql(directive = Require::apply(TASK_READ))]
-    async fn task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Task>> {
-        Ok(Some(Task::find(ctx, TaskId::parse(&id)?).await?))
-    }
-
-    /// Tasks the caller may see, newest first.
-    #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(TASK_READ))]
-    #[allow(clippy::too_many_arguments)]
-    async fn tasks(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<TaskFilter>,
-        order_by: Option<TaskOrder>,
-    ) -> async_graphql::Result<Connection<Task>> {
-        let caller = ctx.caller()?;
-        let order = TaskOrder::or_default(order_by);
-        let mut parts = Vec::new();
-        if let Some(filter) = &filter {
-            parts.push(filter.expr()?);
-            if filter.mine == Some(true) {
-                parts.push(Expr::Cmp {
-                    column: "assignee_id",
-                    op: "=",
-                    value: caller
-                        .user_id()
-                        .map(|u| u.to_string())
-                        .unwrap_or_default()
-                        .into(),
-                });
-            }
-        }
-        let listing = listing(
-            caller,
-            TASK_READ,
-            Reach::WithQueues,
-            Expr::all(parts),
-            order.order(),
-        )?;
-        let args = PageArgs::new(first, after, last, before);
-        Ok(listing
-            .connection(
-                &ctx.services()?.db,
-                &args,
-                order.arity(),
-                |r| order.cursor(r),
-                |rows| rows.into_iter().map(Task).collect(),
-            )
-            .await?)
+        Ok(vec![Expr::Cmp {
+            column: "assignee_id",
+            op: "=",
+            value: caller
+                .user_id()
+                .map(|u| u.to_string())
+                .unwrap_or_default()
+                .into(),
+        }])
     }
 }
 
@@ -529,7 +359,7 @@ pub(crate) async fn reschedule(
     let Some(before) = get(conn, caller.tenant_id, id).await? else {
         return Ok(false);
     };
-    if before.status() != TaskStatus::Open {
+    if before.status != TaskStatus::Open {
         return Ok(false);
     }
     let row = set(
@@ -573,7 +403,7 @@ pub(crate) async fn cancel(
     let Some(before) = get(conn, caller.tenant_id, id).await? else {
         return Ok(());
     };
-    if before.status() != TaskStatus::Open {
+    if before.status != TaskStatus::Open {
         return Ok(());
     }
     let row = set(
@@ -707,7 +537,7 @@ payload!(
 );
 
 fn open(row: &TaskRow) -> Result<(), Rejection> {
-    if row.status() != TaskStatus::Open {
+    if row.status != TaskStatus::Open {
         return Err(Rejection::invalid(
             "input.id",
             UserErrorCode::InvalidState,
@@ -957,7 +787,7 @@ impl TaskMutation {
                                 UserErrorCode::UnknownReference,
                                 "no active staff member has this ID",
                             );
-                        } else if before.assignee() == Some(user) {
+                        } else if before.assignee_id == Some(user) {
                             check.add(
                                 "input.toUserId",
                                 UserErrorCode::InvalidState,
@@ -1107,7 +937,7 @@ async fn finish(
 impl From<TaskRow> for TaskPayload {
     fn from(row: TaskRow) -> Self {
         TaskPayload {
-            task: Some(Task(row)),
+            task: Some(Task::one(row)),
             user_errors: vec![],
         }
     }

@@ -1,0 +1,32 @@
+//! The IDs of sales' aggregates, in one place: an aggregate refers to another by its ID
+//! without depending on its module.
+
+switchyard_kernel::id_type!(
+    /// A customer.
+    CustomerId,
+    "Customer"
+);
+
+switchyard_kernel::id_type!(
+    /// A lead.
+    LeadId,
+    "Lead"
+);
+
+switchyard_kernel::id_type!(
+    /// A sales activity.
+    ActivityId,
+    "SalesActivity"
+);
+
+switchyard_kernel::id_type!(
+    /// A task.
+    TaskId,
+    "Task"
+);
+
+switchyard_kernel::id_type!(
+    /// A quote (one revision).
+    QuoteId,
+    "Quote"
+);
