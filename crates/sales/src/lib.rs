@@ -7,7 +7,6 @@ pub mod customers;
 pub mod demo;
 pub mod ids;
 pub mod leads;
-pub mod nested;
 pub mod permissions;
 pub mod phone;
 pub mod quotes;

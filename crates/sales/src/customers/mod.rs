@@ -5,7 +5,6 @@ pub mod mutations;
 pub mod stage;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -13,8 +12,6 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_identity::{Location, User};
 use switchyard_kernel::address::Address;
-use switchyard_kernel::batch::{Member, Siblings};
-use switchyard_kernel::connection::Connection;
 use switchyard_kernel::db::sql::Sql;
 use switchyard_kernel::money::Money;
 use switchyard_kernel::policy::{Inherit, Require};
@@ -25,9 +22,8 @@ use switchyard_kernel::{
 
 use crate::activities::SalesActivity;
 use crate::leads::Lead;
-use crate::nested_connection;
-use crate::permissions::{CUSTOMER_CONTACT_READ, CUSTOMER_READ, QUOTE_READ};
-use crate::quotes::{Quote, QuoteChildren, QuoteRow};
+use crate::permissions::{CUSTOMER_CONTACT_READ, CUSTOMER_READ};
+use crate::quotes::Quote;
 use crate::schema::customer_stage_history;
 use crate::tasks::Task;
 pub use stage::CustomerStage;
@@ -58,6 +54,7 @@ switchyard_kernel::aggregate! {
         ),
         has_many(name = leads, node = Lead, by = customer_id, doc = "The customer's leads, newest first."),
         has_many(name = activities, node = SalesActivity, by = customer_id, doc = "Calls, emails, meetings... newest first."),
+        has_many(name = quotes, node = Quote, by = customer_id, doc = "Quotes (every revision), newest first."),
         has_many(name = tasks, node = Task, by = customer_id, doc = "Tasks about this customer, newest first."),
     )]
     pub struct Customer {
@@ -149,27 +146,6 @@ switchyard_kernel::aggregate! {
                 })
                 .await?;
             Ok(histories.get(&self.row().id).cloned().unwrap_or_default())
-        }
-        /// Quotes (every revision), newest first.
-        #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(QUOTE_READ))]
-        async fn quotes(
-            &self,
-            ctx: &Context<'_>,
-            first: Option<i32>,
-            after: Option<String>,
-            last: Option<i32>,
-            before: Option<String>,
-        ) -> async_graphql::Result<Connection<Quote>> {
-            nested_connection!(
-                ctx,
-                self.0,
-                QuoteChildren,
-                |set: &Arc<Siblings<QuoteRow>>, i: usize| Quote(Member::of(set, i)),
-                first,
-                after,
-                last,
-                before
-            )
         }
     }
 }

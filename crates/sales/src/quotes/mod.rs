@@ -9,23 +9,20 @@ pub mod pricing;
 
 use std::collections::HashMap;
 
-use async_graphql::{Context, ID, Object};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use async_graphql::{Context, Object};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use switchyard_identity::{User, load_user};
-use switchyard_kernel::batch::Member;
-use switchyard_kernel::connection::{Connection, PageArgs};
+use switchyard_identity::User;
 use switchyard_kernel::money::Money;
-use switchyard_kernel::policy::{HideUnless, Inherit, Require};
+use switchyard_kernel::policy::{HideUnless, Inherit};
 use switchyard_kernel::{Actor, Caller, Conn, ContextExt, Error, TenantId, UserId, db_run, time};
 
-use crate::customers::{Customer, CustomerId, load_customer};
-use crate::nested::Children;
-use crate::permissions::{CUSTOMER_READ, QUOTE_COST_READ, QUOTE_READ};
-use crate::schema::{customers, quote_items, quotes};
+use crate::customers::{Customer, CustomerId};
+use crate::permissions::{QUOTE_COST_READ, QUOTE_READ};
+use crate::schema::{customers, quote_items};
 use switchyard_kernel::db::sql::Sql;
-use switchyard_kernel::read::Expr;
+use switchyard_kernel::read::{Expr, Ordering, aggregate};
 
 pub use crate::ids::QuoteId;
 
@@ -62,41 +59,193 @@ switchyard_kernel::text_enum! {
     }
 }
 
-/// A row of `quotes`.
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
-#[diesel(table_name = quotes)]
-pub struct QuoteRow {
-    pub id: QuoteId,
-    pub tenant_id: TenantId,
-    pub customer_id: CustomerId,
-    pub quote_group_id: String,
-    pub number: String,
-    pub revision: i32,
-    pub status: QuoteStatus,
-    pub currency: String,
-    pub tax_rate_bp: i32,
-    pub subtotal_minor: i64,
-    pub tax_minor: i64,
-    pub total_minor: i64,
-    pub optional_minor: i64,
-    pub cost_minor: Option<i64>,
-    pub valid_until: NaiveDateTime,
-    pub notes: String,
-    pub terms: String,
-    pub created_by: Actor,
-    pub approved_by: Option<UserId>,
-    pub approved_at: Option<NaiveDateTime>,
-    pub sent_at: Option<NaiveDateTime>,
-    pub viewed_at: Option<NaiveDateTime>,
-    pub accepted_at: Option<NaiveDateTime>,
-    pub accepted_by: Option<UserId>,
-    pub rejected_at: Option<NaiveDateTime>,
-    pub rejection_reason: Option<String>,
-    pub expired_at: Option<NaiveDateTime>,
-    pub superseded_by: Option<QuoteId>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub version: i32,
+/// The quotes `caller` reaches with `permission`: those of the customers it reaches and those
+/// it created; a customer-portal client, those of the customer it represents now, never a
+/// DRAFT.
+fn scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
+    crate::scope::child_scope(
+        caller,
+        permission,
+        "created_by",
+        Some("t.status <> 'DRAFT'"),
+        None,
+    )
+}
+
+switchyard_kernel::aggregate! {
+    /// A priced offer to a customer (one revision).
+    #[aggregate(
+        table = crate::schema::quotes,
+        id = QuoteId,
+        read = QUOTE_READ,
+        scope = scope,
+        order(created_at, desc),
+        one(name = quote, doc = "A quote by ID."),
+        list(
+            name = quotes,
+            doc = "Quotes the caller may see (a client: those addressed to them), newest first.",
+            defaults = latest_unless_asked,
+        ),
+    )]
+    pub struct Quote {
+        /// The customer, if you may see it.
+        #[field(to_one = Customer, guard, filter)]
+        customer_id: CustomerId,
+        #[field(hidden)]
+        quote_group_id: String,
+        /// The quote's number, shared by its revisions (`Q-000042`).
+        #[field(filter, order = Number)]
+        number: String,
+        /// 1 for the first version; each revision adds one.
+        revision: i32,
+        #[field(hidden)]
+        status: QuoteStatus,
+        currency: String,
+        /// Tax rate in basis points, as it was when the quote was made.
+        #[field(name = "tax_rate_basis_points")]
+        tax_rate_bp: i32,
+        #[field(hidden)]
+        subtotal_minor: i64,
+        #[field(hidden)]
+        tax_minor: i64,
+        #[field(hidden)]
+        total_minor: i64,
+        #[field(hidden)]
+        optional_minor: i64,
+        #[field(hidden)]
+        cost_minor: Option<i64>,
+        #[field(filter)]
+        valid_until: NaiveDateTime,
+        notes: String,
+        terms: String,
+        #[field(hidden)]
+        created_by: Actor,
+        #[field(to_one = User)]
+        approved_by: Option<UserId>,
+        approved_at: Option<NaiveDateTime>,
+        #[field(filter)]
+        sent_at: Option<NaiveDateTime>,
+        viewed_at: Option<NaiveDateTime>,
+        accepted_at: Option<NaiveDateTime>,
+        /// Who accepted: the client, or the staff member who recorded it.
+        #[field(to_one = User)]
+        accepted_by: Option<UserId>,
+        rejected_at: Option<NaiveDateTime>,
+        rejection_reason: Option<String>,
+        #[field(hidden)]
+        expired_at: Option<NaiveDateTime>,
+        /// The revision that replaced this one.
+        superseded_by: Option<QuoteId>,
+        created_at: NaiveDateTime,
+        updated_at: NaiveDateTime,
+        /// Increases with every change; pass it as `expectedVersion` to update safely.
+        version: i32,
+    }
+
+    pub struct QuoteFilter {
+        /// As a client sees it: an unanswered quote past its validity is EXPIRED, swept or not.
+        status: Option<switchyard_kernel::read::EnumFilter<QuoteStatus>>,
+        /// Leave out revisions that were superseded (the default); false to include them.
+        latest_only: Option<bool>,
+    }
+
+    impl Quote {
+        async fn status(&self) -> QuoteStatus {
+            self.row().status()
+        }
+        /// The lines, in order.
+        async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<QuoteItem>> {
+            let items = self
+                .0
+                .siblings()
+                .batch("items", |rows| {
+                    let ids: Vec<QuoteId> = rows.iter().map(|r| r.id).collect();
+                    items_of(ctx, ids)
+                })
+                .await?;
+            let currency = &self.row().currency;
+            let costs = self.costs_visible(ctx).await?;
+            Ok(items
+                .get(&self.row().id)
+                .map(|rows| {
+                    rows.iter()
+                        .map(|row| QuoteItem {
+                            row: row.clone(),
+                            currency: currency.clone(),
+                            costs,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default())
+        }
+        /// The sum of the non-optional lines.
+        async fn subtotal(&self) -> Money {
+            self.row().money(self.row().subtotal_minor)
+        }
+        /// `subtotal × rate`, rounded half up to the minor unit.
+        async fn tax(&self) -> Money {
+            self.row().money(self.row().tax_minor)
+        }
+        /// `subtotal + tax`.
+        async fn total(&self) -> Money {
+            self.row().money(self.row().total_minor)
+        }
+        /// The sum of the optional lines (not in the total).
+        async fn optional_total(&self) -> Money {
+            self.row().money(self.row().optional_minor)
+        }
+        /// What the counted lines cost; null unless your cost permission reaches this quote (or
+        /// no line has a cost).
+        #[graphql(directive = HideUnless::apply(QUOTE_COST_READ))]
+        async fn cost(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Money>> {
+            let row = self.row();
+            Ok(self
+                .costs_visible(ctx)
+                .await?
+                .then(|| row.cost_minor.map(|c| row.money(c)))
+                .flatten())
+        }
+        /// `subtotal − cost`; null unless your cost permission reaches this quote.
+        #[graphql(directive = HideUnless::apply(QUOTE_COST_READ))]
+        async fn margin(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Money>> {
+            let row = self.row();
+            Ok(self
+                .costs_visible(ctx)
+                .await?
+                .then(|| row.cost_minor.map(|c| row.money(row.subtotal_minor - c)))
+                .flatten())
+        }
+        /// The customer-portal user the quote is addressed to: its customer's portal user, as
+        /// the customer is now.
+        async fn recipient(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+            let Some(id) = self.customer_facts(ctx).await?.portal_user else {
+                return Ok(None);
+            };
+            let caller = ctx.caller()?;
+            let mut found = aggregate::load::<User>(&ctx.services()?.db, caller, vec![id]).await?;
+            Ok(found.remove(&id))
+        }
+        async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+            Ok(aggregate::to_one::<User, Self>(ctx, self, "created_by", |r| r.created_by.user()).await?)
+        }
+        /// Whether a holder of `sales.quote:approve` approved this revision.
+        async fn approved(&self) -> bool {
+            self.row().approved_at.is_some()
+        }
+        /// Every revision of this quote, oldest first.
+        async fn revisions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Quote>> {
+            let caller = ctx.caller()?;
+            let db = &ctx.services()?.db;
+            // Boxed: a database round trip is a large future, and async-graphql sizes every
+            // field's future of this type by its largest resolver (see `Siblings::batch`).
+            let rows = Box::pin(async {
+                let mut pooled = db.read().await?;
+                revisions(&mut pooled.conn(), caller, &self.row().quote_group_id).await
+            })
+            .await?;
+            Ok(Quote::all(rows))
+        }
+    }
 }
 
 impl QuoteRow {
@@ -176,202 +325,6 @@ impl QuoteItem {
     }
 }
 
-/// A priced offer to a customer (one revision; a member of the page it was loaded with).
-#[derive(Clone)]
-pub struct Quote(pub(crate) Member<QuoteRow>);
-
-#[Object(directive = Require::apply(QUOTE_READ))]
-impl Quote {
-    pub async fn id(&self) -> ID {
-        self.0.row().id.to_global()
-    }
-    /// The quote's number, shared by its revisions (`Q-000042`).
-    async fn number(&self) -> &str {
-        &self.0.row().number
-    }
-    /// 1 for the first version; each revision adds one.
-    async fn revision(&self) -> i32 {
-        self.0.row().revision
-    }
-    async fn status(&self) -> QuoteStatus {
-        self.0.row().status()
-    }
-    /// The customer, if you may see it.
-    #[graphql(directive = Require::apply(CUSTOMER_READ))]
-    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
-        Ok(load_customer(ctx, self.0.row().customer_id).await?)
-    }
-    async fn currency(&self) -> &str {
-        &self.0.row().currency
-    }
-    /// The lines, in order.
-    async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<QuoteItem>> {
-        let items = self
-            .0
-            .siblings()
-            .batch("items", |rows| {
-                let ids: Vec<QuoteId> = rows.iter().map(|r| r.id).collect();
-                items_of(ctx, ids)
-            })
-            .await?;
-        let currency = &self.0.row().currency;
-        let costs = self.costs_visible(ctx).await?;
-        Ok(items
-            .get(&self.0.row().id)
-            .map(|rows| {
-                rows.iter()
-                    .map(|row| QuoteItem {
-                        row: row.clone(),
-                        currency: currency.clone(),
-                        costs,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default())
-    }
-    /// The sum of the non-optional lines.
-    async fn subtotal(&self) -> Money {
-        self.0.row().money(self.0.row().subtotal_minor)
-    }
-    /// Tax rate in basis points, as it was when the quote was made.
-    async fn tax_rate_basis_points(&self) -> i32 {
-        self.0.row().tax_rate_bp
-    }
-    /// `subtotal × rate`, rounded half up to the minor unit.
-    async fn tax(&self) -> Money {
-        self.0.row().money(self.0.row().tax_minor)
-    }
-    /// `subtotal + tax`.
-    async fn total(&self) -> Money {
-        self.0.row().money(self.0.row().total_minor)
-    }
-    /// The sum of the optional lines (not in the total).
-    async fn optional_total(&self) -> Money {
-        self.0.row().money(self.0.row().optional_minor)
-    }
-    /// What the counted lines cost; null unless your cost permission reaches this quote (or
-    /// no line has a cost).
-    #[graphql(directive = HideUnless::apply(QUOTE_COST_READ))]
-    async fn cost(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Money>> {
-        let row = self.0.row();
-        Ok(self
-            .costs_visible(ctx)
-            .await?
-            .then(|| row.cost_minor.map(|c| row.money(c)))
-            .flatten())
-    }
-    /// `subtotal − cost`; null unless your cost permission reaches this quote.
-    #[graphql(directive = HideUnless::apply(QUOTE_COST_READ))]
-    async fn margin(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Money>> {
-        let row = self.0.row();
-        Ok(self
-            .costs_visible(ctx)
-            .await?
-            .then(|| row.cost_minor.map(|c| row.money(row.subtotal_minor - c)))
-            .flatten())
-    }
-    async fn valid_until(&self) -> DateTime<Utc> {
-        self.0.row().valid_until.and_utc()
-    }
-    async fn notes(&self) -> &str {
-        &self.0.row().notes
-    }
-    async fn terms(&self) -> &str {
-        &self.0.row().terms
-    }
-    /// The customer-portal user the quote is addressed to: its customer's portal user, as the
-    /// customer is now.
-    async fn recipient(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.customer_facts(ctx).await?.portal_user {
-            Some(id) => Ok(load_user(ctx, id).await?),
-            None => Ok(None),
-        }
-    }
-    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.row().created_by.user() {
-            Some(id) => Ok(load_user(ctx, id).await?),
-            None => Ok(None),
-        }
-    }
-    /// Whether a holder of `sales.quote:approve` approved this revision.
-    async fn approved(&self) -> bool {
-        self.0.row().approved_at.is_some()
-    }
-    async fn approved_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.row().approved_by {
-            Some(id) => Ok(load_user(ctx, id).await?),
-            None => Ok(None),
-        }
-    }
-    async fn approved_at(&self) -> Option<DateTime<Utc>> {
-        self.0.row().approved_at.map(|t| t.and_utc())
-    }
-    async fn sent_at(&self) -> Option<DateTime<Utc>> {
-        self.0.row().sent_at.map(|t| t.and_utc())
-    }
-    async fn viewed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.row().viewed_at.map(|t| t.and_utc())
-    }
-    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.row().accepted_at.map(|t| t.and_utc())
-    }
-    /// Who accepted: the client, or the staff member who recorded it.
-    async fn accepted_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match self.0.row().accepted_by {
-            Some(id) => Ok(load_user(ctx, id).await?),
-            None => Ok(None),
-        }
-    }
-    async fn rejected_at(&self) -> Option<DateTime<Utc>> {
-        self.0.row().rejected_at.map(|t| t.and_utc())
-    }
-    async fn rejection_reason(&self) -> Option<&str> {
-        self.0.row().rejection_reason.as_deref()
-    }
-    /// The revision that replaced this one.
-    async fn superseded_by(&self) -> Option<ID> {
-        self.0.row().superseded_by.map(|q| q.to_global())
-    }
-    /// Every revision of this quote, oldest first.
-    async fn revisions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Quote>> {
-        let caller = ctx.caller()?;
-        let db = &ctx.services()?.db;
-        // Boxed: a database round trip is a large future, and async-graphql sizes every
-        // field's future of this type by its largest resolver (see `Siblings::batch`).
-        let rows = Box::pin(async {
-            let mut pooled = db.read().await?;
-            revisions(&mut pooled.conn(), caller, &self.0.row().quote_group_id).await
-        })
-        .await?;
-        Ok(Quote::all(rows))
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.row().created_at.and_utc()
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.row().updated_at.and_utc()
-    }
-    /// Increases with every change; pass it as `expectedVersion` to update safely.
-    async fn version(&self) -> i32 {
-        self.0.row().version
-    }
-}
-
-/// Quotes under their customer.
-pub struct QuoteChildren;
-
-impl Children for QuoteChildren {
-    type Row = QuoteRow;
-    const TABLE: &'static str = "quotes";
-    const PARENT: &'static str = "customer_id";
-    const MINE: &'static str = "created_by";
-    const PERMISSION: &'static str = QUOTE_READ;
-    const CLIENT: Option<&'static str> = Some("t.status <> 'DRAFT'");
-    fn parent(row: &QuoteRow) -> String {
-        row.customer_id.to_string()
-    }
-}
-
 /// What a quote needs to know of its customer, as the customer is now: whom the quote is
 /// addressed to (its portal user) and to whom it belongs (assignee, location: the rows a
 /// scoped permission such as `sales.quote_cost:read` reaches). Not scoped by the caller's
@@ -425,7 +378,7 @@ pub(crate) async fn find(
     permission: &str,
     id: QuoteId,
 ) -> Result<QuoteRow, Error> {
-    crate::nested::find::<QuoteChildren>(conn, caller, permission, &id.to_string()).await
+    aggregate::find_in::<Quote>(conn, caller, permission, id).await
 }
 
 async fn revisions(
@@ -433,7 +386,7 @@ async fn revisions(
     caller: &Caller,
     group: &str,
 ) -> Result<Vec<QuoteRow>, Error> {
-    let mut rows: Vec<QuoteRow> = crate::nested::listing::<QuoteChildren>(
+    let mut rows: Vec<QuoteRow> = aggregate::listing::<Quote>(
         caller,
         QUOTE_READ,
         Expr::Cmp {
@@ -449,31 +402,7 @@ async fn revisions(
     Ok(rows)
 }
 
-switchyard_kernel::node_type!(Quote, QuoteId);
-
 impl Quote {
-    pub async fn find(ctx: &Context<'_>, id: QuoteId) -> Result<Quote, Error> {
-        let caller = ctx.caller()?;
-        let mut pooled = ctx.services()?.db.read().await?;
-        Ok(Quote::one(
-            find(&mut pooled.conn(), caller, QUOTE_READ, id).await?,
-        ))
-    }
-
-    /// A quote on its own.
-    pub fn one(row: QuoteRow) -> Quote {
-        Quote(Member::one(row))
-    }
-
-    /// Quotes loaded together.
-    pub fn all(rows: Vec<QuoteRow>) -> Vec<Quote> {
-        Member::all(rows).into_iter().map(Quote).collect()
-    }
-
-    pub fn row(&self) -> &QuoteRow {
-        self.0.row()
-    }
-
     /// Its customer's facts, loaded for every quote of its sibling set at once.
     async fn customer_facts(&self, ctx: &Context<'_>) -> Result<CustomerFacts, Error> {
         let facts = self
@@ -536,34 +465,6 @@ async fn items_of(
     Ok(out)
 }
 
-switchyard_kernel::filter! {
-    /// Which quotes to list.
-    pub struct QuoteFilter {
-        customer_id: Id<CustomerId> = "customer_id",
-        /// `Q-000042`.
-        number: Text = "number",
-        valid_until: Time = "valid_until",
-        sent_at: Time = "sent_at",
-    }
-    extra {
-        /// As a client sees it: an unanswered quote past its validity is EXPIRED, swept or not.
-        status: Option<switchyard_kernel::read::EnumFilter<QuoteStatus>>,
-        /// Leave out revisions that were superseded (the default); false to include them.
-        latest_only: Option<bool>,
-    }
-}
-
-switchyard_kernel::order! {
-    /// How quotes are sorted.
-    pub enum QuoteOrderField, QuoteOrder for QuoteRow {
-        /// By creation (newest first by default).
-        CreatedAt = id,
-        /// By number, then revision order.
-        Number = "number": number,
-    }
-    default CreatedAt Desc
-}
-
 /// The condition of a status as it reads now (see [`QuoteRow::status`]).
 fn status_is(status: QuoteStatus) -> Expr {
     let mut sql = Sql::new("");
@@ -615,62 +516,13 @@ impl switchyard_kernel::read::FilterExtra for QuoteFilter {
     }
 }
 
-impl QuoteFilter {
-    /// The filter's condition, and latest revisions only unless the top level says otherwise.
-    fn condition(&self, caller: &Caller) -> Result<Expr, Error> {
-        let mut parts = vec![self.expr(caller)?];
-        if self.latest_only.is_none() {
-            parts.push(Expr::IsNull {
-                column: "superseded_by",
-                null: true,
-            });
-        }
-        Ok(Expr::all(parts))
-    }
-}
-
-#[derive(Default)]
-pub struct QuoteQuery;
-
-#[Object]
-impl QuoteQuery {
-    /// A quote by ID.
-    #[graphql(directive = Require::apply(QUOTE_READ))]
-    async fn quote(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Quote>> {
-        Ok(Some(Quote::find(ctx, QuoteId::parse(&id)?).await?))
-    }
-
-    /// Quotes the caller may see (a client: those addressed to them), newest first.
-    #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(QUOTE_READ))]
-    #[allow(clippy::too_many_arguments)]
-    async fn quotes(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<QuoteFilter>,
-        order_by: Option<QuoteOrder>,
-    ) -> async_graphql::Result<Connection<Quote>> {
-        let order = QuoteOrder::or_default(order_by);
-        let caller = ctx.caller()?;
-        let filter = filter.unwrap_or_default().condition(caller)?;
-        let listing = crate::nested::listing::<QuoteChildren>(
-            ctx.caller()?,
-            QUOTE_READ,
-            filter,
-            order.order(),
-        )?;
-        let args = PageArgs::new(first, after, last, before);
-        Ok(listing
-            .connection(
-                &ctx.services()?.db,
-                &args,
-                order.arity(),
-                |r| order.cursor(r),
-                Quote::all,
-            )
-            .await?)
-    }
+/// Latest revisions only, unless the filter's top level asks about `latestOnly`.
+fn latest_unless_asked(filter: &QuoteFilter, _caller: &Caller) -> Result<Vec<Expr>, Error> {
+    Ok(match filter.latest_only {
+        Some(_) => Vec::new(),
+        None => vec![Expr::IsNull {
+            column: "superseded_by",
+            null: true,
+        }],
+    })
 }
