@@ -23,6 +23,16 @@ fn every_field_of_the_schema_has_an_access_policy() {
         missing_policies(broken, &switchyard_gateway::schema::catalog()),
         vec!["Thing.secret: no @access policy"]
     );
+    // Subscription roots are walked like every other field.
+    let subscription = "type Query @access(rule: \"authenticated\") { a: Int }\ntype Subscription { thingChanged: Int }\n";
+    assert_eq!(
+        missing_policies(subscription, &switchyard_gateway::schema::catalog()),
+        vec!["Subscription.thingChanged: no @access policy"]
+    );
+    assert!(
+        sdl.contains("type Subscription"),
+        "the schema has subscriptions"
+    );
     let typo = "type Query { a: Int @access(rule: \"identity.usr:read\") }\n";
     assert_eq!(
         missing_policies(typo, &switchyard_gateway::schema::catalog()),

@@ -418,3 +418,54 @@ backend_test! {
         assert!(head.contains("\r\nSec-Websocket-Protocol: graphql-transport-ws\r\n"), "{head}");
     }
 }
+
+backend_test! {
+    /// Every subscription root is authorised from the policy table before it starts, without
+    /// a line in its resolver: a signed-in user without roles is refused each one, through an
+    /// alias and a fragment too, and one with the permission starts it.
+    async fn every_subscription_root_is_authorised_from_the_policy_table(app: TestApp) {
+        let a = app.tenant("alpha").await;
+        let (_, nobody) = app.user(&a, "nobody@alpha.example", &[], &[]).await;
+        let sdl = switchyard_gateway::schema::sdl();
+        let block = sdl
+            .split("type Subscription")
+            .nth(1)
+            .and_then(|rest| rest.split('}').next())
+            .expect("a Subscription type");
+        let roots: Vec<String> = block
+            .lines()
+            .filter_map(|l| l.trim().split(['(', ':']).next().map(str::to_owned))
+            .filter(|name| !name.is_empty() && name.chars().all(char::is_alphanumeric))
+            .collect();
+        assert!(roots.len() >= 4, "{roots:?}");
+        let mut socket = connect(&app, "graphql-transport-ws").await;
+        init(&mut socket, &nobody).await;
+        for (i, root) in roots.iter().enumerate() {
+            for (j, query) in [
+                format!("subscription {{ {root} {{ __typename }} }}"),
+                format!("subscription {{ alias: {root} {{ __typename }} }}"),
+                format!("subscription {{ ...F }} fragment F on Subscription {{ {root} {{ __typename }} }}"),
+            ]
+            .iter()
+            .enumerate()
+            {
+                let id = format!("{i}-{j}");
+                send(&mut socket, json!({"id": id, "type": "subscribe", "payload": {"query": query}})).await;
+                let refused = recv(&mut socket).await;
+                assert_eq!(refused["type"], "error", "{root}: {refused}");
+                assert_eq!(refused["id"], id.as_str());
+                assert_eq!(refused["payload"][0]["extensions"]["code"], "FORBIDDEN", "{root}: {refused}");
+            }
+        }
+        // The owner holds every read permission: each root starts (no error, the socket
+        // answers the next ping in order).
+        let mut owner = connect(&app, "graphql-transport-ws").await;
+        init(&mut owner, &a.owner_token).await;
+        for root in &roots {
+            send(&mut owner, json!({"id": root, "type": "subscribe", "payload": {"query": format!("subscription {{ {root} {{ __typename }} }}")}})).await;
+        }
+        send(&mut owner, json!({"type": "ping"})).await;
+        let answer = recv(&mut owner).await;
+        assert_eq!(answer["type"], "pong", "{answer}");
+    }
+}

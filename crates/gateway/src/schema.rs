@@ -183,12 +183,21 @@ impl Extension for RequestPhase {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
+        let result = next.run(ctx).await.map_err(|errors| {
             errors
                 .into_iter()
                 .map(|e| with_code(e, "GRAPHQL_VALIDATION_FAILED"))
-                .collect()
-        })
+                .collect::<Vec<_>>()
+        })?;
+        // A valid document's subscriptions are authorised before any starts.
+        if let Ok(document) = self.document.lock()
+            && let Some(document) = document.as_ref()
+        {
+            self.policy
+                .authorize_subscriptions(document, ctx.data_opt::<switchyard_kernel::Caller>())
+                .map_err(|e| vec![e])?;
+        }
+        Ok(result)
     }
 
     async fn resolve(

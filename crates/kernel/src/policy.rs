@@ -247,6 +247,87 @@ impl AccessPolicy {
         AccessPolicy { table }
     }
 
+    /// Judges the root fields of every subscription in `document` for `caller`, before any
+    /// starts (the executor consults extensions per event only, never for a subscription's
+    /// root): every subscription root is authorised from the policy table, none by hand.
+    pub fn authorize_subscriptions(
+        &self,
+        document: &ExecutableDocument,
+        caller: Option<&Caller>,
+    ) -> ServerResult<()> {
+        let root = self.table.subscription_root.as_str();
+        for (_, operation) in document.operations.iter() {
+            if operation.node.ty == OperationType::Subscription {
+                self.roots_allowed(
+                    root,
+                    &operation.node.selection_set.node,
+                    document,
+                    caller,
+                    0,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn roots_allowed(
+        &self,
+        root: &str,
+        set: &SelectionSet,
+        document: &ExecutableDocument,
+        caller: Option<&Caller>,
+        depth: usize,
+    ) -> ServerResult<()> {
+        if depth > StaticPolicy::MAX_DEPTH {
+            return Err(Error::forbidden("fragments nest too deeply")
+                .extend()
+                .into_server_error(Default::default()));
+        }
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    if name.starts_with("__") {
+                        continue;
+                    }
+                    let verdict = judge(self.table.rule(root, name), caller, root, name);
+                    let error = match verdict {
+                        Verdict::Allow => continue,
+                        Verdict::Hide => Error::forbidden("not allowed"),
+                        Verdict::Deny(error) => error,
+                    };
+                    let mut error = error.extend().into_server_error(field.pos);
+                    error.path = vec![PathSegment::Field(
+                        field.node.response_key().node.to_string(),
+                    )];
+                    return Err(error);
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.roots_allowed(
+                        root,
+                        &fragment.node.selection_set.node,
+                        document,
+                        caller,
+                        depth + 1,
+                    )?;
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node)
+                    {
+                        self.roots_allowed(
+                            root,
+                            &fragment.node.selection_set.node,
+                            document,
+                            caller,
+                            depth + 1,
+                        )?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The policy check around one field's resolver.
     pub async fn resolve_field(
         &self,
@@ -273,27 +354,6 @@ impl AccessPolicy {
             Verdict::Hide => Ok(None),
             Verdict::Deny(error) => Err(server_error(error, &info)),
         }
-    }
-}
-
-/// Checks a subscription root field's policy when the subscription starts (the executor only
-/// consults extensions per event). Call it first thing in every subscription resolver; the
-/// schema carries the [`StaticPolicy`] as data.
-pub fn authorize_subscription(ctx: &async_graphql::Context<'_>) -> Result<(), Error> {
-    let field = ctx.item.node.name.node.as_str();
-    let table = ctx.data::<Arc<StaticPolicy>>().map_err(|_| {
-        Error::internal(anyhow::anyhow!("the schema carries no access policy table"))
-    })?;
-    let type_name = table.subscription_root.as_str();
-    match judge(
-        table.rule(type_name, field),
-        ctx.data_opt::<Caller>(),
-        type_name,
-        field,
-    ) {
-        Verdict::Allow => Ok(()),
-        Verdict::Hide => Err(Error::forbidden("not allowed")),
-        Verdict::Deny(error) => Err(error),
     }
 }
 
@@ -362,7 +422,7 @@ pub fn missing_policies(sdl: &str, catalog: &Catalog) -> Vec<String> {
 }
 
 /// The policy as a table read from the SDL, once per schema: looked up per field by
-/// [`AccessPolicy`] and [`authorize_subscription`], and used to judge a whole operation before
+/// [`AccessPolicy`] (fields and subscription roots), and used to judge a whole operation before
 /// it runs: when every field it can select is allowed for the caller, the per-field check can
 /// be skipped (async-graphql resolves every field on a slower path as soon as any extension
 /// exists).

@@ -10,9 +10,12 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::hash::Hash;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use async_graphql::Context;
+use futures_util::{Stream, StreamExt};
+use tokio_stream::wrappers::BroadcastStream;
 
 use super::filter::Expr;
 use super::list::{Listing, Order, Row};
@@ -28,7 +31,7 @@ use crate::ids::{LocationId, UserId};
 /// An aggregate as the kernel reads it: its table, its ID, the permission that reads it and
 /// the rows that permission reaches (its row scope, stated once and applied by every read).
 pub trait Aggregate: Clone + Sized + Send + Sync + 'static {
-    type Id: Copy + Eq + Hash + Display + Send + Sync + 'static;
+    type Id: Copy + Eq + Hash + Display + FromStr + Send + Sync + 'static;
     type Row: Row + Clone + Sync;
     /// The table (read as alias `t`).
     const TABLE: &'static str;
@@ -354,4 +357,38 @@ pub fn reaches<A: Aggregate>(ctx: &Context<'_>, row: &A::Row, permission: &str) 
     let (user, location) = A::owner(row);
     ctx.caller()
         .is_ok_and(|c| c.reaches(permission, user, location))
+}
+
+/// The objects of `A` (or only `only`) as they are after each change, for a subscription:
+/// each event of the caller's tenant about an `A` is read again under the caller's scope, so a
+/// subscriber receives exactly what it may read, as it may read it, and nothing of other
+/// tenants. (The subscription's root field is authorised from the policy table before it
+/// starts; an open socket follows its caller's access, see the gateway's `ws`.)
+pub fn changes<A: Aggregate>(
+    ctx: &Context<'_>,
+    only: Option<A::Id>,
+) -> Result<impl Stream<Item = A> + use<A>, Error> {
+    let caller = ctx.caller()?.clone();
+    // Without the permission, refuse now rather than stay silent.
+    A::scope(&caller, A::READ)?;
+    let services = ctx.services()?.clone();
+    let events = BroadcastStream::new(services.bus.subscribe());
+    Ok(events.filter_map(move |event| {
+        let (caller, db) = (caller.clone(), services.db.clone());
+        async move {
+            let event = event.ok()?;
+            if event.tenant_id != caller.tenant_id || event.aggregate_type != A::TYPE_NAME {
+                return None;
+            }
+            let id: A::Id = event.aggregate_id.parse().ok()?;
+            if only.is_some_and(|o| o != id) {
+                return None;
+            }
+            let mut pooled = db.read().await.ok()?;
+            let row = find_in::<A>(&mut pooled.conn(), &caller, A::READ, id)
+                .await
+                .ok()?;
+            Some(A::node(Member::one(row)))
+        }
+    }))
 }
