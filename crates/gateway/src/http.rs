@@ -21,7 +21,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use switchyard_kernel::{Caller, ClientAddr, Principal, RequestScope};
+use switchyard_kernel::{Caller, ClientAddr, Principal};
 
 use crate::order::reorder;
 use crate::schema::{Executed, code_execution_errors, code_request_errors};
@@ -263,7 +263,6 @@ pub struct Origin {
 
 /// Builds the executable request for one operation.
 pub fn graphql_request(
-    state: &AppState,
     operation_name: Option<String>,
     variables: Map<String, Value>,
     extensions: Map<String, Value>,
@@ -281,12 +280,7 @@ pub fn graphql_request(
             request.extensions.insert(key, value);
         }
     }
-    request = request
-        .data(RequestScope::new(
-            state.services.db.clone(),
-            origin.caller.clone(),
-        ))
-        .data(executed);
+    request = request.data(executed);
     if let Some(caller) = &origin.caller {
         request = request.data(caller.clone());
     }
@@ -322,7 +316,6 @@ async fn execute(state: &AppState, params: Params, origin: &Origin) -> Outcome {
             .admits(&document, params.operation_name.as_deref(), caller);
     if admitted {
         let mut request = graphql_request(
-            state,
             params.operation_name.clone(),
             params.variables.clone(),
             params.extensions.clone(),
@@ -350,7 +343,6 @@ async fn execute(state: &AppState, params: Params, origin: &Origin) -> Outcome {
     let executed = Executed::default();
     let operation_name = params.operation_name.clone();
     let mut request = graphql_request(
-        state,
         params.operation_name,
         params.variables,
         params.extensions,

@@ -469,7 +469,6 @@ impl Connection {
             address: self.address,
         };
         let mut request = graphql_request(
-            &self.state,
             operation_name.clone(),
             variables,
             extensions,

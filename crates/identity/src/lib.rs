@@ -16,9 +16,9 @@ use async_graphql::MergedObject;
 pub use api_keys::ApiKey;
 pub use auth::jwt::{Claims, JwtSettings};
 pub use auth::{Authenticator, LoginLimits, TokenLifetimes};
-pub use locations::{Location, load_location, load_locations};
+pub use locations::Location;
 pub use subscriptions::IdentitySubscription;
-pub use users::{User, load_user, load_users};
+pub use users::User;
 
 /// Identity's queries.
 #[derive(MergedObject, Default)]

@@ -1,12 +1,10 @@
 //! What resolvers reach through the GraphQL context: the process-wide [`Services`] (schema
-//! data) and the per-request [`RequestScope`] (the caller and this request's DataLoaders).
+//! data) and, per request, the [`Caller`] and the client's address. Objects loaded together
+//! batch their relations through [`crate::batch::Siblings`], not request-wide loaders.
 
-use std::any::{Any, TypeId};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_graphql::Context;
-use async_graphql::dataloader::DataLoader;
 
 use crate::access::{Caller, Catalog};
 use crate::db::{Conn, Db, TxFn};
@@ -47,67 +45,12 @@ impl Services {
     }
 }
 
-/// What a loader is built from: one request's caller and the database.
-#[derive(Clone)]
-pub struct LoaderEnv {
-    pub db: Db,
-    pub caller: Caller,
-}
-
-/// A DataLoader that lives for one request. Keys should carry the tenant, so no cached row
-/// can cross tenants even if a loader outlived its request by mistake.
-pub trait RequestLoader: Send + Sync + Sized + 'static {
-    fn new(env: &LoaderEnv) -> Self;
-}
-
-/// Per-request state: the caller (if any) and the loaders created so far.
-pub struct RequestScope {
-    caller: Option<Caller>,
-    db: Db,
-    loaders: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
-}
-
-impl RequestScope {
-    pub fn new(db: Db, caller: Option<Caller>) -> Self {
-        RequestScope {
-            caller,
-            db,
-            loaders: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// This request's loader of type `L`, created on first use.
-    pub fn loader<L: RequestLoader>(&self) -> Result<Arc<DataLoader<L>>, Error> {
-        let caller = self
-            .caller
-            .clone()
-            .ok_or_else(|| Error::unauthenticated("sign in first"))?;
-        let mut loaders = self
-            .loaders
-            .lock()
-            .map_err(|_| Error::internal(anyhow::anyhow!("loader registry poisoned")))?;
-        let entry = loaders.entry(TypeId::of::<L>()).or_insert_with(|| {
-            let env = LoaderEnv {
-                db: self.db.clone(),
-                caller,
-            };
-            Arc::new(DataLoader::new(L::new(&env), tokio::spawn))
-        });
-        entry
-            .clone()
-            .downcast::<DataLoader<L>>()
-            .map_err(|_| Error::internal(anyhow::anyhow!("loader type mismatch")))
-    }
-}
-
 /// Shortcuts on the resolver context.
 pub trait ContextExt {
     /// The authenticated caller, or UNAUTHENTICATED.
     fn caller(&self) -> Result<&Caller, Error>;
     /// The process-wide services.
     fn services(&self) -> Result<&Services, Error>;
-    /// This request's loader of type `L`.
-    fn loader<L: RequestLoader>(&self) -> Result<Arc<DataLoader<L>>, Error>;
 }
 
 impl ContextExt for Context<'_> {
@@ -119,11 +62,5 @@ impl ContextExt for Context<'_> {
     fn services(&self) -> Result<&Services, Error> {
         self.data_opt::<Services>()
             .ok_or_else(|| Error::internal(anyhow::anyhow!("Services missing from schema data")))
-    }
-
-    fn loader<L: RequestLoader>(&self) -> Result<Arc<DataLoader<L>>, Error> {
-        self.data_opt::<RequestScope>()
-            .ok_or_else(|| Error::internal(anyhow::anyhow!("RequestScope missing")))?
-            .loader::<L>()
     }
 }

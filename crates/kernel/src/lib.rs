@@ -74,7 +74,7 @@ pub use access::{
     BuiltinRole, Caller, Catalog, PermissionDef, Principal, RowScope, Scope, UserKind,
 };
 pub use connection::{Bounds, Connection, Cursor, Page, PageArgs, SortDirection};
-pub use context::{ClientAddr, ContextExt, LoaderEnv, RequestLoader, RequestScope, Services};
+pub use context::{ClientAddr, ContextExt, Services};
 pub use db::{Backend, Conn, Db, DbOptions};
 pub use error::{Error, Rejection, UserError, UserErrorCode};
 pub use events::DomainEvent;

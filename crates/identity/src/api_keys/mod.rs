@@ -26,7 +26,7 @@ use crate::auth::secrets;
 use crate::permissions::{API_KEY_MANAGE, API_KEY_READ};
 use crate::roles::PermissionGrant;
 use crate::schema::{api_keys, users};
-use crate::users::{User, load_user};
+use crate::users::User;
 
 /// Every API key starts with this, so the gateway can tell it from a JWT.
 pub const KEY_PREFIX: &str = "sy_";
@@ -168,7 +168,7 @@ impl ApiKey {
             .collect()
     }
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        Ok(load_user(ctx, self.0.created_by).await?)
+        Ok(switchyard_kernel::read::aggregate::load_one::<User>(ctx, self.0.created_by).await?)
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()

@@ -15,9 +15,7 @@ use switchyard_kernel::batch::Member;
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs, SortDirection};
 use switchyard_kernel::policy::{Authenticated, Require};
 use switchyard_kernel::read::{Aggregate, Expr};
-use switchyard_kernel::{
-    Conn, ContextExt, Error, LoaderEnv, LocationId, RequestLoader, TenantId, UserId, db_run, keyset,
-};
+use switchyard_kernel::{Conn, ContextExt, Error, LocationId, TenantId, UserId, db_run, keyset};
 
 use crate::permissions::LOCATION_READ;
 use crate::schema::{locations, user_locations};
@@ -110,14 +108,17 @@ impl Location {
         Location(Member::one(row))
     }
 
+    /// Locations loaded together.
+    pub fn all(rows: Vec<LocationRow>) -> Vec<Location> {
+        Member::all(rows).into_iter().map(Location).collect()
+    }
+
     /// A location by ID in the caller's tenant, or NOT_FOUND.
     pub async fn find(ctx: &Context<'_>, id: LocationId) -> Result<Location, Error> {
         let caller = ctx.caller()?;
         caller.require(LOCATION_READ)?;
-        ctx.loader::<LocationById>()?
-            .load_one((caller.tenant_id, id))
+        switchyard_kernel::read::aggregate::load_one::<Location>(ctx, id)
             .await?
-            .map(Location::one)
             .ok_or(Error::NotFound)
     }
 }
@@ -125,38 +126,6 @@ impl Location {
 /// Whether `id` is a location of the tenant (for other domains).
 pub async fn exists(conn: &mut Conn<'_>, tenant: TenantId, id: LocationId) -> Result<bool, Error> {
     Ok(find_row(conn, tenant, id).await?.is_some())
-}
-
-/// Resolves a location reference for other domains: the location, if it belongs to the
-/// caller's tenant.
-pub async fn load_location(ctx: &Context<'_>, id: LocationId) -> Result<Option<Location>, Error> {
-    let tenant = ctx.caller()?.tenant_id;
-    Ok(ctx
-        .loader::<LocationById>()?
-        .load_one((tenant, id))
-        .await?
-        .map(Location::one))
-}
-
-/// Locations by ID in the caller's tenant, in one statement (for other domains' batched
-/// relations).
-pub async fn load_locations(
-    ctx: &Context<'_>,
-    ids: Vec<LocationId>,
-) -> Result<HashMap<LocationId, Location>, Error> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let tenant = ctx.caller()?.tenant_id;
-    let mut pooled = ctx.services()?.db.read().await?;
-    let mut conn = pooled.conn();
-    let rows: Vec<LocationRow> = db_run!(&mut conn, |c| locations::table
-        .filter(locations::tenant_id.eq(tenant))
-        .filter(locations::id.eq_any(&ids))
-        .select(LocationRow::as_select())
-        .load(c)
-        .await)?;
-    Ok(rows.into_iter().map(|r| (r.id, Location::one(r))).collect())
 }
 
 pub(crate) async fn find_row(
@@ -262,79 +231,25 @@ impl LocationQuery {
     }
 }
 
-/// Locations by ID.
-pub struct LocationById(LoaderEnv);
-
-impl RequestLoader for LocationById {
-    fn new(env: &LoaderEnv) -> Self {
-        LocationById(env.clone())
+/// The locations of users, by name, in one statement.
+pub(crate) async fn locations_of(
+    ctx: &Context<'_>,
+    ids: Vec<UserId>,
+) -> Result<HashMap<UserId, Vec<LocationRow>>, Error> {
+    let tenant = ctx.caller()?.tenant_id;
+    let mut pooled = ctx.services()?.db.read().await?;
+    let mut conn = pooled.conn();
+    let rows: Vec<(UserId, LocationRow)> = db_run!(&mut conn, |c| user_locations::table
+        .inner_join(locations::table)
+        .filter(user_locations::tenant_id.eq(tenant))
+        .filter(user_locations::user_id.eq_any(&ids))
+        .order((user_locations::user_id.asc(), locations::name.asc()))
+        .select((user_locations::user_id, LocationRow::as_select()))
+        .load(c)
+        .await)?;
+    let mut out: HashMap<UserId, Vec<LocationRow>> = HashMap::new();
+    for (user, row) in rows {
+        out.entry(user).or_default().push(row);
     }
-}
-
-impl async_graphql::dataloader::Loader<(TenantId, LocationId)> for LocationById {
-    type Value = LocationRow;
-    type Error = Error;
-
-    async fn load(
-        &self,
-        keys: &[(TenantId, LocationId)],
-    ) -> Result<HashMap<(TenantId, LocationId), LocationRow>, Error> {
-        let tenant = self.0.caller.tenant_id;
-        let ids: Vec<LocationId> = keys
-            .iter()
-            .filter(|(t, _)| *t == tenant)
-            .map(|(_, l)| *l)
-            .collect();
-        let mut pooled = self.0.db.read().await?;
-        let mut conn = pooled.conn();
-        let rows: Vec<LocationRow> = db_run!(&mut conn, |c| locations::table
-            .filter(locations::tenant_id.eq(tenant))
-            .filter(locations::id.eq_any(&ids))
-            .select(LocationRow::as_select())
-            .load(c)
-            .await)?;
-        Ok(rows.into_iter().map(|r| ((r.tenant_id, r.id), r)).collect())
-    }
-}
-
-/// The locations of users, by name.
-pub struct LocationsOfUser(LoaderEnv);
-
-impl RequestLoader for LocationsOfUser {
-    fn new(env: &LoaderEnv) -> Self {
-        LocationsOfUser(env.clone())
-    }
-}
-
-impl async_graphql::dataloader::Loader<(TenantId, UserId)> for LocationsOfUser {
-    type Value = Vec<LocationRow>;
-    type Error = Error;
-
-    async fn load(
-        &self,
-        keys: &[(TenantId, UserId)],
-    ) -> Result<HashMap<(TenantId, UserId), Vec<LocationRow>>, Error> {
-        let tenant = self.0.caller.tenant_id;
-        let ids: Vec<UserId> = keys
-            .iter()
-            .filter(|(t, _)| *t == tenant)
-            .map(|(_, u)| *u)
-            .collect();
-        let mut pooled = self.0.db.read().await?;
-        let mut conn = pooled.conn();
-        let rows: Vec<(UserId, LocationRow)> = db_run!(&mut conn, |c| user_locations::table
-            .inner_join(locations::table)
-            .filter(user_locations::tenant_id.eq(tenant))
-            .filter(user_locations::user_id.eq_any(&ids))
-            .order((user_locations::user_id.asc(), locations::name.asc()))
-            .select((user_locations::user_id, LocationRow::as_select()))
-            .load(c)
-            .await)?;
-        let mut out: HashMap<(TenantId, UserId), Vec<LocationRow>> =
-            ids.iter().map(|u| ((tenant, *u), Vec::new())).collect();
-        for (user, row) in rows {
-            out.entry((tenant, user)).or_default().push(row);
-        }
-        Ok(out)
-    }
+    Ok(out)
 }

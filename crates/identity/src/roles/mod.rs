@@ -14,13 +14,11 @@ use diesel_async::RunQueryDsl;
 use switchyard_kernel::access::{BuiltinRole, Catalog};
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
 use switchyard_kernel::policy::{Authenticated, Inherit, Require};
-use switchyard_kernel::{
-    Conn, ContextExt, Error, LoaderEnv, RequestLoader, Scope, TenantId, UserId, db_run,
-};
+use switchyard_kernel::{Conn, ContextExt, Error, Scope, TenantId, UserId, db_run};
 
 use crate::permissions::ROLE_READ;
 use crate::schema::{role_permissions, roles, user_grants, user_roles};
-use crate::users::{User, load_user};
+use crate::users::User;
 
 /// A permission and how far it reaches.
 #[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
@@ -168,102 +166,48 @@ pub(crate) async fn role_grants(
         .map(|r| r.permissions))
 }
 
-/// Turns role keys into roles: built-in ones from the catalogue, custom ones in one batch.
-pub(crate) async fn resolve_keys(
+/// The roles of users, in two statements: their role keys, and the custom roles among them
+/// (built-in ones come from the catalogue).
+pub(crate) async fn roles_of(
     ctx: &Context<'_>,
-    tenant: TenantId,
-    keys: Vec<String>,
-) -> Result<Vec<Role>, Error> {
+    ids: Vec<UserId>,
+) -> Result<HashMap<UserId, Vec<Role>>, Error> {
+    let tenant = ctx.caller()?.tenant_id;
     let catalog = &ctx.services()?.catalog;
-    let custom: Vec<String> = keys
+    let mut pooled = ctx.services()?.db.read().await?;
+    let mut conn = pooled.conn();
+    let rows: Vec<(UserId, String)> = db_run!(&mut conn, |c| user_roles::table
+        .filter(user_roles::tenant_id.eq(tenant))
+        .filter(user_roles::user_id.eq_any(&ids))
+        .order((user_roles::user_id.asc(), user_roles::role_key.asc()))
+        .select((user_roles::user_id, user_roles::role_key))
+        .load(c)
+        .await)?;
+    let mut custom: Vec<String> = rows
         .iter()
-        .filter(|k| BuiltinRole::from_key(k).is_none())
-        .cloned()
+        .filter(|(_, k)| BuiltinRole::from_key(k).is_none())
+        .map(|(_, k)| k.clone())
         .collect();
-    let loaded = ctx
-        .loader::<CustomRoleByKey>()?
-        .load_many(custom.into_iter().map(|k| (tenant, k)))
-        .await?;
-    Ok(keys
-        .into_iter()
-        .filter_map(|key| match BuiltinRole::from_key(&key) {
-            Some(role) => Some(Role::from_builtin(role, catalog)),
-            None => loaded.get(&(tenant, key)).cloned(),
-        })
-        .collect())
-}
-
-/// Custom roles by key.
-pub struct CustomRoleByKey(LoaderEnv);
-
-impl RequestLoader for CustomRoleByKey {
-    fn new(env: &LoaderEnv) -> Self {
-        CustomRoleByKey(env.clone())
-    }
-}
-
-impl async_graphql::dataloader::Loader<(TenantId, String)> for CustomRoleByKey {
-    type Value = Role;
-    type Error = Error;
-
-    async fn load(
-        &self,
-        keys: &[(TenantId, String)],
-    ) -> Result<HashMap<(TenantId, String), Role>, Error> {
-        let tenant = self.0.caller.tenant_id;
-        let wanted: Vec<String> = keys
-            .iter()
-            .filter(|(t, _)| *t == tenant)
-            .map(|(_, k)| k.clone())
-            .collect();
-        let mut pooled = self.0.db.read().await?;
-        let roles = custom_roles(&mut pooled.conn(), tenant, Some(&wanted)).await?;
-        Ok(roles
+    custom.sort_unstable();
+    custom.dedup();
+    let custom: HashMap<String, Role> = if custom.is_empty() {
+        HashMap::new()
+    } else {
+        custom_roles(&mut conn, tenant, Some(&custom))
+            .await?
             .into_iter()
-            .map(|r| ((tenant, r.key.clone()), r))
-            .collect())
+            .map(|r| (r.key.clone(), r))
+            .collect()
+    };
+    let mut out: HashMap<UserId, Vec<Role>> = HashMap::new();
+    for (user, key) in rows {
+        let role = match BuiltinRole::from_key(&key) {
+            Some(role) => Some(Role::from_builtin(role, catalog)),
+            None => custom.get(&key).cloned(),
+        };
+        out.entry(user).or_default().extend(role);
     }
-}
-
-/// The role keys of users.
-pub struct RoleKeysOfUser(LoaderEnv);
-
-impl RequestLoader for RoleKeysOfUser {
-    fn new(env: &LoaderEnv) -> Self {
-        RoleKeysOfUser(env.clone())
-    }
-}
-
-impl async_graphql::dataloader::Loader<(TenantId, UserId)> for RoleKeysOfUser {
-    type Value = Vec<String>;
-    type Error = Error;
-
-    async fn load(
-        &self,
-        keys: &[(TenantId, UserId)],
-    ) -> Result<HashMap<(TenantId, UserId), Vec<String>>, Error> {
-        let tenant = self.0.caller.tenant_id;
-        let ids: Vec<UserId> = keys
-            .iter()
-            .filter(|(t, _)| *t == tenant)
-            .map(|(_, u)| *u)
-            .collect();
-        let mut pooled = self.0.db.read().await?;
-        let mut conn = pooled.conn();
-        let rows: Vec<(UserId, String)> = db_run!(&mut conn, |c| user_roles::table
-            .filter(user_roles::tenant_id.eq(tenant))
-            .filter(user_roles::user_id.eq_any(&ids))
-            .order((user_roles::user_id.asc(), user_roles::role_key.asc()))
-            .select((user_roles::user_id, user_roles::role_key))
-            .load(c)
-            .await)?;
-        let mut out: HashMap<(TenantId, UserId), Vec<String>> =
-            ids.iter().map(|u| ((tenant, *u), Vec::new())).collect();
-        for (user, key) in rows {
-            out.entry((tenant, user)).or_default().push(key);
-        }
-        Ok(out)
-    }
+    Ok(out)
 }
 
 /// A row of `user_grants`.
@@ -322,7 +266,7 @@ impl UserGrant {
     /// Who granted it.
     async fn granted_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         match self.0.granted_by {
-            Some(id) => Ok(load_user(ctx, id).await?),
+            Some(id) => Ok(switchyard_kernel::read::aggregate::load_one::<User>(ctx, id).await?),
             None => Ok(None),
         }
     }
@@ -331,45 +275,26 @@ impl UserGrant {
     }
 }
 
-/// The grants of users.
-pub struct GrantsOfUser(LoaderEnv);
-
-impl RequestLoader for GrantsOfUser {
-    fn new(env: &LoaderEnv) -> Self {
-        GrantsOfUser(env.clone())
+/// The grants of users, in one statement.
+pub(crate) async fn grants_of(
+    ctx: &Context<'_>,
+    ids: Vec<UserId>,
+) -> Result<HashMap<UserId, Vec<GrantRow>>, Error> {
+    let tenant = ctx.caller()?.tenant_id;
+    let mut pooled = ctx.services()?.db.read().await?;
+    let mut conn = pooled.conn();
+    let rows: Vec<GrantRow> = db_run!(&mut conn, |c| user_grants::table
+        .filter(user_grants::tenant_id.eq(tenant))
+        .filter(user_grants::user_id.eq_any(&ids))
+        .order(user_grants::id.asc())
+        .select(GrantRow::as_select())
+        .load(c)
+        .await)?;
+    let mut out: HashMap<UserId, Vec<GrantRow>> = HashMap::new();
+    for row in rows {
+        out.entry(row.user_id).or_default().push(row);
     }
-}
-
-impl async_graphql::dataloader::Loader<(TenantId, UserId)> for GrantsOfUser {
-    type Value = Vec<GrantRow>;
-    type Error = Error;
-
-    async fn load(
-        &self,
-        keys: &[(TenantId, UserId)],
-    ) -> Result<HashMap<(TenantId, UserId), Vec<GrantRow>>, Error> {
-        let tenant = self.0.caller.tenant_id;
-        let ids: Vec<UserId> = keys
-            .iter()
-            .filter(|(t, _)| *t == tenant)
-            .map(|(_, u)| *u)
-            .collect();
-        let mut pooled = self.0.db.read().await?;
-        let mut conn = pooled.conn();
-        let rows: Vec<GrantRow> = db_run!(&mut conn, |c| user_grants::table
-            .filter(user_grants::tenant_id.eq(tenant))
-            .filter(user_grants::user_id.eq_any(&ids))
-            .order(user_grants::id.asc())
-            .select(GrantRow::as_select())
-            .load(c)
-            .await)?;
-        let mut out: HashMap<(TenantId, UserId), Vec<GrantRow>> =
-            ids.iter().map(|u| ((tenant, *u), Vec::new())).collect();
-        for row in rows {
-            out.entry((tenant, row.user_id)).or_default().push(row);
-        }
-        Ok(out)
-    }
+    Ok(out)
 }
 
 /// A permission of the catalogue.
@@ -428,8 +353,24 @@ impl RoleQuery {
     #[graphql(directive = Require::apply(ROLE_READ))]
     async fn role(&self, ctx: &Context<'_>, key: String) -> async_graphql::Result<Option<Role>> {
         let caller = ctx.caller()?;
-        let roles = resolve_keys(ctx, caller.tenant_id, vec![key]).await?;
-        Ok(Some(roles.into_iter().next().ok_or(Error::NotFound)?))
+        let services = ctx.services()?;
+        let mut pooled = services.db.read().await?;
+        let grants = role_grants(
+            &mut pooled.conn(),
+            &services.catalog,
+            caller.tenant_id,
+            &key,
+        )
+        .await?;
+        let _ = grants.ok_or(Error::NotFound)?;
+        let role = match BuiltinRole::from_key(&key) {
+            Some(role) => Role::from_builtin(role, &services.catalog),
+            None => custom_roles(&mut pooled.conn(), caller.tenant_id, Some(&[key]))
+                .await?
+                .pop()
+                .ok_or(Error::NotFound)?,
+        };
+        Ok(Some(role))
     }
 
     /// Every permission there is, and which built-in roles hold it.

@@ -3,26 +3,23 @@
 pub mod events;
 pub mod mutations;
 
-use std::collections::HashMap;
-
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_kernel::access::{RowScope, UserKind};
-use switchyard_kernel::batch::Member;
+use switchyard_kernel::batch::{Member, Siblings};
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs, SortDirection};
 use switchyard_kernel::db::sql::Sql;
 use switchyard_kernel::policy::{Authenticated, Require};
 use switchyard_kernel::read::{Aggregate, Expr};
 use switchyard_kernel::{
-    Caller, Conn, ContextExt, Error, LoaderEnv, LocationId, RequestLoader, Scope, TenantId, UserId,
-    db_run, keyset,
+    Caller, Conn, ContextExt, Error, LocationId, Scope, TenantId, UserId, db_run, keyset,
 };
 
-use crate::locations::{Location, LocationsOfUser};
+use crate::locations::Location;
 use crate::permissions::{CLIENT_CONTACT_READ, USER_READ};
-use crate::roles::{GrantsOfUser, Role, RoleKeysOfUser, UserGrant};
+use crate::roles::{Role, UserGrant};
 use crate::schema::{user_locations, user_roles, users};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -98,33 +95,43 @@ impl User {
 
     /// The roles the user holds.
     async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Role>> {
-        let keys = ctx
-            .loader::<RoleKeysOfUser>()?
-            .load_one((self.0.tenant_id, self.0.id))
-            .await?
-            .unwrap_or_default();
-        Ok(crate::roles::resolve_keys(ctx, self.0.tenant_id, keys).await?)
+        let roles = self
+            .0
+            .siblings()
+            .batch("roles", |rows| {
+                crate::roles::roles_of(ctx, rows.iter().map(|r| r.id).collect())
+            })
+            .await?;
+        Ok(roles.get(&self.0.id).cloned().unwrap_or_default())
     }
 
     /// The locations the user belongs to (what `location` scope reaches).
     async fn locations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Location>> {
-        Ok(ctx
-            .loader::<LocationsOfUser>()?
-            .load_one((self.0.tenant_id, self.0.id))
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .map(Location::one)
-            .collect())
+        let locations = self
+            .0
+            .siblings()
+            .batch("locations", |rows| {
+                crate::locations::locations_of(ctx, rows.iter().map(|r| r.id).collect())
+            })
+            .await?;
+        Ok(Location::all(
+            locations.get(&self.0.id).cloned().unwrap_or_default(),
+        ))
     }
 
     /// Extra permissions granted to this user, expired ones included.
     #[graphql(directive = Require::apply(USER_READ))]
     async fn grants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserGrant>> {
-        Ok(ctx
-            .loader::<GrantsOfUser>()?
-            .load_one((self.0.tenant_id, self.0.id))
-            .await?
+        let grants = self
+            .0
+            .siblings()
+            .batch("grants", |rows| {
+                crate::roles::grants_of(ctx, rows.iter().map(|r| r.id).collect())
+            })
+            .await?;
+        Ok(grants
+            .get(&self.0.id)
+            .cloned()
             .unwrap_or_default()
             .into_iter()
             .map(UserGrant)
@@ -313,11 +320,7 @@ impl UserQuery {
         let switchyard_kernel::Principal::User { id, .. } = caller.principal else {
             return Ok(None);
         };
-        Ok(ctx
-            .loader::<UserById>()?
-            .load_one((caller.tenant_id, id))
-            .await?
-            .map(User::one))
+        Ok(switchyard_kernel::read::aggregate::load_one::<User>(ctx, id).await?)
     }
 
     /// What the caller may do: every permission it holds, with its scope.
@@ -405,10 +408,14 @@ impl UserQuery {
                 }) as futures_util::future::BoxFuture<'static, Result<i64, Error>>
             }) as switchyard_kernel::connection::CountFn
         };
+        // One sibling set: the page's roles, locations and grants load together.
+        let set = Siblings::new(rows);
+        let members: Vec<Member<UserRow>> =
+            (0..set.rows().len()).map(|i| Member::of(&set, i)).collect();
         Ok(Connection::from_rows(
             &page,
-            rows,
-            |row: &UserRow| match order.field {
+            members,
+            |row: &Member<UserRow>| match order.field {
                 UserOrderField::CreatedAt => Cursor(vec![row.id.to_string().into()]),
                 UserOrderField::Name => {
                     Cursor(vec![row.name.clone().into(), row.id.to_string().into()])
@@ -417,7 +424,7 @@ impl UserQuery {
                     Cursor(vec![row.email.clone().into(), row.id.to_string().into()])
                 }
             },
-            User::one,
+            User,
             Some(count),
         ))
     }
@@ -523,38 +530,6 @@ impl UserListQuery {
     }
 }
 
-/// Users by ID, as the caller may see them: within the tenant and the caller's
-/// `identity.user:read` row scope. Relations (an assignee, a creator) resolve through it, so
-/// they answer null for a user the caller may not see: a portal client, who sees only itself,
-/// does not reach the staff behind its quotes; a caller without the permission sees no one.
-pub struct UserById(LoaderEnv);
-
-impl RequestLoader for UserById {
-    fn new(env: &LoaderEnv) -> Self {
-        UserById(env.clone())
-    }
-}
-
-impl async_graphql::dataloader::Loader<(TenantId, UserId)> for UserById {
-    type Value = UserRow;
-    type Error = Error;
-
-    async fn load(
-        &self,
-        keys: &[(TenantId, UserId)],
-    ) -> Result<HashMap<(TenantId, UserId), UserRow>, Error> {
-        let caller = &self.0.caller;
-        let ids: Vec<UserId> = keys
-            .iter()
-            .filter(|(t, _)| *t == caller.tenant_id)
-            .map(|(_, u)| *u)
-            .collect();
-        let mut pooled = self.0.db.read().await?;
-        let rows = visible_users(&mut pooled.conn(), caller, &ids).await?;
-        Ok(rows.into_iter().map(|r| ((r.tenant_id, r.id), r)).collect())
-    }
-}
-
 /// Whether `id` is an active staff user of the tenant (for other domains that assign work).
 pub async fn is_active_staff(
     conn: &mut Conn<'_>,
@@ -587,55 +562,4 @@ pub async fn is_active_client(
         .get_result(c)
         .await)?;
     Ok(n > 0)
-}
-
-/// Users by ID in the caller's tenant, in one statement (for other domains' batched
-/// relations; unknown IDs are simply absent).
-pub async fn load_users(
-    ctx: &Context<'_>,
-    ids: Vec<UserId>,
-) -> Result<HashMap<UserId, User>, Error> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let caller = ctx.caller()?;
-    let mut pooled = ctx.services()?.db.read().await?;
-    let rows = visible_users(&mut pooled.conn(), caller, &ids).await?;
-    Ok(rows.into_iter().map(|r| (r.id, User::one(r))).collect())
-}
-
-/// The users among `ids` that `caller` may see (see [`UserById`]).
-async fn visible_users(
-    conn: &mut Conn<'_>,
-    caller: &Caller,
-    ids: &[UserId],
-) -> Result<Vec<UserRow>, Error> {
-    let Ok(scope) = caller.row_scope(USER_READ) else {
-        return Ok(Vec::new());
-    };
-    let tenant = caller.tenant_id;
-    // Sibling rows often share a user (every customer's assignee is the same rep).
-    let mut ids = ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(db_run!(conn, |c| {
-        let mut query = users::table
-            .filter(users::tenant_id.eq(tenant))
-            .filter(users::id.eq_any(&ids))
-            .select(UserRow::as_select())
-            .into_boxed();
-        user_scope!(query, tenant, &scope);
-        query.load(c).await
-    })?)
-}
-
-/// Resolves a user reference (for other domains' `assignedTo`, `createdBy`): the user, if
-/// the caller may see them (see [`UserById`]).
-pub async fn load_user(ctx: &Context<'_>, id: UserId) -> Result<Option<User>, Error> {
-    let tenant = ctx.caller()?.tenant_id;
-    Ok(ctx
-        .loader::<UserById>()?
-        .load_one((tenant, id))
-        .await?
-        .map(User::one))
 }

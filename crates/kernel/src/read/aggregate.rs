@@ -139,6 +139,13 @@ pub async fn load<A: Aggregate>(
         .collect())
 }
 
+/// The object with this ID if the caller reads it (a reference from another object or
+/// domain; null otherwise), in one statement.
+pub async fn load_one<A: Aggregate>(ctx: &Context<'_>, id: A::Id) -> Result<Option<A>, Error> {
+    let mut found = load::<A>(&ctx.services()?.db, ctx.caller()?, vec![id]).await?;
+    Ok(found.remove(&id))
+}
+
 /// A page of `A` as a connection: the caller's scope, `filter`, and `order` with its cursors;
 /// `totalCount` counted only when selected.
 pub async fn list<A: Aggregate, O: Ordering<A::Row>>(
