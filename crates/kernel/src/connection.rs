@@ -145,7 +145,7 @@ impl Page {
     }
 }
 
-/// Decoded cursor bounds, ready for [`keyset!`](crate::keyset).
+/// Decoded cursor bounds (see [`crate::read::Listing`]).
 #[derive(Debug, Clone)]
 pub struct Bounds {
     pub after: Option<Vec<String>>,
@@ -165,128 +165,6 @@ impl Bounds {
             limit: 10_000,
         }
     }
-}
-
-/// `(a, b) > ($1, $2)` (or `<`) over two text columns: the keyset bound of a list ordered by a
-/// text column and then by ID. PostgreSQL and SQLite (3.15+) both use it as one range
-/// condition of an index on (…, a, b).
-#[derive(Debug, Clone)]
-pub struct RowCompare<A, B> {
-    a: A,
-    b: B,
-    op: &'static str,
-    values: (String, String),
-}
-
-impl<A, B> RowCompare<A, B> {
-    /// `op` is `">"` or `"<"`.
-    pub fn new(a: A, b: B, op: &'static str, a_value: String, b_value: String) -> Self {
-        RowCompare {
-            a,
-            b,
-            op: if op == "<" { "<" } else { ">" },
-            values: (a_value, b_value),
-        }
-    }
-}
-
-impl<A, B> diesel::expression::Expression for RowCompare<A, B> {
-    type SqlType = diesel::sql_types::Bool;
-}
-
-impl<A, B, QS> diesel::expression::AppearsOnTable<QS> for RowCompare<A, B>
-where
-    A: diesel::expression::AppearsOnTable<QS>,
-    B: diesel::expression::AppearsOnTable<QS>,
-{
-}
-
-impl<A, B, GB> diesel::expression::ValidGrouping<GB> for RowCompare<A, B> {
-    type IsAggregate = diesel::expression::is_aggregate::Never;
-}
-
-impl<A, B> diesel::query_builder::QueryId for RowCompare<A, B> {
-    type QueryId = ();
-    // The operator is part of the SQL text; statements are cached by their text instead.
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<A, B, DB> diesel::query_builder::QueryFragment<DB> for RowCompare<A, B>
-where
-    DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<diesel::sql_types::Text>,
-    A: diesel::query_builder::QueryFragment<DB>,
-    B: diesel::query_builder::QueryFragment<DB>,
-    String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
-{
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
-    ) -> diesel::QueryResult<()> {
-        out.push_sql("(");
-        self.a.walk_ast(out.reborrow())?;
-        out.push_sql(", ");
-        self.b.walk_ast(out.reborrow())?;
-        out.push_sql(") ");
-        out.push_sql(self.op);
-        out.push_sql(" (");
-        out.push_bind_param::<diesel::sql_types::Text, String>(&self.values.0)?;
-        out.push_sql(", ");
-        out.push_bind_param::<diesel::sql_types::Text, String>(&self.values.1)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-/// Applies keyset bounds, ordering and limit to a boxed Diesel query.
-///
-/// `keyset!(query, bounds, descending, id_column)` orders by the ID alone (UUIDv7: creation
-/// order); `keyset!(query, bounds, descending, id_column, sort_column)` orders by a text column
-/// and breaks ties by ID. Cursors must have been made with the same key (see
-/// [`Page::bounds`]).
-#[macro_export]
-macro_rules! keyset {
-    ($query:ident, $bounds:expr, $desc:expr, $id:expr) => {{
-        let bounds: &$crate::connection::Bounds = $bounds;
-        let desc: bool = $desc;
-        for (cursor, is_after) in [(&bounds.after, true), (&bounds.before, false)] {
-            if let Some(values) = cursor {
-                let id = values[0].clone();
-                if is_after != desc {
-                    $query = $query.filter($id.gt(id));
-                } else {
-                    $query = $query.filter($id.lt(id));
-                }
-            }
-        }
-        if desc != bounds.backward {
-            $query = $query.order($id.desc());
-        } else {
-            $query = $query.order($id.asc());
-        }
-        $query = $query.limit(bounds.limit);
-    }};
-    ($query:ident, $bounds:expr, $desc:expr, $id:expr, $col:expr) => {{
-        let bounds: &$crate::connection::Bounds = $bounds;
-        let desc: bool = $desc;
-        for (cursor, is_after) in [(&bounds.after, true), (&bounds.before, false)] {
-            if let Some(values) = cursor {
-                let (value, id) = (values[0].clone(), values[1].clone());
-                // One row-value comparison, `(col, id) > (value, id)`: an index on
-                // (tenant_id, col, id) seeks straight to the cursor (the same bound spelled
-                // with OR is a filter over every row sharing the cursor's `col`).
-                let op = if is_after != desc { ">" } else { "<" };
-                $query = $query.filter($crate::connection::RowCompare::new(
-                    $col, $id, op, value, id,
-                ));
-            }
-        }
-        if desc != bounds.backward {
-            $query = $query.order(($col.desc(), $id.desc()));
-        } else {
-            $query = $query.order(($col.asc(), $id.asc()));
-        }
-        $query = $query.limit(bounds.limit);
-    }};
 }
 
 /// Sort direction of a list.

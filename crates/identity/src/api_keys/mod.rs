@@ -16,10 +16,11 @@ use crate::roles::events::GrantData;
 use events::{ApiKeyCreated, ApiKeyRevoked};
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
 use switchyard_kernel::policy::{Authenticated, Require};
+use switchyard_kernel::read::Expr;
 use switchyard_kernel::validate::Check;
 use switchyard_kernel::{
     ApiKeyId, ContextExt, Db, Error, Rejection, Scope, UserErrorCode, UserId, db_run, idempotency,
-    keyset, payload, time,
+    payload, time,
 };
 
 use crate::auth::secrets;
@@ -41,7 +42,7 @@ struct StoredGrant {
 }
 
 /// A row of `api_keys`.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = api_keys)]
 pub struct ApiKeyRow {
     pub id: ApiKeyId,
@@ -266,50 +267,41 @@ impl ApiKeyQuery {
         #[graphql(default)] include_revoked: bool,
     ) -> async_graphql::Result<Connection<ApiKey>> {
         let caller = ctx.caller()?;
-        let scope = caller.row_scope(API_KEY_READ)?;
-        let page = PageArgs::new(first, after, last, before).page()?;
-        let bounds = page.bounds(1)?;
-        let tenant = caller.tenant_id;
-        macro_rules! filtered {
-            ($query:ident) => {{
-                $query = $query.filter(api_keys::tenant_id.eq(tenant));
-                if let RowScope::Own(me) | RowScope::Location { user: me, .. } = &scope {
-                    $query = $query.filter(api_keys::created_by.eq(*me));
-                }
-                if !include_revoked {
-                    $query = $query.filter(api_keys::revoked_at.is_null());
-                }
-            }};
+        let mut parts = Vec::new();
+        if let RowScope::Own(me) | RowScope::Location { user: me, .. } =
+            caller.row_scope(API_KEY_READ)?
+        {
+            parts.push(Expr::Cmp {
+                column: "created_by",
+                op: "=",
+                value: me.to_string().into(),
+            });
         }
-        let db = ctx.services()?.db.clone();
-        let rows: Vec<ApiKeyRow> = {
-            let mut pooled = db.read().await?;
-            let mut conn = pooled.conn();
-            db_run!(&mut conn, |c| {
-                let mut query = api_keys::table.select(ApiKeyRow::as_select()).into_boxed();
-                filtered!(query);
-                keyset!(query, &bounds, true, api_keys::id);
-                query.load(c).await
-            })?
+        if !include_revoked {
+            parts.push(Expr::IsNull {
+                column: "revoked_at",
+                null: true,
+            });
+        }
+        let listing = switchyard_kernel::read::Listing {
+            table: "api_keys",
+            tenant: caller.tenant_id,
+            scope: Expr::all(parts),
+            filter: Expr::True,
+            order: switchyard_kernel::read::Order {
+                column: None,
+                desc: true,
+            },
         };
-        let count: switchyard_kernel::connection::CountFn = Box::new(move || {
-            Box::pin(async move {
-                let mut pooled = db.read().await?;
-                let mut conn = pooled.conn();
-                Ok(db_run!(&mut conn, |c| {
-                    let mut query = api_keys::table.count().into_boxed();
-                    filtered!(query);
-                    query.get_result::<i64>(c).await
-                })?)
-            })
-        });
-        Ok(Connection::from_rows(
-            &page,
-            rows,
-            |r: &ApiKeyRow| Cursor(vec![r.id.to_string().into()]),
-            ApiKey,
-            Some(count),
-        ))
+        Ok(listing
+            .connection(
+                &ctx.services()?.db,
+                &PageArgs::new(first, after, last, before),
+                1,
+                |r: &ApiKeyRow| Cursor(vec![r.id.to_string().into()]),
+                |rows| rows.into_iter().map(ApiKey).collect(),
+            )
+            .await?)
     }
 }
 

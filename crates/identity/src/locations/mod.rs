@@ -15,7 +15,7 @@ use switchyard_kernel::batch::Member;
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs, SortDirection};
 use switchyard_kernel::policy::{Authenticated, Require};
 use switchyard_kernel::read::{Aggregate, Expr};
-use switchyard_kernel::{Conn, ContextExt, Error, LocationId, TenantId, UserId, db_run, keyset};
+use switchyard_kernel::{Conn, ContextExt, Error, LocationId, TenantId, UserId, db_run};
 
 use crate::permissions::LOCATION_READ;
 use crate::schema::{locations, user_locations};
@@ -174,60 +174,43 @@ impl LocationQuery {
         filter: Option<LocationFilter>,
         #[graphql(default)] direction: SortDirection,
     ) -> async_graphql::Result<Connection<Location>> {
-        let tenant = ctx.caller()?.tenant_id;
-        let page = PageArgs::new(first, after, last, before).page()?;
-        let bounds = page.bounds(2)?;
+        let caller = ctx.caller()?;
         let filter = filter.unwrap_or_default();
-        let search = switchyard_kernel::validate::search_term("filter.search", filter.search)?
-            .map(|s| switchyard_kernel::validate::like_contains(&s.to_lowercase()));
-        let active = filter.active;
-        let desc = direction.is_desc();
-        let db = ctx.services()?.db.clone();
-        macro_rules! filtered {
-            ($query:ident, $search:expr) => {{
-                $query = $query.filter(locations::tenant_id.eq(tenant));
-                if let Some(pattern) = $search {
-                    $query = $query.filter(
-                        crate::users::lower(locations::name)
-                            .like(pattern.clone())
-                            .escape('\\'),
-                    );
-                }
-                if let Some(active) = active {
-                    $query = $query.filter(locations::active.eq(active));
-                }
-            }};
+        let mut parts = Vec::new();
+        if let Some(term) =
+            switchyard_kernel::validate::search_term("filter.search", filter.search)?
+        {
+            parts.push(Expr::Contains {
+                column: "name",
+                term,
+            });
         }
-        let rows: Vec<LocationRow> = {
-            let mut pooled = db.read().await?;
-            let mut conn = pooled.conn();
-            db_run!(&mut conn, |c| {
-                let mut query = locations::table
-                    .select(LocationRow::as_select())
-                    .into_boxed();
-                filtered!(query, &search);
-                keyset!(query, &bounds, desc, locations::id, locations::name);
-                query.load(c).await
-            })?
+        if let Some(active) = filter.active {
+            parts.push(Expr::Cmp {
+                column: "active",
+                op: "=",
+                value: active.into(),
+            });
+        }
+        let listing = switchyard_kernel::read::Listing {
+            table: "locations",
+            tenant: caller.tenant_id,
+            scope: Expr::True,
+            filter: Expr::all(parts),
+            order: switchyard_kernel::read::Order {
+                column: Some("name"),
+                desc: direction.is_desc(),
+            },
         };
-        let count: switchyard_kernel::connection::CountFn = Box::new(move || {
-            Box::pin(async move {
-                let mut pooled = db.read().await?;
-                let mut conn = pooled.conn();
-                Ok(db_run!(&mut conn, |c| {
-                    let mut query = locations::table.count().into_boxed();
-                    filtered!(query, &search);
-                    query.get_result(c).await
-                })?)
-            })
-        });
-        Ok(Connection::from_rows(
-            &page,
-            rows,
-            |r: &LocationRow| Cursor(vec![r.name.clone().into(), r.id.to_string().into()]),
-            Location::one,
-            Some(count),
-        ))
+        Ok(listing
+            .connection(
+                &ctx.services()?.db,
+                &PageArgs::new(first, after, last, before),
+                2,
+                |r: &LocationRow| Cursor(vec![r.name.clone().into(), r.id.to_string().into()]),
+                Location::all,
+            )
+            .await?)
     }
 }
 

@@ -8,19 +8,19 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_kernel::access::{RowScope, UserKind};
-use switchyard_kernel::batch::{Member, Siblings};
+use switchyard_kernel::batch::Member;
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs, SortDirection};
 use switchyard_kernel::db::sql::Sql;
 use switchyard_kernel::policy::{Authenticated, Require};
 use switchyard_kernel::read::{Aggregate, Expr};
 use switchyard_kernel::{
-    Caller, Conn, ContextExt, Error, LocationId, Scope, TenantId, UserId, db_run, keyset,
+    Caller, Conn, ContextExt, Error, LocationId, Scope, TenantId, UserId, db_run,
 };
 
 use crate::locations::Location;
 use crate::permissions::{CLIENT_CONTACT_READ, USER_READ};
 use crate::roles::{Role, UserGrant};
-use crate::schema::{user_locations, user_roles, users};
+use crate::schema::users;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -183,7 +183,11 @@ impl User {
 /// The users `caller` reaches with `permission` (of `identity.user:read`'s kind): everyone,
 /// oneself, or oneself and the users sharing one of one's locations, as a condition on `t`.
 fn scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
-    Ok(match caller.row_scope(permission)? {
+    Ok(scope_expr(caller.tenant_id, &caller.row_scope(permission)?))
+}
+
+fn scope_expr(tenant: TenantId, scope: &RowScope) -> Expr {
+    match scope {
         RowScope::Tenant => Expr::True,
         RowScope::Own(me) => Expr::Cmp {
             column: "id",
@@ -194,13 +198,34 @@ fn scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
             let mut sql = Sql::new("t.id = ");
             sql.bind(user.to_string())
                 .push(" OR t.id IN (SELECT ul.user_id FROM user_locations ul WHERE ul.tenant_id = ")
-                .bind(caller.tenant_id.to_string())
+                .bind(tenant.to_string())
                 .push(" AND ul.location_id")
                 .is_in(locations.iter().map(ToString::to_string))
                 .push(")");
             Expr::Sql(sql)
         }
-    })
+    }
+}
+
+/// A user within a row scope.
+pub(crate) async fn find_scoped(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    scope: &RowScope,
+    id: UserId,
+) -> Result<Option<UserRow>, Error> {
+    switchyard_kernel::read::Listing {
+        table: "users",
+        tenant,
+        scope: scope_expr(tenant, scope),
+        filter: Expr::True,
+        order: switchyard_kernel::read::Order {
+            column: None,
+            desc: false,
+        },
+    }
+    .one(conn, &id.to_string())
+    .await
 }
 
 /// Users as other domains' relations read them (an assignee, a creator): null where the
@@ -227,46 +252,6 @@ impl Aggregate for User {
     fn member(&self) -> &Member<UserRow> {
         &self.0
     }
-}
-
-/// Limits a boxed `users` query to the rows a [`RowScope`] of `identity.user:read` reaches:
-/// everyone, oneself, or oneself and the users sharing one of one's locations.
-macro_rules! user_scope {
-    ($query:ident, $tenant:expr, $scope:expr) => {{
-        let tenant: TenantId = $tenant;
-        match $scope {
-            RowScope::Tenant => {}
-            RowScope::Own(me) => $query = $query.filter(users::id.eq(*me)),
-            RowScope::Location { user, locations } => {
-                $query = $query.filter(
-                    users::id.eq(*user).or(users::id.eq_any(
-                        user_locations::table
-                            .filter(user_locations::tenant_id.eq(tenant))
-                            .filter(user_locations::location_id.eq_any(locations.iter().copied()))
-                            .select(user_locations::user_id),
-                    )),
-                )
-            }
-        }
-    }};
-}
-
-/// A user within a row scope.
-pub(crate) async fn find_scoped(
-    conn: &mut Conn<'_>,
-    tenant: TenantId,
-    scope: &RowScope,
-    id: UserId,
-) -> Result<Option<UserRow>, Error> {
-    Ok(db_run!(conn, |c| {
-        let mut query = users::table
-            .filter(users::tenant_id.eq(tenant))
-            .filter(users::id.eq(id))
-            .select(UserRow::as_select())
-            .into_boxed();
-        user_scope!(query, tenant, scope);
-        query.first(c).await.optional()
-    })?)
 }
 
 /// Filters for `users`.
@@ -357,10 +342,7 @@ impl UserQuery {
         order_by: Option<UserOrder>,
     ) -> async_graphql::Result<Connection<User>> {
         let caller = ctx.caller()?.clone();
-        let page = PageArgs::new(first, after, last, before).page()?;
         let order = order_by.unwrap_or_default();
-        let by_id = order.field == UserOrderField::CreatedAt;
-        let bounds = page.bounds(if by_id { 1 } else { 2 })?;
         let filter = filter.unwrap_or_default();
         let location = match &filter.location_id {
             Some(id) => Some(LocationId::parse(id)?),
@@ -383,150 +365,113 @@ impl UserQuery {
             )
             .into());
         }
-        let query = UserListQuery {
-            caller: caller.clone(),
-            client_emails,
-            scope,
-            search: switchyard_kernel::validate::search_term("filter.search", filter.search)?
-                .map(|s| switchyard_kernel::validate::like_contains(&s.to_lowercase())),
-            status: filter.status.map(|s| s.as_str()),
-            kind: filter.kind.map(|k| k.as_str()),
-            role: filter.role,
-            location,
-        };
-        let services = ctx.services()?.clone();
-        let rows = {
-            let mut pooled = services.db.read().await?;
-            query.page(&mut pooled.conn(), &bounds, order).await?
-        };
-        let count = {
-            let db = services.db.clone();
-            Box::new(move || {
-                Box::pin(async move {
-                    let mut pooled = db.read().await?;
-                    query.count(&mut pooled.conn()).await
-                }) as futures_util::future::BoxFuture<'static, Result<i64, Error>>
-            }) as switchyard_kernel::connection::CountFn
-        };
-        // One sibling set: the page's roles, locations and grants load together.
-        let set = Siblings::new(rows);
-        let members: Vec<Member<UserRow>> =
-            (0..set.rows().len()).map(|i| Member::of(&set, i)).collect();
-        Ok(Connection::from_rows(
-            &page,
-            members,
-            |row: &Member<UserRow>| match order.field {
-                UserOrderField::CreatedAt => Cursor(vec![row.id.to_string().into()]),
-                UserOrderField::Name => {
-                    Cursor(vec![row.name.clone().into(), row.id.to_string().into()])
-                }
-                UserOrderField::Email => {
-                    Cursor(vec![row.email.clone().into(), row.id.to_string().into()])
-                }
-            },
-            User,
-            Some(count),
-        ))
-    }
-}
-
-/// The filters of one `users` request, applied the same way to the page and to its count.
-struct UserListQuery {
-    caller: Caller,
-    scope: RowScope,
-    search: Option<String>,
-    /// Which portal users' addresses the caller may see (and so search and sort by).
-    client_emails: Option<RowScope>,
-    status: Option<&'static str>,
-    kind: Option<&'static str>,
-    role: Option<String>,
-    location: Option<LocationId>,
-}
-
-/// Applies a [`UserListQuery`]'s filters to a boxed `users` query.
-macro_rules! user_filters {
-    ($query:ident, $q:expr) => {{
-        let q: &UserListQuery = $q;
-        let tenant = q.caller.tenant_id;
-        $query = $query.filter(users::tenant_id.eq(tenant));
-        user_scope!($query, tenant, &q.scope);
-        if let Some(pattern) = &q.search {
+        let me = caller.user_id().map(|u| u.to_string()).unwrap_or_default();
+        let mut parts = Vec::new();
+        if let Some(term) =
+            switchyard_kernel::validate::search_term("filter.search", filter.search)?
+        {
             // An address matches only where the caller may see it: staff addresses, and
             // portal users' where `identity.client_contact:read` reaches them.
-            let name = lower(users::name).like(pattern.clone()).escape('\\');
-            let email = users::email.like(pattern.clone()).escape('\\');
-            match &q.client_emails {
-                Some(RowScope::Tenant) => $query = $query.filter(name.or(email)),
+            let name = Expr::Contains {
+                column: "name",
+                term: term.clone(),
+            };
+            let email = Expr::Contains {
+                column: "email",
+                term,
+            };
+            parts.push(match client_emails {
+                Some(RowScope::Tenant) => Expr::Or(vec![name, email]),
                 some_or_none => {
-                    let me = match (some_or_none, q.caller.user_id()) {
-                        (Some(_), Some(me)) => me.to_string(),
-                        _ => String::new(),
-                    };
-                    $query = $query.filter(
-                        name.or(email.and(
-                            users::kind
-                                .eq(UserKind::Staff.as_str())
-                                .or(users::id.eq(me)),
-                        )),
-                    );
+                    let visible = Expr::Or(vec![
+                        Expr::Cmp {
+                            column: "kind",
+                            op: "=",
+                            value: UserKind::Staff.as_str().into(),
+                        },
+                        Expr::Cmp {
+                            column: "id",
+                            op: "=",
+                            value: if some_or_none.is_some() {
+                                me
+                            } else {
+                                String::new()
+                            }
+                            .into(),
+                        },
+                    ]);
+                    Expr::Or(vec![name, Expr::And(vec![email, visible])])
                 }
-            }
+            });
         }
-        if let Some(status) = q.status {
-            $query = $query.filter(users::status.eq(status));
+        if let Some(status) = filter.status {
+            parts.push(Expr::Cmp {
+                column: "status",
+                op: "=",
+                value: status.as_str().into(),
+            });
         }
-        if let Some(kind) = q.kind {
-            $query = $query.filter(users::kind.eq(kind));
+        if let Some(kind) = filter.kind {
+            parts.push(Expr::Cmp {
+                column: "kind",
+                op: "=",
+                value: kind.as_str().into(),
+            });
         }
-        if let Some(role) = &q.role {
-            $query = $query.filter(
-                users::id.eq_any(
-                    user_roles::table
-                        .filter(user_roles::tenant_id.eq(tenant))
-                        .filter(user_roles::role_key.eq(role.clone()))
-                        .select(user_roles::user_id),
-                ),
-            );
+        if let Some(role) = filter.role {
+            let mut sql =
+                Sql::new("t.id IN (SELECT ur.user_id FROM user_roles ur WHERE ur.tenant_id = ");
+            sql.bind(caller.tenant_id.to_string())
+                .push(" AND ur.role_key = ")
+                .bind(role)
+                .push(")");
+            parts.push(Expr::Sql(sql));
         }
-        if let Some(location) = q.location {
-            $query = $query.filter(
-                users::id.eq_any(
-                    user_locations::table
-                        .filter(user_locations::tenant_id.eq(tenant))
-                        .filter(user_locations::location_id.eq(location))
-                        .select(user_locations::user_id),
-                ),
-            );
+        if let Some(location) = location {
+            let mut sql =
+                Sql::new("t.id IN (SELECT ul.user_id FROM user_locations ul WHERE ul.tenant_id = ");
+            sql.bind(caller.tenant_id.to_string())
+                .push(" AND ul.location_id = ")
+                .bind(location.to_string())
+                .push(")");
+            parts.push(Expr::Sql(sql));
         }
-    }};
-}
-
-impl UserListQuery {
-    async fn page(
-        &self,
-        conn: &mut Conn<'_>,
-        bounds: &switchyard_kernel::Bounds,
-        order: UserOrder,
-    ) -> Result<Vec<UserRow>, Error> {
-        let desc = order.direction.is_desc();
-        Ok(db_run!(conn, |c| {
-            let mut query = users::table.select(UserRow::as_select()).into_boxed();
-            user_filters!(query, self);
-            match order.field {
-                UserOrderField::CreatedAt => keyset!(query, bounds, desc, users::id),
-                UserOrderField::Name => keyset!(query, bounds, desc, users::id, users::name),
-                UserOrderField::Email => keyset!(query, bounds, desc, users::id, users::email),
-            }
-            query.load(c).await
-        })?)
-    }
-
-    async fn count(&self, conn: &mut Conn<'_>) -> Result<i64, Error> {
-        Ok(db_run!(conn, |c| {
-            let mut query = users::table.count().into_boxed();
-            user_filters!(query, self);
-            query.get_result(c).await
-        })?)
+        let listing = switchyard_kernel::read::Listing {
+            table: "users",
+            tenant: caller.tenant_id,
+            scope: self::scope(&caller, USER_READ)?,
+            filter: Expr::all(parts),
+            order: switchyard_kernel::read::Order {
+                column: match order.field {
+                    UserOrderField::CreatedAt => None,
+                    UserOrderField::Name => Some("name"),
+                    UserOrderField::Email => Some("email"),
+                },
+                desc: order.direction.is_desc(),
+            },
+        };
+        let args = PageArgs::new(first, after, last, before);
+        Ok(listing
+            .connection(
+                &ctx.services()?.db,
+                &args,
+                if order.field == UserOrderField::CreatedAt {
+                    1
+                } else {
+                    2
+                },
+                |row: &UserRow| match order.field {
+                    UserOrderField::CreatedAt => Cursor(vec![row.id.to_string().into()]),
+                    UserOrderField::Name => {
+                        Cursor(vec![row.name.clone().into(), row.id.to_string().into()])
+                    }
+                    UserOrderField::Email => {
+                        Cursor(vec![row.email.clone().into(), row.id.to_string().into()])
+                    }
+                },
+                |rows| Member::all(rows).into_iter().map(User).collect(),
+            )
+            .await?)
     }
 }
 
