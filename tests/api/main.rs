@@ -4,14 +4,13 @@
 
 mod support;
 
+// Across the gateway.
 mod access;
-mod auth;
 mod cli;
 mod http;
 mod limits;
-mod sales_access;
-mod sales_customers;
-mod sales_performance;
-mod sales_quotes;
-mod users;
 mod ws;
+
+// By domain.
+mod identity;
+mod sales;

@@ -1,3 +1,5 @@
+//! (Over 600 lines: one pass per check (size, tokens, nesting, selections, literals, variables), each bounding the next; splitting would spread one ordered pipeline over files.)
+//!
 //! What every operation must pass before anything expensive runs, whichever transport brought
 //! it (HTTP or WebSocket). The checks go from cheap to dear, and each bounds the next:
 //!

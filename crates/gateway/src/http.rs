@@ -1,3 +1,5 @@
+//! (Over 600 lines: the GraphQL-over-HTTP rules (methods, media types, status codes) around one execution path, and their direct/checked dispatch.)
+//!
 //! GraphQL over HTTP, as the GraphQL-over-HTTP specification asks (the stock async-graphql
 //! axum integration answers everything `200 application/graphql-response+json`).
 //!

@@ -1,3 +1,5 @@
+//! (Over 600 lines: two WebSocket protocols over one connection loop, with their close codes, limits and access re-checks.)
+//!
 //! GraphQL over WebSocket: `graphql-transport-ws` exactly as specified (close codes 4400,
 //! 4401, 4403, 4406, 4408, 4409, 4429; server pings), and the legacy `graphql-ws`
 //! (subscriptions-transport-ws) protocol for older clients. Authentication travels in

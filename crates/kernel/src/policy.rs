@@ -1,3 +1,5 @@
+//! (Over 600 lines: the policy table, its enforcement and its completeness walk are one data structure read three ways; a third of the file is its unit tests.)
+//!
 //! Field-level access policies: declared once per field as the `@access` directive, enforced
 //! for every field by [`AccessPolicy`], and checked for completeness by [`missing_policies`].
 //!

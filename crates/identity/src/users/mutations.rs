@@ -1,3 +1,5 @@
+//! (Over 600 lines: user, role and grant management share the two safety rules below (scope and last owner); to split by mutation with the kit's write helpers (issue 9).)
+//!
 //! Changing users: create or invite, update, roles and grants, deactivate and reactivate.
 //!
 //! Two rules keep role management safe: a caller can only manage users inside their own row

@@ -1,3 +1,5 @@
+//! (Over 600 lines: eight mutations of one lifecycle sharing its transitions and pricing; they shrink to one call each once the kit's versioned-update and transition helpers exist (issue 9), then split.)
+//!
 //! Making, revising, approving, sending and answering quotes.
 
 use async_graphql::{Context, ID, InputObject, Object};

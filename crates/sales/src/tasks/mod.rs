@@ -1,3 +1,5 @@
+//! (Over 600 lines: the task's declaration plus its queue moves (claim, hand over, complete, cancel, reopen), which share the history writer and the holder rules; to split into model/mutations with the kit's write helpers (issue 9).)
+//!
 //! Tasks: work to do for a user or waiting in a queue (call back, follow up, send a quote,
 //! visit a site). A queued task can be claimed; a task can be handed over to someone else or
 //! back to a queue; every move is kept in the task's history.

@@ -1,0 +1,6 @@
+//! Sales: customers, pipeline, leads, activities, tasks, quotes.
+
+mod access;
+mod customers;
+mod performance;
+mod quotes;
