@@ -28,9 +28,10 @@ fn scoped_key(caller: &Caller, key: &str) -> Result<String, Error> {
     Ok(format!("{who}:{key}"))
 }
 
-/// Claims `key` for this create, first thing in its transaction: `None` when this request
-/// holds it now (it creates, then calls [`remember`] before it commits), or the ID the earlier
-/// request with the same key created, to answer instead.
+/// Claims `key` for the create of `id`, first thing in its transaction, in one call: `None`
+/// when this request holds the key now (and with it the ID it is about to create: it creates
+/// under that ID and is done; a rollback releases the claim), or the ID the earlier request
+/// with the same key created, to answer instead. Without a key, `None`.
 ///
 /// The claim is an insert that does nothing on conflict: a concurrent create with the same key
 /// waits on PostgreSQL's unique index until the first one ends; if that one committed, the
@@ -41,16 +42,21 @@ pub async fn claim(
     conn: &mut Conn<'_>,
     caller: &Caller,
     operation: &str,
-    key: &str,
+    key: Option<&str>,
+    id: impl std::fmt::Display,
 ) -> Result<Option<String>, Error> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
     let key = scoped_key(caller, key)?;
     let key = key.as_str();
     let tenant = caller.tenant_id.to_string();
+    let id = id.to_string();
     let row = (
         keys::tenant_id.eq(&tenant),
         keys::operation.eq(operation),
         keys::idempotency_key.eq(key),
-        keys::result_id.eq(""),
+        keys::result_id.eq(&id),
         keys::created_at.eq(crate::time::now()),
     );
     let claimed = crate::db_run!(conn, |c| diesel::insert_into(keys::table)
@@ -68,33 +74,5 @@ pub async fn claim(
         .select(keys::result_id)
         .first::<String>(c)
         .await)?;
-    if earlier.is_empty() {
-        // Only a create that claimed and committed without remembering leaves this.
-        return Err(Error::internal(anyhow::anyhow!(
-            "idempotency key {key} of {operation} was claimed without a result"
-        )));
-    }
     Ok(Some(earlier))
-}
-
-/// Records what the create that claimed `key` (see [`claim`]) created.
-pub async fn remember(
-    conn: &mut Conn<'_>,
-    caller: &Caller,
-    operation: &str,
-    key: &str,
-    result_id: &str,
-) -> Result<(), Error> {
-    let key = scoped_key(caller, key)?;
-    let tenant = caller.tenant_id.to_string();
-    crate::db_run!(conn, |c| diesel::update(
-        keys::table
-            .filter(keys::tenant_id.eq(&tenant))
-            .filter(keys::operation.eq(operation))
-            .filter(keys::idempotency_key.eq(&key))
-    )
-    .set(keys::result_id.eq(result_id))
-    .execute(c)
-    .await)?;
-    Ok(())
 }

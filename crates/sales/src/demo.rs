@@ -15,6 +15,7 @@ use switchyard_kernel::{LocationId, Rejection, Services, TenantId, UserId, db_ru
 use crate::activities::{ActivityId, ActivityKind};
 use crate::customers::CustomerStage;
 use crate::customers::mutations::{Fields, insert as insert_customer};
+use crate::ids::{CustomerId, TaskId};
 use crate::leads::{LeadId, LeadPriority, LeadStatus};
 use crate::quotes::mutations::{QuoteItemInput, create_for_seed, set_status};
 use crate::quotes::pricing::Line;
@@ -286,7 +287,8 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
         let manager = people.manager;
         let counts = services
             .mutate(async |tx| {
-                let customer = insert_customer(tx, &caller, &fields, stage).await?;
+                let customer =
+                    insert_customer(tx, &caller, CustomerId::new(), &fields, stage).await?;
                 let mut counts = DemoSummary {
                     customers: 1,
                     ..Default::default()
@@ -339,6 +341,7 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
                             tasks::insert(
                                 tx,
                                 &caller,
+                                TaskId::new(),
                                 NewTask {
                                     kind: TaskKind::CallBack,
                                     title: format!("Call back: {subject}"),
@@ -382,6 +385,7 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
                     tasks::insert(
                         tx,
                         &caller,
+                        TaskId::new(),
                         NewTask {
                             kind: TaskKind::FollowUp,
                             title: format!("Qualify {}", customer.display_name),

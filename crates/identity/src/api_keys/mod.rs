@@ -370,8 +370,9 @@ impl ApiKeyMutation {
         }
         let outcome = services
             .mutate(async |tx| {
-                if let Some(key) = &input.idempotency_key
-                    && let Some(_id) = idempotency::claim(tx, caller, "createApiKey", key).await?
+                let new_id = ApiKeyId::new();
+                if let Some(_id) =
+                    idempotency::claim(tx, caller, "createApiKey", input.idempotency_key.as_deref(), new_id).await?
                 {
                     return Err(Rejection::invalid(
                         "input.idempotencyKey",
@@ -380,7 +381,7 @@ impl ApiKeyMutation {
                     ));
                 }
                 check.finish()?;
-                let id = ApiKeyId::new();
+                let id = new_id;
                 let prefix: String = secrets::random_token(9).chars().filter(|c| c.is_ascii_alphanumeric()).take(10).collect();
                 let secret = format!("{KEY_PREFIX}{prefix}_{}", secrets::random_token(32));
                 let row: ApiKeyRow = db_run!(tx, |c| diesel::insert_into(api_keys::table)
@@ -411,9 +412,6 @@ impl ApiKeyMutation {
                     None,
                 )
                 .await?;
-                if let Some(key) = &input.idempotency_key {
-                    idempotency::remember(tx, caller, "createApiKey", key, &id.to_string()).await?;
-                }
                 Ok((row, secret))
             })
             .await;

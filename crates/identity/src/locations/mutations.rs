@@ -91,8 +91,15 @@ impl LocationMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                if let Some(key) = &input.idempotency_key
-                    && let Some(id) = idempotency::claim(tx, caller, "createLocation", key).await?
+                let new_id = LocationId::new();
+                if let Some(id) = idempotency::claim(
+                    tx,
+                    caller,
+                    "createLocation",
+                    input.idempotency_key.as_deref(),
+                    new_id,
+                )
+                .await?
                 {
                     let id: LocationId = id.parse().map_err(Error::internal)?;
                     return Ok(find_row(tx, caller.tenant_id, id)
@@ -113,7 +120,7 @@ impl LocationMutation {
                     );
                 }
                 check.finish()?;
-                let id = LocationId::new();
+                let id = new_id;
                 let now = time::now();
                 let row: LocationRow = db_run!(tx, |c| diesel::insert_into(locations::table)
                     .values((
@@ -139,10 +146,6 @@ impl LocationMutation {
                     None,
                 )
                 .await?;
-                if let Some(key) = &input.idempotency_key {
-                    idempotency::remember(tx, caller, "createLocation", key, &id.to_string())
-                        .await?;
-                }
                 Ok(row)
             })
             .await;

@@ -410,8 +410,15 @@ impl UserMutation {
         };
         let outcome = services
             .mutate(async |tx| {
-                if let Some(key) = &input.idempotency_key
-                    && let Some(id) = idempotency::claim(tx, caller, "createUser", key).await?
+                let new_id = UserId::new();
+                if let Some(id) = idempotency::claim(
+                    tx,
+                    caller,
+                    "createUser",
+                    input.idempotency_key.as_deref(),
+                    new_id,
+                )
+                .await?
                 {
                     let id: UserId = id.parse().map_err(Error::internal)?;
                     let row = find_scoped(tx, caller.tenant_id, &RowScope::Tenant, id)
@@ -444,7 +451,7 @@ impl UserMutation {
                     );
                 }
                 check.finish()?;
-                let id = UserId::new();
+                let id = new_id;
                 let now = time::now();
                 let invitation = hash
                     .is_none()
@@ -480,9 +487,6 @@ impl UserMutation {
                     None,
                 )
                 .await?;
-                if let Some(key) = &input.idempotency_key {
-                    idempotency::remember(tx, caller, "createUser", key, &id.to_string()).await?;
-                }
                 Ok((row, invitation))
             })
             .await;

@@ -199,10 +199,15 @@ impl ActivityMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                if let Some(key) = &input.idempotency_key
-                    && let Some(id) =
-                        switchyard_kernel::idempotency::claim(tx, caller, "logActivity", key)
-                            .await?
+                let new_id = ActivityId::new();
+                if let Some(id) = switchyard_kernel::idempotency::claim(
+                    tx,
+                    caller,
+                    "logActivity",
+                    input.idempotency_key.as_deref(),
+                    new_id,
+                )
+                .await?
                 {
                     return Ok(find(
                         tx,
@@ -235,7 +240,7 @@ impl ActivityMutation {
                 let mut row: ActivityRow =
                     db_run!(tx, |c| diesel::insert_into(sales_activities::table)
                         .values((
-                            sales_activities::id.eq(ActivityId::new()),
+                            sales_activities::id.eq(new_id),
                             sales_activities::tenant_id.eq(caller.tenant_id),
                             sales_activities::customer_id.eq(customer),
                             sales_activities::lead_id.eq(lead.map(|l| l.to_string())),
@@ -260,7 +265,8 @@ impl ActivityMutation {
                         .optional())?
                     .ok_or_else(Error::changed_meanwhile)?;
                 if let Some(due) = row.follow_up_at {
-                    let task = tasks::insert(tx, caller, call_back(&row, due)).await?;
+                    let task =
+                        tasks::insert(tx, caller, TaskId::new(), call_back(&row, due)).await?;
                     let id = row.id;
                     row = db_run!(tx, |c| diesel::update(sales_activities::table.find(id))
                         .set(sales_activities::follow_up_task_id.eq(Some(task.id.to_string())))
@@ -277,16 +283,6 @@ impl ActivityMutation {
                     None,
                 )
                 .await?;
-                if let Some(key) = &input.idempotency_key {
-                    switchyard_kernel::idempotency::remember(
-                        tx,
-                        caller,
-                        "logActivity",
-                        key,
-                        &row.id.to_string(),
-                    )
-                    .await?;
-                }
                 Ok::<_, Rejection>(row)
             })
             .await;
@@ -357,8 +353,11 @@ impl ActivityMutation {
                                 subject: subject.clone(),
                                 ..before.clone()
                             };
-                            task_id =
-                                Some(tasks::insert(tx, caller, call_back(&row, due)).await?.id);
+                            task_id = Some(
+                                tasks::insert(tx, caller, TaskId::new(), call_back(&row, due))
+                                    .await?
+                                    .id,
+                            );
                         }
                     }
                     (None, Some(task)) => {
@@ -369,6 +368,7 @@ impl ActivityMutation {
                         let task = tasks::insert(
                             tx,
                             caller,
+                            TaskId::new(),
                             call_back(
                                 &ActivityRow {
                                     subject: subject.clone(),

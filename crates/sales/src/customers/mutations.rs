@@ -430,10 +430,10 @@ async fn record_stage(
 pub(crate) async fn insert(
     conn: &mut Conn<'_>,
     caller: &Caller,
+    id: CustomerId,
     f: &Fields,
     stage: CustomerStage,
 ) -> Result<CustomerRow, Error> {
-    let id = CustomerId::new();
     let now = time::now();
     db_run!(conn, |c| diesel::insert_into(customers::table)
         .values((
@@ -548,8 +548,15 @@ impl CustomerMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                if let Some(key) = &input.idempotency_key
-                    && let Some(id) = idempotency::claim(tx, caller, "createCustomer", key).await?
+                let new_id = CustomerId::new();
+                if let Some(id) = idempotency::claim(
+                    tx,
+                    caller,
+                    "createCustomer",
+                    input.idempotency_key.as_deref(),
+                    new_id,
+                )
+                .await?
                 {
                     let id: CustomerId = id.parse().map_err(Error::internal)?;
                     return Ok(customer_for(tx, caller, CUSTOMER_CREATE, id).await?);
@@ -566,11 +573,7 @@ impl CustomerMutation {
                 )
                 .await?;
                 check.finish()?;
-                let row = insert(tx, caller, &fields, CustomerStage::Prospect).await?;
-                if let Some(key) = &input.idempotency_key {
-                    idempotency::remember(tx, caller, "createCustomer", key, &row.id.to_string())
-                        .await?;
-                }
+                let row = insert(tx, caller, new_id, &fields, CustomerStage::Prospect).await?;
                 Ok(row)
             })
             .await;

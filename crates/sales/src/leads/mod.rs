@@ -219,9 +219,15 @@ impl LeadMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                if let Some(key) = &input.idempotency_key
-                    && let Some(id) =
-                        switchyard_kernel::idempotency::claim(tx, caller, "createLead", key).await?
+                let new_id = LeadId::new();
+                if let Some(id) = switchyard_kernel::idempotency::claim(
+                    tx,
+                    caller,
+                    "createLead",
+                    input.idempotency_key.as_deref(),
+                    new_id,
+                )
+                .await?
                 {
                     return Ok(find(
                         tx,
@@ -237,7 +243,7 @@ impl LeadMutation {
                 let now = time::now();
                 let row: LeadRow = db_run!(tx, |c| diesel::insert_into(leads::table)
                     .values((
-                        leads::id.eq(LeadId::new()),
+                        leads::id.eq(new_id),
                         leads::tenant_id.eq(caller.tenant_id),
                         leads::customer_id.eq(customer.id),
                         leads::status.eq(input.status.as_str()),
@@ -270,16 +276,6 @@ impl LeadMutation {
                     None,
                 )
                 .await?;
-                if let Some(key) = &input.idempotency_key {
-                    switchyard_kernel::idempotency::remember(
-                        tx,
-                        caller,
-                        "createLead",
-                        key,
-                        &row.id.to_string(),
-                    )
-                    .await?;
-                }
                 Ok::<_, Rejection>(row)
             })
             .await;

@@ -260,6 +260,7 @@ async fn reload(conn: &mut Conn<'_>, id: QuoteId) -> Result<QuoteRow, Error> {
 async fn insert(
     conn: &mut Conn<'_>,
     caller: &Caller,
+    id: QuoteId,
     customer: CustomerId,
     group: &str,
     number: &str,
@@ -271,7 +272,6 @@ async fn insert(
     terms: &str,
     items: &[(QuoteItemInput, Line)],
 ) -> Result<QuoteRow, Error> {
-    let id = QuoteId::new();
     let now = time::now();
     let creator = caller.actor();
     db_run!(conn, |c| diesel::insert_into(quotes::table)
@@ -317,6 +317,7 @@ pub(crate) async fn create_for_seed(
     insert(
         conn,
         caller,
+        QuoteId::new(),
         customer,
         &uuid::Uuid::now_v7().to_string(),
         &number,
@@ -476,8 +477,15 @@ impl QuoteMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                if let Some(key) = &input.idempotency_key
-                    && let Some(id) = idempotency::claim(tx, caller, "createQuote", key).await?
+                let new_id = QuoteId::new();
+                if let Some(id) = idempotency::claim(
+                    tx,
+                    caller,
+                    "createQuote",
+                    input.idempotency_key.as_deref(),
+                    new_id,
+                )
+                .await?
                 {
                     return Ok(find(
                         tx,
@@ -520,6 +528,7 @@ impl QuoteMutation {
                 let row = insert(
                     tx,
                     caller,
+                    new_id,
                     customer,
                     &group,
                     &number,
@@ -541,10 +550,6 @@ impl QuoteMutation {
                     None,
                 )
                 .await?;
-                if let Some(key) = &input.idempotency_key {
-                    idempotency::remember(tx, caller, "createQuote", key, &row.id.to_string())
-                        .await?;
-                }
                 Ok::<_, Rejection>(row)
             })
             .await;
@@ -817,6 +822,7 @@ impl QuoteMutation {
                 let row = insert(
                     tx,
                     caller,
+                    QuoteId::new(),
                     before.customer_id,
                     &before.quote_group_id,
                     &before.number,

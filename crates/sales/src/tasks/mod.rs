@@ -303,6 +303,7 @@ async fn record_event(
 pub(crate) async fn insert(
     conn: &mut Conn<'_>,
     caller: &Caller,
+    id: TaskId,
     new: NewTask,
 ) -> Result<TaskRow, Error> {
     let now = time::now();
@@ -310,7 +311,7 @@ pub(crate) async fn insert(
     let queue = new.queue;
     let row: TaskRow = db_run!(conn, |c| diesel::insert_into(tasks::table)
         .values((
-            tasks::id.eq(TaskId::new()),
+            tasks::id.eq(id),
             tasks::tenant_id.eq(caller.tenant_id),
             tasks::kind.eq(new.kind.as_str()),
             tasks::title.eq(&new.title),
@@ -584,9 +585,15 @@ impl TaskMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                if let Some(key) = &input.idempotency_key
-                    && let Some(id) =
-                        switchyard_kernel::idempotency::claim(tx, caller, "createTask", key).await?
+                let new_id = TaskId::new();
+                if let Some(id) = switchyard_kernel::idempotency::claim(
+                    tx,
+                    caller,
+                    "createTask",
+                    input.idempotency_key.as_deref(),
+                    new_id,
+                )
+                .await?
                 {
                     // The caller created it under their own key: answer what the first attempt
                     // answered, even for a task they gave to someone else.
@@ -613,6 +620,7 @@ impl TaskMutation {
                     let row = insert(
                         tx,
                         caller,
+                        new_id,
                         NewTask {
                             kind: input.kind,
                             title: title.clone(),
@@ -624,16 +632,6 @@ impl TaskMutation {
                         },
                     )
                     .await?;
-                    if let Some(key) = &input.idempotency_key {
-                        switchyard_kernel::idempotency::remember(
-                            tx,
-                            caller,
-                            "createTask",
-                            key,
-                            &row.id.to_string(),
-                        )
-                        .await?;
-                    }
                     Ok::<_, Rejection>(row)
                 }
             })
