@@ -6,7 +6,7 @@ pub mod auth;
 pub mod locations;
 pub mod permissions;
 pub mod roles;
-pub mod schema;
+mod schema;
 pub mod subscriptions;
 pub mod tenants;
 pub mod users;

@@ -10,7 +10,7 @@ pub mod leads;
 pub mod permissions;
 pub mod phone;
 pub mod quotes;
-pub mod schema;
+mod schema;
 pub mod scope;
 pub mod settings;
 pub mod subscriptions;
