@@ -341,7 +341,7 @@ fi
 # --- 5. EXPLAIN ANALYZE of the keyset pages on the large tenant -------------------------------
 log "EXPLAIN ANALYZE (tenant large)"
 for name in first-large far-large; do
-  python3 "$BENCH_DIR/tools/statements.py" explain "statements-$name.json" --match 'FROM "customers"' \
+  python3 "$BENCH_DIR/tools/statements.py" explain "statements-$name.json" --match 'FROM customers t' \
     > "explain-$name.sql"
   psql_q -e -f "explain-$name.sql" > "explain-$name.txt"
   cat "explain-$name.txt"

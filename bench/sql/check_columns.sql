@@ -14,7 +14,7 @@ WITH known(table_name, column_name) AS (
   SELECT 'quotes', unnest(ARRAY[
     'id','tenant_id','customer_id','quote_group_id','number','revision','status','currency',
     'tax_rate_bp','subtotal_minor','tax_minor','total_minor','optional_minor','cost_minor',
-    'valid_until','notes','terms','recipient_user_id','created_by','approved_by','approved_at',
+    'valid_until','notes','terms','created_by','approved_by','approved_at',
     'sent_at','viewed_at','accepted_at','accepted_by','rejected_at','rejection_reason',
     'expired_at','superseded_by','created_at','updated_at','version'])
   UNION ALL

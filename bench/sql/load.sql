@@ -133,7 +133,7 @@ SELECT row_number() OVER (ORDER BY c.id, j) AS k, c.id AS customer_id, j,
 
 INSERT INTO quotes (id, tenant_id, customer_id, quote_group_id, number, revision, status,
                     currency, tax_rate_bp, subtotal_minor, tax_minor, total_minor,
-                    optional_minor, cost_minor, valid_until, notes, terms, recipient_user_id,
+                    optional_minor, cost_minor, valid_until, notes, terms,
                     created_by, approved_by, approved_at, sent_at, viewed_at, accepted_at,
                     accepted_by, rejected_at, rejection_reason, expired_at, superseded_by,
                     created_at, updated_at, version)
@@ -142,7 +142,7 @@ SELECT pg_temp.uuid7((extract(epoch FROM q.created_at) * 1000)::bigint), :'tenan
        pg_temp.uuid7((extract(epoch FROM q.created_at) * 1000)::bigint),
        'Q-' || lpad(q.k::text, 6, '0'), 1, 'SENT', 'SEK', 2500, 0, 0, 0, 0, NULL,
        date_trunc('second', now() AT TIME ZONE 'UTC') + interval '30 days' + q.j * interval '1 day',
-       '', 'Payment within 30 days of the move.', NULL,
+       '', 'Payment within 30 days of the move.',
        :'owner_id', NULL, NULL, q.created_at, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        q.created_at, q.created_at, 2
   FROM bench_quotes q ORDER BY q.k;
