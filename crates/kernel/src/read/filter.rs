@@ -232,25 +232,30 @@ pub struct DateTimeFilter {
 
 impl DateTimeFilter {
     pub fn expr(&self, column: &'static str) -> Expr {
-        let mut parts = Vec::new();
-        for (value, op) in [
-            (self.eq, "="),
-            (self.lt, "<"),
-            (self.lte, "<="),
-            (self.gt, ">"),
-            (self.gte, ">="),
-        ] {
-            if let Some(value) = value {
-                parts.push(Expr::Cmp {
-                    column,
-                    op,
-                    value: Bind::Timestamp(value.naive_utc()),
-                });
-            }
-        }
-        is_null(column, self.is_null, &mut parts);
-        Expr::all(parts)
+        let at = |v: Option<DateTime<Utc>>| v.map(|v| Bind::Timestamp(v.naive_utc()));
+        ordered(
+            column,
+            [
+                at(self.eq),
+                at(self.lt),
+                at(self.lte),
+                at(self.gt),
+                at(self.gte),
+            ],
+            self.is_null,
+        )
     }
+}
+
+/// `eq`, `lt`, `lte`, `gt`, `gte` (in that order) and `isNull` on an ordered column.
+fn ordered(column: &'static str, values: [Option<Bind>; 5], null: Option<bool>) -> Expr {
+    let mut parts: Vec<Expr> = values
+        .into_iter()
+        .zip(["=", "<", "<=", ">", ">="])
+        .filter_map(|(value, op)| value.map(|value| Expr::Cmp { column, op, value }))
+        .collect();
+    is_null(column, null, &mut parts);
+    Expr::all(parts)
 }
 
 /// A whole number.
@@ -266,24 +271,18 @@ pub struct IntFilter {
 
 impl IntFilter {
     pub fn expr(&self, column: &'static str) -> Expr {
-        let mut parts = Vec::new();
-        for (value, op) in [
-            (self.eq, "="),
-            (self.lt, "<"),
-            (self.lte, "<="),
-            (self.gt, ">"),
-            (self.gte, ">="),
-        ] {
-            if let Some(value) = value {
-                parts.push(Expr::Cmp {
-                    column,
-                    op,
-                    value: Bind::Int(value),
-                });
-            }
-        }
-        is_null(column, self.is_null, &mut parts);
-        Expr::all(parts)
+        let int = |v: Option<i32>| v.map(Bind::Int);
+        ordered(
+            column,
+            [
+                int(self.eq),
+                int(self.lt),
+                int(self.lte),
+                int(self.gt),
+                int(self.gte),
+            ],
+            self.is_null,
+        )
     }
 }
 

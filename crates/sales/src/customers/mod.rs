@@ -180,32 +180,24 @@ pub struct StageChange {
     pub changed_at: DateTime<Utc>,
 }
 
-/// The customers a row scope reaches, filtered and ordered.
-pub(crate) fn listing(
+/// A customer of the tenant whatever the caller's scope (facts a mutation needs about a
+/// customer it reached through another object: a client accepting a quote cannot read
+/// customers).
+pub(crate) async fn find_in_tenant(
+    conn: &mut Conn<'_>,
     tenant: TenantId,
-    scope: &RowScope,
-    filter: Expr,
-    order: switchyard_kernel::read::Order,
-) -> Listing {
+    id: CustomerId,
+) -> Result<CustomerRow, Error> {
     Listing {
         table: "customers",
         tenant,
-        scope: crate::scope::customer_scope(scope),
-        filter,
-        order,
+        scope: Expr::True,
+        filter: Expr::True,
+        order: CustomerOrder::default().order(),
     }
-}
-
-/// A customer within a row scope (NOT_FOUND-worthy `None` otherwise).
-pub(crate) async fn find_scoped(
-    conn: &mut Conn<'_>,
-    tenant: TenantId,
-    scope: &RowScope,
-    id: CustomerId,
-) -> Result<Option<CustomerRow>, Error> {
-    listing(tenant, scope, Expr::True, CustomerOrder::default().order())
-        .one(conn, &id.to_string())
-        .await
+    .one(conn, &id.to_string())
+    .await?
+    .ok_or(Error::NotFound)
 }
 
 /// Resolves a customer reference for other types and domains: the customer, if the caller
@@ -368,13 +360,10 @@ impl CustomerDuplicatesQuery {
         customer_id: ID,
     ) -> async_graphql::Result<Vec<Customer>> {
         let caller = ctx.caller()?;
-        let scope = caller.row_scope(CUSTOMER_READ)?;
         let id = CustomerId::parse(&customer_id)?;
         let mut pooled = ctx.services()?.db.read().await?;
         let mut conn = pooled.conn();
-        let me = find_scoped(&mut conn, caller.tenant_id, &scope, id)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let me = aggregate::find_in::<Customer>(&mut conn, caller, CUSTOMER_READ, id).await?;
         let name = me.display_name.to_lowercase();
         let address = me.address.as_deref().and_then(Address::from_json);
         // The same name, or the street and postal code both in the address; refined below.
@@ -406,9 +395,10 @@ impl CustomerDuplicatesQuery {
         };
         let mut bounds = switchyard_kernel::Bounds::all();
         bounds.limit = 20;
-        let candidates: Vec<CustomerRow> = listing(caller.tenant_id, &scope, filter, by_id.order())
-            .page(&mut conn, &bounds)
-            .await?;
+        let candidates: Vec<CustomerRow> =
+            aggregate::listing::<Customer>(caller, CUSTOMER_READ, filter, by_id.order())?
+                .page(&mut conn, &bounds)
+                .await?;
         Ok(Customer::all(
             candidates
                 .into_iter()
@@ -458,8 +448,5 @@ pub(crate) async fn customer_for(
     permission: &str,
     id: CustomerId,
 ) -> Result<CustomerRow, Error> {
-    let scope = caller.row_scope(permission)?;
-    find_scoped(conn, caller.tenant_id, &scope, id)
-        .await?
-        .ok_or(Error::NotFound)
+    aggregate::find_in::<Customer>(conn, caller, permission, id).await
 }

@@ -7,7 +7,6 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_identity::users::is_active_client;
-use switchyard_kernel::RowScope;
 use switchyard_kernel::audit;
 use switchyard_kernel::money::is_currency;
 use switchyard_kernel::policy::Require;
@@ -23,7 +22,7 @@ use super::events::{
 };
 use super::pricing::{self, Line, MAX_LINES, MAX_QUANTITY, MAX_UNIT_AMOUNT};
 use super::{ItemRow, Quote, QuoteId, QuoteItemCategory, QuoteRow, QuoteStatus, find};
-use crate::customers::{CustomerId, customer_for, find_scoped};
+use crate::customers::{CustomerId, customer_for, find_in_tenant};
 use crate::permissions::{QUOTE_APPROVE, QUOTE_MANAGE, QUOTE_RESPOND};
 use crate::schema::{quote_items, quotes};
 use crate::settings;
@@ -962,10 +961,7 @@ async fn respond(
                 }
                 QuoteStatus::Accepted => {
                     // The customer as it is (a client accepting cannot read customers).
-                    let customer =
-                        find_scoped(tx, caller.tenant_id, &RowScope::Tenant, row.customer_id)
-                            .await?
-                            .ok_or(Error::NotFound)?;
+                    let customer = find_in_tenant(tx, caller.tenant_id, row.customer_id).await?;
                     let items = items(tx, caller.tenant_id, row.id).await?;
                     let accepted = QuoteAccepted {
                         quote,
