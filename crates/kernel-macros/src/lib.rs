@@ -393,6 +393,56 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
     });
     let row_doc = format!("A row of `{table_name}`.");
 
+    // Writes, for rows that carry a version and a time of change.
+    let has = |name: &str| fields.iter().any(|f| f.ident == name);
+    let stored = (has("version") && has("updated_at")).then(|| {
+        quote! {
+            impl #k::write::Stored for #node {
+                async fn insert(
+                    conn: &mut #k::Conn<'_>,
+                    row: &#row,
+                ) -> ::std::result::Result<#row, #k::Error> {
+                    use ::diesel::prelude::*;
+                    use ::diesel_async::RunQueryDsl;
+                    ::std::result::Result::Ok(#k::db_run!(conn, |c| ::diesel::insert_into(#table::table)
+                        .values(row)
+                        .returning(#row::as_returning())
+                        .get_result(c)
+                        .await)?)
+                }
+
+                async fn replace(
+                    conn: &mut #k::Conn<'_>,
+                    row: &#row,
+                    version: i32,
+                ) -> ::std::result::Result<::std::option::Option<#row>, #k::Error> {
+                    use ::diesel::prelude::*;
+                    use ::diesel_async::RunQueryDsl;
+                    ::std::result::Result::Ok(#k::db_run!(conn, |c| ::diesel::update(
+                        #table::table
+                            .filter(#table::id.eq(row.id))
+                            .filter(#table::tenant_id.eq(row.tenant_id))
+                            .filter(#table::version.eq(version)),
+                    )
+                    .set(row)
+                    .returning(#row::as_returning())
+                    .get_result(c)
+                    .await
+                    .optional())?)
+                }
+
+                fn version(row: &#row) -> i32 {
+                    row.version
+                }
+
+                fn stamp(row: &mut #row, version: i32, now: ::chrono::NaiveDateTime) {
+                    row.version = version;
+                    row.updated_at = now;
+                }
+            }
+        }
+    });
+
     // Plain fields and to-one relations.
     let mut resolvers = Vec::new();
     for f in fields.iter().filter(|f| !f.opts.hidden) {
@@ -720,8 +770,9 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
         #[derive(
             Debug, Clone,
             ::diesel::Queryable, ::diesel::Selectable, ::diesel::QueryableByName, ::diesel::Insertable,
+            ::diesel::AsChangeset,
         )]
-        #[diesel(table_name = #table)]
+        #[diesel(table_name = #table, treat_none_as_null = true)]
         #vis struct #row {
             pub id: #id_ty,
             pub tenant_id: #k::TenantId,
@@ -791,6 +842,8 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
                 &self.0
             }
         }
+
+        #stored
 
         impl #k::module::NodeType for #node {
             const TYPE_NAME: &'static str = <#id_ty>::TYPE_NAME;

@@ -21,6 +21,7 @@ pub mod schema;
 pub mod text_enum;
 pub mod time;
 pub mod validate;
+pub mod write;
 
 /// Declares an aggregate's reads once: its row, its GraphQL type (plain fields, references,
 /// nested pages, computed fields), its filter and order inputs, its root queries, and its
@@ -68,6 +69,9 @@ pub mod validate;
 /// read permission), `hide_unless = PERMISSION` (null unless the caller reaches this row with
 /// it). An optional `struct <Prefix>Filter { … }` adds filter fields the aggregate interprets
 /// itself ([`read::FilterExtra`]).
+///
+/// A row with `version` and `updated_at` is also [`write::Stored`]: mutations create and
+/// update it with [`write::create`] and [`write::update`].
 pub use switchyard_kernel_macros::aggregate;
 
 pub use access::{

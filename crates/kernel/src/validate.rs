@@ -51,6 +51,49 @@ impl Check {
         self.required(path, value).max_len(path, value, max)
     }
 
+    /// The value is an ISO 4217 currency code (upper case).
+    pub fn currency(&mut self, path: &str, code: &str) -> &mut Self {
+        if !crate::money::is_currency(code) {
+            self.add(
+                path,
+                UserErrorCode::InvalidFormat,
+                "must be an ISO 4217 code such as SEK or USD",
+            );
+        }
+        self
+    }
+
+    /// An amount of money at `path` (`amountMinor` and `currency`): not negative, in a known
+    /// currency.
+    pub fn money(&mut self, path: &str, amount_minor: i64, currency: &str) -> &mut Self {
+        if amount_minor < 0 {
+            self.add(
+                &format!("{path}.amountMinor"),
+                UserErrorCode::OutOfRange,
+                "must not be negative",
+            );
+        }
+        self.currency(&format!("{path}.currency"), currency)
+    }
+
+    /// The value lies within `range`.
+    pub fn within(
+        &mut self,
+        path: &str,
+        value: i32,
+        range: std::ops::RangeInclusive<i32>,
+    ) -> &mut Self {
+        if !range.contains(&value) {
+            let (lo, hi) = range.into_inner();
+            self.add(
+                path,
+                UserErrorCode::OutOfRange,
+                format!("must be between {lo} and {hi}"),
+            );
+        }
+        self
+    }
+
     /// The value is an email address.
     pub fn email(&mut self, path: &str, value: &str) -> &mut Self {
         if !is_email(value) {

@@ -347,7 +347,7 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
                                     title: format!("Call back: {subject}"),
                                     due_at: Some(due),
                                     customer: Some(customer.id),
-                                    activity: Some(id.to_string()),
+                                    activity: Some(id),
                                     assignee: Some(rep),
                                     queue: None,
                                 },

@@ -277,10 +277,22 @@ backend_test! {
         ]);
         let data = app.ok(&t.owner_token, "mutation($id: ID!) { updateLead(input: {id: $id, expectedVersion: 1, status: QUALIFIED, estimatedValue: null}) { lead { status estimatedValue { amountMinor } version } } }", json!({"id": lead["id"]})).await;
         assert_eq!(data["updateLead"]["lead"], json!({"status": "QUALIFIED", "estimatedValue": null, "version": 2}));
+        // A stale version is a conflict; a bad change names its field; neither writes.
+        let stale = app.gql(Some(&t.owner_token), "mutation($id: ID!) { updateLead(input: {id: $id, expectedVersion: 1, score: 5}) { lead { id } } }", json!({"id": lead["id"]})).await;
+        assert_eq!(error_code(&stale), Some("CONFLICT"));
+        let bad = app.ok(&t.owner_token, "mutation($id: ID!) { updateLead(input: {id: $id, score: -1, source: \"  \", notes: \" kept \"}) { lead { id } userErrors { field code } } }", json!({"id": lead["id"]})).await;
+        assert_eq!(user_errors(&bad["updateLead"]), vec![("input.score".to_owned(), "OUT_OF_RANGE".to_owned())]);
+        let data = app.ok(&t.owner_token, "mutation($id: ID!) { updateLead(input: {id: $id, source: \"  \", notes: \" Call after six \"}) { lead { source notes score version } } }", json!({"id": lead["id"]})).await;
+        assert_eq!(data["updateLead"]["lead"], json!({"source": null, "notes": "Call after six", "score": 70, "version": 3}));
+        // A retried create with the same key answers the first lead.
+        let again = "mutation($c: ID!) { createLead(input: {customerId: $c, idempotencyKey: \"form-1\"}) { lead { id } } }";
+        let first = app.ok(&t.owner_token, again, json!({"c": id})).await;
+        let second = app.ok(&t.owner_token, again, json!({"c": id})).await;
+        assert_eq!(first, second);
         let data = app.ok(&t.owner_token, "{ high: leads(filter: {status: {eq: QUALIFIED}}) { totalCount } none: leads(filter: {status: {eq: WON}}) { totalCount } }", json!({})).await;
         assert_eq!((data["high"]["totalCount"].clone(), data["none"]["totalCount"].clone()), (json!(1), json!(0)));
         let nested = app.ok(&t.owner_token, "query($id: ID!) { customer(id: $id) { leads(first: 5) { totalCount edges { node { status } } } } }", json!({"id": id})).await;
-        assert_eq!(nested["customer"]["leads"]["totalCount"], 1);
+        assert_eq!(nested["customer"]["leads"]["totalCount"], 2);
     }
 }
 

@@ -4,24 +4,24 @@
 
 pub mod events;
 
-use events::{ActivityData, ActivityLogged, ActivityUpdated};
+use events::{ActivityLogged, ActivityUpdated};
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_identity::User;
-use switchyard_kernel::audit;
 use switchyard_kernel::policy::Require;
+use switchyard_kernel::read::aggregate::find_in;
 use switchyard_kernel::validate::{Check, check_version};
 use switchyard_kernel::{
-    Caller, Conn, ContextExt, Error, Rejection, UserErrorCode, UserId, db_run, payload, time,
+    Caller, ContextExt, Error, Rejection, UserErrorCode, UserId, db_run, payload, time, write,
 };
 
 use crate::customers::{Customer, CustomerId, customer_for};
 use crate::leads::LeadId;
 use crate::permissions::{ACTIVITY_LOG, ACTIVITY_READ};
-use crate::schema::{leads, sales_activities};
+use crate::schema::leads;
 use crate::tasks::{self, NewTask, Task, TaskId, TaskKind};
 use switchyard_kernel::read::Expr;
 
@@ -88,15 +88,6 @@ switchyard_kernel::aggregate! {
     }
 }
 
-async fn find(
-    conn: &mut Conn<'_>,
-    caller: &Caller,
-    permission: &str,
-    id: ActivityId,
-) -> Result<ActivityRow, Error> {
-    switchyard_kernel::read::aggregate::find_in::<SalesActivity>(conn, caller, permission, id).await
-}
-
 /// A contact to log.
 #[derive(InputObject)]
 pub struct LogActivityInput {
@@ -135,25 +126,30 @@ payload!(
     ActivityPayload { activity: SalesActivity }
 );
 
-fn check_text(
-    check: &mut Check,
-    subject: &str,
-    description: &str,
-    outcome: Option<&str>,
-    next_action: Option<&str>,
-    duration: Option<i32>,
-) {
-    check.text("input.subject", subject, 200);
-    check.max_len("input.description", description, 10_000);
-    check.max_len("input.outcome", outcome.unwrap_or_default(), 500);
-    check.max_len("input.nextAction", next_action.unwrap_or_default(), 500);
-    if duration.is_some_and(|d| !(0..=24 * 60).contains(&d)) {
-        check.add(
-            "input.durationMinutes",
-            UserErrorCode::OutOfRange,
-            "must be between 0 and 1440",
+/// The rules of an activity as it is to be stored.
+fn check(row: &ActivityRow, check: &mut Check) -> Result<(), Rejection> {
+    check
+        .text("input.subject", &row.subject, 200)
+        .max_len("input.description", &row.description, 10_000)
+        .max_len(
+            "input.outcome",
+            row.outcome.as_deref().unwrap_or_default(),
+            500,
+        )
+        .max_len(
+            "input.nextAction",
+            row.next_action.as_deref().unwrap_or_default(),
+            500,
         );
+    if let Some(minutes) = row.duration_minutes {
+        check.within("input.durationMinutes", minutes, 0..=24 * 60);
     }
+    std::mem::take(check).finish()
+}
+
+/// An optional text as stored: trimmed.
+fn trim(text: String) -> String {
+    text.trim().to_owned()
 }
 
 fn call_back(row: &ActivityRow, due: NaiveDateTime) -> NewTask {
@@ -162,7 +158,7 @@ fn call_back(row: &ActivityRow, due: NaiveDateTime) -> NewTask {
         title: format!("Call back: {}", row.subject),
         due_at: Some(due),
         customer: Some(row.customer_id),
-        activity: Some(row.id.to_string()),
+        activity: Some(row.id),
         assignee: Some(row.owner_id),
         queue: None,
     }
@@ -186,39 +182,20 @@ impl ActivityMutation {
         };
         let customer = CustomerId::parse(&input.customer_id)?;
         let lead = input.lead_id.as_ref().map(LeadId::parse).transpose()?;
-        let subject = input.subject.trim().to_owned();
-        let mut check = Check::new();
-        check_text(
-            &mut check,
-            &subject,
-            &input.description,
-            input.outcome.as_deref(),
-            input.next_action.as_deref(),
-            input.duration_minutes,
-        );
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                let new_id = ActivityId::new();
-                if let Some(id) = switchyard_kernel::idempotency::claim(
-                    tx,
-                    caller,
-                    "logActivity",
-                    input.idempotency_key.as_deref(),
-                    new_id,
-                )
-                .await?
+                let id = ActivityId::new();
+                let key = input.idempotency_key.as_deref();
+                if let Some(first) =
+                    write::replay::<SalesActivity>(tx, caller, "logActivity", key, ACTIVITY_LOG, id)
+                        .await?
                 {
-                    return Ok(find(
-                        tx,
-                        caller,
-                        ACTIVITY_LOG,
-                        id.parse().map_err(Error::internal)?,
-                    )
-                    .await?);
+                    return Ok(first);
                 }
                 let customer_row = customer_for(tx, caller, ACTIVITY_LOG, customer).await?;
                 crate::customers::still_active(&customer_row, "input.customerId")?;
+                let mut problems = Check::new();
                 if let Some(lead) = lead {
                     let belongs: i64 = db_run!(tx, |c| leads::table
                         .filter(leads::tenant_id.eq(caller.tenant_id))
@@ -228,62 +205,41 @@ impl ActivityMutation {
                         .get_result(c)
                         .await)?;
                     if belongs == 0 {
-                        check.add(
+                        problems.add(
                             "input.leadId",
                             UserErrorCode::UnknownReference,
                             "this customer has no such lead",
                         );
                     }
                 }
-                check.finish()?;
                 let now = time::now();
-                let mut row: ActivityRow =
-                    db_run!(tx, |c| diesel::insert_into(sales_activities::table)
-                        .values((
-                            sales_activities::id.eq(new_id),
-                            sales_activities::tenant_id.eq(caller.tenant_id),
-                            sales_activities::customer_id.eq(customer),
-                            sales_activities::lead_id.eq(lead.map(|l| l.to_string())),
-                            sales_activities::owner_id.eq(owner),
-                            sales_activities::kind.eq(input.kind.as_str()),
-                            sales_activities::subject.eq(&subject),
-                            sales_activities::description.eq(input.description.trim()),
-                            sales_activities::outcome.eq(input.outcome.as_deref().map(str::trim)),
-                            sales_activities::next_action
-                                .eq(input.next_action.as_deref().map(str::trim)),
-                            sales_activities::duration_minutes.eq(input.duration_minutes),
-                            sales_activities::occurred_at
-                                .eq(input.occurred_at.map(time::naive).unwrap_or(now)),
-                            sales_activities::follow_up_at.eq(input.follow_up_at.map(time::naive)),
-                            sales_activities::created_at.eq(now),
-                            sales_activities::updated_at.eq(now),
-                            sales_activities::version.eq(1),
-                        ))
-                        .returning(ActivityRow::as_returning())
-                        .get_result(c)
-                        .await
-                        .optional())?
-                    .ok_or_else(Error::changed_meanwhile)?;
+                let mut row = ActivityRow {
+                    id,
+                    tenant_id: caller.tenant_id,
+                    customer_id: customer,
+                    lead_id: lead,
+                    owner_id: owner,
+                    kind: input.kind,
+                    subject: trim(input.subject),
+                    description: trim(input.description),
+                    outcome: input.outcome.map(trim),
+                    next_action: input.next_action.map(trim),
+                    duration_minutes: input.duration_minutes,
+                    occurred_at: input.occurred_at.map(time::naive).unwrap_or(now),
+                    follow_up_at: input.follow_up_at.map(time::naive),
+                    follow_up_task_id: None,
+                    created_at: now,
+                    updated_at: now,
+                    version: 1,
+                };
+                check(&row, &mut problems)?;
                 if let Some(due) = row.follow_up_at {
-                    let task =
-                        tasks::insert(tx, caller, TaskId::new(), call_back(&row, due)).await?;
-                    let id = row.id;
-                    row = db_run!(tx, |c| diesel::update(sales_activities::table.find(id))
-                        .set(sales_activities::follow_up_task_id.eq(Some(task.id.to_string())))
-                        .returning(ActivityRow::as_returning())
-                        .get_result(c)
-                        .await)?;
+                    let task = tasks::insert(tx, caller, TaskId::new(), call_back(&row, due));
+                    row.follow_up_task_id = Some(task.await?.id);
                 }
-                audit::record_event(
-                    tx,
-                    caller,
-                    &ActivityLogged {
-                        activity: (&row).into(),
-                    },
-                    None,
+                Ok::<_, Rejection>(
+                    write::create::<SalesActivity, _>(tx, caller, row, logged).await?,
                 )
-                .await?;
-                Ok::<_, Rejection>(row)
             })
             .await;
         ActivityPayload::of(outcome)
@@ -302,118 +258,53 @@ impl ActivityMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                let before = find(tx, caller, ACTIVITY_LOG, id).await?;
+                let before = find_in::<SalesActivity>(tx, caller, ACTIVITY_LOG, id).await?;
                 check_version(input.expected_version, before.version)?;
-                let pick = |field: &MaybeUndefined<String>, current: &Option<String>| match field {
-                    MaybeUndefined::Undefined => current.clone(),
-                    MaybeUndefined::Null => None,
-                    MaybeUndefined::Value(v) => Some(v.trim().to_owned()),
-                };
-                let subject = input
-                    .subject
-                    .as_deref()
-                    .map(str::trim)
-                    .unwrap_or(&before.subject)
-                    .to_owned();
-                let description = input
-                    .description
-                    .as_deref()
-                    .map(str::trim)
-                    .unwrap_or(&before.description)
-                    .to_owned();
-                let outcome_text = pick(&input.outcome, &before.outcome);
-                let next_action = pick(&input.next_action, &before.next_action);
-                let duration = match input.duration_minutes {
-                    MaybeUndefined::Undefined => before.duration_minutes,
-                    MaybeUndefined::Null => None,
-                    MaybeUndefined::Value(d) => Some(d),
-                };
-                let follow_up = match &input.follow_up_at {
-                    MaybeUndefined::Undefined => before.follow_up_at,
-                    MaybeUndefined::Null => None,
-                    MaybeUndefined::Value(t) => Some(time::naive(*t)),
-                };
-                let mut check = Check::new();
-                check_text(
-                    &mut check,
-                    &subject,
-                    &description,
-                    outcome_text.as_deref(),
-                    next_action.as_deref(),
-                    duration,
+                let mut row = before.clone();
+                write::set(&mut row.subject, input.subject.map(trim));
+                write::set(&mut row.description, input.description.map(trim));
+                write::patch(&mut row.outcome, input.outcome.map_value(trim));
+                write::patch(&mut row.next_action, input.next_action.map_value(trim));
+                write::patch(&mut row.duration_minutes, input.duration_minutes);
+                write::patch(
+                    &mut row.follow_up_at,
+                    input.follow_up_at.map_value(time::naive),
                 );
-                check.finish()?;
-                let mut task_id = before.follow_up_task_id;
-                match (follow_up, task_id) {
+                check(&row, &mut Check::new())?;
+                // The call-back follows the follow-up: moved, cancelled, or made anew (also
+                // when the old one was done or cancelled meanwhile).
+                let kept = match (row.follow_up_at, before.follow_up_task_id) {
                     (Some(due), Some(task)) if Some(due) != before.follow_up_at => {
-                        // The call-back was done or cancelled meanwhile: a new date is a new one.
-                        let moved = tasks::reschedule(tx, caller, task, due).await?;
-                        if !moved {
-                            let row = ActivityRow {
-                                subject: subject.clone(),
-                                ..before.clone()
-                            };
-                            task_id = Some(
-                                tasks::insert(tx, caller, TaskId::new(), call_back(&row, due))
-                                    .await?
-                                    .id,
-                            );
-                        }
+                        tasks::reschedule(tx, caller, task, due).await?
                     }
                     (None, Some(task)) => {
                         tasks::cancel(tx, caller, task, "the follow-up was cleared").await?;
-                        task_id = None;
+                        row.follow_up_task_id = None;
+                        true
                     }
-                    (Some(due), None) => {
-                        let task = tasks::insert(
-                            tx,
-                            caller,
-                            TaskId::new(),
-                            call_back(
-                                &ActivityRow {
-                                    subject: subject.clone(),
-                                    ..before.clone()
-                                },
-                                due,
-                            ),
-                        )
-                        .await?;
-                        task_id = Some(task.id);
-                    }
-                    _ => {}
+                    (due, task) => due.is_none() || task.is_some(),
+                };
+                if let (false, Some(due)) = (kept, row.follow_up_at) {
+                    let task = tasks::insert(tx, caller, TaskId::new(), call_back(&row, due));
+                    row.follow_up_task_id = Some(task.await?.id);
                 }
-                let row: ActivityRow = db_run!(tx, |c| diesel::update(
-                    sales_activities::table
-                        .find(id)
-                        .filter(sales_activities::version.eq(before.version))
-                )
-                .set((
-                    sales_activities::subject.eq(&subject),
-                    sales_activities::description.eq(&description),
-                    sales_activities::outcome.eq(&outcome_text),
-                    sales_activities::next_action.eq(&next_action),
-                    sales_activities::duration_minutes.eq(duration),
-                    sales_activities::follow_up_at.eq(follow_up),
-                    sales_activities::follow_up_task_id.eq(task_id.map(|t| t.to_string())),
-                    sales_activities::version.eq(before.version + 1),
-                    sales_activities::updated_at.eq(time::now()),
-                ))
-                .returning(ActivityRow::as_returning())
-                .get_result(c)
-                .await)?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &ActivityUpdated {
-                        activity: (&row).into(),
-                    },
-                    serde_json::to_value(ActivityData::from(&before)).ok(),
-                )
-                .await?;
-                Ok::<_, Rejection>(row)
+                let row = write::update::<SalesActivity, _>(tx, caller, &before, row, updated);
+                Ok::<_, Rejection>(row.await?)
             })
             .await;
         ActivityPayload::of(outcome)
+    }
+}
+
+fn logged(row: &ActivityRow) -> ActivityLogged {
+    ActivityLogged {
+        activity: row.into(),
+    }
+}
+
+fn updated(row: &ActivityRow) -> ActivityUpdated {
+    ActivityUpdated {
+        activity: row.into(),
     }
 }
 

@@ -2,23 +2,18 @@
 
 pub mod events;
 
-use events::{LeadCreated, LeadData, LeadUpdated};
+use events::{LeadCreated, LeadUpdated};
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
-use switchyard_kernel::audit;
-use switchyard_kernel::money::{Money, MoneyInput, is_currency};
+use switchyard_kernel::money::{Money, MoneyInput};
 use switchyard_kernel::policy::Require;
+use switchyard_kernel::read::aggregate::find_in;
 use switchyard_kernel::validate::{Check, check_version};
-use switchyard_kernel::{
-    Caller, ContextExt, Error, Rejection, UserErrorCode, UserId, db_run, payload, time,
-};
+use switchyard_kernel::{Caller, ContextExt, Error, Rejection, UserId, payload, time, write};
 
 use crate::customers::{Customer, CustomerId, customer_for};
 use crate::permissions::{LEAD_MANAGE, LEAD_READ};
-use crate::schema::leads;
 use switchyard_kernel::read::Expr;
 
 pub use crate::ids::LeadId;
@@ -105,15 +100,6 @@ switchyard_kernel::aggregate! {
     }
 }
 
-async fn find(
-    conn: &mut switchyard_kernel::Conn<'_>,
-    caller: &Caller,
-    permission: &str,
-    id: LeadId,
-) -> Result<LeadRow, Error> {
-    switchyard_kernel::read::aggregate::find_in::<Lead>(conn, caller, permission, id).await
-}
-
 /// A new lead.
 #[derive(InputObject)]
 pub struct CreateLeadInput {
@@ -154,38 +140,29 @@ payload!(
     LeadPayload { lead: Lead }
 );
 
-fn check_common(
-    check: &mut Check,
-    score: i32,
-    source: Option<&str>,
-    value: Option<&MoneyInput>,
-    notes: &str,
-) {
-    if !(0..=100).contains(&score) {
-        check.add(
-            "input.score",
-            UserErrorCode::OutOfRange,
-            "must be between 0 and 100",
-        );
+/// A money input as stored: amount and upper-case currency.
+fn money(v: MoneyInput) -> (Option<i64>, Option<String>) {
+    (
+        Some(v.amount_minor.0),
+        Some(v.currency.trim().to_uppercase()),
+    )
+}
+
+/// The rules of a lead as it is to be stored.
+fn check(row: &LeadRow) -> Result<(), Rejection> {
+    let mut check = Check::new();
+    check
+        .within("input.score", row.score, 0..=100)
+        .max_len(
+            "input.source",
+            row.source.as_deref().unwrap_or_default(),
+            100,
+        )
+        .max_len("input.notes", &row.notes, 10_000);
+    if let (Some(amount), Some(currency)) = (row.estimated_value_minor, &row.currency) {
+        check.money("input.estimatedValue", amount, currency);
     }
-    check.max_len("input.source", source.unwrap_or_default(), 100);
-    check.max_len("input.notes", notes, 10_000);
-    if let Some(v) = value {
-        if v.amount_minor.0 < 0 {
-            check.add(
-                "input.estimatedValue.amountMinor",
-                UserErrorCode::OutOfRange,
-                "must not be negative",
-            );
-        }
-        if !is_currency(&v.currency.trim().to_uppercase()) {
-            check.add(
-                "input.estimatedValue.currency",
-                UserErrorCode::InvalidFormat,
-                "must be an ISO 4217 code such as SEK or USD",
-            );
-        }
-    }
+    check.finish()
 }
 
 #[derive(Default)]
@@ -202,81 +179,41 @@ impl LeadMutation {
     ) -> async_graphql::Result<LeadPayload> {
         let caller = ctx.caller()?;
         let customer = CustomerId::parse(&input.customer_id)?;
-        let mut check = Check::new();
-        let source = input
-            .source
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        check_common(
-            &mut check,
-            input.score,
-            source.as_deref(),
-            input.estimated_value.as_ref(),
-            &input.notes,
-        );
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                let new_id = LeadId::new();
-                if let Some(id) = switchyard_kernel::idempotency::claim(
-                    tx,
-                    caller,
-                    "createLead",
-                    input.idempotency_key.as_deref(),
-                    new_id,
-                )
-                .await?
+                let id = LeadId::new();
+                let key = input.idempotency_key.as_deref();
+                if let Some(first) =
+                    write::replay::<Lead>(tx, caller, "createLead", key, LEAD_MANAGE, id).await?
                 {
-                    return Ok(find(
-                        tx,
-                        caller,
-                        LEAD_MANAGE,
-                        id.parse().map_err(Error::internal)?,
-                    )
-                    .await?);
+                    return Ok(first);
                 }
                 let customer = customer_for(tx, caller, LEAD_MANAGE, customer).await?;
                 crate::customers::still_active(&customer, "input.customerId")?;
-                check.finish()?;
+                let (estimated_value_minor, currency) =
+                    input.estimated_value.map(money).unwrap_or_default();
                 let now = time::now();
-                let row: LeadRow = db_run!(tx, |c| diesel::insert_into(leads::table)
-                    .values((
-                        leads::id.eq(new_id),
-                        leads::tenant_id.eq(caller.tenant_id),
-                        leads::customer_id.eq(customer.id),
-                        leads::status.eq(input.status.as_str()),
-                        leads::priority.eq(input.priority.as_str()),
-                        leads::score.eq(input.score),
-                        leads::source.eq(&source),
-                        leads::estimated_move_date.eq(input.estimated_move_date),
-                        leads::estimated_value_minor
-                            .eq(input.estimated_value.as_ref().map(|v| v.amount_minor.0)),
-                        leads::currency.eq(input
-                            .estimated_value
-                            .as_ref()
-                            .map(|v| v.currency.trim().to_uppercase())),
-                        leads::follow_up_at.eq(input.follow_up_at.map(time::naive)),
-                        leads::notes.eq(input.notes.trim()),
-                        leads::created_by.eq(caller.user_id().map(|u| u.to_string())),
-                        leads::created_at.eq(now),
-                        leads::updated_at.eq(now),
-                        leads::version.eq(1),
-                    ))
-                    .returning(LeadRow::as_returning())
-                    .get_result(c)
-                    .await)?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &LeadCreated {
-                        lead: (&row).into(),
-                    },
-                    None,
-                )
-                .await?;
-                Ok::<_, Rejection>(row)
+                let row = LeadRow {
+                    id,
+                    tenant_id: caller.tenant_id,
+                    customer_id: customer.id,
+                    status: input.status,
+                    priority: input.priority,
+                    score: input.score,
+                    source: trimmed(input.source),
+                    estimated_move_date: input.estimated_move_date,
+                    estimated_value_minor,
+                    currency,
+                    follow_up_at: input.follow_up_at.map(time::naive),
+                    notes: input.notes.trim().to_owned(),
+                    created_by: caller.user_id(),
+                    created_at: now,
+                    updated_at: now,
+                    version: 1,
+                };
+                check(&row)?;
+                Ok::<_, Rejection>(write::create::<Lead, _>(tx, caller, row, created).await?)
             })
             .await;
         LeadPayload::of(outcome)
@@ -294,83 +231,48 @@ impl LeadMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                let before = find(tx, caller, LEAD_MANAGE, id).await?;
+                let before = find_in::<Lead>(tx, caller, LEAD_MANAGE, id).await?;
                 check_version(input.expected_version, before.version)?;
-                let score = input.score.unwrap_or(before.score);
-                let source = match &input.source {
-                    MaybeUndefined::Undefined => before.source.clone(),
-                    MaybeUndefined::Null => None,
-                    MaybeUndefined::Value(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
-                };
-                let (value, currency) = match &input.estimated_value {
-                    MaybeUndefined::Undefined => {
-                        (before.estimated_value_minor, before.currency.clone())
-                    }
-                    MaybeUndefined::Null => (None, None),
-                    MaybeUndefined::Value(v) => (
-                        Some(v.amount_minor.0),
-                        Some(v.currency.trim().to_uppercase()),
-                    ),
-                };
-                let notes = input
-                    .notes
-                    .clone()
-                    .map(|n| n.trim().to_owned())
-                    .unwrap_or(before.notes.clone());
-                let mut check = Check::new();
-                check_common(
-                    &mut check,
-                    score,
-                    source.as_deref(),
-                    input.estimated_value.value(),
-                    &notes,
+                let mut row = before.clone();
+                write::set(&mut row.status, input.status);
+                write::set(&mut row.priority, input.priority);
+                write::set(&mut row.score, input.score);
+                write::set(&mut row.notes, input.notes.map(|n| n.trim().to_owned()));
+                write::patch(
+                    &mut row.source,
+                    input.source.map_value(|s| s.trim().to_owned()),
                 );
-                check.finish()?;
-                let row: LeadRow = db_run!(tx, |c| diesel::update(
-                    leads::table
-                        .find(id)
-                        .filter(leads::version.eq(before.version))
+                row.source = trimmed(row.source);
+                write::patch(&mut row.estimated_move_date, input.estimated_move_date);
+                write::patch(
+                    &mut row.follow_up_at,
+                    input.follow_up_at.map_value(time::naive),
+                );
+                if !input.estimated_value.is_undefined() {
+                    (row.estimated_value_minor, row.currency) =
+                        input.estimated_value.take().map(money).unwrap_or_default();
+                }
+                check(&row)?;
+                Ok::<_, Rejection>(
+                    write::update::<Lead, _>(tx, caller, &before, row, updated).await?,
                 )
-                .set((
-                    leads::status.eq(input.status.unwrap_or(before.status)),
-                    leads::priority.eq(input.priority.unwrap_or(before.priority)),
-                    leads::score.eq(score),
-                    leads::source.eq(&source),
-                    leads::estimated_move_date.eq(match input.estimated_move_date {
-                        MaybeUndefined::Undefined => before.estimated_move_date,
-                        MaybeUndefined::Null => None,
-                        MaybeUndefined::Value(d) => Some(d),
-                    }),
-                    leads::estimated_value_minor.eq(value),
-                    leads::currency.eq(&currency),
-                    leads::follow_up_at.eq(match input.follow_up_at {
-                        MaybeUndefined::Undefined => before.follow_up_at,
-                        MaybeUndefined::Null => None,
-                        MaybeUndefined::Value(t) => Some(time::naive(t)),
-                    }),
-                    leads::notes.eq(&notes),
-                    leads::version.eq(before.version + 1),
-                    leads::updated_at.eq(time::now()),
-                ))
-                .returning(LeadRow::as_returning())
-                .get_result(c)
-                .await
-                .optional())?
-                .ok_or_else(Error::changed_meanwhile)?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &LeadUpdated {
-                        lead: (&row).into(),
-                    },
-                    serde_json::to_value(LeadData::from(&before)).ok(),
-                )
-                .await?;
-                Ok::<_, Rejection>(row)
             })
             .await;
         LeadPayload::of(outcome)
     }
+}
+
+/// A text that is blank is no text.
+fn trimmed(text: Option<String>) -> Option<String> {
+    text.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn created(row: &LeadRow) -> LeadCreated {
+    LeadCreated { lead: row.into() }
+}
+
+fn updated(row: &LeadRow) -> LeadUpdated {
+    LeadUpdated { lead: row.into() }
 }
 
 impl From<LeadRow> for LeadPayload {

@@ -38,11 +38,6 @@ impl From<&TaskRow> for TaskData {
     }
 }
 
-/// The task as the audit log keeps its previous state.
-pub(crate) fn state(row: &TaskRow) -> Option<serde_json::Value> {
-    serde_json::to_value(TaskData::from(row)).ok()
-}
-
 /// Declares the task events that carry the task and nothing else.
 macro_rules! task_events {
     ($($(#[doc = $doc:literal])* $name:ident = $event:literal),* $(,)?) => {$(
@@ -51,6 +46,13 @@ macro_rules! task_events {
             pub struct $name = $event v 1 on "Task" by task.id {
                 /// The task after the change.
                 pub task: TaskData,
+            }
+        }
+
+        impl $name {
+            /// The event of this task.
+            pub fn of(row: &TaskRow) -> Self {
+                $name { task: row.into() }
             }
         }
     )*};

@@ -7,8 +7,8 @@
 pub mod events;
 
 use events::{
-    TaskCancelled, TaskClaimed, TaskCompleted, TaskCreated, TaskData, TaskHandedOver,
-    TaskRescheduled, TaskUpdated, state,
+    TaskCancelled, TaskClaimed, TaskCompleted, TaskCreated, TaskHandedOver, TaskRescheduled,
+    TaskUpdated,
 };
 
 use std::collections::HashMap;
@@ -19,12 +19,11 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_identity::User;
 use switchyard_identity::users::is_active_staff;
-use switchyard_kernel::audit;
 use switchyard_kernel::policy::{Inherit, Require};
 use switchyard_kernel::validate::{Check, check_version};
 use switchyard_kernel::{
-    Caller, Conn, ContextExt, Error, Rejection, TenantId, UserErrorCode, UserId, db_run, payload,
-    time,
+    Caller, Conn, ContextExt, DomainEvent, Error, Rejection, TenantId, UserErrorCode, UserId,
+    db_run, payload, time, write,
 };
 
 use crate::customers::{Customer, CustomerId, customer_for};
@@ -265,31 +264,30 @@ pub(crate) struct NewTask {
     pub title: String,
     pub due_at: Option<NaiveDateTime>,
     pub customer: Option<CustomerId>,
-    pub activity: Option<String>,
+    pub activity: Option<ActivityId>,
     pub assignee: Option<UserId>,
     pub queue: Option<TaskQueue>,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn record_event(
+/// Writes one entry of a task's history: `action` moved it from `from` to where it is now.
+async fn history(
     conn: &mut Conn<'_>,
     caller: &Caller,
-    task: TaskId,
+    row: &TaskRow,
     action: &str,
     from: (Option<UserId>, Option<TaskQueue>),
-    to: (Option<UserId>, Option<TaskQueue>),
     note: Option<&str>,
 ) -> Result<(), Error> {
     db_run!(conn, |c| diesel::insert_into(task_events::table)
         .values((
             task_events::id.eq(uuid::Uuid::now_v7().to_string()),
             task_events::tenant_id.eq(caller.tenant_id),
-            task_events::task_id.eq(task),
+            task_events::task_id.eq(row.id),
             task_events::action.eq(action),
             task_events::from_assignee.eq(&from.0),
             task_events::from_queue.eq(from.1),
-            task_events::to_assignee.eq(&to.0),
-            task_events::to_queue.eq(to.1),
+            task_events::to_assignee.eq(&row.assignee_id),
+            task_events::to_queue.eq(row.queue),
             task_events::actor_id.eq(caller.user_id().map(|u| u.to_string())),
             task_events::note.eq(note),
             task_events::created_at.eq(time::now()),
@@ -299,7 +297,7 @@ async fn record_event(
     Ok(())
 }
 
-/// Inserts a task with its first history entry and its audit entry.
+/// Inserts a task with its first history entry and its event.
 pub(crate) async fn insert(
     conn: &mut Conn<'_>,
     caller: &Caller,
@@ -307,48 +305,56 @@ pub(crate) async fn insert(
     new: NewTask,
 ) -> Result<TaskRow, Error> {
     let now = time::now();
-    let assignee = new.assignee;
-    let queue = new.queue;
-    let row: TaskRow = db_run!(conn, |c| diesel::insert_into(tasks::table)
-        .values((
-            tasks::id.eq(id),
-            tasks::tenant_id.eq(caller.tenant_id),
-            tasks::kind.eq(new.kind.as_str()),
-            tasks::title.eq(&new.title),
-            tasks::status.eq("OPEN"),
-            tasks::due_at.eq(new.due_at),
-            tasks::customer_id.eq(new.customer.map(|c| c.to_string())),
-            tasks::activity_id.eq(&new.activity),
-            tasks::assignee_id.eq(&assignee),
-            tasks::queue.eq(queue),
-            tasks::created_by.eq(caller.user_id().map(|u| u.to_string())),
-            tasks::created_at.eq(now),
-            tasks::updated_at.eq(now),
-            tasks::version.eq(1),
-        ))
-        .returning(TaskRow::as_returning())
-        .get_result(c)
-        .await)?;
-    record_event(
-        conn,
-        caller,
-        row.id,
-        "created",
-        (None, None),
-        (assignee, queue),
-        None,
-    )
-    .await?;
-    audit::record_event(
-        conn,
-        caller,
-        &TaskCreated {
-            task: (&row).into(),
-        },
-        None,
-    )
-    .await?;
+    let row = TaskRow {
+        id,
+        tenant_id: caller.tenant_id,
+        kind: new.kind,
+        title: new.title,
+        status: TaskStatus::Open,
+        due_at: new.due_at,
+        customer_id: new.customer,
+        activity_id: new.activity,
+        assignee_id: new.assignee,
+        queue: new.queue,
+        created_by: caller.user_id(),
+        completed_at: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let row = write::create::<Task, _>(conn, caller, row, TaskCreated::of).await?;
+    history(conn, caller, &row, "created", (None, None), None).await?;
     Ok(row)
+}
+
+/// Stores a changed task with its event and, when it moved (`action`), its history entry.
+async fn change<E: DomainEvent>(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    before: &TaskRow,
+    row: TaskRow,
+    action: Option<&str>,
+    note: Option<&str>,
+    event: impl Fn(&TaskRow) -> E,
+) -> Result<TaskRow, Error> {
+    let row = write::update::<Task, _>(conn, caller, before, row, event).await?;
+    if let Some(action) = action {
+        let from = (before.assignee_id, before.queue);
+        history(conn, caller, &row, action, from, note).await?;
+    }
+    Ok(row)
+}
+
+/// The open task with this ID in the caller's tenant, whoever holds it (an activity's
+/// follow-up belongs to the activity's owner).
+async fn open_task(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    id: TaskId,
+) -> Result<Option<TaskRow>, Error> {
+    Ok(get(conn, caller.tenant_id, id)
+        .await?
+        .filter(|t| t.status == TaskStatus::Open))
 }
 
 /// Moves an open task's due time (an activity's follow-up moved); false when the task is no
@@ -359,38 +365,22 @@ pub(crate) async fn reschedule(
     id: TaskId,
     due: NaiveDateTime,
 ) -> Result<bool, Error> {
-    let Some(before) = get(conn, caller.tenant_id, id).await? else {
+    let Some(before) = open_task(conn, caller, id).await? else {
         return Ok(false);
     };
-    if before.status != TaskStatus::Open {
-        return Ok(false);
-    }
-    let row = set(
+    let row = TaskRow {
+        due_at: Some(due),
+        ..before.clone()
+    };
+    let rescheduled = Some("rescheduled");
+    change(
         conn,
+        caller,
         &before,
-        TaskUpdate {
-            due_at: Some(Some(due)),
-            ..Default::default()
-        },
-    )
-    .await?;
-    record_event(
-        conn,
-        caller,
-        id,
-        "rescheduled",
-        (before.assignee_id, before.queue),
-        (row.assignee_id, row.queue),
+        row,
+        rescheduled,
         None,
-    )
-    .await?;
-    audit::record_event(
-        conn,
-        caller,
-        &TaskRescheduled {
-            task: (&row).into(),
-        },
-        state(&before),
+        TaskRescheduled::of,
     )
     .await?;
     Ok(true)
@@ -403,38 +393,22 @@ pub(crate) async fn cancel(
     id: TaskId,
     note: &str,
 ) -> Result<(), Error> {
-    let Some(before) = get(conn, caller.tenant_id, id).await? else {
+    let Some(before) = open_task(conn, caller, id).await? else {
         return Ok(());
     };
-    if before.status != TaskStatus::Open {
-        return Ok(());
-    }
-    let row = set(
+    let row = TaskRow {
+        status: TaskStatus::Cancelled,
+        ..before.clone()
+    };
+    let cancelled = Some("cancelled");
+    change(
         conn,
+        caller,
         &before,
-        TaskUpdate {
-            status: Some(TaskStatus::Cancelled),
-            ..Default::default()
-        },
-    )
-    .await?;
-    record_event(
-        conn,
-        caller,
-        id,
-        "cancelled",
-        (before.assignee_id, before.queue),
-        (row.assignee_id, row.queue),
+        row,
+        cancelled,
         Some(note),
-    )
-    .await?;
-    audit::record_event(
-        conn,
-        caller,
-        &TaskCancelled {
-            task: (&row).into(),
-        },
-        state(&before),
+        TaskCancelled::of,
     )
     .await?;
     Ok(())
@@ -448,48 +422,6 @@ async fn get(conn: &mut Conn<'_>, tenant: TenantId, id: TaskId) -> Result<Option
         .first(c)
         .await
         .optional())?)
-}
-
-/// A change to a task; `None` keeps the current value.
-#[derive(Default)]
-struct TaskUpdate {
-    title: Option<String>,
-    due_at: Option<Option<NaiveDateTime>>,
-    status: Option<TaskStatus>,
-    completed_at: Option<Option<NaiveDateTime>>,
-    assignee: Option<Option<UserId>>,
-    queue: Option<Option<TaskQueue>>,
-}
-
-/// Applies a change to a task, bumping its version.
-async fn set(conn: &mut Conn<'_>, before: &TaskRow, u: TaskUpdate) -> Result<TaskRow, Error> {
-    let id = before.id;
-    let title = u.title.unwrap_or_else(|| before.title.clone());
-    let due_at = u.due_at.unwrap_or(before.due_at);
-    let status = u.status.unwrap_or(before.status);
-    let completed_at = u.completed_at.unwrap_or(before.completed_at);
-    let assignee = u.assignee.unwrap_or(before.assignee_id);
-    let queue = u.queue.unwrap_or(before.queue);
-    db_run!(conn, |c| diesel::update(
-        tasks::table
-            .filter(tasks::id.eq(id))
-            .filter(tasks::version.eq(before.version))
-    )
-    .set((
-        tasks::title.eq(&title),
-        tasks::due_at.eq(due_at),
-        tasks::status.eq(status),
-        tasks::completed_at.eq(completed_at),
-        tasks::assignee_id.eq(&assignee),
-        tasks::queue.eq(queue),
-        tasks::version.eq(before.version + 1),
-        tasks::updated_at.eq(time::now()),
-    ))
-    .returning(TaskRow::as_returning())
-    .get_result(c)
-    .await
-    .optional())?
-    .ok_or_else(Error::changed_meanwhile)
 }
 
 /// A new task: for a user (`assigneeId`) or a queue.
@@ -616,24 +548,16 @@ impl TaskMutation {
                     );
                 }
                 check.finish()?;
-                {
-                    let row = insert(
-                        tx,
-                        caller,
-                        new_id,
-                        NewTask {
-                            kind: input.kind,
-                            title: title.clone(),
-                            due_at: input.due_at.map(time::naive),
-                            customer,
-                            activity: None,
-                            assignee,
-                            queue: input.queue,
-                        },
-                    )
-                    .await?;
-                    Ok::<_, Rejection>(row)
-                }
+                let new = NewTask {
+                    kind: input.kind,
+                    title: title.clone(),
+                    due_at: input.due_at.map(time::naive),
+                    customer,
+                    activity: None,
+                    assignee,
+                    queue: input.queue,
+                };
+                Ok::<_, Rejection>(insert(tx, caller, new_id, new).await?)
             })
             .await;
         TaskPayload::of(outcome)
@@ -663,39 +587,15 @@ impl TaskMutation {
                 let mut check = Check::new();
                 check.text("input.title", &title, 200);
                 check.finish()?;
-                let due = input.due_at.map(time::naive).or(before.due_at);
-                let row = set(
-                    tx,
-                    &before,
-                    TaskUpdate {
-                        title: Some(title.clone()),
-                        due_at: Some(due),
-                        ..Default::default()
-                    },
+                let row = TaskRow {
+                    title,
+                    due_at: input.due_at.map(time::naive).or(before.due_at),
+                    ..before.clone()
+                };
+                let moved = (row.due_at != before.due_at).then_some("rescheduled");
+                Ok::<_, Rejection>(
+                    change(tx, caller, &before, row, moved, None, TaskUpdated::of).await?,
                 )
-                .await?;
-                if due != before.due_at {
-                    record_event(
-                        tx,
-                        caller,
-                        id,
-                        "rescheduled",
-                        (before.assignee_id, before.queue),
-                        (row.assignee_id, row.queue),
-                        None,
-                    )
-                    .await?;
-                }
-                audit::record_event(
-                    tx,
-                    caller,
-                    &TaskUpdated {
-                        task: (&row).into(),
-                    },
-                    state(&before),
-                )
-                .await?;
-                Ok::<_, Rejection>(row)
             })
             .await;
         TaskPayload::of(outcome)
@@ -727,35 +627,13 @@ impl TaskMutation {
                         "the task already has an assignee; ask them to hand it over",
                     ));
                 }
-                let row = set(
-                    tx,
-                    &before,
-                    TaskUpdate {
-                        assignee: Some(Some(me)),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-                record_event(
-                    tx,
-                    caller,
-                    id,
-                    "claimed",
-                    (None, before.queue),
-                    (row.assignee_id, row.queue),
-                    input.note.as_deref(),
-                )
-                .await?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &TaskClaimed {
-                        task: (&row).into(),
-                    },
-                    state(&before),
-                )
-                .await?;
-                Ok(row)
+                let row = TaskRow {
+                    assignee_id: Some(me),
+                    ..before.clone()
+                };
+                let note = input.note.as_deref();
+                let claimed = Some("claimed");
+                Ok(change(tx, caller, &before, row, claimed, note, TaskClaimed::of).await?)
             })
             .await;
         TaskPayload::of(outcome)
@@ -810,41 +688,18 @@ impl TaskMutation {
                     1000,
                 );
                 check.finish()?;
-                let row = set(
-                    tx,
-                    &before,
-                    TaskUpdate {
-                        assignee: Some(to_user),
-                        queue: Some(queue),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-                let action = if to_user.is_some() {
+                let row = TaskRow {
+                    assignee_id: to_user,
+                    queue,
+                    ..before.clone()
+                };
+                let action = Some(if to_user.is_some() {
                     "handed_over"
                 } else {
                     "returned_to_queue"
-                };
-                record_event(
-                    tx,
-                    caller,
-                    id,
-                    action,
-                    (before.assignee_id, before.queue),
-                    (row.assignee_id, row.queue),
-                    input.note.as_deref(),
-                )
-                .await?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &TaskHandedOver {
-                        task: (&row).into(),
-                    },
-                    state(&before),
-                )
-                .await?;
-                Ok(row)
+                });
+                let note = input.note.as_deref();
+                Ok(change(tx, caller, &before, row, action, note, TaskHandedOver::of).await?)
             })
             .await;
         TaskPayload::of(outcome)
@@ -896,38 +751,19 @@ async fn finish(
             let before = find(tx, caller, TASK_MANAGE, id, Reach::Held).await?;
             check_version(input.expected_version, before.version)?;
             open(&before)?;
-            let completed = (status == TaskStatus::Done).then(time::now);
-            let row = set(
-                tx,
-                &before,
-                TaskUpdate {
-                    status: Some(status),
-                    completed_at: Some(completed),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            let action = if status == TaskStatus::Done {
-                "completed"
-            } else {
-                "cancelled"
+            let row = TaskRow {
+                status,
+                completed_at: (status == TaskStatus::Done).then(time::now),
+                ..before.clone()
             };
-            record_event(
-                tx,
-                caller,
-                id,
-                action,
-                (before.assignee_id, before.queue),
-                (row.assignee_id, row.queue),
-                input.note.as_deref(),
-            )
-            .await?;
-            let task = TaskData::from(&row);
-            if status == TaskStatus::Done {
-                audit::record_event(tx, caller, &TaskCompleted { task }, state(&before)).await?;
+            let note = input.note.as_deref();
+            let row = if status == TaskStatus::Done {
+                let completed = Some("completed");
+                change(tx, caller, &before, row, completed, note, TaskCompleted::of).await?
             } else {
-                audit::record_event(tx, caller, &TaskCancelled { task }, state(&before)).await?;
-            }
+                let cancelled = Some("cancelled");
+                change(tx, caller, &before, row, cancelled, note, TaskCancelled::of).await?
+            };
             Ok::<_, Rejection>(row)
         })
         .await;
