@@ -61,13 +61,19 @@ pub async fn replay<A: Stored>(
 pub async fn create<A: Stored, E: DomainEvent>(
     conn: &mut Conn<'_>,
     caller: &Caller,
-    mut row: A::Row,
+    row: A::Row,
     event: impl Fn(&A::Row) -> E,
 ) -> Result<A::Row, Error> {
-    A::stamp(&mut row, 1, time::now());
-    let row = A::insert(conn, &row).await?;
+    let row = insert::<A>(conn, row).await?;
     audit::record_event(conn, caller, &event(&row), None).await?;
     Ok(row)
+}
+
+/// Inserts a new row (version 1 and `updated_at` set here) without an event: for the demo
+/// seed, whose rows are no news.
+pub async fn insert<A: Stored>(conn: &mut Conn<'_>, mut row: A::Row) -> Result<A::Row, Error> {
+    A::stamp(&mut row, 1, time::now());
+    A::insert(conn, &row).await
 }
 
 /// Stores `row`, the changed `before`, if the stored row is still `before`'s version (a
@@ -77,17 +83,27 @@ pub async fn update<A: Stored, E: DomainEvent>(
     conn: &mut Conn<'_>,
     caller: &Caller,
     before: &A::Row,
-    mut row: A::Row,
+    row: A::Row,
     event: impl Fn(&A::Row) -> E,
 ) -> Result<A::Row, Error> {
-    let version = A::version(before);
-    A::stamp(&mut row, version + 1, time::now());
-    let row = A::replace(conn, &row, version)
-        .await?
-        .ok_or_else(Error::changed_meanwhile)?;
+    let row = store::<A>(conn, before, row).await?;
     let before = serde_json::to_value(event(before)).ok();
     audit::record_event(conn, caller, &event(&row), before).await?;
     Ok(row)
+}
+
+/// Stores `row`, the changed `before`, if the stored row is still `before`'s version (a
+/// conflict otherwise), without an event: for the demo seed, whose steps are no news.
+pub async fn store<A: Stored>(
+    conn: &mut Conn<'_>,
+    before: &A::Row,
+    mut row: A::Row,
+) -> Result<A::Row, Error> {
+    let version = A::version(before);
+    A::stamp(&mut row, version + 1, time::now());
+    A::replace(conn, &row, version)
+        .await?
+        .ok_or_else(Error::changed_meanwhile)
 }
 
 /// Applies an optional input to a nullable field: absent keeps it, `null` clears it.

@@ -17,7 +17,7 @@ use crate::customers::CustomerStage;
 use crate::customers::mutations::{Fields, insert as insert_customer};
 use crate::ids::{CustomerId, TaskId};
 use crate::leads::{LeadId, LeadPriority, LeadStatus};
-use crate::quotes::mutations::{QuoteItemInput, create_for_seed, set_status};
+use crate::quotes::mutations::{QuoteItemInput, create_for_seed, moved};
 use crate::quotes::pricing::Line;
 use crate::quotes::{QuoteItemCategory, QuoteStatus};
 use crate::schema::{leads, quotes, sales_activities};
@@ -471,7 +471,9 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
                     for step in path {
                         let reason =
                             (*step == QuoteStatus::Rejected).then_some("Went with a cheaper offer");
-                        row = set_status(tx, &row, *step, Some(rep), reason).await?;
+                        let next = moved(&row, *step, Some(rep), reason);
+                        row =
+                            switchyard_kernel::write::store::<crate::Quote>(tx, &row, next).await?;
                     }
                     counts.quotes += 1;
                 }

@@ -92,6 +92,13 @@ macro_rules! quote_events {
                 pub quote: QuoteData,
             }
         }
+
+        impl $name {
+            /// The event of this quote.
+            pub fn of(row: &QuoteRow) -> Self {
+                $name { quote: row.into() }
+            }
+        }
     )*};
 }
 

@@ -11,9 +11,12 @@ use diesel_async::RunQueryDsl;
 use switchyard_kernel::{Caller, Error, Rejection, Services, TenantId, db_run, time};
 use tokio_util::sync::CancellationToken;
 
-use super::mutations::set_status;
+use super::events::QuoteExpired;
+use super::mutations::moved;
 use super::{QuoteId, QuoteRow, QuoteStatus};
+use crate::Quote;
 use crate::schema::quotes;
+use switchyard_kernel::write;
 
 /// Expires every quote that is due; returns how many.
 pub async fn sweep(services: &Services) -> Result<usize, Error> {
@@ -50,21 +53,13 @@ pub async fn sweep(services: &Services) -> Result<usize, Error> {
                         return Ok(false);
                     };
                     // A quote answered or viewed in between is left for the next pass.
-                    let row = match set_status(tx, &before, QuoteStatus::Expired, None, None).await
-                    {
-                        Ok(row) => row,
+                    let row = moved(&before, QuoteStatus::Expired, None, None);
+                    let expired = QuoteExpired::of;
+                    match write::update::<Quote, _>(tx, &system, &before, row, expired).await {
+                        Ok(_) => {}
                         Err(Error::Conflict(_)) => return Ok(false),
                         Err(e) => return Err(e.into()),
-                    };
-                    switchyard_kernel::audit::record_event(
-                        tx,
-                        &system,
-                        &super::events::QuoteExpired {
-                            quote: (&row).into(),
-                        },
-                        super::mutations::state(&before),
-                    )
-                    .await?;
+                    }
                     Ok::<_, Rejection>(true)
                 })
                 .await

@@ -7,24 +7,22 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_identity::users::is_active_client;
-use switchyard_kernel::audit;
 use switchyard_kernel::money::is_currency;
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::{Check, check_version};
 use switchyard_kernel::{
-    Caller, Conn, ContextExt, Error, Rejection, UserErrorCode, UserId, db_run, idempotency,
-    payload, time,
+    Caller, Conn, ContextExt, Error, Rejection, UserErrorCode, UserId, db_run, payload, time, write,
 };
 
 use super::events::{
-    QuoteAccepted, QuoteApproved, QuoteCreated, QuoteData, QuoteItemData, QuoteRejected,
-    QuoteRevised, QuoteSent, QuoteSuperseded, QuoteUpdated, QuoteViewed,
+    QuoteAccepted, QuoteApproved, QuoteCreated, QuoteItemData, QuoteRejected, QuoteRevised,
+    QuoteSent, QuoteSuperseded, QuoteUpdated, QuoteViewed,
 };
 use super::pricing::{self, Line, MAX_LINES, MAX_QUANTITY, MAX_UNIT_AMOUNT};
 use super::{ItemRow, Quote, QuoteId, QuoteItemCategory, QuoteRow, QuoteStatus, find};
 use crate::customers::{CustomerId, customer_for, find_in_tenant};
 use crate::permissions::{QUOTE_APPROVE, QUOTE_MANAGE, QUOTE_RESPOND};
-use crate::schema::{quote_items, quotes};
+use crate::schema::quote_items;
 use crate::settings;
 
 payload!(
@@ -191,14 +189,13 @@ fn check_valid_until(valid_until: NaiveDateTime, check: &mut Check) {
     }
 }
 
-/// Replaces a quote's lines and returns its new totals.
+/// Replaces a quote's lines.
 async fn write_items(
     conn: &mut Conn<'_>,
     caller: &Caller,
     quote: QuoteId,
     items: &[(QuoteItemInput, Line)],
-    tax_rate_bp: i32,
-) -> Result<pricing::Totals, Error> {
+) -> Result<(), Error> {
     db_run!(conn, |c| diesel::delete(
         quote_items::table
             .filter(quote_items::tenant_id.eq(caller.tenant_id))
@@ -224,83 +221,77 @@ async fn write_items(
             .execute(c)
             .await)?;
     }
-    let lines: Vec<Line> = items.iter().map(|(_, l)| *l).collect();
-    Ok(pricing::totals(&lines, tax_rate_bp))
-}
-
-async fn set_totals(
-    conn: &mut Conn<'_>,
-    id: QuoteId,
-    totals: pricing::Totals,
-) -> Result<(), Error> {
-    db_run!(conn, |c| diesel::update(quotes::table.find(id))
-        .set((
-            quotes::subtotal_minor.eq(totals.subtotal),
-            quotes::tax_minor.eq(totals.tax),
-            quotes::total_minor.eq(totals.total),
-            quotes::optional_minor.eq(totals.optional),
-            quotes::cost_minor.eq(totals.cost),
-        ))
-        .execute(c)
-        .await)?;
     Ok(())
 }
 
-async fn reload(conn: &mut Conn<'_>, id: QuoteId) -> Result<QuoteRow, Error> {
-    Ok(db_run!(conn, |c| quotes::table
-        .find(id)
-        .select(QuoteRow::as_select())
-        .first(c)
-        .await)?)
+/// The quote priced by `items` at its tax rate.
+fn priced(row: &mut QuoteRow, items: &[(QuoteItemInput, Line)]) {
+    let lines: Vec<Line> = items.iter().map(|(_, l)| *l).collect();
+    let totals = pricing::totals(&lines, row.tax_rate_bp);
+    row.subtotal_minor = totals.subtotal;
+    row.tax_minor = totals.tax;
+    row.total_minor = totals.total;
+    row.optional_minor = totals.optional;
+    row.cost_minor = totals.cost;
 }
 
-/// Inserts a quote revision with its items (new quotes and revisions).
+/// The revisions of a quote: the first, or one after `group`'s `revision` (its number).
+struct Revision<'a> {
+    group: &'a str,
+    number: &'a str,
+    revision: i32,
+}
+
+/// A new DRAFT revision, priced by its lines (stored by the caller, then its lines).
 #[allow(clippy::too_many_arguments)]
-async fn insert(
-    conn: &mut Conn<'_>,
+fn draft(
     caller: &Caller,
     id: QuoteId,
     customer: CustomerId,
-    group: &str,
-    number: &str,
-    revision: i32,
+    of: Revision<'_>,
     currency: &str,
     tax_rate_bp: i32,
     valid_until: NaiveDateTime,
     notes: &str,
     terms: &str,
     items: &[(QuoteItemInput, Line)],
-) -> Result<QuoteRow, Error> {
+) -> QuoteRow {
     let now = time::now();
-    let creator = caller.actor();
-    db_run!(conn, |c| diesel::insert_into(quotes::table)
-        .values((
-            quotes::id.eq(id),
-            quotes::tenant_id.eq(caller.tenant_id),
-            quotes::customer_id.eq(customer),
-            quotes::quote_group_id.eq(group),
-            quotes::number.eq(number),
-            quotes::revision.eq(revision),
-            quotes::status.eq("DRAFT"),
-            quotes::currency.eq(currency),
-            quotes::tax_rate_bp.eq(tax_rate_bp),
-            quotes::subtotal_minor.eq(0i64),
-            quotes::tax_minor.eq(0i64),
-            quotes::total_minor.eq(0i64),
-            quotes::optional_minor.eq(0i64),
-            quotes::valid_until.eq(valid_until),
-            quotes::notes.eq(notes),
-            quotes::terms.eq(terms),
-            quotes::created_by.eq(&creator),
-            quotes::created_at.eq(now),
-            quotes::updated_at.eq(now),
-            quotes::version.eq(1),
-        ))
-        .execute(c)
-        .await)?;
-    let totals = write_items(conn, caller, id, items, tax_rate_bp).await?;
-    set_totals(conn, id, totals).await?;
-    reload(conn, id).await
+    let mut row = QuoteRow {
+        id,
+        tenant_id: caller.tenant_id,
+        customer_id: customer,
+        quote_group_id: of.group.to_owned(),
+        number: of.number.to_owned(),
+        revision: of.revision,
+        status: QuoteStatus::Draft,
+        currency: currency.to_owned(),
+        tax_rate_bp,
+        subtotal_minor: 0,
+        tax_minor: 0,
+        total_minor: 0,
+        optional_minor: 0,
+        cost_minor: None,
+        valid_until,
+        notes: notes.to_owned(),
+        terms: terms.to_owned(),
+        created_by: caller.actor(),
+        approved_by: None,
+        approved_at: None,
+        sent_at: None,
+        viewed_at: None,
+        accepted_at: None,
+        accepted_by: None,
+        rejected_at: None,
+        rejection_reason: None,
+        expired_at: None,
+        superseded_by: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    priced(&mut row, items);
+    row
 }
 
 /// Creates a quote from the items of an existing one (the demo seed).
@@ -313,85 +304,54 @@ pub(crate) async fn create_for_seed(
 ) -> Result<QuoteRow, Error> {
     let settings = settings::load(conn, caller.tenant_id).await?;
     let number = settings::next_quote_number(conn, caller.tenant_id).await?;
-    insert(
-        conn,
+    let group = uuid::Uuid::now_v7().to_string();
+    let first = Revision {
+        group: &group,
+        number: &number,
+        revision: 1,
+    };
+    let (currency, tax) = (&settings.currency, settings.tax_rate_bp);
+    let id = QuoteId::new();
+    let row = draft(
         caller,
-        QuoteId::new(),
+        id,
         customer,
-        &uuid::Uuid::now_v7().to_string(),
-        &number,
-        1,
-        &settings.currency,
-        settings.tax_rate_bp,
+        first,
+        currency,
+        tax,
         valid_until,
         "",
         "",
         items,
-    )
-    .await
+    );
+    let row = write::insert::<Quote>(conn, row).await?;
+    write_items(conn, caller, row.id, items).await?;
+    Ok(row)
 }
 
-/// Sets a quote's status with its timestamps (used by mutations, the seed and expiry).
-pub(crate) async fn set_status(
-    conn: &mut Conn<'_>,
+/// The quote moved to `status`, with the time (and who, and why) of that step.
+pub(crate) fn moved(
     before: &QuoteRow,
     status: QuoteStatus,
     by: Option<UserId>,
     reason: Option<&str>,
-) -> Result<QuoteRow, Error> {
-    let now = time::now();
-    let id = before.id;
-    let row: QuoteRow = db_run!(conn, |c| diesel::update(
-        quotes::table
-            .filter(quotes::id.eq(id))
-            .filter(quotes::version.eq(before.version))
-    )
-    .set((
-        quotes::status.eq(status.as_str()),
-        quotes::sent_at.eq(if status == QuoteStatus::Sent {
-            Some(now)
-        } else {
-            before.sent_at
-        }),
-        quotes::viewed_at.eq(if status == QuoteStatus::Viewed {
-            Some(now)
-        } else {
-            before.viewed_at
-        }),
-        quotes::accepted_at.eq(if status == QuoteStatus::Accepted {
-            Some(now)
-        } else {
-            before.accepted_at
-        }),
-        quotes::accepted_by.eq(if status == QuoteStatus::Accepted {
-            by
-        } else {
-            before.accepted_by
-        }),
-        quotes::rejected_at.eq(if status == QuoteStatus::Rejected {
-            Some(now)
-        } else {
-            before.rejected_at
-        }),
-        quotes::rejection_reason.eq(if status == QuoteStatus::Rejected {
-            reason.map(str::to_owned)
-        } else {
-            before.rejection_reason.clone()
-        }),
-        quotes::expired_at.eq(if status == QuoteStatus::Expired {
-            Some(now)
-        } else {
-            before.expired_at
-        }),
-        quotes::version.eq(before.version + 1),
-        quotes::updated_at.eq(now),
-    ))
-    .returning(QuoteRow::as_returning())
-    .get_result(c)
-    .await
-    .optional())?
-    .ok_or_else(Error::changed_meanwhile)?;
-    Ok(row)
+) -> QuoteRow {
+    let now = Some(time::now());
+    let mut row = QuoteRow {
+        status,
+        ..before.clone()
+    };
+    match status {
+        QuoteStatus::Sent => row.sent_at = now,
+        QuoteStatus::Viewed => row.viewed_at = now,
+        QuoteStatus::Accepted => (row.accepted_at, row.accepted_by) = (now, by),
+        QuoteStatus::Rejected => {
+            (row.rejected_at, row.rejection_reason) = (now, reason.map(str::to_owned));
+        }
+        QuoteStatus::Expired => row.expired_at = now,
+        QuoteStatus::Draft | QuoteStatus::Converted => {}
+    }
+    row
 }
 
 /// The states a quote must be in for an action, and the refusal otherwise.
@@ -430,11 +390,6 @@ fn require(row: &QuoteRow, allowed: &[QuoteStatus], done: &str) -> Result<(), Re
         ));
     }
     Ok(())
-}
-
-/// The quote as the audit log keeps its previous state.
-pub(crate) fn state(row: &QuoteRow) -> Option<serde_json::Value> {
-    serde_json::to_value(QuoteData::from(row)).ok()
 }
 
 /// The lines of a quote, in order.
@@ -477,22 +432,12 @@ impl QuoteMutation {
             .services()?
             .mutate(async |tx| {
                 let new_id = QuoteId::new();
-                if let Some(id) = idempotency::claim(
-                    tx,
-                    caller,
-                    "createQuote",
-                    input.idempotency_key.as_deref(),
-                    new_id,
-                )
-                .await?
+                let key = input.idempotency_key.as_deref();
+                if let Some(first) =
+                    write::replay::<Quote>(tx, caller, "createQuote", key, QUOTE_MANAGE, new_id)
+                        .await?
                 {
-                    return Ok(find(
-                        tx,
-                        caller,
-                        QUOTE_MANAGE,
-                        id.parse().map_err(Error::internal)?,
-                    )
-                    .await?);
+                    return Ok(first);
                 }
                 let customer_row = customer_for(tx, caller, QUOTE_MANAGE, customer).await?;
                 crate::customers::still_active(&customer_row, "input.customerId")?;
@@ -524,31 +469,27 @@ impl QuoteMutation {
                 check.finish()?;
                 let number = settings::next_quote_number(tx, caller.tenant_id).await?;
                 let group = uuid::Uuid::now_v7().to_string();
-                let row = insert(
-                    tx,
+                let first = Revision {
+                    group: &group,
+                    number: &number,
+                    revision: 1,
+                };
+                let (notes, terms) = (input.notes.trim(), input.terms.trim());
+                let tax = settings.tax_rate_bp;
+                let row = draft(
                     caller,
                     new_id,
                     customer,
-                    &group,
-                    &number,
-                    1,
+                    first,
                     &currency,
-                    settings.tax_rate_bp,
+                    tax,
                     valid_until,
-                    input.notes.trim(),
-                    input.terms.trim(),
+                    notes,
+                    terms,
                     &items,
-                )
-                .await?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &QuoteCreated {
-                        quote: (&row).into(),
-                    },
-                    None,
-                )
-                .await?;
+                );
+                let row = write::create::<Quote, _>(tx, caller, row, QuoteCreated::of).await?;
+                write_items(tx, caller, row.id, &items).await?;
                 Ok::<_, Rejection>(row)
             })
             .await;
@@ -610,39 +551,21 @@ impl QuoteMutation {
                     .await?;
                 }
                 check.finish()?;
-                if let Some(items) = &items {
-                    let totals = write_items(tx, caller, id, items, before.tax_rate_bp).await?;
-                    set_totals(tx, id, totals).await?;
-                }
                 // Any change to a draft withdraws its approval.
-                let row: QuoteRow = db_run!(tx, |c| diesel::update(
-                    quotes::table
-                        .filter(quotes::id.eq(id))
-                        .filter(quotes::version.eq(before.version))
-                )
-                .set((
-                    quotes::valid_until.eq(valid_until),
-                    quotes::notes.eq(&notes),
-                    quotes::terms.eq(&terms),
-                    quotes::approved_by.eq(None::<String>),
-                    quotes::approved_at.eq(None::<NaiveDateTime>),
-                    quotes::version.eq(before.version + 1),
-                    quotes::updated_at.eq(time::now()),
-                ))
-                .returning(QuoteRow::as_returning())
-                .get_result(c)
-                .await
-                .optional())?
-                .ok_or_else(Error::changed_meanwhile)?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &QuoteUpdated {
-                        quote: (&row).into(),
-                    },
-                    state(&before),
-                )
-                .await?;
+                let mut row = QuoteRow {
+                    valid_until,
+                    notes,
+                    terms,
+                    approved_by: None,
+                    approved_at: None,
+                    ..before.clone()
+                };
+                if let Some(items) = &items {
+                    write_items(tx, caller, id, items).await?;
+                    priced(&mut row, items);
+                }
+                let row =
+                    write::update::<Quote, _>(tx, caller, &before, row, QuoteUpdated::of).await?;
                 Ok::<_, Rejection>(row)
             })
             .await;
@@ -683,25 +606,12 @@ impl QuoteMutation {
                         "rule approver_not_author: a quote is approved by someone other than its author (the tenant's quoteApproverMustDiffer setting)",
                     ));
                 }
-                let now = time::now();
-                let row: QuoteRow = db_run!(tx, |c| diesel::update(
-                    quotes::table
-                        .filter(quotes::id.eq(id))
-                        .filter(quotes::version.eq(before.version))
-                )
-                .set((
-                    quotes::approved_by.eq(approver),
-                    quotes::approved_at.eq(Some(now)),
-                    quotes::version.eq(before.version + 1),
-                    quotes::updated_at.eq(now),
-                ))
-                .returning(QuoteRow::as_returning())
-                .get_result(c)
-                .await
-                .optional())?
-                .ok_or_else(Error::changed_meanwhile)?;
-                audit::record_event(tx, caller, &QuoteApproved { quote: (&row).into() }, state(&before)).await?;
-                Ok(row)
+                let row = QuoteRow {
+                    approved_by: approver,
+                    approved_at: Some(time::now()),
+                    ..before.clone()
+                };
+                Ok(write::update::<Quote, _>(tx, caller, &before, row, QuoteApproved::of).await?)
             })
             .await;
         QuotePayload::of(outcome)
@@ -741,9 +651,8 @@ impl QuoteMutation {
                     check.add("input.id", UserErrorCode::PreconditionFailed, "rule quote_needs_approval: this company requires a manager's approval (sales.quote:approve) before a quote is sent");
                 }
                 check.finish()?;
-                let row = set_status(tx, &before, QuoteStatus::Sent, caller.user_id(), None).await?;
-                audit::record_event(tx, caller, &QuoteSent { quote: (&row).into() }, state(&before)).await?;
-                Ok(row)
+                let row = moved(&before, QuoteStatus::Sent, caller.user_id(), None);
+                Ok(write::update::<Quote, _>(tx, caller, &before, row, QuoteSent::of).await?)
             })
             .await;
         QuotePayload::of(outcome)
@@ -818,55 +727,31 @@ impl QuoteMutation {
                 let settings = settings::load(tx, caller.tenant_id).await?;
                 let valid_until =
                     time::now() + chrono::Duration::days(i64::from(settings.quote_validity_days));
-                let row = insert(
-                    tx,
+                let next = Revision {
+                    group: &before.quote_group_id,
+                    number: &before.number,
+                    revision: before.revision + 1,
+                };
+                let (notes, terms, tax) = (&before.notes, &before.terms, settings.tax_rate_bp);
+                let row = draft(
                     caller,
                     QuoteId::new(),
                     before.customer_id,
-                    &before.quote_group_id,
-                    &before.number,
-                    before.revision + 1,
+                    next,
                     &before.currency,
-                    settings.tax_rate_bp,
+                    tax,
                     valid_until,
-                    &before.notes,
-                    &before.terms,
+                    notes,
+                    terms,
                     &copied,
-                )
-                .await?;
-                let old: QuoteRow = db_run!(tx, |c| diesel::update(
-                    quotes::table
-                        .filter(quotes::id.eq(id))
-                        .filter(quotes::version.eq(before.version))
-                )
-                .set((
-                    quotes::superseded_by.eq(Some(row.id.to_string())),
-                    quotes::version.eq(before.version + 1),
-                    quotes::updated_at.eq(time::now())
-                ))
-                .returning(QuoteRow::as_returning())
-                .get_result(c)
-                .await
-                .optional())?
-                .ok_or_else(Error::changed_meanwhile)?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &QuoteSuperseded {
-                        quote: (&old).into(),
-                    },
-                    state(&before),
-                )
-                .await?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &QuoteRevised {
-                        quote: (&row).into(),
-                    },
-                    None,
-                )
-                .await?;
+                );
+                let row = write::create::<Quote, _>(tx, caller, row, QuoteRevised::of).await?;
+                write_items(tx, caller, row.id, &copied).await?;
+                let old = QuoteRow {
+                    superseded_by: Some(row.id),
+                    ..before.clone()
+                };
+                write::update::<Quote, _>(tx, caller, &before, old, QuoteSuperseded::of).await?;
                 Ok(row)
             })
             .await;
@@ -953,28 +838,34 @@ async fn respond(
             let mut check = Check::new();
             check.max_len("input.reason", reason.as_deref().unwrap_or_default(), 1000);
             check.finish()?;
-            let row = set_status(tx, &before, to, caller.user_id(), reason.as_deref()).await?;
-            let quote = QuoteData::from(&row);
-            match to {
+            let row = moved(&before, to, caller.user_id(), reason.as_deref());
+            let row = match to {
                 QuoteStatus::Viewed => {
-                    audit::record_event(tx, caller, &QuoteViewed { quote }, state(&before)).await?
+                    write::update::<Quote, _>(tx, caller, &before, row, QuoteViewed::of).await?
                 }
                 QuoteStatus::Accepted => {
                     // The customer as it is (a client accepting cannot read customers).
                     let customer = find_in_tenant(tx, caller.tenant_id, row.customer_id).await?;
-                    let items = items(tx, caller.tenant_id, row.id).await?;
-                    let accepted = QuoteAccepted {
-                        quote,
-                        items: items.iter().map(QuoteItemData::from).collect(),
+                    let items: Vec<QuoteItemData> = items(tx, caller.tenant_id, row.id)
+                        .await?
+                        .iter()
+                        .map(QuoteItemData::from)
+                        .collect();
+                    let accepted = |r: &QuoteRow| QuoteAccepted {
+                        quote: r.into(),
+                        items: items.clone(),
                         location_id: customer.location(),
                     };
-                    audit::record_event(tx, caller, &accepted, state(&before)).await?
+                    write::update::<Quote, _>(tx, caller, &before, row, accepted).await?
                 }
                 _ => {
-                    let rejected = QuoteRejected { quote, reason };
-                    audit::record_event(tx, caller, &rejected, state(&before)).await?
+                    let rejected = |r: &QuoteRow| QuoteRejected {
+                        quote: r.into(),
+                        reason: reason.clone(),
+                    };
+                    write::update::<Quote, _>(tx, caller, &before, row, rejected).await?
                 }
-            }
+            };
             Ok(row)
         })
         .await;
