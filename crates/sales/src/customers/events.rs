@@ -45,11 +45,6 @@ impl From<&CustomerRow> for CustomerData {
     }
 }
 
-/// The customer as the audit log keeps its previous state.
-pub(crate) fn state(row: &CustomerRow) -> Option<serde_json::Value> {
-    serde_json::to_value(CustomerData::from(row)).ok()
-}
-
 switchyard_kernel::domain_event! {
     /// A new customer (a PROSPECT).
     pub struct CustomerCreated = "sales.customer.created" v 1 on "Customer" by customer.id {

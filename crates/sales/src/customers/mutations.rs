@@ -5,22 +5,19 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde_json::json;
 use switchyard_identity::locations::exists as location_exists;
 use switchyard_identity::users::{is_active_client, is_active_staff};
 use switchyard_kernel::address::{Address, AddressInput};
-use switchyard_kernel::audit;
 
 use super::events::{
     CustomerCreated, CustomerMerged, CustomerMergedAway, CustomerStageChanged, CustomerUpdated,
-    state,
 };
 use switchyard_kernel::money::{MoneyInput, is_currency};
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::{Check, check_version, is_email, normalize_email};
 use switchyard_kernel::{
     Caller, Conn, ContextExt, Error, LocationId, Rejection, Scope, TenantId, UserErrorCode, UserId,
-    db_run, idempotency, payload, time,
+    db_run, payload, time, write,
 };
 
 use super::stage::{CustomerStage, check_move};
@@ -358,48 +355,27 @@ async fn check_fields(
     Ok(())
 }
 
-/// Writes a customer's fields, if it is still at version `read` (the version the caller read);
-/// another request's change in between is a CONFLICT.
-async fn write(
-    conn: &mut Conn<'_>,
-    id: CustomerId,
-    f: &Fields,
-    active: bool,
-    read: i32,
-) -> Result<CustomerRow, Error> {
-    db_run!(conn, |c| diesel::update(
-        customers::table
-            .filter(customers::id.eq(id))
-            .filter(customers::version.eq(read))
-    )
-    .set((
-        customers::first_name.eq(&f.first_name),
-        customers::last_name.eq(&f.last_name),
-        customers::company_name.eq(&f.company_name),
-        customers::display_name.eq(f.display_name()),
-        customers::email.eq(&f.email),
-        customers::phone.eq(&f.phone),
-        customers::phone_search.eq(&f.phone_search),
-        customers::search_text.eq(f.search_text()),
-        customers::name_search.eq(switchyard_kernel::validate::fold(&f.display_name())),
-        customers::address.eq(f.address.as_ref().map(Address::to_json)),
-        customers::lead_source.eq(&f.lead_source),
-        customers::tags.eq(serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into())),
-        customers::assigned_to.eq(f.assigned_to.map(|u| u.to_string())),
-        customers::portal_user_id.eq(f.portal_user.map(|u| u.to_string())),
-        customers::location_id.eq(f.location.map(|l| l.to_string())),
-        customers::estimated_value_minor.eq(f.estimated_value.as_ref().map(|(a, _)| *a)),
-        customers::currency.eq(f.estimated_value.as_ref().map(|(_, c)| c.clone())),
-        customers::notes.eq(&f.notes),
-        customers::active.eq(active),
-        customers::version.eq(read + 1),
-        customers::updated_at.eq(time::now()),
-    ))
-    .returning(CustomerRow::as_returning())
-    .get_result(c)
-    .await
-    .optional())?
-    .ok_or_else(Error::changed_meanwhile)
+impl Fields {
+    /// Sets the row's fields and the columns derived from them (display name, search).
+    fn apply(&self, row: &mut CustomerRow) {
+        row.first_name = self.first_name.clone();
+        row.last_name = self.last_name.clone();
+        row.company_name = self.company_name.clone();
+        row.display_name = self.display_name();
+        row.email = self.email.clone();
+        row.phone = self.phone.clone();
+        row.phone_search = self.phone_search.clone();
+        row.search_text = self.search_text();
+        row.name_search = switchyard_kernel::validate::fold(&row.display_name);
+        row.address = self.address.as_ref().map(Address::to_json);
+        row.lead_source = self.lead_source.clone();
+        row.tags = serde_json::to_string(&self.tags).unwrap_or_else(|_| "[]".into());
+        row.assigned_to = self.assigned_to;
+        row.portal_user_id = self.portal_user;
+        row.location_id = self.location;
+        (row.estimated_value_minor, row.currency) = self.estimated_value.clone().unzip();
+        row.notes = self.notes.clone();
+    }
 }
 
 async fn record_stage(
@@ -426,7 +402,7 @@ async fn record_stage(
     Ok(())
 }
 
-/// Inserts a customer (also used by the demo seed).
+/// Inserts an active customer with its first stage (also used by the demo seed).
 pub(crate) async fn insert(
     conn: &mut Conn<'_>,
     caller: &Caller,
@@ -435,31 +411,42 @@ pub(crate) async fn insert(
     stage: CustomerStage,
 ) -> Result<CustomerRow, Error> {
     let now = time::now();
-    db_run!(conn, |c| diesel::insert_into(customers::table)
-        .values((
-            customers::id.eq(id),
-            customers::tenant_id.eq(caller.tenant_id),
-            customers::display_name.eq(f.display_name()),
-            customers::stage.eq(stage.as_str()),
-            customers::stage_changed_at.eq(now),
-            customers::created_by.eq(caller.user_id().map(|u| u.to_string())),
-            customers::created_at.eq(now),
-            customers::updated_at.eq(now),
-            customers::version.eq(0),
-        ))
-        .execute(c)
-        .await)?;
-    record_stage(conn, caller, id, None, stage, None).await?;
-    let row = write(conn, id, f, true, 0).await?;
-    audit::record_event(
-        conn,
-        caller,
-        &CustomerCreated {
-            customer: (&row).into(),
-        },
-        None,
-    )
+    let mut row = CustomerRow {
+        id,
+        tenant_id: caller.tenant_id,
+        location_id: None,
+        first_name: None,
+        last_name: None,
+        company_name: None,
+        display_name: String::new(),
+        email: None,
+        phone: None,
+        phone_search: String::new(),
+        search_text: String::new(),
+        name_search: String::new(),
+        address: None,
+        lead_source: None,
+        tags: String::new(),
+        assigned_to: None,
+        portal_user_id: None,
+        estimated_value_minor: None,
+        currency: None,
+        notes: String::new(),
+        active: true,
+        stage,
+        stage_changed_at: now,
+        merged_into: None,
+        created_by: caller.user_id(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    f.apply(&mut row);
+    let row = write::create::<Customer, _>(conn, caller, row, |r| CustomerCreated {
+        customer: r.into(),
+    })
     .await?;
+    record_stage(conn, caller, id, None, stage, None).await?;
     Ok(row)
 }
 
@@ -549,17 +536,12 @@ impl CustomerMutation {
             .services()?
             .mutate(async |tx| {
                 let new_id = CustomerId::new();
-                if let Some(id) = idempotency::claim(
-                    tx,
-                    caller,
-                    "createCustomer",
-                    input.idempotency_key.as_deref(),
-                    new_id,
-                )
-                .await?
+                let key = input.idempotency_key.as_deref();
+                let (op, permission) = ("createCustomer", CUSTOMER_CREATE);
+                if let Some(first) =
+                    write::replay::<Customer>(tx, caller, op, key, permission, new_id).await?
                 {
-                    let id: CustomerId = id.parse().map_err(Error::internal)?;
-                    return Ok(customer_for(tx, caller, CUSTOMER_CREATE, id).await?);
+                    return Ok(first);
                 }
                 let mut check = check;
                 check_fields(
@@ -702,22 +684,12 @@ impl CustomerMutation {
                         "this customer was merged into another one and stays inactive",
                     ));
                 }
-                let row = write(
-                    tx,
-                    id,
-                    &f,
-                    input.active.unwrap_or(before.active),
-                    before.version,
-                )
-                .await?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &CustomerUpdated {
-                        customer: (&row).into(),
-                    },
-                    state(&before),
-                )
+                let mut row = before.clone();
+                f.apply(&mut row);
+                write::set(&mut row.active, input.active);
+                let row = write::update::<Customer, _>(tx, caller, &before, row, |r| {
+                    CustomerUpdated { customer: r.into() }
+                })
                 .await?;
                 Ok(row)
             })
@@ -763,33 +735,17 @@ impl CustomerMutation {
                     reason.as_deref(),
                 )
                 .await?;
-                let row: CustomerRow = db_run!(tx, |c| diesel::update(
-                    customers::table
-                        .filter(customers::id.eq(id))
-                        .filter(customers::version.eq(before.version))
-                )
-                .set((
-                    customers::stage.eq(input.stage.as_str()),
-                    customers::stage_changed_at.eq(time::now()),
-                    customers::version.eq(before.version + 1),
-                    customers::updated_at.eq(time::now()),
-                ))
-                .returning(CustomerRow::as_returning())
-                .get_result(c)
-                .await
-                .optional())?
-                .ok_or_else(Error::changed_meanwhile)?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &CustomerStageChanged {
-                        customer: (&row).into(),
-                        from: before.stage,
-                        reason: reason.clone(),
-                    },
-                    state(&before),
-                )
-                .await?;
+                let row = CustomerRow {
+                    stage: input.stage,
+                    stage_changed_at: time::now(),
+                    ..before.clone()
+                };
+                let changed = |r: &CustomerRow| CustomerStageChanged {
+                    customer: r.into(),
+                    from: before.stage,
+                    reason: reason.clone(),
+                };
+                let row = write::update::<Customer, _>(tx, caller, &before, row, changed).await?;
                 Ok(row)
             })
             .await;
@@ -841,28 +797,22 @@ impl CustomerMutation {
                 let mut f = Fields::of(&survivor);
                 let d = Fields::of(&duplicate);
                 // Free the duplicate's unique values before the survivor takes them.
-                let freed = db_run!(tx, |c| diesel::update(
-                    customers::table
-                        .filter(customers::id.eq(duplicate_id))
-                        .filter(customers::version.eq(duplicate.version))
-                )
-                .set((
-                    customers::email.eq(None::<String>),
-                    customers::phone.eq(None::<String>),
-                    customers::phone_search.eq(""),
-                    customers::search_text
-                        .eq(switchyard_kernel::validate::fold(&duplicate.display_name)),
-                    customers::active.eq(false),
-                    customers::merged_into.eq(Some(survivor_id.to_string())),
-                    customers::portal_user_id.eq(None::<String>),
-                    customers::version.eq(duplicate.version + 1),
-                    customers::updated_at.eq(time::now()),
-                ))
-                .execute(c)
-                .await)?;
-                if freed == 0 {
-                    return Err(Error::changed_meanwhile().into());
-                }
+                let away = CustomerRow {
+                    email: None,
+                    phone: None,
+                    phone_search: String::new(),
+                    search_text: switchyard_kernel::validate::fold(&duplicate.display_name),
+                    active: false,
+                    merged_into: Some(survivor_id),
+                    portal_user_id: None,
+                    ..duplicate.clone()
+                };
+                let merged_away = |r: &CustomerRow| CustomerMergedAway {
+                    customer: r.into(),
+                    merged_into: survivor_id,
+                };
+                let duplicate_row =
+                    write::update::<Customer, _>(tx, caller, &duplicate, away, merged_away).await?;
                 if f.email.is_none() {
                     f.email = d.email.clone();
                 }
@@ -892,28 +842,14 @@ impl CustomerMutation {
                     // Keep within the notes limit (10,000 characters).
                     f.notes = joined.chars().take(10_000).collect();
                 }
-                let survivor_row = write(tx, survivor_id, &f, true, survivor.version).await?;
-                let duplicate_row = customer_for(tx, caller, CUSTOMER_MERGE, duplicate_id).await?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &CustomerMerged {
-                        customer: (&survivor_row).into(),
-                        duplicate_id,
-                    },
-                    Some(json!({"survivor": state(&survivor), "duplicate": state(&duplicate)})),
-                )
-                .await?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &CustomerMergedAway {
-                        customer: (&duplicate_row).into(),
-                        merged_into: survivor_id,
-                    },
-                    state(&duplicate),
-                )
-                .await?;
+                let mut row = survivor.clone();
+                f.apply(&mut row);
+                let merged = |r: &CustomerRow| CustomerMerged {
+                    customer: r.into(),
+                    duplicate_id,
+                };
+                let survivor_row =
+                    write::update::<Customer, _>(tx, caller, &survivor, row, merged).await?;
                 Ok((survivor_row, duplicate_row))
             })
             .await;
