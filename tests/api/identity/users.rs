@@ -176,3 +176,36 @@ backend_test! {
         assert_eq!(statements(&app) - before, 3);
     }
 }
+
+backend_test! {
+    async fn locations_are_created_updated_filtered_and_sorted(app: TestApp) {
+        let t = app.tenant("acme").await;
+        let create = "mutation($name: String!) { createLocation(input: {name: $name, timeZone: \"Europe/Oslo\", idempotencyKey: $name}) { location { id name version active } userErrors { field code } } }";
+        let north = app.ok(&t.owner_token, create, json!({"name": "North depot"})).await["createLocation"]["location"].clone();
+        assert_eq!((north["version"].clone(), north["active"].clone()), (json!(1), json!(true)));
+        // Retried with the same key: the same location, not a second one.
+        let again = app.ok(&t.owner_token, create, json!({"name": "North depot"})).await;
+        assert_eq!(again["createLocation"]["location"]["id"], north["id"]);
+        app.ok(&t.owner_token, create, json!({"name": "South depot"})).await;
+        // A versioned update; a stale version is a conflict and writes nothing.
+        let update = "mutation($id: ID!, $v: Int) { updateLocation(input: {id: $id, expectedVersion: $v, active: false}) { location { active version } } }";
+        let data = app.ok(&t.owner_token, update, json!({"id": north["id"], "v": 1})).await;
+        assert_eq!(data["updateLocation"]["location"], json!({"active": false, "version": 2}));
+        let stale = app.gql(Some(&t.owner_token), update, json!({"id": north["id"], "v": 1})).await;
+        assert_eq!(error_code(&stale), Some("CONFLICT"));
+        // Typed filters, search and order.
+        let data = app.ok(&t.owner_token, r#"{
+            active: locations(filter: {active: {eq: true}, name: {contains: "depot"}}) { edges { node { name } } }
+            desc: locations(search: "DEPOT", orderBy: {field: NAME, direction: DESC}) { edges { node { name } } }
+            either: locations(filter: {or: [{name: {eq: "North depot"}}, {not: {active: {eq: true}}}]}) { totalCount }
+        }"#, json!({})).await;
+        assert_eq!(data["active"]["edges"], json!([{"node": {"name": "South depot"}}]));
+        assert_eq!(data["desc"]["edges"], json!([{"node": {"name": "South depot"}}, {"node": {"name": "North depot"}}]));
+        assert_eq!(data["either"]["totalCount"], 1);
+        // Without identity.location:read a location is not read by ID, not even through node.
+        let (_, client) = app.user(&t, "c@acme.example", &["client"], &[]).await;
+        let body = app.gql(Some(&client), "query($id: ID!) { node(id: $id) { id } }", json!({"id": north["id"]})).await;
+        assert!(body["data"]["node"].is_null(), "{body}");
+        assert!(body["errors"].is_array(), "{body}");
+    }
+}

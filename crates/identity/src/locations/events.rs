@@ -28,11 +28,6 @@ impl From<&LocationRow> for LocationData {
     }
 }
 
-/// The location as the audit log keeps its previous state.
-pub(crate) fn state(row: &LocationRow) -> Option<serde_json::Value> {
-    serde_json::to_value(LocationData::from(row)).ok()
-}
-
 switchyard_kernel::domain_event! {
     /// A location was created.
     pub struct LocationCreated = "identity.location.created" v 1 on "Location" by location.id {
@@ -44,6 +39,22 @@ switchyard_kernel::domain_event! {
     /// A location's name, time zone, address or state changed.
     pub struct LocationUpdated = "identity.location.updated" v 1 on "Location" by location.id {
         pub location: LocationData,
+    }
+}
+
+impl LocationCreated {
+    pub fn of(row: &LocationRow) -> Self {
+        LocationCreated {
+            location: row.into(),
+        }
+    }
+}
+
+impl LocationUpdated {
+    pub fn of(row: &LocationRow) -> Self {
+        LocationUpdated {
+            location: row.into(),
+        }
     }
 }
 

@@ -2,21 +2,19 @@
 
 use std::str::FromStr;
 
+use super::events::{LocationCreated, LocationUpdated};
 use async_graphql::{Context, ID, InputObject, Object};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_kernel::address::{Address, AddressInput};
-use switchyard_kernel::audit;
-
-use super::events::{LocationCreated, LocationUpdated, state};
 use switchyard_kernel::policy::Require;
+use switchyard_kernel::read::aggregate::find_in;
 use switchyard_kernel::validate::Check;
 use switchyard_kernel::{
-    Conn, ContextExt, Error, LocationId, TenantId, UserErrorCode, db_run, idempotency, payload,
-    time,
+    Conn, ContextExt, Error, LocationId, TenantId, UserErrorCode, db_run, payload, time, write,
 };
 
-use super::{Location, LocationRow, find_row};
+use super::{Location, LocationRow};
 use crate::permissions::LOCATION_MANAGE;
 use crate::schema::locations;
 use crate::users::mutations::check_version;
@@ -92,19 +90,12 @@ impl LocationMutation {
             .services()?
             .mutate(async |tx| {
                 let new_id = LocationId::new();
-                if let Some(id) = idempotency::claim(
-                    tx,
-                    caller,
-                    "createLocation",
-                    input.idempotency_key.as_deref(),
-                    new_id,
-                )
-                .await?
+                let key = input.idempotency_key.as_deref();
+                let (op, permission) = ("createLocation", LOCATION_MANAGE);
+                if let Some(first) =
+                    write::replay::<Location>(tx, caller, op, key, permission, new_id).await?
                 {
-                    let id: LocationId = id.parse().map_err(Error::internal)?;
-                    return Ok(find_row(tx, caller.tenant_id, id)
-                        .await?
-                        .ok_or(Error::NotFound)?);
+                    return Ok(first);
                 }
                 let mut check = Check::new();
                 check.text("input.name", &name, 100);
@@ -120,33 +111,19 @@ impl LocationMutation {
                     );
                 }
                 check.finish()?;
-                let id = new_id;
                 let now = time::now();
-                let row: LocationRow = db_run!(tx, |c| diesel::insert_into(locations::table)
-                    .values((
-                        locations::id.eq(id),
-                        locations::tenant_id.eq(caller.tenant_id),
-                        locations::name.eq(&name),
-                        locations::time_zone.eq(&time_zone),
-                        locations::address.eq(address.as_ref().map(Address::to_json)),
-                        locations::active.eq(true),
-                        locations::created_at.eq(now),
-                        locations::updated_at.eq(now),
-                        locations::version.eq(1),
-                    ))
-                    .returning(LocationRow::as_returning())
-                    .get_result(c)
-                    .await)?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &LocationCreated {
-                        location: (&row).into(),
-                    },
-                    None,
-                )
-                .await?;
-                Ok(row)
+                let row = LocationRow {
+                    id: new_id,
+                    tenant_id: caller.tenant_id,
+                    name,
+                    time_zone,
+                    address: address.as_ref().map(Address::to_json),
+                    active: true,
+                    created_at: now,
+                    updated_at: now,
+                    version: 1,
+                };
+                Ok(write::create::<Location, _>(tx, caller, row, LocationCreated::of).await?)
             })
             .await;
         LocationPayload::from_outcome(outcome, |row| LocationPayload {
@@ -170,9 +147,7 @@ impl LocationMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                let before = find_row(tx, caller.tenant_id, id)
-                    .await?
-                    .ok_or(Error::NotFound)?;
+                let before = find_in::<Location>(tx, caller, LOCATION_MANAGE, id).await?;
                 check_version(input.expected_version, before.version)?;
                 let mut check = Check::new();
                 if let Some(name) = &name {
@@ -192,39 +167,18 @@ impl LocationMutation {
                     address.check(&mut check, "input.address");
                 }
                 check.finish()?;
-                let row: LocationRow = db_run!(tx, |c| diesel::update(
-                    locations::table
-                        .find(id)
-                        .filter(locations::version.eq(before.version))
+                let mut row = before.clone();
+                write::set(&mut row.name, name);
+                write::set(&mut row.time_zone, time_zone);
+                write::set(
+                    &mut row.address,
+                    address.as_ref().map(|a| Some(a.to_json())),
+                );
+                write::set(&mut row.active, input.active);
+                Ok(
+                    write::update::<Location, _>(tx, caller, &before, row, LocationUpdated::of)
+                        .await?,
                 )
-                .set((
-                    locations::name.eq(name.clone().unwrap_or_else(|| before.name.clone())),
-                    locations::time_zone.eq(time_zone
-                        .clone()
-                        .unwrap_or_else(|| before.time_zone.clone())),
-                    locations::address.eq(address
-                        .as_ref()
-                        .map(Address::to_json)
-                        .or_else(|| before.address.clone())),
-                    locations::active.eq(input.active.unwrap_or(before.active)),
-                    locations::version.eq(before.version + 1),
-                    locations::updated_at.eq(time::now()),
-                ))
-                .returning(LocationRow::as_returning())
-                .get_result(c)
-                .await
-                .optional())?
-                .ok_or_else(Error::changed_meanwhile)?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &LocationUpdated {
-                        location: (&row).into(),
-                    },
-                    state(&before),
-                )
-                .await?;
-                Ok(row)
             })
             .await;
         LocationPayload::from_outcome(outcome, |row| LocationPayload {

@@ -7,15 +7,15 @@ use switchyard_kernel::access::{BuiltinRole, Caller, UserKind};
 use switchyard_kernel::audit;
 
 use super::events::TenantCreated;
-use crate::locations::LocationRow;
 use crate::locations::events::LocationCreated;
+use crate::locations::{Location, LocationRow};
 use crate::users::events::UserCreated;
 use crate::users::{UserRow, UserStatus};
 use switchyard_kernel::validate::{is_email, normalize_email};
 use switchyard_kernel::{Conn, LocationId, Rejection, Services, TenantId, UserId, db_run, time};
 
 use crate::auth::password;
-use crate::schema::{locations, tenants, user_locations, user_roles, users};
+use crate::schema::{tenants, user_locations, user_roles, users};
 
 /// A user to create.
 #[derive(Debug, Clone)]
@@ -237,29 +237,19 @@ pub async fn create_location(
     services
         .mutate(async |tx| {
             let now = time::now();
-            let row: LocationRow = db_run!(tx, |c| diesel::insert_into(locations::table)
-                .values((
-                    locations::id.eq(id),
-                    locations::tenant_id.eq(tenant),
-                    locations::name.eq(name),
-                    locations::time_zone.eq(time_zone),
-                    locations::active.eq(true),
-                    locations::created_at.eq(now),
-                    locations::updated_at.eq(now),
-                    locations::version.eq(1),
-                ))
-                .returning(LocationRow::as_returning())
-                .get_result(c)
-                .await)?;
-            audit::record_event(
-                tx,
-                &system,
-                &LocationCreated {
-                    location: (&row).into(),
-                },
-                None,
-            )
-            .await?;
+            let row = LocationRow {
+                id,
+                tenant_id: tenant,
+                name: name.to_owned(),
+                time_zone: time_zone.to_owned(),
+                address: None,
+                active: true,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            };
+            switchyard_kernel::write::create::<Location, _>(tx, &system, row, LocationCreated::of)
+                .await?;
             Ok::<_, Rejection>(id)
         })
         .await

@@ -97,6 +97,8 @@ pub async fn find_in<A: Aggregate>(
 /// scope, no such object).
 pub async fn find<A: Aggregate>(ctx: &Context<'_>, id: A::Id) -> Result<A, Error> {
     let caller = ctx.caller()?;
+    // Also where the scope alone would let everyone in (references to a location).
+    caller.require(A::READ)?;
     let mut pooled = ctx.services()?.db.read().await?;
     let row = find_in::<A>(&mut pooled.conn(), caller, A::READ, id).await?;
     Ok(A::node(Member::one(row)))
