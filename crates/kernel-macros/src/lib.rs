@@ -1,4 +1,4 @@
-//! (Over 600 lines: one proc macro, its attribute parser and its generator (row, object, filter, order, queries) side by side so a declaration's meaning reads in one place.)
+//! (Over 600 lines: one proc macro, its attribute parser and its generator (row, object, filter, order, queries, writes) side by side so a declaration's meaning reads in one place.)
 //!
 //! `aggregate!`: one declaration of an aggregate's reads, from which the row, the GraphQL
 //! type with its plain fields and relations, the filter and order inputs, the root queries

@@ -1,4 +1,4 @@
-//! (Over 600 lines: create, update, stage moves and merge share the customer's normalisation (names, email, phone, tags, address) and checks; merge alone is a third of it. To split by mutation with the kit's write helpers (issue 9).)
+//! (Over 600 lines: create, update, stage moves and merge share the customer's normalisation (names, email, phone, tags, address) and checks; merge alone is a third of it. The writes are `kernel::write` calls; to split by mutation.)
 //!
 //! Creating, changing, moving along the pipeline, and merging customers.
 

@@ -1,4 +1,4 @@
-//! (Over 600 lines: eight mutations of one lifecycle sharing its transitions and pricing; they shrink to one call each once the kit's versioned-update and transition helpers exist (issue 9), then split.)
+//! (Over 600 lines: nine mutations of one lifecycle sharing its guards (`require`), its pricing and its lines; each step is now a pure `moved` plus one `kernel::write` call, and what keeps the file long is the input objects and the precondition messages. To split by mutation.)
 //!
 //! Making, revising, approving, sending and answering quotes.
 

@@ -1,4 +1,4 @@
-//! (Over 600 lines: the task's declaration plus its queue moves (claim, hand over, complete, cancel, reopen), which share the history writer and the holder rules; to split into model/mutations with the kit's write helpers (issue 9).)
+//! (Over 600 lines: the task's declaration plus its queue moves (create, update, claim, hand over, complete, cancel, and the follow-up's reschedule and cancel), which share the history writer and the holder rules; each move is a changed row through `kernel::write` plus its history entry. The GraphQL input objects are most of what is left to split off.)
 //!
 //! Tasks: work to do for a user or waiting in a queue (call back, follow up, send a quote,
 //! visit a site). A queued task can be claimed; a task can be handed over to someone else or
