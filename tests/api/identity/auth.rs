@@ -370,6 +370,15 @@ backend_test! {
         let (status, body) = app.post(Some(&key), "{ locations { totalCount } }", json!({})).await;
         assert_eq!(status, 401);
         assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+        // The list hides revoked keys unless asked about them.
+        let lists = app.ok(&tenant.owner_token, r#"{ live: apiKeys { totalCount }
+            revoked: apiKeys(filter: {revokedAt: {isNull: false}}) { edges { node { id active node: createdBy { email } } } }
+            named: apiKeys(filter: {revokedAt: {isNull: false}, name: {contains: "nobody"}}) { totalCount } }"#, json!({})).await;
+        assert_eq!(lists["live"]["totalCount"], 0, "{lists}");
+        assert_eq!(lists["revoked"]["edges"][0]["node"]["id"], id.as_str(), "{lists}");
+        assert_eq!(lists["revoked"]["edges"][0]["node"]["active"], false, "{lists}");
+        assert_eq!(lists["revoked"]["edges"][0]["node"]["node"]["email"], "owner@acme.example", "{lists}");
+        assert_eq!(lists["named"]["totalCount"], 0, "{lists}");
         // A made-up key with a real prefix is refused too.
         let forged = format!("{}_forgedsecret", key.rsplit_once('_').unwrap().0);
         assert_eq!(app.post(Some(&forged), "{ __typename }", json!({})).await.0, 401);

@@ -14,13 +14,12 @@ use switchyard_kernel::audit;
 
 use crate::roles::events::GrantData;
 use events::{ApiKeyCreated, ApiKeyRevoked};
-use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
-use switchyard_kernel::policy::{Authenticated, Require};
+use switchyard_kernel::policy::Require;
 use switchyard_kernel::read::Expr;
 use switchyard_kernel::validate::Check;
 use switchyard_kernel::{
-    ApiKeyId, ContextExt, Db, Error, Rejection, Scope, UserErrorCode, UserId, db_run, idempotency,
-    payload, time,
+    ApiKeyId, Caller, ContextExt, Db, Error, Rejection, Scope, UserErrorCode, UserId, db_run,
+    idempotency, payload, time,
 };
 
 use crate::auth::secrets;
@@ -39,23 +38,6 @@ const LAST_USED_PRECISION: chrono::Duration = chrono::Duration::seconds(60);
 struct StoredGrant {
     permission: String,
     scope: Scope,
-}
-
-/// A row of `api_keys`.
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
-#[diesel(table_name = api_keys)]
-pub struct ApiKeyRow {
-    pub id: ApiKeyId,
-    pub tenant_id: switchyard_kernel::TenantId,
-    pub name: String,
-    pub prefix: String,
-    pub secret_hash: String,
-    pub permissions: String,
-    pub created_by: UserId,
-    pub created_at: NaiveDateTime,
-    pub expires_at: Option<NaiveDateTime>,
-    pub last_used_at: Option<NaiveDateTime>,
-    pub revoked_at: Option<NaiveDateTime>,
 }
 
 impl ApiKeyRow {
@@ -141,76 +123,88 @@ fn grant_data(grants: &[StoredGrant]) -> Vec<GrantData> {
         .collect()
 }
 
-/// A partner API key (never its secret).
-#[derive(Clone)]
-pub struct ApiKey(ApiKeyRow);
-
-#[Object(directive = Authenticated::apply())]
-impl ApiKey {
-    pub async fn id(&self) -> ID {
-        self.0.id.to_global()
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    /// The public part of the key (`sy_<prefix>_…`), to recognise it.
-    async fn prefix(&self) -> String {
-        format!("{KEY_PREFIX}{}", self.0.prefix)
-    }
-    /// What the key may do.
-    async fn permissions(&self) -> Vec<PermissionGrant> {
-        self.0
-            .grants()
-            .into_iter()
-            .map(|g| PermissionGrant {
-                permission: g.permission,
-                scope: g.scope,
-            })
-            .collect()
-    }
-    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        Ok(switchyard_kernel::read::aggregate::load_one::<User>(ctx, self.0.created_by).await?)
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at.and_utc()
-    }
-    async fn expires_at(&self) -> Option<DateTime<Utc>> {
-        self.0.expires_at.map(|t| t.and_utc())
-    }
-    /// Recorded at most once a minute.
-    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_used_at.map(|t| t.and_utc())
-    }
-    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
-        self.0.revoked_at.map(|t| t.and_utc())
-    }
-    /// Neither revoked nor expired.
-    async fn active(&self) -> bool {
-        self.0.revoked_at.is_none() && self.0.expires_at.is_none_or(|t| t > time::now())
-    }
+/// The keys `caller` reaches with `permission`: all of the tenant's, or the ones it created.
+fn scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
+    Ok(match caller.row_scope(permission)? {
+        RowScope::Tenant => Expr::True,
+        RowScope::Own(me) | RowScope::Location { user: me, .. } => Expr::Cmp {
+            column: "created_by",
+            op: "=",
+            value: me.to_string().into(),
+        },
+    })
 }
 
-switchyard_kernel::node_type!(ApiKey, ApiKeyId);
+/// Keys in use only, unless the filter's top level asks about `revokedAt`.
+fn unrevoked_unless_asked(filter: &ApiKeyFilter, _caller: &Caller) -> Result<Vec<Expr>, Error> {
+    Ok(match filter.revoked_at {
+        Some(_) => Vec::new(),
+        None => vec![Expr::IsNull {
+            column: "revoked_at",
+            null: true,
+        }],
+    })
+}
 
-impl ApiKey {
-    /// An API key by ID, as the caller may see it.
-    pub async fn find(ctx: &Context<'_>, id: ApiKeyId) -> Result<ApiKey, Error> {
-        let caller = ctx.caller()?;
-        let scope = caller.row_scope(API_KEY_READ)?;
-        let mut pooled = ctx.services()?.db.read().await?;
-        let mut conn = pooled.conn();
-        let row: Option<ApiKeyRow> = db_run!(&mut conn, |c| {
-            let mut query = api_keys::table
-                .filter(api_keys::tenant_id.eq(caller.tenant_id))
-                .filter(api_keys::id.eq(id))
-                .select(ApiKeyRow::as_select())
-                .into_boxed();
-            if let RowScope::Own(me) | RowScope::Location { user: me, .. } = &scope {
-                query = query.filter(api_keys::created_by.eq(*me));
-            }
-            query.first(c).await.optional()
-        })?;
-        row.map(ApiKey).ok_or(Error::NotFound)
+switchyard_kernel::aggregate! {
+    /// A partner API key (never its secret).
+    #[aggregate(
+        table = crate::schema::api_keys,
+        id = ApiKeyId,
+        read = API_KEY_READ,
+        scope = scope,
+        access = authenticated,
+        owner(user = created_by),
+        order(created_at, desc),
+        list(
+            name = api_keys,
+            doc = "API keys, newest first; revoked ones when the filter asks about `revokedAt`.",
+            defaults = unrevoked_unless_asked,
+        ),
+    )]
+    pub struct ApiKey {
+        #[field(filter, order)]
+        name: String,
+        #[field(hidden)]
+        prefix: String,
+        #[field(hidden)]
+        secret_hash: String,
+        #[field(hidden)]
+        permissions: String,
+        #[field(to_one = User, filter)]
+        created_by: UserId,
+        created_at: NaiveDateTime,
+        #[field(filter)]
+        expires_at: Option<NaiveDateTime>,
+        /// Recorded at most once a minute.
+        last_used_at: Option<NaiveDateTime>,
+        #[field(filter)]
+        revoked_at: Option<NaiveDateTime>,
+    }
+
+    impl ApiKey {
+        /// The public part of the key (`sy_<prefix>_…`), to recognise it.
+        async fn prefix(&self) -> String {
+            format!("{KEY_PREFIX}{}", self.row().prefix)
+        }
+
+        /// What the key may do.
+        async fn permissions(&self) -> Vec<PermissionGrant> {
+            self.row()
+                .grants()
+                .into_iter()
+                .map(|g| PermissionGrant {
+                    permission: g.permission,
+                    scope: g.scope,
+                })
+                .collect()
+        }
+
+        /// Neither revoked nor expired.
+        async fn active(&self) -> bool {
+            let row = self.row();
+            row.revoked_at.is_none() && row.expires_at.is_none_or(|t| t > time::now())
+        }
     }
 }
 
@@ -249,61 +243,6 @@ payload!(
     /// The result of `revokeApiKey`.
     ApiKeyPayload { api_key: ApiKey }
 );
-
-#[derive(Default)]
-pub struct ApiKeyQuery;
-
-#[Object]
-impl ApiKeyQuery {
-    /// API keys, newest first.
-    #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(API_KEY_READ))]
-    async fn api_keys(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        #[graphql(default)] include_revoked: bool,
-    ) -> async_graphql::Result<Connection<ApiKey>> {
-        let caller = ctx.caller()?;
-        let mut parts = Vec::new();
-        if let RowScope::Own(me) | RowScope::Location { user: me, .. } =
-            caller.row_scope(API_KEY_READ)?
-        {
-            parts.push(Expr::Cmp {
-                column: "created_by",
-                op: "=",
-                value: me.to_string().into(),
-            });
-        }
-        if !include_revoked {
-            parts.push(Expr::IsNull {
-                column: "revoked_at",
-                null: true,
-            });
-        }
-        let listing = switchyard_kernel::read::Listing {
-            table: "api_keys",
-            tenant: caller.tenant_id,
-            scope: Expr::all(parts),
-            filter: Expr::True,
-            order: switchyard_kernel::read::Order {
-                column: None,
-                desc: true,
-            },
-        };
-        Ok(listing
-            .connection(
-                &ctx.services()?.db,
-                &PageArgs::new(first, after, last, before),
-                1,
-                |r: &ApiKeyRow| Cursor(vec![r.id.to_string().into()]),
-                |rows| rows.into_iter().map(ApiKey).collect(),
-            )
-            .await?)
-    }
-}
 
 #[derive(Default)]
 pub struct ApiKeyMutation;
@@ -416,7 +355,7 @@ impl ApiKeyMutation {
             })
             .await;
         CreateApiKeyPayload::from_outcome(outcome, |(row, secret)| CreateApiKeyPayload {
-            api_key: Some(ApiKey(row)),
+            api_key: Some(ApiKey::one(row)),
             secret: Some(secret),
             user_errors: vec![],
         })
@@ -479,7 +418,7 @@ impl ApiKeyMutation {
             })
             .await;
         ApiKeyPayload::from_outcome(outcome, |row| ApiKeyPayload {
-            api_key: Some(ApiKey(row)),
+            api_key: Some(ApiKey::one(row)),
             user_errors: vec![],
         })
     }
