@@ -17,7 +17,7 @@ use switchyard_kernel::{
 use super::{Location, LocationRow};
 use crate::permissions::LOCATION_MANAGE;
 use crate::schema::locations;
-use crate::users::mutations::check_version;
+use switchyard_kernel::validate::check_version;
 
 payload!(
     /// The result of `createLocation` and `updateLocation`.

@@ -17,7 +17,7 @@ use super::{PermissionGrant, Role, RoleRow, custom_roles};
 use crate::api_keys::PermissionGrantInput;
 use crate::permissions::ROLE_MANAGE;
 use crate::schema::{role_permissions, roles, user_roles};
-use crate::users::mutations::check_version;
+use switchyard_kernel::validate::check_version;
 
 payload!(
     /// The result of `createRole` and `updateRole`.

@@ -18,7 +18,7 @@ use switchyard_kernel::{ContextExt, TenantId, db_run, payload, time};
 
 use crate::permissions::TENANT_MANAGE;
 use crate::schema::tenants;
-use crate::users::mutations::check_version;
+use switchyard_kernel::validate::check_version;
 
 /// A row of `tenants`.
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -15,6 +15,7 @@ use serde_json::json;
 use switchyard_kernel::access::{RowScope, UserKind};
 use switchyard_kernel::audit;
 use switchyard_kernel::policy::{Public, Require};
+use switchyard_kernel::validate::check_version;
 use switchyard_kernel::validate::{Check, normalize_email};
 use switchyard_kernel::{
     Caller, Conn, ContextExt, Error, LocationId, Rejection, Scope, TenantId, UserErrorCode, UserId,
@@ -118,8 +119,6 @@ pub struct AcceptInvitationInput {
     pub token: String,
     pub password: String,
 }
-
-pub(crate) use switchyard_kernel::validate::check_version;
 
 /// The user, if `caller` may manage them under `permission`: NOT_FOUND when not in the
 /// tenant, FORBIDDEN when outside the caller's scope.
