@@ -13,15 +13,18 @@ use switchyard_kernel::money::Long;
 use switchyard_kernel::{LocationId, Rejection, Services, TenantId, UserId, db_run, time};
 
 use crate::activities::{ActivityId, ActivityKind};
+use crate::activities::{ActivityRow, SalesActivity};
 use crate::customers::CustomerStage;
 use crate::customers::mutations::{Fields, insert as insert_customer};
 use crate::ids::{CustomerId, TaskId};
+use crate::leads::{Lead, LeadRow};
 use crate::leads::{LeadId, LeadPriority, LeadStatus};
 use crate::quotes::mutations::{QuoteItemInput, create_for_seed, moved};
 use crate::quotes::pricing::Line;
 use crate::quotes::{QuoteItemCategory, QuoteStatus};
-use crate::schema::{leads, quotes, sales_activities};
+use crate::schema::quotes;
 use crate::tasks::{self, NewTask, TaskKind, TaskQueue};
+use switchyard_kernel::write;
 
 /// Who the demo data belongs to.
 pub struct DemoPeople {
@@ -296,26 +299,27 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
                 let now = time::now();
                 if i < 120 {
                     let status = statuses[i % statuses.len()];
-                    db_run!(tx, |c| diesel::insert_into(leads::table)
-                        .values((
-                            leads::id.eq(LeadId::new()),
-                            leads::tenant_id.eq(tenant),
-                            leads::customer_id.eq(customer.id),
-                            leads::status.eq(status.as_str()),
-                            leads::priority.eq(LeadPriority::ALL[i % 4].as_str()),
-                            leads::score.eq((i * 37 % 100) as i32),
-                            leads::source.eq(customer.lead_source.clone()),
-                            leads::estimated_move_date
-                                .eq(Some((now + Duration::days((i % 90) as i64 + 7)).date())),
-                            leads::estimated_value_minor.eq(customer.estimated_value_minor),
-                            leads::currency.eq(Some("SEK")),
-                            leads::created_by.eq(Some(rep.to_string())),
-                            leads::created_at.eq(now),
-                            leads::updated_at.eq(now),
-                            leads::version.eq(1),
-                        ))
-                        .execute(c)
-                        .await)?;
+                    let lead = LeadRow {
+                        id: LeadId::new(),
+                        tenant_id: tenant,
+                        customer_id: customer.id,
+                        status,
+                        priority: LeadPriority::ALL[i % 4],
+                        score: (i * 37 % 100) as i32,
+                        source: customer.lead_source.clone(),
+                        estimated_move_date: Some(
+                            (now + Duration::days((i % 90) as i64 + 7)).date(),
+                        ),
+                        estimated_value_minor: customer.estimated_value_minor,
+                        currency: Some("SEK".to_owned()),
+                        follow_up_at: None,
+                        notes: String::new(),
+                        created_by: Some(rep),
+                        created_at: now,
+                        updated_at: now,
+                        version: 1,
+                    };
+                    write::insert::<Lead>(tx, lead).await?;
                     counts.leads += 1;
                 }
                 for a in 0..(i % 3) {
@@ -357,28 +361,28 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
                         None => None,
                     };
                     counts.tasks += usize::from(task.is_some());
-                    db_run!(tx, |c| diesel::insert_into(sales_activities::table)
-                        .values((
-                            sales_activities::id.eq(id),
-                            sales_activities::tenant_id.eq(tenant),
-                            sales_activities::customer_id.eq(customer.id),
-                            sales_activities::owner_id.eq(rep),
-                            sales_activities::kind.eq(kind.as_str()),
-                            sales_activities::subject.eq(&subject),
-                            sales_activities::description.eq(
-                                "Discussed the move: dates, volume and access at both addresses."
-                            ),
-                            sales_activities::outcome.eq(Some("Interested")),
-                            sales_activities::duration_minutes.eq(Some(15 + (i % 4) as i32 * 15)),
-                            sales_activities::occurred_at.eq(now - Duration::days((i % 30) as i64)),
-                            sales_activities::follow_up_at.eq(follow_up),
-                            sales_activities::follow_up_task_id.eq(task.map(|t| t.id.to_string())),
-                            sales_activities::created_at.eq(now),
-                            sales_activities::updated_at.eq(now),
-                            sales_activities::version.eq(1),
-                        ))
-                        .execute(c)
-                        .await)?;
+                    let activity = ActivityRow {
+                        id,
+                        tenant_id: tenant,
+                        customer_id: customer.id,
+                        lead_id: None,
+                        owner_id: rep,
+                        kind,
+                        subject,
+                        description:
+                            "Discussed the move: dates, volume and access at both addresses."
+                                .to_owned(),
+                        outcome: Some("Interested".to_owned()),
+                        next_action: None,
+                        duration_minutes: Some(15 + (i % 4) as i32 * 15),
+                        occurred_at: now - Duration::days((i % 30) as i64),
+                        follow_up_at: follow_up,
+                        follow_up_task_id: task.map(|t| t.id),
+                        created_at: now,
+                        updated_at: now,
+                        version: 1,
+                    };
+                    write::insert::<SalesActivity>(tx, activity).await?;
                     counts.activities += 1;
                 }
                 if i % 20 == 0 {
@@ -472,8 +476,7 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
                         let reason =
                             (*step == QuoteStatus::Rejected).then_some("Went with a cheaper offer");
                         let next = moved(&row, *step, Some(rep), reason);
-                        row =
-                            switchyard_kernel::write::store::<crate::Quote>(tx, &row, next).await?;
+                        row = write::store::<crate::Quote>(tx, &row, next).await?;
                     }
                     counts.quotes += 1;
                 }
