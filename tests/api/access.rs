@@ -110,7 +110,7 @@ backend_test! {
         let data = app.ok(&b.owner_token, "query($loc: ID!) { users(filter: {locationId: $loc}) { totalCount edges { node { email } } } }",
             json!({"loc": a_location})).await;
         assert_eq!(data["users"]["totalCount"], 0);
-        let data = app.ok(&b.owner_token, "{ users(filter: {search: \"alpha\"}) { totalCount } locations(search: \"alpha\") { totalCount } }", json!({})).await;
+        let data = app.ok(&b.owner_token, "{ users(search: \"alpha\") { totalCount } locations(search: \"alpha\") { totalCount } }", json!({})).await;
         assert_eq!(data["users"]["totalCount"], 0);
         assert_eq!(data["locations"]["totalCount"], 0);
         let data = app.ok(&b.owner_token, "{ users { totalCount edges { node { email } } } }", json!({})).await;
@@ -230,7 +230,7 @@ backend_test! {
             }
         }
         // Nothing forbidden was written: only the three permitted roles created users.
-        let data = app.ok(&t.owner_token, "{ users(filter: {search: \"made-by\"}) { totalCount } locations(search: \"Depot\") { totalCount } }", json!({})).await;
+        let data = app.ok(&t.owner_token, "{ users(search: \"made-by\") { totalCount } locations(search: \"Depot\") { totalCount } }", json!({})).await;
         assert_eq!(data["users"]["totalCount"], 3);
         assert_eq!(data["locations"]["totalCount"], 2);
     }
@@ -252,7 +252,7 @@ backend_test! {
             ("input.roles.0".to_owned(), "NOT_ALLOWED".to_owned()),
             ("input.locationIds.0".to_owned(), "NOT_ALLOWED".to_owned()),
         ]);
-        let data = app.ok(&t.owner_token, "{ users(filter: {search: \"x@acme\"}) { totalCount } }", json!({})).await;
+        let data = app.ok(&t.owner_token, "{ users(search: \"x@acme\") { totalCount } }", json!({})).await;
         assert_eq!(data["users"]["totalCount"], 0);
     }
 }

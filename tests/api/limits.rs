@@ -208,13 +208,13 @@ backend_test! {
         let (status, body) = app.post(token, "query($s: String) { customers(search: $s) { totalCount } }",
             json!({"s": "a".repeat(60_000)})).await;
         assert_refused(status, &body, "BAD_USER_INPUT");
-        let (status, body) = app.post(token, "query($s: String) { users(filter: {search: $s}) { totalCount } }",
+        let (status, body) = app.post(token, "query($s: String) { users(search: $s) { totalCount } }",
             json!({"s": "%".repeat(100_000)})).await;
         assert_refused(status, &body, "BAD_USER_INPUT");
         // A search within the string bound but beyond the search bound: a coded field error.
         for query in [
             "query($s: String) { customers(search: $s) { totalCount } }",
-            "query($s: String) { users(filter: {search: $s}) { totalCount } }",
+            "query($s: String) { users(search: $s) { totalCount } }",
             "query($s: String) { locations(search: $s) { totalCount } }",
         ] {
             let body = app.gql(token, query, json!({"s": "ab%_".repeat(1_000)})).await;
@@ -224,7 +224,7 @@ backend_test! {
         // LIKE's own wildcards in a search match themselves, not everything.
         let data = app.ok(&t.owner_token,
             r#"{ all: locations { totalCount } pct: locations(search: "%") { totalCount }
-                 users(filter: {search: "_"}) { totalCount } }"#, json!({})).await;
+                 users(search: "_") { totalCount } }"#, json!({})).await;
         assert_eq!(data["all"]["totalCount"], 1, "{data}");
         assert_eq!(data["pct"]["totalCount"], 0, "{data}");
         assert_eq!(data["users"]["totalCount"], 0, "{data}");

@@ -23,6 +23,7 @@ pub use users::User;
 /// Identity's queries.
 #[derive(MergedObject, Default)]
 pub struct IdentityQuery(
+    users::MeQuery,
     users::UserQuery,
     roles::RoleQuery,
     locations::LocationQuery,

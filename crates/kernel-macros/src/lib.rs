@@ -82,6 +82,7 @@ struct Options {
     list: Option<(Ident, LitStr)>,
     search: Option<Path>,
     defaults: Option<Path>,
+    check: Option<Path>,
     has_many: Vec<HasMany>,
 }
 
@@ -121,6 +122,7 @@ fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
     let mut list = None;
     let mut search = None;
     let mut defaults = None;
+    let mut check = None;
     let mut has_many = Vec::new();
     let Some(attr) = attrs.iter().find(|a| a.path().is_ident("aggregate")) else {
         return err(
@@ -189,8 +191,10 @@ fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
                         search = Some(inner.value()?.parse::<Path>()?);
                     } else if inner.path.is_ident("defaults") {
                         defaults = Some(inner.value()?.parse::<Path>()?);
+                    } else if inner.path.is_ident("check") {
+                        check = Some(inner.value()?.parse::<Path>()?);
                     } else {
-                        return Err(inner.error("expected name, doc, search or defaults"));
+                        return Err(inner.error("expected name, doc, search, defaults or check"));
                     }
                     Ok(())
                 })?;
@@ -253,6 +257,7 @@ fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
         list,
         search,
         defaults,
+        check,
         has_many,
     })
 }
@@ -378,11 +383,19 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
         if ident == "id" || ident == "tenant_id" {
             return err(ident.span(), "`id` and `tenant_id` are implicit");
         }
+        let opts = parse_field_options(&f.attrs)?;
+        if opts.hide_unless.is_some() && (opts.filter || opts.order.is_some()) {
+            // A condition or a sort key (cursors carry it) would reveal what the rule hides.
+            return err(
+                ident.span(),
+                "a field shown row by row (hide_unless) is neither filtered nor ordered by",
+            );
+        }
         fields.push(Field {
             ident,
             ty: f.ty.clone(),
             docs: docs(&f.attrs),
-            opts: parse_field_options(&f.attrs)?,
+            opts,
         });
     }
 
@@ -713,6 +726,9 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
         let defaults_part = opts.defaults.as_ref().map(|defaults| {
             quote!(parts.extend(#defaults(&filter, caller)?);)
         });
+        let check_part = opts.check.as_ref().map(|check| {
+            quote!(#check(&filter, &order, caller)?;)
+        });
         quote! {
             #[doc = #doc]
             #[graphql(
@@ -734,10 +750,11 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
                 use #k::ContextExt as _;
                 let caller = ctx.caller()?;
                 let filter = filter.unwrap_or_default();
+                let order = order_by.unwrap_or_default();
+                #check_part
                 let mut parts = vec![filter.expr(caller)?];
                 #defaults_part
                 #search_part
-                let order = order_by.unwrap_or_default();
                 ::std::result::Result::Ok(
                     #k::read::aggregate::list::<#node, _>(
                         ctx,

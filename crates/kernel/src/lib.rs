@@ -61,13 +61,14 @@ pub mod write;
 /// `inherit`), `owner(user = …, location = …)` (whose row it is, for `hide_unless`), `prefix`
 /// (names of the row, filter, order and query types; the type's name by default),
 /// `order(<field>, asc|desc)` (the default order), `one(name, doc)` and `list(name, doc,
-/// search = fn(&Caller, &str), defaults = fn(&Filter, &Caller))` (the root queries), and
+/// search = fn(&Caller, &str), defaults = fn(&Filter, &Caller), check = fn(&Filter, &Order,
+/// &Caller))` (the root queries; `check` refuses a request before it runs), and
 /// `has_many(name, node, by = <column>, doc)` (nested pages of another aggregate).
 ///
 /// Field options: `filter`, `order` (or `order = Variant`), `hidden`, `name = "gqlName"`,
 /// `to_one = Aggregate` (a reference, batched over the page; `guard` requires the target's
 /// read permission), `hide_unless = PERMISSION` (null unless the caller reaches this row with
-/// it). An optional `struct <Prefix>Filter { … }` adds filter fields the aggregate interprets
+/// it; such a field is neither filtered nor ordered by). An optional `struct <Prefix>Filter { … }` adds filter fields the aggregate interprets
 /// itself ([`read::FilterExtra`]).
 ///
 /// A row with `version` and `updated_at` is also [`write::Stored`]: mutations create and

@@ -521,21 +521,21 @@ backend_test! {
         let (_, rep) = app.user(&t, "rep@portal.example", &["sales_rep"], &[t.location]).await;
         // Named unlike its address, so that a search by the address cannot match the name.
         app.ok(&t.owner_token, "mutation($id: ID!) { updateUser(input: {id: $id, name: \"Kund\"}) { user { id } } }", json!({"id": client.to_global()})).await;
-        let list = "{ users(filter: {kind: CLIENT}) { edges { node { email name } } } }";
+        let list = "{ users(filter: {kind: {eq: CLIENT}}) { edges { node { email name } } } }";
         for token in [&observer, &accountant] {
             let data = app.ok(token, list, json!({})).await;
             assert_eq!(data["users"]["edges"][0]["node"], json!({"email": null, "name": "Kund"}), "{data}");
             // Nor found by it, nor sorted by it (a cursor carries the sort key).
-            let found = app.ok(token, "{ users(filter: {search: \"kund@\"}) { totalCount } }", json!({})).await;
+            let found = app.ok(token, "{ users(search: \"kund@\") { totalCount } }", json!({})).await;
             assert_eq!(found["users"]["totalCount"], 0);
             let sorted = app.gql(Some(token), "{ users(orderBy: {field: EMAIL}) { totalCount } }", json!({})).await;
             assert_eq!(error_code(&sorted), Some("BAD_USER_INPUT"), "{sorted}");
-            let staff = app.ok(token, "{ users(filter: {kind: STAFF}, orderBy: {field: EMAIL}) { edges { node { email } } } }", json!({})).await;
+            let staff = app.ok(token, "{ users(filter: {kind: {eq: STAFF}}, orderBy: {field: EMAIL}) { edges { node { email } } } }", json!({})).await;
             assert!(staff["users"]["edges"][0]["node"]["email"].is_string(), "staff addresses stay in the directory: {staff}");
         }
         let data = app.ok(&rep, list, json!({})).await;
         assert_eq!(data["users"]["edges"][0]["node"]["email"], "kund@portal.example");
-        let found = app.ok(&rep, "{ users(filter: {search: \"kund@\"}) { totalCount } }", json!({})).await;
+        let found = app.ok(&rep, "{ users(search: \"kund@\") { totalCount } }", json!({})).await;
         assert_eq!(found["users"]["totalCount"], 1);
         // The client sees its own address, and signing in shows it.
         let data = app.ok(&client_token, "{ me { email } }", json!({})).await;

@@ -3,16 +3,14 @@
 pub mod events;
 pub mod mutations;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_kernel::access::{RowScope, UserKind};
-use switchyard_kernel::batch::Member;
-use switchyard_kernel::connection::{Connection, Cursor, PageArgs, SortDirection};
 use switchyard_kernel::db::sql::Sql;
 use switchyard_kernel::policy::{Authenticated, Require};
-use switchyard_kernel::read::{Aggregate, Expr};
+use switchyard_kernel::read::Expr;
 use switchyard_kernel::{
     Caller, Conn, ContextExt, Error, LocationId, Scope, TenantId, UserId, db_run,
 };
@@ -23,23 +21,6 @@ use crate::roles::{Role, UserGrant};
 use crate::schema::users;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
-
-/// A row of `users`.
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
-#[diesel(table_name = users)]
-pub struct UserRow {
-    pub id: UserId,
-    pub tenant_id: TenantId,
-    pub email: String,
-    pub name: String,
-    pub kind: UserKind,
-    pub status: UserStatus,
-    pub password_hash: Option<String>,
-    pub last_login_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub version: i32,
-}
 
 switchyard_kernel::text_enum! {
     /// Whether a user may sign in.
@@ -53,130 +34,111 @@ switchyard_kernel::text_enum! {
     }
 }
 
-/// A person who signs in: a staff member or a customer-portal client.
-///
-/// Its fields inherit their access from the field that returned the user: every such field
-/// is guarded (`me`, `users`, `node`, a relation on a guarded type), and `login` returns the
-/// user who just proved who they are.
-#[derive(Clone)]
-pub struct User(pub(crate) Member<UserRow>);
-
-#[Object(directive = switchyard_kernel::policy::Inherit::apply())]
-impl User {
-    pub async fn id(&self) -> ID {
-        self.0.id.to_global()
+switchyard_kernel::aggregate! {
+    /// A person who signs in: a staff member or a customer-portal client.
+    ///
+    /// Its fields inherit their access from the field that returned the user: every such field
+    /// is guarded (`me`, `users`, `node`, a relation on a guarded type), and `login` returns the
+    /// user who just proved who they are.
+    #[aggregate(
+        table = crate::schema::users,
+        id = UserId,
+        read = USER_READ,
+        scope = scope,
+        access = inherit,
+        owner(user = id),
+        order(name, asc),
+        one(name = user, doc = "A user by ID."),
+        list(name = users, doc = "Users the caller may see, by name. `search` matches part of the name, or of an address the caller may see.", search = search, check = email_order),
+    )]
+    pub struct User {
+        /// Lower-cased; unique within the tenant.
+        #[field(hidden, order)]
+        email: String,
+        #[field(order)]
+        name: String,
+        #[field(filter)]
+        kind: UserKind,
+        #[field(filter)]
+        status: UserStatus,
+        #[field(hidden)]
+        password_hash: Option<String>,
+        last_login_at: Option<NaiveDateTime>,
+        created_at: NaiveDateTime,
+        updated_at: NaiveDateTime,
+        /// Increases with every change; pass it as `expectedVersion` to update safely.
+        version: i32,
     }
 
-    /// Lower-cased; unique within the tenant. A customer-portal user's address is a
-    /// customer's contact detail: null for callers without `identity.client_contact:read`
-    /// reaching it (a client sees its own).
-    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        let visible = self.0.kind != UserKind::Client
-            || match ctx.data_opt::<switchyard_kernel::Caller>() {
-                Some(caller) => caller.reaches(CLIENT_CONTACT_READ, Some(self.0.id), None),
-                // Without a caller, the only way to a user is a sign-in payload (`login`,
-                // `refreshSession`, `acceptInvitation`): the user who just proved who they are.
-                None => true,
-            };
-        visible.then_some(self.0.email.as_str())
+    /// Filters of `users` beyond the user's own fields.
+    pub struct UserFilter {
+        /// Users holding this role key.
+        role: Option<String>,
+        /// Users belonging to this location.
+        location_id: Option<ID>,
     }
 
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
+    impl User {
+        /// Lower-cased; unique within the tenant. A customer-portal user's address is a
+        /// customer's contact detail: null for callers without `identity.client_contact:read`
+        /// reaching it (a client sees its own).
+        async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
+            let row = self.row();
+            let visible = row.kind != UserKind::Client
+                || match ctx.data_opt::<Caller>() {
+                    Some(caller) => caller.reaches(CLIENT_CONTACT_READ, Some(row.id), None),
+                    // Without a caller, the only way to a user is a sign-in payload (`login`,
+                    // `refreshSession`, `acceptInvitation`): the user who just proved who they
+                    // are.
+                    None => true,
+                };
+            visible.then_some(row.email.as_str())
+        }
 
-    async fn kind(&self) -> UserKind {
-        self.0.kind
-    }
+        /// The roles the user holds.
+        async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Role>> {
+            let roles = self
+                .0
+                .siblings()
+                .batch("roles", |rows| {
+                    crate::roles::roles_of(ctx, rows.iter().map(|r| r.id).collect())
+                })
+                .await?;
+            Ok(roles.get(&self.row().id).cloned().unwrap_or_default())
+        }
 
-    async fn status(&self) -> UserStatus {
-        self.0.status
-    }
+        /// The locations the user belongs to (what `location` scope reaches).
+        async fn locations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Location>> {
+            let locations = self
+                .0
+                .siblings()
+                .batch("locations", |rows| {
+                    crate::locations::locations_of(ctx, rows.iter().map(|r| r.id).collect())
+                })
+                .await?;
+            Ok(Location::all(
+                locations.get(&self.row().id).cloned().unwrap_or_default(),
+            ))
+        }
 
-    /// The roles the user holds.
-    async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Role>> {
-        let roles = self
-            .0
-            .siblings()
-            .batch("roles", |rows| {
-                crate::roles::roles_of(ctx, rows.iter().map(|r| r.id).collect())
-            })
-            .await?;
-        Ok(roles.get(&self.0.id).cloned().unwrap_or_default())
-    }
-
-    /// The locations the user belongs to (what `location` scope reaches).
-    async fn locations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Location>> {
-        let locations = self
-            .0
-            .siblings()
-            .batch("locations", |rows| {
-                crate::locations::locations_of(ctx, rows.iter().map(|r| r.id).collect())
-            })
-            .await?;
-        Ok(Location::all(
-            locations.get(&self.0.id).cloned().unwrap_or_default(),
-        ))
-    }
-
-    /// Extra permissions granted to this user, expired ones included.
-    #[graphql(directive = Require::apply(USER_READ))]
-    async fn grants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserGrant>> {
-        let grants = self
-            .0
-            .siblings()
-            .batch("grants", |rows| {
-                crate::roles::grants_of(ctx, rows.iter().map(|r| r.id).collect())
-            })
-            .await?;
-        Ok(grants
-            .get(&self.0.id)
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .map(UserGrant)
-            .collect())
-    }
-
-    async fn last_login_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_login_at.map(|t| t.and_utc())
-    }
-
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at.and_utc()
-    }
-
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at.and_utc()
-    }
-
-    /// Increases with every change; pass it as `expectedVersion` to update safely.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-}
-
-switchyard_kernel::node_type!(User, UserId);
-
-impl User {
-    pub fn row(&self) -> &UserRow {
-        self.0.row()
-    }
-
-    /// A user on its own.
-    pub fn one(row: UserRow) -> User {
-        User(Member::one(row))
-    }
-
-    /// A user by ID as `caller` may see it; NOT_FOUND otherwise (another tenant, out of scope).
-    pub async fn find(ctx: &Context<'_>, id: UserId) -> Result<User, Error> {
-        let caller = ctx.caller()?;
-        let scope = caller.row_scope(USER_READ)?;
-        let mut pooled = ctx.services()?.db.read().await?;
-        find_scoped(&mut pooled.conn(), caller.tenant_id, &scope, id)
-            .await?
-            .map(User::one)
-            .ok_or(Error::NotFound)
+        /// Extra permissions granted to this user, expired ones included.
+        #[graphql(directive = Require::apply(USER_READ))]
+        async fn grants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserGrant>> {
+            let grants = self
+                .0
+                .siblings()
+                .batch("grants", |rows| {
+                    crate::roles::grants_of(ctx, rows.iter().map(|r| r.id).collect())
+                })
+                .await?;
+            Ok(grants
+                .get(&self.row().id)
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(UserGrant)
+                .collect())
+        }
     }
 }
 
@@ -228,61 +190,87 @@ pub(crate) async fn find_scoped(
     .await
 }
 
-/// Users as other domains' relations read them (an assignee, a creator): null where the
-/// caller's `identity.user:read` scope does not reach.
-impl Aggregate for User {
-    type Id = UserId;
-    type Row = UserRow;
-    const TABLE: &'static str = "users";
-    const TYPE_NAME: &'static str = UserId::TYPE_NAME;
-    const READ: &'static str = USER_READ;
-
-    fn scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
-        scope(caller, permission)
-    }
-    fn id(row: &UserRow) -> UserId {
-        row.id
-    }
-    fn owner(row: &UserRow) -> (Option<UserId>, Option<LocationId>) {
-        (Some(row.id), None)
-    }
-    fn node(member: Member<UserRow>) -> User {
-        User(member)
-    }
-    fn member(&self) -> &Member<UserRow> {
-        &self.0
-    }
+/// Users whose name contains the term, or whose address does where the caller may see it:
+/// staff addresses, and portal users' where `identity.client_contact:read` reaches them (the
+/// rule of the `email` field).
+fn search(caller: &Caller, term: &str) -> Result<Expr, Error> {
+    let name = Expr::Contains {
+        column: "name",
+        term: term.to_owned(),
+    };
+    let email = Expr::Contains {
+        column: "email",
+        term: term.to_owned(),
+    };
+    Ok(match caller.row_scope(CLIENT_CONTACT_READ).ok() {
+        Some(RowScope::Tenant) => Expr::Or(vec![name, email]),
+        some_or_none => {
+            let me = match (some_or_none, caller.user_id()) {
+                (Some(_), Some(me)) => me.to_string(),
+                _ => String::new(),
+            };
+            let visible = Expr::Or(vec![
+                Expr::Cmp {
+                    column: "kind",
+                    op: "=",
+                    value: UserKind::Staff.as_str().into(),
+                },
+                Expr::Cmp {
+                    column: "id",
+                    op: "=",
+                    value: me.into(),
+                },
+            ]);
+            Expr::Or(vec![name, Expr::And(vec![email, visible])])
+        }
+    })
 }
 
-/// Filters for `users`.
-#[derive(Debug, Default, InputObject)]
-pub struct UserFilter {
-    /// Part of the name or email, case-insensitive.
-    pub search: Option<String>,
-    pub status: Option<UserStatus>,
-    pub kind: Option<UserKind>,
-    /// Users holding this role key.
-    pub role: Option<String>,
-    /// Users belonging to this location.
-    pub location_id: Option<ID>,
+/// Sorting by EMAIL is refused where it would order portal users by addresses the caller may
+/// not see (cursors carry the sort key). Portal users belong to no location, so only a
+/// tenant-wide directory lists them.
+fn email_order(filter: &UserFilter, order: &UserOrder, caller: &Caller) -> Result<(), Error> {
+    let staff_only = filter.kind.as_ref().is_some_and(|k| {
+        k.eq == Some(UserKind::Staff) || k.any_of.as_deref() == Some(&[UserKind::Staff])
+    });
+    if order.field == UserOrderField::Email
+        && caller.row_scope(USER_READ)? == RowScope::Tenant
+        && caller.row_scope(CLIENT_CONTACT_READ).ok() != Some(RowScope::Tenant)
+        && !staff_only
+    {
+        return Err(Error::bad_input(
+            "orderBy.field",
+            "sorting by EMAIL includes portal users' addresses, which you may not see: \
+             add filter: {kind: {eq: STAFF}}",
+        ));
+    }
+    Ok(())
 }
 
-/// Sort keys of `users`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Enum)]
-pub enum UserOrderField {
-    #[default]
-    Name,
-    Email,
-    /// Creation order.
-    CreatedAt,
-}
-
-/// How `users` is sorted.
-#[derive(Debug, Clone, Copy, Default, InputObject)]
-pub struct UserOrder {
-    pub field: UserOrderField,
-    #[graphql(default)]
-    pub direction: SortDirection,
+impl switchyard_kernel::read::FilterExtra for UserFilter {
+    fn extra(&self, caller: &Caller) -> Result<Vec<Expr>, Error> {
+        let mut parts = Vec::new();
+        if let Some(role) = &self.role {
+            let mut sql =
+                Sql::new("t.id IN (SELECT ur.user_id FROM user_roles ur WHERE ur.tenant_id = ");
+            sql.bind(caller.tenant_id.to_string())
+                .push(" AND ur.role_key = ")
+                .bind(role.clone())
+                .push(")");
+            parts.push(Expr::Sql(sql));
+        }
+        if let Some(location) = &self.location_id {
+            let location = LocationId::parse(location)?;
+            let mut sql =
+                Sql::new("t.id IN (SELECT ul.user_id FROM user_locations ul WHERE ul.tenant_id = ");
+            sql.bind(caller.tenant_id.to_string())
+                .push(" AND ul.location_id = ")
+                .bind(location.to_string())
+                .push(")");
+            parts.push(Expr::Sql(sql));
+        }
+        Ok(parts)
+    }
 }
 
 /// Effective permission of the caller.
@@ -294,10 +282,10 @@ pub struct EffectivePermission {
 }
 
 #[derive(Default)]
-pub struct UserQuery;
+pub struct MeQuery;
 
 #[Object]
-impl UserQuery {
+impl MeQuery {
     /// The signed-in user; null for an API key.
     #[graphql(directive = Authenticated::apply())]
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
@@ -320,158 +308,6 @@ impl UserQuery {
             .into_iter()
             .map(|(permission, scope)| EffectivePermission { permission, scope })
             .collect())
-    }
-
-    /// A user by ID.
-    #[graphql(directive = Require::apply(USER_READ))]
-    async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
-        Ok(Some(User::find(ctx, UserId::parse(&id)?).await?))
-    }
-
-    /// Users the caller may see.
-    #[graphql(complexity = "switchyard_kernel::connection::cost(first, last, child_complexity)", directive = Require::apply(USER_READ))]
-    #[allow(clippy::too_many_arguments)]
-    async fn users(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<UserFilter>,
-        order_by: Option<UserOrder>,
-    ) -> async_graphql::Result<Connection<User>> {
-        let caller = ctx.caller()?.clone();
-        let order = order_by.unwrap_or_default();
-        let filter = filter.unwrap_or_default();
-        let location = match &filter.location_id {
-            Some(id) => Some(LocationId::parse(id)?),
-            None => None,
-        };
-        let client_emails = caller.row_scope(CLIENT_CONTACT_READ).ok();
-        let scope = caller.row_scope(USER_READ)?;
-        // Portal users belong to no location: only a tenant-wide directory lists them.
-        if order.field == UserOrderField::Email
-            && scope == RowScope::Tenant
-            && client_emails != Some(RowScope::Tenant)
-            && filter.kind != Some(UserKind::Staff)
-        {
-            // Cursors carry the sort key: sorting portal users by an address the caller may not
-            // see would show it.
-            return Err(Error::bad_input(
-                "orderBy.field",
-                "sorting by EMAIL includes portal users' addresses, which you may not see: \
-                 add filter: {kind: STAFF}",
-            )
-            .into());
-        }
-        let me = caller.user_id().map(|u| u.to_string()).unwrap_or_default();
-        let mut parts = Vec::new();
-        if let Some(term) =
-            switchyard_kernel::validate::search_term("filter.search", filter.search)?
-        {
-            // An address matches only where the caller may see it: staff addresses, and
-            // portal users' where `identity.client_contact:read` reaches them.
-            let name = Expr::Contains {
-                column: "name",
-                term: term.clone(),
-            };
-            let email = Expr::Contains {
-                column: "email",
-                term,
-            };
-            parts.push(match client_emails {
-                Some(RowScope::Tenant) => Expr::Or(vec![name, email]),
-                some_or_none => {
-                    let visible = Expr::Or(vec![
-                        Expr::Cmp {
-                            column: "kind",
-                            op: "=",
-                            value: UserKind::Staff.as_str().into(),
-                        },
-                        Expr::Cmp {
-                            column: "id",
-                            op: "=",
-                            value: if some_or_none.is_some() {
-                                me
-                            } else {
-                                String::new()
-                            }
-                            .into(),
-                        },
-                    ]);
-                    Expr::Or(vec![name, Expr::And(vec![email, visible])])
-                }
-            });
-        }
-        if let Some(status) = filter.status {
-            parts.push(Expr::Cmp {
-                column: "status",
-                op: "=",
-                value: status.as_str().into(),
-            });
-        }
-        if let Some(kind) = filter.kind {
-            parts.push(Expr::Cmp {
-                column: "kind",
-                op: "=",
-                value: kind.as_str().into(),
-            });
-        }
-        if let Some(role) = filter.role {
-            let mut sql =
-                Sql::new("t.id IN (SELECT ur.user_id FROM user_roles ur WHERE ur.tenant_id = ");
-            sql.bind(caller.tenant_id.to_string())
-                .push(" AND ur.role_key = ")
-                .bind(role)
-                .push(")");
-            parts.push(Expr::Sql(sql));
-        }
-        if let Some(location) = location {
-            let mut sql =
-                Sql::new("t.id IN (SELECT ul.user_id FROM user_locations ul WHERE ul.tenant_id = ");
-            sql.bind(caller.tenant_id.to_string())
-                .push(" AND ul.location_id = ")
-                .bind(location.to_string())
-                .push(")");
-            parts.push(Expr::Sql(sql));
-        }
-        let listing = switchyard_kernel::read::Listing {
-            table: "users",
-            tenant: caller.tenant_id,
-            scope: self::scope(&caller, USER_READ)?,
-            filter: Expr::all(parts),
-            order: switchyard_kernel::read::Order {
-                column: match order.field {
-                    UserOrderField::CreatedAt => None,
-                    UserOrderField::Name => Some("name"),
-                    UserOrderField::Email => Some("email"),
-                },
-                desc: order.direction.is_desc(),
-            },
-        };
-        let args = PageArgs::new(first, after, last, before);
-        Ok(listing
-            .connection(
-                &ctx.services()?.db,
-                &args,
-                if order.field == UserOrderField::CreatedAt {
-                    1
-                } else {
-                    2
-                },
-                |row: &UserRow| match order.field {
-                    UserOrderField::CreatedAt => Cursor(vec![row.id.to_string().into()]),
-                    UserOrderField::Name => {
-                        Cursor(vec![row.name.clone().into(), row.id.to_string().into()])
-                    }
-                    UserOrderField::Email => {
-                        Cursor(vec![row.email.clone().into(), row.id.to_string().into()])
-                    }
-                },
-                |rows| Member::all(rows).into_iter().map(User).collect(),
-            )
-            .await?)
     }
 }
 
