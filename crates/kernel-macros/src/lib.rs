@@ -101,6 +101,9 @@ struct Field {
     ident: Ident,
     ty: Type,
     docs: Vec<Attribute>,
+    /// `#[diesel(…)]` attributes, kept on the row's field (e.g. `skip_update` for a column
+    /// that changes outside versioned writes).
+    row_attrs: Vec<Attribute>,
     opts: FieldOptions,
 }
 
@@ -395,14 +398,20 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
             ident,
             ty: f.ty.clone(),
             docs: docs(&f.attrs),
+            row_attrs: f
+                .attrs
+                .iter()
+                .filter(|a| a.path().is_ident("diesel"))
+                .cloned()
+                .collect(),
             opts,
         });
     }
 
     // The row.
     let row_fields = fields.iter().map(|f| {
-        let (ident, ty) = (&f.ident, &f.ty);
-        quote!(pub #ident: #ty,)
+        let (ident, ty, attrs) = (&f.ident, &f.ty, &f.row_attrs);
+        quote!(#(#attrs)* pub #ident: #ty,)
     });
     let row_doc = format!("A row of `{table_name}`.");
 

@@ -68,7 +68,9 @@ pub mod write;
 /// Field options: `filter`, `order` (or `order = Variant`), `hidden`, `name = "gqlName"`,
 /// `to_one = Aggregate` (a reference, batched over the page; `guard` requires the target's
 /// read permission), `hide_unless = PERMISSION` (null unless the caller reaches this row with
-/// it; such a field is neither filtered nor ordered by). An optional `struct <Prefix>Filter { … }` adds filter fields the aggregate interprets
+/// it; such a field is neither filtered nor ordered by). A field's `#[diesel(…)]` attributes
+/// stay on the row's field (`skip_update` for a column written outside versioned updates).
+/// An optional `struct <Prefix>Filter { … }` adds filter fields the aggregate interprets
 /// itself ([`read::FilterExtra`]).
 ///
 /// A row with `version` and `updated_at` is also [`write::Stored`]: mutations create and

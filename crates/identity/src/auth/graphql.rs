@@ -13,7 +13,7 @@ use switchyard_kernel::policy::{Authenticated, Public};
 use switchyard_kernel::validate::{Check, normalize_email};
 use switchyard_kernel::{
     ClientAddr, ContextExt, Error, Rejection, TenantId, UserErrorCode, UserId, db_run, payload,
-    time,
+    time, write,
 };
 
 use super::sessions::{self, Rotation};
@@ -21,7 +21,7 @@ use super::{Authenticator, password, secrets};
 use crate::schema::{tenants, users};
 use crate::users::events::{UserPasswordChanged, UserSignedOut};
 use crate::users::mutations::UserPayload;
-use crate::users::{User, UserRow};
+use crate::users::{User, UserRow, UserStatus};
 
 payload!(
     /// Credentials for a session: a short-lived access token and a refresh token.
@@ -106,24 +106,14 @@ async fn open_session(
         .mutate(async |tx| {
             let mut row = row;
             if let Some(hash) = &set_password {
-                row = db_run!(tx, |c| diesel::update(
-                    users::table
-                        .find(row.id)
-                        .filter(users::version.eq(row.version))
-                )
-                .set((
-                    users::password_hash.eq(hash),
-                    users::status.eq("active"),
-                    users::invitation_hash.eq(None::<String>),
-                    users::invitation_expires_at.eq(None::<chrono::NaiveDateTime>),
-                    users::version.eq(row.version + 1),
-                    users::updated_at.eq(time::now()),
-                ))
-                .returning(UserRow::as_returning())
-                .get_result(c)
-                .await
-                .optional())?
-                .ok_or_else(Error::changed_meanwhile)?;
+                let accepted = UserRow {
+                    password_hash: Some(hash.clone()),
+                    status: UserStatus::Active,
+                    invitation_hash: None,
+                    invitation_expires_at: None,
+                    ..row.clone()
+                };
+                row = write::store::<User>(tx, &row, accepted).await?;
             }
             let (session, refresh) =
                 sessions::start(tx, row.tenant_id, row.id, auth.lifetimes.refresh).await?;
@@ -424,21 +414,11 @@ impl AuthMutation {
         let outcome = ctx
             .services()?
             .mutate(async |tx| {
-                let row: UserRow = db_run!(tx, |c| diesel::update(
-                    users::table
-                        .find(*id)
-                        .filter(users::version.eq(row.version))
-                )
-                .set((
-                    users::password_hash.eq(&hash),
-                    users::version.eq(row.version + 1),
-                    users::updated_at.eq(time::now()),
-                ))
-                .returning(UserRow::as_returning())
-                .get_result(c)
-                .await
-                .optional())?
-                .ok_or_else(Error::changed_meanwhile)?;
+                let changed = UserRow {
+                    password_hash: Some(hash.clone()),
+                    ..row.clone()
+                };
+                let row = write::store::<User>(tx, &row, changed).await?;
                 sessions::revoke_all(
                     tx,
                     caller.tenant_id,

@@ -10,12 +10,15 @@ use super::events::TenantCreated;
 use crate::locations::events::LocationCreated;
 use crate::locations::{Location, LocationRow};
 use crate::users::events::UserCreated;
-use crate::users::{UserRow, UserStatus};
+use crate::users::mutations::{replace_locations, replace_roles};
+use crate::users::{User, UserRow, UserStatus};
 use switchyard_kernel::validate::{is_email, normalize_email};
-use switchyard_kernel::{Conn, LocationId, Rejection, Services, TenantId, UserId, db_run, time};
+use switchyard_kernel::{
+    Conn, LocationId, Rejection, Services, TenantId, UserId, db_run, time, write,
+};
 
 use crate::auth::password;
-use crate::schema::{tenants, user_locations, user_roles, users};
+use crate::schema::{tenants, users};
 
 /// A user to create.
 #[derive(Debug, Clone)]
@@ -162,52 +165,28 @@ async fn insert_user(
         ));
     }
     let now = time::now();
-    let row: UserRow = db_run!(tx, |c| diesel::insert_into(users::table)
-        .values((
-            users::id.eq(id),
-            users::tenant_id.eq(tenant),
-            users::email.eq(&email),
-            users::name.eq(user.name.trim()),
-            users::kind.eq(user.kind),
-            users::status.eq(UserStatus::Active),
-            users::password_hash.eq(hash),
-            users::created_at.eq(now),
-            users::updated_at.eq(now),
-            users::version.eq(1),
-        ))
-        .returning(UserRow::as_returning())
-        .get_result(c)
-        .await)?;
-    for role in &user.roles {
-        db_run!(tx, |c| diesel::insert_into(user_roles::table)
-            .values((
-                user_roles::tenant_id.eq(tenant),
-                user_roles::user_id.eq(id),
-                user_roles::role_key.eq(role),
-            ))
-            .execute(c)
-            .await)?;
-    }
-    for location in &user.locations {
-        db_run!(tx, |c| diesel::insert_into(user_locations::table)
-            .values((
-                user_locations::tenant_id.eq(tenant),
-                user_locations::user_id.eq(id),
-                user_locations::location_id.eq(*location),
-            ))
-            .execute(c)
-            .await)?;
-    }
-    audit::record_event(
-        tx,
-        system,
-        &UserCreated {
-            user: (&row).into(),
-            roles: user.roles.clone(),
-        },
-        None,
-    )
+    let row = UserRow {
+        id,
+        tenant_id: tenant,
+        email,
+        name: user.name.trim().to_owned(),
+        kind: user.kind,
+        status: UserStatus::Active,
+        password_hash: Some(hash.to_owned()),
+        invitation_hash: None,
+        invitation_expires_at: None,
+        last_login_at: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    write::create::<User, _>(tx, system, row, |row| UserCreated {
+        user: row.into(),
+        roles: user.roles.clone(),
+    })
     .await?;
+    replace_roles(tx, tenant, id, &user.roles).await?;
+    replace_locations(tx, tenant, id, &user.locations).await?;
     Ok(id)
 }
 

@@ -33,11 +33,6 @@ impl From<&UserRow> for UserData {
     }
 }
 
-/// The user as the audit log keeps its previous state.
-pub(crate) fn state(row: &UserRow) -> Option<serde_json::Value> {
-    serde_json::to_value(UserData::from(row)).ok()
-}
-
 switchyard_kernel::domain_event! {
     /// A user was created (invited, or with a password).
     pub struct UserCreated = "identity.user.created" v 1 on "User" by user.id {

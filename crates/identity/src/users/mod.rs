@@ -63,6 +63,13 @@ switchyard_kernel::aggregate! {
         status: UserStatus,
         #[field(hidden)]
         password_hash: Option<String>,
+        /// Digest of the one-time invitation token.
+        #[field(hidden)]
+        invitation_hash: Option<String>,
+        #[field(hidden)]
+        invitation_expires_at: Option<NaiveDateTime>,
+        // Set by each sign-in, outside versioned writes: a user's update never overwrites it.
+        #[diesel(skip_update)]
         last_login_at: Option<NaiveDateTime>,
         created_at: NaiveDateTime,
         updated_at: NaiveDateTime,

@@ -1,4 +1,4 @@
-//! (Over 600 lines: user, role and grant management share the two safety rules below (scope and last owner); to split by mutation with the kit's write helpers (issue 9).)
+//! (Over 600 lines: user, role and grant management share the two safety rules below (scope and last owner), which every mutation here applies before it writes through `kernel::write`.)
 //!
 //! Changing users: create or invite, update, roles and grants, deactivate and reactivate.
 //!
@@ -11,7 +11,6 @@ use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde_json::json;
 use switchyard_kernel::access::{RowScope, UserKind};
 use switchyard_kernel::audit;
 use switchyard_kernel::policy::{Public, Require};
@@ -19,12 +18,12 @@ use switchyard_kernel::validate::check_version;
 use switchyard_kernel::validate::{Check, normalize_email};
 use switchyard_kernel::{
     Caller, Conn, ContextExt, Error, LocationId, Rejection, Scope, TenantId, UserErrorCode, UserId,
-    db_run, idempotency, payload, time,
+    db_run, payload, time, write,
 };
 
 use super::events::{
     UserCreated, UserDeactivated, UserPermissionGranted, UserPermissionRevoked, UserReactivated,
-    UserRolesChanged, UserUpdated, state,
+    UserRolesChanged, UserUpdated,
 };
 use super::{User, UserRow, UserStatus, find_scoped};
 use crate::auth::{Authenticator, password, secrets, sessions};
@@ -239,7 +238,8 @@ async fn check_locations(
     Ok(parsed)
 }
 
-async fn replace_roles(
+/// Sets a user's roles to `keys`.
+pub(crate) async fn replace_roles(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     user: UserId,
@@ -268,7 +268,8 @@ async fn replace_roles(
     Ok(())
 }
 
-async fn replace_locations(
+/// Sets a user's locations to `ids`.
+pub(crate) async fn replace_locations(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     user: UserId,
@@ -317,26 +318,6 @@ async fn active_owners(conn: &mut Conn<'_>, tenant: TenantId) -> Result<i64, Err
         .count()
         .get_result(c)
         .await)?)
-}
-
-/// Bumps a user's version and `updated_at`, returning the new row. The update is conditioned on
-/// the version the mutation read, so of two concurrent changes to a user the second answers
-/// CONFLICT (and rolls back) instead of silently overwriting the first.
-async fn touch(conn: &mut Conn<'_>, row: &UserRow) -> Result<UserRow, Error> {
-    db_run!(conn, |c| diesel::update(
-        users::table
-            .find(row.id)
-            .filter(users::version.eq(row.version))
-    )
-    .set((
-        users::version.eq(row.version + 1),
-        users::updated_at.eq(time::now())
-    ))
-    .returning(UserRow::as_returning())
-    .get_result(c)
-    .await
-    .optional())?
-    .ok_or_else(Error::changed_meanwhile)
 }
 
 /// The roles a caller may not take away from (or give to) a user: checks each current role.
@@ -410,20 +391,12 @@ impl UserMutation {
         let outcome = services
             .mutate(async |tx| {
                 let new_id = UserId::new();
-                if let Some(id) = idempotency::claim(
-                    tx,
-                    caller,
-                    "createUser",
-                    input.idempotency_key.as_deref(),
-                    new_id,
-                )
-                .await?
-                {
-                    let id: UserId = id.parse().map_err(Error::internal)?;
-                    let row = find_scoped(tx, caller.tenant_id, &RowScope::Tenant, id)
+                let key = input.idempotency_key.as_deref();
+                if let Some(first) =
+                    write::replay::<User>(tx, caller, "createUser", key, USER_CREATE, new_id)
                         .await?
-                        .ok_or(Error::NotFound)?;
-                    return Ok((row, None));
+                {
+                    return Ok((first, None));
                 }
                 let mut check = check;
                 check_roles(tx, ctx, caller, &input.roles, "input.roles", &mut check).await?;
@@ -456,36 +429,33 @@ impl UserMutation {
                     .is_none()
                     .then(|| format!("syi_{}", secrets::random_token(32)));
                 let expires = now + chrono::Duration::from_std(ttl).map_err(Error::internal)?;
-                let row: UserRow = db_run!(tx, |c| diesel::insert_into(users::table)
-                    .values((
-                        users::id.eq(id),
-                        users::tenant_id.eq(caller.tenant_id),
-                        users::email.eq(&email),
-                        users::name.eq(&name),
-                        users::kind.eq(input.kind.as_str()),
-                        users::status.eq(if hash.is_some() { "active" } else { "invited" }),
-                        users::password_hash.eq(&hash),
-                        users::invitation_hash.eq(invitation.as_deref().map(secrets::digest)),
-                        users::invitation_expires_at.eq(invitation.as_ref().map(|_| expires)),
-                        users::created_at.eq(now),
-                        users::updated_at.eq(now),
-                        users::version.eq(1),
-                    ))
-                    .returning(UserRow::as_returning())
-                    .get_result(c)
-                    .await)?;
+                let row = UserRow {
+                    id,
+                    tenant_id: caller.tenant_id,
+                    email,
+                    name,
+                    kind: input.kind,
+                    status: if hash.is_some() {
+                        UserStatus::Active
+                    } else {
+                        UserStatus::Invited
+                    },
+                    password_hash: hash,
+                    invitation_hash: invitation.as_deref().map(secrets::digest),
+                    invitation_expires_at: invitation.as_ref().map(|_| expires),
+                    last_login_at: None,
+                    created_at: now,
+                    updated_at: now,
+                    version: 1,
+                };
+                let roles = input.roles.clone();
+                let row = write::create::<User, _>(tx, caller, row, |row| UserCreated {
+                    user: row.into(),
+                    roles: roles.clone(),
+                })
+                .await?;
                 replace_roles(tx, caller.tenant_id, id, &input.roles).await?;
                 replace_locations(tx, caller.tenant_id, id, &locations).await?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &UserCreated {
-                        user: (&row).into(),
-                        roles: input.roles.clone(),
-                    },
-                    None,
-                )
-                .await?;
                 Ok((row, invitation))
             })
             .await;
@@ -530,26 +500,17 @@ impl UserMutation {
                     None => None,
                 };
                 check.finish()?;
-                if let Some(name) = &name {
-                    db_run!(tx, |c| diesel::update(users::table.find(id))
-                        .set(users::name.eq(name))
-                        .execute(c)
-                        .await)?;
-                }
                 if let Some(locations) = &locations {
                     replace_locations(tx, caller.tenant_id, id, locations).await?;
                 }
-                let row = touch(tx, &before).await?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &UserUpdated {
-                        user: (&row).into(),
-                    },
-                    state(&before),
+                let mut row = before.clone();
+                write::set(&mut row.name, name);
+                Ok(
+                    write::update::<User, _>(tx, caller, &before, row, |row| UserUpdated {
+                        user: row.into(),
+                    })
+                    .await?,
                 )
-                .await?;
-                Ok(row)
             })
             .await;
         UserPayload::from_outcome(outcome, |row| UserPayload {
@@ -588,11 +549,13 @@ impl UserMutation {
                         "the tenant must keep at least one active owner",
                     ));
                 }
-                let row = touch(tx, &before).await?;
-                let mut was = state(&before);
-                if let Some(was) = was.as_mut() {
-                    was["roles"] = json!(old_roles);
-                }
+                // The event carries the roles, which are not in the row: the before-image is
+                // the event of the row as it was, with the roles it had.
+                let row = write::store::<User>(tx, &before, before.clone()).await?;
+                let was = UserRolesChanged {
+                    user: (&before).into(),
+                    roles: old_roles,
+                };
                 let roles = role_keys(tx, caller.tenant_id, id).await?;
                 audit::record_event(
                     tx,
@@ -601,7 +564,7 @@ impl UserMutation {
                         user: (&row).into(),
                         roles,
                     },
-                    was,
+                    serde_json::to_value(was).ok(),
                 )
                 .await?;
                 Ok(row)
@@ -673,7 +636,7 @@ impl UserMutation {
                     .returning(GrantRow::as_returning())
                     .get_result(c)
                     .await)?;
-                let user = touch(tx, &user).await?;
+                let user = write::store::<User>(tx, &user, user.clone()).await?;
                 audit::record_event(
                     tx,
                     caller,
@@ -732,7 +695,7 @@ impl UserMutation {
                 db_run!(tx, |c| diesel::delete(user_grants::table.find(&row.id))
                     .execute(c)
                     .await)?;
-                let user = touch(tx, &user).await?;
+                let user = write::store::<User>(tx, &user, user.clone()).await?;
                 audit::record_event(
                     tx,
                     caller,
@@ -787,22 +750,17 @@ impl UserMutation {
                 check_current_roles_manageable(tx, ctx, caller, &before, &mut check, "input.id")
                     .await?;
                 check.finish()?;
-                db_run!(tx, |c| diesel::update(users::table.find(id))
-                    .set(users::status.eq("deactivated"))
-                    .execute(c)
-                    .await)?;
                 sessions::revoke_all(tx, caller.tenant_id, id, None, "user deactivated").await?;
-                let row = touch(tx, &before).await?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &UserDeactivated {
-                        user: (&row).into(),
-                    },
-                    state(&before),
+                let row = UserRow {
+                    status: UserStatus::Deactivated,
+                    ..before.clone()
+                };
+                Ok(
+                    write::update::<User, _>(tx, caller, &before, row, |row| UserDeactivated {
+                        user: row.into(),
+                    })
+                    .await?,
                 )
-                .await?;
-                Ok(row)
             })
             .await;
         UserPayload::from_outcome(outcome, |row| UserPayload {
@@ -836,26 +794,20 @@ impl UserMutation {
                 check_current_roles_manageable(tx, ctx, caller, &before, &mut check, "input.id")
                     .await?;
                 check.finish()?;
-                let status = if before.password_hash.is_some() {
-                    "active"
-                } else {
-                    "invited"
-                };
-                db_run!(tx, |c| diesel::update(users::table.find(id))
-                    .set(users::status.eq(status))
-                    .execute(c)
-                    .await)?;
-                let row = touch(tx, &before).await?;
-                audit::record_event(
-                    tx,
-                    caller,
-                    &UserReactivated {
-                        user: (&row).into(),
+                let row = UserRow {
+                    status: if before.password_hash.is_some() {
+                        UserStatus::Active
+                    } else {
+                        UserStatus::Invited
                     },
-                    state(&before),
+                    ..before.clone()
+                };
+                Ok(
+                    write::update::<User, _>(tx, caller, &before, row, |row| UserReactivated {
+                        user: row.into(),
+                    })
+                    .await?,
                 )
-                .await?;
-                Ok(row)
             })
             .await;
         UserPayload::from_outcome(outcome, |row| UserPayload {
