@@ -253,7 +253,7 @@ async fn run() -> anyhow::Result<()> {
             let password = args
                 .owner_password
                 .clone()
-                .unwrap_or_else(switchyard_gateway::identity::auth::password::generate);
+                .unwrap_or_else(switchyard_gateway::identity::credentials::password::generate);
             let (tenant, _) = provision::create_tenant(
                 app.services(),
                 &args.name,
@@ -281,7 +281,7 @@ async fn run() -> anyhow::Result<()> {
             let password = args
                 .password
                 .clone()
-                .unwrap_or_else(switchyard_gateway::identity::auth::password::generate);
+                .unwrap_or_else(switchyard_gateway::identity::credentials::password::generate);
             let id = provision::create_user(
                 app.services(),
                 tenant,

@@ -45,7 +45,7 @@ fn jwt_secret(config: &Config) -> anyhow::Result<String> {
     {
         return Ok(secret.trim().to_owned());
     }
-    let secret = switchyard_identity::auth::secrets::random_token(48);
+    let secret = switchyard_identity::credentials::secrets::random_token(48);
     std::fs::write(&path, &secret)?;
     Ok(secret)
 }
@@ -110,13 +110,16 @@ impl App {
             db,
             catalog,
             &settings,
-            lifetimes,
+            lifetimes.clone(),
             login_limits,
         )?);
         let trusted_proxies = config.trusted_proxy_addrs()?.into();
         let direct = {
-            let (services, authenticator) = (services.clone(), authenticator.clone());
-            schema::Direct::build(&config, move |b| b.data(services).data(authenticator))?
+            let (services, authenticator, lifetimes) =
+                (services.clone(), authenticator.clone(), lifetimes.clone());
+            schema::Direct::build(&config, move |b| {
+                b.data(services).data(authenticator).data(lifetimes)
+            })?
         };
         let index = crate::types::SchemaIndex::from_sdl(&direct.schema.sdl())
             .map_err(|e| anyhow::anyhow!("the schema's SDL does not parse: {e}"))?;
@@ -124,7 +127,7 @@ impl App {
         let schema = {
             let (services, authenticator) = (services.clone(), authenticator.clone());
             schema::build(&config, direct.policy.clone(), move |b| {
-                b.data(services).data(authenticator)
+                b.data(services).data(authenticator).data(lifetimes)
             })
         };
         Ok(App {

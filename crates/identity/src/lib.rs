@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod credentials;
 pub mod locations;
 pub mod permissions;
 pub mod roles;
@@ -15,7 +16,8 @@ use async_graphql::MergedObject;
 
 pub use api_keys::ApiKey;
 pub use auth::jwt::{Claims, JwtSettings};
-pub use auth::{Authenticator, LoginLimits, TokenLifetimes};
+pub use auth::{Authenticator, LoginLimits};
+pub use credentials::TokenLifetimes;
 pub use locations::Location;
 pub use subscriptions::IdentitySubscription;
 pub use users::User;

@@ -22,9 +22,9 @@ use switchyard_kernel::{
     idempotency, payload, time,
 };
 
-use crate::auth::secrets;
+use crate::credentials::secrets;
 use crate::permissions::{API_KEY_MANAGE, API_KEY_READ};
-use crate::roles::PermissionGrant;
+use crate::roles::{PermissionGrant, PermissionGrantInput};
 use crate::schema::{api_keys, users};
 use crate::users::User;
 
@@ -206,13 +206,6 @@ switchyard_kernel::aggregate! {
             row.revoked_at.is_none() && row.expires_at.is_none_or(|t| t > time::now())
         }
     }
-}
-
-/// A permission and scope for an API key.
-#[derive(InputObject)]
-pub struct PermissionGrantInput {
-    pub permission: String,
-    pub scope: Scope,
 }
 
 /// A new API key.

@@ -16,8 +16,9 @@ use switchyard_kernel::{
     time, write,
 };
 
-use super::sessions::{self, Rotation};
-use super::{Authenticator, password, secrets};
+use super::Authenticator;
+use crate::credentials::sessions::{self, Rotation};
+use crate::credentials::{password, secrets};
 use crate::schema::{tenants, users};
 use crate::users::events::{UserPasswordChanged, UserSignedOut};
 use crate::users::mutations::UserPayload;
@@ -143,7 +144,7 @@ async fn open_session(
 }
 
 /// Accepts an invitation token and sets the first password.
-pub(crate) async fn accept_invitation(
+async fn accept_invitation(
     ctx: &Context<'_>,
     token: String,
     new_password: String,
@@ -191,11 +192,28 @@ pub(crate) async fn accept_invitation(
     )
 }
 
+/// Accepting an invitation: the token from `createUser` and a password.
+#[derive(InputObject)]
+pub struct AcceptInvitationInput {
+    pub token: String,
+    pub password: String,
+}
+
 #[derive(Default)]
 pub struct AuthMutation;
 
 #[Object]
 impl AuthMutation {
+    /// Accepts an invitation: sets the password and signs the user in.
+    #[graphql(directive = Public::apply())]
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: AcceptInvitationInput,
+    ) -> async_graphql::Result<SessionPayload> {
+        accept_invitation(ctx, input.token, input.password).await
+    }
+
     /// Signs in with email and password.
     #[graphql(directive = Public::apply())]
     async fn login(

@@ -8,9 +8,6 @@
 
 pub mod graphql;
 pub mod jwt;
-pub mod password;
-pub mod secrets;
-pub mod sessions;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -25,25 +22,8 @@ use switchyard_kernel::db::sql::{Bind, Sql};
 use switchyard_kernel::{Db, Error, LocationId, TenantId, UserId, db_run, time};
 
 use crate::api_keys;
+use crate::credentials::{TokenLifetimes, sessions};
 use jwt::{JwtKeys, JwtSettings};
-
-/// Lifetimes of the credentials Switchyard hands out.
-#[derive(Debug, Clone)]
-pub struct TokenLifetimes {
-    pub access: Duration,
-    pub refresh: Duration,
-    pub invitation: Duration,
-}
-
-impl Default for TokenLifetimes {
-    fn default() -> Self {
-        TokenLifetimes {
-            access: Duration::from_secs(15 * 60),
-            refresh: Duration::from_secs(30 * 24 * 3600),
-            invitation: Duration::from_secs(7 * 24 * 3600),
-        }
-    }
-}
 
 /// Turns credentials into callers and issues tokens.
 pub struct Authenticator {

@@ -13,8 +13,8 @@ use switchyard_kernel::{
     Conn, ContextExt, Error, Rejection, TenantId, UserErrorCode, db_run, payload, time,
 };
 
+use super::PermissionGrantInput;
 use super::{PermissionGrant, Role, RoleRow, custom_roles};
-use crate::api_keys::PermissionGrantInput;
 use crate::permissions::ROLE_MANAGE;
 use crate::schema::{role_permissions, roles, user_roles};
 use switchyard_kernel::validate::check_version;

@@ -17,7 +17,7 @@ use switchyard_kernel::{
     Conn, LocationId, Rejection, Services, TenantId, UserId, db_run, time, write,
 };
 
-use crate::auth::password;
+use crate::credentials::password;
 use crate::schema::{tenants, users};
 
 /// A user to create.

@@ -1,6 +1,7 @@
 //! Users: staff members and customer-portal clients of a tenant.
 
 pub mod events;
+pub mod grants;
 pub mod mutations;
 
 use async_graphql::{Context, ID, Object, SimpleObject};
@@ -17,8 +18,9 @@ use switchyard_kernel::{
 
 use crate::locations::Location;
 use crate::permissions::{CLIENT_CONTACT_READ, USER_READ};
-use crate::roles::{Role, UserGrant};
+use crate::roles::Role;
 use crate::schema::users;
+use grants::UserGrant;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -135,7 +137,7 @@ switchyard_kernel::aggregate! {
                 .0
                 .siblings()
                 .batch("grants", |rows| {
-                    crate::roles::grants_of(ctx, rows.iter().map(|r| r.id).collect())
+                    grants::grants_of(ctx, rows.iter().map(|r| r.id).collect())
                 })
                 .await?;
             Ok(grants

@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_kernel::access::{RowScope, UserKind};
 use switchyard_kernel::audit;
-use switchyard_kernel::policy::{Public, Require};
+use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::check_version;
 use switchyard_kernel::validate::{Check, normalize_email};
 use switchyard_kernel::{
@@ -25,10 +25,11 @@ use super::events::{
     UserCreated, UserDeactivated, UserPermissionGranted, UserPermissionRevoked, UserReactivated,
     UserRolesChanged, UserUpdated,
 };
+use super::grants::{GrantId, GrantRow, UserGrant};
 use super::{User, UserRow, UserStatus, find_scoped};
-use crate::auth::{Authenticator, password, secrets, sessions};
+use crate::credentials::{TokenLifetimes, password, secrets, sessions};
 use crate::permissions::{USER_ASSIGN_ROLES, USER_CREATE, USER_DEACTIVATE, USER_UPDATE};
-use crate::roles::{GrantId, GrantRow, PermissionGrant, UserGrant, role_grants};
+use crate::roles::{PermissionGrant, role_grants};
 use crate::schema::{locations, user_grants, user_locations, user_roles, users};
 
 payload!(
@@ -110,13 +111,6 @@ pub struct RevokeGrantInput {
 pub struct UserStatusInput {
     pub id: ID,
     pub expected_version: Option<i32>,
-}
-
-/// Accepting an invitation: the token from `createUser` and a password.
-#[derive(InputObject)]
-pub struct AcceptInvitationInput {
-    pub token: String,
-    pub password: String,
 }
 
 /// The user, if `caller` may manage them under `permission`: NOT_FOUND when not in the
@@ -364,10 +358,7 @@ impl UserMutation {
         let services = ctx.services()?;
         let email = normalize_email(&input.email);
         let name = input.name.trim().to_owned();
-        let ttl = ctx
-            .data::<std::sync::Arc<Authenticator>>()?
-            .lifetimes
-            .invitation;
+        let ttl = ctx.data::<TokenLifetimes>()?.invitation;
         let mut check = Check::new();
         check
             .email("input.email", &email)
@@ -814,15 +805,5 @@ impl UserMutation {
             user: Some(User::one(row)),
             user_errors: vec![],
         })
-    }
-
-    /// Accepts an invitation: sets the password and signs the user in.
-    #[graphql(directive = Public::apply())]
-    async fn accept_invitation(
-        &self,
-        ctx: &Context<'_>,
-        input: AcceptInvitationInput,
-    ) -> async_graphql::Result<crate::auth::graphql::SessionPayload> {
-        crate::auth::graphql::accept_invitation(ctx, input.token, input.password).await
     }
 }
