@@ -314,7 +314,7 @@ async fn run() -> anyhow::Result<()> {
                 .iter()
                 .map(|p| parse_grant(p))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let secret = switchyard_gateway::identity::api_keys::provision(
+            let secret = switchyard_gateway::identity::api_keys::mutations::provision(
                 app.services(),
                 tenant,
                 user,

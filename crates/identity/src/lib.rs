@@ -40,7 +40,7 @@ pub struct IdentityMutation(
     users::mutations::UserMutation,
     roles::mutations::RoleMutation,
     locations::mutations::LocationMutation,
-    api_keys::ApiKeyMutation,
+    api_keys::mutations::ApiKeyMutation,
     tenants::TenantMutation,
 );
 

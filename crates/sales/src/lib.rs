@@ -44,9 +44,9 @@ pub struct SalesQuery(
 #[derive(MergedObject, Default)]
 pub struct SalesMutation(
     customers::mutations::CustomerMutation,
-    leads::LeadMutation,
-    activities::ActivityMutation,
-    tasks::TaskMutation,
+    leads::mutations::LeadMutation,
+    activities::mutations::ActivityMutation,
+    tasks::mutations::TaskMutation,
     quotes::mutations::QuoteMutation,
     settings::SettingsMutation,
 );
