@@ -132,6 +132,34 @@ backend_test! {
 }
 
 backend_test! {
+    async fn the_directory_filters_by_typed_fields_and_combinations(app: TestApp) {
+        let t = app.tenant("acme").await;
+        app.user(&t, "ada@acme.example", &["crew"], &[t.location]).await;
+        app.user(&t, "bo@acme.example", &["sales_rep"], &[t.location]).await;
+        app.user(&t, "kund@acme.example", &["client"], &[]).await;
+        let invited = app.ok(&t.owner_token, CREATE_USER, json!({"input": {"email": "new@acme.example", "name": "Newcomer"}})).await;
+        assert_eq!(invited["createUser"]["user"]["status"], "INVITED", "{invited}");
+        let emails = |data: &serde_json::Value| -> Vec<String> {
+            data["users"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["email"].as_str().unwrap().to_owned()).collect()
+        };
+        let q = "query($f: UserFilter, $s: String) { users(filter: $f, search: $s, orderBy: {field: EMAIL}) { totalCount edges { node { email } } } }";
+        // One field.
+        let data = app.ok(&t.owner_token, q, json!({"f": {"status": {"eq": "INVITED"}}})).await;
+        assert_eq!(emails(&data), vec!["new@acme.example"]);
+        // `or` across a role and a kind; `not` of a role; `in` on an enum.
+        let data = app.ok(&t.owner_token, q, json!({"f": {"or": [{"role": "crew"}, {"kind": {"eq": "CLIENT"}}]}})).await;
+        assert_eq!(emails(&data), vec!["ada@acme.example", "kund@acme.example"]);
+        let data = app.ok(&t.owner_token, q, json!({"f": {"kind": {"eq": "STAFF"}, "not": {"role": "crew"}, "status": {"in": ["ACTIVE"]}}})).await;
+        assert_eq!(emails(&data), vec!["bo@acme.example", "owner@acme.example"]);
+        // A location, with a search on top; an unknown location ID is no match, not an error.
+        let data = app.ok(&t.owner_token, q, json!({"f": {"locationId": t.location.to_global()}, "s": "ada"})).await;
+        assert_eq!(emails(&data), vec!["ada@acme.example"]);
+        let data = app.gql(Some(&t.owner_token), q, json!({"f": {"locationId": "nonsense"}})).await;
+        assert_eq!(error_code(&data), Some("NOT_FOUND"), "{data}");
+    }
+}
+
+backend_test! {
     async fn changes_are_audited(app: TestApp) {
         let t = app.tenant("acme").await;
         let (kim, _) = app.user(&t, "kim@acme.example", &["crew"], &[t.location]).await;
