@@ -246,6 +246,21 @@ impl From<serde_json::Error> for Rejection {
 /// a top-level error for [`Rejection::Failed`].
 #[macro_export]
 macro_rules! payload {
+    // A payload of one aggregate object: also `From` its row, so a mutation ends in `of`.
+    ($(#[$meta:meta])* $name:ident { $(#[$fmeta:meta])* $field:ident : $ty:ty $(,)? } from row) => {
+        $crate::payload!($(#[$meta])* $name { $(#[$fmeta])* $field: $ty });
+
+        impl ::std::convert::From<<$ty as $crate::read::Aggregate>::Row> for $name {
+            fn from(row: <$ty as $crate::read::Aggregate>::Row) -> Self {
+                $name {
+                    $field: ::std::option::Option::Some(<$ty as $crate::read::Aggregate>::node(
+                        $crate::batch::Member::one(row),
+                    )),
+                    user_errors: ::std::vec::Vec::new(),
+                }
+            }
+        }
+    };
     ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$meta])*
         #[derive(::async_graphql::SimpleObject, Default)]

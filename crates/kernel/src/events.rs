@@ -154,6 +154,53 @@ macro_rules! domain_event {
     };
 }
 
+/// Declares the events of an aggregate that carry the object after the change and nothing
+/// else, each with `of(&row)`, and `SPECS`, the list for the catalogue. Events that carry more
+/// (a reason, the items of an accepted quote) are declared with [`domain_event!`] beside them
+/// and named after `also` so that `SPECS` lists them too.
+///
+/// ```text
+/// switchyard_kernel::object_events! {
+///     "Lead" as lead: LeadData from LeadRow, v 1;
+///     /// A new lead.
+///     LeadCreated = "sales.lead.created",
+///     /// A lead changed.
+///     LeadUpdated = "sales.lead.updated";
+///     also LeadLost
+/// }
+/// ```
+#[macro_export]
+macro_rules! object_events {
+    (
+        $aggregate:literal as $field:ident : $data:ident from $row:ty, v $version:literal;
+        $($(#[doc = $doc:literal])* $name:ident = $event:literal),* $(,)?
+        $(; also $($extra:ident),* $(,)?)?
+    ) => {
+        $(
+            $crate::domain_event! {
+                $(#[doc = $doc])*
+                pub struct $name = $event v $version on $aggregate by $field.id {
+                    /// The object after the change.
+                    pub $field: $data,
+                }
+            }
+
+            impl $name {
+                /// The event of this row.
+                pub fn of(row: &$row) -> Self {
+                    $name { $field: row.into() }
+                }
+            }
+        )*
+
+        /// Every event type of this aggregate, for the catalogue.
+        pub const SPECS: &[$crate::events::EventSpec] = &[
+            $(<$name as $crate::events::DomainEvent>::SPEC,)*
+            $($(<$extra as $crate::events::DomainEvent>::SPEC,)*)?
+        ];
+    };
+}
+
 /// `quote_id` -> `quoteId`: a field's name in the JSON payload.
 pub fn camel_case(snake: &str) -> String {
     let mut out = String::with_capacity(snake.len());

@@ -451,9 +451,6 @@ impl AuthMutation {
                 Ok::<_, Rejection>(row)
             })
             .await;
-        UserPayload::from_outcome(outcome, |row| UserPayload {
-            user: Some(User::one(row)),
-            user_errors: vec![],
-        })
+        UserPayload::of(outcome)
     }
 }

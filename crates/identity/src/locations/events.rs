@@ -1,6 +1,6 @@
 //! What happens to locations, as typed events.
 
-use switchyard_kernel::{DomainEvent, LocationId};
+use switchyard_kernel::LocationId;
 
 use super::LocationRow;
 
@@ -28,36 +28,10 @@ impl From<&LocationRow> for LocationData {
     }
 }
 
-switchyard_kernel::domain_event! {
+switchyard_kernel::object_events! {
+    "Location" as location: LocationData from LocationRow, v 1;
     /// A location was created.
-    pub struct LocationCreated = "identity.location.created" v 1 on "Location" by location.id {
-        pub location: LocationData,
-    }
-}
-
-switchyard_kernel::domain_event! {
+    LocationCreated = "identity.location.created",
     /// A location's name, time zone, address or state changed.
-    pub struct LocationUpdated = "identity.location.updated" v 1 on "Location" by location.id {
-        pub location: LocationData,
-    }
+    LocationUpdated = "identity.location.updated",
 }
-
-impl LocationCreated {
-    pub fn of(row: &LocationRow) -> Self {
-        LocationCreated {
-            location: row.into(),
-        }
-    }
-}
-
-impl LocationUpdated {
-    pub fn of(row: &LocationRow) -> Self {
-        LocationUpdated {
-            location: row.into(),
-        }
-    }
-}
-
-/// Every location event type, for the catalogue.
-pub const SPECS: &[switchyard_kernel::events::EventSpec] =
-    &[LocationCreated::SPEC, LocationUpdated::SPEC];

@@ -21,7 +21,7 @@ use switchyard_kernel::validate::check_version;
 
 payload!(
     /// The result of `createLocation` and `updateLocation`.
-    LocationPayload { location: Location }
+    LocationPayload { location: Location } from row
 );
 
 /// A new location.
@@ -126,10 +126,7 @@ impl LocationMutation {
                 Ok(write::create::<Location, _>(tx, caller, row, LocationCreated::of).await?)
             })
             .await;
-        LocationPayload::from_outcome(outcome, |row| LocationPayload {
-            location: Some(Location::one(row)),
-            user_errors: vec![],
-        })
+        LocationPayload::of(outcome)
     }
 
     /// Changes a location.
@@ -181,9 +178,6 @@ impl LocationMutation {
                 )
             })
             .await;
-        LocationPayload::from_outcome(outcome, |row| LocationPayload {
-            location: Some(Location::one(row)),
-            user_errors: vec![],
-        })
+        LocationPayload::of(outcome)
     }
 }

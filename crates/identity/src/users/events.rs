@@ -2,8 +2,8 @@
 //! user check their access again on any of them.
 
 use chrono::{DateTime, Utc};
+use switchyard_kernel::UserId;
 use switchyard_kernel::access::{Scope, UserKind};
-use switchyard_kernel::{DomainEvent, UserId};
 
 use super::{UserRow, UserStatus};
 
@@ -43,13 +43,6 @@ switchyard_kernel::domain_event! {
 }
 
 switchyard_kernel::domain_event! {
-    /// A user's name or locations changed.
-    pub struct UserUpdated = "identity.user.updated" v 1 on "User" by user.id {
-        pub user: UserData,
-    }
-}
-
-switchyard_kernel::domain_event! {
     /// A user's roles were replaced.
     pub struct UserRolesChanged = "identity.user.roles_changed" v 1 on "User" by user.id {
         pub user: UserData,
@@ -80,20 +73,6 @@ switchyard_kernel::domain_event! {
 }
 
 switchyard_kernel::domain_event! {
-    /// A user may no longer sign in; every session ended.
-    pub struct UserDeactivated = "identity.user.deactivated" v 1 on "User" by user.id {
-        pub user: UserData,
-    }
-}
-
-switchyard_kernel::domain_event! {
-    /// A deactivated user may sign in again.
-    pub struct UserReactivated = "identity.user.reactivated" v 1 on "User" by user.id {
-        pub user: UserData,
-    }
-}
-
-switchyard_kernel::domain_event! {
     /// A user signed out: one session, or all of them.
     pub struct UserSignedOut = "identity.user.signed_out" v 1 on "User" by user_id {
         pub user_id: UserId,
@@ -108,15 +87,14 @@ switchyard_kernel::domain_event! {
     }
 }
 
-/// Every user event type, for the catalogue.
-pub const SPECS: &[switchyard_kernel::events::EventSpec] = &[
-    UserCreated::SPEC,
-    UserUpdated::SPEC,
-    UserRolesChanged::SPEC,
-    UserPermissionGranted::SPEC,
-    UserPermissionRevoked::SPEC,
-    UserDeactivated::SPEC,
-    UserReactivated::SPEC,
-    UserSignedOut::SPEC,
-    UserPasswordChanged::SPEC,
-];
+switchyard_kernel::object_events! {
+    "User" as user: UserData from UserRow, v 1;
+    /// A user's name or locations changed.
+    UserUpdated = "identity.user.updated",
+    /// A user may no longer sign in; every session ended.
+    UserDeactivated = "identity.user.deactivated",
+    /// A deactivated user may sign in again.
+    UserReactivated = "identity.user.reactivated";
+    also UserCreated, UserRolesChanged, UserPermissionGranted, UserPermissionRevoked,
+        UserSignedOut, UserPasswordChanged
+}

@@ -43,7 +43,7 @@ payload!(
 );
 payload!(
     /// The result of `updateUser`, `setUserRoles`, `deactivateUser`, `reactivateUser`.
-    UserPayload { user: User }
+    UserPayload { user: User } from row
 );
 payload!(
     /// The result of `grantPermission`.
@@ -496,18 +496,10 @@ impl UserMutation {
                 }
                 let mut row = before.clone();
                 write::set(&mut row.name, name);
-                Ok(
-                    write::update::<User, _>(tx, caller, &before, row, |row| UserUpdated {
-                        user: row.into(),
-                    })
-                    .await?,
-                )
+                Ok(write::update::<User, _>(tx, caller, &before, row, UserUpdated::of).await?)
             })
             .await;
-        UserPayload::from_outcome(outcome, |row| UserPayload {
-            user: Some(User::one(row)),
-            user_errors: vec![],
-        })
+        UserPayload::of(outcome)
     }
 
     /// Replaces a user's roles. Roles given or taken away must be within what you hold.
@@ -561,10 +553,7 @@ impl UserMutation {
                 Ok(row)
             })
             .await;
-        UserPayload::from_outcome(outcome, |row| UserPayload {
-            user: Some(User::one(row)),
-            user_errors: vec![],
-        })
+        UserPayload::of(outcome)
     }
 
     /// Grants one extra permission to a user, optionally until a given time.
@@ -702,10 +691,7 @@ impl UserMutation {
                 Ok(user)
             })
             .await;
-        UserPayload::from_outcome(outcome, |row| UserPayload {
-            user: Some(User::one(row)),
-            user_errors: vec![],
-        })
+        UserPayload::of(outcome)
     }
 
     /// Deactivates a user: they cannot sign in, and every session and API key of theirs stops
@@ -746,18 +732,10 @@ impl UserMutation {
                     status: UserStatus::Deactivated,
                     ..before.clone()
                 };
-                Ok(
-                    write::update::<User, _>(tx, caller, &before, row, |row| UserDeactivated {
-                        user: row.into(),
-                    })
-                    .await?,
-                )
+                Ok(write::update::<User, _>(tx, caller, &before, row, UserDeactivated::of).await?)
             })
             .await;
-        UserPayload::from_outcome(outcome, |row| UserPayload {
-            user: Some(User::one(row)),
-            user_errors: vec![],
-        })
+        UserPayload::of(outcome)
     }
 
     /// Lets a deactivated user sign in again (or accept their invitation).
@@ -793,17 +771,9 @@ impl UserMutation {
                     },
                     ..before.clone()
                 };
-                Ok(
-                    write::update::<User, _>(tx, caller, &before, row, |row| UserReactivated {
-                        user: row.into(),
-                    })
-                    .await?,
-                )
+                Ok(write::update::<User, _>(tx, caller, &before, row, UserReactivated::of).await?)
             })
             .await;
-        UserPayload::from_outcome(outcome, |row| UserPayload {
-            user: Some(User::one(row)),
-            user_errors: vec![],
-        })
+        UserPayload::of(outcome)
     }
 }

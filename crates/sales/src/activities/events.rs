@@ -1,7 +1,7 @@
 //! What happens to sales activities, as typed events.
 
 use chrono::{DateTime, Utc};
-use switchyard_kernel::{DomainEvent, UserId};
+use switchyard_kernel::UserId;
 
 use super::{ActivityId, ActivityKind, ActivityRow};
 use crate::customers::CustomerId;
@@ -40,20 +40,10 @@ impl From<&ActivityRow> for ActivityData {
     }
 }
 
-switchyard_kernel::domain_event! {
+switchyard_kernel::object_events! {
+    "SalesActivity" as activity: ActivityData from ActivityRow, v 1;
     /// A call, email, meeting, visit or note was logged.
-    pub struct ActivityLogged = "sales.activity.logged" v 1 on "SalesActivity" by activity.id {
-        pub activity: ActivityData,
-    }
-}
-
-switchyard_kernel::domain_event! {
+    ActivityLogged = "sales.activity.logged",
     /// An activity's text, outcome or follow-up changed.
-    pub struct ActivityUpdated = "sales.activity.updated" v 1 on "SalesActivity" by activity.id {
-        pub activity: ActivityData,
-    }
+    ActivityUpdated = "sales.activity.updated",
 }
-
-/// Every activity event type, for the catalogue.
-pub const SPECS: &[switchyard_kernel::events::EventSpec] =
-    &[ActivityLogged::SPEC, ActivityUpdated::SPEC];

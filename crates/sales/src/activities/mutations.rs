@@ -53,7 +53,7 @@ pub struct UpdateActivityInput {
 
 payload!(
     /// The result of an activity mutation.
-    ActivityPayload { activity: SalesActivity }
+    ActivityPayload { activity: SalesActivity } from row
 );
 
 /// The rules of an activity as it is to be stored.
@@ -168,7 +168,7 @@ impl ActivityMutation {
                     row.follow_up_task_id = Some(task.await?.id);
                 }
                 Ok::<_, Rejection>(
-                    write::create::<SalesActivity, _>(tx, caller, row, logged).await?,
+                    write::create::<SalesActivity, _>(tx, caller, row, ActivityLogged::of).await?,
                 )
             })
             .await;
@@ -218,31 +218,16 @@ impl ActivityMutation {
                     let task = tasks::insert(tx, caller, TaskId::new(), call_back(&row, due));
                     row.follow_up_task_id = Some(task.await?.id);
                 }
-                let row = write::update::<SalesActivity, _>(tx, caller, &before, row, updated);
+                let row = write::update::<SalesActivity, _>(
+                    tx,
+                    caller,
+                    &before,
+                    row,
+                    ActivityUpdated::of,
+                );
                 Ok::<_, Rejection>(row.await?)
             })
             .await;
         ActivityPayload::of(outcome)
-    }
-}
-
-fn logged(row: &ActivityRow) -> ActivityLogged {
-    ActivityLogged {
-        activity: row.into(),
-    }
-}
-
-fn updated(row: &ActivityRow) -> ActivityUpdated {
-    ActivityUpdated {
-        activity: row.into(),
-    }
-}
-
-impl From<ActivityRow> for ActivityPayload {
-    fn from(row: ActivityRow) -> Self {
-        ActivityPayload {
-            activity: Some(SalesActivity::one(row)),
-            user_errors: vec![],
-        }
     }
 }

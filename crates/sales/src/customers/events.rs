@@ -1,6 +1,6 @@
 //! What happens to customers, as typed events (see the event catalogue).
 
-use switchyard_kernel::{DomainEvent, LocationId, UserId};
+use switchyard_kernel::{LocationId, UserId};
 
 use super::stage::CustomerStage;
 use super::{CustomerId, CustomerRow};
@@ -45,18 +45,13 @@ impl From<&CustomerRow> for CustomerData {
     }
 }
 
-switchyard_kernel::domain_event! {
+switchyard_kernel::object_events! {
+    "Customer" as customer: CustomerData from CustomerRow, v 1;
     /// A new customer (a PROSPECT).
-    pub struct CustomerCreated = "sales.customer.created" v 1 on "Customer" by customer.id {
-        pub customer: CustomerData,
-    }
-}
-
-switchyard_kernel::domain_event! {
+    CustomerCreated = "sales.customer.created",
     /// A customer's details, assignee, location, portal user or tags changed.
-    pub struct CustomerUpdated = "sales.customer.updated" v 1 on "Customer" by customer.id {
-        pub customer: CustomerData,
-    }
+    CustomerUpdated = "sales.customer.updated";
+    also CustomerStageChanged, CustomerMerged, CustomerMergedAway
 }
 
 switchyard_kernel::domain_event! {
@@ -86,12 +81,3 @@ switchyard_kernel::domain_event! {
         pub merged_into: CustomerId,
     }
 }
-
-/// Every customer event type, for the catalogue.
-pub const SPECS: &[switchyard_kernel::events::EventSpec] = &[
-    CustomerCreated::SPEC,
-    CustomerUpdated::SPEC,
-    CustomerStageChanged::SPEC,
-    CustomerMerged::SPEC,
-    CustomerMergedAway::SPEC,
-];

@@ -29,7 +29,7 @@ use crate::settings;
 
 payload!(
     /// The result of a customer mutation.
-    CustomerPayload { customer: Customer }
+    CustomerPayload { customer: Customer } from row
 );
 payload!(
     /// The result of `mergeCustomers`.
@@ -442,10 +442,7 @@ pub(crate) async fn insert(
         version: 1,
     };
     f.apply(&mut row);
-    let row = write::create::<Customer, _>(conn, caller, row, |r| CustomerCreated {
-        customer: r.into(),
-    })
-    .await?;
+    let row = write::create::<Customer, _>(conn, caller, row, CustomerCreated::of).await?;
     record_stage(conn, caller, id, None, stage, None).await?;
     Ok(row)
 }
@@ -687,10 +684,9 @@ impl CustomerMutation {
                 let mut row = before.clone();
                 f.apply(&mut row);
                 write::set(&mut row.active, input.active);
-                let row = write::update::<Customer, _>(tx, caller, &before, row, |r| {
-                    CustomerUpdated { customer: r.into() }
-                })
-                .await?;
+                let row =
+                    write::update::<Customer, _>(tx, caller, &before, row, CustomerUpdated::of)
+                        .await?;
                 Ok(row)
             })
             .await;
@@ -901,13 +897,4 @@ async fn move_children(
     .execute(c)
     .await)?;
     Ok(())
-}
-
-impl From<CustomerRow> for CustomerPayload {
-    fn from(row: CustomerRow) -> Self {
-        CustomerPayload {
-            customer: Some(Customer::one(row)),
-            user_errors: vec![],
-        }
-    }
 }

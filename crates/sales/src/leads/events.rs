@@ -1,7 +1,6 @@
 //! What happens to leads, as typed events.
 
 use chrono::{DateTime, Utc};
-use switchyard_kernel::DomainEvent;
 
 use super::{LeadId, LeadPriority, LeadRow, LeadStatus};
 use crate::customers::CustomerId;
@@ -34,19 +33,10 @@ impl From<&LeadRow> for LeadData {
     }
 }
 
-switchyard_kernel::domain_event! {
+switchyard_kernel::object_events! {
+    "Lead" as lead: LeadData from LeadRow, v 1;
     /// A new lead.
-    pub struct LeadCreated = "sales.lead.created" v 1 on "Lead" by lead.id {
-        pub lead: LeadData,
-    }
-}
-
-switchyard_kernel::domain_event! {
+    LeadCreated = "sales.lead.created",
     /// A lead's status, priority, score, source, value or follow-up changed.
-    pub struct LeadUpdated = "sales.lead.updated" v 1 on "Lead" by lead.id {
-        pub lead: LeadData,
-    }
+    LeadUpdated = "sales.lead.updated",
 }
-
-/// Every lead event type, for the catalogue.
-pub const SPECS: &[switchyard_kernel::events::EventSpec] = &[LeadCreated::SPEC, LeadUpdated::SPEC];

@@ -49,7 +49,7 @@ pub struct UpdateLeadInput {
 
 payload!(
     /// The result of a lead mutation.
-    LeadPayload { lead: Lead }
+    LeadPayload { lead: Lead } from row
 );
 
 /// A money input as stored: amount and upper-case currency.
@@ -125,7 +125,9 @@ impl LeadMutation {
                     version: 1,
                 };
                 check(&row)?;
-                Ok::<_, Rejection>(write::create::<Lead, _>(tx, caller, row, created).await?)
+                Ok::<_, Rejection>(
+                    write::create::<Lead, _>(tx, caller, row, LeadCreated::of).await?,
+                )
             })
             .await;
         LeadPayload::of(outcome)
@@ -166,7 +168,7 @@ impl LeadMutation {
                 }
                 check(&row)?;
                 Ok::<_, Rejection>(
-                    write::update::<Lead, _>(tx, caller, &before, row, updated).await?,
+                    write::update::<Lead, _>(tx, caller, &before, row, LeadUpdated::of).await?,
                 )
             })
             .await;
@@ -177,21 +179,4 @@ impl LeadMutation {
 /// A text that is blank is no text.
 fn trimmed(text: Option<String>) -> Option<String> {
     text.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
-}
-
-fn created(row: &LeadRow) -> LeadCreated {
-    LeadCreated { lead: row.into() }
-}
-
-fn updated(row: &LeadRow) -> LeadUpdated {
-    LeadUpdated { lead: row.into() }
-}
-
-impl From<LeadRow> for LeadPayload {
-    fn from(row: LeadRow) -> Self {
-        LeadPayload {
-            lead: Some(Lead::one(row)),
-            user_errors: vec![],
-        }
-    }
 }

@@ -82,27 +82,8 @@ impl From<&ItemRow> for QuoteItemData {
     }
 }
 
-/// Declares the quote events that carry the quote and nothing else.
-macro_rules! quote_events {
-    ($($(#[doc = $doc:literal])* $name:ident = $event:literal),* $(,)?) => {$(
-        switchyard_kernel::domain_event! {
-            $(#[doc = $doc])*
-            pub struct $name = $event v 1 on "Quote" by quote.id {
-                /// The quote after the change.
-                pub quote: QuoteData,
-            }
-        }
-
-        impl $name {
-            /// The event of this quote.
-            pub fn of(row: &QuoteRow) -> Self {
-                $name { quote: row.into() }
-            }
-        }
-    )*};
-}
-
-quote_events! {
+switchyard_kernel::object_events! {
+    "Quote" as quote: QuoteData from QuoteRow, v 1;
     /// A new quote: revision 1, a DRAFT.
     QuoteCreated = "sales.quote.created",
     /// A DRAFT's lines, validity, notes or terms changed; any approval was withdrawn.
@@ -118,7 +99,8 @@ quote_events! {
     /// A new revision replaced a sent quote: this is the new revision, a DRAFT.
     QuoteRevised = "sales.quote.revised",
     /// A newer revision replaced this quote.
-    QuoteSuperseded = "sales.quote.superseded",
+    QuoteSuperseded = "sales.quote.superseded";
+    also QuoteAccepted, QuoteRejected
 }
 
 switchyard_kernel::domain_event! {
@@ -140,23 +122,6 @@ switchyard_kernel::domain_event! {
         pub location_id: Option<LocationId>,
     }
 }
-
-/// Every quote event type, for the catalogue.
-pub const SPECS: &[switchyard_kernel::events::EventSpec] = {
-    use switchyard_kernel::events::DomainEvent;
-    &[
-        QuoteCreated::SPEC,
-        QuoteUpdated::SPEC,
-        QuoteApproved::SPEC,
-        QuoteSent::SPEC,
-        QuoteViewed::SPEC,
-        QuoteAccepted::SPEC,
-        QuoteRejected::SPEC,
-        QuoteExpired::SPEC,
-        QuoteRevised::SPEC,
-        QuoteSuperseded::SPEC,
-    ]
-};
 
 /// The structures quote events carry, for the catalogue.
 pub const PAYLOADS: &[switchyard_kernel::events::PayloadSpec] =

@@ -27,7 +27,7 @@ use crate::settings;
 
 payload!(
     /// The result of a quote mutation.
-    QuotePayload { quote: Quote }
+    QuotePayload { quote: Quote } from row
 );
 
 /// A line of a quote.
@@ -870,13 +870,4 @@ async fn respond(
         })
         .await;
     QuotePayload::of(outcome)
-}
-
-impl From<QuoteRow> for QuotePayload {
-    fn from(row: QuoteRow) -> Self {
-        QuotePayload {
-            quote: Some(Quote::one(row)),
-            user_errors: vec![],
-        }
-    }
 }

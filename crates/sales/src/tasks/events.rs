@@ -1,7 +1,7 @@
 //! What happens to tasks, as typed events.
 
 use chrono::{DateTime, Utc};
-use switchyard_kernel::{DomainEvent, UserId};
+use switchyard_kernel::UserId;
 
 use super::{TaskId, TaskKind, TaskQueue, TaskRow, TaskStatus};
 use crate::customers::CustomerId;
@@ -38,27 +38,8 @@ impl From<&TaskRow> for TaskData {
     }
 }
 
-/// Declares the task events that carry the task and nothing else.
-macro_rules! task_events {
-    ($($(#[doc = $doc:literal])* $name:ident = $event:literal),* $(,)?) => {$(
-        switchyard_kernel::domain_event! {
-            $(#[doc = $doc])*
-            pub struct $name = $event v 1 on "Task" by task.id {
-                /// The task after the change.
-                pub task: TaskData,
-            }
-        }
-
-        impl $name {
-            /// The event of this task.
-            pub fn of(row: &TaskRow) -> Self {
-                $name { task: row.into() }
-            }
-        }
-    )*};
-}
-
-task_events! {
+switchyard_kernel::object_events! {
+    "Task" as task: TaskData from TaskRow, v 1;
     /// A new task, for a user or a queue.
     TaskCreated = "sales.task.created",
     /// A task's title or due time changed.
@@ -74,14 +55,3 @@ task_events! {
     /// A task was called off.
     TaskCancelled = "sales.task.cancelled",
 }
-
-/// Every task event type, for the catalogue.
-pub const SPECS: &[switchyard_kernel::events::EventSpec] = &[
-    TaskCreated::SPEC,
-    TaskUpdated::SPEC,
-    TaskRescheduled::SPEC,
-    TaskClaimed::SPEC,
-    TaskHandedOver::SPEC,
-    TaskCompleted::SPEC,
-    TaskCancelled::SPEC,
-];

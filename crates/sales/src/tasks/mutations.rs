@@ -59,7 +59,7 @@ pub struct HandOverTaskInput {
 
 payload!(
     /// The result of a task mutation.
-    TaskPayload { task: Task }
+    TaskPayload { task: Task } from row
 );
 
 fn open(row: &TaskRow) -> Result<(), Rejection> {
@@ -359,13 +359,4 @@ async fn finish(
         })
         .await;
     TaskPayload::of(outcome)
-}
-
-impl From<TaskRow> for TaskPayload {
-    fn from(row: TaskRow) -> Self {
-        TaskPayload {
-            task: Some(Task::one(row)),
-            user_errors: vec![],
-        }
-    }
 }
