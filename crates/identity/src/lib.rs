@@ -61,12 +61,12 @@ pub fn module() -> switchyard_kernel::module::Module {
             api_keys::events::SPECS,
         ],
         payloads: &[
-            &[users::events::UserData::SPEC],
+            &[users::UserData::SPEC],
             &[
                 roles::events::RoleData::SPEC,
                 roles::events::GrantData::SPEC,
             ],
-            &[locations::events::LocationData::SPEC],
+            &[locations::LocationData::SPEC],
         ],
         ..switchyard_kernel::module::Module::named("identity")
     }

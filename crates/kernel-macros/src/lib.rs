@@ -83,12 +83,14 @@ struct Options {
     search: Option<Path>,
     defaults: Option<Path>,
     check: Option<Path>,
+    event: Option<Ident>,
     has_many: Vec<HasMany>,
 }
 
 #[derive(Default)]
 struct FieldOptions {
     filter: bool,
+    event: bool,
     order: Option<Ident>,
     hidden: bool,
     name: Option<LitStr>,
@@ -126,6 +128,7 @@ fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
     let mut search = None;
     let mut defaults = None;
     let mut check = None;
+    let mut event = None;
     let mut has_many = Vec::new();
     let Some(attr) = attrs.iter().find(|a| a.path().is_ident("aggregate")) else {
         return err(
@@ -145,6 +148,7 @@ fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
             "read" => read = Some(meta.value()?.parse::<Expr>()?),
             "scope" => scope = Some(meta.value()?.parse::<Path>()?),
             "prefix" => prefix = Some(meta.value()?.parse::<Ident>()?),
+            "event" => event = Some(meta.value()?.parse::<Ident>()?),
             "access" => {
                 let value: Ident = meta.value()?.parse()?;
                 access = match value.to_string().as_str() {
@@ -261,6 +265,7 @@ fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
         search,
         defaults,
         check,
+        event,
         has_many,
     })
 }
@@ -286,6 +291,7 @@ fn parse_field_options(attrs: &[Attribute]) -> syn::Result<FieldOptions> {
                 .unwrap_or_default();
             match key.as_str() {
                 "filter" => opts.filter = true,
+                "event" => opts.event = true,
                 "hidden" => opts.hidden = true,
                 "guard" => opts.guard = true,
                 "order" => {
@@ -460,6 +466,50 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
                 fn stamp(row: &mut #row, version: i32, now: ::chrono::NaiveDateTime) {
                     row.version = version;
                     row.updated_at = now;
+                }
+            }
+        }
+    });
+
+    // The event payload: the fields marked `event`, timestamps as UTC.
+    let event_data = opts.event.as_ref().map(|data| {
+        let module = format_ident!("__{}_event_data", row.to_string().to_lowercase());
+        let doc = format!("A {node} as events carry it.");
+        let mut decl = Vec::new();
+        let mut conv = Vec::new();
+        for f in fields.iter().filter(|f| f.opts.event) {
+            let (ident, ty, field_docs) = (&f.ident, &f.ty, &f.docs);
+            let naive = |t: &Type| matches!(t, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "NaiveDateTime"));
+            let (out, value) = match option_inner(ty) {
+                Some(inner) if naive(inner) => (
+                    quote!(Option<DateTime<Utc>>),
+                    quote!(row.#ident.map(|t| t.and_utc())),
+                ),
+                _ if naive(ty) => (quote!(DateTime<Utc>), quote!(row.#ident.and_utc())),
+                _ => (quote!(#ty), quote!(::std::clone::Clone::clone(&row.#ident))),
+            };
+            decl.push(quote!(#(#field_docs)* pub #ident: #out,));
+            conv.push(quote!(#ident: #value,));
+        }
+        quote! {
+            #[doc(hidden)]
+            mod #module {
+                #![allow(unused_imports)]
+                use super::*;
+                use ::chrono::{DateTime, Utc};
+                #k::event_payload! {
+                    #[doc = #doc]
+                    pub struct #data {
+                        pub id: #id_ty,
+                        #(#decl)*
+                    }
+                }
+            }
+            #vis use #module::#data;
+
+            impl ::std::convert::From<&#row> for #data {
+                fn from(row: &#row) -> Self {
+                    #data { id: row.id, #(#conv)* }
                 }
             }
         }
@@ -870,6 +920,8 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
         }
 
         #stored
+
+        #event_data
 
         impl #k::module::NodeType for #node {
             const TYPE_NAME: &'static str = <#id_ty>::TYPE_NAME;

@@ -65,7 +65,10 @@ pub mod write;
 /// &Caller))` (the root queries; `check` refuses a request before it runs), and
 /// `has_many(name, node, by = <column>, doc)` (nested pages of another aggregate).
 ///
-/// Field options: `filter`, `order` (or `order = Variant`), `hidden`, `name = "gqlName"`,
+/// `event = <Name>Data` derives the payload events carry (`event_payload!`, `From<&Row>`): the
+/// ID and every field marked `event`, timestamps as UTC.
+///
+/// Field options: `filter`, `order` (or `order = Variant`), `hidden`, `event`, `name = "gqlName"`,
 /// `to_one = Aggregate` (a reference, batched over the page; `guard` requires the target's
 /// read permission), `hide_unless = PERMISSION` (null unless the caller reaches this row with
 /// it; such a field is neither filtered nor ordered by). A field's `#[diesel(…)]` attributes

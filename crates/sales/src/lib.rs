@@ -74,9 +74,9 @@ pub fn module() -> Module {
         ],
         payloads: &[
             &[customers::events::CustomerData::SPEC],
-            &[leads::events::LeadData::SPEC],
-            &[activities::events::ActivityData::SPEC],
-            &[tasks::events::TaskData::SPEC],
+            &[leads::LeadData::SPEC],
+            &[activities::ActivityData::SPEC],
+            &[tasks::TaskData::SPEC],
             quotes::events::PAYLOADS,
         ],
         jobs: |services, settings, shutdown| {

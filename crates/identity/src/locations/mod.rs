@@ -38,6 +38,7 @@ switchyard_kernel::aggregate! {
         table = crate::schema::locations,
         id = LocationId,
         read = LOCATION_READ,
+        event = LocationData,
         scope = scope,
         access = authenticated,
         owner(location = id),
@@ -46,18 +47,20 @@ switchyard_kernel::aggregate! {
         list(name = locations, doc = "The tenant's locations, by name.", search = search),
     )]
     pub struct Location {
-        #[field(filter, order)]
+        #[field(filter, order, event)]
         name: String,
         /// IANA time zone, e.g. `Europe/Stockholm`.
+        #[field(event)]
         time_zone: String,
         #[field(hidden)]
         address: Option<String>,
         /// Inactive locations are kept for history but take no new work.
-        #[field(filter)]
+        #[field(filter, event)]
         active: bool,
         created_at: NaiveDateTime,
         updated_at: NaiveDateTime,
         /// Increases with every change; pass it as `expectedVersion` to update safely.
+        #[field(event)]
         version: i32,
     }
 

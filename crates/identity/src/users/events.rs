@@ -3,35 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use switchyard_kernel::UserId;
-use switchyard_kernel::access::{Scope, UserKind};
+use switchyard_kernel::access::Scope;
 
-use super::{UserRow, UserStatus};
-
-switchyard_kernel::event_payload! {
-    /// A user as events carry it (never a password or its hash).
-    pub struct UserData {
-        pub id: UserId,
-        /// Lower-cased.
-        pub email: String,
-        pub name: String,
-        pub kind: UserKind,
-        pub status: UserStatus,
-        pub version: i32,
-    }
-}
-
-impl From<&UserRow> for UserData {
-    fn from(row: &UserRow) -> Self {
-        UserData {
-            id: row.id,
-            email: row.email.clone(),
-            name: row.name.clone(),
-            kind: row.kind,
-            status: row.status,
-            version: row.version,
-        }
-    }
-}
+use super::{UserData, UserRow};
 
 switchyard_kernel::domain_event! {
     /// A user was created (invited, or with a password).

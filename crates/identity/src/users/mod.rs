@@ -46,6 +46,7 @@ switchyard_kernel::aggregate! {
         table = crate::schema::users,
         id = UserId,
         read = USER_READ,
+        event = UserData,
         scope = scope,
         access = inherit,
         owner(user = id),
@@ -55,13 +56,13 @@ switchyard_kernel::aggregate! {
     )]
     pub struct User {
         /// Lower-cased; unique within the tenant.
-        #[field(hidden, order)]
+        #[field(hidden, order, event)]
         email: String,
-        #[field(order)]
+        #[field(order, event)]
         name: String,
-        #[field(filter)]
+        #[field(filter, event)]
         kind: UserKind,
-        #[field(filter)]
+        #[field(filter, event)]
         status: UserStatus,
         #[field(hidden)]
         password_hash: Option<String>,
@@ -76,6 +77,7 @@ switchyard_kernel::aggregate! {
         created_at: NaiveDateTime,
         updated_at: NaiveDateTime,
         /// Increases with every change; pass it as `expectedVersion` to update safely.
+        #[field(event)]
         version: i32,
     }
 

@@ -42,6 +42,7 @@ switchyard_kernel::aggregate! {
         table = crate::schema::sales_activities,
         id = ActivityId,
         read = ACTIVITY_READ,
+        event = ActivityData,
         scope = scope,
         prefix = Activity,
         order(created_at, desc),
@@ -49,31 +50,32 @@ switchyard_kernel::aggregate! {
         list(name = activities, doc = "Activities the caller may see, newest first."),
     )]
     pub struct SalesActivity {
-        #[field(to_one = Customer, guard, filter)]
+        #[field(to_one = Customer, guard, filter, event)]
         customer_id: CustomerId,
         #[field(filter)]
         lead_id: Option<LeadId>,
         /// Who logged it (and owns its follow-up).
-        #[field(to_one = User, filter)]
+        #[field(to_one = User, filter, event)]
         owner_id: UserId,
-        #[field(filter)]
+        #[field(filter, event)]
         kind: ActivityKind,
-        #[field(filter)]
+        #[field(filter, event)]
         subject: String,
         description: String,
         outcome: Option<String>,
         next_action: Option<String>,
         duration_minutes: Option<i32>,
-        #[field(filter)]
+        #[field(filter, event)]
         occurred_at: NaiveDateTime,
         /// When to call back; a CALL_BACK task exists for it while it is set.
-        #[field(filter)]
+        #[field(filter, event)]
         follow_up_at: Option<NaiveDateTime>,
         /// The CALL_BACK task the follow-up created.
-        #[field(to_one = Task, guard)]
+        #[field(to_one = Task, guard, event)]
         follow_up_task_id: Option<TaskId>,
         created_at: NaiveDateTime,
         updated_at: NaiveDateTime,
+        #[field(event)]
         version: i32,
     }
 }

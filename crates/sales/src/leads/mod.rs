@@ -51,19 +51,20 @@ switchyard_kernel::aggregate! {
         read = LEAD_READ,
         scope = scope,
         order(created_at, desc),
+        event = LeadData,
         one(name = lead, doc = "A lead by ID."),
         list(name = leads, doc = "Leads the caller may see, newest first."),
     )]
     pub struct Lead {
         /// The customer, if you may see it.
-        #[field(to_one = Customer, guard, filter)]
+        #[field(to_one = Customer, guard, filter, event)]
         customer_id: CustomerId,
-        #[field(filter)]
+        #[field(filter, event)]
         status: LeadStatus,
-        #[field(filter)]
+        #[field(filter, event)]
         priority: LeadPriority,
         /// 0 to 100.
-        #[field(filter)]
+        #[field(filter, event)]
         score: i32,
         #[field(filter)]
         source: Option<String>,
@@ -74,7 +75,7 @@ switchyard_kernel::aggregate! {
         #[field(hidden)]
         currency: Option<String>,
         /// When the lead is to be followed up.
-        #[field(filter)]
+        #[field(filter, event)]
         follow_up_at: Option<NaiveDateTime>,
         notes: String,
         #[field(hidden)]
@@ -82,6 +83,7 @@ switchyard_kernel::aggregate! {
         created_at: NaiveDateTime,
         updated_at: NaiveDateTime,
         /// Increases with every change; pass it as `expectedVersion` to update safely.
+        #[field(event)]
         version: i32,
     }
 

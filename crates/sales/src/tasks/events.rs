@@ -1,42 +1,6 @@
 //! What happens to tasks, as typed events.
 
-use chrono::{DateTime, Utc};
-use switchyard_kernel::UserId;
-
-use super::{TaskId, TaskKind, TaskQueue, TaskRow, TaskStatus};
-use crate::customers::CustomerId;
-
-switchyard_kernel::event_payload! {
-    /// A task as events carry it.
-    pub struct TaskData {
-        pub id: TaskId,
-        pub kind: TaskKind,
-        pub title: String,
-        pub status: TaskStatus,
-        pub due_at: Option<DateTime<Utc>>,
-        /// Who holds it; none while it waits in a queue.
-        pub assignee_id: Option<UserId>,
-        pub queue: Option<TaskQueue>,
-        pub customer_id: Option<CustomerId>,
-        pub version: i32,
-    }
-}
-
-impl From<&TaskRow> for TaskData {
-    fn from(row: &TaskRow) -> Self {
-        TaskData {
-            id: row.id,
-            kind: row.kind,
-            title: row.title.clone(),
-            status: row.status,
-            due_at: row.due_at.map(|t| t.and_utc()),
-            assignee_id: row.assignee_id,
-            queue: row.queue,
-            customer_id: row.customer_id,
-            version: row.version,
-        }
-    }
-}
+use super::{TaskData, TaskRow};
 
 switchyard_kernel::object_events! {
     "Task" as task: TaskData from TaskRow, v 1;

@@ -94,36 +94,38 @@ switchyard_kernel::aggregate! {
         table = crate::schema::tasks,
         id = TaskId,
         read = TASK_READ,
+        event = TaskData,
         scope = scope,
         order(created_at, desc),
         one(name = task, doc = "A task by ID."),
         list(name = tasks, doc = "Tasks the caller may see, newest first."),
     )]
     pub struct Task {
-        #[field(filter)]
+        #[field(filter, event)]
         kind: TaskKind,
-        #[field(filter)]
+        #[field(filter, event)]
         title: String,
-        #[field(filter)]
+        #[field(filter, event)]
         status: TaskStatus,
-        #[field(filter)]
+        #[field(filter, event)]
         due_at: Option<NaiveDateTime>,
         /// The customer the task is about, if any and if you may see it.
-        #[field(to_one = Customer, guard, filter)]
+        #[field(to_one = Customer, guard, filter, event)]
         customer_id: Option<CustomerId>,
         /// The activity whose follow-up created this task.
         activity_id: Option<ActivityId>,
         /// Who does it; null while it waits in a queue.
-        #[field(to_one = User, filter)]
+        #[field(to_one = User, filter, event)]
         assignee_id: Option<UserId>,
         /// The queue it belongs to.
-        #[field(filter)]
+        #[field(filter, event)]
         queue: Option<TaskQueue>,
         #[field(hidden)]
         created_by: Option<UserId>,
         completed_at: Option<NaiveDateTime>,
         created_at: NaiveDateTime,
         updated_at: NaiveDateTime,
+        #[field(event)]
         version: i32,
     }
 
