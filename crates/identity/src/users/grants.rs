@@ -16,7 +16,7 @@ use crate::schema::user_grants;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = user_grants)]
 pub struct GrantRow {
-    pub id: String,
+    pub id: GrantId,
     pub tenant_id: TenantId,
     pub user_id: UserId,
     pub permission: String,
@@ -40,11 +40,7 @@ pub struct UserGrant(pub(crate) GrantRow);
 #[Object(directive = Authenticated::apply())]
 impl UserGrant {
     async fn id(&self) -> ID {
-        self.0
-            .id
-            .parse::<GrantId>()
-            .map(|g| g.to_global())
-            .unwrap_or_default()
+        self.0.id.to_global()
     }
     async fn permission(&self) -> &str {
         &self.0.permission

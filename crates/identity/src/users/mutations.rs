@@ -603,7 +603,7 @@ impl UserMutation {
                 let grant = GrantId::new();
                 let row: GrantRow = db_run!(tx, |c| diesel::insert_into(user_grants::table)
                     .values((
-                        user_grants::id.eq(grant.to_string()),
+                        user_grants::id.eq(grant),
                         user_grants::tenant_id.eq(caller.tenant_id),
                         user_grants::user_id.eq(id),
                         user_grants::permission.eq(&input.permission),
@@ -654,7 +654,7 @@ impl UserMutation {
             .mutate(async |tx| {
                 let row: GrantRow = db_run!(tx, |c| user_grants::table
                     .filter(user_grants::tenant_id.eq(caller.tenant_id))
-                    .filter(user_grants::id.eq(grant.to_string()))
+                    .filter(user_grants::id.eq(grant))
                     .select(GrantRow::as_select())
                     .first(c)
                     .await
@@ -672,7 +672,7 @@ impl UserMutation {
                         format!("you do not hold {} at {} scope", row.permission, row.scope),
                     ));
                 }
-                db_run!(tx, |c| diesel::delete(user_grants::table.find(&row.id))
+                db_run!(tx, |c| diesel::delete(user_grants::table.find(row.id))
                     .execute(c)
                     .await)?;
                 let user = write::store::<User>(tx, &user, user.clone()).await?;
@@ -681,7 +681,7 @@ impl UserMutation {
                     caller,
                     &UserPermissionRevoked {
                         user_id: user.id,
-                        grant_id: row.id.clone(),
+                        grant_id: row.id.to_string(),
                         permission: row.permission.clone(),
                         scope: row.scope,
                     },
