@@ -51,6 +51,13 @@ pub trait ContextExt {
     fn caller(&self) -> Result<&Caller, Error>;
     /// The process-wide services.
     fn services(&self) -> Result<&Services, Error>;
+    /// Runs a mutation's body in one transaction ([`Services::mutate`]).
+    fn mutate<R, F>(&self, body: F) -> impl Future<Output = Result<R, Rejection>> + Send
+    where
+        for<'r, 'c> F: AsyncFnOnce(&'r mut Conn<'c>) -> Result<R, Rejection>
+            + TxFn<&'r mut Conn<'c>, Result<R, Rejection>, Fut: Send>
+            + Send,
+        R: Send;
 }
 
 impl ContextExt for Context<'_> {
@@ -62,5 +69,16 @@ impl ContextExt for Context<'_> {
     fn services(&self) -> Result<&Services, Error> {
         self.data_opt::<Services>()
             .ok_or_else(|| Error::internal(anyhow::anyhow!("Services missing from schema data")))
+    }
+
+    fn mutate<R, F>(&self, body: F) -> impl Future<Output = Result<R, Rejection>> + Send
+    where
+        for<'r, 'c> F: AsyncFnOnce(&'r mut Conn<'c>) -> Result<R, Rejection>
+            + TxFn<&'r mut Conn<'c>, Result<R, Rejection>, Fut: Send>
+            + Send,
+        R: Send,
+    {
+        let services = self.services().cloned();
+        async move { services?.mutate(body).await }
     }
 }

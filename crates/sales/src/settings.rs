@@ -251,7 +251,6 @@ impl SettingsMutation {
             );
         }
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 ensure_row(tx, caller.tenant_id).await?;
                 let before = load(tx, caller.tenant_id).await?;

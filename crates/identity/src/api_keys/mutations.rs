@@ -111,8 +111,7 @@ impl ApiKeyMutation {
                 "must be in the future",
             );
         }
-        let outcome = services
-            .mutate(async |tx| {
+        let outcome = ctx.mutate(async |tx| {
                 let new_id = ApiKeyId::new();
                 if let Some(_id) =
                     idempotency::claim(tx, caller, "createApiKey", input.idempotency_key.as_deref(), new_id).await?
@@ -176,7 +175,6 @@ impl ApiKeyMutation {
         let scope = caller.row_scope(API_KEY_MANAGE)?;
         let id = ApiKeyId::parse(&input.id)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let row: ApiKeyRow = db_run!(tx, |c| {
                     let mut query = api_keys::table

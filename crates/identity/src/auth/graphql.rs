@@ -103,7 +103,6 @@ async fn open_session(
 ) -> Result<SessionPayload, Rejection> {
     let actor = acting_as(&row);
     let (row, session, refresh) = ctx
-        .services()?
         .mutate(async |tx| {
             let mut row = row;
             if let Some(hash) = &set_password {
@@ -293,7 +292,6 @@ impl AuthMutation {
     ) -> async_graphql::Result<SessionPayload> {
         let auth = authenticator(ctx)?;
         let rotation = ctx
-            .services()?
             .mutate(async |tx| {
                 Ok::<_, Rejection>(
                     sessions::rotate(tx, input.refresh_token.trim(), auth.lifetimes.refresh)
@@ -358,7 +356,6 @@ impl AuthMutation {
             return Err(Error::forbidden("only a signed-in user has a session to end").into());
         };
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 if input.all_sessions {
                     sessions::revoke_all(tx, caller.tenant_id, *id, None, "signed out everywhere")
@@ -430,7 +427,6 @@ impl AuthMutation {
         }
         let hash = password::hash(input.new_password).await?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let changed = UserRow {
                     password_hash: Some(hash.clone()),

@@ -87,7 +87,6 @@ impl LocationMutation {
         let time_zone = input.time_zone.trim().to_owned();
         let address = input.address.map(Address::from);
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let new_id = LocationId::new();
                 let key = input.idempotency_key.as_deref();
@@ -142,7 +141,6 @@ impl LocationMutation {
         let time_zone = input.time_zone.map(|t| t.trim().to_owned());
         let address = input.address.map(Address::from);
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let before = find_in::<Location>(tx, caller, LOCATION_MANAGE, id).await?;
                 check_version(input.expected_version, before.version)?;

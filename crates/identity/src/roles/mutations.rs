@@ -187,7 +187,6 @@ impl RoleMutation {
             .max_len("input.description", &input.description, 500);
         let grants = check_permissions(ctx, caller, &input.permissions, &mut check)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 if find_role(tx, caller.tenant_id, &key).await?.is_some() {
                     check.add(
@@ -253,7 +252,6 @@ impl RoleMutation {
             None => None,
         };
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 if BuiltinRole::from_key(&key).is_some() {
                     return Err(Rejection::invalid(
@@ -337,7 +335,6 @@ impl RoleMutation {
         let caller = ctx.caller()?;
         let key = input.key.trim().to_owned();
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 if BuiltinRole::from_key(&key).is_some() {
                     return Err(Rejection::invalid(

@@ -104,7 +104,6 @@ impl TenantMutation {
         let caller = ctx.caller()?;
         let name = input.name.trim().to_owned();
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let before: TenantRow = db_run!(tx, |c| tenants::table
                     .find(caller.tenant_id)

@@ -355,7 +355,6 @@ impl UserMutation {
         input: CreateUserInput,
     ) -> async_graphql::Result<CreateUserPayload> {
         let caller = ctx.caller()?;
-        let services = ctx.services()?;
         let email = normalize_email(&input.email);
         let name = input.name.trim().to_owned();
         let ttl = ctx.data::<TokenLifetimes>()?.invitation;
@@ -379,7 +378,7 @@ impl UserMutation {
             Some(p) if !check.failed() => Some(password::hash(p.clone()).await?),
             _ => None,
         };
-        let outcome = services
+        let outcome = ctx
             .mutate(async |tx| {
                 let new_id = UserId::new();
                 let key = input.idempotency_key.as_deref();
@@ -467,7 +466,6 @@ impl UserMutation {
         let caller = ctx.caller()?;
         let id = UserId::parse(&input.id)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let before = managed_user(tx, caller, USER_UPDATE, id).await?;
                 check_version(input.expected_version, before.version)?;
@@ -512,7 +510,6 @@ impl UserMutation {
         let caller = ctx.caller()?;
         let id = UserId::parse(&input.id)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let before = managed_user(tx, caller, USER_ASSIGN_ROLES, id).await?;
                 check_version(input.expected_version, before.version)?;
@@ -567,7 +564,6 @@ impl UserMutation {
         let catalog = ctx.services()?.catalog.clone();
         let id = UserId::parse(&input.user_id)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let user = managed_user(tx, caller, USER_ASSIGN_ROLES, id).await?;
                 let mut check = Check::new();
@@ -650,7 +646,6 @@ impl UserMutation {
         let caller = ctx.caller()?;
         let grant = GrantId::parse(&input.id)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let row: GrantRow = db_run!(tx, |c| user_grants::table
                     .filter(user_grants::tenant_id.eq(caller.tenant_id))
@@ -705,7 +700,6 @@ impl UserMutation {
         let caller = ctx.caller()?;
         let id = UserId::parse(&input.id)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let before = managed_user(tx, caller, USER_DEACTIVATE, id).await?;
                 check_version(input.expected_version, before.version)?;
@@ -748,7 +742,6 @@ impl UserMutation {
         let caller = ctx.caller()?;
         let id = UserId::parse(&input.id)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let before = managed_user(tx, caller, USER_DEACTIVATE, id).await?;
                 check_version(input.expected_version, before.version)?;

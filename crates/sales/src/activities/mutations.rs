@@ -113,7 +113,6 @@ impl ActivityMutation {
         let customer = CustomerId::parse(&input.customer_id)?;
         let lead = input.lead_id.as_ref().map(LeadId::parse).transpose()?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let id = ActivityId::new();
                 let key = input.idempotency_key.as_deref();
@@ -186,7 +185,6 @@ impl ActivityMutation {
         let caller = ctx.caller()?;
         let id = ActivityId::parse(&input.id)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let before = find_in::<SalesActivity>(tx, caller, ACTIVITY_LOG, id).await?;
                 check_version(input.expected_version, before.version)?;

@@ -530,7 +530,6 @@ impl CustomerMutation {
         };
         let raw_phone = clean(input.phone);
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let new_id = CustomerId::new();
                 let key = input.idempotency_key.as_deref();
@@ -569,7 +568,6 @@ impl CustomerMutation {
         let caller = ctx.caller()?;
         let id = CustomerId::parse(&input.id)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let before = customer_for(tx, caller, CUSTOMER_UPDATE, id).await?;
                 check_version(input.expected_version, before.version)?;
@@ -705,7 +703,6 @@ impl CustomerMutation {
         let id = CustomerId::parse(&input.id)?;
         let reason = clean(input.reason.clone());
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let before = customer_for(tx, caller, CUSTOMER_UPDATE, id).await?;
                 check_version(input.expected_version, before.version)?;
@@ -762,7 +759,6 @@ impl CustomerMutation {
         let survivor_id = CustomerId::parse(&input.survivor_id)?;
         let duplicate_id = CustomerId::parse(&input.duplicate_id)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 if survivor_id == duplicate_id {
                     return Err(Rejection::invalid(

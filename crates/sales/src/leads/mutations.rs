@@ -92,7 +92,6 @@ impl LeadMutation {
         let caller = ctx.caller()?;
         let customer = CustomerId::parse(&input.customer_id)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let id = LeadId::new();
                 let key = input.idempotency_key.as_deref();
@@ -143,7 +142,6 @@ impl LeadMutation {
         let caller = ctx.caller()?;
         let id = LeadId::parse(&input.id)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let before = find_in::<Lead>(tx, caller, LEAD_MANAGE, id).await?;
                 check_version(input.expected_version, before.version)?;

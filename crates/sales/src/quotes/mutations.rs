@@ -429,7 +429,6 @@ impl QuoteMutation {
             10_000,
         );
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let new_id = QuoteId::new();
                 let key = input.idempotency_key.as_deref();
@@ -511,7 +510,6 @@ impl QuoteMutation {
             .as_ref()
             .map(|items| check_items(items, &mut check));
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let before = find(tx, caller, QUOTE_MANAGE, id).await?;
                 check_version(input.expected_version, before.version)?;
@@ -581,9 +579,7 @@ impl QuoteMutation {
     ) -> async_graphql::Result<QuotePayload> {
         let caller = ctx.caller()?;
         let id = QuoteId::parse(&input.id)?;
-        let outcome = ctx
-            .services()?
-            .mutate(async |tx| {
+        let outcome = ctx.mutate(async |tx| {
                 let before = find(tx, caller, QUOTE_APPROVE, id).await?;
                 check_version(input.expected_version, before.version)?;
                 require(&before, &[QuoteStatus::Draft], "approved")?;
@@ -627,9 +623,7 @@ impl QuoteMutation {
     ) -> async_graphql::Result<QuotePayload> {
         let caller = ctx.caller()?;
         let id = QuoteId::parse(&input.id)?;
-        let outcome = ctx
-            .services()?
-            .mutate(async |tx| {
+        let outcome = ctx.mutate(async |tx| {
                 let before = find(tx, caller, QUOTE_MANAGE, id).await?;
                 check_version(input.expected_version, before.version)?;
                 require(&before, &[QuoteStatus::Draft], "sent")?;
@@ -669,7 +663,6 @@ impl QuoteMutation {
         let caller = ctx.caller()?;
         let id = QuoteId::parse(&input.id)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let before = find(tx, caller, QUOTE_MANAGE, id).await?;
                 check_version(input.expected_version, before.version)?;
@@ -825,7 +818,6 @@ async fn respond(
     let caller = ctx.caller()?;
     let id = QuoteId::parse(&id)?;
     let outcome = ctx
-        .services()?
         .mutate(async |tx| {
             let before = find(tx, caller, QUOTE_RESPOND, id).await?;
             check_version(expected, before.version)?;

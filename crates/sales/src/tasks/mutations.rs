@@ -106,7 +106,6 @@ impl TaskMutation {
             .map(CustomerId::parse)
             .transpose()?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let new_id = TaskId::new();
                 if let Some(id) = switchyard_kernel::idempotency::claim(
@@ -164,7 +163,6 @@ impl TaskMutation {
         let caller = ctx.caller()?;
         let id = TaskId::parse(&input.id)?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let before = find(tx, caller, TASK_MANAGE, id, Reach::Held).await?;
                 check_version(input.expected_version, before.version)?;
@@ -205,7 +203,6 @@ impl TaskMutation {
             return Err(Error::forbidden("only users claim tasks").into());
         };
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 note_fits(&input)?;
                 let before = find(tx, caller, TASK_MANAGE, id, Reach::WithQueues).await?;
@@ -241,7 +238,6 @@ impl TaskMutation {
         let id = TaskId::parse(&input.id)?;
         let to_user = input.to_user_id.as_ref().map(UserId::parse).transpose()?;
         let outcome = ctx
-            .services()?
             .mutate(async |tx| {
                 let before = find(tx, caller, TASK_MANAGE, id, Reach::Held).await?;
                 check_version(input.expected_version, before.version)?;
@@ -336,7 +332,6 @@ async fn finish(
     let caller = ctx.caller()?;
     let id = TaskId::parse(&input.id)?;
     let outcome = ctx
-        .services()?
         .mutate(async |tx| {
             note_fits(&input)?;
             let before = find(tx, caller, TASK_MANAGE, id, Reach::Held).await?;
