@@ -38,6 +38,7 @@ pub struct IdentityQuery(
 pub struct IdentityMutation(
     auth::graphql::AuthMutation,
     users::mutations::UserMutation,
+    users::grants::GrantMutation,
     roles::mutations::RoleMutation,
     locations::mutations::LocationMutation,
     api_keys::mutations::ApiKeyMutation,

@@ -1,4 +1,4 @@
-//! (Over 600 lines: one proc macro, its attribute parser and its generator (row, object, filter, order, queries, writes) side by side so a declaration's meaning reads in one place.)
+//! (Over 600 lines: one proc macro, its attribute parser and its generator (row, object, filter, order, queries, writes, event payload) side by side so a declaration's meaning reads in one place.)
 //!
 //! `aggregate!`: one declaration of an aggregate's reads, from which the row, the GraphQL
 //! type with its plain fields and relations, the filter and order inputs, the root queries
@@ -477,9 +477,9 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
         let doc = format!("A {node} as events carry it.");
         let mut decl = Vec::new();
         let mut conv = Vec::new();
+        let naive = |t: &Type| matches!(t, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "NaiveDateTime"));
         for f in fields.iter().filter(|f| f.opts.event) {
             let (ident, ty, field_docs) = (&f.ident, &f.ty, &f.docs);
-            let naive = |t: &Type| matches!(t, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "NaiveDateTime"));
             let (out, value) = match option_inner(ty) {
                 Some(inner) if naive(inner) => (
                     quote!(Option<DateTime<Utc>>),

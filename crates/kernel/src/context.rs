@@ -78,7 +78,7 @@ impl ContextExt for Context<'_> {
             + Send,
         R: Send,
     {
-        let services = self.services().cloned();
+        let services = self.services();
         async move { services?.mutate(body).await }
     }
 }

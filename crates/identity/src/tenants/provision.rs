@@ -10,7 +10,7 @@ use super::events::TenantCreated;
 use crate::locations::events::LocationCreated;
 use crate::locations::{Location, LocationRow};
 use crate::users::events::UserCreated;
-use crate::users::mutations::{replace_locations, replace_roles};
+use crate::users::rules::{replace_locations, replace_roles};
 use crate::users::{User, UserRow, UserStatus};
 use switchyard_kernel::validate::{is_email, normalize_email};
 use switchyard_kernel::{

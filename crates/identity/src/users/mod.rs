@@ -3,6 +3,7 @@
 pub mod events;
 pub mod grants;
 pub mod mutations;
+pub(crate) mod rules;
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::NaiveDateTime;
@@ -156,11 +157,7 @@ switchyard_kernel::aggregate! {
 /// The users `caller` reaches with `permission` (of `identity.user:read`'s kind): everyone,
 /// oneself, or oneself and the users sharing one of one's locations, as a condition on `t`.
 fn scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
-    Ok(scope_expr(caller.tenant_id, &caller.row_scope(permission)?))
-}
-
-fn scope_expr(tenant: TenantId, scope: &RowScope) -> Expr {
-    match scope {
+    Ok(match caller.row_scope(permission)? {
         RowScope::Tenant => Expr::True,
         RowScope::Own(me) => Expr::Cmp {
             column: "id",
@@ -171,34 +168,13 @@ fn scope_expr(tenant: TenantId, scope: &RowScope) -> Expr {
             let mut sql = Sql::new("t.id = ");
             sql.bind(user.to_string())
                 .push(" OR t.id IN (SELECT ul.user_id FROM user_locations ul WHERE ul.tenant_id = ")
-                .bind(tenant.to_string())
+                .bind(caller.tenant_id.to_string())
                 .push(" AND ul.location_id")
                 .is_in(locations.iter().map(ToString::to_string))
                 .push(")");
             Expr::Sql(sql)
         }
-    }
-}
-
-/// A user within a row scope.
-pub(crate) async fn find_scoped(
-    conn: &mut Conn<'_>,
-    tenant: TenantId,
-    scope: &RowScope,
-    id: UserId,
-) -> Result<Option<UserRow>, Error> {
-    switchyard_kernel::read::Listing {
-        table: "users",
-        tenant,
-        scope: scope_expr(tenant, scope),
-        filter: Expr::True,
-        order: switchyard_kernel::read::Order {
-            column: None,
-            desc: false,
-        },
-    }
-    .one(conn, &id.to_string())
-    .await
+    })
 }
 
 /// Users whose name contains the term, or whose address does where the caller may see it:
