@@ -8,18 +8,16 @@ pub mod locations;
 pub mod permissions;
 pub mod roles;
 mod schema;
-pub mod subscriptions;
 pub mod tenants;
 pub mod users;
 
-use async_graphql::MergedObject;
+use async_graphql::{MergedObject, MergedSubscription};
 
 pub use api_keys::ApiKey;
 pub use auth::jwt::{Claims, JwtSettings};
 pub use auth::{Authenticator, LoginLimits};
 pub use credentials::TokenLifetimes;
 pub use locations::Location;
-pub use subscriptions::IdentitySubscription;
 pub use users::User;
 
 /// Identity's queries.
@@ -44,6 +42,10 @@ pub struct IdentityMutation(
     api_keys::mutations::ApiKeyMutation,
     tenants::TenantMutation,
 );
+
+/// Identity' subscriptions: each object's changes, as each subscriber may read them.
+#[derive(MergedSubscription, Default)]
+pub struct IdentitySubscription(users::UserSubscription, locations::LocationSubscription);
 
 /// The domain's GraphQL parts, as the gateway merges them.
 pub type Query = IdentityQuery;

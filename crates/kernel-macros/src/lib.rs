@@ -1,18 +1,22 @@
-//! (Over 600 lines: one proc macro, its attribute parser and its generator (row, object, filter, order, queries, writes, event payload) side by side so a declaration's meaning reads in one place.)
+//! (Over 600 lines: the read side's generator (row, object, relations, filter, order, root queries) is one function so a declaration's meaning reads in one place; the parser is in parse.rs, the writes and events in writes.rs.)
 //!
-//! `aggregate!`: one declaration of an aggregate's reads, from which the row, the GraphQL
-//! type with its plain fields and relations, the filter and order inputs, the root queries
-//! and the kernel's [`Aggregate`] implementation are written. The generated code calls the
+//! `aggregate!`: one declaration of an aggregate, from which the row, the GraphQL type with
+//! its plain fields and relations, the filter and order inputs, the root queries, the
+//! kernel's [`Aggregate`] implementation and, where declared, the create and update inputs
+//! and mutations are written. The generated code calls the
 //! kernel's generic reads (`switchyard_kernel::read::aggregate`); this crate only wires.
 //! See `switchyard_kernel::aggregate` for the syntax.
 
+mod parse;
+mod writes;
+
 use proc_macro::TokenStream;
-use proc_macro2::{Span, TokenStream as Tokens};
+use proc_macro2::TokenStream as Tokens;
 use quote::{format_ident, quote};
-use syn::parse::{Parse, ParseStream};
-use syn::{
-    Attribute, Expr, Fields, Ident, ItemImpl, ItemStruct, LitStr, Path, Token, Type, Visibility,
-};
+use syn::{Fields, Ident, Type};
+
+use parse::{Access, Decl, Field, docs, err, option_inner, parse_field_options, parse_options};
+use writes::{event_data, inputs, money_name, mutations, stored};
 
 /// See `switchyard_kernel::aggregate`.
 #[proc_macro]
@@ -24,319 +28,7 @@ pub fn aggregate(input: TokenStream) -> TokenStream {
     }
 }
 
-/// The whole declaration: the aggregate's struct, an optional struct of extra filter fields,
-/// an optional `impl` of computed fields.
-struct Decl {
-    node: ItemStruct,
-    extras: Option<ItemStruct>,
-    computed: Option<ItemImpl>,
-}
-
-impl Parse for Decl {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        let node: ItemStruct = input.parse()?;
-        let mut extras = None;
-        let mut computed = None;
-        while !input.is_empty() {
-            let fork = input.fork();
-            fork.call(Attribute::parse_outer)?;
-            fork.parse::<Visibility>()?;
-            if fork.peek(Token![struct]) {
-                extras = Some(input.parse()?);
-            } else {
-                computed = Some(input.parse()?);
-            }
-        }
-        Ok(Decl {
-            node,
-            extras,
-            computed,
-        })
-    }
-}
-
-enum Access {
-    Require,
-    Authenticated,
-    Inherit,
-}
-
-struct HasMany {
-    name: Ident,
-    node: Path,
-    by: Ident,
-    doc: Option<LitStr>,
-}
-
-struct Options {
-    table: Path,
-    id: Type,
-    read: Expr,
-    scope: Path,
-    access: Access,
-    owner_user: Option<Ident>,
-    owner_location: Option<Ident>,
-    prefix: Option<Ident>,
-    default_order: (Ident, bool),
-    one: Option<(Ident, LitStr)>,
-    list: Option<(Ident, LitStr)>,
-    search: Option<Path>,
-    defaults: Option<Path>,
-    check: Option<Path>,
-    event: Option<Ident>,
-    has_many: Vec<HasMany>,
-}
-
-#[derive(Default)]
-struct FieldOptions {
-    filter: bool,
-    event: bool,
-    order: Option<Ident>,
-    hidden: bool,
-    name: Option<LitStr>,
-    to_one: Option<Path>,
-    guard: bool,
-    hide_unless: Option<Expr>,
-}
-
-struct Field {
-    ident: Ident,
-    ty: Type,
-    docs: Vec<Attribute>,
-    /// `#[diesel(…)]` attributes, kept on the row's field (e.g. `skip_update` for a column
-    /// that changes outside versioned writes).
-    row_attrs: Vec<Attribute>,
-    opts: FieldOptions,
-}
-
-fn err<T>(span: Span, msg: &str) -> syn::Result<T> {
-    Err(syn::Error::new(span, msg))
-}
-
-fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
-    let mut table = None;
-    let mut id = None;
-    let mut read = None;
-    let mut scope = None;
-    let mut access = Access::Require;
-    let mut owner_user = None;
-    let mut owner_location = None;
-    let mut prefix = None;
-    let mut default_order = None;
-    let mut one = None;
-    let mut list = None;
-    let mut search = None;
-    let mut defaults = None;
-    let mut check = None;
-    let mut event = None;
-    let mut has_many = Vec::new();
-    let Some(attr) = attrs.iter().find(|a| a.path().is_ident("aggregate")) else {
-        return err(
-            Span::call_site(),
-            "expected #[aggregate(table = ..., id = ..., read = ..., scope = ...)]",
-        );
-    };
-    attr.parse_nested_meta(|meta| {
-        let key = meta
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        match key.as_str() {
-            "table" => table = Some(meta.value()?.parse::<Path>()?),
-            "id" => id = Some(meta.value()?.parse::<Type>()?),
-            "read" => read = Some(meta.value()?.parse::<Expr>()?),
-            "scope" => scope = Some(meta.value()?.parse::<Path>()?),
-            "prefix" => prefix = Some(meta.value()?.parse::<Ident>()?),
-            "event" => event = Some(meta.value()?.parse::<Ident>()?),
-            "access" => {
-                let value: Ident = meta.value()?.parse()?;
-                access = match value.to_string().as_str() {
-                    "require" => Access::Require,
-                    "authenticated" => Access::Authenticated,
-                    "inherit" => Access::Inherit,
-                    _ => return err(value.span(), "access is require, authenticated or inherit"),
-                };
-            }
-            "owner" => meta.parse_nested_meta(|inner| {
-                if inner.path.is_ident("user") {
-                    owner_user = Some(inner.value()?.parse()?);
-                } else if inner.path.is_ident("location") {
-                    owner_location = Some(inner.value()?.parse()?);
-                } else {
-                    return Err(inner.error("owner takes user = <column>, location = <column>"));
-                }
-                Ok(())
-            })?,
-            "order" => {
-                let mut field = None;
-                let mut desc = false;
-                meta.parse_nested_meta(|inner| {
-                    let word = inner.path.get_ident().cloned();
-                    match word.as_ref().map(ToString::to_string).as_deref() {
-                        Some("asc") => desc = false,
-                        Some("desc") => desc = true,
-                        Some(_) => field = word,
-                        None => return Err(inner.error("order(<field>, asc|desc)")),
-                    }
-                    Ok(())
-                })?;
-                let Some(field) = field else {
-                    return Err(meta.error("order(<field>, asc|desc)"));
-                };
-                default_order = Some((field, desc));
-            }
-            "one" | "list" => {
-                let mut name = None;
-                let mut doc = None;
-                meta.parse_nested_meta(|inner| {
-                    if inner.path.is_ident("name") {
-                        name = Some(inner.value()?.parse::<Ident>()?);
-                    } else if inner.path.is_ident("doc") {
-                        doc = Some(inner.value()?.parse::<LitStr>()?);
-                    } else if inner.path.is_ident("search") {
-                        search = Some(inner.value()?.parse::<Path>()?);
-                    } else if inner.path.is_ident("defaults") {
-                        defaults = Some(inner.value()?.parse::<Path>()?);
-                    } else if inner.path.is_ident("check") {
-                        check = Some(inner.value()?.parse::<Path>()?);
-                    } else {
-                        return Err(inner.error("expected name, doc, search, defaults or check"));
-                    }
-                    Ok(())
-                })?;
-                let (Some(name), Some(doc)) = (name, doc) else {
-                    return Err(meta.error("give name = ... and doc = \"...\""));
-                };
-                if key == "one" {
-                    one = Some((name, doc));
-                } else {
-                    list = Some((name, doc));
-                }
-            }
-            "has_many" => {
-                let mut name = None;
-                let mut node = None;
-                let mut by = None;
-                let mut doc = None;
-                meta.parse_nested_meta(|inner| {
-                    if inner.path.is_ident("name") {
-                        name = Some(inner.value()?.parse::<Ident>()?);
-                    } else if inner.path.is_ident("node") {
-                        node = Some(inner.value()?.parse::<Path>()?);
-                    } else if inner.path.is_ident("by") {
-                        by = Some(inner.value()?.parse::<Ident>()?);
-                    } else if inner.path.is_ident("doc") {
-                        doc = Some(inner.value()?.parse::<LitStr>()?);
-                    } else {
-                        return Err(inner.error("expected name, node, by or doc"));
-                    }
-                    Ok(())
-                })?;
-                let (Some(name), Some(node), Some(by)) = (name, node, by) else {
-                    return Err(meta.error("has_many(name = ..., node = ..., by = <column>)"));
-                };
-                has_many.push(HasMany {
-                    name,
-                    node,
-                    by,
-                    doc,
-                });
-            }
-            _ => return Err(meta.error("unknown aggregate option")),
-        }
-        Ok(())
-    })?;
-    let span = attr.pretty_span();
-    Ok(Options {
-        table: table
-            .ok_or_else(|| syn::Error::new(span, "table = <diesel table path> is required"))?,
-        id: id.ok_or_else(|| syn::Error::new(span, "id = <ID type> is required"))?,
-        read: read.ok_or_else(|| syn::Error::new(span, "read = <permission> is required"))?,
-        scope: scope
-            .ok_or_else(|| syn::Error::new(span, "scope = <fn(&Caller, &str)> is required"))?,
-        access,
-        owner_user,
-        owner_location,
-        prefix,
-        default_order: default_order.unwrap_or_else(|| (Ident::new("created_at", span), true)),
-        one,
-        list,
-        search,
-        defaults,
-        check,
-        event,
-        has_many,
-    })
-}
-
-trait PrettySpan {
-    fn pretty_span(&self) -> Span;
-}
-
-impl PrettySpan for Attribute {
-    fn pretty_span(&self) -> Span {
-        self.pound_token.span
-    }
-}
-
-fn parse_field_options(attrs: &[Attribute]) -> syn::Result<FieldOptions> {
-    let mut opts = FieldOptions::default();
-    for attr in attrs.iter().filter(|a| a.path().is_ident("field")) {
-        attr.parse_nested_meta(|meta| {
-            let key = meta
-                .path
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            match key.as_str() {
-                "filter" => opts.filter = true,
-                "event" => opts.event = true,
-                "hidden" => opts.hidden = true,
-                "guard" => opts.guard = true,
-                "order" => {
-                    opts.order = Some(if meta.input.peek(Token![=]) {
-                        meta.value()?.parse()?
-                    } else {
-                        Ident::new("__from_field", Span::call_site())
-                    });
-                }
-                "name" => opts.name = Some(meta.value()?.parse()?),
-                "to_one" => opts.to_one = Some(meta.value()?.parse()?),
-                "hide_unless" => opts.hide_unless = Some(meta.value()?.parse()?),
-                _ => return Err(meta.error("unknown field option")),
-            }
-            Ok(())
-        })?;
-    }
-    Ok(opts)
-}
-
-fn docs(attrs: &[Attribute]) -> Vec<Attribute> {
-    attrs
-        .iter()
-        .filter(|a| a.path().is_ident("doc"))
-        .cloned()
-        .collect()
-}
-
-/// `Option<T>`'s `T`, if `ty` is an `Option`.
-fn option_inner(ty: &Type) -> Option<&Type> {
-    let Type::Path(path) = ty else { return None };
-    let last = path.path.segments.last()?;
-    if last.ident != "Option" {
-        return None;
-    }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    match args.args.first()? {
-        syn::GenericArgument::Type(inner) => Some(inner),
-        _ => None,
-    }
-}
-
-fn camel(snake: &str) -> String {
+pub(crate) fn camel(snake: &str) -> String {
     let mut out = String::new();
     let mut upper = false;
     for c in snake.chars() {
@@ -421,106 +113,31 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
     });
     let row_doc = format!("A row of `{table_name}`.");
 
-    // Writes, for rows that carry a version and a time of change.
-    let has = |name: &str| fields.iter().any(|f| f.ident == name);
-    let stored = (has("version") && has("updated_at")).then(|| {
-        quote! {
-            impl #k::write::Stored for #node {
-                async fn insert(
-                    conn: &mut #k::Conn<'_>,
-                    row: &#row,
-                ) -> ::std::result::Result<#row, #k::Error> {
-                    use ::diesel::prelude::*;
-                    use ::diesel_async::RunQueryDsl;
-                    ::std::result::Result::Ok(#k::db_run!(conn, |c| ::diesel::insert_into(#table::table)
-                        .values(row)
-                        .returning(#row::as_returning())
-                        .get_result(c)
-                        .await)?)
-                }
-
-                async fn replace(
-                    conn: &mut #k::Conn<'_>,
-                    row: &#row,
-                    version: i32,
-                ) -> ::std::result::Result<::std::option::Option<#row>, #k::Error> {
-                    use ::diesel::prelude::*;
-                    use ::diesel_async::RunQueryDsl;
-                    ::std::result::Result::Ok(#k::db_run!(conn, |c| ::diesel::update(
-                        #table::table
-                            .filter(#table::id.eq(row.id))
-                            .filter(#table::tenant_id.eq(row.tenant_id))
-                            .filter(#table::version.eq(version)),
-                    )
-                    .set(row)
-                    .returning(#row::as_returning())
-                    .get_result(c)
-                    .await
-                    .optional())?)
-                }
-
-                fn version(row: &#row) -> i32 {
-                    row.version
-                }
-
-                fn stamp(row: &mut #row, version: i32, now: ::chrono::NaiveDateTime) {
-                    row.version = version;
-                    row.updated_at = now;
-                }
-            }
-        }
-    });
-
-    // The event payload: the fields marked `event`, timestamps as UTC.
-    let event_data = opts.event.as_ref().map(|data| {
-        let module = format_ident!("__{}_event_data", row.to_string().to_lowercase());
-        let doc = format!("A {node} as events carry it.");
-        let mut decl = Vec::new();
-        let mut conv = Vec::new();
-        let naive = |t: &Type| matches!(t, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "NaiveDateTime"));
-        for f in fields.iter().filter(|f| f.opts.event) {
-            let (ident, ty, field_docs) = (&f.ident, &f.ty, &f.docs);
-            let (out, value) = match option_inner(ty) {
-                Some(inner) if naive(inner) => (
-                    quote!(Option<DateTime<Utc>>),
-                    quote!(row.#ident.map(|t| t.and_utc())),
-                ),
-                _ if naive(ty) => (quote!(DateTime<Utc>), quote!(row.#ident.and_utc())),
-                _ => (quote!(#ty), quote!(::std::clone::Clone::clone(&row.#ident))),
-            };
-            decl.push(quote!(#(#field_docs)* pub #ident: #out,));
-            conv.push(quote!(#ident: #value,));
-        }
-        quote! {
-            #[doc(hidden)]
-            mod #module {
-                #![allow(unused_imports)]
-                use super::*;
-                use ::chrono::{DateTime, Utc};
-                #k::event_payload! {
-                    #[doc = #doc]
-                    pub struct #data {
-                        pub id: #id_ty,
-                        #(#decl)*
-                    }
-                }
-            }
-            #vis use #module::#data;
-
-            impl ::std::convert::From<&#row> for #data {
-                fn from(row: &#row) -> Self {
-                    #data { id: row.id, #(#conv)* }
-                }
-            }
-        }
-    });
+    let stored = stored(node, &row, table, &fields);
+    let event_data = event_data(node, &row, id_ty, &fields, opts.event.as_ref(), vis);
 
     // Plain fields and to-one relations.
     let mut resolvers = Vec::new();
-    for f in fields.iter().filter(|f| !f.opts.hidden) {
+    for f in fields
+        .iter()
+        .filter(|f| !f.opts.hidden || f.opts.money.is_some())
+    {
         let ident = &f.ident;
         let ty = &f.ty;
         let field_docs = &f.docs;
+        if let Some(currency) = &f.opts.money {
+            let name = money_name(f);
+            resolvers.push(quote! {
+                #(#field_docs)*
+                async fn #name(&self) -> ::std::option::Option<#k::money::Money> {
+                    let row = self.row();
+                    row.#ident
+                        .zip(row.#currency.clone())
+                        .map(|(amount, currency)| #k::money::Money::new(amount, currency))
+                }
+            });
+            continue;
+        }
         if let Some(target) = &f.opts.to_one {
             let rel = f
                 .ident
@@ -593,6 +210,9 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
         });
     }
 
+    let inputs = inputs(node, &prefix, &row, id_ty, &fields, vis)?;
+    let mutations = mutations(node, &prefix, &opts, vis)?;
+
     // Nested pages.
     for many in &opts.has_many {
         let (name, child, by) = (&many.name, &many.node, &many.by);
@@ -630,7 +250,7 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
         .computed
         .as_ref()
         .map(|i| {
-            if i.self_ty.as_ref() != &syn::parse_quote!(#node) {
+            if !matches!(&*i.self_ty, Type::Path(p) if p.path.is_ident(node)) {
                 return err(
                     node.span(),
                     "the computed fields' impl must be for the aggregate",
@@ -841,7 +461,46 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
         }
     });
 
+    // The subscription, in a module of its own: async-graphql's expansion calls methods that
+    // a domain's imports (Diesel's query traits) would otherwise capture.
+    let subscription = opts.changed.as_ref().map(|(name, doc)| {
+        let subscription = format_ident!("{}Subscription", prefix);
+        let module = format_ident!("__{}_subscription", row.to_string().to_lowercase());
+        let type_doc = format!("Live changes of {node}.");
+        quote! {
+            #[doc(hidden)]
+            mod #module {
+                use super::#node;
+                type Id = <#node as #k::read::Aggregate>::Id;
+
+                #[doc = #type_doc]
+                #[derive(Default)]
+                pub struct #subscription;
+
+                #[::async_graphql::Subscription]
+                impl #subscription {
+                    #[doc = #doc]
+                    #[graphql(directive = #k::policy::Require::apply(<#node as #k::read::Aggregate>::READ))]
+                    async fn #name(
+                        &self,
+                        ctx: &::async_graphql::Context<'_>,
+                        id: ::std::option::Option<::async_graphql::ID>,
+                    ) -> ::async_graphql::Result<impl #k::__private::Stream<Item = #node> + use<>> {
+                        let only = id
+                            .as_ref()
+                            .map(<Id as #k::write::Settable>::from_input)
+                            .transpose()?;
+                        ::std::result::Result::Ok(#k::read::aggregate::changes::<#node>(ctx, only)?)
+                    }
+                }
+            }
+            #vis use #module::#subscription;
+        }
+    });
+
     Ok(quote! {
+        #subscription
+
         #[doc = #row_doc]
         #[derive(
             Debug, Clone,
@@ -922,6 +581,10 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
         #stored
 
         #event_data
+
+        #inputs
+
+        #mutations
 
         impl #k::module::NodeType for #node {
             const TYPE_NAME: &'static str = <#id_ty>::TYPE_NAME;

@@ -63,6 +63,13 @@ macro_rules! id_type {
             }
         }
 
+        impl $crate::write::Settable for $name {
+            type Input = ::async_graphql::ID;
+            fn from_input(input: &::async_graphql::ID) -> ::std::result::Result<Self, $crate::Error> {
+                Self::parse(input)
+            }
+        }
+
         impl $crate::read::AsKey for $name {
             fn as_key(&self) -> ::std::option::Option<::std::string::String> {
                 ::std::option::Option::Some(self.to_string())

@@ -78,7 +78,26 @@ pub mod write;
 ///
 /// A row with `version` and `updated_at` is also [`write::Stored`]: mutations create and
 /// update it with [`write::create`] and [`write::update`].
+///
+/// Writes declared: fields marked `input` (create and update), `input(create)` (create only),
+/// `input(default)` or `input(default = <expr>)` (optional on create) make `Create<Prefix>Input`
+/// (with `idempotencyKey`) and `Update<Prefix>Input` (`id`, `expectedVersion`, each field
+/// optional, a nullable one `MaybeUndefined`), read by each column type's
+/// [`write::Settable`] (texts trimmed, blank optional text null, times UTC, IDs decoded);
+/// `money = <currency column>` on an `Option<i64>` `…_minor` column exposes and takes it as
+/// money. `create(name, doc, event)` and `update(name, doc, event)` with `write(permission,
+/// check, payload)` then derive the mutations themselves (`<Prefix>Mutation`): one
+/// transaction each, the create idempotent, `check(tx, caller, &row, before)` run on the row
+/// to be stored (`before` is `None` on create), the write recording the event. A mutation
+/// whose input is not the row's fields (a quote with items, an activity that schedules a
+/// task) writes its own input and resolver over the same [`write`] calls.
 pub use switchyard_kernel_macros::aggregate;
+
+/// What `aggregate!`'s expansion names from crates a domain need not depend on.
+#[doc(hidden)]
+pub mod __private {
+    pub use futures_util::Stream;
+}
 
 pub use access::{
     BuiltinRole, Caller, Catalog, PermissionDef, Principal, RowScope, Scope, UserKind,

@@ -434,7 +434,7 @@ pub fn missing_policies(sdl: &str, catalog: &Catalog) -> Vec<String> {
 pub struct StaticPolicy {
     types: HashMap<String, StaticType>,
     query_root: String,
-    /// Subscription events name the merged part (`IdentitySubscription`), not the root.
+    /// Subscription events name the merged part (`UserSubscription`), not the root.
     subscription_root: String,
 }
 

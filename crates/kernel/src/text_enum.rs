@@ -63,6 +63,13 @@ macro_rules! text_enum {
             }
         }
 
+        impl $crate::write::Settable for $name {
+            type Input = $name;
+            fn from_input(input: &$name) -> ::std::result::Result<$name, $crate::Error> {
+                ::std::result::Result::Ok(*input)
+            }
+        }
+
         impl $crate::read::Filterable for $name {
             type Filter = $crate::read::EnumFilter<$name>;
             fn condition(

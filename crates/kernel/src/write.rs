@@ -121,3 +121,50 @@ pub fn set<T>(field: &mut T, change: Option<T>) {
         *field = v;
     }
 }
+
+/// How a column is set from a mutation's input (the inputs `aggregate!` derives from fields
+/// marked `input`): the GraphQL input type, and the stored value it makes. One rule per type:
+/// texts are trimmed and an optional text left blank is no text, times are stored as UTC to
+/// the microsecond, IDs are decoded (a malformed one names no object: NOT_FOUND).
+pub trait Settable: Sized {
+    type Input: async_graphql::InputType + Clone;
+    fn from_input(input: &Self::Input) -> Result<Self, Error>;
+    /// An optional column from an optional input.
+    fn from_optional(input: Option<&Self::Input>) -> Result<Option<Self>, Error> {
+        input.map(Self::from_input).transpose()
+    }
+}
+
+impl Settable for String {
+    type Input = String;
+    fn from_input(input: &String) -> Result<String, Error> {
+        Ok(input.trim().to_owned())
+    }
+    fn from_optional(input: Option<&String>) -> Result<Option<String>, Error> {
+        Ok(input.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
+    }
+}
+
+macro_rules! settable_as_is {
+    ($($t:ty),*) => {$(
+        impl Settable for $t {
+            type Input = $t;
+            fn from_input(input: &$t) -> Result<$t, Error> {
+                Ok(*input)
+            }
+        }
+    )*};
+}
+settable_as_is!(i32, i64, bool, chrono::NaiveDate);
+
+impl Settable for NaiveDateTime {
+    type Input = chrono::DateTime<chrono::Utc>;
+    fn from_input(input: &Self::Input) -> Result<NaiveDateTime, Error> {
+        Ok(time::naive(*input))
+    }
+}
+
+/// A money input as stored: the amount, and the currency in upper case.
+pub fn money(input: &crate::money::MoneyInput) -> (i64, String) {
+    (input.amount_minor.0, input.currency.trim().to_uppercase())
+}

@@ -13,17 +13,15 @@ pub mod quotes;
 mod schema;
 pub mod scope;
 pub mod settings;
-pub mod subscriptions;
 pub mod tasks;
 
-use async_graphql::MergedObject;
+use async_graphql::{MergedObject, MergedSubscription};
 use switchyard_kernel::module::{Module, Setting};
 
 pub use activities::SalesActivity;
 pub use customers::{Customer, load_customer};
 pub use leads::Lead;
 pub use quotes::Quote;
-pub use subscriptions::SalesSubscription;
 pub use tasks::Task;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -44,11 +42,19 @@ pub struct SalesQuery(
 #[derive(MergedObject, Default)]
 pub struct SalesMutation(
     customers::mutations::CustomerMutation,
-    leads::mutations::LeadMutation,
+    leads::LeadMutation,
     activities::mutations::ActivityMutation,
     tasks::mutations::TaskMutation,
     quotes::mutations::QuoteMutation,
     settings::SettingsMutation,
+);
+
+/// Sales' subscriptions: each object's changes, as each subscriber may read them.
+#[derive(MergedSubscription, Default)]
+pub struct SalesSubscription(
+    customers::CustomerSubscription,
+    leads::LeadSubscription,
+    quotes::QuoteSubscription,
 );
 
 /// The domain's GraphQL parts, as the gateway merges them.

@@ -169,7 +169,7 @@ backend_test! {
                 let (mut s, _) = tokio_tungstenite::connect_async(request).await.unwrap();
                 s.send(Message::Text(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}}).to_string().into())).await.unwrap();
                 assert_eq!(next_message(&mut s).await.unwrap()["type"], "connection_ack");
-                for (id, q) in [("c", "subscription { customerChanged { displayName } }"), ("q", "subscription { quoteChanged { status } }")] {
+                for (id, q) in [("c", "subscription { customerChanged { displayName } }"), ("q", "subscription { quoteChanged { status } }"), ("l", "subscription { leadChanged { score } }")] {
                     s.send(Message::Text(json!({"id": id, "type": "subscribe", "payload": {"query": q}}).to_string().into())).await.unwrap();
                 }
                 s
@@ -180,15 +180,17 @@ backend_test! {
         tokio::time::sleep(Duration::from_millis(300)).await;
         app.ok(&a.owner_token, "mutation($id: ID!) { updateCustomer(input: {id: $id, firstName: \"Alfa\"}) { customer { id } } }", json!({"id": c})).await;
         app.ok(&a.owner_token, "mutation($id: ID!) { acceptQuote(input: {id: $id}) { quote { id } } }", json!({"id": quote})).await;
+        app.ok(&a.owner_token, "mutation($id: ID!) { updateLead(input: {id: $id, score: 42}) { lead { id } } }", json!({"id": lead})).await;
         let mut seen = Vec::new();
         while let Some(m) = next_message(&mut watcher_a).await {
             seen.push(m["payload"]["data"].clone());
-            if seen.len() == 2 {
+            if seen.len() == 3 {
                 break;
             }
         }
         assert!(seen.contains(&json!({"customerChanged": {"displayName": "Alfa Kund"}})), "{seen:?}");
         assert!(seen.contains(&json!({"quoteChanged": {"status": "ACCEPTED"}})), "{seen:?}");
+        assert!(seen.contains(&json!({"leadChanged": {"score": 42}})), "{seen:?}");
         assert_eq!(next_message(&mut watcher_b).await, None, "tenant B must hear nothing");
     }
 }

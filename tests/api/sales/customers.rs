@@ -284,6 +284,11 @@ backend_test! {
         assert_eq!(user_errors(&bad["updateLead"]), vec![("input.score".to_owned(), "OUT_OF_RANGE".to_owned())]);
         let data = app.ok(&t.owner_token, "mutation($id: ID!) { updateLead(input: {id: $id, source: \"  \", notes: \" Call after six \"}) { lead { source notes score version } } }", json!({"id": lead["id"]})).await;
         assert_eq!(data["updateLead"]["lead"], json!({"source": null, "notes": "Call after six", "score": 70, "version": 3}));
+        // Texts are stored trimmed, a blank optional one as null; a malformed customer ID names no customer.
+        let data = app.ok(&t.owner_token, "mutation($c: ID!) { createLead(input: {customerId: $c, source: \"   \", notes: \"  Two rooms  \"}) { lead { source notes status priority score } } }", json!({"c": id})).await;
+        assert_eq!(data["createLead"]["lead"], json!({"source": null, "notes": "Two rooms", "status": "NEW", "priority": "MEDIUM", "score": 0}));
+        let missing = app.gql(Some(&t.owner_token), "mutation { createLead(input: {customerId: \"nonsense\"}) { lead { id } } }", json!({})).await;
+        assert_eq!(error_code(&missing), Some("NOT_FOUND"));
         // A retried create with the same key answers the first lead.
         let again = "mutation($c: ID!) { createLead(input: {customerId: $c, idempotencyKey: \"form-1\"}) { lead { id } } }";
         let first = app.ok(&t.owner_token, again, json!({"c": id})).await;
@@ -292,7 +297,7 @@ backend_test! {
         let data = app.ok(&t.owner_token, "{ high: leads(filter: {status: {eq: QUALIFIED}}) { totalCount } none: leads(filter: {status: {eq: WON}}) { totalCount } }", json!({})).await;
         assert_eq!((data["high"]["totalCount"].clone(), data["none"]["totalCount"].clone()), (json!(1), json!(0)));
         let nested = app.ok(&t.owner_token, "query($id: ID!) { customer(id: $id) { leads(first: 5) { totalCount edges { node { status } } } } }", json!({"id": id})).await;
-        assert_eq!(nested["customer"]["leads"]["totalCount"], 2);
+        assert_eq!(nested["customer"]["leads"]["totalCount"], 3);
     }
 }
 

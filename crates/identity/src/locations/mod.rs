@@ -44,6 +44,7 @@ switchyard_kernel::aggregate! {
         owner(location = id),
         order(name, asc),
         one(name = location, doc = "A location by ID."),
+        changed(name = location_changed, doc = "A location (or, with `id`, that location) as it is after each change."),
         list(name = locations, doc = "The tenant's locations, by name.", search = search),
     )]
     pub struct Location {

@@ -53,6 +53,7 @@ switchyard_kernel::aggregate! {
         owner(user = id),
         order(name, asc),
         one(name = user, doc = "A user by ID."),
+        changed(name = user_changed, doc = "A user (or, with `id`, that user) as it is after each change the caller may see."),
         list(name = users, doc = "Users the caller may see, by name. `search` matches part of the name, or of an address the caller may see.", search = search, check = email_order),
     )]
     pub struct User {

@@ -46,6 +46,7 @@ switchyard_kernel::aggregate! {
         owner(user = assigned_to, location = location_id),
         order(display_name, asc),
         one(name = customer, doc = "A customer by ID."),
+        changed(name = customer_changed, doc = "A customer (or, with `id`, that customer) as it is after each change you may see."),
         list(
             name = customers,
             doc = "Customers the caller may see. `search` matches words of the name and email, and phone numbers in national or international form.",

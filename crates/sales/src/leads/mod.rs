@@ -4,11 +4,12 @@ pub mod events;
 pub mod mutations;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use switchyard_kernel::money::Money;
 use switchyard_kernel::{Caller, Error, UserId};
 
 use crate::customers::{Customer, CustomerId};
-use crate::permissions::LEAD_READ;
+use crate::permissions::{LEAD_MANAGE, LEAD_READ};
+use events::{LeadCreated, LeadUpdated};
+use mutations::LeadPayload;
 use switchyard_kernel::read::Expr;
 
 pub use crate::ids::LeadId;
@@ -53,30 +54,36 @@ switchyard_kernel::aggregate! {
         order(created_at, desc),
         event = LeadData,
         one(name = lead, doc = "A lead by ID."),
+        changed(name = lead_changed, doc = "A lead (or, with `id`, that lead) as it is after each change you may see."),
         list(name = leads, doc = "Leads the caller may see, newest first."),
+        create(name = create_lead, doc = "Opens a lead for a customer you may work on.", event = LeadCreated),
+        update(name = update_lead, doc = "Changes a lead (its status, priority, score, dates, value, notes).", event = LeadUpdated),
+        write(permission = LEAD_MANAGE, check = mutations::check, payload = LeadPayload),
     )]
     pub struct Lead {
         /// The customer, if you may see it.
-        #[field(to_one = Customer, guard, filter, event)]
+        #[field(to_one = Customer, guard, filter, event, input(create))]
         customer_id: CustomerId,
-        #[field(filter, event)]
+        #[field(filter, event, input(default = LeadStatus::New))]
         status: LeadStatus,
-        #[field(filter, event)]
+        #[field(filter, event, input(default = LeadPriority::Medium))]
         priority: LeadPriority,
         /// 0 to 100.
-        #[field(filter, event)]
+        #[field(filter, event, input(default))]
         score: i32,
-        #[field(filter)]
+        #[field(filter, input)]
         source: Option<String>,
         /// When the customer expects to move.
+        #[field(input)]
         estimated_move_date: Option<NaiveDate>,
-        #[field(hidden)]
+        #[field(money = currency, input)]
         estimated_value_minor: Option<i64>,
         #[field(hidden)]
         currency: Option<String>,
         /// When the lead is to be followed up.
-        #[field(filter, event)]
+        #[field(filter, event, input)]
         follow_up_at: Option<NaiveDateTime>,
+        #[field(input(default))]
         notes: String,
         #[field(hidden)]
         created_by: Option<UserId>,
@@ -85,14 +92,5 @@ switchyard_kernel::aggregate! {
         /// Increases with every change; pass it as `expectedVersion` to update safely.
         #[field(event)]
         version: i32,
-    }
-
-    impl Lead {
-        async fn estimated_value(&self) -> Option<Money> {
-            let row = self.row();
-            row.estimated_value_minor
-                .zip(row.currency.clone())
-                .map(|(v, c)| Money::new(v, c))
-        }
     }
 }

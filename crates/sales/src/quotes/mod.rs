@@ -81,6 +81,7 @@ switchyard_kernel::aggregate! {
         scope = scope,
         order(created_at, desc),
         one(name = quote, doc = "A quote by ID."),
+        changed(name = quote_changed, doc = "A quote (or, with `id`, that quote) as it is after each change you may see; a client\nsees the quotes addressed to them."),
         list(
             name = quotes,
             doc = "Quotes the caller may see (a client: those addressed to them), newest first.",

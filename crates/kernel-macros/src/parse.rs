@@ -1,0 +1,443 @@
+//! The declaration `aggregate!` reads: the struct, its `#[aggregate(…)]` options and each
+//! field's `#[field(…)]` options.
+
+use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::{Attribute, Expr, Ident, ItemImpl, ItemStruct, LitStr, Path, Token, Type, Visibility};
+
+/// The whole declaration: the aggregate's struct, an optional struct of extra filter fields,
+/// an optional `impl` of computed fields.
+pub(crate) struct Decl {
+    pub(crate) node: ItemStruct,
+    pub(crate) extras: Option<ItemStruct>,
+    pub(crate) computed: Option<ItemImpl>,
+}
+
+impl Parse for Decl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let node: ItemStruct = input.parse()?;
+        let mut extras = None;
+        let mut computed = None;
+        while !input.is_empty() {
+            let fork = input.fork();
+            fork.call(Attribute::parse_outer)?;
+            fork.parse::<Visibility>()?;
+            if fork.peek(Token![struct]) {
+                extras = Some(input.parse()?);
+            } else {
+                computed = Some(input.parse()?);
+            }
+        }
+        Ok(Decl {
+            node,
+            extras,
+            computed,
+        })
+    }
+}
+
+pub(crate) enum Access {
+    Require,
+    Authenticated,
+    Inherit,
+}
+
+pub(crate) struct HasMany {
+    pub(crate) name: Ident,
+    pub(crate) node: Path,
+    pub(crate) by: Ident,
+    pub(crate) doc: Option<LitStr>,
+}
+
+pub(crate) struct Options {
+    pub(crate) table: Path,
+    pub(crate) id: Type,
+    pub(crate) read: Expr,
+    pub(crate) scope: Path,
+    pub(crate) access: Access,
+    pub(crate) owner_user: Option<Ident>,
+    pub(crate) owner_location: Option<Ident>,
+    pub(crate) prefix: Option<Ident>,
+    pub(crate) default_order: (Ident, bool),
+    pub(crate) one: Option<(Ident, LitStr)>,
+    pub(crate) list: Option<(Ident, LitStr)>,
+    pub(crate) search: Option<Path>,
+    pub(crate) defaults: Option<Path>,
+    pub(crate) check: Option<Path>,
+    pub(crate) event: Option<Ident>,
+    pub(crate) has_many: Vec<HasMany>,
+    pub(crate) changed: Option<(Ident, LitStr)>,
+    pub(crate) create: Option<Mutation>,
+    pub(crate) update: Option<Mutation>,
+    pub(crate) write: Option<Write>,
+}
+
+/// `create(name = .., doc = "..", event = ..)`, `update(...)`: a derived mutation.
+pub(crate) struct Mutation {
+    pub(crate) name: Ident,
+    pub(crate) doc: LitStr,
+    pub(crate) event: Path,
+}
+
+/// `write(permission = .., check = .., payload = ..)`: what the derived mutations share.
+pub(crate) struct Write {
+    pub(crate) permission: Expr,
+    pub(crate) check: Path,
+    pub(crate) payload: Path,
+}
+
+#[derive(Default)]
+pub(crate) struct FieldOptions {
+    pub(crate) filter: bool,
+    pub(crate) event: bool,
+    pub(crate) order: Option<Ident>,
+    pub(crate) hidden: bool,
+    pub(crate) name: Option<LitStr>,
+    pub(crate) to_one: Option<Path>,
+    pub(crate) guard: bool,
+    pub(crate) hide_unless: Option<Expr>,
+    pub(crate) input: Option<InputOpts>,
+    pub(crate) money: Option<Ident>,
+}
+
+/// `input`, `input(create)`, `input(default)`, `input(default = <expr>)`: the field is set by
+/// the derived create input (and by the update input unless `create`), with a default on
+/// create.
+pub(crate) struct InputOpts {
+    pub(crate) update: bool,
+    pub(crate) default: Option<Option<Expr>>,
+}
+
+pub(crate) struct Field {
+    pub(crate) ident: Ident,
+    pub(crate) ty: Type,
+    pub(crate) docs: Vec<Attribute>,
+    /// `#[diesel(…)]` attributes, kept on the row's field (e.g. `skip_update` for a column
+    /// that changes outside versioned writes).
+    pub(crate) row_attrs: Vec<Attribute>,
+    pub(crate) opts: FieldOptions,
+}
+
+pub(crate) fn err<T>(span: Span, msg: &str) -> syn::Result<T> {
+    Err(syn::Error::new(span, msg))
+}
+
+pub(crate) fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
+    let mut table = None;
+    let mut id = None;
+    let mut read = None;
+    let mut scope = None;
+    let mut access = Access::Require;
+    let mut owner_user = None;
+    let mut owner_location = None;
+    let mut prefix = None;
+    let mut default_order = None;
+    let mut one = None;
+    let mut list = None;
+    let mut search = None;
+    let mut defaults = None;
+    let mut check = None;
+    let mut event = None;
+    let mut has_many = Vec::new();
+    let mut changed = None;
+    let mut create = None;
+    let mut update = None;
+    let mut write = None;
+    let Some(attr) = attrs.iter().find(|a| a.path().is_ident("aggregate")) else {
+        return err(
+            Span::call_site(),
+            "expected #[aggregate(table = ..., id = ..., read = ..., scope = ...)]",
+        );
+    };
+    attr.parse_nested_meta(|meta| {
+        let key = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        match key.as_str() {
+            "table" => table = Some(meta.value()?.parse::<Path>()?),
+            "id" => id = Some(meta.value()?.parse::<Type>()?),
+            "read" => read = Some(meta.value()?.parse::<Expr>()?),
+            "scope" => scope = Some(meta.value()?.parse::<Path>()?),
+            "prefix" => prefix = Some(meta.value()?.parse::<Ident>()?),
+            "event" => event = Some(meta.value()?.parse::<Ident>()?),
+            "access" => {
+                let value: Ident = meta.value()?.parse()?;
+                access = match value.to_string().as_str() {
+                    "require" => Access::Require,
+                    "authenticated" => Access::Authenticated,
+                    "inherit" => Access::Inherit,
+                    _ => return err(value.span(), "access is require, authenticated or inherit"),
+                };
+            }
+            "owner" => meta.parse_nested_meta(|inner| {
+                if inner.path.is_ident("user") {
+                    owner_user = Some(inner.value()?.parse()?);
+                } else if inner.path.is_ident("location") {
+                    owner_location = Some(inner.value()?.parse()?);
+                } else {
+                    return Err(inner.error("owner takes user = <column>, location = <column>"));
+                }
+                Ok(())
+            })?,
+            "order" => {
+                let mut field = None;
+                let mut desc = false;
+                meta.parse_nested_meta(|inner| {
+                    let word = inner.path.get_ident().cloned();
+                    match word.as_ref().map(ToString::to_string).as_deref() {
+                        Some("asc") => desc = false,
+                        Some("desc") => desc = true,
+                        Some(_) => field = word,
+                        None => return Err(inner.error("order(<field>, asc|desc)")),
+                    }
+                    Ok(())
+                })?;
+                let Some(field) = field else {
+                    return Err(meta.error("order(<field>, asc|desc)"));
+                };
+                default_order = Some((field, desc));
+            }
+            "changed" => {
+                let (mut name, mut doc) = (None, None);
+                meta.parse_nested_meta(|inner| {
+                    if inner.path.is_ident("name") {
+                        name = Some(inner.value()?.parse::<Ident>()?);
+                    } else if inner.path.is_ident("doc") {
+                        doc = Some(inner.value()?.parse::<LitStr>()?);
+                    } else {
+                        return Err(inner.error("expected name or doc"));
+                    }
+                    Ok(())
+                })?;
+                let (Some(name), Some(doc)) = (name, doc) else {
+                    return Err(meta.error("changed(name = .., doc = \"..\")"));
+                };
+                changed = Some((name, doc));
+            }
+            "one" | "list" => {
+                let mut name = None;
+                let mut doc = None;
+                meta.parse_nested_meta(|inner| {
+                    if inner.path.is_ident("name") {
+                        name = Some(inner.value()?.parse::<Ident>()?);
+                    } else if inner.path.is_ident("doc") {
+                        doc = Some(inner.value()?.parse::<LitStr>()?);
+                    } else if inner.path.is_ident("search") {
+                        search = Some(inner.value()?.parse::<Path>()?);
+                    } else if inner.path.is_ident("defaults") {
+                        defaults = Some(inner.value()?.parse::<Path>()?);
+                    } else if inner.path.is_ident("check") {
+                        check = Some(inner.value()?.parse::<Path>()?);
+                    } else {
+                        return Err(inner.error("expected name, doc, search, defaults or check"));
+                    }
+                    Ok(())
+                })?;
+                let (Some(name), Some(doc)) = (name, doc) else {
+                    return Err(meta.error("give name = ... and doc = \"...\""));
+                };
+                if key == "one" {
+                    one = Some((name, doc));
+                } else {
+                    list = Some((name, doc));
+                }
+            }
+            "has_many" => {
+                let mut name = None;
+                let mut node = None;
+                let mut by = None;
+                let mut doc = None;
+                meta.parse_nested_meta(|inner| {
+                    if inner.path.is_ident("name") {
+                        name = Some(inner.value()?.parse::<Ident>()?);
+                    } else if inner.path.is_ident("node") {
+                        node = Some(inner.value()?.parse::<Path>()?);
+                    } else if inner.path.is_ident("by") {
+                        by = Some(inner.value()?.parse::<Ident>()?);
+                    } else if inner.path.is_ident("doc") {
+                        doc = Some(inner.value()?.parse::<LitStr>()?);
+                    } else {
+                        return Err(inner.error("expected name, node, by or doc"));
+                    }
+                    Ok(())
+                })?;
+                let (Some(name), Some(node), Some(by)) = (name, node, by) else {
+                    return Err(meta.error("has_many(name = ..., node = ..., by = <column>)"));
+                };
+                has_many.push(HasMany {
+                    name,
+                    node,
+                    by,
+                    doc,
+                });
+            }
+            "create" | "update" => {
+                let (mut name, mut doc, mut event) = (None, None, None);
+                meta.parse_nested_meta(|inner| {
+                    if inner.path.is_ident("name") {
+                        name = Some(inner.value()?.parse::<Ident>()?);
+                    } else if inner.path.is_ident("doc") {
+                        doc = Some(inner.value()?.parse::<LitStr>()?);
+                    } else if inner.path.is_ident("event") {
+                        event = Some(inner.value()?.parse::<Path>()?);
+                    } else {
+                        return Err(inner.error("expected name, doc or event"));
+                    }
+                    Ok(())
+                })?;
+                let (Some(name), Some(doc), Some(event)) = (name, doc, event) else {
+                    return Err(meta.error("give name = .., doc = \"..\", event = .."));
+                };
+                let mutation = Some(Mutation { name, doc, event });
+                if key == "create" {
+                    create = mutation;
+                } else {
+                    update = mutation;
+                }
+            }
+            "write" => {
+                let (mut permission, mut check, mut payload) = (None, None, None);
+                meta.parse_nested_meta(|inner| {
+                    if inner.path.is_ident("permission") {
+                        permission = Some(inner.value()?.parse::<Expr>()?);
+                    } else if inner.path.is_ident("check") {
+                        check = Some(inner.value()?.parse::<Path>()?);
+                    } else if inner.path.is_ident("payload") {
+                        payload = Some(inner.value()?.parse::<Path>()?);
+                    } else {
+                        return Err(inner.error("expected permission, check or payload"));
+                    }
+                    Ok(())
+                })?;
+                let (Some(permission), Some(check), Some(payload)) = (permission, check, payload)
+                else {
+                    return Err(meta.error("write(permission = .., check = .., payload = ..)"));
+                };
+                write = Some(Write {
+                    permission,
+                    check,
+                    payload,
+                });
+            }
+            _ => return Err(meta.error("unknown aggregate option")),
+        }
+        Ok(())
+    })?;
+    let span = attr.pretty_span();
+    Ok(Options {
+        table: table
+            .ok_or_else(|| syn::Error::new(span, "table = <diesel table path> is required"))?,
+        id: id.ok_or_else(|| syn::Error::new(span, "id = <ID type> is required"))?,
+        read: read.ok_or_else(|| syn::Error::new(span, "read = <permission> is required"))?,
+        scope: scope
+            .ok_or_else(|| syn::Error::new(span, "scope = <fn(&Caller, &str)> is required"))?,
+        access,
+        owner_user,
+        owner_location,
+        prefix,
+        default_order: default_order.unwrap_or_else(|| (Ident::new("created_at", span), true)),
+        one,
+        list,
+        search,
+        defaults,
+        check,
+        event,
+        has_many,
+        changed,
+        create,
+        update,
+        write,
+    })
+}
+
+pub(crate) trait PrettySpan {
+    fn pretty_span(&self) -> Span;
+}
+
+impl PrettySpan for Attribute {
+    fn pretty_span(&self) -> Span {
+        self.pound_token.span
+    }
+}
+
+pub(crate) fn parse_field_options(attrs: &[Attribute]) -> syn::Result<FieldOptions> {
+    let mut opts = FieldOptions::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("field")) {
+        attr.parse_nested_meta(|meta| {
+            let key = meta
+                .path
+                .get_ident()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            match key.as_str() {
+                "filter" => opts.filter = true,
+                "event" => opts.event = true,
+                "hidden" => opts.hidden = true,
+                "guard" => opts.guard = true,
+                "order" => {
+                    opts.order = Some(if meta.input.peek(Token![=]) {
+                        meta.value()?.parse()?
+                    } else {
+                        Ident::new("__from_field", Span::call_site())
+                    });
+                }
+                "name" => opts.name = Some(meta.value()?.parse()?),
+                "to_one" => opts.to_one = Some(meta.value()?.parse()?),
+                "hide_unless" => opts.hide_unless = Some(meta.value()?.parse()?),
+                "money" => opts.money = Some(meta.value()?.parse()?),
+                "input" => {
+                    let mut input = InputOpts {
+                        update: true,
+                        default: None,
+                    };
+                    if meta.input.peek(syn::token::Paren) {
+                        meta.parse_nested_meta(|inner| {
+                            if inner.path.is_ident("create") {
+                                input.update = false;
+                            } else if inner.path.is_ident("default") {
+                                input.default = Some(if inner.input.peek(Token![=]) {
+                                    Some(inner.value()?.parse()?)
+                                } else {
+                                    None
+                                });
+                            } else {
+                                return Err(inner.error("input(create, default = <expr>)"));
+                            }
+                            Ok(())
+                        })?;
+                    }
+                    opts.input = Some(input);
+                }
+                _ => return Err(meta.error("unknown field option")),
+            }
+            Ok(())
+        })?;
+    }
+    Ok(opts)
+}
+
+pub(crate) fn docs(attrs: &[Attribute]) -> Vec<Attribute> {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .cloned()
+        .collect()
+}
+
+/// `Option<T>`'s `T`, if `ty` is an `Option`.
+pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(inner) => Some(inner),
+        _ => None,
+    }
+}
