@@ -16,7 +16,7 @@ use quote::{format_ident, quote};
 use syn::{Fields, Ident, Type};
 
 use parse::{Access, Decl, Field, docs, err, option_inner, parse_field_options, parse_options};
-use writes::{event_data, inputs, money_name, mutations, stored};
+use writes::{event_data, inputs, money_name, mutations, stored, subscription};
 
 /// See `switchyard_kernel::aggregate`.
 #[proc_macro]
@@ -461,42 +461,7 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
         }
     });
 
-    // The subscription, in a module of its own: async-graphql's expansion calls methods that
-    // a domain's imports (Diesel's query traits) would otherwise capture.
-    let subscription = opts.changed.as_ref().map(|(name, doc)| {
-        let subscription = format_ident!("{}Subscription", prefix);
-        let module = format_ident!("__{}_subscription", row.to_string().to_lowercase());
-        let type_doc = format!("Live changes of {node}.");
-        quote! {
-            #[doc(hidden)]
-            mod #module {
-                use super::#node;
-                type Id = <#node as #k::read::Aggregate>::Id;
-
-                #[doc = #type_doc]
-                #[derive(Default)]
-                pub struct #subscription;
-
-                #[::async_graphql::Subscription]
-                impl #subscription {
-                    #[doc = #doc]
-                    #[graphql(directive = #k::policy::Require::apply(<#node as #k::read::Aggregate>::READ))]
-                    async fn #name(
-                        &self,
-                        ctx: &::async_graphql::Context<'_>,
-                        id: ::std::option::Option<::async_graphql::ID>,
-                    ) -> ::async_graphql::Result<impl #k::__private::Stream<Item = #node> + use<>> {
-                        let only = id
-                            .as_ref()
-                            .map(<Id as #k::write::Settable>::from_input)
-                            .transpose()?;
-                        ::std::result::Result::Ok(#k::read::aggregate::changes::<#node>(ctx, only)?)
-                    }
-                }
-            }
-            #vis use #module::#subscription;
-        }
-    });
+    let subscription = subscription(node, &prefix, &row, opts.changed.as_ref(), vis);
 
     Ok(quote! {
         #subscription

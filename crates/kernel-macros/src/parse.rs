@@ -2,7 +2,10 @@
 //! field's `#[field(…)]` options.
 
 use proc_macro2::Span;
+use quote::ToTokens;
+use syn::meta::ParseNestedMeta;
 use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Ident, ItemImpl, ItemStruct, LitStr, Path, Token, Type, Visibility};
 
 /// The whole declaration: the aggregate's struct, an optional struct of extra filter fields,
@@ -200,97 +203,43 @@ pub(crate) fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
                 default_order = Some((field, desc));
             }
             "changed" => {
-                let (mut name, mut doc) = (None, None);
-                meta.parse_nested_meta(|inner| {
-                    if inner.path.is_ident("name") {
-                        name = Some(inner.value()?.parse::<Ident>()?);
-                    } else if inner.path.is_ident("doc") {
-                        doc = Some(inner.value()?.parse::<LitStr>()?);
-                    } else {
-                        return Err(inner.error("expected name or doc"));
-                    }
-                    Ok(())
-                })?;
-                let (Some(name), Some(doc)) = (name, doc) else {
-                    return Err(meta.error("changed(name = .., doc = \"..\")"));
-                };
-                changed = Some((name, doc));
+                let args =
+                    Args::parse(&meta, "changed(name = .., doc = \"..\")", &["name", "doc"])?;
+                changed = Some((args.req("name")?, args.req("doc")?));
             }
             "one" | "list" => {
-                let mut name = None;
-                let mut doc = None;
-                meta.parse_nested_meta(|inner| {
-                    if inner.path.is_ident("name") {
-                        name = Some(inner.value()?.parse::<Ident>()?);
-                    } else if inner.path.is_ident("doc") {
-                        doc = Some(inner.value()?.parse::<LitStr>()?);
-                    } else if inner.path.is_ident("search") {
-                        search = Some(inner.value()?.parse::<Path>()?);
-                    } else if inner.path.is_ident("defaults") {
-                        defaults = Some(inner.value()?.parse::<Path>()?);
-                    } else if inner.path.is_ident("check") {
-                        check = Some(inner.value()?.parse::<Path>()?);
-                    } else {
-                        return Err(inner.error("expected name, doc, search, defaults or check"));
-                    }
-                    Ok(())
-                })?;
-                let (Some(name), Some(doc)) = (name, doc) else {
-                    return Err(meta.error("give name = ... and doc = \"...\""));
-                };
+                let usage =
+                    "one|list(name = .., doc = \"..\", search = .., defaults = .., check = ..)";
+                let keys = ["name", "doc", "search", "defaults", "check"];
+                let args = Args::parse(&meta, usage, &keys)?;
+                search = search.take().or(args.opt("search")?);
+                defaults = defaults.take().or(args.opt("defaults")?);
+                check = check.take().or(args.opt("check")?);
+                let named = Some((args.req("name")?, args.req("doc")?));
                 if key == "one" {
-                    one = Some((name, doc));
+                    one = named;
                 } else {
-                    list = Some((name, doc));
+                    list = named;
                 }
             }
             "has_many" => {
-                let mut name = None;
-                let mut node = None;
-                let mut by = None;
-                let mut doc = None;
-                meta.parse_nested_meta(|inner| {
-                    if inner.path.is_ident("name") {
-                        name = Some(inner.value()?.parse::<Ident>()?);
-                    } else if inner.path.is_ident("node") {
-                        node = Some(inner.value()?.parse::<Path>()?);
-                    } else if inner.path.is_ident("by") {
-                        by = Some(inner.value()?.parse::<Ident>()?);
-                    } else if inner.path.is_ident("doc") {
-                        doc = Some(inner.value()?.parse::<LitStr>()?);
-                    } else {
-                        return Err(inner.error("expected name, node, by or doc"));
-                    }
-                    Ok(())
-                })?;
-                let (Some(name), Some(node), Some(by)) = (name, node, by) else {
-                    return Err(meta.error("has_many(name = ..., node = ..., by = <column>)"));
-                };
+                let usage = "has_many(name = .., node = .., by = <column>, doc = \"..\")";
+                let args = Args::parse(&meta, usage, &["name", "node", "by", "doc"])?;
                 has_many.push(HasMany {
-                    name,
-                    node,
-                    by,
-                    doc,
+                    name: args.req("name")?,
+                    node: args.req("node")?,
+                    by: args.req("by")?,
+                    doc: args.opt("doc")?,
                 });
             }
             "create" | "update" => {
-                let (mut name, mut doc, mut event) = (None, None, None);
-                meta.parse_nested_meta(|inner| {
-                    if inner.path.is_ident("name") {
-                        name = Some(inner.value()?.parse::<Ident>()?);
-                    } else if inner.path.is_ident("doc") {
-                        doc = Some(inner.value()?.parse::<LitStr>()?);
-                    } else if inner.path.is_ident("event") {
-                        event = Some(inner.value()?.parse::<Path>()?);
-                    } else {
-                        return Err(inner.error("expected name, doc or event"));
-                    }
-                    Ok(())
-                })?;
-                let (Some(name), Some(doc), Some(event)) = (name, doc, event) else {
-                    return Err(meta.error("give name = .., doc = \"..\", event = .."));
-                };
-                let mutation = Some(Mutation { name, doc, event });
+                let usage = "create|update(name = .., doc = \"..\", event = ..)";
+                let args = Args::parse(&meta, usage, &["name", "doc", "event"])?;
+                let mutation = Some(Mutation {
+                    name: args.req("name")?,
+                    doc: args.req("doc")?,
+                    event: args.req("event")?,
+                });
                 if key == "create" {
                     create = mutation;
                 } else {
@@ -298,27 +247,12 @@ pub(crate) fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
                 }
             }
             "write" => {
-                let (mut permission, mut check, mut payload) = (None, None, None);
-                meta.parse_nested_meta(|inner| {
-                    if inner.path.is_ident("permission") {
-                        permission = Some(inner.value()?.parse::<Expr>()?);
-                    } else if inner.path.is_ident("check") {
-                        check = Some(inner.value()?.parse::<Path>()?);
-                    } else if inner.path.is_ident("payload") {
-                        payload = Some(inner.value()?.parse::<Path>()?);
-                    } else {
-                        return Err(inner.error("expected permission, check or payload"));
-                    }
-                    Ok(())
-                })?;
-                let (Some(permission), Some(check), Some(payload)) = (permission, check, payload)
-                else {
-                    return Err(meta.error("write(permission = .., check = .., payload = ..)"));
-                };
+                let usage = "write(permission = .., check = .., payload = ..)";
+                let args = Args::parse(&meta, usage, &["permission", "check", "payload"])?;
                 write = Some(Write {
-                    permission,
-                    check,
-                    payload,
+                    permission: args.req("permission")?,
+                    check: args.req("check")?,
+                    payload: args.req("payload")?,
                 });
             }
             _ => return Err(meta.error("unknown aggregate option")),
@@ -439,5 +373,47 @@ pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
     match args.args.first()? {
         syn::GenericArgument::Type(inner) => Some(inner),
         _ => None,
+    }
+}
+
+/// The `key = value` pairs of one option (`list(name = .., doc = "..")`), each value parsed
+/// as what its key takes when it is taken.
+struct Args {
+    span: Span,
+    usage: &'static str,
+    values: Vec<(String, Expr)>,
+}
+
+impl Args {
+    fn parse(meta: &ParseNestedMeta, usage: &'static str, keys: &[&str]) -> syn::Result<Args> {
+        let mut values = Vec::new();
+        meta.parse_nested_meta(|inner| {
+            let key = inner.path.get_ident().map(ToString::to_string);
+            match key {
+                Some(key) if keys.contains(&key.as_str()) => {
+                    values.push((key, inner.value()?.parse::<Expr>()?));
+                    Ok(())
+                }
+                _ => Err(inner.error(format!("expected {usage}"))),
+            }
+        })?;
+        Ok(Args {
+            span: meta.path.span(),
+            usage,
+            values,
+        })
+    }
+
+    fn opt<T: Parse>(&self, key: &str) -> syn::Result<Option<T>> {
+        self.values
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, value)| syn::parse2(value.to_token_stream()))
+            .transpose()
+    }
+
+    fn req<T: Parse>(&self, key: &str) -> syn::Result<T> {
+        self.opt(key)?
+            .ok_or_else(|| syn::Error::new(self.span, format!("{key} is required: {}", self.usage)))
     }
 }

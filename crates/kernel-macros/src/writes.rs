@@ -1,9 +1,10 @@
-//! The writes `aggregate!` derives: create and update inputs from the fields marked `input`,
-//! and the create and update mutations of `create(…)`, `update(…)` and `write(…)`.
+//! The writes `aggregate!` derives: `write::Stored`, the event payload, create and update
+//! inputs from the fields marked `input`, the create and update mutations of `create(…)`,
+//! `update(…)` and `write(…)`, and the `changed(…)` subscription.
 
 use proc_macro2::TokenStream as Tokens;
 use quote::{format_ident, quote};
-use syn::{Ident, Path, Type, Visibility};
+use syn::{Ident, LitStr, Path, Type, Visibility};
 
 use crate::camel;
 use crate::parse::{Field, Mutation, Options, Write, err, option_inner};
@@ -400,6 +401,52 @@ pub(crate) fn event_data(
                     #data { id: row.id, #(#conv)* }
                 }
             }
+        }
+    })
+}
+
+/// The `changed(name, doc)` subscription, in a module of its own: async-graphql's expansion
+/// calls methods that a domain's imports (Diesel's query traits) would otherwise capture.
+pub(crate) fn subscription(
+    node: &Ident,
+    prefix: &Ident,
+    row: &Ident,
+    changed: Option<&(Ident, LitStr)>,
+    vis: &Visibility,
+) -> Option<Tokens> {
+    let k = quote!(::switchyard_kernel);
+    changed.map(|(name, doc)| {
+        let subscription = format_ident!("{}Subscription", prefix);
+        let module = format_ident!("__{}_subscription", row.to_string().to_lowercase());
+        let type_doc = format!("Live changes of {node}.");
+        quote! {
+            #[doc(hidden)]
+            mod #module {
+                use super::#node;
+                type Id = <#node as #k::read::Aggregate>::Id;
+
+                #[doc = #type_doc]
+                #[derive(Default)]
+                pub struct #subscription;
+
+                #[::async_graphql::Subscription]
+                impl #subscription {
+                    #[doc = #doc]
+                    #[graphql(directive = #k::policy::Require::apply(<#node as #k::read::Aggregate>::READ))]
+                    async fn #name(
+                        &self,
+                        ctx: &::async_graphql::Context<'_>,
+                        id: ::std::option::Option<::async_graphql::ID>,
+                    ) -> ::async_graphql::Result<impl #k::__private::Stream<Item = #node> + use<>> {
+                        let only = id
+                            .as_ref()
+                            .map(<Id as #k::write::Settable>::from_input)
+                            .transpose()?;
+                        ::std::result::Result::Ok(#k::read::aggregate::changes::<#node>(ctx, only)?)
+                    }
+                }
+            }
+            #vis use #module::#subscription;
         }
     })
 }
