@@ -121,12 +121,14 @@ impl App {
                 b.data(services).data(authenticator).data(lifetimes)
             })?
         };
-        let index = crate::types::SchemaIndex::from_sdl(&direct.schema.sdl())
-            .map_err(|e| anyhow::anyhow!("the schema's SDL does not parse: {e}"))?;
-        let checks = Arc::new(Checks::new(Arc::new(index), config.limits()));
+        let index = Arc::new(
+            crate::types::SchemaIndex::from_sdl(&direct.schema.sdl())
+                .map_err(|e| anyhow::anyhow!("the schema's SDL does not parse: {e}"))?,
+        );
+        let checks = Arc::new(Checks::new(index.clone(), config.limits()));
         let schema = {
             let (services, authenticator) = (services.clone(), authenticator.clone());
-            schema::build(&config, direct.policy.clone(), move |b| {
+            schema::build(&config, direct.policy.clone(), index, move |b| {
                 b.data(services).data(authenticator).data(lifetimes)
             })
         };

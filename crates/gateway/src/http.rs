@@ -300,8 +300,8 @@ struct Outcome {
 }
 
 /// Runs one operation: the request checks ([`crate::checks`]), then the direct path when the
-/// access policy admits the whole document for the caller and it answers without an error
-/// (see [`crate::schema::Direct`]), else the checked schema.
+/// access policy admits the whole document for the caller (see [`crate::schema::Direct`]),
+/// else the checked schema. Every operation is executed once.
 async fn execute(state: &AppState, params: Params, origin: &Origin) -> Outcome {
     let caller = origin.caller.as_ref();
     let document = match state.checks.prepare(
@@ -326,8 +326,20 @@ async fn execute(state: &AppState, params: Params, origin: &Origin) -> Outcome {
         );
         request.set_parsed_query(document.clone());
         let mut response = state.direct.schema.execute(request).await;
-        if response.errors.is_empty() {
+        // Field errors are answered as they are, once (see `Direct`); an error without a path
+        // means nothing ran, and the checked schema gives the request error its code.
+        if response.errors.iter().all(|e| !e.path.is_empty()) {
             state.metrics.direct_operation();
+            let errors = response.errors.len();
+            if errors > 0 {
+                crate::nulls::propagate(
+                    &mut response,
+                    &document,
+                    params.operation_name.as_deref(),
+                    state.checks.index(),
+                );
+                code_execution_errors(&mut response);
+            }
             reorder(
                 &mut response.data,
                 &document,
@@ -337,7 +349,7 @@ async fn execute(state: &AppState, params: Params, origin: &Origin) -> Outcome {
             return Outcome {
                 body: serialized(&response),
                 request_error: false,
-                errors: 0,
+                errors,
             };
         }
     }

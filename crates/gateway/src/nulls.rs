@@ -10,8 +10,9 @@
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Field, Selection, SelectionSet,
 };
-use async_graphql::registry::Registry;
 use async_graphql::{Name, PathSegment, Response, Value};
+
+use crate::types::SchemaIndex;
 
 /// The field a response key names in a selection set, looking through fragments.
 fn find_field<'a>(
@@ -65,7 +66,7 @@ fn nullability(
     path: &[PathSegment],
     doc: &ExecutableDocument,
     operation: Option<&str>,
-    registry: &Registry,
+    index: &SchemaIndex,
     root: &str,
 ) -> Option<Vec<bool>> {
     let op = match (&doc.operations, operation) {
@@ -85,12 +86,7 @@ fn nullability(
                 ty = if name == "__typename" {
                     "String!".to_owned()
                 } else {
-                    registry
-                        .types
-                        .get(named(&parent))?
-                        .field_by_name(name)?
-                        .ty
-                        .clone()
+                    index.field(named(&parent), name)?.ty.to_string()
                 };
                 set = &field.selection_set.node;
             }
@@ -149,7 +145,7 @@ pub fn propagate(
     response: &mut Response,
     doc: &ExecutableDocument,
     operation: Option<&str>,
-    registry: &Registry,
+    index: &SchemaIndex,
 ) {
     let root = match &doc.operations {
         DocumentOperations::Single(op) => op.node.ty,
@@ -159,13 +155,9 @@ pub fn propagate(
         },
     };
     let root = match root {
-        async_graphql::parser::types::OperationType::Query => registry.query_type.clone(),
-        async_graphql::parser::types::OperationType::Mutation => {
-            registry.mutation_type.clone().unwrap_or_default()
-        }
-        async_graphql::parser::types::OperationType::Subscription => {
-            registry.subscription_type.clone().unwrap_or_default()
-        }
+        async_graphql::parser::types::OperationType::Query => index.query.clone(),
+        async_graphql::parser::types::OperationType::Mutation => index.mutation.clone(),
+        async_graphql::parser::types::OperationType::Subscription => index.subscription.clone(),
     };
     // Where each error's null lands; a null inside another null is already covered.
     let mut targets: Vec<Vec<PathSegment>> = Vec::new();
@@ -173,7 +165,7 @@ pub fn propagate(
         if error.path.is_empty() {
             continue;
         }
-        let Some(nullable) = nullability(&error.path, doc, operation, registry, &root) else {
+        let Some(nullable) = nullability(&error.path, doc, operation, index, &root) else {
             continue;
         };
         targets.push(match nullable.iter().rposition(|n| *n) {

@@ -19,6 +19,8 @@ use switchyard_kernel::ids::decode_global;
 use switchyard_kernel::module::{Module, NodeType};
 use switchyard_kernel::policy::{AccessPolicy, Authenticated, StaticPolicy};
 
+use crate::types::SchemaIndex;
+
 use crate::config::Config;
 
 /// Declares the server's domains, one line each: its crate, and the node types it adds to
@@ -128,18 +130,21 @@ impl Executed {
 /// field), and repairs null propagation (see [`crate::nulls`]).
 pub struct RequestPhase {
     policy: AccessPolicy,
+    index: Arc<SchemaIndex>,
     document: std::sync::Mutex<Option<ExecutableDocument>>,
 }
 
 /// Creates one [`RequestPhase`] per request.
 pub struct RequestPhaseFactory {
     policy: AccessPolicy,
+    index: Arc<SchemaIndex>,
 }
 
 impl ExtensionFactory for RequestPhaseFactory {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(RequestPhase {
             policy: self.policy.clone(),
+            index: self.index.clone(),
             document: std::sync::Mutex::new(None),
         })
     }
@@ -223,12 +228,7 @@ impl Extension for RequestPhase {
             && let Ok(document) = self.document.lock()
             && let Some(document) = document.as_ref()
         {
-            crate::nulls::propagate(
-                &mut response,
-                document,
-                operation_name,
-                &ctx.schema_env.registry,
-            );
+            crate::nulls::propagate(&mut response, document, operation_name, &self.index);
         }
         response
     }
@@ -270,17 +270,18 @@ pub fn code_request_errors(response: &mut Response) {
 /// and repairs null propagation, and the table as schema data (for subscriptions).
 fn builder(
     config: &Config,
-    per_field_checks: Option<Arc<StaticPolicy>>,
+    per_field_checks: Option<(Arc<StaticPolicy>, Arc<SchemaIndex>)>,
 ) -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
     );
-    if let Some(table) = per_field_checks {
+    if let Some((table, index)) = per_field_checks {
         builder = builder
             .extension(RequestPhaseFactory {
                 policy: AccessPolicy::new(table.clone()),
+                index,
             })
             .data(table);
     }
@@ -299,24 +300,29 @@ fn builder(
 }
 
 /// Builds the checked schema with the limits and extensions of `config`, enforcing `policy`
-/// (the table of [`Direct`]: the same schema's rules); `data` is attached as schema data
-/// (services, authenticator).
+/// (the table of [`Direct`]: the same schema's rules) and repairing null propagation with
+/// `index` (the same schema's types); `data` is attached as schema data (services,
+/// authenticator).
 pub fn build(
     config: &Config,
     policy: Arc<StaticPolicy>,
+    index: Arc<SchemaIndex>,
     data: impl FnOnce(
         async_graphql::SchemaBuilder<Query, Mutation, Subscription>,
     ) -> async_graphql::SchemaBuilder<Query, Mutation, Subscription>,
 ) -> AppSchema {
-    data(builder(config, Some(policy))).finish()
+    data(builder(config, Some((policy, index)))).finish()
 }
 
 /// The direct path: the same schema without any extension, for query operations whose every
 /// field [`StaticPolicy`] proves the caller may read (async-graphql resolves every field and
 /// list item on a slower path as soon as one extension exists: about a quarter of the time of
-/// a deep page). What the extension would add is only needed when something goes wrong, so
-/// a direct execution that answers any error is not used: the caller runs the operation again
-/// on the checked schema (queries only read), which answers exactly as it always has.
+/// a deep page). What the extension adds besides the checks the policy already proved is the
+/// request errors' codes and the repair of null propagation: a direct execution that meets
+/// field errors is repaired by the caller with the same [`crate::nulls::propagate`] and
+/// answered as it is, once; one that fails before executing (an error without a path: the
+/// document or its variables are refused, nothing ran) is handed to the checked schema, which
+/// gives the request error its code.
 #[derive(Clone)]
 pub struct Direct {
     pub schema: AppSchema,

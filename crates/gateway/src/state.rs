@@ -67,8 +67,8 @@ impl Metrics {
         self.direct_operations.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// An operation answered by the checked schema; `replayed` when the direct path ran it
-    /// first and answered an error.
+    /// An operation answered by the checked schema; `replayed` when the direct path was tried
+    /// first and refused the request before executing anything (a request error).
     pub fn checked_operation(&self, replayed: bool) {
         self.checked_operations.fetch_add(1, Ordering::Relaxed);
         if replayed {
@@ -105,8 +105,8 @@ impl Metrics {
              # TYPE switchyard_graphql_operations_total counter\n\
              switchyard_graphql_operations_total{{path=\"direct\"}} {}\n\
              switchyard_graphql_operations_total{{path=\"checked\"}} {}\n\
-             # HELP switchyard_graphql_replayed_total Direct executions that answered an error and\n\
-             ran again on the checked path.\n\
+             # HELP switchyard_graphql_replayed_total Admitted requests the direct path refused before\n\
+             executing anything (request errors), answered by the checked path.\n\
              # TYPE switchyard_graphql_replayed_total counter\n\
              switchyard_graphql_replayed_total {}\n\
              # HELP switchyard_ws_connections Open WebSocket connections.\n\

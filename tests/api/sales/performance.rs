@@ -42,3 +42,27 @@ backend_test! {
         assert_eq!(counts[0], counts[1], "the statement count must not grow with the page size");
     }
 }
+
+backend_test! {
+    async fn a_query_that_meets_an_error_is_executed_once(app: TestApp) {
+        let t = app.tenant("once").await;
+        let id = customer(&app, &t.owner_token, json!({"firstName": "Ada", "lastName": "Once"})).await;
+        let missing = switchyard_sales::customers::CustomerId::new().to_global().to_string();
+        let one = "query($a: ID!) { a: customer(id: $a) { displayName } }";
+        let two = "query($a: ID!, $b: ID!) { a: customer(id: $a) { displayName } b: customer(id: $b) { displayName } }";
+        app.ok(&t.owner_token, one, json!({"a": id})).await;
+        let before = statements(&app);
+        app.ok(&t.owner_token, one, json!({"a": id})).await;
+        let found = statements(&app) - before;
+        let before = statements(&app);
+        let body = app.gql(Some(&t.owner_token), two, json!({"a": id, "b": missing})).await;
+        let with_error = statements(&app) - before;
+        // The answer: what was found, null where nothing was, and the error at its path.
+        assert_eq!(body["data"], json!({"a": {"displayName": "Ada Once"}, "b": null}), "{body}");
+        assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
+        assert_eq!(error_code(&body), Some("NOT_FOUND"));
+        assert_eq!(body["errors"][0]["path"], json!(["b"]));
+        // Executed once: one more lookup than the query without it, not the whole query again.
+        assert_eq!(with_error, found + 1, "{found} statements without the error, {with_error} with it");
+    }
+}
