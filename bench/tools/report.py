@@ -45,7 +45,11 @@ def main(out):
         "deep-checked": "(a) the same with `SWITCHYARD_DIRECT_QUERIES=false` (every field "
                         "checked as it resolves)",
         "customer": "(b) `customer(id:)` { displayName email stage }, varying id",
+        "peer-deep": "(a) PostGraphile v5 (amber): `allCustomers(first: 50)` of the tenant, by "
+                     "name, assignee ID, 5 quotes × items, 3 activities",
+        "peer-customer": "(b) PostGraphile v5 (amber): `customerByRowId`, varying id",
     }
+    peers = {"peer-deep", "peer-customer"}
     # The pgbench twin of each request (the checked variant runs the same SQL as `deep`).
     twin = {"deep-checked": "deep"}
     detail = ["### Every repetition", "",
@@ -74,6 +78,7 @@ def main(out):
         captured = load(out, f"statements-{twin.get(name, name)}.json")
         under_load = med([x.get("statements_per_request") for x in g])
         row = [label,
+               "–" if name in peers else
                f"{len(captured) if captured is not None else '?'} (≈ {under_load} under load)",
                ms(med([x.get("server_cpu_ms_per_request") for x in g]))
                + rng([x.get("server_cpu_ms_per_request") for x in g], ms),
@@ -99,6 +104,34 @@ def main(out):
                        pct(g[i]["rps"] / p["tps"])] if p and p.get("tps") else ["–"] * 4)
             detail.append("| " + " | ".join(d) + " |")
     lines += [""] + detail + [""]
+
+    # Side by side: Switchyard against the peer, repetition by repetition.
+    side = []
+    for ours, theirs in (("deep", "peer-deep"), ("customer", "peer-customer")):
+        a = [load(out, f"result-wrk-{ours}-r{r}.json") for r in reps]
+        b = [load(out, f"result-wrk-{theirs}-r{r}.json") for r in reps]
+        if not reps or any(x is None for x in a + b):
+            continue
+        ratios = [x["rps"] / y["rps"] for x, y in zip(a, b) if y["rps"]]
+        cpu = [x.get("server_cpu_ms_per_request") for x in a]
+        peer_cpu = [y.get("server_cpu_ms_per_request") for y in b]
+        side.append(
+            f"| {ours} | {n0(med([x['rps'] for x in a]))} | {n0(med([y['rps'] for y in b]))} | "
+            f"{med(ratios):.2f}x{rng(ratios, lambda v: f'{v:.2f}x')} | "
+            f"{ms(med([x['p99_ms'] for x in a]))} | {ms(med([y['p99_ms'] for y in b]))} | "
+            f"{ms(med(cpu))} | {ms(med(peer_cpu))} |")
+    if side:
+        memory = load(out, "result-memory.json") or {}
+        mb = lambda kb: "–" if not kb else f"{kb / 1024:.0f} MB"
+        lines += ["## Side by side with PostGraphile v5 (same data, machine and load, one run)", "",
+                  "PostGraphile runs as one Node.js process with the amber preset and no access "
+                  "control; Switchyard checks tenant, row scope and field rules. Medians of the "
+                  "repetitions (ratio range in brackets); server CPU excludes the database.", "",
+                  "| request | Switchyard req/s | PostGraphile req/s | ratio | Switchyard p99 | "
+                  "PostGraphile p99 | Switchyard server CPU ms | PostGraphile server CPU ms |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"] + side + [
+                  "", f"Peak resident memory: Switchyard {mb(memory.get('switchyard_kb'))}, "
+                  f"PostGraphile {mb(memory.get('peer_kb'))}.", ""]
     errors = []
     for f in sorted(os.listdir(out)):
         if f.startswith("result-wrk-"):
