@@ -1,12 +1,13 @@
-//! (Over 600 lines: the read side's generator (row, object, relations, filter, order, root queries) is one function so a declaration's meaning reads in one place; the parser is in parse.rs, the writes and events in writes.rs.)
-//!
 //! `aggregate!`: one declaration of an aggregate, from which the row, the GraphQL type with
 //! its plain fields and relations, the filter and order inputs, the root queries, the
 //! kernel's [`Aggregate`] implementation and, where declared, the create and update inputs
 //! and mutations are written. The generated code calls the
 //! kernel's generic reads (`switchyard_kernel::read::aggregate`); this crate only wires.
-//! See `switchyard_kernel::aggregate` for the syntax.
+//! See `switchyard_kernel::aggregate` for the syntax. Here: the row, the object and the root
+//! queries; `lists.rs` the filter and order inputs; `parse.rs` the declaration's syntax;
+//! `writes.rs` the writes, the event payload, the inputs, mutations and subscription.
 
+mod lists;
 mod parse;
 mod writes;
 
@@ -44,7 +45,7 @@ pub(crate) fn camel(snake: &str) -> String {
     out
 }
 
-fn pascal(snake: &str) -> String {
+pub(crate) fn pascal(snake: &str) -> String {
     let c = camel(snake);
     let mut chars = c.chars();
     match chars.next() {
@@ -276,103 +277,16 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
         None => quote!(::std::option::Option::None),
     };
 
-    // The filter.
-    let mut filter_fields = Vec::new();
-    let mut filter_parts = Vec::new();
-    for f in fields.iter().filter(|f| f.opts.filter) {
-        let ty = &f.ty;
-        let name = if f.opts.to_one.is_some() && !f.ident.to_string().ends_with("_id") {
-            format_ident!("{}_id", f.ident)
-        } else {
-            f.ident.clone()
-        };
-        let column = f.ident.to_string();
-        let path = format!("filter.{}", camel(&name.to_string()));
-        let field_docs = &f.docs;
-        filter_fields.push(quote! {
-            #(#field_docs)*
-            pub #name: ::std::option::Option<<#ty as #k::read::Filterable>::Filter>,
-        });
-        filter_parts.push(quote! {
-            if let ::std::option::Option::Some(cond) = &f.#name {
-                parts.push(<#ty as #k::read::Filterable>::condition(cond, #column, #path)?);
-            }
-        });
-    }
-    let mut extra_fields = Vec::new();
-    if let Some(extras) = &decl.extras {
-        if extras.ident != filter {
-            return err(
-                extras.ident.span(),
-                &format!("extra filter fields go in `struct {filter}`"),
-            );
-        }
-        let Fields::Named(named) = &extras.fields else {
-            return err(extras.ident.span(), "named fields");
-        };
-        for f in &named.named {
-            let (ident, ty) = (&f.ident, &f.ty);
-            let field_docs = docs(&f.attrs);
-            extra_fields.push(quote!(#(#field_docs)* pub #ident: #ty,));
-        }
-        filter_parts.push(quote! {
-            parts.extend(#k::read::FilterExtra::extra(f, caller)?);
-        });
-    }
-    let filter_doc = format!("Conditions on {node} objects, combined with `and`, `or` and `not`.");
-
-    // The orderings.
-    let mut order_variants = vec![quote! {
-        /// By creation (the ID is time-ordered).
-        CreatedAt
-    }];
-    let mut order_columns = vec![quote!(#order_field::CreatedAt => ::std::option::Option::None)];
-    let mut order_cursors = vec![quote! {
-        #order_field::CreatedAt => #k::Cursor(vec![row.id.to_string().into()])
-    }];
-    let mut default_variant = None;
-    if opts.default_order.0 == "created_at" {
-        default_variant = Some(format_ident!("CreatedAt"));
-    }
-    for f in fields.iter() {
-        let Some(variant) = &f.opts.order else {
-            continue;
-        };
-        if option_inner(&f.ty).is_some() {
-            return err(f.ident.span(), "order only by a column that is never null");
-        }
-        let variant = if variant == "__from_field" {
-            Ident::new(&pascal(&f.ident.to_string()), f.ident.span())
-        } else {
-            variant.clone()
-        };
-        let ident = &f.ident;
-        let column = f.ident.to_string();
-        let doc = format!("By {}, then creation.", camel(&column));
-        order_variants.push(quote!(#[doc = #doc] #variant));
-        order_columns.push(quote!(#order_field::#variant => ::std::option::Option::Some(#column)));
-        order_cursors.push(quote! {
-            #order_field::#variant => #k::Cursor(vec![
-                ::std::string::ToString::to_string(&row.#ident).into(),
-                row.id.to_string().into(),
-            ])
-        });
-        if opts.default_order.0 == *ident {
-            default_variant = Some(variant);
-        }
-    }
-    let Some(default_variant) = default_variant else {
-        return err(
-            opts.default_order.0.span(),
-            "the default order names a field with #[field(order)], or created_at",
-        );
-    };
-    let default_direction = if opts.default_order.1 {
-        quote!(#k::SortDirection::Desc)
-    } else {
-        quote!(#k::SortDirection::Asc)
-    };
-    let order_doc = format!("How {node} objects are sorted.");
+    let filter_input = lists::filter(node, &filter, &fields, decl.extras.as_ref(), vis)?;
+    let order_inputs = lists::order(
+        node,
+        &row,
+        &order_field,
+        &order_input,
+        &fields,
+        &opts.default_order,
+        vis,
+    )?;
 
     // Root queries.
     let one_query = opts.one.as_ref().map(|(name, doc)| {
@@ -571,82 +485,9 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
             #(#computed_items)*
         }
 
-        #[doc = #filter_doc]
-        #[derive(::async_graphql::InputObject, Debug, Clone, Default)]
-        #vis struct #filter {
-            #(#filter_fields)*
-            #(#extra_fields)*
-            /// Every one of these holds.
-            pub and: ::std::option::Option<::std::vec::Vec<#filter>>,
-            /// At least one of these holds.
-            pub or: ::std::option::Option<::std::vec::Vec<#filter>>,
-            /// This does not hold.
-            pub not: ::std::option::Option<::std::boxed::Box<#filter>>,
-        }
+        #filter_input
 
-        impl #filter {
-            /// The condition, at every level of `and`, `or` and `not`.
-            pub fn expr(
-                &self,
-                caller: &#k::Caller,
-            ) -> ::std::result::Result<#k::read::Expr, #k::Error> {
-                let _ = caller;
-                #k::read::filter::combine(
-                    self,
-                    |f: &#filter| {
-                        let mut parts = ::std::vec::Vec::new();
-                        #(#filter_parts)*
-                        ::std::result::Result::Ok(parts)
-                    },
-                    |f: &#filter| (f.and.as_ref(), f.or.as_ref(), f.not.as_deref()),
-                    0,
-                )
-            }
-        }
-
-        #[doc = #order_doc]
-        #[derive(::async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
-        #vis enum #order_field {
-            #(#order_variants),*
-        }
-
-        #[doc = #order_doc]
-        #[derive(::async_graphql::InputObject, Debug, Clone, Copy)]
-        #vis struct #order_input {
-            pub field: #order_field,
-            #[graphql(default)]
-            pub direction: #k::SortDirection,
-        }
-
-        impl ::std::default::Default for #order_input {
-            fn default() -> Self {
-                #order_input {
-                    field: #order_field::#default_variant,
-                    direction: #default_direction,
-                }
-            }
-        }
-
-        impl #k::read::Ordering<#row> for #order_input {
-            fn order(&self) -> #k::read::Order {
-                #k::read::Order {
-                    column: match self.field {
-                        #(#order_columns,)*
-                    },
-                    desc: self.direction.is_desc(),
-                }
-            }
-
-            fn arity(&self) -> usize {
-                if self.order().column.is_some() { 2 } else { 1 }
-            }
-
-            fn cursor(&self, row: &#row) -> #k::Cursor {
-                match self.field {
-                    #(#order_cursors,)*
-                }
-            }
-        }
+        #order_inputs
 
         #queries
     })

@@ -215,12 +215,8 @@ pub(crate) fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
                 search = search.take().or(args.opt("search")?);
                 defaults = defaults.take().or(args.opt("defaults")?);
                 check = check.take().or(args.opt("check")?);
-                let named = Some((args.req("name")?, args.req("doc")?));
-                if key == "one" {
-                    one = named;
-                } else {
-                    list = named;
-                }
+                let slot = if key == "one" { &mut one } else { &mut list };
+                *slot = Some((args.req("name")?, args.req("doc")?));
             }
             "has_many" => {
                 let usage = "has_many(name = .., node = .., by = <column>, doc = \"..\")";
@@ -235,16 +231,16 @@ pub(crate) fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
             "create" | "update" => {
                 let usage = "create|update(name = .., doc = \"..\", event = ..)";
                 let args = Args::parse(&meta, usage, &["name", "doc", "event"])?;
-                let mutation = Some(Mutation {
+                let slot = if key == "create" {
+                    &mut create
+                } else {
+                    &mut update
+                };
+                *slot = Some(Mutation {
                     name: args.req("name")?,
                     doc: args.req("doc")?,
                     event: args.req("event")?,
                 });
-                if key == "create" {
-                    create = mutation;
-                } else {
-                    update = mutation;
-                }
             }
             "write" => {
                 let usage = "write(permission = .., check = .., payload = ..)";

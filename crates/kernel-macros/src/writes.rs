@@ -221,9 +221,10 @@ pub(crate) fn mutations(
         );
     };
     let mutation = format_ident!("{}Mutation", prefix);
-    let create = opts.create.as_ref().map(|Mutation { name, doc, event }| {
-        let input = format_ident!("Create{}Input", prefix);
-        let operation = camel(&name.to_string());
+    // One resolver: the field's rule, the caller, then `prepare` outside the transaction
+    // (decoding the input) and `body` inside it; the payload from the outcome.
+    let resolver = |m: &Mutation, input: Ident, prepare: Tokens, body: Tokens| {
+        let Mutation { name, doc, .. } = m;
         quote! {
             #[doc = #doc]
             #[graphql(directive = #k::policy::Require::apply(#permission))]
@@ -234,55 +235,52 @@ pub(crate) fn mutations(
             ) -> ::async_graphql::Result<#payload> {
                 use #k::ContextExt as _;
                 let caller = ctx.caller()?;
+                #prepare
+                let outcome = ctx.mutate(async |tx| { #body }).await;
+                #payload::of(outcome)
+            }
+        }
+    };
+    let create = opts.create.as_ref().map(|m| {
+        let (operation, event) = (camel(&m.name.to_string()), &m.event);
+        resolver(
+            m,
+            format_ident!("Create{}Input", prefix),
+            quote! {
                 let row = input.row(caller)?;
                 let key = input.idempotency_key.as_deref();
-                let outcome = ctx
-                    .mutate(async |tx| {
-                        if let ::std::option::Option::Some(first) = #k::write::replay::<#node>(
-                            tx, caller, #operation, key, #permission, row.id,
-                        )
-                        .await?
-                        {
-                            return ::std::result::Result::Ok(first);
-                        }
-                        #check(tx, caller, &row, ::std::option::Option::None).await?;
-                        ::std::result::Result::Ok(
-                            #k::write::create::<#node, _>(tx, caller, row, #event::of).await?,
-                        )
-                    })
-                    .await;
-                #payload::of(outcome)
-            }
-        }
+            },
+            quote! {
+                if let ::std::option::Option::Some(first) = #k::write::replay::<#node>(
+                    tx, caller, #operation, key, #permission, row.id,
+                )
+                .await?
+                {
+                    return ::std::result::Result::Ok(first);
+                }
+                #check(tx, caller, &row, ::std::option::Option::None).await?;
+                ::std::result::Result::Ok(
+                    #k::write::create::<#node, _>(tx, caller, row, #event::of).await?,
+                )
+            },
+        )
     });
-    let update = opts.update.as_ref().map(|Mutation { name, doc, event }| {
-        let input = format_ident!("Update{}Input", prefix);
-        quote! {
-            #[doc = #doc]
-            #[graphql(directive = #k::policy::Require::apply(#permission))]
-            async fn #name(
-                &self,
-                ctx: &::async_graphql::Context<'_>,
-                input: #input,
-            ) -> ::async_graphql::Result<#payload> {
-                use #k::ContextExt as _;
-                let caller = ctx.caller()?;
-                let id = input.target()?;
-                let outcome = ctx
-                    .mutate(async |tx| {
-                        let before =
-                            #k::read::aggregate::find_in::<#node>(tx, caller, #permission, id).await?;
-                        let row = input.apply(&before)?;
-                        #check(tx, caller, &row, ::std::option::Option::Some(&before)).await?;
-                        ::std::result::Result::Ok(
-                            #k::write::update::<#node, _>(tx, caller, &before, row, #event::of)
-                                .await?,
-                        )
-                    })
-                    .await;
-                #payload::of(outcome)
-            }
-        }
+    let update = opts.update.as_ref().map(|m| {
+        let event = &m.event;
+        resolver(
+            m,
+            format_ident!("Update{}Input", prefix),
+            quote!(let id = input.target()?;),
+            quote! {
+                let before =
+                    #k::read::aggregate::find_in::<#node>(tx, caller, #permission, id).await?;
+                let row = input.apply(&before)?;
+                #check(tx, caller, &row, ::std::option::Option::Some(&before)).await?;
+                ::std::result::Result::Ok(
+                    #k::write::update::<#node, _>(tx, caller, &before, row, #event::of).await?,
+                )
+            },
+        )
     });
     let doc = format!("Mutations of {node}.");
     Ok(Some(quote! {

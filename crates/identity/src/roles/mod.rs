@@ -13,7 +13,10 @@ use diesel_async::RunQueryDsl;
 use switchyard_kernel::access::{BuiltinRole, Catalog};
 use switchyard_kernel::connection::{Connection, Cursor, PageArgs};
 use switchyard_kernel::policy::{Authenticated, Inherit, Require};
-use switchyard_kernel::{Conn, ContextExt, Error, Scope, TenantId, UserId, db_run};
+use switchyard_kernel::validate::Check;
+use switchyard_kernel::{
+    Caller, Conn, ContextExt, Error, Scope, TenantId, UserErrorCode, UserId, db_run,
+};
 
 use crate::permissions::ROLE_READ;
 use crate::schema::{role_permissions, roles, user_roles};
@@ -32,6 +35,36 @@ pub struct PermissionGrant {
 pub struct PermissionGrantInput {
     pub permission: String,
     pub scope: Scope,
+}
+
+/// Whether `caller` may hand `permission` at `scope` to someone (a role's entry or a user's
+/// grant): it must exist, and the caller must hold it at that scope or wider. Adds the reason
+/// under `path` otherwise.
+pub(crate) fn grantable(
+    check: &mut Check,
+    catalog: &Catalog,
+    caller: &Caller,
+    path: &str,
+    permission: &str,
+    scope: Scope,
+) -> bool {
+    if catalog.get(permission).is_none() {
+        check.add(
+            path,
+            UserErrorCode::UnknownReference,
+            format!("there is no permission {permission:?}"),
+        );
+        return false;
+    }
+    if caller.scope_of(permission).is_none_or(|held| held < scope) {
+        check.add(
+            path,
+            UserErrorCode::NotAllowed,
+            format!("you do not hold {permission} at {} scope", scope.as_str()),
+        );
+        return false;
+    }
+    true
 }
 
 /// A role: a named set of permissions, each with a scope.

@@ -69,26 +69,10 @@ fn check_permissions(
     let mut out: Vec<PermissionGrant> = Vec::new();
     for (i, p) in permissions.iter().enumerate() {
         let path = format!("input.permissions.{i}.permission");
-        if catalog.get(&p.permission).is_none() {
-            check.add(
-                &path,
-                UserErrorCode::UnknownReference,
-                format!("there is no permission {:?}", p.permission),
-            );
-        } else if caller
-            .scope_of(&p.permission)
-            .is_none_or(|held| held < p.scope)
-        {
-            check.add(
-                &path,
-                UserErrorCode::NotAllowed,
-                format!(
-                    "you do not hold {} at {} scope",
-                    p.permission,
-                    p.scope.as_str()
-                ),
-            );
-        } else if out.iter().any(|g| g.permission == p.permission) {
+        if !super::grantable(check, catalog, caller, &path, &p.permission, p.scope) {
+            continue;
+        }
+        if out.iter().any(|g| g.permission == p.permission) {
             check.add(&path, UserErrorCode::Duplicate, "listed twice");
         } else {
             out.push(PermissionGrant {

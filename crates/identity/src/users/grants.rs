@@ -149,26 +149,14 @@ impl GrantMutation {
             .mutate(async |tx| {
                 let user = managed_user(tx, caller, USER_ASSIGN_ROLES, id).await?;
                 let mut check = Check::new();
-                if catalog.get(&input.permission).is_none() {
-                    check.add(
-                        "input.permission",
-                        UserErrorCode::UnknownReference,
-                        format!("there is no permission {:?}", input.permission),
-                    );
-                } else if caller
-                    .scope_of(&input.permission)
-                    .is_none_or(|held| held < input.scope)
-                {
-                    check.add(
-                        "input.permission",
-                        UserErrorCode::NotAllowed,
-                        format!(
-                            "you do not hold {} at {} scope",
-                            input.permission,
-                            input.scope.as_str()
-                        ),
-                    );
-                }
+                crate::roles::grantable(
+                    &mut check,
+                    &catalog,
+                    caller,
+                    "input.permission",
+                    &input.permission,
+                    input.scope,
+                );
                 if input.expires_at.is_some_and(|t| t <= Utc::now()) {
                     check.add(
                         "input.expiresAt",

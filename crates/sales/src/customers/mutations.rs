@@ -447,10 +447,6 @@ pub(crate) async fn insert(
     Ok(row)
 }
 
-fn parse_money(input: Option<MoneyInput>) -> Option<(i64, String)> {
-    input.map(|m| (m.amount_minor.0, m.currency.trim().to_uppercase()))
-}
-
 fn parse_id<T>(
     id: Option<&ID>,
     parse: fn(&str) -> Option<T>,
@@ -525,7 +521,7 @@ impl CustomerMutation {
                 &mut check,
             ),
             location,
-            estimated_value: parse_money(input.estimated_value),
+            estimated_value: input.estimated_value.as_ref().map(write::money),
             notes: input.notes.trim().to_owned(),
         };
         let raw_phone = clean(input.phone);
@@ -639,7 +635,7 @@ impl CustomerMutation {
                 match &input.estimated_value {
                     MaybeUndefined::Undefined => {}
                     MaybeUndefined::Null => f.estimated_value = None,
-                    MaybeUndefined::Value(m) => f.estimated_value = parse_money(Some(m.clone())),
+                    MaybeUndefined::Value(m) => f.estimated_value = Some(write::money(m)),
                 }
                 if let Some(notes) = &input.notes {
                     f.notes = notes.trim().to_owned();
