@@ -1,6 +1,6 @@
 //! The statement count of a deep sales query grows with its depth, not with its rows.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use switchyard_sales::demo::{DemoPeople, seed};
 
 use crate::backend_test;
@@ -51,12 +51,18 @@ backend_test! {
         let one = "query($a: ID!) { a: customer(id: $a) { displayName } }";
         let two = "query($a: ID!, $b: ID!) { a: customer(id: $a) { displayName } b: customer(id: $b) { displayName } }";
         app.ok(&t.owner_token, one, json!({"a": id})).await;
-        let before = statements(&app);
-        app.ok(&t.owner_token, one, json!({"a": id})).await;
-        let found = statements(&app) - before;
-        let before = statements(&app);
-        let body = app.gql(Some(&t.owner_token), two, json!({"a": id, "b": missing})).await;
-        let with_error = statements(&app) - before;
+        // The counter is process-wide and background work (the outbox dispatcher delivering the
+        // customer's creation) may add to it at any moment; the fewest over a few runs is the
+        // request's own count.
+        let (mut found, mut with_error, mut body) = (u64::MAX, u64::MAX, Value::Null);
+        for _ in 0..5 {
+            let before = statements(&app);
+            app.ok(&t.owner_token, one, json!({"a": id})).await;
+            found = found.min(statements(&app) - before);
+            let before = statements(&app);
+            body = app.gql(Some(&t.owner_token), two, json!({"a": id, "b": missing})).await;
+            with_error = with_error.min(statements(&app) - before);
+        }
         // The answer: what was found, null where nothing was, and the error at its path.
         assert_eq!(body["data"], json!({"a": {"displayName": "Ada Once"}, "b": null}), "{body}");
         assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
