@@ -66,6 +66,8 @@ pub fn fixture(name: &str) -> PathBuf {
 enum DbGuard {
     Dir(PathBuf),
     Pg(#[allow(dead_code)] Scratch),
+    /// Another server's database (a twin): that server cleans up.
+    Shared,
 }
 
 impl Drop for DbGuard {
@@ -85,6 +87,7 @@ pub struct TestApp {
     pub auth: Arc<Authenticator>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    database_url: String,
     _db: DbGuard,
 }
 
@@ -134,6 +137,19 @@ impl TestApp {
         };
         let mut config = test_config(url);
         configure(&mut config);
+        Some(TestApp::serve(config, guard).await)
+    }
+
+    /// A second server on this server's database, configured differently (tokens of one are
+    /// good on the other).
+    pub async fn twin(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = test_config(self.database_url.clone());
+        configure(&mut config);
+        TestApp::serve(config, DbGuard::Shared).await
+    }
+
+    async fn serve(config: Config, guard: DbGuard) -> TestApp {
+        let database_url = config.database_url.clone();
         let app = App::build(config).await.unwrap();
         let services = app.services().clone();
         let auth = app.authenticator().clone();
@@ -143,7 +159,7 @@ impl TestApp {
         let server = tokio::spawn(app.serve(listener, async move {
             let _ = stopped.await;
         }));
-        Some(TestApp {
+        TestApp {
             addr,
             url: format!("http://{addr}/graphql"),
             client: reqwest::Client::new(),
@@ -151,8 +167,9 @@ impl TestApp {
             auth,
             stop: Some(stop),
             server: Some(server),
+            database_url,
             _db: guard,
-        })
+        }
     }
 
     /// Begins a shutdown without waiting.

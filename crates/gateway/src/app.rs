@@ -118,7 +118,9 @@ impl App {
             let (services, authenticator, lifetimes) =
                 (services.clone(), authenticator.clone(), lifetimes.clone());
             schema::Direct::build(&config, move |b| {
-                b.data(services).data(authenticator).data(lifetimes)
+                b.data(services.clone())
+                    .data(authenticator.clone())
+                    .data(lifetimes.clone())
             })?
         };
         let index = Arc::new(

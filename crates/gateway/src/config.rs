@@ -109,6 +109,8 @@ config! {
     max_string_length: usize = 10_000,
     /// Run a query whose every field the access policy admits for the caller on a schema without per-field checks (faster; `false` checks every field as it resolves).
     direct_queries: bool = true,
+    /// Answer an admitted query whose every field the planner knows with one SQL statement per root field that builds the JSON answer (`false`: the resolvers answer every query).
+    planned_reads: bool = true,
     /// Most operations in one batched request.
     max_batch: usize = 10,
     /// Database connections in the pool.

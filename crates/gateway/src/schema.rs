@@ -17,6 +17,7 @@ use switchyard_kernel::Error;
 use switchyard_kernel::access::Catalog;
 use switchyard_kernel::ids::decode_global;
 use switchyard_kernel::module::{Module, NodeType};
+use switchyard_kernel::plan::{Planned, Planner, Shape};
 use switchyard_kernel::policy::{AccessPolicy, Authenticated, StaticPolicy};
 
 use crate::types::SchemaIndex;
@@ -53,6 +54,11 @@ macro_rules! domains {
         #[graphql(field(name = "id", ty = "ID"), directive = switchyard_kernel::policy::Inherit::apply())]
         pub enum Node {
             $($($node($krate::$node),)*)*
+        }
+
+        /// What the query planner knows of every node type.
+        pub fn shapes() -> Vec<&'static Shape> {
+            vec![$($(<$krate::$node as Planned>::shape(),)*)*]
         }
 
         async fn load_node(ctx: &Context<'_>, id: &ID) -> Result<Node, Error> {
@@ -327,6 +333,35 @@ pub fn build(
 pub struct Direct {
     pub schema: AppSchema,
     pub policy: Arc<StaticPolicy>,
+    /// Planned reads: the root fields the planner answers in SQL, and the validation of what
+    /// it plans (the same schema, validating only).
+    pub planner: Arc<Planner>,
+    validator: AppSchema,
+    validated: Arc<std::sync::Mutex<std::collections::HashSet<u64>>>,
+}
+
+/// Planned requests whose validation is remembered, at most (then forgotten all at once).
+const VALIDATED_CAPACITY: usize = 4096;
+
+/// Ends a request after validation: nothing executes (see [`Direct::valid`]).
+struct ValidateOnly;
+
+impl ExtensionFactory for ValidateOnly {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ValidateOnly)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ValidateOnly {
+    async fn execute(
+        &self,
+        _ctx: &ExtensionContext<'_>,
+        _operation_name: Option<&str>,
+        _next: NextExecute<'_>,
+    ) -> Response {
+        Response::new(Value::Null)
+    }
 }
 
 impl Direct {
@@ -334,17 +369,38 @@ impl Direct {
     /// enforces the same table).
     pub fn build(
         config: &Config,
-        data: impl FnOnce(
+        data: impl Fn(
             async_graphql::SchemaBuilder<Query, Mutation, Subscription>,
         ) -> async_graphql::SchemaBuilder<Query, Mutation, Subscription>,
     ) -> anyhow::Result<Direct> {
         let schema = data(builder(config, None)).finish();
+        let validator = data(builder(config, None).extension(ValidateOnly)).finish();
         let policy = StaticPolicy::from_sdl(&schema.sdl())
             .map_err(|e| anyhow::anyhow!("the schema's SDL does not parse: {e}"))?;
         Ok(Direct {
             schema,
             policy: Arc::new(policy),
+            planner: Arc::new(Planner::new(&shapes())),
+            validator,
+            validated: Default::default(),
         })
+    }
+
+    /// Whether the schema's validation (types, arguments, variables, fragments, depth and
+    /// complexity) accepts the request, without executing it; remembered per request text,
+    /// operation and variables.
+    pub async fn valid(&self, request: async_graphql::Request, key: u64) -> bool {
+        if self.validated.lock().is_ok_and(|v| v.contains(&key)) {
+            return true;
+        }
+        let ok = self.validator.execute(request).await.errors.is_empty();
+        if ok && let Ok(mut validated) = self.validated.lock() {
+            if validated.len() >= VALIDATED_CAPACITY {
+                validated.clear();
+            }
+            validated.insert(key);
+        }
+        ok
     }
 
     /// Whether `document` (already through [`crate::checks`]) may run directly for `caller`: a

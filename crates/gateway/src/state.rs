@@ -44,6 +44,7 @@ pub struct Metrics {
     ws_connections: AtomicI64,
     ws_operations: AtomicU64,
     direct_operations: AtomicU64,
+    planned_operations: AtomicU64,
     checked_operations: AtomicU64,
     replayed_operations: AtomicU64,
 }
@@ -64,6 +65,12 @@ impl Metrics {
 
     /// An operation answered by the direct path.
     pub fn direct_operation(&self) {
+        self.direct_operations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An operation answered by planned SQL (also counted as direct).
+    pub fn planned_operation(&self) {
+        self.planned_operations.fetch_add(1, Ordering::Relaxed);
         self.direct_operations.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -109,6 +116,10 @@ impl Metrics {
              executing anything (request errors), answered by the checked path.\n\
              # TYPE switchyard_graphql_replayed_total counter\n\
              switchyard_graphql_replayed_total {}\n\
+             # HELP switchyard_graphql_planned_total Direct operations answered by planned SQL (one\n\
+             statement per root field) instead of the resolvers.\n\
+             # TYPE switchyard_graphql_planned_total counter\n\
+             switchyard_graphql_planned_total {}\n\
              # HELP switchyard_ws_connections Open WebSocket connections.\n\
              # TYPE switchyard_ws_connections gauge\n\
              switchyard_ws_connections {}\n\
@@ -125,6 +136,7 @@ impl Metrics {
             get(&self.direct_operations),
             get(&self.checked_operations),
             get(&self.replayed_operations),
+            get(&self.planned_operations),
             self.ws_connections.load(Ordering::Relaxed),
             get(&self.ws_operations),
             db_statements,

@@ -9,6 +9,7 @@
 
 mod lists;
 mod parse;
+mod plan;
 mod writes;
 
 use proc_macro::TokenStream;
@@ -376,9 +377,20 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
     });
 
     let subscription = subscription(node, &prefix, &row, opts.changed.as_ref(), vis);
+    let shape = plan::shape(
+        node,
+        id_ty,
+        &table_name,
+        &opts,
+        &fields,
+        &filter,
+        &order_input,
+    );
 
     Ok(quote! {
         #subscription
+
+        #shape
 
         #[doc = #row_doc]
         #[derive(

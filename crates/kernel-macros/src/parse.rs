@@ -52,6 +52,16 @@ pub(crate) struct HasMany {
     pub(crate) doc: Option<LitStr>,
 }
 
+/// `lines(name = .., shape = <static Shape>, by = <column>, order = <column>)`: rows of a
+/// table of the parent's own (a quote's lines) as the planner reads them; the field itself is
+/// a computed resolver.
+pub(crate) struct LinesOpt {
+    pub(crate) name: Ident,
+    pub(crate) shape: Path,
+    pub(crate) by: Ident,
+    pub(crate) order: Ident,
+}
+
 pub(crate) struct Options {
     pub(crate) table: Path,
     pub(crate) id: Type,
@@ -69,6 +79,7 @@ pub(crate) struct Options {
     pub(crate) check: Option<Path>,
     pub(crate) event: Option<Ident>,
     pub(crate) has_many: Vec<HasMany>,
+    pub(crate) lines: Vec<LinesOpt>,
     pub(crate) changed: Option<(Ident, LitStr)>,
     pub(crate) create: Option<Mutation>,
     pub(crate) update: Option<Mutation>,
@@ -142,6 +153,7 @@ pub(crate) fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
     let mut check = None;
     let mut event = None;
     let mut has_many = Vec::new();
+    let mut lines = Vec::new();
     let mut changed = None;
     let mut create = None;
     let mut update = None;
@@ -228,6 +240,16 @@ pub(crate) fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
                     doc: args.opt("doc")?,
                 });
             }
+            "lines" => {
+                let usage = "lines(name = .., shape = .., by = <column>, order = <column>)";
+                let args = Args::parse(&meta, usage, &["name", "shape", "by", "order"])?;
+                lines.push(LinesOpt {
+                    name: args.req("name")?,
+                    shape: args.req("shape")?,
+                    by: args.req("by")?,
+                    order: args.req("order")?,
+                });
+            }
             "create" | "update" => {
                 let usage = "create|update(name = .., doc = \"..\", event = ..)";
                 let args = Args::parse(&meta, usage, &["name", "doc", "event"])?;
@@ -275,6 +297,7 @@ pub(crate) fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
         check,
         event,
         has_many,
+        lines,
         changed,
         create,
         update,

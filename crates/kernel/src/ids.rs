@@ -56,6 +56,10 @@ macro_rules! id_type {
             }
         }
 
+        impl $crate::plan::Plannable for $name {
+            const KIND: $crate::plan::Kind = $crate::plan::Kind::Id($type_name);
+        }
+
         impl $crate::read::Expose for $name {
             type Out<'a> = ::async_graphql::ID;
             fn expose(&self) -> ::async_graphql::ID {

@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod module;
 pub mod money;
+pub mod plan;
 pub mod policy;
 pub mod read;
 pub mod schema;

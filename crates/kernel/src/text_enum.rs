@@ -56,6 +56,10 @@ macro_rules! text_enum {
             }
         }
 
+        impl $crate::plan::Plannable for $name {
+            const KIND: $crate::plan::Kind = $crate::plan::Kind::Text;
+        }
+
         impl $crate::read::Expose for $name {
             type Out<'a> = $name;
             fn expose(&self) -> $name {

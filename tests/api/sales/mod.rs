@@ -3,4 +3,5 @@
 mod access;
 mod customers;
 mod performance;
+mod planned;
 mod quotes;

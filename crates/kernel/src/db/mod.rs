@@ -17,6 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::{Connection, SqliteConnection};
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
@@ -35,6 +37,12 @@ use crate::error::Error;
 pub type PgConn = AsyncPgConnection;
 /// The SQLite connection type: Diesel's sync connection run on tokio's blocking pool.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+diesel::define_sql_function! {
+    /// Base64url without padding (global IDs and cursors built by planned reads): registered
+    /// on every SQLite connection; on PostgreSQL a function of the schema (migration 6).
+    fn sy_b64url(value: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
 
 /// Which database a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,6 +289,10 @@ impl Db {
                                      PRAGMA foreign_keys = ON;"
                                 ),
                             )
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                            sy_b64url_utils::register_impl(&mut conn, |value: Option<String>| {
+                                value.map(|v| URL_SAFE_NO_PAD.encode(v))
+                            })
                             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                             conn.set_instrumentation(CountingInstrumentation(counter));
                             Ok::<_, diesel::ConnectionError>(conn)

@@ -61,7 +61,14 @@ impl Listing {
         conn: &mut Conn<'_>,
         bounds: &Bounds,
     ) -> Result<Vec<R>, Error> {
-        let mut sql = Sql::new("SELECT t.*");
+        Ok(self.page_sql("t.*", bounds)?.load(conn).await?)
+    }
+
+    /// The statement of [`Listing::page`], selecting `select` (the planner selects more than
+    /// the row: its rank in the page).
+    pub fn page_sql(&self, select: &str, bounds: &Bounds) -> Result<Sql, Error> {
+        let mut sql = Sql::new("SELECT ");
+        sql.push(select);
         self.push_from_where(&mut sql);
         let desc = self.order.desc;
         for (cursor, is_after) in [(&bounds.after, true), (&bounds.before, false)] {
@@ -92,28 +99,37 @@ impl Listing {
                 }
             }
         }
-        let direction = if desc != bounds.backward {
+        sql.push(" ORDER BY ")
+            .push(&self.order_by(bounds.backward))
+            .push(" LIMIT ")
+            .bind(bounds.limit);
+        Ok(sql)
+    }
+
+    /// The `ORDER BY` list of this listing on alias `t` (reversed for `last`/`before`).
+    pub fn order_by(&self, backward: bool) -> String {
+        let direction = if self.order.desc != backward {
             " DESC"
         } else {
             " ASC"
         };
-        sql.push(" ORDER BY ");
-        if let Some(column) = self.order.column {
-            sql.push("t.").push(column).push(direction).push(", ");
+        match self.order.column {
+            Some(column) => format!("t.{column}{direction}, t.id{direction}"),
+            None => format!("t.id{direction}"),
         }
-        sql.push("t.id")
-            .push(direction)
-            .push(" LIMIT ")
-            .bind(bounds.limit);
-        Ok(sql.load(conn).await?)
     }
 
     /// How many rows the list has across its pages.
     pub async fn count(&self, conn: &mut Conn<'_>) -> Result<i64, Error> {
+        let rows: Vec<Count> = self.count_sql().load(conn).await?;
+        Ok(rows.first().map_or(0, |c| c.n))
+    }
+
+    /// The statement of [`Listing::count`] (column `n`).
+    pub fn count_sql(&self) -> Sql {
         let mut sql = Sql::new("SELECT COUNT(*) AS n");
         self.push_from_where(&mut sql);
-        let rows: Vec<Count> = sql.load(conn).await?;
-        Ok(rows.first().map_or(0, |c| c.n))
+        sql
     }
 
     /// The count, run only if `totalCount` is selected (see

@@ -22,6 +22,7 @@ use crate::customers::{Customer, CustomerId};
 use crate::permissions::{QUOTE_COST_READ, QUOTE_READ};
 use crate::schema::{customers, quote_items};
 use switchyard_kernel::db::sql::Sql;
+use switchyard_kernel::plan::{Column, Kind, Shape};
 use switchyard_kernel::read::{Expr, Ordering, aggregate};
 
 pub use crate::ids::QuoteId;
@@ -80,6 +81,7 @@ switchyard_kernel::aggregate! {
         read = QUOTE_READ,
         scope = scope,
         order(created_at, desc),
+        lines(name = items, shape = ITEM_SHAPE, by = quote_id, order = sort_order),
         one(name = quote, doc = "A quote by ID."),
         changed(name = quote_changed, doc = "A quote (or, with `id`, that quote) as it is after each change you may see; a client\nsees the quotes addressed to them."),
         list(
@@ -282,6 +284,53 @@ pub struct ItemRow {
     pub sort_order: i32,
     pub line_total_minor: i64,
 }
+
+/// A quote's lines as the query planner reads them (`Quote.items`): the plain fields of
+/// [`QuoteItem`]; its money fields are answered by the resolvers.
+pub static ITEM_SHAPE: Shape = Shape {
+    type_name: "QuoteItem",
+    table: "quote_items",
+    read: QUOTE_READ,
+    scope: None,
+    owner: (None, None),
+    columns: &[
+        Column {
+            name: "description",
+            column: "description",
+            kind: Kind::Text,
+            hide_unless: None,
+        },
+        Column {
+            name: "quantity",
+            column: "quantity",
+            kind: Kind::Int,
+            hide_unless: None,
+        },
+        Column {
+            name: "category",
+            column: "category",
+            kind: Kind::Text,
+            hide_unless: None,
+        },
+        Column {
+            name: "optional",
+            column: "optional",
+            kind: Kind::Bool,
+            hide_unless: None,
+        },
+        Column {
+            name: "sortOrder",
+            column: "sort_order",
+            kind: Kind::Int,
+            hide_unless: None,
+        },
+    ],
+    to_one: &[],
+    nested: &[],
+    lines: &[],
+    list: None,
+    one: None,
+};
 
 /// A line of a quote.
 pub struct QuoteItem {

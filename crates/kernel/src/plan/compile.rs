@@ -1,0 +1,583 @@
+//! The compiler of planned reads: a validated selection and the shapes it names, made into one
+//! statement per root field that builds the field's JSON (see the module above).
+
+use async_graphql::parser::types::{
+    ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
+};
+use async_graphql::{Name, Positioned, Value, Variables};
+
+use super::{Args, Column, Kind, MAX_DEPTH, MAX_KEYS, Shape};
+use crate::access::{Caller, RowScope};
+use crate::connection::{Page, PageArgs};
+use crate::db::Backend;
+use crate::db::sql::Sql;
+use crate::read::{Expr, Listing};
+
+pub(super) fn response_key(field: &Field) -> &str {
+    field
+        .alias
+        .as_ref()
+        .map_or(field.name.node.as_str(), |a| a.node.as_str())
+}
+
+pub(super) struct Compiler<'a> {
+    pub(super) b: Backend,
+    pub(super) caller: &'a Caller,
+    pub(super) document: &'a ExecutableDocument,
+    pub(super) op: &'a OperationDefinition,
+    pub(super) variables: &'a Variables,
+    pub(super) next_alias: usize,
+}
+
+/// A connection's rows: the derived table (alias `p`, with `sy_rn` its rank), the page,
+/// its count statement, and how a row's cursor is made.
+struct Rows {
+    table: Sql,
+    page: Page,
+    count: Sql,
+    /// The order column in the cursor (root lists), besides the ID.
+    cursor_column: Option<&'static str>,
+}
+
+impl<'a> Compiler<'a> {
+    fn alias(&mut self) -> String {
+        self.next_alias += 1;
+        format!("p{}", self.next_alias)
+    }
+
+    /// The fields selected on `type_name`, fragments flattened; `None` if a fragment names
+    /// another type, a directive is used, or a response key repeats.
+    pub(super) fn fields(
+        &self,
+        set: &'a SelectionSet,
+        type_name: &str,
+        depth: usize,
+    ) -> Option<Vec<&'a Positioned<Field>>> {
+        let mut out = Vec::new();
+        self.collect(set, type_name, depth, &mut out)?;
+        let mut keys: Vec<&str> = out.iter().map(|f| response_key(&f.node)).collect();
+        keys.sort_unstable();
+        if keys.windows(2).any(|w| w[0] == w[1]) || out.len() > MAX_KEYS {
+            return None;
+        }
+        Some(out)
+    }
+
+    fn collect(
+        &self,
+        set: &'a SelectionSet,
+        type_name: &str,
+        depth: usize,
+        out: &mut Vec<&'a Positioned<Field>>,
+    ) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    if !field.node.directives.is_empty() {
+                        return None;
+                    }
+                    out.push(field);
+                }
+                Selection::InlineFragment(fragment) => {
+                    let f = &fragment.node;
+                    if !f.directives.is_empty()
+                        || f.type_condition
+                            .as_ref()
+                            .is_some_and(|c| c.node.on.node.as_str() != type_name)
+                    {
+                        return None;
+                    }
+                    self.collect(&f.selection_set.node, type_name, depth + 1, out)?;
+                }
+                Selection::FragmentSpread(spread) => {
+                    if !spread.node.directives.is_empty() {
+                        return None;
+                    }
+                    let fragment = self
+                        .document
+                        .fragments
+                        .get(&spread.node.fragment_name.node)?;
+                    if !fragment.node.directives.is_empty()
+                        || fragment.node.type_condition.node.on.node.as_str() != type_name
+                    {
+                        return None;
+                    }
+                    self.collect(&fragment.node.selection_set.node, type_name, depth + 1, out)?;
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// A field's arguments with variables substituted; a variable that was not given (and
+    /// has no default) leaves its argument out, as the specification says.
+    pub(super) fn args(&self, field: &Field) -> Option<Args> {
+        let mut args = Vec::new();
+        for (name, value) in &field.arguments {
+            let value = match &value.node {
+                async_graphql_value::Value::Variable(var) => match self.variable(var) {
+                    Some(v) => v,
+                    None => continue,
+                },
+                other => other
+                    .clone()
+                    .into_const_with(|var| self.variable(&var).ok_or(()))
+                    .ok()?,
+            };
+            args.push((name.node.clone(), value));
+        }
+        Some(Args(args))
+    }
+
+    fn variable(&self, name: &Name) -> Option<Value> {
+        if let Some(v) = self.variables.get(name) {
+            return Some(v.clone());
+        }
+        self.op
+            .variable_definitions
+            .iter()
+            .find(|d| d.node.name.node == *name)
+            .and_then(|d| d.node.default_value.as_ref())
+            .map(|d| d.node.clone())
+    }
+
+    // --- JSON building, per backend ---
+
+    /// `{key: value, ...}`.
+    fn object(&self, pairs: Vec<(String, Sql)>) -> Sql {
+        let mut sql = Sql::new(match self.b {
+            Backend::Postgres => "json_build_object(",
+            Backend::Sqlite => "json_object(",
+        });
+        for (i, (key, value)) in pairs.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            // Response keys are GraphQL names: letters, digits and underscores.
+            sql.push("'").push(key).push("', ").append(value);
+        }
+        sql.push(")");
+        sql
+    }
+
+    /// JSON made by a subquery, as a value inside another JSON value.
+    fn embed(&self, subquery: Sql) -> Sql {
+        let mut sql = Sql::new(match self.b {
+            Backend::Postgres => "(",
+            Backend::Sqlite => "json((",
+        });
+        sql.append(&subquery).push(match self.b {
+            Backend::Postgres => ")",
+            Backend::Sqlite => "))",
+        });
+        sql
+    }
+
+    /// A condition as a JSON boolean.
+    fn boolean(&self, condition: &str) -> Sql {
+        match self.b {
+            Backend::Postgres => Sql::new(&format!("({condition})")),
+            Backend::Sqlite => Sql::new(&format!(
+                "json(CASE WHEN {condition} THEN 'true' WHEN NOT ({condition}) THEN 'false' END)"
+            )),
+        }
+    }
+
+    /// The array of `element` over the rows of alias `p` ranked `sy_rn`, the first `size`.
+    fn array(&self, element: &Sql, p: &str, size: i64) -> Sql {
+        let mut sql = Sql::new(match self.b {
+            Backend::Postgres => "coalesce(json_agg(",
+            Backend::Sqlite => "json_group_array(",
+        });
+        sql.append(element)
+            .push(&format!(" ORDER BY {p}.sy_rn) FILTER (WHERE {p}.sy_rn <= "))
+            .bind(size)
+            .push(match self.b {
+                Backend::Postgres => "), '[]'::json)",
+                Backend::Sqlite => ")",
+            });
+        sql
+    }
+
+    /// A global ID of `type_name` from an ID column.
+    fn global_id(&self, type_name: &str, column: &str) -> Sql {
+        Sql::new(&format!("sy_b64url('{type_name}:' || {column})"))
+    }
+
+    // --- Selections ---
+
+    /// The JSON object of one row of `shape` (alias `p`) with `set` selected.
+    fn node(&mut self, shape: &'static Shape, p: &str, set: &'a SelectionSet) -> Option<Sql> {
+        let fields = self.fields(set, shape.type_name, 0)?;
+        let mut pairs = Vec::new();
+        for field in fields {
+            let f = &field.node;
+            let name = f.name.node.as_str();
+            let key = response_key(f).to_owned();
+            let leaf = f.selection_set.node.items.is_empty();
+            if name == "__typename" {
+                pairs.push((key, Sql::new(&format!("'{}'", shape.type_name))));
+                continue;
+            }
+            if name == "id" && shape.scope.is_some() && leaf && f.arguments.is_empty() {
+                pairs.push((key, self.global_id(shape.type_name, &format!("{p}.id"))));
+                continue;
+            }
+            if let Some(column) = shape.columns.iter().find(|c| c.name == name) {
+                if !leaf || !f.arguments.is_empty() {
+                    return None;
+                }
+                let value = self.column(shape, column, p)?;
+                pairs.push((key, value));
+                continue;
+            }
+            if let Some(to_one) = shape.to_one.iter().find(|r| r.name == name) {
+                if !f.arguments.is_empty() {
+                    return None;
+                }
+                let target = (to_one.target)();
+                let value = self.reference(target, &format!("{p}.{}", to_one.column), f)?;
+                pairs.push((key, value));
+                continue;
+            }
+            if let Some(nested) = shape.nested.iter().find(|n| n.name == name) {
+                let args = self.args(f)?;
+                if !args.names_within(&["first"]) {
+                    return None;
+                }
+                let first: Option<i32> = args.get("first").ok()?;
+                let page = PageArgs::new(first, None, None, None).page().ok()?;
+                let target = (nested.target)();
+                let scope = self.scope(target)?;
+                let mut table =
+                    Sql::new("SELECT t.*, ROW_NUMBER() OVER (ORDER BY t.id DESC) AS sy_rn FROM ");
+                table.push(target.table).push(" t WHERE t.tenant_id = ");
+                table.bind(self.caller.tenant_id.to_string());
+                scope.push_and(&mut table);
+                table
+                    .push(&format!(
+                        " AND t.{} = {p}.id ORDER BY t.id DESC LIMIT ",
+                        nested.by
+                    ))
+                    .bind(page.limit());
+                let mut count = Sql::new("SELECT COUNT(*) FROM ");
+                count.push(target.table).push(" t WHERE t.tenant_id = ");
+                count.bind(self.caller.tenant_id.to_string());
+                scope.push_and(&mut count);
+                count.push(&format!(" AND t.{} = {p}.id", nested.by));
+                let rows = Rows {
+                    table,
+                    page,
+                    count,
+                    cursor_column: None,
+                };
+                let value = self.connection(target, rows, &f.selection_set.node)?;
+                pairs.push((key, self.embed(value)));
+                continue;
+            }
+            if let Some(lines) = shape.lines.iter().find(|l| l.name == name) {
+                if !f.arguments.is_empty() {
+                    return None;
+                }
+                let q = self.alias();
+                let element = self.node(lines.shape, &q, &f.selection_set.node)?;
+                let mut sql = Sql::new("SELECT ");
+                sql.push(match self.b {
+                    Backend::Postgres => "coalesce(json_agg(",
+                    Backend::Sqlite => "json_group_array(",
+                })
+                .append(&element)
+                .push(&format!(" ORDER BY {q}.{}, {q}.id)", lines.order))
+                .push(match self.b {
+                    Backend::Postgres => ", '[]'::json)",
+                    Backend::Sqlite => "",
+                })
+                .push(&format!(
+                    " FROM {} {q} WHERE {q}.tenant_id = ",
+                    lines.shape.table
+                ))
+                .bind(self.caller.tenant_id.to_string())
+                .push(&format!(" AND {q}.{} = {p}.id", lines.by));
+                pairs.push((key, self.embed(sql)));
+                continue;
+            }
+            return None;
+        }
+        Some(self.object(pairs))
+    }
+
+    /// A plain column of row `p`, hidden where its rule does not reach the row.
+    fn column(&self, shape: &Shape, column: &Column, p: &str) -> Option<Sql> {
+        let c = format!("{p}.{}", column.column);
+        let value = match column.kind {
+            Kind::Text | Kind::Int => Sql::new(&c),
+            Kind::Bool => self.boolean(&c),
+            Kind::Id(type_name) => self.global_id(type_name, &c),
+            Kind::Opaque => return None,
+        };
+        let Some(permission) = column.hide_unless else {
+            return Some(value);
+        };
+        let (user, location) = shape.owner;
+        let mut sql = Sql::new("CASE WHEN ");
+        match self.caller.row_scope(permission) {
+            Err(_) => return Some(Sql::new("NULL")),
+            Ok(RowScope::Tenant) => return Some(value),
+            Ok(RowScope::Own(me)) => {
+                let Some(user) = user else {
+                    return Some(Sql::new("NULL"));
+                };
+                sql.push(&format!("{p}.{user} = ")).bind(me.to_string());
+            }
+            Ok(RowScope::Location {
+                user: me,
+                locations,
+            }) => {
+                sql.push("(");
+                match user {
+                    Some(user) => sql.push(&format!("{p}.{user} = ")).bind(me.to_string()),
+                    None => sql.push("1 = 0"),
+                };
+                if let Some(location) = location {
+                    sql.push(&format!(" OR {p}.{location}"))
+                        .is_in(locations.iter().map(ToString::to_string));
+                }
+                sql.push(")");
+            }
+        }
+        sql.push(" THEN ").append(&value).push(" END");
+        Some(sql)
+    }
+
+    /// The caller's scope over `shape`'s rows (`None` without the permission).
+    fn scope(&self, shape: &Shape) -> Option<Expr> {
+        (shape.scope?)(self.caller, shape.read).ok()
+    }
+
+    /// The object `fk` refers to, under its own scope; null where the caller does not reach it.
+    fn reference(&mut self, target: &'static Shape, fk: &str, f: &'a Field) -> Option<Sql> {
+        // Lines are never referenced on their own; without the permission, null.
+        target.scope?;
+        let Some(scope) = self.scope(target) else {
+            return Some(Sql::new("NULL"));
+        };
+        let q = self.alias();
+        let node = self.node(target, &q, &f.selection_set.node)?;
+        let mut sql = Sql::new("SELECT ");
+        sql.append(&node)
+            .push(&format!(
+                " FROM (SELECT t.* FROM {} t WHERE t.tenant_id = ",
+                target.table
+            ))
+            .bind(self.caller.tenant_id.to_string());
+        scope.push_and(&mut sql);
+        sql.push(&format!(" AND t.id = {fk}) {q}"));
+        Some(self.embed(sql))
+    }
+
+    /// A connection over `rows` with `set` selected, as a subquery.
+    fn connection(
+        &mut self,
+        shape: &'static Shape,
+        rows: Rows,
+        set: &'a SelectionSet,
+    ) -> Option<Sql> {
+        let connection_type = format!("{}Connection", shape.type_name);
+        let fields = self.fields(set, &connection_type, 0)?;
+        let p = self.alias();
+        let size = rows.page.size;
+        let cursor = match rows.cursor_column {
+            None => Sql::new(&format!("sy_b64url('[\"' || {p}.id || '\"]')")),
+            Some(column) => Sql::new(&match self.b {
+                Backend::Postgres => format!(
+                    "sy_b64url('[' || to_json({p}.{column}::text)::text || ',' || to_json({p}.id)::text || ']')"
+                ),
+                Backend::Sqlite => {
+                    format!("sy_b64url(json_array(CAST({p}.{column} AS TEXT), {p}.id))")
+                }
+            }),
+        };
+        let mut pairs = Vec::new();
+        // Whether a field aggregates the rows: without one, the object is made once, not
+        // once per row (`SELECT` without `FROM`).
+        let mut aggregated = false;
+        for field in fields {
+            let f = &field.node;
+            let key = response_key(f).to_owned();
+            if !f.arguments.is_empty() {
+                return None;
+            }
+            aggregated |= matches!(f.name.node.as_str(), "nodes" | "edges");
+            match f.name.node.as_str() {
+                "__typename" => pairs.push((key, Sql::new(&format!("'{connection_type}'")))),
+                "totalCount" => {
+                    let mut sql = Sql::new("(");
+                    sql.append(&rows.count).push(")");
+                    pairs.push((key, sql));
+                }
+                "nodes" => {
+                    let node = self.node(shape, &p, &f.selection_set.node)?;
+                    pairs.push((key, self.array(&node, &p, size)));
+                }
+                "edges" => {
+                    let edge_type = format!("{}Edge", shape.type_name);
+                    let mut edge = Vec::new();
+                    for e in self.fields(&f.selection_set.node, &edge_type, 0)? {
+                        let ekey = response_key(&e.node).to_owned();
+                        if !e.node.arguments.is_empty() {
+                            return None;
+                        }
+                        match e.node.name.node.as_str() {
+                            "__typename" => edge.push((ekey, Sql::new(&format!("'{edge_type}'")))),
+                            "cursor" => edge.push((ekey, cursor.clone())),
+                            "node" => {
+                                let node = self.node(shape, &p, &e.node.selection_set.node)?;
+                                edge.push((ekey, node));
+                            }
+                            _ => return None,
+                        }
+                    }
+                    let element = self.object(edge);
+                    pairs.push((key, self.array(&element, &p, size)));
+                }
+                "pageInfo" => {
+                    let mut info = Vec::new();
+                    for i in self.fields(&f.selection_set.node, "PageInfo", 0)? {
+                        let ikey = response_key(&i.node).to_owned();
+                        match i.node.name.node.as_str() {
+                            "__typename" => info.push((ikey, Sql::new("'PageInfo'"))),
+                            "hasNextPage" => {
+                                aggregated = true;
+                                // More rows than the page: the derived table holds one extra.
+                                let mut more = Sql::new(match self.b {
+                                    Backend::Postgres => "(count(*) > ",
+                                    Backend::Sqlite => "json(CASE WHEN count(*) > ",
+                                });
+                                more.bind(size).push(match self.b {
+                                    Backend::Postgres => ")",
+                                    Backend::Sqlite => " THEN 'true' ELSE 'false' END)",
+                                });
+                                info.push((ikey, more));
+                            }
+                            "hasPreviousPage" => info.push((
+                                ikey,
+                                self.boolean(if rows.page.after.is_some() {
+                                    "1 = 1"
+                                } else {
+                                    "1 = 0"
+                                }),
+                            )),
+                            _ => return None,
+                        }
+                    }
+                    pairs.push((key, self.object(info)));
+                }
+                _ => return None,
+            }
+        }
+        let mut sql = Sql::new("SELECT ");
+        sql.append(&self.object(pairs));
+        if aggregated {
+            sql.push(" FROM (")
+                .append(&rows.table)
+                .push(&format!(") {p}"));
+        }
+        Some(sql)
+    }
+
+    /// A root list: the page under the caller's scope, filter and order, as the connection's
+    /// JSON text.
+    pub(super) fn root_list(
+        &mut self,
+        shape: &'static Shape,
+        args: &Args,
+        set: &'a SelectionSet,
+    ) -> Option<Sql> {
+        let (_, list_args) = shape.list?;
+        let allowed = ["first", "after", "filter", "orderBy", "search"];
+        if !args.names_within(&allowed) {
+            return None;
+        }
+        let (filter, order, arity) = list_args(self.caller, args).ok()?;
+        let first: Option<i32> = args.get("first").ok()?;
+        let after: Option<String> = args.get("after").ok()?;
+        let page = PageArgs::new(first, after, None, None).page().ok()?;
+        let bounds = page.bounds(arity).ok()?;
+        if let Some(column) = order.column {
+            // Cursors carry the column as text: plan only where it reads as text.
+            let c = shape.columns.iter().find(|c| c.column == column)?;
+            if !matches!(c.kind, Kind::Text | Kind::Int) {
+                return None;
+            }
+        }
+        let listing = Listing {
+            table: shape.table,
+            tenant: self.caller.tenant_id,
+            scope: self.scope(shape)?,
+            filter,
+            order,
+        };
+        let select = format!(
+            "t.*, ROW_NUMBER() OVER (ORDER BY {}) AS sy_rn",
+            listing.order_by(false)
+        );
+        let rows = Rows {
+            table: listing.page_sql(&select, &bounds).ok()?,
+            page,
+            count: listing.count_sql(),
+            cursor_column: order.column,
+        };
+        let connection = self.connection(shape, rows, set)?;
+        let mut sql = Sql::new("SELECT ");
+        sql.append(&self.text(self.embed(connection))).push(" AS j");
+        Some(sql)
+    }
+
+    /// A root `one` field: the object's JSON, or no row (NOT_FOUND). `Some(None)`: the ID
+    /// names no object of this type.
+    pub(super) fn one(
+        &mut self,
+        shape: &'static Shape,
+        args: &Args,
+        set: &'a SelectionSet,
+    ) -> Option<Option<Sql>> {
+        if !args.names_within(&["id"]) {
+            return None;
+        }
+        let id: async_graphql::ID = args.get("id").ok()??;
+        let Some(uuid) = crate::ids::decode_global(&id)
+            .filter(|(t, _)| *t == shape.type_name)
+            .map(|(_, uuid)| uuid.to_string())
+        else {
+            return Some(None);
+        };
+        let scope = self.scope(shape)?;
+        let p = self.alias();
+        let node = self.node(shape, &p, set)?;
+        let mut sql = Sql::new("SELECT ");
+        sql.append(&self.text(node));
+        sql.push(&format!(
+            " AS j FROM (SELECT t.* FROM {} t WHERE t.tenant_id = ",
+            shape.table
+        ))
+        .bind(self.caller.tenant_id.to_string());
+        scope.push_and(&mut sql);
+        sql.push(" AND t.id = ").bind(uuid).push(&format!(") {p}"));
+        Some(Some(sql))
+    }
+
+    /// JSON as text (PostgreSQL's `json` is cast; SQLite's is text).
+    fn text(&self, json: Sql) -> Sql {
+        match self.b {
+            Backend::Postgres => {
+                let mut sql = Sql::new("(");
+                sql.append(&json).push(")::text");
+                sql
+            }
+            Backend::Sqlite => json,
+        }
+    }
+}

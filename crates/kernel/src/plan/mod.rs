@@ -1,0 +1,306 @@
+//! Planned reads: a query's selection compiled into one SQL statement per root field, which
+//! builds the field's JSON answer in the database (PostgreSQL's `json_build_object`/`json_agg`,
+//! SQLite's `json_object`/`json_group_array`), nested pages as correlated subqueries with their
+//! `LIMIT`s, the tenant, the row scope and the row-by-row field rules compiled in as conditions.
+//!
+//! What the planner knows of a type is its [`Shape`], written by
+//! [`aggregate!`](crate::aggregate) from the same declaration as the type's resolvers: its
+//! columns and how each reads, its references, nested pages and lines, and its root fields.
+//! A selection the shapes do not describe whole (a computed field, a timestamp, `last`/`before`
+//! paging, a directive, a fragment on another type) is not planned ([`Planner::plan`] answers
+//! `None`) and runs on the resolvers, unchanged. A differential test keeps both paths' answers
+//! equal.
+
+mod compile;
+
+use std::collections::HashMap;
+
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
+use async_graphql::{InputType, Name, Pos, Value, Variables};
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::access::Caller;
+use crate::db::Backend;
+use crate::db::sql::Sql;
+use crate::error::Error;
+use crate::read::{Expr, Order};
+
+/// How a stored column reads in a planned answer.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// A JSON string (text, a stored enum).
+    Text,
+    /// A JSON number.
+    Int,
+    Bool,
+    /// A global ID of this type.
+    Id(&'static str),
+    /// Not planned (a timestamp, whose GraphQL text is Rust's): the resolvers answer.
+    Opaque,
+}
+
+/// A column type's [`Kind`] (implemented by [`id_type!`](crate::id_type) for IDs and by
+/// [`text_enum!`](crate::text_enum) for enums).
+pub trait Plannable {
+    const KIND: Kind;
+}
+
+macro_rules! plannable {
+    ($($t:ty => $kind:expr),* $(,)?) => {$(
+        impl Plannable for $t {
+            const KIND: Kind = $kind;
+        }
+    )*};
+}
+plannable!(String => Kind::Text, i32 => Kind::Int, i64 => Kind::Int, bool => Kind::Bool,
+    NaiveDateTime => Kind::Opaque, NaiveDate => Kind::Opaque);
+
+impl<T: Plannable> Plannable for Option<T> {
+    const KIND: Kind = T::KIND;
+}
+
+/// A plain field.
+#[derive(Debug)]
+pub struct Column {
+    /// The GraphQL name.
+    pub name: &'static str,
+    pub column: &'static str,
+    pub kind: Kind,
+    /// Shown only where this permission's scope reaches the row (`hide_unless`).
+    pub hide_unless: Option<&'static str>,
+}
+
+/// A reference to one object of another aggregate, read under that aggregate's scope.
+#[derive(Debug)]
+pub struct ToOne {
+    pub name: &'static str,
+    pub column: &'static str,
+    pub target: fn() -> &'static Shape,
+}
+
+/// A nested page of another aggregate's rows whose `by` column names the parent, newest first.
+#[derive(Debug)]
+pub struct Nested {
+    pub name: &'static str,
+    pub target: fn() -> &'static Shape,
+    pub by: &'static str,
+}
+
+/// A plain list of rows of a table that belongs to the parent (a quote's lines), reached
+/// through the parent, ordered by `order`.
+#[derive(Debug)]
+pub struct Lines {
+    pub name: &'static str,
+    pub shape: &'static Shape,
+    pub by: &'static str,
+    pub order: &'static str,
+}
+
+/// The rows' scope of an aggregate for a permission (see [`crate::read::Aggregate::scope`]).
+pub type ScopeFn = fn(&Caller, &str) -> Result<Expr, Error>;
+
+/// What a root list's arguments (`filter`, `orderBy`, `search`) make: the condition, the
+/// order and the arity of its cursors. Written by `aggregate!` from the same code as the list
+/// resolver's.
+pub type ListArgs = fn(&Caller, &Args) -> Result<(Expr, Order, usize), Error>;
+
+/// What the planner knows of one GraphQL object type.
+#[derive(Debug)]
+pub struct Shape {
+    pub type_name: &'static str,
+    pub table: &'static str,
+    /// The permission that reads it.
+    pub read: &'static str,
+    /// `None` for lines (rows reached through their parent only); such rows have no `id`
+    /// field.
+    pub scope: Option<ScopeFn>,
+    /// The owner columns (user, location) field rules judge a row by.
+    pub owner: (Option<&'static str>, Option<&'static str>),
+    pub columns: &'static [Column],
+    pub to_one: &'static [ToOne],
+    pub nested: &'static [Nested],
+    pub lines: &'static [Lines],
+    /// The root list field and what its arguments make.
+    pub list: Option<(&'static str, ListArgs)>,
+    /// The root field that finds one object by `id`.
+    pub one: Option<&'static str>,
+}
+
+/// A type the planner knows.
+pub trait Planned {
+    fn shape() -> &'static Shape;
+}
+
+/// A field's arguments, variables substituted.
+pub struct Args(Vec<(Name, Value)>);
+
+impl Args {
+    /// The argument `name` as `T` (absent: `None`); a value that is not a `T` is an error.
+    pub fn get<T: InputType>(&self, name: &str) -> Result<Option<T>, Error> {
+        let value = self
+            .0
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, v)| v.clone());
+        <Option<T> as InputType>::parse(value)
+            .map_err(|_| Error::bad_input(name, "not a value of this argument's type"))
+    }
+
+    fn names_within(&self, allowed: &[&str]) -> bool {
+        self.0.iter().all(|(n, _)| allowed.contains(&n.as_str()))
+    }
+}
+
+/// One root field's statement (column `j`: its JSON, no row: the object was not found).
+pub struct Step {
+    /// The response key.
+    pub key: String,
+    pub pos: Pos,
+    pub sql: Option<Sql>,
+    /// A `one` field: no row answers null with NOT_FOUND.
+    pub one: bool,
+}
+
+/// The root fields the planner answers, built once from every domain's shapes.
+pub struct Planner {
+    roots: HashMap<&'static str, (&'static Shape, bool)>,
+}
+
+/// How many keys one JSON object may have in a planned answer (PostgreSQL's functions take at
+/// most 100 arguments).
+const MAX_KEYS: usize = 50;
+/// How deep a planned selection may nest.
+const MAX_DEPTH: usize = 16;
+
+impl Planner {
+    pub fn new(shapes: &[&'static Shape]) -> Planner {
+        let mut roots = HashMap::new();
+        for shape in shapes {
+            if let Some((name, _)) = shape.list {
+                roots.insert(name, (*shape, false));
+            }
+            if let Some(name) = shape.one {
+                roots.insert(name, (*shape, true));
+            }
+        }
+        Planner { roots }
+    }
+
+    /// The statements that answer `document`'s query for `caller`, one per root field, or
+    /// `None` when any part of it is not planned (it then runs on the resolvers).
+    pub fn plan(
+        &self,
+        backend: Backend,
+        document: &ExecutableDocument,
+        operation_name: Option<&str>,
+        variables: &Variables,
+        caller: &Caller,
+    ) -> Option<Vec<Step>> {
+        let op = match (&document.operations, operation_name) {
+            (DocumentOperations::Single(op), _) => &op.node,
+            (DocumentOperations::Multiple(ops), Some(name)) => &ops.get(name)?.node,
+            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+                &ops.values().next()?.node
+            }
+            _ => return None,
+        };
+        if op.ty != async_graphql::parser::types::OperationType::Query || !op.directives.is_empty()
+        {
+            return None;
+        }
+        let mut c = compile::Compiler {
+            b: backend,
+            caller,
+            document,
+            op,
+            variables,
+            next_alias: 0,
+        };
+        let fields = c.fields(&op.selection_set.node, "Query", 0)?;
+        let mut steps = Vec::new();
+        for field in fields {
+            let key = compile::response_key(&field.node).to_owned();
+            let (shape, one) = *self.roots.get(field.node.name.node.as_str())?;
+            let args = c.args(&field.node)?;
+            let sql = if one {
+                c.one(shape, &args, &field.node.selection_set.node)?
+            } else {
+                Some(c.root_list(shape, &args, &field.node.selection_set.node)?)
+            };
+            steps.push(Step {
+                key,
+                pos: field.pos,
+                sql,
+                one,
+            });
+        }
+        Some(steps)
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Answer {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    j: Option<String>,
+}
+
+/// Runs the steps on one read connection, in order: each root field's JSON text, `None` where
+/// a `one` field found nothing.
+pub async fn run(db: &crate::db::Db, steps: &[Step]) -> Result<Vec<Option<String>>, Error> {
+    let mut pooled = db.read().await?;
+    let mut conn = pooled.conn();
+    let mut out = Vec::with_capacity(steps.len());
+    for step in steps {
+        let Some(sql) = &step.sql else {
+            out.push(None);
+            continue;
+        };
+        let rows: Vec<Answer> = sql.load(&mut conn).await?;
+        out.push(rows.into_iter().next().and_then(|a| a.j));
+    }
+    Ok(out)
+}
+
+/// Appends `json` to `out` without the whitespace between its tokens (PostgreSQL's `json`
+/// text has spaces after `:` and `,` and line breaks between array elements).
+pub fn push_compact(out: &mut Vec<u8>, json: &str) {
+    let bytes = json.as_bytes();
+    out.reserve(bytes.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in bytes {
+        if in_string {
+            out.push(b);
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b' ' | b'\n' | b'\r' | b'\t' => {}
+            b'"' => {
+                in_string = true;
+                out.push(b);
+            }
+            _ => out.push(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_compact;
+
+    #[test]
+    fn compact_json_keeps_strings_whole() {
+        let mut out = Vec::new();
+        push_compact(&mut out, "{\"a b\" : [1, \n 2], \"c\" : \"x \\\" y\"}");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"a b\":[1,2],\"c\":\"x \\\" y\"}"
+        );
+    }
+}

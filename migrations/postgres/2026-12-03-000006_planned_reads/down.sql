@@ -1,0 +1,1 @@
+DROP FUNCTION sy_b64url(text);

@@ -1,0 +1,134 @@
+//! Planned reads answer exactly as the resolvers do: a corpus of queries, for every built-in
+//! role that reads sales objects, sent to a server that plans and to its twin on the same
+//! database that does not; the response bodies must be byte for byte the same, errors
+//! included. The planner must also really answer the queries it is meant to cover.
+
+use serde_json::{Value, json};
+use switchyard_sales::demo::{DemoPeople, seed};
+
+use crate::backend_test;
+use crate::support::*;
+
+const DEEP: &str = "{ customers(first: 5) { edges { node { assignedTo { name }
+    quotes(first: 5) { edges { node { items { description } } } }
+    activities(first: 3) { edges { node { kind } } } } } } }";
+
+const WIDE: &str = "{ customers(first: 7) { __typename totalCount
+    pageInfo { hasNextPage hasPreviousPage __typename }
+    edges { __typename cursor node { __typename id displayName firstName lastName companyName
+      email phone stage active leadSource notes version mergedInto
+      location { id name } assignedTo { id name } portalUser { id }
+      leads(first: 2) { totalCount nodes { id } }
+      quotes(first: 2) { pageInfo { hasNextPage } edges { cursor node { id number revision
+        currency taxRateBasisPoints notes terms customer { displayName } approvedBy { name }
+        items { description quantity category optional sortOrder } } } } } } } }";
+
+const SHAPES: &str = "query($after: String) {
+    byName: customers(first: 3, after: $after, orderBy: {field: NAME, direction: DESC}) {
+      edges { cursor node { displayName } } pageInfo { hasNextPage hasPreviousPage } }
+    inactive: customers(first: 3, filter: {active: {eq: false}}) { nodes { id } }
+    found: customers(search: \"a\") { totalCount nodes { ...Names } }
+  }
+  fragment Names on Customer { displayName ... on Customer { stage } }";
+
+const ONE: &str = "query($id: ID!) { customer(id: $id) { displayName email stage } }";
+
+const QUOTES: &str = "{ quotes(first: 4) { nodes { id number customer { id email } items { description sortOrder } } } }";
+
+const UNPLANNED: &str = "{ customers(first: 2) { nodes { displayName createdAt } } }";
+
+/// The raw response body of `query` from `app`.
+async fn body(app: &TestApp, token: &str, query: &str, variables: &Value) -> String {
+    app.client
+        .post(&app.url)
+        .header("content-type", "application/json")
+        .header("accept", "application/graphql-response+json")
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// `switchyard_graphql_planned_total` of `app`.
+async fn planned(app: &TestApp) -> u64 {
+    let metrics = app
+        .client
+        .get(format!("http://{}/metrics", app.addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("switchyard_graphql_planned_total")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no planned counter in {metrics}"))
+}
+
+backend_test! {
+    async fn planned_reads_answer_byte_for_byte_as_the_resolvers_do(app: TestApp) {
+        let resolvers = app.twin(|c| c.planned_reads = false).await;
+        let t = app.tenant("planned").await;
+        let (rep, rep_token) = app.user(&t, "rep@planned.example", &["sales_rep"], &[t.location]).await;
+        let (manager, manager_token) = app.user(&t, "boss@planned.example", &["manager"], &[t.location]).await;
+        let (client, client_token) = app.user(&t, "client@planned.example", &["client"], &[]).await;
+        seed(&app.services, &DemoPeople { tenant: t.id, reps: vec![rep, manager], manager, client, locations: vec![t.location] }).await.unwrap();
+        let mut tokens = vec![("owner", t.owner_token.clone()), ("manager", manager_token), ("sales_rep", rep_token), ("client", client_token)];
+        for role in ["dispatcher", "support_agent", "accountant", "observer"] {
+            let (_, token) = app.user(&t, &format!("{role}@planned.example"), &[role], &[t.location]).await;
+            tokens.push((role, token));
+        }
+        // Another tenant's customer: never found.
+        let other = app.tenant("planned-other").await;
+        let foreign = customer(&app, &other.owner_token, json!({"firstName": "Far", "lastName": "Away"})).await;
+
+        let first = app.ok(&t.owner_token, "{ customers(first: 3, orderBy: {field: NAME, direction: DESC}) { edges { cursor } nodes { id } } }", json!({})).await;
+        let cursor = first["customers"]["edges"][2]["cursor"].clone();
+        let own = first["customers"]["nodes"][0]["id"].clone();
+        let missing = switchyard_sales::customers::CustomerId::new().to_global().to_string();
+        let lead = app.ok(&t.owner_token, "{ leads(first: 1) { nodes { id } } }", json!({})).await["leads"]["nodes"][0]["id"].clone();
+        let corpus: Vec<(&str, Value)> = vec![
+            (DEEP, json!({})),
+            (WIDE, json!({})),
+            (SHAPES, json!({})),
+            (SHAPES, json!({"after": cursor})),
+            (ONE, json!({"id": own})),
+            (ONE, json!({"id": missing})),
+            (ONE, json!({"id": foreign})),
+            (ONE, json!({"id": "not-an-id"})),
+            (ONE, json!({"id": lead})),
+            (QUOTES, json!({})),
+            (UNPLANNED, json!({})),
+        ];
+        for (role, token) in &tokens {
+            for (query, variables) in &corpus {
+                let planned_body = body(&app, token, query, variables).await;
+                let resolved_body = body(&resolvers, token, query, variables).await;
+                assert_eq!(planned_body, resolved_body, "{role} asked {query} with {variables}");
+            }
+        }
+
+        // The planner answered what it covers: the deep page and a customer by ID, once each,
+        // with one statement each besides the caller's.
+        for (query, variables) in [(DEEP, json!({})), (ONE, json!({"id": own})), (WIDE, json!({})), (QUOTES, json!({}))] {
+            let before = planned(&app).await;
+            let data = app.ok(&t.owner_token, query, variables).await;
+            assert!(data.as_object().is_some_and(|d| !d.is_empty()));
+            assert_eq!(planned(&app).await, before + 1, "{query} was not planned");
+        }
+        let before = planned(&app).await;
+        app.ok(&t.owner_token, UNPLANNED, json!({})).await;
+        assert_eq!(planned(&app).await, before, "a timestamp is not planned");
+        assert_eq!(planned(&resolvers).await, 0, "the twin does not plan");
+    }
+}
