@@ -49,8 +49,9 @@ psql_q() { psql -X -v ON_ERROR_STOP=1 -q -d "$DB" "$@"; }
 SERVER_PID=
 CHECKED_PID=
 PEER_PID=
+SQLITE_PID=
 stop_server() {
-  for pid in "$SERVER_PID" "$CHECKED_PID" "$PEER_PID"; do
+  for pid in "$SERVER_PID" "$CHECKED_PID" "$PEER_PID" "$SQLITE_PID"; do
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid"
       wait "$pid" 2>/dev/null || true
@@ -59,6 +60,7 @@ stop_server() {
   SERVER_PID=
   CHECKED_PID=
   PEER_PID=
+  SQLITE_PID=
 }
 trap stop_server EXIT
 
@@ -86,9 +88,11 @@ free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',
 if ! python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', $PORT))" 2>/dev/null; then
   PORT=$(free_port)
 fi
-# A second server with SWITCHYARD_DIRECT_QUERIES=false (every field checked as it resolves),
-# to measure the direct path against the per-field checks on the same machine at the same time.
+# A second server with SWITCHYARD_PLANNED_READS=false (the resolvers answer every query), to
+# measure planned reads against the resolvers on the same machine at the same time; a third on
+# a SQLite copy of the same data (the embedded default).
 CHECKED_PORT=$(free_port)
+SQLITE_PORT=$(free_port)
 export SWITCHYARD_BIND=127.0.0.1:$PORT
 URL=http://127.0.0.1:$PORT/graphql
 
@@ -178,13 +182,26 @@ fi
 
 token() { "$BIN" token --user "owner@$1.example" --tenant "$1"; }
 
+# The same data in SQLite (tenant bench and its users; the large tenant is left out).
+log "SQLite copy"
+SQLITE_URL=sqlite://$OUT/sqlite/bench.db
+mkdir -p "$OUT/sqlite"
+SWITCHYARD_DATABASE_URL=$SQLITE_URL "$BIN" migrate
+time python3 "$BENCH_DIR/tools/to_sqlite.py" "$DB" "$OUT/sqlite/bench.db"
+TOKEN_SQLITE=$(SWITCHYARD_DATABASE_URL=$SQLITE_URL token bench)
+
+start_sqlite_server() { # $1: log file
+  SWITCHYARD_BIND=127.0.0.1:$SQLITE_PORT SWITCHYARD_DATABASE_URL=$SQLITE_URL "$BIN" serve >"$1" 2>&1 &
+  SQLITE_PID=$!
+  wait_ready "$1" "$SQLITE_PID" "$SQLITE_PORT"
+}
 start_server() { # $1: log file; more env before the call
   "$BIN" serve >"$1" 2>&1 &
   SERVER_PID=$!
   wait_ready "$1" "$SERVER_PID" "$PORT"
 }
 start_checked_server() { # $1: log file
-  SWITCHYARD_BIND=127.0.0.1:$CHECKED_PORT SWITCHYARD_DIRECT_QUERIES=false "$BIN" serve >"$1" 2>&1 &
+  SWITCHYARD_BIND=127.0.0.1:$CHECKED_PORT SWITCHYARD_PLANNED_READS=false "$BIN" serve >"$1" 2>&1 &
   CHECKED_PID=$!
   wait_ready "$1" "$CHECKED_PID" "$CHECKED_PORT"
 }
@@ -249,8 +266,17 @@ metric_statements() { # port
 }
 # CPU seconds × CLK_TCK (user + system) a process has used so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# The same for every PostgreSQL process together (the database's share of a request).
+pg_ticks() {
+  local total=0 t
+  for pid in $(pgrep -x postgres; pgrep -f '^postgres: '); do
+    t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    total=$((total + t))
+  done
+  echo "$total"
+}
 wrk_run() { # name token body [port: $PORT] [pid of the server on that port]
-  local s0 s1 c0 c1 port=${4:-$PORT}
+  local s0 s1 c0 c1 d0 d1 port=${4:-$PORT}
   local pid=${5:-$SERVER_PID}
   [[ $port == "$PORT" || -n ${5:-} ]] || pid=$CHECKED_PID
   local url=http://127.0.0.1:$port/graphql
@@ -259,12 +285,14 @@ wrk_run() { # name token body [port: $PORT] [pid of the server on that port]
   sleep 1 # let the warm-up's last requests finish
   s0=$(metric_statements "$port" || echo 0)
   c0=$(cpu_ticks "$pid")
+  d0=$(pg_ticks)
   BENCH_TOKEN=$2 BENCH_BODIES=$3 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 60s --latency \
     -s "$BENCH_DIR/lua/graphql.lua" "$url" | tee "wrk-$1.txt"
   sleep 1
   c1=$(cpu_ticks "$pid")
+  d1=$(pg_ticks)
   s1=$(metric_statements "$port" || echo 0)
-  python3 - "$1" "wrk-$1.txt" "$s0" "$s1" "$c0" "$c1" "$(getconf CLK_TCK)" <<'EOF'
+  python3 - "$1" "wrk-$1.txt" "$s0" "$s1" "$c0" "$c1" "$(getconf CLK_TCK)" "$d0" "$d1" <<'EOF'
 import json, sys
 name, path, s0, s1 = sys.argv[1], sys.argv[2], float(sys.argv[3] or 0), float(sys.argv[4] or 0)
 c0, c1, tck = float(sys.argv[5] or 0), float(sys.argv[6] or 0), float(sys.argv[7] or 100)
@@ -280,6 +308,10 @@ result["statements_per_request"] = round((s1 - s0) / result["requests"], 2) if r
 # second after it): a figure the VM's noise moves much less than requests per second.
 result["server_cpu_ms_per_request"] = (round((c1 - c0) / tck * 1000 / result["requests"], 3)
                                        if result["requests"] and c1 > c0 else None)
+# PostgreSQL's CPU time per request, all its processes together (0 for the SQLite server).
+d0, d1 = float(sys.argv[8] or 0), float(sys.argv[9] or 0)
+result["db_cpu_ms_per_request"] = (round((d1 - d0) / tck * 1000 / result["requests"], 3)
+                                   if result["requests"] else None)
 json.dump(result, open(f"result-wrk-{name}.json", "w"))
 print(name, result)
 EOF
@@ -317,6 +349,7 @@ pgbench_run() { # name mode result-name
 log "GraphQL server (pool $POOL, SWITCHYARD_LOG=warn)"
 SWITCHYARD_LOG=warn start_server server.log
 SWITCHYARD_LOG=warn start_checked_server server-checked.log
+SWITCHYARD_LOG=warn start_sqlite_server server-sqlite.log
 # The peer: PostGraphile v5 with the amber preset on the same database, one Node.js process
 # (Node 22 from npm), no access control of its own (Switchyard checks tenant, row scope and
 # field rules on every row and field).
@@ -362,6 +395,10 @@ for name in deep customer first-small far-small first-large far-large; do
   esac
   post "$tok" "$body" "response-check-$name.json"
 done
+for name in deep customer; do
+  URL=http://127.0.0.1:$SQLITE_PORT/graphql post "$TOKEN_SQLITE" "body-$name.jsonl" "response-check-$name-sqlite.json"
+  URL=http://127.0.0.1:$CHECKED_PORT/graphql post "$TOKEN_BENCH" "body-$name.jsonl" "response-check-$name-resolvers.json"
+done
 for rep in $(seq "$REPEAT"); do
   for name in deep customer; do
     case $name in
@@ -370,10 +407,10 @@ for rep in $(seq "$REPEAT"); do
     esac
     log "wrk $name (repetition $rep of $REPEAT)"
     wrk_run "$name-r$rep" "$TOKEN_BENCH" "$body"
-    if [[ $name == deep ]]; then
-      log "wrk $name, every field checked as it resolves (repetition $rep of $REPEAT)"
-      wrk_run "$name-checked-r$rep" "$TOKEN_BENCH" "$body" "$CHECKED_PORT"
-    fi
+    log "wrk $name, answered by the resolvers (repetition $rep of $REPEAT)"
+    wrk_run "$name-resolvers-r$rep" "$TOKEN_BENCH" "$body" "$CHECKED_PORT"
+    log "wrk $name on SQLite (repetition $rep of $REPEAT)"
+    wrk_run "$name-sqlite-r$rep" "$TOKEN_SQLITE" "$body" "$SQLITE_PORT" "$SQLITE_PID"
     if [[ $PEER != none ]]; then
       log "wrk $name on PostGraphile (repetition $rep of $REPEAT)"
       wrk_run "peer-$name-r$rep" none "body-peer-$name.jsonl" "$PEER_PORT" "$PEER_PID"
@@ -408,7 +445,7 @@ EOF
 # Which execution path answered (see ARCHITECTURE.md, "Field policies").
 curl -fsS "http://127.0.0.1:$PORT/metrics" | grep '^switchyard_graphql_' | tee execution-paths.txt
 stop_server
-if cat server.log server-checked.log | grep -Ei ' (WARN|ERROR) ' > server-warnings.txt; then
+if cat server.log server-checked.log server-sqlite.log | grep -Ei ' (WARN|ERROR) ' > server-warnings.txt; then
   echo "server logged warnings/errors:"; head -20 server-warnings.txt
 fi
 

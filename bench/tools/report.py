@@ -35,23 +35,26 @@ def main(out):
         "repetitions, each running the GraphQL request and its pgbench twins back to back; "
         "figures are medians over the repetitions (range in brackets). Latencies in ms.",
         "",
-        "| Request | SQL statements per request | server CPU ms per request | GraphQL req/s | p50 | p99 | "
+        "| Request | SQL statements per request | server CPU ms per request | database CPU ms per request | GraphQL req/s | p50 | p99 | "
         "pgbench -M prepared tps | p50 | p99 | GraphQL / pgbench prepared | "
         "pgbench -M extended tps | p50 | p99 | GraphQL / pgbench extended |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     labels = {
         "deep": "(a) `customers(first: 50)` with assignee, 5 quotes × items, 3 activities",
-        "deep-checked": "(a) the same with `SWITCHYARD_DIRECT_QUERIES=false` (every field "
-                        "checked as it resolves)",
+        "deep-resolvers": "(a) the same answered by the resolvers (`SWITCHYARD_PLANNED_READS=false`)",
+        "deep-sqlite": "(a) the same on SQLite (a copy of the data; database in the process)",
         "customer": "(b) `customer(id:)` { displayName email stage }, varying id",
+        "customer-resolvers": "(b) the same answered by the resolvers",
+        "customer-sqlite": "(b) the same on SQLite",
         "peer-deep": "(a) PostGraphile v5 (amber): `allCustomers(first: 50)` of the tenant, by "
                      "name, assignee ID, 5 quotes × items, 3 activities",
         "peer-customer": "(b) PostGraphile v5 (amber): `customerByRowId`, varying id",
     }
     peers = {"peer-deep", "peer-customer"}
-    # The pgbench twin of each request (the checked variant runs the same SQL as `deep`).
-    twin = {"deep-checked": "deep"}
+    # Requests without a pgbench twin (other SQL than captured, or no PostgreSQL).
+    untwinned = {"deep-resolvers", "deep-sqlite", "customer-resolvers", "customer-sqlite"}
+    twin = {}
     detail = ["### Every repetition", "",
               "| Request | rep | GraphQL req/s | p50 | p99 | prepared tps | p50 | p99 | ratio | "
               "extended tps | p50 | p99 | ratio |",
@@ -79,16 +82,19 @@ def main(out):
         under_load = med([x.get("statements_per_request") for x in g])
         row = [label,
                "–" if name in peers else
+               f"≈ {under_load} under load" if name in untwinned else
                f"{len(captured) if captured is not None else '?'} (≈ {under_load} under load)",
                ms(med([x.get("server_cpu_ms_per_request") for x in g]))
                + rng([x.get("server_cpu_ms_per_request") for x in g], ms),
+               ms(med([x.get("db_cpu_ms_per_request") for x in g]))
+               + rng([x.get("db_cpu_ms_per_request") for x in g], ms),
                n0(med([x["rps"] for x in g])) + rng([x["rps"] for x in g], n0),
                ms(med([x["p50_ms"] for x in g])), ms(med([x["p99_ms"] for x in g]))]
         per_mode = {}
         for mode in ("prepared", "extended"):
             p = [load(out, f"result-pgbench-{twin.get(name, name)}-{mode}-r{r}.json") for r in reps]
             per_mode[mode] = p
-            if any(x is None or not x.get("tps") for x in p):
+            if name in untwinned or any(x is None or not x.get("tps") for x in p):
                 row += ["–"] * 4
                 continue
             ratios = [gi["rps"] / pi["tps"] for gi, pi in zip(g, p)]
@@ -101,13 +107,15 @@ def main(out):
             for mode in ("prepared", "extended"):
                 p = per_mode[mode][i]
                 d += ([n0(p["tps"]), ms(p["p50_ms"]), ms(p["p99_ms"]),
-                       pct(g[i]["rps"] / p["tps"])] if p and p.get("tps") else ["–"] * 4)
+                       pct(g[i]["rps"] / p["tps"])]
+                      if p and p.get("tps") and name not in untwinned else ["–"] * 4)
             detail.append("| " + " | ".join(d) + " |")
     lines += [""] + detail + [""]
 
     # Side by side: Switchyard against the peer, repetition by repetition.
     side = []
-    for ours, theirs in (("deep", "peer-deep"), ("customer", "peer-customer")):
+    for ours, theirs in (("deep", "peer-deep"), ("customer", "peer-customer"),
+                         ("deep-sqlite", "peer-deep"), ("customer-sqlite", "peer-customer")):
         a = [load(out, f"result-wrk-{ours}-r{r}.json") for r in reps]
         b = [load(out, f"result-wrk-{theirs}-r{r}.json") for r in reps]
         if not reps or any(x is None for x in a + b):
@@ -115,11 +123,13 @@ def main(out):
         ratios = [x["rps"] / y["rps"] for x, y in zip(a, b) if y["rps"]]
         cpu = [x.get("server_cpu_ms_per_request") for x in a]
         peer_cpu = [y.get("server_cpu_ms_per_request") for y in b]
+        total = lambda rs: [(r.get("server_cpu_ms_per_request") or 0) + (r.get("db_cpu_ms_per_request") or 0)
+                            for r in rs]
         side.append(
             f"| {ours} | {n0(med([x['rps'] for x in a]))} | {n0(med([y['rps'] for y in b]))} | "
             f"{med(ratios):.2f}x{rng(ratios, lambda v: f'{v:.2f}x')} | "
             f"{ms(med([x['p99_ms'] for x in a]))} | {ms(med([y['p99_ms'] for y in b]))} | "
-            f"{ms(med(cpu))} | {ms(med(peer_cpu))} |")
+            f"{ms(med(cpu))} | {ms(med(peer_cpu))} | {ms(med(total(a)))} | {ms(med(total(b)))} |")
     if side:
         memory = load(out, "result-memory.json") or {}
         mb = lambda kb: "–" if not kb else f"{kb / 1024:.0f} MB"
@@ -128,8 +138,9 @@ def main(out):
                   "control; Switchyard checks tenant, row scope and field rules. Medians of the "
                   "repetitions (ratio range in brackets); server CPU excludes the database.", "",
                   "| request | Switchyard req/s | PostGraphile req/s | ratio | Switchyard p99 | "
-                  "PostGraphile p99 | Switchyard server CPU ms | PostGraphile server CPU ms |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"] + side + [
+                  "PostGraphile p99 | Switchyard server CPU ms | PostGraphile server CPU ms | "
+                  "Switchyard server + database CPU ms | PostGraphile server + database CPU ms |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"] + side + [
                   "", f"Peak resident memory: Switchyard {mb(memory.get('switchyard_kb'))}, "
                   f"PostGraphile {mb(memory.get('peer_kb'))}.", ""]
     errors = []

@@ -1,1 +1,2 @@
+DROP FUNCTION sy_utc(timestamp);
 DROP FUNCTION sy_b64url(text);

@@ -39,6 +39,21 @@ pub type PgConn = AsyncPgConnection;
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 
 diesel::define_sql_function! {
+    /// A stored timestamp as GraphQL's `DateTime` reads (planned reads): registered on every
+    /// SQLite connection; on PostgreSQL a function of the schema (migration 6).
+    fn sy_utc(value: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+/// A timestamp as SQLite stores it (`%F %T%.f`, UTC) in the text the resolvers answer
+/// (`DateTime<Utc>::to_rfc3339`: as few fraction digits as the value needs, `+00:00`).
+fn utc_text(stored: &str) -> String {
+    match chrono::NaiveDateTime::parse_from_str(stored, "%F %T%.f") {
+        Ok(t) => t.and_utc().to_rfc3339(),
+        Err(_) => stored.to_owned(),
+    }
+}
+
+diesel::define_sql_function! {
     /// Base64url without padding (global IDs and cursors built by planned reads): registered
     /// on every SQLite connection; on PostgreSQL a function of the schema (migration 6).
     fn sy_b64url(value: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
@@ -292,6 +307,10 @@ impl Db {
                             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                             sy_b64url_utils::register_impl(&mut conn, |value: Option<String>| {
                                 value.map(|v| URL_SAFE_NO_PAD.encode(v))
+                            })
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                            sy_utc_utils::register_impl(&mut conn, |value: Option<String>| {
+                                value.map(|v| utc_text(&v))
                             })
                             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                             conn.set_instrumentation(CountingInstrumentation(counter));

@@ -67,6 +67,8 @@ impl From<NaiveDateTime> for Bind {
 pub struct Sql {
     parts: Vec<Part>,
     binds: Vec<Bind>,
+    /// Never kept as a prepared statement (see [`Sql::uncached`]).
+    uncached: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +133,14 @@ impl Sql {
                 }
             }
         }
+        self
+    }
+
+    /// Marks the statement as one the connection must not keep prepared: texts that vary
+    /// without bound (planned reads beyond the planner's budget of distinct statements) would
+    /// otherwise grow every connection's statement cache, here and in the database.
+    pub fn uncached(&mut self) -> &mut Sql {
+        self.uncached = true;
         self
     }
 
@@ -223,6 +233,9 @@ where
 }
 
 fn walk_pg<'b>(sql: &'b Sql, out: &mut AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+    if sql.uncached {
+        out.unsafe_to_cache_prepared();
+    }
     for part in &sql.parts {
         match part {
             Part::Text(t) => out.push_sql(t),
@@ -239,6 +252,9 @@ fn walk_pg<'b>(sql: &'b Sql, out: &mut AstPass<'_, 'b, Pg>) -> diesel::QueryResu
 }
 
 fn walk_sqlite<'b>(sql: &'b Sql, out: &mut AstPass<'_, 'b, Sqlite>) -> diesel::QueryResult<()> {
+    if sql.uncached {
+        out.unsafe_to_cache_prepared();
+    }
     for part in &sql.parts {
         match part {
             Part::Text(t) => out.push_sql(t),

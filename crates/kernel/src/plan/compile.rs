@@ -1,6 +1,8 @@
 //! The compiler of planned reads: a validated selection and the shapes it names, made into one
 //! statement per root field that builds the field's JSON (see the module above).
 
+use std::collections::HashMap;
+
 use async_graphql::parser::types::{
     ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
 };
@@ -27,12 +29,18 @@ pub(super) struct Compiler<'a> {
     pub(super) op: &'a OperationDefinition,
     pub(super) variables: &'a Variables,
     pub(super) next_alias: usize,
+    /// The columns each row alias is read for: derived tables select only those.
+    pub(super) used: HashMap<String, Vec<&'static str>>,
 }
 
 /// A connection's rows: the derived table (alias `p`, with `sy_rn` its rank), the page,
 /// its count statement, and how a row's cursor is made.
-struct Rows {
-    table: Sql,
+/// Builds a derived table from its select list.
+type DerivedTable<'s> = Box<dyn FnOnce(&str) -> Option<Sql> + 's>;
+
+struct Rows<'s> {
+    /// The derived table, given its select list (the columns the selection reads).
+    table: DerivedTable<'s>,
     page: Page,
     count: Sql,
     /// The order column in the cursor (root lists), besides the ID.
@@ -43,6 +51,26 @@ impl<'a> Compiler<'a> {
     fn alias(&mut self) -> String {
         self.next_alias += 1;
         format!("p{}", self.next_alias)
+    }
+
+    /// Notes that row alias `p` is read for `column`.
+    fn need(&mut self, p: &str, column: &'static str) {
+        let used = self.used.entry(p.to_owned()).or_default();
+        if !used.contains(&column) {
+            used.push(column);
+        }
+    }
+
+    /// The columns of alias `p`'s derived table (on alias `t`): those read, at least the ID.
+    fn select_list(&mut self, p: &str) -> String {
+        let mut list = String::from("t.id");
+        for column in self.used.remove(p).unwrap_or_default() {
+            if column != "id" {
+                list.push_str(", t.");
+                list.push_str(column);
+            }
+        }
+        list
     }
 
     /// The fields selected on `type_name`, fragments flattened; `None` if a fragment names
@@ -223,12 +251,19 @@ impl<'a> Compiler<'a> {
                 continue;
             }
             if name == "id" && shape.scope.is_some() && leaf && f.arguments.is_empty() {
+                self.need(p, "id");
                 pairs.push((key, self.global_id(shape.type_name, &format!("{p}.id"))));
                 continue;
             }
             if let Some(column) = shape.columns.iter().find(|c| c.name == name) {
                 if !leaf || !f.arguments.is_empty() {
                     return None;
+                }
+                self.need(p, column.column);
+                if column.hide_unless.is_some() {
+                    for owner in [shape.owner.0, shape.owner.1].into_iter().flatten() {
+                        self.need(p, owner);
+                    }
                 }
                 let value = self.column(shape, column, p)?;
                 pairs.push((key, value));
@@ -239,6 +274,7 @@ impl<'a> Compiler<'a> {
                     return None;
                 }
                 let target = (to_one.target)();
+                self.need(p, to_one.column);
                 let value = self.reference(target, &format!("{p}.{}", to_one.column), f)?;
                 pairs.push((key, value));
                 continue;
@@ -252,24 +288,35 @@ impl<'a> Compiler<'a> {
                 let page = PageArgs::new(first, None, None, None).page().ok()?;
                 let target = (nested.target)();
                 let scope = self.scope(target)?;
-                let mut table =
-                    Sql::new("SELECT t.*, ROW_NUMBER() OVER (ORDER BY t.id DESC) AS sy_rn FROM ");
-                table.push(target.table).push(" t WHERE t.tenant_id = ");
-                table.bind(self.caller.tenant_id.to_string());
-                scope.push_and(&mut table);
-                table
-                    .push(&format!(
-                        " AND t.{} = {p}.id ORDER BY t.id DESC LIMIT ",
-                        nested.by
-                    ))
-                    .bind(page.limit());
+                self.need(p, "id");
                 let mut count = Sql::new("SELECT COUNT(*) FROM ");
                 count.push(target.table).push(" t WHERE t.tenant_id = ");
                 count.bind(self.caller.tenant_id.to_string());
                 scope.push_and(&mut count);
                 count.push(&format!(" AND t.{} = {p}.id", nested.by));
+                let (tenant, by, parent, limit) = (
+                    self.caller.tenant_id.to_string(),
+                    nested.by,
+                    p.to_owned(),
+                    page.limit(),
+                );
                 let rows = Rows {
-                    table,
+                    table: Box::new(move |columns: &str| {
+                        let mut table = Sql::new("SELECT ");
+                        table
+                            .push(columns)
+                            .push(", ROW_NUMBER() OVER (ORDER BY t.id DESC) AS sy_rn FROM ")
+                            .push(target.table)
+                            .push(" t WHERE t.tenant_id = ")
+                            .bind(tenant);
+                        scope.push_and(&mut table);
+                        table
+                            .push(&format!(
+                                " AND t.{by} = {parent}.id ORDER BY t.id DESC LIMIT "
+                            ))
+                            .bind(limit);
+                        Some(table)
+                    }),
                     page,
                     count,
                     cursor_column: None,
@@ -282,6 +329,7 @@ impl<'a> Compiler<'a> {
                 if !f.arguments.is_empty() {
                     return None;
                 }
+                self.need(p, "id");
                 let q = self.alias();
                 let element = self.node(lines.shape, &q, &f.selection_set.node)?;
                 let mut sql = Sql::new("SELECT ");
@@ -316,6 +364,11 @@ impl<'a> Compiler<'a> {
             Kind::Text | Kind::Int => Sql::new(&c),
             Kind::Bool => self.boolean(&c),
             Kind::Id(type_name) => self.global_id(type_name, &c),
+            Kind::Time => Sql::new(&format!("sy_utc({c})")),
+            Kind::Date => Sql::new(&match self.b {
+                Backend::Postgres => format!("to_char({c}, 'YYYY-MM-DD')"),
+                Backend::Sqlite => c.clone(),
+            }),
             Kind::Opaque => return None,
         };
         let Some(permission) = column.hide_unless else {
@@ -366,10 +419,11 @@ impl<'a> Compiler<'a> {
         };
         let q = self.alias();
         let node = self.node(target, &q, &f.selection_set.node)?;
+        let columns = self.select_list(&q);
         let mut sql = Sql::new("SELECT ");
         sql.append(&node)
             .push(&format!(
-                " FROM (SELECT t.* FROM {} t WHERE t.tenant_id = ",
+                " FROM (SELECT {columns} FROM {} t WHERE t.tenant_id = ",
                 target.table
             ))
             .bind(self.caller.tenant_id.to_string());
@@ -382,13 +436,17 @@ impl<'a> Compiler<'a> {
     fn connection(
         &mut self,
         shape: &'static Shape,
-        rows: Rows,
+        rows: Rows<'_>,
         set: &'a SelectionSet,
     ) -> Option<Sql> {
         let connection_type = format!("{}Connection", shape.type_name);
         let fields = self.fields(set, &connection_type, 0)?;
         let p = self.alias();
         let size = rows.page.size;
+        self.need(&p, "id");
+        if let Some(column) = rows.cursor_column {
+            self.need(&p, column);
+        }
         let cursor = match rows.cursor_column {
             None => Sql::new(&format!("sy_b64url('[\"' || {p}.id || '\"]')")),
             Some(column) => Sql::new(&match self.b {
@@ -462,6 +520,29 @@ impl<'a> Compiler<'a> {
                                 });
                                 info.push((ikey, more));
                             }
+                            "startCursor" | "endCursor" => {
+                                aggregated = true;
+                                let order = if i.node.name.node == "startCursor" {
+                                    ""
+                                } else {
+                                    " DESC"
+                                };
+                                let mut first = Sql::new(match self.b {
+                                    Backend::Postgres => "(array_agg(",
+                                    Backend::Sqlite => "((json_group_array(",
+                                });
+                                first
+                                    .append(&cursor)
+                                    .push(&format!(
+                                        " ORDER BY {p}.sy_rn{order}) FILTER (WHERE {p}.sy_rn <= "
+                                    ))
+                                    .bind(size)
+                                    .push(match self.b {
+                                        Backend::Postgres => "))[1]",
+                                        Backend::Sqlite => ")) ->> 0)",
+                                    });
+                                info.push((ikey, first));
+                            }
                             "hasPreviousPage" => info.push((
                                 ikey,
                                 self.boolean(if rows.page.after.is_some() {
@@ -480,9 +561,10 @@ impl<'a> Compiler<'a> {
         }
         let mut sql = Sql::new("SELECT ");
         sql.append(&self.object(pairs));
+        let columns = self.select_list(&p);
         if aggregated {
             sql.push(" FROM (")
-                .append(&rows.table)
+                .append(&(rows.table)(&columns)?)
                 .push(&format!(") {p}"));
         }
         Some(sql)
@@ -520,14 +602,17 @@ impl<'a> Compiler<'a> {
             filter,
             order,
         };
-        let select = format!(
-            "t.*, ROW_NUMBER() OVER (ORDER BY {}) AS sy_rn",
-            listing.order_by(false)
-        );
+        let count = listing.count_sql();
         let rows = Rows {
-            table: listing.page_sql(&select, &bounds).ok()?,
+            table: Box::new(move |columns: &str| {
+                let select = format!(
+                    "{columns}, ROW_NUMBER() OVER (ORDER BY {}) AS sy_rn",
+                    listing.order_by(false)
+                );
+                listing.page_sql(&select, &bounds).ok()
+            }),
             page,
-            count: listing.count_sql(),
+            count,
             cursor_column: order.column,
         };
         let connection = self.connection(shape, rows, set)?;
@@ -557,10 +642,11 @@ impl<'a> Compiler<'a> {
         let scope = self.scope(shape)?;
         let p = self.alias();
         let node = self.node(shape, &p, set)?;
+        let columns = self.select_list(&p);
         let mut sql = Sql::new("SELECT ");
         sql.append(&self.text(node));
         sql.push(&format!(
-            " AS j FROM (SELECT t.* FROM {} t WHERE t.tenant_id = ",
+            " AS j FROM (SELECT {columns} FROM {} t WHERE t.tenant_id = ",
             shape.table
         ))
         .bind(self.caller.tenant_id.to_string());

@@ -35,7 +35,12 @@ pub enum Kind {
     Bool,
     /// A global ID of this type.
     Id(&'static str),
-    /// Not planned (a timestamp, whose GraphQL text is Rust's): the resolvers answer.
+    /// A UTC timestamp as async-graphql writes it (`2026-12-02T10:00:00.123+00:00`: RFC 3339
+    /// with 0, 3 or 6 fraction digits, as few as the value needs).
+    Time,
+    /// A date (`2026-12-02`).
+    Date,
+    /// Not planned: the resolvers answer.
     Opaque,
 }
 
@@ -53,7 +58,7 @@ macro_rules! plannable {
     )*};
 }
 plannable!(String => Kind::Text, i32 => Kind::Int, i64 => Kind::Int, bool => Kind::Bool,
-    NaiveDateTime => Kind::Opaque, NaiveDate => Kind::Opaque);
+    NaiveDateTime => Kind::Time, NaiveDate => Kind::Date);
 
 impl<T: Plannable> Plannable for Option<T> {
     const KIND: Kind = T::KIND;
@@ -215,6 +220,7 @@ impl Planner {
             op,
             variables,
             next_alias: 0,
+            used: HashMap::new(),
         };
         let fields = c.fields(&op.selection_set.node, "Query", 0)?;
         let mut steps = Vec::new();
@@ -244,6 +250,32 @@ struct Answer {
     j: Option<String>,
 }
 
+/// Distinct planned statement texts kept prepared by the connections, at most; others run
+/// unprepared (each distinct selection is a statement of its own, and clients choose them).
+const PREPARED_BUDGET: usize = 2_000;
+
+/// Whether the statement with this text may be kept prepared (within the budget).
+fn may_prepare(sql: &Sql, backend: crate::db::Backend) -> bool {
+    use std::hash::{Hash, Hasher};
+    static KNOWN: std::sync::Mutex<Option<std::collections::HashSet<u64>>> =
+        std::sync::Mutex::new(None);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    sql.render(backend).hash(&mut hasher);
+    let hash = hasher.finish();
+    let Ok(mut known) = KNOWN.lock() else {
+        return false;
+    };
+    let known = known.get_or_insert_with(Default::default);
+    if known.contains(&hash) {
+        return true;
+    }
+    if known.len() < PREPARED_BUDGET {
+        known.insert(hash);
+        return true;
+    }
+    false
+}
+
 /// Runs the steps on one read connection, in order: each root field's JSON text, `None` where
 /// a `one` field found nothing.
 pub async fn run(db: &crate::db::Db, steps: &[Step]) -> Result<Vec<Option<String>>, Error> {
@@ -254,6 +286,15 @@ pub async fn run(db: &crate::db::Db, steps: &[Step]) -> Result<Vec<Option<String
         let Some(sql) = &step.sql else {
             out.push(None);
             continue;
+        };
+        let uncached;
+        let sql = if may_prepare(sql, db.backend()) {
+            sql
+        } else {
+            let mut s = sql.clone();
+            s.uncached();
+            uncached = s;
+            &uncached
         };
         let rows: Vec<Answer> = sql.load(&mut conn).await?;
         out.push(rows.into_iter().next().and_then(|a| a.j));
