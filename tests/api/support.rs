@@ -354,6 +354,23 @@ pub async fn customer(app: &TestApp, token: &str, input: Value) -> String {
         .to_owned()
 }
 
+/// A counter of the server's `/metrics`, by its name and labels (`name{label="x"}`).
+pub async fn metric(app: &TestApp, name: &str) -> u64 {
+    let metrics = app
+        .client
+        .get(format!("http://{}/metrics", app.addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing from {metrics}"))
+}
+
 /// SQL statements run so far by the server's database handle.
 pub fn statements(app: &TestApp) -> u64 {
     app.services.db.statements()

@@ -396,25 +396,10 @@ backend_test! {
 
 /// The operation counters of `/metrics`: (direct, checked, replayed).
 async fn execution_paths(app: &TestApp) -> (u64, u64, u64) {
-    let metrics = app
-        .client
-        .get(format!("http://{}/metrics", app.addr))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let read = |name: &str| {
-        metrics
-            .lines()
-            .find_map(|line| line.strip_prefix(name)?.trim().parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("{name} missing from {metrics}"))
-    };
     (
-        read("switchyard_graphql_operations_total{path=\"direct\"}"),
-        read("switchyard_graphql_operations_total{path=\"checked\"}"),
-        read("switchyard_graphql_replayed_total"),
+        metric(app, "switchyard_graphql_operations_total{path=\"direct\"}").await,
+        metric(app, "switchyard_graphql_operations_total{path=\"checked\"}").await,
+        metric(app, "switchyard_graphql_replayed_total").await,
     )
 }
 

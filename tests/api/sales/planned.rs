@@ -57,24 +57,7 @@ async fn body(app: &TestApp, token: &str, query: &str, variables: &Value) -> Str
 
 /// `switchyard_graphql_planned_total` of `app`.
 async fn planned(app: &TestApp) -> u64 {
-    let metrics = app
-        .client
-        .get(format!("http://{}/metrics", app.addr))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    metrics
-        .lines()
-        .find_map(|line| {
-            line.strip_prefix("switchyard_graphql_planned_total")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no planned counter in {metrics}"))
+    metric(app, "switchyard_graphql_planned_total").await
 }
 
 backend_test! {
