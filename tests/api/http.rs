@@ -246,6 +246,9 @@ backend_test! {
         // wait in the listen backlog when the signal comes, and that one is rightly refused.
         let warm = app.client.get(app.url.replace("/graphql", "/healthz")).send().await.unwrap();
         assert_eq!(warm.status().as_u16(), 200);
+        // Read to the end: only then does the connection go back to the client's pool (an
+        // unread body kept it busy, and the login went out on a new connection).
+        warm.text().await.unwrap();
         // A login hashes a password: slow enough to still be running when the signal comes.
         let login = app.client.post(&app.url)
             .header("content-type", "application/json")
