@@ -107,11 +107,11 @@ fn json_bytes_response(status: StatusCode, media: Media, body: Vec<u8>) -> Respo
 
 /// One operation's parameters.
 #[derive(Debug)]
-struct Params {
-    query: String,
-    operation_name: Option<String>,
-    variables: Map<String, Value>,
-    extensions: Map<String, Value>,
+pub(crate) struct Params {
+    pub(crate) query: String,
+    pub(crate) operation_name: Option<String>,
+    pub(crate) variables: Map<String, Value>,
+    pub(crate) extensions: Map<String, Value>,
 }
 
 fn params_from_json(value: Value) -> Result<Params, String> {
@@ -292,11 +292,11 @@ pub fn graphql_request(
     request
 }
 
-struct Outcome {
+pub(crate) struct Outcome {
     /// The serialized response (straight from the executor's response, no intermediate tree).
-    body: Vec<u8>,
-    request_error: bool,
-    errors: usize,
+    pub(crate) body: Vec<u8>,
+    pub(crate) request_error: bool,
+    pub(crate) errors: usize,
 }
 
 /// Runs one operation: the request checks ([`crate::checks`]), then the direct path when the
@@ -319,7 +319,8 @@ async fn execute(state: &AppState, params: Params, origin: &Origin) -> Outcome {
     if admitted
         && state.config.planned_reads
         && let Some(caller) = caller
-        && let Some(outcome) = planned(state, &params, &document, origin, caller).await
+        && let Some(outcome) =
+            crate::planned::answer(state, &params, &document, origin, caller).await
     {
         return outcome;
     }
@@ -391,98 +392,6 @@ async fn execute(state: &AppState, params: Params, origin: &Origin) -> Outcome {
     }
 }
 
-/// Answers an admitted query with planned SQL (see `switchyard_kernel::plan`) when the planner
-/// covers every root field and the schema's validation accepts the request; `None` otherwise,
-/// before anything ran (the resolvers then answer).
-async fn planned(
-    state: &AppState,
-    params: &Params,
-    document: &async_graphql::parser::types::ExecutableDocument,
-    origin: &Origin,
-    caller: &Caller,
-) -> Option<Outcome> {
-    let variables = async_graphql::Variables::from_json(Value::Object(params.variables.clone()));
-    let steps = state.direct.planner.plan(
-        state.services.db.backend(),
-        document,
-        params.operation_name.as_deref(),
-        &variables,
-        caller,
-    )?;
-    let key = {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        params.query.hash(&mut hasher);
-        params.operation_name.hash(&mut hasher);
-        serde_json::to_string(&params.variables)
-            .unwrap_or_default()
-            .hash(&mut hasher);
-        hasher.finish()
-    };
-    let mut request = graphql_request(
-        params.operation_name.clone(),
-        params.variables.clone(),
-        Map::new(),
-        origin,
-        Executed::default(),
-    );
-    request.set_parsed_query(document.clone());
-    if !state.direct.valid(request, key).await {
-        return None;
-    }
-    state.metrics.planned_operation();
-    let mut errors: Vec<async_graphql::ServerError> = Vec::new();
-    let mut body = Vec::with_capacity(4096);
-    match switchyard_kernel::plan::run(&state.services.db, &steps).await {
-        Ok(answers) => {
-            body.extend_from_slice(b"{\"data\":{");
-            for (i, (step, answer)) in steps.iter().zip(answers).enumerate() {
-                if i > 0 {
-                    body.push(b',');
-                }
-                body.extend_from_slice(&serialized(&step.key));
-                body.push(b':');
-                match answer {
-                    Some(json) => switchyard_kernel::plan::push_compact(&mut body, &json),
-                    None => {
-                        body.extend_from_slice(b"null");
-                        errors.push(field_error(switchyard_kernel::Error::NotFound, step));
-                    }
-                }
-            }
-            body.push(b'}');
-        }
-        Err(error) => {
-            // A root list is non-null: its error nulls `data` (a `one` field alone would be
-            // null, but the statements ran together and failed together).
-            body.extend_from_slice(b"{\"data\":null");
-            if let Some(step) = steps.first() {
-                errors.push(field_error(error, step));
-            }
-        }
-    }
-    if !errors.is_empty() {
-        body.extend_from_slice(b",\"errors\":");
-        body.extend_from_slice(&serialized(&errors));
-    }
-    body.push(b'}');
-    Some(Outcome {
-        body,
-        request_error: false,
-        errors: errors.len(),
-    })
-}
-
-/// `error` as the field error of a root field.
-fn field_error(
-    error: switchyard_kernel::Error,
-    step: &switchyard_kernel::plan::Step,
-) -> async_graphql::ServerError {
-    let mut e = async_graphql::Error::from(error).into_server_error(step.pos);
-    e.path = vec![async_graphql::PathSegment::Field(step.key.clone())];
-    e
-}
-
 /// A request refused before it ran: its errors and no `data`.
 fn refused(errors: &[async_graphql::ServerError]) -> Outcome {
     Outcome {
@@ -498,7 +407,7 @@ struct RequestErrors<'a> {
     errors: &'a [async_graphql::ServerError],
 }
 
-fn serialized(value: &impl serde::Serialize) -> Vec<u8> {
+pub(crate) fn serialized(value: &impl serde::Serialize) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_else(|error| {
         tracing::error!(%error, "response not serializable");
         br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()

@@ -7,6 +7,7 @@ pub mod config;
 pub mod http;
 pub mod nulls;
 pub mod order;
+mod planned;
 pub mod schema;
 pub mod state;
 pub mod types;

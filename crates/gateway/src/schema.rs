@@ -387,13 +387,13 @@ impl Direct {
     }
 
     /// Whether the schema's validation (types, arguments, variables, fragments, depth and
-    /// complexity) accepts the request, without executing it; remembered per request text,
-    /// operation and variables.
-    pub async fn valid(&self, request: async_graphql::Request, key: u64) -> bool {
+    /// complexity) accepts the request, without executing it; remembered by `key` (a hash of
+    /// the request's text, operation and variables), so `request` is built only the first time.
+    pub async fn valid(&self, key: u64, request: impl FnOnce() -> async_graphql::Request) -> bool {
         if self.validated.lock().is_ok_and(|v| v.contains(&key)) {
             return true;
         }
-        let ok = self.validator.execute(request).await.errors.is_empty();
+        let ok = self.validator.execute(request()).await.errors.is_empty();
         if ok && let Ok(mut validated) = self.validated.lock() {
             if validated.len() >= VALIDATED_CAPACITY {
                 validated.clear();

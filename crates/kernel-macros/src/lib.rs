@@ -141,16 +141,7 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
             continue;
         }
         if let Some(target) = &f.opts.to_one {
-            let rel = f
-                .ident
-                .to_string()
-                .strip_suffix("_id")
-                .map(str::to_owned)
-                .unwrap_or_else(|| f.ident.to_string());
-            let rel = match &f.opts.name {
-                Some(name) => Ident::new(&name.value(), name.span()),
-                None => Ident::new(&rel, f.ident.span()),
-            };
+            let rel = Ident::new(&f.snake_name(), f.ident.span());
             let key = f.ident.to_string();
             let fk = if option_inner(ty).is_some() {
                 quote!(|r| r.#ident)
@@ -174,12 +165,7 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
             });
             continue;
         }
-        let name = f
-            .opts
-            .name
-            .as_ref()
-            .map(|n| Ident::new(&n.value(), n.span()))
-            .unwrap_or_else(|| ident.clone());
+        let name = Ident::new(&f.snake_name(), ident.span());
         if let Some(permission) = &f.opts.hide_unless {
             let (ret, body) = match option_inner(ty) {
                 Some(inner) => (
@@ -310,19 +296,11 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
             .search
             .as_ref()
             .map(|_| quote!(#[graphql(name = "search")] search_term: ::std::option::Option<::std::string::String>,));
-        let search_part = opts.search.as_ref().map(|search| {
-            quote! {
-                if let ::std::option::Option::Some(term) = #k::validate::search_term("search", search_term)? {
-                    parts.push(#search(caller, &term)?);
-                }
-            }
-        });
-        let defaults_part = opts.defaults.as_ref().map(|defaults| {
-            quote!(parts.extend(#defaults(&filter, caller)?);)
-        });
-        let check_part = opts.check.as_ref().map(|check| {
-            quote!(#check(&filter, &order, caller)?;)
-        });
+        let search_term = if opts.search.is_some() {
+            quote!(search_term)
+        } else {
+            quote!(::std::option::Option::None)
+        };
         quote! {
             #[doc = #doc]
             #[graphql(
@@ -343,17 +321,18 @@ fn expand(decl: Decl) -> syn::Result<Tokens> {
             ) -> ::async_graphql::Result<#k::Connection<#node>> {
                 use #k::ContextExt as _;
                 let caller = ctx.caller()?;
-                let filter = filter.unwrap_or_default();
                 let order = order_by.unwrap_or_default();
-                #check_part
-                let mut parts = vec![filter.expr(caller)?];
-                #defaults_part
-                #search_part
+                let condition = #node::__list_condition(
+                    caller,
+                    &filter.unwrap_or_default(),
+                    &order,
+                    #search_term,
+                )?;
                 ::std::result::Result::Ok(
                     #k::read::aggregate::list::<#node, _>(
                         ctx,
                         #k::PageArgs::new(first, after, last, before),
-                        #k::read::Expr::all(parts),
+                        condition,
                         &order,
                     )
                     .await?,

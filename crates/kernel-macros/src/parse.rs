@@ -132,6 +132,24 @@ pub(crate) struct Field {
     pub(crate) opts: FieldOptions,
 }
 
+impl Field {
+    /// The field's name in snake case: `name = ".."` if given; a to-one reference's column
+    /// without `_id`; else the column.
+    pub(crate) fn snake_name(&self) -> String {
+        if let Some(name) = &self.opts.name {
+            return name.value();
+        }
+        let column = self.ident.to_string();
+        match &self.opts.to_one {
+            Some(_) => column
+                .strip_suffix("_id")
+                .map(str::to_owned)
+                .unwrap_or(column),
+            None => column,
+        }
+    }
+}
+
 pub(crate) fn err<T>(span: Span, msg: &str) -> syn::Result<T> {
     Err(syn::Error::new(span, msg))
 }

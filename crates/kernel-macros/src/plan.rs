@@ -27,15 +27,8 @@ pub(crate) fn shape(
         let ident = &f.ident;
         let column = ident.to_string();
         let ty = &f.ty;
+        let name = camel(&f.snake_name());
         if let Some(target) = &f.opts.to_one {
-            let rel = match &f.opts.name {
-                Some(name) => name.value(),
-                None => column
-                    .strip_suffix("_id")
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| column.clone()),
-            };
-            let name = camel(&rel);
             to_one.push(quote! {
                 #k::plan::ToOne {
                     name: #name,
@@ -45,7 +38,6 @@ pub(crate) fn shape(
             });
             continue;
         }
-        let name = camel(&f.opts.name.as_ref().map_or(column.clone(), |n| n.value()));
         let hide = match &f.opts.hide_unless {
             Some(permission) => quote!(::std::option::Option::Some(#permission)),
             None => quote!(::std::option::Option::None),
@@ -100,24 +92,45 @@ pub(crate) fn shape(
             let name = camel(&name.to_string());
             let search = opts.search.as_ref().map(|search| {
                 quote! {
-                    let search_term: ::std::option::Option<::std::string::String> = args.get("search")?;
                     if let ::std::option::Option::Some(term) = #k::validate::search_term("search", search_term)? {
                         parts.push(#search(caller, &term)?);
                     }
                 }
             });
+            let search_arg = opts
+                .search
+                .as_ref()
+                .map(|_| quote!(args.get("search")?))
+                .unwrap_or(quote!(::std::option::Option::None));
             let defaults = opts
                 .defaults
                 .as_ref()
-                .map(|defaults| quote!(parts.extend(#defaults(&filter, caller)?);));
+                .map(|defaults| quote!(parts.extend(#defaults(filter, caller)?);));
             let check = opts
                 .check
                 .as_ref()
-                .map(|check| quote!(#check(&filter, &order, caller)?;));
+                .map(|check| quote!(#check(filter, order, caller)?;));
             (
                 quote!(::std::option::Option::Some((#name, <#node>::__plan_list as #k::plan::ListArgs))),
                 quote! {
                     impl #node {
+                        /// The condition of the root list (filter, defaults, search) after its
+                        /// checks: the list resolver's and the planner's.
+                        #[doc(hidden)]
+                        pub fn __list_condition(
+                            caller: &#k::Caller,
+                            filter: &#filter,
+                            order: &#order_input,
+                            search_term: ::std::option::Option<::std::string::String>,
+                        ) -> ::std::result::Result<#k::read::Expr, #k::Error> {
+                            let _ = (order, &search_term);
+                            #check
+                            let mut parts = vec![filter.expr(caller)?];
+                            #defaults
+                            #search
+                            ::std::result::Result::Ok(#k::read::Expr::all(parts))
+                        }
+
                         /// The root list's arguments as the list resolver reads them.
                         #[doc(hidden)]
                         pub fn __plan_list(
@@ -126,12 +139,9 @@ pub(crate) fn shape(
                         ) -> ::std::result::Result<(#k::read::Expr, #k::read::Order, usize), #k::Error> {
                             let filter: #filter = args.get("filter")?.unwrap_or_default();
                             let order: #order_input = args.get("orderBy")?.unwrap_or_default();
-                            #check
-                            let mut parts = vec![filter.expr(caller)?];
-                            #defaults
-                            #search
+                            let condition = Self::__list_condition(caller, &filter, &order, #search_arg)?;
                             ::std::result::Result::Ok((
-                                #k::read::Expr::all(parts),
+                                condition,
                                 #k::read::Ordering::order(&order),
                                 #k::read::Ordering::arity(&order),
                             ))

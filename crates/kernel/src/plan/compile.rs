@@ -172,71 +172,6 @@ impl<'a> Compiler<'a> {
             .map(|d| d.node.clone())
     }
 
-    // --- JSON building, per backend ---
-
-    /// `{key: value, ...}`.
-    fn object(&self, pairs: Vec<(String, Sql)>) -> Sql {
-        let mut sql = Sql::new(match self.b {
-            Backend::Postgres => "json_build_object(",
-            Backend::Sqlite => "json_object(",
-        });
-        for (i, (key, value)) in pairs.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            // Response keys are GraphQL names: letters, digits and underscores.
-            sql.push("'").push(key).push("', ").append(value);
-        }
-        sql.push(")");
-        sql
-    }
-
-    /// JSON made by a subquery, as a value inside another JSON value.
-    fn embed(&self, subquery: Sql) -> Sql {
-        let mut sql = Sql::new(match self.b {
-            Backend::Postgres => "(",
-            Backend::Sqlite => "json((",
-        });
-        sql.append(&subquery).push(match self.b {
-            Backend::Postgres => ")",
-            Backend::Sqlite => "))",
-        });
-        sql
-    }
-
-    /// A condition as a JSON boolean.
-    fn boolean(&self, condition: &str) -> Sql {
-        match self.b {
-            Backend::Postgres => Sql::new(&format!("({condition})")),
-            Backend::Sqlite => Sql::new(&format!(
-                "json(CASE WHEN {condition} THEN 'true' WHEN NOT ({condition}) THEN 'false' END)"
-            )),
-        }
-    }
-
-    /// The array of `element` over the rows of alias `p` ranked `sy_rn`, the first `size`.
-    fn array(&self, element: &Sql, p: &str, size: i64) -> Sql {
-        let mut sql = Sql::new(match self.b {
-            Backend::Postgres => "coalesce(json_agg(",
-            Backend::Sqlite => "json_group_array(",
-        });
-        sql.append(element)
-            .push(&format!(" ORDER BY {p}.sy_rn) FILTER (WHERE {p}.sy_rn <= "))
-            .bind(size)
-            .push(match self.b {
-                Backend::Postgres => "), '[]'::json)",
-                Backend::Sqlite => ")",
-            });
-        sql
-    }
-
-    /// A global ID of `type_name` from an ID column.
-    fn global_id(&self, type_name: &str, column: &str) -> Sql {
-        Sql::new(&format!("sy_b64url('{type_name}:' || {column})"))
-    }
-
-    // --- Selections ---
-
     /// The JSON object of one row of `shape` (alias `p`) with `set` selected.
     fn node(&mut self, shape: &'static Shape, p: &str, set: &'a SelectionSet) -> Option<Sql> {
         let fields = self.fields(set, shape.type_name, 0)?;
@@ -333,16 +268,11 @@ impl<'a> Compiler<'a> {
                 let q = self.alias();
                 let element = self.node(lines.shape, &q, &f.selection_set.node)?;
                 let mut sql = Sql::new("SELECT ");
-                sql.push(match self.b {
-                    Backend::Postgres => "coalesce(json_agg(",
-                    Backend::Sqlite => "json_group_array(",
-                })
-                .append(&element)
-                .push(&format!(" ORDER BY {q}.{}, {q}.id)", lines.order))
-                .push(match self.b {
-                    Backend::Postgres => ", '[]'::json)",
-                    Backend::Sqlite => "",
-                })
+                sql.append(&self.ordered_array(
+                    &element,
+                    &format!("{q}.{}, {q}.id", lines.order),
+                    None,
+                ))
                 .push(&format!(
                     " FROM {} {q} WHERE {q}.tenant_id = ",
                     lines.shape.table
@@ -653,17 +583,5 @@ impl<'a> Compiler<'a> {
         scope.push_and(&mut sql);
         sql.push(" AND t.id = ").bind(uuid).push(&format!(") {p}"));
         Some(Some(sql))
-    }
-
-    /// JSON as text (PostgreSQL's `json` is cast; SQLite's is text).
-    fn text(&self, json: Sql) -> Sql {
-        match self.b {
-            Backend::Postgres => {
-                let mut sql = Sql::new("(");
-                sql.append(&json).push(")::text");
-                sql
-            }
-            Backend::Sqlite => json,
-        }
     }
 }

@@ -12,10 +12,11 @@
 //! equal.
 
 mod compile;
+mod json;
 
 use std::collections::HashMap;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
+use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, OperationType};
 use async_graphql::{InputType, Name, Pos, Value, Variables};
 use chrono::{NaiveDate, NaiveDateTime};
 
@@ -156,14 +157,13 @@ impl Args {
     }
 }
 
-/// One root field's statement (column `j`: its JSON, no row: the object was not found).
+/// One root field's statement (column `j`: its JSON; no row: the object was not found).
 pub struct Step {
     /// The response key.
     pub key: String,
     pub pos: Pos,
+    /// `None`: the field's ID names no object of its type (NOT_FOUND without a statement).
     pub sql: Option<Sql>,
-    /// A `one` field: no row answers null with NOT_FOUND.
-    pub one: bool,
 }
 
 /// The root fields the planner answers, built once from every domain's shapes.
@@ -191,26 +191,18 @@ impl Planner {
         Planner { roots }
     }
 
-    /// The statements that answer `document`'s query for `caller`, one per root field, or
-    /// `None` when any part of it is not planned (it then runs on the resolvers).
+    /// The statements that answer `op` (an operation of `document`) for `caller`, one per
+    /// root field, or `None` when any part of it is not planned (it then runs on the
+    /// resolvers).
     pub fn plan(
         &self,
         backend: Backend,
         document: &ExecutableDocument,
-        operation_name: Option<&str>,
+        op: &OperationDefinition,
         variables: &Variables,
         caller: &Caller,
     ) -> Option<Vec<Step>> {
-        let op = match (&document.operations, operation_name) {
-            (DocumentOperations::Single(op), _) => &op.node,
-            (DocumentOperations::Multiple(ops), Some(name)) => &ops.get(name)?.node,
-            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-                &ops.values().next()?.node
-            }
-            _ => return None,
-        };
-        if op.ty != async_graphql::parser::types::OperationType::Query || !op.directives.is_empty()
-        {
+        if op.ty != OperationType::Query || !op.directives.is_empty() {
             return None;
         }
         let mut c = compile::Compiler {
@@ -237,7 +229,6 @@ impl Planner {
                 key,
                 pos: field.pos,
                 sql,
-                one,
             });
         }
         Some(steps)
@@ -257,15 +248,14 @@ const PREPARED_BUDGET: usize = 2_000;
 /// Whether the statement with this text may be kept prepared (within the budget).
 fn may_prepare(sql: &Sql, backend: crate::db::Backend) -> bool {
     use std::hash::{Hash, Hasher};
-    static KNOWN: std::sync::Mutex<Option<std::collections::HashSet<u64>>> =
-        std::sync::Mutex::new(None);
+    static KNOWN: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<u64>>> =
+        std::sync::LazyLock::new(Default::default);
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     sql.render(backend).hash(&mut hasher);
     let hash = hasher.finish();
     let Ok(mut known) = KNOWN.lock() else {
         return false;
     };
-    let known = known.get_or_insert_with(Default::default);
     if known.contains(&hash) {
         return true;
     }

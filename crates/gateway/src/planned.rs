@@ -1,0 +1,106 @@
+//! Planned reads over HTTP: an admitted query the planner covers (`switchyard_kernel::plan`)
+//! is validated by the schema without executing, then answered by its statements, whose JSON
+//! is copied into the response.
+
+use serde_json::{Map, Value};
+use switchyard_kernel::Caller;
+
+use crate::http::{Origin, Outcome, Params, graphql_request, serialized};
+use crate::schema::Executed;
+use crate::state::AppState;
+
+/// Answers an admitted query with planned SQL (see `switchyard_kernel::plan`) when the planner
+/// covers every root field and the schema's validation accepts the request; `None` otherwise,
+/// before anything ran (the resolvers then answer).
+pub(crate) async fn answer(
+    state: &AppState,
+    params: &Params,
+    document: &async_graphql::parser::types::ExecutableDocument,
+    origin: &Origin,
+    caller: &Caller,
+) -> Option<Outcome> {
+    let op = crate::checks::operation(document, params.operation_name.as_deref())?;
+    let variables = async_graphql::Variables::from_json(Value::Object(params.variables.clone()));
+    let steps = state.direct.planner.plan(
+        state.services.db.backend(),
+        document,
+        op,
+        &variables,
+        caller,
+    )?;
+    let key = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        params.query.hash(&mut hasher);
+        params.operation_name.hash(&mut hasher);
+        serde_json::to_string(&params.variables)
+            .unwrap_or_default()
+            .hash(&mut hasher);
+        hasher.finish()
+    };
+    let request = || {
+        let mut request = graphql_request(
+            params.operation_name.clone(),
+            params.variables.clone(),
+            Map::new(),
+            origin,
+            Executed::default(),
+        );
+        request.set_parsed_query(document.clone());
+        request
+    };
+    if !state.direct.valid(key, request).await {
+        return None;
+    }
+    state.metrics.planned_operation();
+    let mut errors: Vec<async_graphql::ServerError> = Vec::new();
+    let mut body = Vec::with_capacity(4096);
+    match switchyard_kernel::plan::run(&state.services.db, &steps).await {
+        Ok(answers) => {
+            body.extend_from_slice(b"{\"data\":{");
+            for (i, (step, answer)) in steps.iter().zip(answers).enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(&serialized(&step.key));
+                body.push(b':');
+                match answer {
+                    Some(json) => switchyard_kernel::plan::push_compact(&mut body, &json),
+                    None => {
+                        body.extend_from_slice(b"null");
+                        errors.push(field_error(switchyard_kernel::Error::NotFound, step));
+                    }
+                }
+            }
+            body.push(b'}');
+        }
+        Err(error) => {
+            // A root list is non-null: its error nulls `data` (a `one` field alone would be
+            // null, but the statements ran together and failed together).
+            body.extend_from_slice(b"{\"data\":null");
+            if let Some(step) = steps.first() {
+                errors.push(field_error(error, step));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        body.extend_from_slice(b",\"errors\":");
+        body.extend_from_slice(&serialized(&errors));
+    }
+    body.push(b'}');
+    Some(Outcome {
+        body,
+        request_error: false,
+        errors: errors.len(),
+    })
+}
+
+/// `error` as the field error of a root field.
+fn field_error(
+    error: switchyard_kernel::Error,
+    step: &switchyard_kernel::plan::Step,
+) -> async_graphql::ServerError {
+    let mut e = async_graphql::Error::from(error).into_server_error(step.pos);
+    e.path = vec![async_graphql::PathSegment::Field(step.key.clone())];
+    e
+}
