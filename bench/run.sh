@@ -266,14 +266,18 @@ metric_statements() { # port
 }
 # CPU seconds × CLK_TCK (user + system) a process has used so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-# The same for every PostgreSQL process together (the database's share of a request).
+# The same for every PostgreSQL process together (the database's share of a request): each
+# process once (until 2026-12-03 the backends were counted twice, matched by both patterns, which
+# doubled the database figures of earlier results), plus the postmaster's exited children.
 pg_ticks() {
-  local total=0 t
-  for pid in $(pgrep -x postgres; pgrep -f '^postgres: '); do
+  local total=0 t postmaster
+  postmaster=$(pgrep -o -x postgres)
+  for pid in $(pgrep -x postgres | sort -u); do
     t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
     total=$((total + t))
   done
-  echo "$total"
+  t=$(awk '{print $16 + $17}' "/proc/$postmaster/stat" 2>/dev/null || echo 0)
+  echo $((total + t))
 }
 wrk_run() { # name token body [port: $PORT] [pid of the server on that port]
   local s0 s1 c0 c1 d0 d1 port=${4:-$PORT}

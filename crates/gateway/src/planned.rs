@@ -55,7 +55,24 @@ pub(crate) async fn answer(
     state.metrics.planned_operation();
     let mut errors: Vec<async_graphql::ServerError> = Vec::new();
     let mut body = Vec::with_capacity(4096);
-    match switchyard_kernel::plan::run(&state.services.db, &steps).await {
+    let answers = switchyard_kernel::plan::run(&state.services.db, &steps)
+        .await
+        .and_then(|answers| {
+            // Each answer's JSON, written as its plan reads it.
+            let mut written = Vec::with_capacity(answers.len());
+            for (step, answer) in steps.iter().zip(answers) {
+                written.push(match answer {
+                    Some(text) => {
+                        let mut json = Vec::with_capacity(text.as_ref().map_or(4, String::len));
+                        step.out.write(text.as_deref(), &mut json)?;
+                        Some(json)
+                    }
+                    None => None,
+                });
+            }
+            Ok(written)
+        });
+    match answers {
         Ok(answers) => {
             body.extend_from_slice(b"{\"data\":{");
             for (i, (step, answer)) in steps.iter().zip(answers).enumerate() {
@@ -65,7 +82,7 @@ pub(crate) async fn answer(
                 body.extend_from_slice(&serialized(&step.key));
                 body.push(b':');
                 match answer {
-                    Some(json) => switchyard_kernel::plan::push_compact(&mut body, &json),
+                    Some(json) => body.extend_from_slice(&json),
                     None => {
                         body.extend_from_slice(b"null");
                         errors.push(field_error(switchyard_kernel::Error::NotFound, step));

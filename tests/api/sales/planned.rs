@@ -82,6 +82,13 @@ backend_test! {
         let own = first["customers"]["nodes"][0]["id"].clone();
         let missing = switchyard_sales::customers::CustomerId::new().to_global().to_string();
         let lead = app.ok(&t.owner_token, "{ leads(first: 1) { nodes { id } } }", json!({})).await["leads"]["nodes"][0]["id"].clone();
+        // Text that PostgreSQL's array literals must quote and escape, on a customer with quotes
+        // (its name sorts first, so the wide page reads it as deep as it nests).
+        let quoted = app.ok(&t.owner_token, "{ quotes(first: 1) { nodes { customer { id version } } } }", json!({})).await["quotes"]["nodes"][0]["customer"].clone();
+        let data = app.ok(&t.owner_token, "mutation($input: UpdateCustomerInput!) { updateCustomer(input: $input) { userErrors { field message } } }",
+            json!({"input": {"id": quoted["id"], "expectedVersion": quoted["version"], "companyName": "\"Quoted\" \\ {a,b} NULL",
+                "lastName": "Back\\slash, {b} \"c\"", "notes": "NULL", "leadSource": "ÅÄÖ \\\" } {"}})).await;
+        assert_eq!(data["updateCustomer"]["userErrors"], json!([]), "{data}");
         let corpus: Vec<(&str, Value)> = vec![
             (DEEP, json!({})),
             (WIDE, json!({})),
@@ -95,6 +102,8 @@ backend_test! {
             (QUOTES, json!({})),
             (UNPLANNED, json!({})),
         ];
+        let wide = body(&app, &t.owner_token, WIDE, &json!({})).await;
+        assert!(wide.contains(r#"Back\\slash, {b} \"c\""#) && wide.contains(r#"\"Quoted\" \\ {a,b} NULL"#), "{wide}");
         for (role, token) in &tokens {
             for (query, variables) in &corpus {
                 let planned_body = body(&app, token, query, variables).await;

@@ -1,5 +1,5 @@
 //! The compiler of planned reads: a validated selection and the shapes it names, made into one
-//! statement per root field that builds the field's JSON (see the module above).
+//! statement per root field and the [`Out`] that reads its answer (see the module above).
 
 use std::collections::HashMap;
 
@@ -8,6 +8,8 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, Positioned, Value, Variables};
 
+use super::json::V;
+use super::out::Out;
 use super::{Args, Column, Kind, MAX_DEPTH, MAX_KEYS, Shape};
 use crate::access::{Caller, RowScope};
 use crate::connection::{Page, PageArgs};
@@ -173,7 +175,7 @@ impl<'a> Compiler<'a> {
     }
 
     /// The JSON object of one row of `shape` (alias `p`) with `set` selected.
-    fn node(&mut self, shape: &'static Shape, p: &str, set: &'a SelectionSet) -> Option<Sql> {
+    fn node(&mut self, shape: &'static Shape, p: &str, set: &'a SelectionSet) -> Option<V> {
         let fields = self.fields(set, shape.type_name, 0)?;
         let mut pairs = Vec::new();
         for field in fields {
@@ -182,7 +184,7 @@ impl<'a> Compiler<'a> {
             let key = response_key(f).to_owned();
             let leaf = f.selection_set.node.items.is_empty();
             if name == "__typename" {
-                pairs.push((key, Sql::new(&format!("'{}'", shape.type_name))));
+                pairs.push((key, self.constant(shape.type_name)));
                 continue;
             }
             if name == "id" && shape.scope.is_some() && leaf && f.arguments.is_empty() {
@@ -256,8 +258,8 @@ impl<'a> Compiler<'a> {
                     count,
                     cursor_column: None,
                 };
-                let value = self.connection(target, rows, &f.selection_set.node)?;
-                pairs.push((key, self.embed(value)));
+                let (value, out) = self.connection(target, rows, &f.selection_set.node)?;
+                pairs.push((key, self.embed(value, out)));
                 continue;
             }
             if let Some(lines) = shape.lines.iter().find(|l| l.name == name) {
@@ -267,19 +269,18 @@ impl<'a> Compiler<'a> {
                 self.need(p, "id");
                 let q = self.alias();
                 let element = self.node(lines.shape, &q, &f.selection_set.node)?;
+                let list =
+                    self.ordered_array(element, &format!("{q}.{}, {q}.id", lines.order), None);
+                let (value, out) = self.select_value(list, false);
                 let mut sql = Sql::new("SELECT ");
-                sql.append(&self.ordered_array(
-                    &element,
-                    &format!("{q}.{}, {q}.id", lines.order),
-                    None,
-                ))
-                .push(&format!(
-                    " FROM {} {q} WHERE {q}.tenant_id = ",
-                    lines.shape.table
-                ))
-                .bind(self.caller.tenant_id.to_string())
-                .push(&format!(" AND {q}.{} = {p}.id", lines.by));
-                pairs.push((key, self.embed(sql)));
+                sql.append(&value)
+                    .push(&format!(
+                        " FROM {} {q} WHERE {q}.tenant_id = ",
+                        lines.shape.table
+                    ))
+                    .bind(self.caller.tenant_id.to_string())
+                    .push(&format!(" AND {q}.{} = {p}.id", lines.by));
+                pairs.push((key, self.embed(sql, out)));
                 continue;
             }
             return None;
@@ -288,17 +289,18 @@ impl<'a> Compiler<'a> {
     }
 
     /// A plain column of row `p`, hidden where its rule does not reach the row.
-    fn column(&self, shape: &Shape, column: &Column, p: &str) -> Option<Sql> {
+    fn column(&self, shape: &Shape, column: &Column, p: &str) -> Option<V> {
         let c = format!("{p}.{}", column.column);
-        let value = match column.kind {
-            Kind::Text | Kind::Int => Sql::new(&c),
+        let mut value = match column.kind {
+            Kind::Text => self.string(Sql::new(&c)),
+            Kind::Int => self.number(Sql::new(&c)),
             Kind::Bool => self.boolean(&c),
             Kind::Id(type_name) => self.global_id(type_name, &c),
-            Kind::Time => Sql::new(&format!("sy_utc({c})")),
-            Kind::Date => Sql::new(&match self.b {
+            Kind::Time => self.string(Sql::new(&format!("sy_utc({c})"))),
+            Kind::Date => self.string(Sql::new(&match self.b {
                 Backend::Postgres => format!("to_char({c}, 'YYYY-MM-DD')"),
                 Backend::Sqlite => c.clone(),
-            }),
+            })),
             Kind::Opaque => return None,
         };
         let Some(permission) = column.hide_unless else {
@@ -307,11 +309,15 @@ impl<'a> Compiler<'a> {
         let (user, location) = shape.owner;
         let mut sql = Sql::new("CASE WHEN ");
         match self.caller.row_scope(permission) {
-            Err(_) => return Some(Sql::new("NULL")),
+            Err(_) => {
+                value.elems = vec![Sql::new("NULL")];
+                return Some(value);
+            }
             Ok(RowScope::Tenant) => return Some(value),
             Ok(RowScope::Own(me)) => {
                 let Some(user) = user else {
-                    return Some(Sql::new("NULL"));
+                    value.elems = vec![Sql::new("NULL")];
+                    return Some(value);
                 };
                 sql.push(&format!("{p}.{user} = ")).bind(me.to_string());
             }
@@ -331,8 +337,9 @@ impl<'a> Compiler<'a> {
                 sql.push(")");
             }
         }
-        sql.push(" THEN ").append(&value).push(" END");
-        Some(sql)
+        sql.push(" THEN ").append(&value.elems[0]).push(" END");
+        value.elems = vec![sql];
+        Some(value)
     }
 
     /// The caller's scope over `shape`'s rows (`None` without the permission).
@@ -341,17 +348,18 @@ impl<'a> Compiler<'a> {
     }
 
     /// The object `fk` refers to, under its own scope; null where the caller does not reach it.
-    fn reference(&mut self, target: &'static Shape, fk: &str, f: &'a Field) -> Option<Sql> {
+    fn reference(&mut self, target: &'static Shape, fk: &str, f: &'a Field) -> Option<V> {
         // Lines are never referenced on their own; without the permission, null.
         target.scope?;
         let Some(scope) = self.scope(target) else {
-            return Some(Sql::new("NULL"));
+            return Some(self.string(Sql::new("NULL")));
         };
         let q = self.alias();
         let node = self.node(target, &q, &f.selection_set.node)?;
+        let (value, out) = self.select_value(node, true);
         let columns = self.select_list(&q);
         let mut sql = Sql::new("SELECT ");
-        sql.append(&node)
+        sql.append(&value)
             .push(&format!(
                 " FROM (SELECT {columns} FROM {} t WHERE t.tenant_id = ",
                 target.table
@@ -359,7 +367,7 @@ impl<'a> Compiler<'a> {
             .bind(self.caller.tenant_id.to_string());
         scope.push_and(&mut sql);
         sql.push(&format!(" AND t.id = {fk}) {q}"));
-        Some(self.embed(sql))
+        Some(self.embed(sql, out))
     }
 
     /// A connection over `rows` with `set` selected, as a subquery.
@@ -368,7 +376,7 @@ impl<'a> Compiler<'a> {
         shape: &'static Shape,
         rows: Rows<'_>,
         set: &'a SelectionSet,
-    ) -> Option<Sql> {
+    ) -> Option<(Sql, Out)> {
         let connection_type = format!("{}Connection", shape.type_name);
         let fields = self.fields(set, &connection_type, 0)?;
         let p = self.alias();
@@ -400,15 +408,15 @@ impl<'a> Compiler<'a> {
             }
             aggregated |= matches!(f.name.node.as_str(), "nodes" | "edges");
             match f.name.node.as_str() {
-                "__typename" => pairs.push((key, Sql::new(&format!("'{connection_type}'")))),
+                "__typename" => pairs.push((key, self.constant(&connection_type))),
                 "totalCount" => {
                     let mut sql = Sql::new("(");
                     sql.append(&rows.count).push(")");
-                    pairs.push((key, sql));
+                    pairs.push((key, self.number(sql)));
                 }
                 "nodes" => {
                     let node = self.node(shape, &p, &f.selection_set.node)?;
-                    pairs.push((key, self.array(&node, &p, size)));
+                    pairs.push((key, self.array(node, &p, size)));
                 }
                 "edges" => {
                     let edge_type = format!("{}Edge", shape.type_name);
@@ -419,8 +427,8 @@ impl<'a> Compiler<'a> {
                             return None;
                         }
                         match e.node.name.node.as_str() {
-                            "__typename" => edge.push((ekey, Sql::new(&format!("'{edge_type}'")))),
-                            "cursor" => edge.push((ekey, cursor.clone())),
+                            "__typename" => edge.push((ekey, self.constant(&edge_type))),
+                            "cursor" => edge.push((ekey, self.string(cursor.clone()))),
                             "node" => {
                                 let node = self.node(shape, &p, &e.node.selection_set.node)?;
                                 edge.push((ekey, node));
@@ -429,26 +437,26 @@ impl<'a> Compiler<'a> {
                         }
                     }
                     let element = self.object(edge);
-                    pairs.push((key, self.array(&element, &p, size)));
+                    pairs.push((key, self.array(element, &p, size)));
                 }
                 "pageInfo" => {
                     let mut info = Vec::new();
                     for i in self.fields(&f.selection_set.node, "PageInfo", 0)? {
                         let ikey = response_key(&i.node).to_owned();
                         match i.node.name.node.as_str() {
-                            "__typename" => info.push((ikey, Sql::new("'PageInfo'"))),
+                            "__typename" => info.push((ikey, self.constant("PageInfo"))),
                             "hasNextPage" => {
                                 aggregated = true;
                                 // More rows than the page: the derived table holds one extra.
                                 let mut more = Sql::new(match self.b {
-                                    Backend::Postgres => "(count(*) > ",
+                                    Backend::Postgres => "((count(*) > ",
                                     Backend::Sqlite => "json(CASE WHEN count(*) > ",
                                 });
                                 more.bind(size).push(match self.b {
-                                    Backend::Postgres => ")",
+                                    Backend::Postgres => "))::text",
                                     Backend::Sqlite => " THEN 'true' ELSE 'false' END)",
                                 });
-                                info.push((ikey, more));
+                                info.push((ikey, self.value(more, Out::Raw)));
                             }
                             "startCursor" | "endCursor" => {
                                 aggregated = true;
@@ -471,7 +479,7 @@ impl<'a> Compiler<'a> {
                                         Backend::Postgres => "))[1]",
                                         Backend::Sqlite => ")) ->> 0)",
                                     });
-                                info.push((ikey, first));
+                                info.push((ikey, self.string(first)));
                             }
                             "hasPreviousPage" => info.push((
                                 ikey,
@@ -489,25 +497,26 @@ impl<'a> Compiler<'a> {
                 _ => return None,
             }
         }
+        let (value, out) = self.select_value(self.object(pairs), false);
         let mut sql = Sql::new("SELECT ");
-        sql.append(&self.object(pairs));
+        sql.append(&value);
         let columns = self.select_list(&p);
         if aggregated {
             sql.push(" FROM (")
                 .append(&(rows.table)(&columns)?)
                 .push(&format!(") {p}"));
         }
-        Some(sql)
+        Some((sql, out))
     }
 
     /// A root list: the page under the caller's scope, filter and order, as the connection's
-    /// JSON text.
+    /// answer.
     pub(super) fn root_list(
         &mut self,
         shape: &'static Shape,
         args: &Args,
         set: &'a SelectionSet,
-    ) -> Option<Sql> {
+    ) -> Option<(Sql, Out)> {
         let (_, list_args) = shape.list?;
         let allowed = ["first", "after", "filter", "orderBy", "search"];
         if !args.names_within(&allowed) {
@@ -545,10 +554,10 @@ impl<'a> Compiler<'a> {
             count,
             cursor_column: order.column,
         };
-        let connection = self.connection(shape, rows, set)?;
-        let mut sql = Sql::new("SELECT ");
-        sql.append(&self.text(self.embed(connection))).push(" AS j");
-        Some(sql)
+        let (connection, out) = self.connection(shape, rows, set)?;
+        let mut sql = Sql::new("SELECT (");
+        sql.append(&connection).push(") AS j");
+        Some((sql, out))
     }
 
     /// A root `one` field: the object's JSON, or no row (NOT_FOUND). `Some(None)`: the ID
@@ -558,7 +567,7 @@ impl<'a> Compiler<'a> {
         shape: &'static Shape,
         args: &Args,
         set: &'a SelectionSet,
-    ) -> Option<Option<Sql>> {
+    ) -> Option<Option<(Sql, Out)>> {
         if !args.names_within(&["id"]) {
             return None;
         }
@@ -572,9 +581,10 @@ impl<'a> Compiler<'a> {
         let scope = self.scope(shape)?;
         let p = self.alias();
         let node = self.node(shape, &p, set)?;
+        let (answer, out) = self.select_value(node, false);
         let columns = self.select_list(&p);
         let mut sql = Sql::new("SELECT ");
-        sql.append(&self.text(node));
+        sql.append(&answer);
         sql.push(&format!(
             " AS j FROM (SELECT {columns} FROM {} t WHERE t.tenant_id = ",
             shape.table
@@ -582,6 +592,6 @@ impl<'a> Compiler<'a> {
         .bind(self.caller.tenant_id.to_string());
         scope.push_and(&mut sql);
         sql.push(" AND t.id = ").bind(uuid).push(&format!(") {p}"));
-        Some(Some(sql))
+        Some(Some((sql, out)))
     }
 }

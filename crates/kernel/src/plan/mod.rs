@@ -1,7 +1,8 @@
-//! Planned reads: a query's selection compiled into one SQL statement per root field, which
-//! builds the field's JSON answer in the database (PostgreSQL's `json_build_object`/`json_agg`,
-//! SQLite's `json_object`/`json_group_array`), nested pages as correlated subqueries with their
-//! `LIMIT`s, the tenant, the row scope and the row-by-row field rules compiled in as conditions.
+//! Planned reads: a query's selection compiled into one SQL statement per root field, nested
+//! pages as correlated subqueries with their `LIMIT`s, the tenant, the row scope and the
+//! row-by-row field rules compiled in as conditions. The statement answers one text: SQLite's
+//! is the field's JSON (`json_object`/`json_group_array`), PostgreSQL's the values as text
+//! arrays, which the statement's [`Out`] writes as the JSON (see `out.rs` for why).
 //!
 //! What the planner knows of a type is its [`Shape`], written by
 //! [`aggregate!`](crate::aggregate) from the same declaration as the type's resolvers: its
@@ -13,6 +14,9 @@
 
 mod compile;
 mod json;
+mod out;
+
+pub use out::Out;
 
 use std::collections::HashMap;
 
@@ -164,6 +168,8 @@ pub struct Step {
     pub pos: Pos,
     /// `None`: the field's ID names no object of its type (NOT_FOUND without a statement).
     pub sql: Option<Sql>,
+    /// How the statement's answer reads.
+    pub out: Out,
 }
 
 /// The root fields the planner answers, built once from every domain's shapes.
@@ -176,6 +182,9 @@ pub struct Planner {
 const MAX_KEYS: usize = 50;
 /// How deep a planned selection may nest.
 const MAX_DEPTH: usize = 16;
+/// How many lists and references deep a PostgreSQL answer may nest (each level of array
+/// literals escapes the text inside once more, doubling its backslashes).
+const MAX_NESTING: usize = 6;
 
 impl Planner {
     pub fn new(shapes: &[&'static Shape]) -> Planner {
@@ -220,15 +229,23 @@ impl Planner {
             let key = compile::response_key(&field.node).to_owned();
             let (shape, one) = *self.roots.get(field.node.name.node.as_str())?;
             let args = c.args(&field.node)?;
-            let sql = if one {
+            let planned = if one {
                 c.one(shape, &args, &field.node.selection_set.node)?
             } else {
                 Some(c.root_list(shape, &args, &field.node.selection_set.node)?)
             };
+            let (sql, out) = match planned {
+                Some((sql, out)) => (Some(sql), out),
+                None => (None, Out::Json),
+            };
+            if out.depth() > MAX_NESTING {
+                return None;
+            }
             steps.push(Step {
                 key,
                 pos: field.pos,
                 sql,
+                out,
             });
         }
         Some(steps)
@@ -266,9 +283,9 @@ fn may_prepare(sql: &Sql, backend: crate::db::Backend) -> bool {
     false
 }
 
-/// Runs the steps on one read connection, in order: each root field's JSON text, `None` where
-/// a `one` field found nothing.
-pub async fn run(db: &crate::db::Db, steps: &[Step]) -> Result<Vec<Option<String>>, Error> {
+/// Runs the steps on one read connection, in order: each root field's answer (column `j`,
+/// which [`Step::out`] reads), `None` where a `one` field found nothing.
+pub async fn run(db: &crate::db::Db, steps: &[Step]) -> Result<Vec<Option<Option<String>>>, Error> {
     let mut pooled = db.read().await?;
     let mut conn = pooled.conn();
     let mut out = Vec::with_capacity(steps.len());
@@ -287,7 +304,7 @@ pub async fn run(db: &crate::db::Db, steps: &[Step]) -> Result<Vec<Option<String
             &uncached
         };
         let rows: Vec<Answer> = sql.load(&mut conn).await?;
-        out.push(rows.into_iter().next().and_then(|a| a.j));
+        out.push(rows.into_iter().next().map(|a| a.j));
     }
     Ok(out)
 }
