@@ -35,11 +35,12 @@ pub(super) struct Compiler<'a> {
     pub(super) used: HashMap<String, Vec<&'static str>>,
 }
 
-/// A connection's rows: the derived table (alias `p`, with `sy_rn` its rank), the page,
-/// its count statement, and how a row's cursor is made.
-/// Builds a derived table from its select list.
-type DerivedTable<'s> = Box<dyn FnOnce(&str) -> Option<Sql> + 's>;
+/// Builds a derived table from its select list: ranked (`sy_rn`, one row more than the page),
+/// or (`false`) the page's rows alone, in order.
+type DerivedTable<'s> = Box<dyn FnOnce(&str, bool) -> Option<Sql> + 's>;
 
+/// A connection's rows: the derived table (alias `p`), the page, its count statement, and how
+/// a row's cursor is made.
 struct Rows<'s> {
     /// The derived table, given its select list (the columns the selection reads).
     table: DerivedTable<'s>,
@@ -47,6 +48,9 @@ struct Rows<'s> {
     count: Sql,
     /// The order column in the cursor (root lists), besides the ID.
     cursor_column: Option<&'static str>,
+    /// The rows' order as columns of alias `p` (nested pages: `id DESC`), where a page may be
+    /// read as an ordered subquery instead of ranked and aggregated.
+    order: Option<&'static str>,
 }
 
 impl<'a> Compiler<'a> {
@@ -237,12 +241,16 @@ impl<'a> Compiler<'a> {
                     p.to_owned(),
                     page.limit(),
                 );
+                let size = page.size;
                 let rows = Rows {
-                    table: Box::new(move |columns: &str| {
+                    table: Box::new(move |columns: &str, ranked: bool| {
                         let mut table = Sql::new("SELECT ");
+                        table.push(columns);
+                        if ranked {
+                            table.push(", ROW_NUMBER() OVER (ORDER BY t.id DESC) AS sy_rn");
+                        }
                         table
-                            .push(columns)
-                            .push(", ROW_NUMBER() OVER (ORDER BY t.id DESC) AS sy_rn FROM ")
+                            .push(" FROM ")
                             .push(target.table)
                             .push(" t WHERE t.tenant_id = ")
                             .bind(tenant);
@@ -251,12 +259,13 @@ impl<'a> Compiler<'a> {
                             .push(&format!(
                                 " AND t.{by} = {parent}.id ORDER BY t.id DESC LIMIT "
                             ))
-                            .bind(limit);
+                            .bind(if ranked { limit } else { size });
                         Some(table)
                     }),
                     page,
                     count,
                     cursor_column: None,
+                    order: Some("id DESC"),
                 };
                 let (value, out) = self.connection(target, rows, &f.selection_set.node)?;
                 pairs.push((key, self.embed(value, out)));
@@ -269,17 +278,22 @@ impl<'a> Compiler<'a> {
                 self.need(p, "id");
                 let q = self.alias();
                 let element = self.node(lines.shape, &q, &f.selection_set.node)?;
-                let list =
-                    self.ordered_array(element, &format!("{q}.{}, {q}.id", lines.order), None);
+                let order = format!("{q}.{}, {q}.id", lines.order);
+                let mut from = Sql::new(&format!(
+                    " FROM {} {q} WHERE {q}.tenant_id = ",
+                    lines.shape.table
+                ));
+                from.bind(self.caller.tenant_id.to_string())
+                    .push(&format!(" AND {q}.{} = {p}.id", lines.by));
+                if self.b == Backend::Postgres {
+                    from.push(" ORDER BY ").push(&order);
+                    pairs.push((key, self.sublist(element, &from)));
+                    continue;
+                }
+                let list = self.ordered_array(element, &order, None);
                 let (value, out) = self.select_value(list, false);
                 let mut sql = Sql::new("SELECT ");
-                sql.append(&value)
-                    .push(&format!(
-                        " FROM {} {q} WHERE {q}.tenant_id = ",
-                        lines.shape.table
-                    ))
-                    .bind(self.caller.tenant_id.to_string())
-                    .push(&format!(" AND {q}.{} = {p}.id", lines.by));
+                sql.append(&value).append(&from);
                 pairs.push((key, self.embed(sql, out)));
                 continue;
             }
@@ -396,6 +410,23 @@ impl<'a> Compiler<'a> {
                 }
             }),
         };
+        // PostgreSQL reads a nested page that only lists its rows as an ordered subquery
+        // (`array(SELECT … ORDER BY … LIMIT n)`): an ordered aggregate sorts its rows again
+        // on every parent row (PostgreSQL 15).
+        let lists = fields
+            .iter()
+            .filter(|f| matches!(f.node.name.node.as_str(), "nodes" | "edges"))
+            .count();
+        let (mut sublist, table) = match rows.order {
+            Some(order)
+                if self.b == Backend::Postgres
+                    && lists == 1
+                    && fields.iter().all(|f| f.node.name.node != "pageInfo") =>
+            {
+                (Some((rows.table, order)), None)
+            }
+            _ => (None, Some(rows.table)),
+        };
         let mut pairs = Vec::new();
         // Whether a field aggregates the rows: without one, the object is made once, not
         // once per row (`SELECT` without `FROM`).
@@ -406,7 +437,7 @@ impl<'a> Compiler<'a> {
             if !f.arguments.is_empty() {
                 return None;
             }
-            aggregated |= matches!(f.name.node.as_str(), "nodes" | "edges");
+            aggregated |= sublist.is_none() && matches!(f.name.node.as_str(), "nodes" | "edges");
             match f.name.node.as_str() {
                 "__typename" => pairs.push((key, self.constant(&connection_type))),
                 "totalCount" => {
@@ -416,7 +447,11 @@ impl<'a> Compiler<'a> {
                 }
                 "nodes" => {
                     let node = self.node(shape, &p, &f.selection_set.node)?;
-                    pairs.push((key, self.array(node, &p, size)));
+                    let list = match sublist.take() {
+                        Some((table, order)) => self.page_sublist(node, &p, table, order)?,
+                        None => self.array(node, &p, size),
+                    };
+                    pairs.push((key, list));
                 }
                 "edges" => {
                     let edge_type = format!("{}Edge", shape.type_name);
@@ -437,7 +472,11 @@ impl<'a> Compiler<'a> {
                         }
                     }
                     let element = self.object(edge);
-                    pairs.push((key, self.array(element, &p, size)));
+                    let list = match sublist.take() {
+                        Some((table, order)) => self.page_sublist(element, &p, table, order)?,
+                        None => self.array(element, &p, size),
+                    };
+                    pairs.push((key, list));
                 }
                 "pageInfo" => {
                     let mut info = Vec::new();
@@ -503,10 +542,26 @@ impl<'a> Compiler<'a> {
         let columns = self.select_list(&p);
         if aggregated {
             sql.push(" FROM (")
-                .append(&(rows.table)(&columns)?)
+                .append(&(table?)(&columns, true)?)
                 .push(&format!(") {p}"));
         }
         Some((sql, out))
+    }
+
+    /// A page's rows (alias `p`, its derived table unranked, in `order`) as an ordered
+    /// subquery's list of `element`.
+    fn page_sublist(
+        &mut self,
+        element: V,
+        p: &str,
+        table: DerivedTable<'_>,
+        order: &str,
+    ) -> Option<V> {
+        let columns = self.select_list(p);
+        let mut from = Sql::new(" FROM (");
+        from.append(&table(&columns, false)?)
+            .push(&format!(") {p} ORDER BY {p}.{order}"));
+        Some(self.sublist(element, &from))
     }
 
     /// A root list: the page under the caller's scope, filter and order, as the connection's
@@ -543,7 +598,7 @@ impl<'a> Compiler<'a> {
         };
         let count = listing.count_sql();
         let rows = Rows {
-            table: Box::new(move |columns: &str| {
+            table: Box::new(move |columns: &str, _ranked: bool| {
                 let select = format!(
                     "{columns}, ROW_NUMBER() OVER (ORDER BY {}) AS sy_rn",
                     listing.order_by(false)
@@ -553,6 +608,7 @@ impl<'a> Compiler<'a> {
             page,
             count,
             cursor_column: order.column,
+            order: None,
         };
         let (connection, out) = self.connection(shape, rows, set)?;
         let mut sql = Sql::new("SELECT (");

@@ -165,6 +165,16 @@ impl Compiler<'_> {
         self.value(sql, out)
     }
 
+    /// PostgreSQL: the list of `element` over the rows of `from` (`FROM … ORDER BY …`), an
+    /// ordered subquery.
+    pub(super) fn sublist(&self, element: V, from: &Sql) -> V {
+        let mut sql = Sql::new("array(SELECT ");
+        sql.append(&Self::pg_array(&element.elems))
+            .append(from)
+            .push(")::text");
+        self.value(sql, Out::List(Box::new(element.out)))
+    }
+
     /// The array of `element` over the rows of alias `p` ranked `sy_rn`, the first `size`.
     pub(super) fn array(&self, element: V, p: &str, size: i64) -> V {
         let mut filter = Sql::new(&format!("{p}.sy_rn <= "));
