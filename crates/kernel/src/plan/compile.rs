@@ -278,23 +278,22 @@ impl<'a> Compiler<'a> {
                 self.need(p, "id");
                 let q = self.alias();
                 let element = self.node(lines.shape, &q, &f.selection_set.node)?;
-                let order = format!("{q}.{}, {q}.id", lines.order);
-                let mut from = Sql::new(&format!(
-                    " FROM {} {q} WHERE {q}.tenant_id = ",
-                    lines.shape.table
-                ));
-                from.bind(self.caller.tenant_id.to_string())
-                    .push(&format!(" AND {q}.{} = {p}.id", lines.by));
-                if self.b == Backend::Postgres {
-                    from.push(" ORDER BY ").push(&order);
-                    pairs.push((key, self.sublist(element, &from)));
-                    continue;
+                // The lines in their order (PostgreSQL: the rows of the sublist; SQLite: a
+                // derived table's).
+                let mut from = Sql::new(match self.b {
+                    Backend::Postgres => " FROM ",
+                    Backend::Sqlite => " FROM (SELECT * FROM ",
+                });
+                from.push(&format!("{} {q} WHERE {q}.tenant_id = ", lines.shape.table))
+                    .bind(self.caller.tenant_id.to_string())
+                    .push(&format!(
+                        " AND {q}.{} = {p}.id ORDER BY {q}.{}, {q}.id",
+                        lines.by, lines.order
+                    ));
+                if self.b == Backend::Sqlite {
+                    from.push(&format!(") {q}"));
                 }
-                let list = self.ordered_array(element, &order, None);
-                let (value, out) = self.select_value(list, false);
-                let mut sql = Sql::new("SELECT ");
-                sql.append(&value).append(&from);
-                pairs.push((key, self.embed(sql, out)));
+                pairs.push((key, self.sublist(element, &from)));
                 continue;
             }
             return None;
@@ -410,19 +409,14 @@ impl<'a> Compiler<'a> {
                 }
             }),
         };
-        // PostgreSQL reads a nested page that only lists its rows as an ordered subquery
-        // (`array(SELECT … ORDER BY … LIMIT n)`): an ordered aggregate sorts its rows again
-        // on every parent row (PostgreSQL 15).
+        // A nested page that only lists its rows is read as an ordered subquery (see
+        // `sublist`): an ordered aggregate sorts its rows again on every parent row.
         let lists = fields
             .iter()
             .filter(|f| matches!(f.node.name.node.as_str(), "nodes" | "edges"))
             .count();
         let (mut sublist, table) = match rows.order {
-            Some(order)
-                if self.b == Backend::Postgres
-                    && lists == 1
-                    && fields.iter().all(|f| f.node.name.node != "pageInfo") =>
-            {
+            Some(order) if lists == 1 && fields.iter().all(|f| f.node.name.node != "pageInfo") => {
                 (Some((rows.table, order)), None)
             }
             _ => (None, Some(rows.table)),
@@ -560,7 +554,11 @@ impl<'a> Compiler<'a> {
         let columns = self.select_list(p);
         let mut from = Sql::new(" FROM (");
         from.append(&table(&columns, false)?)
-            .push(&format!(") {p} ORDER BY {p}.{order}"));
+            .push(&format!(") {p}"));
+        if self.b == Backend::Postgres {
+            // The derived table's order, stated (PostgreSQL sees it is already so).
+            from.push(&format!(" ORDER BY {p}.{order}"));
+        }
         Some(self.sublist(element, &from))
     }
 

@@ -165,13 +165,28 @@ impl Compiler<'_> {
         self.value(sql, out)
     }
 
-    /// PostgreSQL: the list of `element` over the rows of `from` (`FROM … ORDER BY …`), an
-    /// ordered subquery.
+    /// The list of `element` over the rows of `from`, in their order: PostgreSQL's
+    /// `array(SELECT … FROM … ORDER BY …)`; SQLite's `json_group_array` over a `FROM` subquery
+    /// with its `ORDER BY` (SQLite keeps that order: a subquery with `ORDER BY` is never
+    /// flattened into an aggregate query).
     pub(super) fn sublist(&self, element: V, from: &Sql) -> V {
-        let mut sql = Sql::new("array(SELECT ");
-        sql.append(&Self::pg_array(&element.elems))
-            .append(from)
-            .push(")::text");
+        let sql = match self.b {
+            Backend::Postgres => {
+                let mut sql = Sql::new("array(SELECT ");
+                sql.append(&Self::pg_array(&element.elems))
+                    .append(from)
+                    .push(")::text");
+                sql
+            }
+            Backend::Sqlite => {
+                let mut sql = Sql::new("json((SELECT json_group_array(");
+                sql.append(&element.elems[0])
+                    .push(")")
+                    .append(from)
+                    .push("))");
+                sql
+            }
+        };
         self.value(sql, Out::List(Box::new(element.out)))
     }
 
