@@ -3,26 +3,18 @@
 
 use std::collections::HashMap;
 
-use async_graphql::parser::types::{
-    ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
-};
-use async_graphql::{Name, Positioned, Value, Variables};
+use async_graphql::Variables;
+use async_graphql::parser::types::{ExecutableDocument, Field, OperationDefinition, SelectionSet};
 
 use super::json::V;
 use super::out::Out;
-use super::{Args, Column, Kind, MAX_DEPTH, MAX_KEYS, Shape};
+use super::select::response_key;
+use super::{Args, Column, Kind, Shape};
 use crate::access::{Caller, RowScope};
 use crate::connection::{Page, PageArgs};
 use crate::db::Backend;
 use crate::db::sql::Sql;
 use crate::read::{Expr, Listing};
-
-pub(super) fn response_key(field: &Field) -> &str {
-    field
-        .alias
-        .as_ref()
-        .map_or(field.name.node.as_str(), |a| a.node.as_str())
-}
 
 pub(super) struct Compiler<'a> {
     pub(super) b: Backend,
@@ -77,105 +69,6 @@ impl<'a> Compiler<'a> {
             }
         }
         list
-    }
-
-    /// The fields selected on `type_name`, fragments flattened; `None` if a fragment names
-    /// another type, a directive is used, or a response key repeats.
-    pub(super) fn fields(
-        &self,
-        set: &'a SelectionSet,
-        type_name: &str,
-        depth: usize,
-    ) -> Option<Vec<&'a Positioned<Field>>> {
-        let mut out = Vec::new();
-        self.collect(set, type_name, depth, &mut out)?;
-        let mut keys: Vec<&str> = out.iter().map(|f| response_key(&f.node)).collect();
-        keys.sort_unstable();
-        if keys.windows(2).any(|w| w[0] == w[1]) || out.len() > MAX_KEYS {
-            return None;
-        }
-        Some(out)
-    }
-
-    fn collect(
-        &self,
-        set: &'a SelectionSet,
-        type_name: &str,
-        depth: usize,
-        out: &mut Vec<&'a Positioned<Field>>,
-    ) -> Option<()> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(field) => {
-                    if !field.node.directives.is_empty() {
-                        return None;
-                    }
-                    out.push(field);
-                }
-                Selection::InlineFragment(fragment) => {
-                    let f = &fragment.node;
-                    if !f.directives.is_empty()
-                        || f.type_condition
-                            .as_ref()
-                            .is_some_and(|c| c.node.on.node.as_str() != type_name)
-                    {
-                        return None;
-                    }
-                    self.collect(&f.selection_set.node, type_name, depth + 1, out)?;
-                }
-                Selection::FragmentSpread(spread) => {
-                    if !spread.node.directives.is_empty() {
-                        return None;
-                    }
-                    let fragment = self
-                        .document
-                        .fragments
-                        .get(&spread.node.fragment_name.node)?;
-                    if !fragment.node.directives.is_empty()
-                        || fragment.node.type_condition.node.on.node.as_str() != type_name
-                    {
-                        return None;
-                    }
-                    self.collect(&fragment.node.selection_set.node, type_name, depth + 1, out)?;
-                }
-            }
-        }
-        Some(())
-    }
-
-    /// A field's arguments with variables substituted; a variable that was not given (and
-    /// has no default) leaves its argument out, as the specification says.
-    pub(super) fn args(&self, field: &Field) -> Option<Args> {
-        let mut args = Vec::new();
-        for (name, value) in &field.arguments {
-            let value = match &value.node {
-                async_graphql_value::Value::Variable(var) => match self.variable(var) {
-                    Some(v) => v,
-                    None => continue,
-                },
-                other => other
-                    .clone()
-                    .into_const_with(|var| self.variable(&var).ok_or(()))
-                    .ok()?,
-            };
-            args.push((name.node.clone(), value));
-        }
-        Some(Args(args))
-    }
-
-    fn variable(&self, name: &Name) -> Option<Value> {
-        if let Some(v) = self.variables.get(name) {
-            return Some(v.clone());
-        }
-        self.op
-            .variable_definitions
-            .iter()
-            .find(|d| d.node.name.node == *name)
-            .and_then(|d| d.node.default_value.as_ref())
-            .map(|d| d.node.clone())
     }
 
     /// The JSON object of one row of `shape` (alias `p`) with `set` selected.
@@ -350,7 +243,7 @@ impl<'a> Compiler<'a> {
                 sql.push(")");
             }
         }
-        sql.push(" THEN ").append(&value.elems[0]).push(" END");
+        sql.push(" THEN ").append(&value.single()).push(" END");
         value.elems = vec![sql];
         Some(value)
     }

@@ -14,6 +14,16 @@ pub(super) struct V {
     pub(super) out: Out,
 }
 
+impl V {
+    /// The one expression of a value that has one (a leaf; any value on SQLite).
+    pub(super) fn single(&self) -> Sql {
+        self.elems
+            .first()
+            .cloned()
+            .unwrap_or_else(|| Sql::new("NULL"))
+    }
+}
+
 impl Compiler<'_> {
     pub(super) fn value(&self, sql: Sql, out: Out) -> V {
         V {
@@ -100,7 +110,7 @@ impl Compiler<'_> {
                         sql.push(", ");
                     }
                     // Response keys are GraphQL names: letters, digits and underscores.
-                    sql.push("'").push(key).push("', ").append(&value.elems[0]);
+                    sql.push("'").push(key).push("', ").append(&value.single());
                 }
                 sql.push(")");
                 self.value(sql, Out::Json)
@@ -129,25 +139,13 @@ impl Compiler<'_> {
     /// no row, which reads as `null`), and how that one value reads.
     pub(super) fn select_value(&self, v: V, nullable: bool) -> (Sql, Out) {
         match self.b {
-            Backend::Postgres if v.elems.len() == 1 && !nullable => (
-                v.elems
-                    .into_iter()
-                    .next()
-                    .unwrap_or_else(|| Sql::new("NULL")),
-                v.out,
-            ),
+            Backend::Postgres if v.elems.len() == 1 && !nullable => (v.single(), v.out),
             Backend::Postgres => {
                 let mut sql = Sql::new("(");
                 sql.append(&Self::pg_array(&v.elems)).push(")::text");
                 (sql, Out::Nested(Box::new(v.out)))
             }
-            Backend::Sqlite => (
-                v.elems
-                    .into_iter()
-                    .next()
-                    .unwrap_or_else(|| Sql::new("NULL")),
-                Out::Json,
-            ),
+            Backend::Sqlite => (v.single(), Out::Json),
         }
     }
 
@@ -180,7 +178,7 @@ impl Compiler<'_> {
             }
             Backend::Sqlite => {
                 let mut sql = Sql::new("json((SELECT json_group_array(");
-                sql.append(&element.elems[0])
+                sql.append(&element.single())
                     .push(")")
                     .append(from)
                     .push("))");
@@ -190,27 +188,24 @@ impl Compiler<'_> {
         self.value(sql, Out::List(Box::new(element.out)))
     }
 
-    /// The array of `element` over the rows of alias `p` ranked `sy_rn`, the first `size`.
+    /// The array of `element` over the rows of alias `p` ranked `sy_rn`, the first `size` (an
+    /// aggregate over the derived table; none: `[]`).
     pub(super) fn array(&self, element: V, p: &str, size: i64) -> V {
-        let mut filter = Sql::new(&format!("{p}.sy_rn <= "));
-        filter.bind(size);
-        self.ordered_array(element, &format!("{p}.sy_rn"), Some(filter))
-    }
-
-    /// The array of `element` over the rows in `order`, those that pass `filter` (none: `[]`).
-    pub(super) fn ordered_array(&self, element: V, order: &str, filter: Option<Sql>) -> V {
-        let mut sql = Sql::new(match self.b {
-            Backend::Postgres => "(array_agg(",
-            Backend::Sqlite => "json_group_array(",
-        });
-        match self.b {
-            Backend::Postgres => sql.append(&Self::pg_array(&element.elems)),
-            Backend::Sqlite => sql.append(&element.elems[0]),
+        let mut sql = match self.b {
+            Backend::Postgres => {
+                let mut sql = Sql::new("(array_agg(");
+                sql.append(&Self::pg_array(&element.elems));
+                sql
+            }
+            Backend::Sqlite => {
+                let mut sql = Sql::new("json_group_array(");
+                sql.append(&element.single());
+                sql
+            }
         };
-        sql.push(" ORDER BY ").push(order).push(")");
-        if let Some(filter) = filter {
-            sql.push(" FILTER (WHERE ").append(&filter).push(")");
-        }
+        sql.push(&format!(" ORDER BY {p}.sy_rn) FILTER (WHERE {p}.sy_rn <= "))
+            .bind(size)
+            .push(")");
         if self.b == Backend::Postgres {
             sql.push(")::text");
         }

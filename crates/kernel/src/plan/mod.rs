@@ -15,6 +15,7 @@
 mod compile;
 mod json;
 mod out;
+mod select;
 
 pub use out::Out;
 
@@ -226,7 +227,7 @@ impl Planner {
         let fields = c.fields(&op.selection_set.node, "Query", 0)?;
         let mut steps = Vec::new();
         for field in fields {
-            let key = compile::response_key(&field.node).to_owned();
+            let key = select::response_key(&field.node).to_owned();
             let (shape, one) = *self.roots.get(field.node.name.node.as_str())?;
             let args = c.args(&field.node)?;
             let planned = if one {
@@ -307,48 +308,4 @@ pub async fn run(db: &crate::db::Db, steps: &[Step]) -> Result<Vec<Option<Option
         out.push(rows.into_iter().next().map(|a| a.j));
     }
     Ok(out)
-}
-
-/// Appends `json` to `out` without the whitespace between its tokens (PostgreSQL's `json`
-/// text has spaces after `:` and `,` and line breaks between array elements).
-pub fn push_compact(out: &mut Vec<u8>, json: &str) {
-    let bytes = json.as_bytes();
-    out.reserve(bytes.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in bytes {
-        if in_string {
-            out.push(b);
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match b {
-            b' ' | b'\n' | b'\r' | b'\t' => {}
-            b'"' => {
-                in_string = true;
-                out.push(b);
-            }
-            _ => out.push(b),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::push_compact;
-
-    #[test]
-    fn compact_json_keeps_strings_whole() {
-        let mut out = Vec::new();
-        push_compact(&mut out, "{\"a b\" : [1, \n 2], \"c\" : \"x \\\" y\"}");
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "{\"a b\":[1,2],\"c\":\"x \\\" y\"}"
-        );
-    }
 }

@@ -43,13 +43,11 @@ impl Out {
     }
 
     /// The JSON of `text`, a statement's answer: the one element this reads (for
-    /// [`Out::Json`], the JSON itself), appended to `json` without whitespace.
+    /// [`Out::Json`], the JSON itself: SQLite's JSON functions write it without whitespace),
+    /// appended to `json`.
     pub fn write(&self, text: Option<&str>, json: &mut Vec<u8>) -> Result<(), Error> {
         if let Out::Json = self {
-            match text {
-                Some(text) => super::push_compact(json, text),
-                None => json.extend_from_slice(b"null"),
-            }
+            json.extend_from_slice(text.unwrap_or("null").as_bytes());
             return Ok(());
         }
         let element = text.map_or(Element::Null, |t| Element::Text(t.to_owned()));
