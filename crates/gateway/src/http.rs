@@ -217,14 +217,20 @@ pub fn strip_bearer(value: &str) -> &str {
         .trim()
 }
 
-/// The caller behind the request's credential; no credential: anonymous.
-pub async fn caller_from_headers(
+/// The caller behind the request's credential, possibly with rights kept from an earlier
+/// request (confirmed before anything acts for it: see [`Origin::confirm`]); no credential:
+/// anonymous.
+async fn caller_from_headers(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<Caller>, switchyard_kernel::Error> {
     match credential(headers) {
         None => Ok(None),
-        Some(credential) => state.authenticator.authenticate(credential).await.map(Some),
+        Some(credential) => state
+            .authenticator
+            .authenticate_kept(credential)
+            .await
+            .map(Some),
     }
 }
 
@@ -261,6 +267,21 @@ pub fn client_addr(state: &AppState, parts: &axum::http::request::Parts) -> Opti
 pub struct Origin {
     pub caller: Option<Caller>,
     pub address: Option<ClientAddr>,
+}
+
+impl Origin {
+    /// Reads the caller's rights again if they were kept from an earlier request (see
+    /// `Caller::kept`); `Ok(true)` when they were. UNAUTHENTICATED: the user or session no
+    /// longer is.
+    async fn confirm(&mut self, state: &AppState) -> Result<bool, switchyard_kernel::Error> {
+        match &self.caller {
+            Some(caller) if caller.kept().is_some() => {
+                self.caller = Some(state.authenticator.confirm(caller).await?);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
 /// Builds the executable request for one operation.
@@ -301,29 +322,44 @@ pub(crate) struct Outcome {
 
 /// Runs one operation: the request checks ([`crate::checks`]), then the direct path when the
 /// access policy admits the whole document for the caller (see [`crate::schema::Direct`]),
-/// else the checked schema. Every operation is executed once.
-async fn execute(state: &AppState, params: Params, origin: &Origin) -> Outcome {
-    let caller = origin.caller.as_ref();
+/// else the checked schema. Every operation is executed once. Rights kept from an earlier
+/// request are confirmed first (a planned read confirms them in its own statement); the error
+/// is UNAUTHENTICATED when they no longer hold at all.
+async fn execute(
+    state: &AppState,
+    params: Params,
+    origin: &mut Origin,
+) -> Result<Outcome, switchyard_kernel::Error> {
     let document = match state.checks.prepare(
         &params.query,
         params.operation_name.as_deref(),
         &params.variables,
     ) {
         Ok(document) => document,
-        Err(errors) => return refused(&errors),
+        Err(errors) => return Ok(refused(&errors)),
     };
-    let admitted = state.config.direct_queries
-        && state
-            .direct
-            .admits(&document, params.operation_name.as_deref(), caller);
+    let admits = |origin: &Origin| {
+        state.config.direct_queries
+            && state.direct.admits(
+                &document,
+                params.operation_name.as_deref(),
+                origin.caller.as_ref(),
+            )
+    };
+    let mut admitted = admits(origin);
     if admitted
         && state.config.planned_reads
-        && let Some(caller) = caller
-        && let Some(outcome) =
-            crate::planned::answer(state, &params, &document, origin, caller).await
+        && let Some(caller) = &origin.caller
     {
-        return outcome;
+        match crate::planned::answer(state, &params, &document, origin, caller).await {
+            crate::planned::Planned::Answered(outcome) => return Ok(outcome),
+            crate::planned::Planned::Uncovered | crate::planned::Planned::Stale => {}
+        }
     }
+    if origin.confirm(state).await? {
+        admitted = admits(origin);
+    }
+    let origin = &*origin;
     if admitted {
         let mut request = graphql_request(
             params.operation_name.clone(),
@@ -354,11 +390,11 @@ async fn execute(state: &AppState, params: Params, origin: &Origin) -> Outcome {
                 params.operation_name.as_deref(),
                 state.checks.index(),
             );
-            return Outcome {
+            return Ok(Outcome {
                 body: serialized(&response),
                 request_error: false,
                 errors,
-            };
+            });
         }
     }
     state.metrics.checked_operation(admitted);
@@ -376,7 +412,7 @@ async fn execute(state: &AppState, params: Params, origin: &Origin) -> Outcome {
     let errors = response.errors.len();
     if !executed.get() && !response.errors.is_empty() {
         code_request_errors(&mut response);
-        return refused(&response.errors);
+        return Ok(refused(&response.errors));
     }
     code_execution_errors(&mut response);
     reorder(
@@ -385,11 +421,11 @@ async fn execute(state: &AppState, params: Params, origin: &Origin) -> Outcome {
         operation_name.as_deref(),
         state.checks.index(),
     );
-    Outcome {
+    Ok(Outcome {
         body: serialized(&response),
         request_error: false,
         errors,
-    }
+    })
 }
 
 /// A request refused before it ran: its errors and no `data`.
@@ -548,25 +584,26 @@ async fn handle(
             return response;
         }
     }
+    let refused_credentials = |error: switchyard_kernel::Error| {
+        let mut response = error_response(
+            StatusCode::UNAUTHORIZED,
+            media,
+            error.code(),
+            &error.message(),
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+        tracing::info!(target: "switchyard::request", status = 401, reason = %error.message(), "refused credentials");
+        response
+    };
     let caller = match caller_from_headers(state, &parts.headers).await {
         Ok(caller) => caller,
-        Err(error) => {
-            let mut response = error_response(
-                StatusCode::UNAUTHORIZED,
-                media,
-                error.code(),
-                &error.message(),
-            );
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
-            tracing::info!(target: "switchyard::request", status = 401, reason = %error.message(), "refused credentials");
-            return response;
-        }
+        Err(error) => return refused_credentials(error),
     };
     let (principal, tenant) = who(&caller);
-    let origin = Origin {
+    let mut origin = Origin {
         caller,
         address: client_addr(state, &parts),
     };
@@ -577,7 +614,10 @@ async fn handle(
         .join(",");
     let mut outcomes = Vec::with_capacity(batch.len());
     for params in batch {
-        outcomes.push(execute(state, params, &origin).await);
+        match execute(state, params, &mut origin).await {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(error) => return refused_credentials(error),
+        }
     }
     let errors: usize = outcomes.iter().map(|o| o.errors).sum();
     state.metrics.graphql_errors(errors);

@@ -9,16 +9,41 @@ use crate::http::{Origin, Outcome, Params, graphql_request, serialized};
 use crate::schema::Executed;
 use crate::state::AppState;
 
+/// What the planned path made of an operation.
+pub(crate) enum Planned {
+    Answered(Outcome),
+    /// The planner does not cover it, or the schema's validation refuses it: nothing ran, the
+    /// resolvers answer.
+    Uncovered,
+    /// The caller's rights were kept from an earlier request and no longer hold as they were:
+    /// nothing was answered; they are read again and the resolvers answer.
+    Stale,
+}
+
 /// Answers an admitted query with planned SQL (see `switchyard_kernel::plan`) when the planner
-/// covers every root field and the schema's validation accepts the request; `None` otherwise,
-/// before anything ran (the resolvers then answer).
+/// covers every root field and the schema's validation accepts the request.
 pub(crate) async fn answer(
     state: &AppState,
     params: &Params,
     document: &async_graphql::parser::types::ExecutableDocument,
     origin: &Origin,
     caller: &Caller,
-) -> Option<Outcome> {
+) -> Planned {
+    match planned(state, params, document, origin, caller).await {
+        Some(Some(outcome)) => Planned::Answered(outcome),
+        Some(None) => Planned::Stale,
+        None => Planned::Uncovered,
+    }
+}
+
+/// `None`: not planned; `Some(None)`: stale rights.
+async fn planned(
+    state: &AppState,
+    params: &Params,
+    document: &async_graphql::parser::types::ExecutableDocument,
+    origin: &Origin,
+    caller: &Caller,
+) -> Option<Option<Outcome>> {
     let op = crate::checks::operation(document, params.operation_name.as_deref())?;
     let variables = async_graphql::Variables::from_json(Value::Object(params.variables.clone()));
     let steps = state.direct.planner.plan(
@@ -55,23 +80,26 @@ pub(crate) async fn answer(
     state.metrics.planned_operation();
     let mut errors: Vec<async_graphql::ServerError> = Vec::new();
     let mut body = Vec::with_capacity(4096);
-    let answers = switchyard_kernel::plan::run(&state.services.db, &steps)
-        .await
-        .and_then(|answers| {
-            // Each answer's JSON, written as its plan reads it.
-            let mut written = Vec::with_capacity(answers.len());
-            for (step, answer) in steps.iter().zip(answers) {
-                written.push(match answer {
-                    Some(text) => {
-                        let mut json = Vec::with_capacity(text.as_ref().map_or(4, String::len));
-                        step.out.write(text.as_deref(), &mut json)?;
-                        Some(json)
-                    }
-                    None => None,
-                });
-            }
-            Ok(written)
-        });
+    let answers = match switchyard_kernel::plan::run(&state.services.db, &steps).await {
+        Ok(None) => return Some(None),
+        Ok(Some(answers)) => Ok(answers),
+        Err(error) => Err(error),
+    };
+    let answers = answers.and_then(|answers| {
+        // Each answer's JSON, written as its plan reads it.
+        let mut written = Vec::with_capacity(answers.len());
+        for (step, answer) in steps.iter().zip(answers) {
+            written.push(match answer {
+                Some(text) => {
+                    let mut json = Vec::with_capacity(text.as_ref().map_or(4, String::len));
+                    step.out.write(text.as_deref(), &mut json)?;
+                    Some(json)
+                }
+                None => None,
+            });
+        }
+        Ok(written)
+    });
     match answers {
         Ok(answers) => {
             body.extend_from_slice(b"{\"data\":{");
@@ -105,11 +133,11 @@ pub(crate) async fn answer(
         body.extend_from_slice(&serialized(&errors));
     }
     body.push(b'}');
-    Some(Outcome {
+    Some(Some(Outcome {
         body,
         request_error: false,
         errors: errors.len(),
-    })
+    }))
 }
 
 /// `error` as the field error of a root field.

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::db::sql::Sql;
 use crate::error::Error;
 use crate::ids::{ApiKeyId, LocationId, TenantId, UserId};
 
@@ -191,6 +192,11 @@ pub struct Caller {
     /// The locations the acting user belongs to (for `location` scope).
     pub location_ids: Arc<[LocationId]>,
     permissions: Arc<HashMap<String, Scope>>,
+    /// Set when the server kept these rights from an earlier request instead of reading them
+    /// for this one: a condition, true while they still hold. Whatever acts for such a caller
+    /// confirms them first: the planner compiles the condition into its statement, every other
+    /// path reads the rights again (see `Authenticator::confirm` in identity).
+    kept_while: Option<Arc<Sql>>,
 }
 
 /// Which rows of a table a caller reaches for one permission.
@@ -254,7 +260,19 @@ impl Caller {
             principal,
             location_ids: location_ids.into(),
             permissions: Arc::new(permissions),
+            kept_while: None,
         }
+    }
+
+    /// These rights, kept by the server while `condition` (SQL) holds.
+    pub fn kept_while(mut self, condition: Sql) -> Caller {
+        self.kept_while = Some(Arc::new(condition));
+        self
+    }
+
+    /// The condition under which kept rights still hold; `None`: read for this request.
+    pub fn kept(&self) -> Option<&Sql> {
+        self.kept_while.as_deref()
     }
 
     /// This caller acting through a credential limited to `grants` (an API key): each

@@ -415,3 +415,62 @@ backend_test! {
         assert_eq!(error_code(&again), Some("UNAUTHENTICATED"));
     }
 }
+
+backend_test! {
+    async fn rights_withdrawn_on_another_server_count_at_once_for_kept_callers(app: TestApp) {
+        use diesel_async::RunQueryDsl;
+        // Two servers on one database, as in production. Each keeps a caller's rights between
+        // requests and confirms them in the planned statement itself; what changes them,
+        // through the other server or by plain SQL, counts from the next request on.
+        let t = app.tenant("kept").await;
+        let other = app.twin(|_| {}).await;
+        customer(&app, &t.owner_token, json!({"firstName": "Kept", "lastName": "Customer"})).await;
+        let (rep, rep_token) = app.user(&t, "rep@kept.example", &["admin"], &[t.location]).await;
+        let customers = "{ customers { totalCount } }";
+        let count = |body: Value| body["data"]["customers"]["totalCount"].clone();
+        assert_eq!(count(app.gql(Some(&rep_token), customers, json!({})).await), 1);
+        // Kept: one statement, the planned read (background work may add to the process-wide
+        // counter, so the fewest of a few runs is the request's own).
+        let mut fewest = u64::MAX;
+        for _ in 0..3 {
+            let before = statements(&app);
+            assert_eq!(count(app.gql(Some(&rep_token), customers, json!({})).await), 1);
+            fewest = fewest.min(statements(&app) - before);
+        }
+        assert_eq!(fewest, 1, "the caller's rights were read again");
+
+        // A role taken away on the other server: crew reads no customers.
+        let roles = "mutation($id: ID!, $roles: [String!]!) { setUserRoles(input: {id: $id, roles: $roles}) { userErrors { code } } }";
+        other.ok(&t.owner_token, roles, json!({"id": rep.to_global(), "roles": ["crew"]})).await;
+        let body = app.gql(Some(&rep_token), customers, json!({})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+        // Given back by plain SQL: any writer counts.
+        {
+            let mut pooled = other.services.db.write().await.unwrap();
+            let mut conn = pooled.conn();
+            let sql = format!("INSERT INTO user_roles (tenant_id, user_id, role_key) VALUES ('{}', '{}', 'admin')", t.id, rep);
+            switchyard_kernel::db_run!(&mut conn, |c| diesel::sql_query(&sql).execute(c).await).unwrap();
+        }
+        assert_eq!(count(app.gql(Some(&rep_token), customers, json!({})).await), 1);
+
+        // The session ended on the other server: refused at once, as a credential.
+        other.ok(&rep_token, "mutation { logout { sessionsEnded } }", json!({})).await;
+        let (status, body) = app.post(Some(&rep_token), customers, json!({})).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+
+        // A new session, kept, then the user deactivated on the other server.
+        let token = app.token(t.id, rep).await;
+        for _ in 0..2 {
+            assert_eq!(count(app.gql(Some(&token), customers, json!({})).await), 1);
+        }
+        other.ok(&t.owner_token, "mutation($id: ID!) { deactivateUser(input: {id: $id}) { userErrors { code } } }",
+            json!({"id": rep.to_global()})).await;
+        let (status, body) = app.post(Some(&token), customers, json!({})).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+        // Nor does a mutation get through (paths other than planned reads read rights again).
+        let (status, _) = app.post(Some(&token), "mutation { logout { sessionsEnded } }", json!({})).await;
+        assert_eq!(status, 401);
+    }
+}

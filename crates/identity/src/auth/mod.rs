@@ -32,6 +32,54 @@ pub struct Authenticator {
     keys: JwtKeys,
     pub lifetimes: TokenLifetimes,
     limiter: LoginLimiter,
+    kept: KeptCallers,
+}
+
+/// Callers whose rights were read, by tenant, user and session, each kept with the condition
+/// under which its rights still hold (see [`Caller::kept`]): the tenant's access version is
+/// still the one they were read at (migration 8 counts it up, by trigger, on every change to
+/// what [`principal_sql`] reads) and the session is live. In memory, per process; another
+/// process's changes reach it through that version, not through a message.
+#[derive(Default)]
+struct KeptCallers {
+    callers: Mutex<HashMap<KeptKey, Caller>>,
+}
+
+/// Tenant, user and session (`sid`) of a kept caller.
+type KeptKey = (TenantId, UserId, Option<String>);
+
+/// Callers kept at most; the map starts afresh when full.
+const KEPT_CALLERS: usize = 10_000;
+
+impl KeptCallers {
+    fn get(&self, key: &KeptKey) -> Option<Caller> {
+        self.callers.lock().ok()?.get(key).cloned()
+    }
+
+    /// Keeps `caller`, read at access version `version`.
+    fn keep(&self, key: KeptKey, caller: &Caller, version: i64) {
+        let mut condition = Sql::new("(SELECT t.access_version FROM tenants t WHERE t.id = ");
+        condition.bind(key.0.to_string()).push(") = ").bind(version);
+        if let Some(session) = &key.2 {
+            condition
+                .push(" AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ")
+                .bind(session.as_str())
+                .push(" AND s.revoked_at IS NULL)");
+        }
+        let kept = caller.clone().kept_while(condition);
+        if let Ok(mut callers) = self.callers.lock() {
+            if callers.len() >= KEPT_CALLERS {
+                callers.clear();
+            }
+            callers.insert(key, kept);
+        }
+    }
+
+    fn forget(&self, key: &KeptKey) {
+        if let Ok(mut callers) = self.callers.lock() {
+            callers.remove(key);
+        }
+    }
 }
 
 #[derive(QueryableByName, Debug)]
@@ -76,7 +124,10 @@ fn principal_sql(tenant: TenantId, user: UserId, session: Option<String>) -> Sql
         .bind(tenant.as_str())
         .push(" AND ur.user_id = ")
         .bind(user.as_str())
-        .push(" UNION ALL SELECT 'perm', g.permission, g.scope FROM user_grants g WHERE g.tenant_id = ")
+        .push(
+            " UNION ALL SELECT CASE WHEN g.expires_at IS NULL THEN 'perm' ELSE 'perm_until' END, \
+             g.permission, g.scope FROM user_grants g WHERE g.tenant_id = ",
+        )
         .bind(tenant.as_str())
         .push(" AND g.user_id = ")
         .bind(user.as_str())
@@ -88,7 +139,12 @@ fn principal_sql(tenant: TenantId, user: UserId, session: Option<String>) -> Sql
         )
         .bind(tenant.as_str())
         .push(" AND ul.user_id = ")
-        .bind(user.as_str());
+        .bind(user.as_str())
+        .push(
+            " UNION ALL SELECT 'access', CAST(t.access_version AS TEXT), NULL FROM tenants t \
+             WHERE t.id = ",
+        )
+        .bind(tenant.as_str());
     sql
 }
 
@@ -106,6 +162,7 @@ impl Authenticator {
             keys: JwtKeys::new(settings)?,
             lifetimes,
             limiter: LoginLimiter::new(login_limits),
+            kept: KeptCallers::default(),
         })
     }
 
@@ -172,6 +229,53 @@ impl Authenticator {
         ))
     }
 
+    /// The caller behind a bearer credential, as [`Authenticator::authenticate`], but possibly
+    /// with rights kept from an earlier request ([`Caller::kept`]): only for code that confirms
+    /// them before acting (a planned read checks them in its statement; anything else calls
+    /// [`Authenticator::confirm`]). The credential itself (signature, expiry) is checked here
+    /// every time.
+    pub async fn authenticate_kept(&self, credential: &str) -> Result<Caller, Error> {
+        if credential.starts_with(api_keys::KEY_PREFIX) {
+            return self.authenticate(credential).await;
+        }
+        let claims = self.keys.verify(credential)?;
+        let (Some(tenant), Ok(user)) = (
+            claims
+                .tid
+                .as_deref()
+                .and_then(|t| t.parse::<TenantId>().ok()),
+            claims.sub.parse::<UserId>(),
+        ) else {
+            return self.authenticate(credential).await;
+        };
+        let key = (tenant, user, claims.sid);
+        if let Some(caller) = self.kept.get(&key) {
+            return Ok(caller);
+        }
+        let (caller, version) = self.read_caller(tenant, user, key.2.clone()).await?;
+        if let Some(version) = version {
+            self.kept.keep(key, &caller, version);
+        }
+        Ok(caller)
+    }
+
+    /// `caller` with rights read now: the same caller when they were (not kept), else read
+    /// again (and kept afresh), or UNAUTHENTICATED when the user or session no longer is.
+    pub async fn confirm(&self, caller: &Caller) -> Result<Caller, Error> {
+        let (true, Principal::User { id, session, .. }) =
+            (caller.kept().is_some(), &caller.principal)
+        else {
+            return Ok(caller.clone());
+        };
+        let key = (caller.tenant_id, *id, session.clone());
+        self.kept.forget(&key);
+        let (fresh, version) = self.read_caller(key.0, key.1, key.2.clone()).await?;
+        if let Some(version) = version {
+            self.kept.keep(key, &fresh, version);
+        }
+        Ok(fresh)
+    }
+
     async fn user_by_email(&self, tenant: TenantId, email: &str) -> Result<Option<UserId>, Error> {
         use crate::schema::users;
         let email = switchyard_kernel::validate::normalize_email(email);
@@ -194,6 +298,17 @@ impl Authenticator {
         user: UserId,
         session: Option<String>,
     ) -> Result<Caller, Error> {
+        Ok(self.read_caller(tenant, user, session).await?.0)
+    }
+
+    /// The caller, and the tenant's access version its rights were read at when they may be
+    /// kept (not when a grant with an end date is among them: its end changes them unseen).
+    async fn read_caller(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        session: Option<String>,
+    ) -> Result<(Caller, Option<i64>), Error> {
         let mut pooled = self.db.read().await?;
         let mut conn = pooled.conn();
         let rows: Vec<PrincipalRow> =
@@ -203,6 +318,7 @@ impl Authenticator {
         let mut session_live = session.is_none();
         let mut grants: Vec<(String, Scope)> = Vec::new();
         let mut locations: Vec<LocationId> = Vec::new();
+        let (mut version, mut keepable) = (None, true);
         for row in rows {
             match (row.kind.as_str(), row.a, row.b) {
                 ("user", Some(s), k) => {
@@ -222,11 +338,15 @@ impl Authenticator {
                         );
                     }
                 }
-                ("perm", Some(permission), Some(scope)) => {
+                (kind @ ("perm" | "perm_until"), Some(permission), Some(scope)) => {
                     if let Some(scope) = Scope::parse(&scope) {
                         grants.push((permission, scope));
                     }
+                    if kind == "perm_until" {
+                        keepable = false;
+                    }
                 }
+                ("access", Some(v), _) => version = v.parse::<i64>().ok(),
                 ("location", Some(id), _) => {
                     if let Ok(id) = id.parse() {
                         locations.push(id);
@@ -243,7 +363,7 @@ impl Authenticator {
         if !session_live {
             return Err(Error::unauthenticated("session ended; sign in again"));
         }
-        Ok(Caller::new(
+        let caller = Caller::new(
             tenant,
             Principal::User {
                 id: user,
@@ -252,7 +372,8 @@ impl Authenticator {
             },
             locations,
             grants,
-        ))
+        );
+        Ok((caller, version.filter(|_| keepable)))
     }
 
     /// Starts a session for a user without a password (the CLI's `token` command and tests):

@@ -171,6 +171,9 @@ pub struct Step {
     pub sql: Option<Sql>,
     /// How the statement's answer reads.
     pub out: Out,
+    /// The statement also answers whether the caller's kept rights still hold (column `ok`,
+    /// see [`Caller::kept`]).
+    pub checked: bool,
 }
 
 /// The root fields the planner answers, built once from every domain's shapes.
@@ -242,21 +245,54 @@ impl Planner {
             if out.depth() > MAX_NESTING {
                 return None;
             }
+            let checked = sql.is_some() && caller.kept().is_some();
+            let sql = match (sql, caller.kept()) {
+                (Some(sql), Some(condition)) => Some(checked_sql(sql, condition)),
+                (sql, _) => sql,
+            };
             steps.push(Step {
                 key,
                 pos: field.pos,
                 sql,
                 out,
+                checked,
             });
+        }
+        if caller.kept().is_some() && !steps.iter().any(|s| s.checked) {
+            // Nothing would confirm the kept rights: the resolvers answer, for a caller whose
+            // rights are read again.
+            return None;
         }
         Some(steps)
     }
+}
+
+/// `sql` (one row or none, column `j`) answering one row in any case, with column `ok`
+/// ('ok' while `condition` holds): the check costs no statement of its own.
+fn checked_sql(sql: Sql, condition: &Sql) -> Sql {
+    let mut checked = Sql::new("SELECT s.found, s.j, g.ok FROM (SELECT CASE WHEN ");
+    checked
+        .append(condition)
+        .push(" THEN 'ok' END AS ok) g LEFT JOIN (SELECT 1 AS found, a.j FROM (")
+        .append(&sql)
+        .push(") a) s ON 1 = 1");
+    checked
 }
 
 #[derive(diesel::QueryableByName)]
 struct Answer {
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     j: Option<String>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct CheckedAnswer {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    found: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    j: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    ok: Option<String>,
 }
 
 /// Distinct planned statement texts kept prepared by the connections, at most; others run
@@ -285,8 +321,12 @@ fn may_prepare(sql: &Sql, backend: crate::db::Backend) -> bool {
 }
 
 /// Runs the steps on one read connection, in order: each root field's answer (column `j`,
-/// which [`Step::out`] reads), `None` where a `one` field found nothing.
-pub async fn run(db: &crate::db::Db, steps: &[Step]) -> Result<Vec<Option<Option<String>>>, Error> {
+/// which [`Step::out`] reads), `None` where a `one` field found nothing. `Ok(None)`: the
+/// caller's kept rights no longer hold (see [`Caller::kept`]); nothing is answered.
+pub async fn run(
+    db: &crate::db::Db,
+    steps: &[Step],
+) -> Result<Option<Vec<Option<Option<String>>>>, Error> {
     let mut pooled = db.read().await?;
     let mut conn = pooled.conn();
     let mut out = Vec::with_capacity(steps.len());
@@ -304,8 +344,16 @@ pub async fn run(db: &crate::db::Db, steps: &[Step]) -> Result<Vec<Option<Option
             uncached = s;
             &uncached
         };
-        let rows: Vec<Answer> = sql.load(&mut conn).await?;
-        out.push(rows.into_iter().next().map(|a| a.j));
+        if step.checked {
+            let rows: Vec<CheckedAnswer> = sql.load(&mut conn).await?;
+            let Some(row) = rows.into_iter().next().filter(|r| r.ok.is_some()) else {
+                return Ok(None);
+            };
+            out.push(row.found.map(|_| row.j));
+        } else {
+            let rows: Vec<Answer> = sql.load(&mut conn).await?;
+            out.push(rows.into_iter().next().map(|a| a.j));
+        }
     }
-    Ok(out)
+    Ok(Some(out))
 }

@@ -1,0 +1,17 @@
+DROP TRIGGER users_access;
+DROP TRIGGER roles_access_insert;
+DROP TRIGGER roles_access_update;
+DROP TRIGGER roles_access_delete;
+DROP TRIGGER role_permissions_access_insert;
+DROP TRIGGER role_permissions_access_update;
+DROP TRIGGER role_permissions_access_delete;
+DROP TRIGGER user_roles_access_insert;
+DROP TRIGGER user_roles_access_update;
+DROP TRIGGER user_roles_access_delete;
+DROP TRIGGER user_grants_access_insert;
+DROP TRIGGER user_grants_access_update;
+DROP TRIGGER user_grants_access_delete;
+DROP TRIGGER user_locations_access_insert;
+DROP TRIGGER user_locations_access_update;
+DROP TRIGGER user_locations_access_delete;
+ALTER TABLE tenants DROP COLUMN access_version;
