@@ -28,6 +28,8 @@ const SHAPES: &str = "query($after: String) {
     byName: customers(first: 3, after: $after, orderBy: {field: NAME, direction: DESC}) {
       edges { cursor node { displayName } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } }
     none: customers(first: 0) { pageInfo { startCursor endCursor hasNextPage } }
+    listed: customers(first: 2, after: $after, orderBy: {field: NAME, direction: DESC}) { edges { cursor node { displayName } } }
+    empty: customers(first: 0) { nodes { id } }
     inactive: customers(first: 3, filter: {active: {eq: false}}) { nodes { id } }
     found: customers(search: \"a\") { totalCount nodes { ...Names } }
   }
@@ -112,9 +114,10 @@ backend_test! {
             }
         }
 
-        // The planner answered what it covers: the deep page and a customer by ID, once each,
-        // with one statement each besides the caller's.
-        for (query, variables) in [(DEEP, json!({})), (ONE, json!({"id": own})), (WIDE, json!({})), (QUOTES, json!({}))] {
+        // The planner answered what it covers (the deep page, a customer by ID, the shapes of
+        // lists and pages), once each.
+        for (query, variables) in [(DEEP, json!({})), (ONE, json!({"id": own})), (WIDE, json!({})), (QUOTES, json!({})),
+            (SHAPES, json!({"after": cursor}))] {
             let before = planned(&app).await;
             let data = app.ok(&t.owner_token, query, variables).await;
             assert!(data.as_object().is_some_and(|d| !d.is_empty()));

@@ -11,7 +11,7 @@ use super::out::Out;
 use super::select::response_key;
 use super::{Args, Column, Kind, Shape};
 use crate::access::{Caller, RowScope};
-use crate::connection::{Page, PageArgs};
+use crate::connection::{Bounds, Page, PageArgs};
 use crate::db::Backend;
 use crate::db::sql::Sql;
 use crate::read::{Expr, Listing};
@@ -27,9 +27,22 @@ pub(super) struct Compiler<'a> {
     pub(super) used: HashMap<String, Vec<&'static str>>,
 }
 
-/// Builds a derived table from its select list: ranked (`sy_rn`, one row more than the page),
-/// or (`false`) the page's rows alone, in order.
-type DerivedTable<'s> = Box<dyn FnOnce(&str, bool) -> Option<Sql> + 's>;
+/// Builds a derived table from its select list, in one of three forms.
+type DerivedTable<'s> = Box<dyn FnOnce(&str, Form) -> Option<Sql> + 's>;
+
+/// The form of a page's derived table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// Ranked (`sy_rn`) and one row more than the page, for an aggregate with `pageInfo`.
+    Ranked,
+    /// The page's rows alone, in order (`ORDER BY … LIMIT` inside).
+    Page,
+    /// The rows without order or limit, which the reader orders and limits: PostgreSQL then
+    /// flattens the derived table into the reading query (a nested page's `LIMIT` inside
+    /// would keep it a subquery of its own, measurably slower on a deep page). Root lists,
+    /// whose cursors bound the rows, answer their page.
+    Unbounded,
+}
 
 /// A connection's rows: the derived table (alias `p`), the page, its count statement, and how
 /// a row's cursor is made.
@@ -40,10 +53,13 @@ struct Rows<'s> {
     count: Sql,
     /// The order column in the cursor (root lists), besides the ID.
     cursor_column: Option<&'static str>,
-    /// The rows' order as columns of alias `p` (nested pages: `id DESC`), where a page may be
-    /// read as an ordered subquery instead of ranked and aggregated.
-    order: Option<&'static str>,
+    /// The rows' order as an `ORDER BY` list of alias `p` (given `p`): a page that only lists
+    /// its rows is read as an ordered subquery instead of ranked and aggregated.
+    order: OrderBy,
 }
+
+/// The `ORDER BY` list of a page's rows for their alias.
+type OrderBy = Box<dyn Fn(&str) -> String>;
 
 impl<'a> Compiler<'a> {
     fn alias(&mut self) -> String {
@@ -136,7 +152,8 @@ impl<'a> Compiler<'a> {
                 );
                 let size = page.size;
                 let rows = Rows {
-                    table: Box::new(move |columns: &str, ranked: bool| {
+                    table: Box::new(move |columns: &str, form: Form| {
+                        let ranked = form == Form::Ranked;
                         let mut table = Sql::new("SELECT ");
                         table.push(columns);
                         if ranked {
@@ -148,17 +165,20 @@ impl<'a> Compiler<'a> {
                             .push(" t WHERE t.tenant_id = ")
                             .bind(tenant);
                         scope.push_and(&mut table);
-                        table
-                            .push(&format!(
-                                " AND t.{by} = {parent}.id ORDER BY t.id DESC LIMIT "
-                            ))
-                            .bind(if ranked { limit } else { size });
+                        table.push(&format!(" AND t.{by} = {parent}.id"));
+                        if form != Form::Unbounded {
+                            table.push(" ORDER BY t.id DESC LIMIT ").bind(if ranked {
+                                limit
+                            } else {
+                                size
+                            });
+                        }
                         Some(table)
                     }),
                     page,
                     count,
                     cursor_column: None,
-                    order: Some("id DESC"),
+                    order: Box::new(|p: &str| format!("{p}.id DESC")),
                 };
                 let (value, out) = self.connection(target, rows, &f.selection_set.node)?;
                 pairs.push((key, self.embed(value, out)));
@@ -276,7 +296,8 @@ impl<'a> Compiler<'a> {
         Some(self.embed(sql, out))
     }
 
-    /// A connection over `rows` with `set` selected, as a subquery.
+    /// A connection over `rows` with `set` selected, as a subquery or, when nothing aggregates
+    /// the rows, an expression in parentheses (either stands where a scalar subquery does).
     fn connection(
         &mut self,
         shape: &'static Shape,
@@ -308,12 +329,12 @@ impl<'a> Compiler<'a> {
             .iter()
             .filter(|f| matches!(f.node.name.node.as_str(), "nodes" | "edges"))
             .count();
-        let (mut sublist, table) = match rows.order {
-            Some(order) if lists == 1 && fields.iter().all(|f| f.node.name.node != "pageInfo") => {
-                (Some((rows.table, order)), None)
-            }
-            _ => (None, Some(rows.table)),
-        };
+        let (mut sublist, table) =
+            if lists == 1 && fields.iter().all(|f| f.node.name.node != "pageInfo") {
+                (Some((rows.table, rows.order)), None)
+            } else {
+                (None, Some(rows.table))
+            };
         let mut pairs = Vec::new();
         // Whether a field aggregates the rows: without one, the object is made once, not
         // once per row (`SELECT` without `FROM`).
@@ -335,7 +356,7 @@ impl<'a> Compiler<'a> {
                 "nodes" => {
                     let node = self.node(shape, &p, &f.selection_set.node)?;
                     let list = match sublist.take() {
-                        Some((table, order)) => self.page_sublist(node, &p, table, order)?,
+                        Some((table, order)) => self.page_sublist(node, &p, table, order, size)?,
                         None => self.array(node, &p, size),
                     };
                     pairs.push((key, list));
@@ -360,7 +381,9 @@ impl<'a> Compiler<'a> {
                     }
                     let element = self.object(edge);
                     let list = match sublist.take() {
-                        Some((table, order)) => self.page_sublist(element, &p, table, order)?,
+                        Some((table, order)) => {
+                            self.page_sublist(element, &p, table, order, size)?
+                        }
                         None => self.array(element, &p, size),
                     };
                     pairs.push((key, list));
@@ -424,33 +447,46 @@ impl<'a> Compiler<'a> {
             }
         }
         let (value, out) = self.select_value(self.object(pairs), false);
-        let mut sql = Sql::new("SELECT ");
-        sql.append(&value);
-        let columns = self.select_list(&p);
-        if aggregated {
-            sql.push(" FROM (")
-                .append(&(table?)(&columns, true)?)
-                .push(&format!(") {p}"));
+        if !aggregated {
+            // Made once: the value itself, no subquery around it.
+            let mut sql = Sql::new("(");
+            sql.append(&value).push(")");
+            return Some((sql, out));
         }
+        let mut sql = Sql::new("SELECT ");
+        let columns = self.select_list(&p);
+        sql.append(&value)
+            .push(" FROM (")
+            .append(&(table?)(&columns, Form::Ranked)?)
+            .push(&format!(") {p}"));
         Some((sql, out))
     }
 
-    /// A page's rows (alias `p`, its derived table unranked, in `order`) as an ordered
-    /// subquery's list of `element`.
+    /// A page's rows (alias `p`, its derived table unranked, in `order`, at most `size`) as an
+    /// ordered subquery's list of `element`.
     fn page_sublist(
         &mut self,
         element: V,
         p: &str,
         table: DerivedTable<'_>,
-        order: &str,
+        order: OrderBy,
+        size: i64,
     ) -> Option<V> {
         let columns = self.select_list(p);
         let mut from = Sql::new(" FROM (");
-        from.append(&table(&columns, false)?)
-            .push(&format!(") {p}"));
-        if self.b == Backend::Postgres {
-            // The derived table's order, stated (PostgreSQL sees it is already so).
-            from.push(&format!(" ORDER BY {p}.{order}"));
+        match self.b {
+            Backend::Postgres => {
+                from.append(&table(&columns, Form::Unbounded)?)
+                    .push(&format!(") {p} ORDER BY "))
+                    .push(&order(p))
+                    .push(" LIMIT ")
+                    .bind(size);
+            }
+            // SQLite keeps the order of a `FROM` subquery that has its own `ORDER BY`.
+            Backend::Sqlite => {
+                from.append(&table(&columns, Form::Page)?)
+                    .push(&format!(") {p}"));
+            }
         }
         Some(self.sublist(element, &from))
     }
@@ -488,8 +524,18 @@ impl<'a> Compiler<'a> {
             order,
         };
         let count = listing.count_sql();
+        let size = page.size;
+        let (column, desc) = (order.column, order.desc);
         let rows = Rows {
-            table: Box::new(move |columns: &str, _ranked: bool| {
+            table: Box::new(move |columns: &str, form: Form| {
+                if form != Form::Ranked {
+                    // The page's rows alone: no rank, no extra row.
+                    let bounds = Bounds {
+                        limit: size,
+                        ..bounds
+                    };
+                    return listing.page_sql(columns, &bounds).ok();
+                }
                 let select = format!(
                     "{columns}, ROW_NUMBER() OVER (ORDER BY {}) AS sy_rn",
                     listing.order_by(false)
@@ -499,7 +545,13 @@ impl<'a> Compiler<'a> {
             page,
             count,
             cursor_column: order.column,
-            order: None,
+            order: Box::new(move |p: &str| {
+                let direction = if desc { " DESC" } else { " ASC" };
+                match column {
+                    Some(c) => format!("{p}.{c}{direction}, {p}.id{direction}"),
+                    None => format!("{p}.id{direction}"),
+                }
+            }),
         };
         let (connection, out) = self.connection(shape, rows, set)?;
         let mut sql = Sql::new("SELECT (");
