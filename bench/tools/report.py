@@ -50,11 +50,14 @@ def main(out):
         "peer-deep": "(a) PostGraphile v5 (amber): `allCustomers(first: 50)` of the tenant, by "
                      "name, assignee ID, 5 quotes × items, 3 activities",
         "peer-customer": "(b) PostGraphile v5 (amber): `customerByRowId`, varying id",
+        "peer2-deep": "(a) PostGraphile v5, two Node.js processes sharing the port",
+        "peer2-customer": "(b) PostGraphile v5, two Node.js processes sharing the port",
     }
-    peers = {"peer-deep", "peer-customer"}
+    peers = {"peer-deep", "peer-customer", "peer2-deep", "peer2-customer"}
     # Requests without a pgbench twin (other SQL than captured, or no PostgreSQL).
     untwinned = {"deep-resolvers", "deep-sqlite", "customer-resolvers", "customer-sqlite"}
-    twin = {}
+    # The two-process peer runs the one-process peer's statements.
+    twin = {"peer2-deep": "peer-deep", "peer2-customer": "peer-customer"}
     detail = ["### Every repetition", "",
               "| Request | rep | GraphQL req/s | p50 | p99 | prepared tps | p50 | p99 | ratio | "
               "extended tps | p50 | p99 | ratio |",
@@ -81,6 +84,7 @@ def main(out):
         captured = load(out, f"statements-{twin.get(name, name)}.json")
         under_load = med([x.get("statements_per_request") for x in g])
         row = [label,
+               f"{len(captured)}" if name in peers and captured is not None else
                "–" if name in peers else
                f"≈ {under_load} under load" if name in untwinned else
                f"{len(captured) if captured is not None else '?'} (≈ {under_load} under load)",
@@ -114,8 +118,10 @@ def main(out):
 
     # Side by side: Switchyard against the peer, repetition by repetition.
     side = []
-    for ours, theirs in (("deep", "peer-deep"), ("customer", "peer-customer"),
-                         ("deep-sqlite", "peer-deep"), ("customer-sqlite", "peer-customer")):
+    for ours, theirs in (("deep", "peer-deep"), ("deep", "peer2-deep"),
+                         ("customer", "peer-customer"), ("customer", "peer2-customer"),
+                         ("deep-sqlite", "peer-deep"), ("deep-sqlite", "peer2-deep"),
+                         ("customer-sqlite", "peer-customer"), ("customer-sqlite", "peer2-customer")):
         a = [load(out, f"result-wrk-{ours}-r{r}.json") for r in reps]
         b = [load(out, f"result-wrk-{theirs}-r{r}.json") for r in reps]
         if not reps or any(x is None for x in a + b):
@@ -126,7 +132,7 @@ def main(out):
         total = lambda rs: [(r.get("server_cpu_ms_per_request") or 0) + (r.get("db_cpu_ms_per_request") or 0)
                             for r in rs]
         side.append(
-            f"| {ours} | {n0(med([x['rps'] for x in a]))} | {n0(med([y['rps'] for y in b]))} | "
+            f"| {ours} | {'two processes' if theirs.startswith('peer2') else 'one process'} | {n0(med([x['rps'] for x in a]))} | {n0(med([y['rps'] for y in b]))} | "
             f"{med(ratios):.2f}x{rng(ratios, lambda v: f'{v:.2f}x')} | "
             f"{ms(med([x['p99_ms'] for x in a]))} | {ms(med([y['p99_ms'] for y in b]))} | "
             f"{ms(med(cpu))} | {ms(med(peer_cpu))} | {ms(med(total(a)))} | {ms(med(total(b)))} |")
@@ -134,15 +140,17 @@ def main(out):
         memory = load(out, "result-memory.json") or {}
         mb = lambda kb: "–" if not kb else f"{kb / 1024:.0f} MB"
         lines += ["## Side by side with PostGraphile v5 (same data, machine and load, one run)", "",
-                  "PostGraphile runs as one Node.js process with the amber preset and no access "
-                  "control; Switchyard checks tenant, row scope and field rules. Medians of the "
-                  "repetitions (ratio range in brackets); server CPU excludes the database.", "",
-                  "| request | Switchyard req/s | PostGraphile req/s | ratio | Switchyard p99 | "
+                  "PostGraphile runs with the amber preset and no access control, as one Node.js "
+                  "process and as two sharing its port (`bench/peer/cluster.js`); Switchyard checks "
+                  "tenant, row scope and field rules. Medians of the repetitions (ratio range in "
+                  "brackets); server CPU excludes the database.", "",
+                  "| request | PostGraphile as | Switchyard req/s | PostGraphile req/s | ratio | Switchyard p99 | "
                   "PostGraphile p99 | Switchyard server CPU ms | PostGraphile server CPU ms | "
                   "Switchyard server + database CPU ms | PostGraphile server + database CPU ms |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"] + side + [
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"] + side + [
                   "", f"Peak resident memory: Switchyard {mb(memory.get('switchyard_kb'))}, "
-                  f"PostGraphile {mb(memory.get('peer_kb'))}.", ""]
+                  f"PostGraphile {mb(memory.get('peer_kb'))} (two processes: "
+                  f"{mb(memory.get('peer2_kb'))} together).", ""]
     errors = []
     for f in sorted(os.listdir(out)):
         if f.startswith("result-wrk-"):

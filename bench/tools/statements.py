@@ -5,6 +5,8 @@ The server logs every statement at TRACE under `switchyard::sql` (kernel/src/db/
 Diesel's debug form: `<sql with $n placeholders> -- binds: [<Rust Debug of each bind>]`.
 
   statements.py parse LOG                  -> JSON list of {"sql", "binds"} on stdout
+  statements.py peer LOG                   -> the same from PostGraphile's debug log
+                                              (DEBUG=@dataplan/pg:PgExecutor:explain)
   statements.py pgbench JSON DIR [--vary VALUE --values FILE --scripts N]
                                            -> DIR/script*.sql and DIR/args.txt (pgbench
                                               arguments, one per line: -f and -D options)
@@ -149,6 +151,31 @@ def parse(path):
     return out
 
 
+PEER_VALUE = re.compile(r"'((?:[^'\\]|\\.)*)'|(-?\d+(?:\.\d+)?)|(true|false|null)")
+
+
+def peer_parse(path):
+    """PostGraphile v5 logs each statement it runs under DEBUG=@dataplan/pg:PgExecutor:explain
+    as `# SQL QUERY:` <sql> `# PLACEHOLDERS:` <a JavaScript array of the values> `# RESULT:`."""
+    text = ANSI.sub("", open(path, encoding="utf-8", errors="replace").read())
+    out = []
+    for block in text.split("# SQL QUERY:")[1:]:
+        sql, sep, rest = block.partition("# PLACEHOLDERS:")
+        if not sep:
+            continue
+        values = rest.split("# RESULT:")[0].strip()
+        binds = []
+        for m in PEER_VALUE.finditer(values):
+            if m.group(1) is not None:
+                binds.append(re.sub(r"\\(.)", r"\1", m.group(1)))
+            elif m.group(2) is not None:
+                binds.append(int(m.group(2)) if m.group(2).lstrip("-").isdigit() else float(m.group(2)))
+            else:
+                binds.append({"true": True, "false": False, "null": None}[m.group(3)])
+        out.append({"sql": sql.strip().rstrip(";"), "binds": binds})
+    return out
+
+
 # --- values as PostgreSQL text -----------------------------------------------------------
 
 def pg_text(v):
@@ -182,7 +209,7 @@ def pgbench(statements, outdir, vary=None, values=None, scripts=1):
     files = []
     for k, variant in enumerate(variants, 1):
         lines = [f"-- Statements of one GraphQL request, as the server ran them "
-                 f"(captured from switchyard::sql). Variant {k} of {len(variants)}."]
+                 f"(captured from its log). Variant {k} of {len(variants)}."]
         for n, st in enumerate(statements, 1):
             binds = st["binds"]
 
@@ -263,6 +290,8 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("parse")
     a.add_argument("log")
+    d = sub.add_parser("peer")
+    d.add_argument("log")
     b = sub.add_parser("pgbench")
     b.add_argument("json")
     b.add_argument("dir")
@@ -273,8 +302,9 @@ def main():
     c.add_argument("json")
     c.add_argument("--match", required=True)
     args = p.parse_args()
-    if args.cmd == "parse":
-        json.dump(parse(args.log), sys.stdout, indent=1, ensure_ascii=False)
+    if args.cmd in ("parse", "peer"):
+        found = parse(args.log) if args.cmd == "parse" else peer_parse(args.log)
+        json.dump(found, sys.stdout, indent=1, ensure_ascii=False)
         print()
     elif args.cmd == "pgbench":
         pgbench(json.load(open(args.json)), args.dir, args.vary, args.values, args.scripts)
