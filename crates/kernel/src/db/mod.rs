@@ -220,6 +220,13 @@ impl PooledConn {
     }
 }
 
+/// Bytes of the SQLite file each connection reads through memory mapping: pages come from the
+/// operating system's page cache, shared by every connection, instead of each connection's own
+/// cache (2 MB by default, which a deep page's reads overflowed: the bench's deep statement took
+/// 1.28 ms with it, 0.79 ms mapped or with an 8 MB cache per connection). Rails sets the same
+/// kind of default. A file larger than this is mapped up to it and read as usual beyond.
+const SQLITE_MMAP_BYTES: u64 = 256 * 1024 * 1024;
+
 fn sqlite_path(url: &str) -> &str {
     let path = url
         .strip_prefix("sqlite://")
@@ -301,7 +308,7 @@ impl Db {
                                 &mut conn,
                                 &format!(
                                     "PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = NORMAL; \
-                                     PRAGMA foreign_keys = ON;"
+                                     PRAGMA foreign_keys = ON; PRAGMA mmap_size = {SQLITE_MMAP_BYTES};"
                                 ),
                             )
                             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
