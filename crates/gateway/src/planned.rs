@@ -29,30 +29,19 @@ pub(crate) async fn answer(
     origin: &Origin,
     caller: &Caller,
 ) -> Planned {
-    match planned(state, params, document, origin, caller).await {
-        Some(Some(outcome)) => Planned::Answered(outcome),
-        Some(None) => Planned::Stale,
-        None => Planned::Uncovered,
-    }
-}
-
-/// `None`: not planned; `Some(None)`: stale rights.
-async fn planned(
-    state: &AppState,
-    params: &Params,
-    document: &async_graphql::parser::types::ExecutableDocument,
-    origin: &Origin,
-    caller: &Caller,
-) -> Option<Option<Outcome>> {
-    let op = crate::checks::operation(document, params.operation_name.as_deref())?;
+    let Some(op) = crate::checks::operation(document, params.operation_name.as_deref()) else {
+        return Planned::Uncovered;
+    };
     let variables = async_graphql::Variables::from_json(Value::Object(params.variables.clone()));
-    let steps = state.direct.planner.plan(
+    let Some(steps) = state.direct.planner.plan(
         state.services.db.backend(),
         document,
         op,
         &variables,
         caller,
-    )?;
+    ) else {
+        return Planned::Uncovered;
+    };
     let key = {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -75,15 +64,16 @@ async fn planned(
         request
     };
     if !state.direct.valid(key, request).await {
-        return None;
+        return Planned::Uncovered;
     }
     state.metrics.planned_operation();
     let mut errors: Vec<async_graphql::ServerError> = Vec::new();
     let mut body = Vec::with_capacity(4096);
-    let answers = match switchyard_kernel::plan::run(&state.services.db, &steps).await {
-        Ok(None) => return Some(None),
-        Ok(Some(answers)) => Ok(answers),
-        Err(error) => Err(error),
+    let Some(answers) = switchyard_kernel::plan::run(&state.services.db, &steps)
+        .await
+        .transpose()
+    else {
+        return Planned::Stale;
     };
     let answers = answers.and_then(|answers| {
         // Each answer's JSON, written as its plan reads it.
@@ -133,11 +123,11 @@ async fn planned(
         body.extend_from_slice(&serialized(&errors));
     }
     body.push(b'}');
-    Some(Some(Outcome {
+    Planned::Answered(Outcome {
         body,
         request_error: false,
         errors: errors.len(),
-    }))
+    })
 }
 
 /// `error` as the field error of a root field.

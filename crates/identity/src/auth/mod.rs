@@ -249,14 +249,10 @@ impl Authenticator {
             return self.authenticate(credential).await;
         };
         let key = (tenant, user, claims.sid);
-        if let Some(caller) = self.kept.get(&key) {
-            return Ok(caller);
+        match self.kept.get(&key) {
+            Some(caller) => Ok(caller),
+            None => self.read_and_keep(key).await,
         }
-        let (caller, version) = self.read_caller(tenant, user, key.2.clone()).await?;
-        if let Some(version) = version {
-            self.kept.keep(key, &caller, version);
-        }
-        Ok(caller)
     }
 
     /// `caller` with rights read now: the same caller when they were (not kept), else read
@@ -269,11 +265,16 @@ impl Authenticator {
         };
         let key = (caller.tenant_id, *id, session.clone());
         self.kept.forget(&key);
-        let (fresh, version) = self.read_caller(key.0, key.1, key.2.clone()).await?;
+        self.read_and_keep(key).await
+    }
+
+    /// The caller's rights read now, kept for later requests where they may be.
+    async fn read_and_keep(&self, key: KeptKey) -> Result<Caller, Error> {
+        let (caller, version) = self.read_caller(key.0, key.1, key.2.clone()).await?;
         if let Some(version) = version {
-            self.kept.keep(key, &fresh, version);
+            self.kept.keep(key, &caller, version);
         }
-        Ok(fresh)
+        Ok(caller)
     }
 
     async fn user_by_email(&self, tenant: TenantId, email: &str) -> Result<Option<UserId>, Error> {

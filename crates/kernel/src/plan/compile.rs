@@ -525,7 +525,6 @@ impl<'a> Compiler<'a> {
         };
         let count = listing.count_sql();
         let size = page.size;
-        let (column, desc) = (order.column, order.desc);
         let rows = Rows {
             table: Box::new(move |columns: &str, form: Form| {
                 if form != Form::Ranked {
@@ -545,13 +544,7 @@ impl<'a> Compiler<'a> {
             page,
             count,
             cursor_column: order.column,
-            order: Box::new(move |p: &str| {
-                let direction = if desc { " DESC" } else { " ASC" };
-                match column {
-                    Some(c) => format!("{p}.{c}{direction}, {p}.id{direction}"),
-                    None => format!("{p}.id{direction}"),
-                }
-            }),
+            order: Box::new(move |p: &str| order.on(p, false)),
         };
         let (connection, out) = self.connection(shape, rows, set)?;
         let mut sql = Sql::new("SELECT (");

@@ -172,7 +172,7 @@ pub struct Step {
     /// How the statement's answer reads.
     pub out: Out,
     /// The statement also answers whether the caller's kept rights still hold (column `ok`,
-    /// see [`Caller::kept`]).
+    /// see [`Caller::kept`]): the first statement of a kept caller's steps.
     pub checked: bool,
 }
 
@@ -245,9 +245,11 @@ impl Planner {
             if out.depth() > MAX_NESTING {
                 return None;
             }
-            let checked = sql.is_some() && caller.kept().is_some();
+            // Kept rights are confirmed by the first statement, before anything is answered.
+            let checked =
+                sql.is_some() && caller.kept().is_some() && !steps.iter().any(|s: &Step| s.checked);
             let sql = match (sql, caller.kept()) {
-                (Some(sql), Some(condition)) => Some(checked_sql(sql, condition)),
+                (Some(sql), Some(condition)) if checked => Some(checked_sql(sql, condition)),
                 (sql, _) => sql,
             };
             steps.push(Step {

@@ -22,6 +22,21 @@ pub struct Order {
     pub desc: bool,
 }
 
+impl Order {
+    /// The `ORDER BY` list on rows of `alias` (reversed for `last`/`before`).
+    pub fn on(&self, alias: &str, backward: bool) -> String {
+        let direction = if self.desc != backward {
+            " DESC"
+        } else {
+            " ASC"
+        };
+        match self.column {
+            Some(column) => format!("{alias}.{column}{direction}, {alias}.id{direction}"),
+            None => format!("{alias}.id{direction}"),
+        }
+    }
+}
+
 /// One list request: the table (alias `t`), the tenant, the caller's scope over the table,
 /// the filter, and the order.
 #[derive(Debug, Clone)]
@@ -108,15 +123,7 @@ impl Listing {
 
     /// The `ORDER BY` list of this listing on alias `t` (reversed for `last`/`before`).
     pub fn order_by(&self, backward: bool) -> String {
-        let direction = if self.order.desc != backward {
-            " DESC"
-        } else {
-            " ASC"
-        };
-        match self.order.column {
-            Some(column) => format!("t.{column}{direction}, t.id{direction}"),
-            None => format!("t.id{direction}"),
-        }
+        self.order.on("t", backward)
     }
 
     /// How many rows the list has across its pages.
