@@ -13,4 +13,5 @@ mod ws;
 
 // By domain.
 mod identity;
+mod operations;
 mod sales;

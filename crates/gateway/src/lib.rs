@@ -1,5 +1,7 @@
 //! The gateway: merges every domain's schema and serves it over HTTP and WebSocket.
 
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod catalogue;
 pub mod checks;

@@ -54,8 +54,9 @@ pub fn location_texts(locations: &[LocationId]) -> Vec<String> {
     locations.iter().map(ToString::to_string).collect()
 }
 
-/// `AND <visible customer>` on `column` (a customer ID column) in SQL.
-fn push_customer_ids(sql: &mut Sql, column: &str, tenant: TenantId, scope: &RowScope) {
+/// `<column> IN (<the customers a row scope reaches>)`, for a column of customer IDs: how
+/// another domain follows the customers a caller reaches.
+pub fn push_customer_ids(sql: &mut Sql, column: &str, tenant: TenantId, scope: &RowScope) {
     match scope {
         RowScope::Tenant => {
             sql.push(column)

@@ -316,6 +316,32 @@ pub async fn is_active_staff(
     Ok(n > 0)
 }
 
+/// Whether `id` is an active staff user of `tenant` holding the built-in or custom role
+/// `role` (assigning crew to a job takes users with the crew role).
+pub async fn is_active_with_role(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    id: UserId,
+    role: &str,
+) -> Result<bool, Error> {
+    use crate::schema::user_roles;
+    let n: i64 = db_run!(conn, |c| users::table
+        .inner_join(
+            user_roles::table.on(user_roles::tenant_id
+                .eq(users::tenant_id)
+                .and(user_roles::user_id.eq(users::id))),
+        )
+        .filter(users::tenant_id.eq(tenant))
+        .filter(users::id.eq(id))
+        .filter(users::status.eq("active"))
+        .filter(users::kind.eq("staff"))
+        .filter(user_roles::role_key.eq(role))
+        .count()
+        .get_result(c)
+        .await)?;
+    Ok(n > 0)
+}
+
 /// Whether `id` is an active customer-portal user of the tenant.
 pub async fn is_active_client(
     conn: &mut Conn<'_>,

@@ -451,3 +451,65 @@ pub(crate) async fn customer_for(
 ) -> Result<CustomerRow, Error> {
     aggregate::find_in::<Customer>(conn, caller, permission, id).await
 }
+
+/// What another domain copies from a customer onto its own records (a job's on-site contact
+/// and address), so that its readers need no access to the customer.
+#[derive(Debug, Clone)]
+pub struct CustomerContact {
+    pub name: String,
+    /// E.164.
+    pub phone: Option<String>,
+    /// The postal address on one line.
+    pub address: Option<String>,
+    pub location: Option<LocationId>,
+}
+
+impl From<&CustomerRow> for CustomerContact {
+    fn from(row: &CustomerRow) -> Self {
+        let address = row
+            .address
+            .as_deref()
+            .and_then(Address::from_json)
+            .map(|a| {
+                let mut parts = vec![a.line1];
+                parts.extend(a.line2);
+                parts.push(format!("{} {}", a.postal_code, a.city).trim().to_owned());
+                parts.extend(a.region);
+                parts.push(a.country);
+                parts.retain(|p| !p.is_empty());
+                parts.join(", ")
+            });
+        CustomerContact {
+            name: row.display_name.clone(),
+            phone: row.phone.clone(),
+            address,
+            location: row.location_id,
+        }
+    }
+}
+
+/// The contact of an active customer that `caller` reaches with `permission` (NOT_FOUND when
+/// it does not; a rejection naming `field` when the customer was merged or retired).
+pub async fn contact_for(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    permission: &str,
+    id: CustomerId,
+    field: &str,
+) -> Result<CustomerContact, switchyard_kernel::Rejection> {
+    let row = customer_for(conn, caller, permission, id).await?;
+    still_active(&row, field)?;
+    Ok(CustomerContact::from(&row))
+}
+
+/// The contact of a customer of `tenant`, whatever anyone's scope (a reaction acting for
+/// Switchyard).
+pub async fn contact_in_tenant(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    id: CustomerId,
+) -> Result<CustomerContact, Error> {
+    Ok(CustomerContact::from(
+        &find_in_tenant(conn, tenant, id).await?,
+    ))
+}

@@ -99,7 +99,9 @@ switchyard_kernel::object_events! {
     /// A new revision replaced a sent quote: this is the new revision, a DRAFT.
     QuoteRevised = "sales.quote.revised",
     /// A newer revision replaced this quote.
-    QuoteSuperseded = "sales.quote.superseded";
+    QuoteSuperseded = "sales.quote.superseded",
+    /// The accepted quote became a job (operations made it from `sales.quote.accepted`).
+    QuoteConverted = "sales.quote.converted";
     also QuoteAccepted, QuoteRejected
 }
 

@@ -15,14 +15,14 @@ use switchyard_kernel::{
 };
 
 use super::events::{
-    QuoteAccepted, QuoteApproved, QuoteCreated, QuoteItemData, QuoteRejected, QuoteRevised,
-    QuoteSent, QuoteSuperseded, QuoteUpdated, QuoteViewed,
+    QuoteAccepted, QuoteApproved, QuoteConverted, QuoteCreated, QuoteItemData, QuoteRejected,
+    QuoteRevised, QuoteSent, QuoteSuperseded, QuoteUpdated, QuoteViewed,
 };
 use super::pricing::{self, Line, MAX_LINES, MAX_QUANTITY, MAX_UNIT_AMOUNT};
 use super::{ItemRow, Quote, QuoteId, QuoteItemCategory, QuoteRow, QuoteStatus, find};
 use crate::customers::{CustomerId, customer_for, find_in_tenant};
 use crate::permissions::{QUOTE_APPROVE, QUOTE_MANAGE, QUOTE_RESPOND};
-use crate::schema::quote_items;
+use crate::schema::{quote_items, quotes};
 use crate::settings;
 
 payload!(
@@ -352,6 +352,30 @@ pub(crate) fn moved(
         QuoteStatus::Draft | QuoteStatus::Converted => {}
     }
     row
+}
+
+/// Marks an ACCEPTED quote of `caller`'s tenant CONVERTED (its job was made), in the caller's
+/// transaction, with `sales.quote.converted`. `false` when it already was; a quote in any
+/// other state is a conflict (nothing to convert).
+pub async fn convert(conn: &mut Conn<'_>, caller: &Caller, id: QuoteId) -> Result<bool, Error> {
+    let before: QuoteRow = db_run!(conn, |c| quotes::table
+        .filter(quotes::tenant_id.eq(caller.tenant_id))
+        .find(id)
+        .select(QuoteRow::as_select())
+        .first(c)
+        .await)?;
+    match before.status {
+        QuoteStatus::Converted => Ok(false),
+        QuoteStatus::Accepted => {
+            let row = moved(&before, QuoteStatus::Converted, None, None);
+            write::update::<Quote, _>(conn, caller, &before, row, QuoteConverted::of).await?;
+            Ok(true)
+        }
+        other => Err(Error::conflict(format!(
+            "a {} quote cannot become a job",
+            other.as_str()
+        ))),
+    }
 }
 
 /// The states a quote must be in for an action, and the refusal otherwise.

@@ -1,0 +1,49 @@
+//! Operations: jobs (work orders) made from accepted quotes or by hand, their way through the
+//! day (dispatched, started, completed, cancelled) and their crews. Built on the domain kit
+//! like sales (see ARCHITECTURE.md, "The domain kit").
+
+pub mod crew;
+pub mod ids;
+pub mod jobs;
+pub mod permissions;
+mod schema;
+pub mod scope;
+
+use async_graphql::{MergedObject, MergedSubscription};
+use switchyard_kernel::module::Module;
+
+pub use crew::CrewMember;
+pub use jobs::Job;
+
+/// Operations' queries.
+#[derive(MergedObject, Default)]
+pub struct OperationsQuery(jobs::JobQuery, crew::CrewMemberQuery);
+
+/// Operations' mutations.
+#[derive(MergedObject, Default)]
+pub struct OperationsMutation(
+    jobs::JobMutation,
+    jobs::mutations::JobStepMutation,
+    crew::mutations::CrewMutation,
+);
+
+/// Operations' subscriptions.
+#[derive(MergedSubscription, Default)]
+pub struct OperationsSubscription(jobs::JobSubscription);
+
+/// The domain's GraphQL parts, as the gateway merges them.
+pub type Query = OperationsQuery;
+pub type Mutation = OperationsMutation;
+pub type Subscription = OperationsSubscription;
+
+/// Operations, as the server registers it.
+pub fn module() -> Module {
+    Module {
+        name: "operations",
+        permissions: permissions::PERMISSIONS,
+        events: &[jobs::events::SPECS, crew::events::SPECS],
+        payloads: &[&[jobs::JobData::SPEC], &[crew::CrewMemberData::SPEC]],
+        handlers: |services| vec![jobs::from_quote::handler(services)],
+        ..Module::named("operations")
+    }
+}

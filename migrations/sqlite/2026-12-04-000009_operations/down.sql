@@ -1,0 +1,2 @@
+DROP TABLE job_crew;
+DROP TABLE jobs;

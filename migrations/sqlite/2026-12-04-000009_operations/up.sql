@@ -1,0 +1,58 @@
+-- Operations: jobs (work orders), their steps and their crew.
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    customer_id TEXT NOT NULL REFERENCES customers (id),
+    -- The accepted quote the job was made from; a quote makes at most one job.
+    quote_id TEXT REFERENCES quotes (id),
+    location_id TEXT,
+    status TEXT NOT NULL,
+    contact_name TEXT,
+    on_site_phone TEXT,
+    origin TEXT,
+    destination TEXT,
+    -- Null until a dispatcher plans the job (a job made from a quote without a service date).
+    planned_start TIMESTAMP,
+    planned_end TIMESTAMP,
+    estimated_minutes INTEGER,
+    crew_size INTEGER,
+    notes TEXT NOT NULL DEFAULT '',
+    currency TEXT,
+    items TEXT NOT NULL DEFAULT '[]',
+    total_minor BIGINT,
+    actual_minutes INTEGER,
+    dispatched_at TIMESTAMP,
+    started_at TIMESTAMP,
+    completed_at TIMESTAMP,
+    cancelled_at TIMESTAMP,
+    cancel_reason TEXT,
+    created_by TEXT,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    CHECK (planned_end > planned_start)
+);
+CREATE UNIQUE INDEX jobs_quote ON jobs (tenant_id, quote_id);
+CREATE INDEX jobs_customer ON jobs (tenant_id, customer_id, id);
+CREATE INDEX jobs_window ON jobs (tenant_id, planned_start, id);
+CREATE INDEX jobs_location ON jobs (tenant_id, location_id, planned_start);
+CREATE INDEX jobs_status ON jobs (tenant_id, status, id);
+
+-- Who or what works a job. A person today (`resource_kind` USER, `user_id` set); vehicles and
+-- equipment join with their own kind and `resource_id`.
+CREATE TABLE job_crew (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    job_id TEXT NOT NULL REFERENCES jobs (id),
+    resource_kind TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    user_id TEXT,
+    lead BOOLEAN NOT NULL DEFAULT FALSE,
+    assigned_by TEXT,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX job_crew_resource ON job_crew (tenant_id, job_id, resource_kind, resource_id);
+CREATE UNIQUE INDEX job_crew_lead ON job_crew (tenant_id, job_id) WHERE lead;
+CREATE INDEX job_crew_user ON job_crew (tenant_id, user_id, job_id);

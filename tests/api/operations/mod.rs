@@ -1,0 +1,3 @@
+//! Operations: jobs and crews.
+
+mod jobs;
