@@ -76,7 +76,7 @@ macro_rules! domains {
 domains! {
     switchyard_identity { User, Location, ApiKey },
     switchyard_sales { Customer, Lead, SalesActivity, Task, Quote },
-    switchyard_operations { Job, CrewMember },
+    switchyard_operations { Job, CrewMember, JobStep, FieldUpdate },
 }
 
 /// The permission catalogue of every domain.

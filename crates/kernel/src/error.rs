@@ -176,6 +176,9 @@ pub enum UserErrorCode {
     NotAllowed,
     /// The credentials given are wrong.
     InvalidCredentials,
+    /// The object changed since the version the input names; the payload carries it as it is
+    /// now (an offline phone's queued edit, say).
+    Conflict,
 }
 
 /// A business-rule violation in a mutation's input: where, which rule, and a sentence.

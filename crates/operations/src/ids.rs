@@ -11,3 +11,15 @@ switchyard_kernel::id_type!(
     CrewMemberId,
     "CrewMember"
 );
+
+switchyard_kernel::id_type!(
+    /// A step of a job.
+    JobStepId,
+    "JobStep"
+);
+
+switchyard_kernel::id_type!(
+    /// What a phone on site reported about a job.
+    FieldUpdateId,
+    "FieldUpdate"
+);

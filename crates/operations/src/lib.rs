@@ -1,30 +1,42 @@
 //! Operations: jobs (work orders) made from accepted quotes or by hand, their way through the
-//! day (dispatched, started, completed, cancelled) and their crews. Built on the domain kit
+//! day (dispatched, started, completed, cancelled), their crews and steps, and what phones
+//! report from site. Built on the domain kit
 //! like sales (see ARCHITECTURE.md, "The domain kit").
 
 pub mod crew;
+pub mod field_updates;
 pub mod ids;
 pub mod jobs;
 pub mod permissions;
 mod schema;
 pub mod scope;
+pub mod steps;
 
 use async_graphql::{MergedObject, MergedSubscription};
 use switchyard_kernel::module::Module;
 
 pub use crew::CrewMember;
+pub use field_updates::FieldUpdate;
 pub use jobs::Job;
+pub use steps::JobStep;
 
 /// Operations' queries.
 #[derive(MergedObject, Default)]
-pub struct OperationsQuery(jobs::JobQuery, crew::CrewMemberQuery);
+pub struct OperationsQuery(
+    jobs::JobQuery,
+    crew::CrewMemberQuery,
+    steps::JobStepQuery,
+    field_updates::FieldUpdateQuery,
+);
 
 /// Operations' mutations.
 #[derive(MergedObject, Default)]
 pub struct OperationsMutation(
     jobs::JobMutation,
-    jobs::mutations::JobStepMutation,
+    jobs::mutations::JobProgressMutation,
     crew::mutations::CrewMutation,
+    steps::mutations::JobStepMutation,
+    field_updates::mutations::FieldUpdateMutation,
 );
 
 /// Operations' subscriptions.
@@ -41,8 +53,18 @@ pub fn module() -> Module {
     Module {
         name: "operations",
         permissions: permissions::PERMISSIONS,
-        events: &[jobs::events::SPECS, crew::events::SPECS],
-        payloads: &[&[jobs::JobData::SPEC], &[crew::CrewMemberData::SPEC]],
+        events: &[
+            jobs::events::SPECS,
+            crew::events::SPECS,
+            steps::events::SPECS,
+            field_updates::events::SPECS,
+        ],
+        payloads: &[
+            &[jobs::JobData::SPEC],
+            &[crew::CrewMemberData::SPEC],
+            &[steps::JobStepData::SPEC],
+            &[field_updates::FieldUpdateData::SPEC],
+        ],
         handlers: |services| vec![jobs::from_quote::handler(services)],
         ..Module::named("operations")
     }

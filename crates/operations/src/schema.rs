@@ -49,5 +49,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    job_steps (id) {
+        id -> Text,
+        tenant_id -> Text,
+        job_id -> Text,
+        position -> Integer,
+        kind -> Text,
+        title -> Text,
+        status -> Text,
+        started_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    field_updates (id) {
+        id -> Text,
+        tenant_id -> Text,
+        job_id -> Text,
+        author_id -> Nullable<Text>,
+        status -> Nullable<Text>,
+        step_id -> Nullable<Text>,
+        step_status -> Nullable<Text>,
+        note -> Nullable<Text>,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        accuracy_meters -> Nullable<Double>,
+        attachments -> Text,
+        recorded_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(job_crew -> jobs (job_id));
-diesel::allow_tables_to_appear_in_same_query!(jobs, job_crew);
+diesel::joinable!(job_steps -> jobs (job_id));
+diesel::joinable!(field_updates -> jobs (job_id));
+diesel::allow_tables_to_appear_in_same_query!(jobs, job_crew, job_steps, field_updates);

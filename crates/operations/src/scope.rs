@@ -46,9 +46,9 @@ fn works(sql: &mut Sql, column: &str, tenant: TenantId, user: UserId) {
         .push(")");
 }
 
-/// The crew rows (alias `t` of `job_crew`) `caller` reaches with `permission`: those of the
-/// jobs it reaches.
-pub fn crew(caller: &Caller, permission: &str) -> Result<Expr, Error> {
+/// The rows of a job's child table (alias `t`, with `job_id`: crew, steps, field updates)
+/// `caller` reaches with `permission`: those of the jobs it reaches.
+pub fn job_child(caller: &Caller, permission: &str) -> Result<Expr, Error> {
     match jobs(caller, permission)? {
         Expr::True => Ok(Expr::True),
         Expr::Sql(condition) => {

@@ -56,3 +56,41 @@ CREATE TABLE job_crew (
 CREATE UNIQUE INDEX job_crew_resource ON job_crew (tenant_id, job_id, resource_kind, resource_id);
 CREATE UNIQUE INDEX job_crew_lead ON job_crew (tenant_id, job_id) WHERE lead;
 CREATE INDEX job_crew_user ON job_crew (tenant_id, user_id, job_id);
+
+-- A job's steps (load, drive, unload, ...), in order.
+CREATE TABLE job_steps (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    job_id TEXT NOT NULL REFERENCES jobs (id),
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    started_at TIMESTAMP,
+    ended_at TIMESTAMP,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX job_steps_position ON job_steps (tenant_id, job_id, position);
+
+-- What a phone on site reported: a status or step change, a note, a position, attachments.
+CREATE TABLE field_updates (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    job_id TEXT NOT NULL REFERENCES jobs (id),
+    author_id TEXT,
+    status TEXT,
+    step_id TEXT REFERENCES job_steps (id),
+    step_status TEXT,
+    note TEXT,
+    latitude REAL,
+    longitude REAL,
+    accuracy_meters REAL,
+    attachments TEXT NOT NULL DEFAULT '[]',
+    recorded_at TIMESTAMP NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX field_updates_job ON field_updates (tenant_id, job_id, created_at);

@@ -14,7 +14,7 @@ use switchyard_sales::quotes::events::QuoteAccepted;
 use crate::backend_test;
 use crate::support::*;
 
-const JOB: &str = "id status contactName onSitePhone origin destination plannedStart plannedEnd estimatedMinutes crewSize notes actualMinutes version items { description quantity lineTotal { amountMinor } } quotedTotal { amountMinor currency } crew { edges { node { lead user { id } } } }";
+const JOB: &str = "id status steps { id kind status } contactName onSitePhone origin destination plannedStart plannedEnd estimatedMinutes crewSize notes actualMinutes version items { description quantity lineTotal { amountMinor } } quotedTotal { amountMinor currency } crew { edges { node { lead user { id } } } }";
 
 fn create_job() -> String {
     format!(
@@ -313,5 +313,95 @@ backend_test! {
         assert_eq!(jobs_made(&app, t.id).await, 0);
         let data = app.ok(&t.owner_token, "{ jobs(first: 5) { edges { node { id } } } }", json!({})).await;
         assert_eq!(data["jobs"]["edges"], json!([]));
+    }
+}
+
+const RECORD: &str = "mutation($input: RecordFieldUpdateInput!) { recordFieldUpdate(input: $input) { fieldUpdate { id status stepStatus note position { latitude longitude accuracyMeters } attachments { kind reference } author { id } } job { id status version steps { id kind status startedAt } } userErrors { field code message } } }";
+
+backend_test! {
+    async fn a_phone_replaying_its_queue_changes_the_job_once(app: TestApp) {
+        let t = sales_tenant(&app, "acme").await;
+        let (crew, crew_token) = app.user(&t, "crew@acme.example", &["crew"], &[t.location]).await;
+        let (_, other_token) = app.user(&t, "other@acme.example", &["crew"], &[t.location]).await;
+        let (_, dispatch_token) = app.user(&t, "dispatch@acme.example", &["dispatcher"], &[t.location]).await;
+        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        app.ok(&dispatch_token, ASSIGN, json!({"job": job, "user": crew.to_global(), "lead": true})).await;
+        for kind in ["LOAD", "DRIVE"] {
+            let data = app.ok(&dispatch_token, "mutation($job: ID!, $kind: StepKind!) { addJobStep(input: {jobId: $job, kind: $kind}) { job { steps { position } } userErrors { code } } }", json!({"job": job, "kind": kind})).await;
+            assert_eq!(data["addJobStep"]["userErrors"], json!([]), "{data}");
+        }
+        let body = app.gql(Some(&crew_token), "mutation($job: ID!) { addJobStep(input: {jobId: $job, kind: OTHER}) { job { id } } }", json!({"job": job})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "the crew works the plan, it does not make it");
+        let data = app.ok(&dispatch_token, &step("dispatchJob", ""), json!({"id": job})).await;
+        let version = data["dispatchJob"]["job"]["version"].as_i64().unwrap();
+        let steps = data["dispatchJob"]["job"]["steps"].as_array().unwrap().clone();
+        assert_eq!(steps.len(), 2);
+        let load = steps[0]["id"].clone();
+        assert_eq!(steps[0]["kind"], "LOAD");
+
+        // Started on site, with a photo and a position: once, however often the phone sends it.
+        let start = json!({"input": {"jobId": job, "idempotencyKey": "phone-1", "expectedVersion": version, "status": "IN_PROGRESS",
+            "note": " Arrived, stairs are narrow ", "position": {"latitude": 59.33, "longitude": 18.06, "accuracyMeters": 12.5},
+            "attachments": [{"kind": "PHOTO", "reference": "uploads/abc.jpg"}]}});
+        let first = app.ok(&crew_token, RECORD, start.clone()).await["recordFieldUpdate"].clone();
+        assert_eq!(first["userErrors"], json!([]), "{first}");
+        assert_eq!(first["job"]["status"], "IN_PROGRESS");
+        assert_eq!(first["fieldUpdate"]["note"], "Arrived, stairs are narrow");
+        assert_eq!(first["fieldUpdate"]["position"], json!({"latitude": 59.33, "longitude": 18.06, "accuracyMeters": 12.5}));
+        assert_eq!(first["fieldUpdate"]["attachments"], json!([{"kind": "PHOTO", "reference": "uploads/abc.jpg"}]));
+        assert_eq!(first["fieldUpdate"]["author"]["id"], json!(crew.to_global()));
+        let started = first["job"]["version"].as_i64().unwrap();
+        assert_eq!(started, version + 1);
+        let again = app.ok(&crew_token, RECORD, start.clone()).await["recordFieldUpdate"].clone();
+        assert_eq!(again["userErrors"], json!([]));
+        assert_eq!(again["fieldUpdate"]["id"], first["fieldUpdate"]["id"]);
+        assert_eq!(again["job"]["version"], started, "a replay changes nothing");
+
+        // A change made on a stale view: CONFLICT with the job as it is now, nothing written.
+        let stale = app.ok(&crew_token, RECORD, json!({"input": {"jobId": job, "idempotencyKey": "phone-2", "expectedVersion": version, "stepId": load, "stepStatus": "DONE"}})).await["recordFieldUpdate"].clone();
+        assert_eq!(user_errors(&stale), vec![("input.expectedVersion".to_owned(), "CONFLICT".to_owned())]);
+        assert_eq!(stale["job"]["version"], started);
+        assert_eq!(stale["job"]["steps"][0]["status"], "PENDING");
+        assert_eq!(stale["fieldUpdate"], Value::Null);
+        // A note needs no fresh view.
+        let note = app.ok(&crew_token, RECORD, json!({"input": {"jobId": job, "idempotencyKey": "phone-3", "expectedVersion": version, "note": "Customer asks for a call"}})).await["recordFieldUpdate"].clone();
+        assert_eq!(note["userErrors"], json!([]));
+        assert_eq!(note["job"]["version"], started);
+        // The step, on the current version, moves and counts the job's version up.
+        let moved = app.ok(&crew_token, RECORD, json!({"input": {"jobId": job, "idempotencyKey": "phone-4", "expectedVersion": started, "stepId": load, "stepStatus": "IN_PROGRESS"}})).await["recordFieldUpdate"].clone();
+        assert_eq!(moved["userErrors"], json!([]), "{moved}");
+        assert_eq!(moved["job"]["steps"][0]["status"], "IN_PROGRESS");
+        assert_eq!(moved["job"]["version"], started + 1);
+        // The first report, replayed late, still answers as it did.
+        let late = app.ok(&crew_token, RECORD, start).await["recordFieldUpdate"].clone();
+        assert_eq!(late["fieldUpdate"]["id"], first["fieldUpdate"]["id"]);
+        assert_eq!(late["userErrors"], json!([]));
+
+        // Bad reports: named, refused, nothing written.
+        let bad = app.ok(&crew_token, RECORD, json!({"input": {"jobId": job, "idempotencyKey": "phone-5", "expectedVersion": started + 1, "status": "CANCELLED",
+            "position": {"latitude": 100.0, "longitude": 0.0}, "attachments": [{"kind": "SIGNATURE", "reference": "a\nb"}], "recordedAt": "2099-01-01T00:00:00Z"}})).await["recordFieldUpdate"].clone();
+        assert_eq!(user_errors(&bad), vec![
+            ("input.recordedAt".to_owned(), "OUT_OF_RANGE".to_owned()),
+            ("input.status".to_owned(), "NOT_ALLOWED".to_owned()),
+            ("input.position.latitude".to_owned(), "OUT_OF_RANGE".to_owned()),
+            ("input.attachments.0.reference".to_owned(), "INVALID_FORMAT".to_owned()),
+        ]);
+        let empty = app.ok(&crew_token, RECORD, json!({"input": {"jobId": job, "idempotencyKey": "phone-6", "expectedVersion": 1}})).await["recordFieldUpdate"].clone();
+        assert_eq!(user_errors(&empty), vec![("input".to_owned(), "REQUIRED".to_owned())]);
+        let unfinished = app.ok(&crew_token, RECORD, json!({"input": {"jobId": job, "idempotencyKey": "phone-7", "expectedVersion": started + 1, "status": "COMPLETED"}})).await["recordFieldUpdate"].clone();
+        assert_eq!(user_errors(&unfinished), vec![("input.actualMinutes".to_owned(), "REQUIRED".to_owned())]);
+        // Not their job: not found.
+        let body = app.gql(Some(&other_token), RECORD, json!({"input": {"jobId": job, "idempotencyKey": "x", "expectedVersion": 1, "note": "hi"}})).await;
+        assert_eq!(error_code(&body), Some("NOT_FOUND"), "{body}");
+
+        let data = app.ok(&dispatch_token, "query($id: ID!) { job(id: $id) { version fieldUpdates(first: 10) { edges { node { note status stepStatus } } } } }", json!({"id": job})).await;
+        let updates: Vec<Value> = data["job"]["fieldUpdates"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect();
+        assert_eq!(updates, vec![
+            json!({"note": null, "status": null, "stepStatus": "IN_PROGRESS"}),
+            json!({"note": "Customer asks for a call", "status": null, "stepStatus": null}),
+            json!({"note": "Arrived, stairs are narrow", "status": "IN_PROGRESS", "stepStatus": null}),
+        ]);
+        assert_eq!(data["job"]["version"], started + 1);
+        assert_eq!(events_of(&app, t.id, "operations.field_update.recorded").await.len(), 3);
     }
 }

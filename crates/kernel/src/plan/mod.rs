@@ -64,7 +64,9 @@ macro_rules! plannable {
     )*};
 }
 plannable!(String => Kind::Text, i32 => Kind::Int, i64 => Kind::Int, bool => Kind::Bool,
-    NaiveDateTime => Kind::Time, NaiveDate => Kind::Date);
+    NaiveDateTime => Kind::Time, NaiveDate => Kind::Date,
+    // JSON numbers as PostgreSQL and SQLite print them differ from serde_json's: resolvers answer.
+    f64 => Kind::Opaque);
 
 impl<T: Plannable> Plannable for Option<T> {
     const KIND: Kind = T::KIND;

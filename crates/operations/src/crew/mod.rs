@@ -30,7 +30,7 @@ switchyard_kernel::aggregate! {
         table = crate::schema::job_crew,
         id = CrewMemberId,
         read = JOB_READ,
-        scope = crate::scope::crew,
+        scope = crate::scope::job_child,
         order(created_at, asc),
         event = CrewMemberData,
         one(name = crew_member, doc = "A crew assignment by ID."),

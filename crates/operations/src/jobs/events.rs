@@ -15,7 +15,9 @@ switchyard_kernel::object_events! {
     /// Work started on site.
     JobStarted = "operations.job.started",
     /// The job was called off.
-    JobCancelled = "operations.job.cancelled";
+    JobCancelled = "operations.job.cancelled",
+    /// A step of the job moved on (reported from the field).
+    JobProgressed = "operations.job.progressed";
     also JobCompleted
 }
 

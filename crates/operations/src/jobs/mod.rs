@@ -5,7 +5,7 @@ pub mod events;
 pub mod from_quote;
 pub mod mutations;
 
-use async_graphql::SimpleObject;
+use async_graphql::{Context, SimpleObject};
 use chrono::NaiveDateTime;
 use switchyard_identity::Location;
 use switchyard_kernel::money::Money;
@@ -17,7 +17,9 @@ use switchyard_sales::quotes::{QuoteId, QuoteItemCategory};
 use switchyard_sales::{Customer, Quote};
 
 use crate::crew::CrewMember;
+use crate::field_updates::FieldUpdate;
 use crate::permissions::{JOB_MANAGE, JOB_READ};
+use crate::steps::JobStep;
 use events::{JobCreated, JobUpdated};
 use mutations::JobPayload;
 
@@ -61,6 +63,7 @@ switchyard_kernel::aggregate! {
         changed(name = job_changed, doc = "A job (or, with `id`, that job) as it is after each change you may see."),
         list(name = jobs, doc = "Jobs the caller may see (a crew member: the jobs they work), newest first."),
         has_many(name = crew, node = CrewMember, by = job_id, doc = "Who works the job."),
+        has_many(name = field_updates, node = FieldUpdate, by = job_id, doc = "What phones reported from site, newest first."),
         create(name = create_job, doc = "Creates a job by hand for a customer you may see.", event = JobCreated),
         update(name = update_job, doc = "Changes a job that is not finished: its window, addresses, contact, estimate, crew size, notes.", event = JobUpdated),
         write(permission = JOB_MANAGE, check = mutations::check, payload = JobPayload),
@@ -128,6 +131,18 @@ switchyard_kernel::aggregate! {
     }
 
     impl Job {
+        /// The plan of the day: the steps, in order.
+        async fn steps(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<JobStep>> {
+            let steps = self
+                .0
+                .siblings()
+                .batch("steps", |rows| {
+                    let ids: Vec<JobId> = rows.iter().map(|r| r.id).collect();
+                    crate::steps::of_jobs(ctx, ids)
+                })
+                .await?;
+            Ok(JobStep::all(steps.get(&self.row().id).cloned().unwrap_or_default()))
+        }
         /// The lines carried over from the accepted quote, in order.
         async fn items(&self) -> Vec<JobItem> {
             let row = self.row();

@@ -188,12 +188,12 @@ pub struct CancelJobInput {
     pub reason: Option<String>,
 }
 
-/// The steps of a job through the day.
+/// A job's way through the day.
 #[derive(Default)]
-pub struct JobStepMutation;
+pub struct JobProgressMutation;
 
 #[Object]
-impl JobStepMutation {
+impl JobProgressMutation {
     /// Sends the crew out: a SCHEDULED job with a planned window and at least one crew
     /// member becomes DISPATCHED.
     #[graphql(directive = Require::apply(JOB_MANAGE))]
@@ -249,15 +249,15 @@ impl JobStepMutation {
 }
 
 /// One step of a job: the permission it takes, where it leads, and what it records.
-struct Step {
-    permission: &'static str,
-    to: JobStatus,
-    minutes: Option<i32>,
-    reason: Option<String>,
+pub(crate) struct Step {
+    pub(crate) permission: &'static str,
+    pub(crate) to: JobStatus,
+    pub(crate) minutes: Option<i32>,
+    pub(crate) reason: Option<String>,
 }
 
 impl Step {
-    fn new(permission: &'static str, to: JobStatus) -> Self {
+    pub(crate) fn new(permission: &'static str, to: JobStatus) -> Self {
         Step {
             permission,
             to,
@@ -352,24 +352,33 @@ async fn act(
         .mutate(async |tx| {
             let before = aggregate::find_in::<Job>(tx, caller, step.permission, id).await?;
             check_version(expected, before.version)?;
-            let crew = crate::crew::count(tx, caller.tenant_id, id).await?;
-            let row = step.apply(&before, crew)?;
-            let row = match step.to {
-                JobStatus::Dispatched => {
-                    write::update::<Job, _>(tx, caller, &before, row, JobDispatched::of).await?
-                }
-                JobStatus::InProgress => {
-                    write::update::<Job, _>(tx, caller, &before, row, JobStarted::of).await?
-                }
-                JobStatus::Completed => {
-                    write::update::<Job, _>(tx, caller, &before, row, JobCompleted::of).await?
-                }
-                JobStatus::Cancelled | JobStatus::Scheduled => {
-                    write::update::<Job, _>(tx, caller, &before, row, JobCancelled::of).await?
-                }
-            };
-            Ok(row)
+            take(tx, caller, &before, &step).await
         })
         .await;
     JobPayload::of(outcome)
+}
+
+/// Takes `step` from `before` and stores the job with the step's event.
+pub(crate) async fn take(
+    tx: &mut Conn<'_>,
+    caller: &Caller,
+    before: &JobRow,
+    step: &Step,
+) -> Result<JobRow, Rejection> {
+    let crew = crate::crew::count(tx, caller.tenant_id, before.id).await?;
+    let row = step.apply(before, crew)?;
+    Ok(match step.to {
+        JobStatus::Dispatched => {
+            write::update::<Job, _>(tx, caller, before, row, JobDispatched::of).await?
+        }
+        JobStatus::InProgress => {
+            write::update::<Job, _>(tx, caller, before, row, JobStarted::of).await?
+        }
+        JobStatus::Completed => {
+            write::update::<Job, _>(tx, caller, before, row, JobCompleted::of).await?
+        }
+        JobStatus::Cancelled | JobStatus::Scheduled => {
+            write::update::<Job, _>(tx, caller, before, row, JobCancelled::of).await?
+        }
+    })
 }
