@@ -15,3 +15,4 @@ mod ws;
 mod identity;
 mod operations;
 mod sales;
+mod scheduling;

@@ -77,6 +77,7 @@ domains! {
     switchyard_identity { User, Location, ApiKey },
     switchyard_sales { Customer, Lead, SalesActivity, Task, Quote },
     switchyard_operations { Job, CrewMember, JobStep, FieldUpdate },
+    switchyard_scheduling { TimeOff },
 }
 
 /// The permission catalogue of every domain.

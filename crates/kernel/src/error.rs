@@ -179,6 +179,9 @@ pub enum UserErrorCode {
     /// The object changed since the version the input names; the payload carries it as it is
     /// now (an offline phone's queued edit, say).
     Conflict,
+    /// The person or resource is not available then (booked, away, outside working hours);
+    /// the message says who, which entry and when.
+    Unavailable,
 }
 
 /// A business-rule violation in a mutation's input: where, which rule, and a sentence.

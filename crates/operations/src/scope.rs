@@ -36,8 +36,8 @@ pub fn jobs(caller: &Caller, permission: &str) -> Result<Expr, Error> {
     Ok(Expr::Sql(sql))
 }
 
-/// `<job column> IN (<the jobs whose crew includes user>)`.
-fn works(sql: &mut Sql, column: &str, tenant: TenantId, user: UserId) {
+/// `<job column> IN (<the jobs whose crew includes user>)` (a person's calendar).
+pub fn works(sql: &mut Sql, column: &str, tenant: TenantId, user: UserId) {
     sql.push(column)
         .push(" IN (SELECT w.job_id FROM job_crew w WHERE w.tenant_id = ");
     sql.bind(tenant.to_string())

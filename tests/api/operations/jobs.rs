@@ -14,7 +14,7 @@ use switchyard_sales::quotes::events::QuoteAccepted;
 use crate::backend_test;
 use crate::support::*;
 
-const JOB: &str = "id status steps { id kind status } contactName onSitePhone origin destination plannedStart plannedEnd estimatedMinutes crewSize notes actualMinutes version items { description quantity lineTotal { amountMinor } } quotedTotal { amountMinor currency } crew { edges { node { lead user { id } } } }";
+pub(crate) const JOB: &str = "id status steps { id kind status } contactName onSitePhone origin destination plannedStart plannedEnd estimatedMinutes crewSize notes actualMinutes version items { description quantity lineTotal { amountMinor } } quotedTotal { amountMinor currency } crew { edges { node { lead user { id } } } }";
 
 fn create_job() -> String {
     format!(
@@ -22,15 +22,15 @@ fn create_job() -> String {
     )
 }
 
-fn step(name: &str, extra: &str) -> String {
+pub(crate) fn step(name: &str, extra: &str) -> String {
     format!(
         "mutation($id: ID!, $v: Int) {{ {name}(input: {{id: $id, expectedVersion: $v{extra}}}) {{ job {{ {JOB} }} userErrors {{ field code message }} }} }}"
     )
 }
 
-const ASSIGN: &str = "mutation($job: ID!, $user: ID!, $lead: Boolean! = false) { assignCrew(input: {jobId: $job, userId: $user, lead: $lead}) { job { id crew { edges { node { id lead user { id } } } } } userErrors { field code message } } }";
+pub(crate) const ASSIGN: &str = "mutation($job: ID!, $user: ID!, $lead: Boolean! = false) { assignCrew(input: {jobId: $job, userId: $user, lead: $lead}) { job { id crew { edges { node { id lead user { id } } } } } userErrors { field code message } } }";
 
-async fn sales_tenant(app: &TestApp, slug: &str) -> TestTenant {
+pub(crate) async fn sales_tenant(app: &TestApp, slug: &str) -> TestTenant {
     let t = app.tenant(slug).await;
     switchyard_sales::settings::provision(&app.services, t.id, "SEK", 2500, false, "46")
         .await
@@ -40,7 +40,7 @@ async fn sales_tenant(app: &TestApp, slug: &str) -> TestTenant {
 
 /// A job made by hand in `location` for a new customer; returns (job, customer) IDs.
 /// `day` as `2027-01-12`: planned 08:00 to 16:00 UTC.
-async fn job_in(
+pub(crate) async fn job_in(
     app: &TestApp,
     t: &TestTenant,
     location: switchyard_kernel::LocationId,
@@ -70,7 +70,7 @@ async fn jobs_made(app: &TestApp, tenant: TenantId) -> i64 {
 }
 
 /// The payloads of a tenant's events of one type, oldest first.
-async fn events_of(app: &TestApp, tenant: TenantId, event: &str) -> Vec<Value> {
+pub(crate) async fn events_of(app: &TestApp, tenant: TenantId, event: &str) -> Vec<Value> {
     let mut pooled = app.services.db.read().await.unwrap();
     let mut conn = pooled.conn();
     let rows: Vec<String> = db_run!(&mut conn, |c| outbox::table

@@ -1,3 +1,3 @@
 //! Operations: jobs and crews.
 
-mod jobs;
+pub(crate) mod jobs;

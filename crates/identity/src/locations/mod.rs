@@ -77,6 +77,35 @@ pub async fn exists(conn: &mut Conn<'_>, tenant: TenantId, id: LocationId) -> Re
     Ok(find_row(conn, tenant, id).await?.is_some())
 }
 
+/// The IANA time zone of a location of the tenant (for other domains); NOT_FOUND if it is
+/// not one.
+pub async fn time_zone(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    id: LocationId,
+) -> Result<String, Error> {
+    Ok(find_row(conn, tenant, id)
+        .await?
+        .ok_or(Error::NotFound)?
+        .time_zone)
+}
+
+/// `<column> IN (<the users of these locations>)`, for a column of user IDs: how other
+/// domains follow "the people of my locations".
+pub fn push_users_of(
+    sql: &mut switchyard_kernel::db::sql::Sql,
+    column: &str,
+    tenant: TenantId,
+    locations: &[LocationId],
+) {
+    sql.push(column)
+        .push(" IN (SELECT ul.user_id FROM user_locations ul WHERE ul.tenant_id = ")
+        .bind(tenant.to_string())
+        .push(" AND ul.location_id")
+        .is_in(locations.iter().map(ToString::to_string))
+        .push(")");
+}
+
 pub(crate) async fn find_row(
     conn: &mut Conn<'_>,
     tenant: TenantId,

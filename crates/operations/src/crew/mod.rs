@@ -67,3 +67,65 @@ pub(crate) async fn count(conn: &mut Conn<'_>, tenant: TenantId, job: JobId) -> 
         .get_result(c)
         .await)?)
 }
+
+/// A job that keeps a person busy.
+#[derive(Debug, Clone)]
+pub struct Busy {
+    pub job: JobId,
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+}
+
+/// The unfinished jobs on whose crew `user` is, planned to overlap `[from, to)`, but `except`
+/// (the job being planned): one indexed statement (`job_crew (tenant_id, user_id)` and the
+/// jobs by ID).
+pub async fn busy(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    user: UserId,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    except: Option<JobId>,
+) -> Result<Vec<Busy>, Error> {
+    use crate::schema::jobs;
+    let except = except.map(|j| j.to_string()).unwrap_or_default();
+    let rows: Vec<(JobId, Option<NaiveDateTime>, Option<NaiveDateTime>)> =
+        db_run!(conn, |c| job_crew::table
+            .inner_join(jobs::table)
+            .filter(job_crew::tenant_id.eq(tenant))
+            .filter(job_crew::user_id.eq(user))
+            .filter(jobs::tenant_id.eq(tenant))
+            .filter(jobs::id.ne(&except))
+            .filter(jobs::status.ne_all(["COMPLETED", "CANCELLED"]))
+            .filter(jobs::planned_start.lt(to))
+            .filter(jobs::planned_end.gt(from))
+            .order(jobs::planned_start.asc())
+            .select((jobs::id, jobs::planned_start, jobs::planned_end))
+            .load(c)
+            .await)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(job, start, end)| {
+            Some(Busy {
+                job,
+                start: start?,
+                end: end?,
+            })
+        })
+        .collect())
+}
+
+/// The people on a job's crew.
+pub async fn people(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    job: JobId,
+) -> Result<Vec<UserId>, Error> {
+    let rows: Vec<Option<UserId>> = db_run!(conn, |c| job_crew::table
+        .filter(job_crew::tenant_id.eq(tenant))
+        .filter(job_crew::job_id.eq(job))
+        .select(job_crew::user_id)
+        .load(c)
+        .await)?;
+    Ok(rows.into_iter().flatten().collect())
+}

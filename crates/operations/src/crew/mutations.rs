@@ -1,4 +1,5 @@
-//! Staffing a job: `assignCrew` and `unassignCrew`.
+//! Staffing a job: [`assign`] (which scheduling's `assignCrew` calls once the person is
+//! free) and `unassignCrew`.
 
 use async_graphql::{Context, ID, InputObject, Object};
 use diesel::prelude::*;
@@ -7,7 +8,7 @@ use switchyard_kernel::policy::Require;
 use switchyard_kernel::read::aggregate;
 use switchyard_kernel::write::Settable;
 use switchyard_kernel::{
-    Conn, ContextExt, Error, Rejection, UserErrorCode, UserId, audit, db_run, time, write,
+    Caller, Conn, ContextExt, Error, Rejection, UserErrorCode, UserId, audit, db_run, time, write,
 };
 
 use super::events::{CrewAssigned, CrewLeadChanged, CrewUnassigned};
@@ -17,17 +18,6 @@ use crate::jobs::{Job, JobId, JobRow};
 use crate::permissions::CREW_ASSIGN;
 use crate::schema::job_crew;
 
-/// A person to put on a job's crew.
-#[derive(InputObject)]
-pub struct AssignCrewInput {
-    pub job_id: ID,
-    /// A staff user holding the crew role.
-    pub user_id: ID,
-    /// Makes them the crew's lead (the lead before stays on the crew).
-    #[graphql(default)]
-    pub lead: bool,
-}
-
 /// A crew assignment to end.
 #[derive(InputObject)]
 pub struct UnassignCrewInput {
@@ -35,85 +25,68 @@ pub struct UnassignCrewInput {
     pub id: ID,
 }
 
+/// Puts `user` on the crew of a job `caller` may staff (with the crew-assign permission's
+/// scope) that is not finished, as its lead if `lead` (the lead before stays on the crew).
+/// Availability is scheduling's to judge, before it calls this (`assignCrew`).
+pub async fn assign(
+    tx: &mut Conn<'_>,
+    caller: &Caller,
+    job_id: JobId,
+    user: UserId,
+    lead: bool,
+) -> Result<JobRow, Rejection> {
+    let job = aggregate::find_in::<Job>(tx, caller, CREW_ASSIGN, job_id).await?;
+    open(&job)?;
+    let crew_role = switchyard_kernel::access::BuiltinRole::Crew.key();
+    if !switchyard_identity::users::is_active_with_role(tx, caller.tenant_id, user, crew_role)
+        .await?
+    {
+        return Err(Rejection::invalid(
+            "input.userId",
+            UserErrorCode::UnknownReference,
+            "not an active staff member with the crew role",
+        ));
+    }
+    let crew = members(tx, &job).await?;
+    if crew.iter().any(|m| m.user_id == Some(user)) {
+        return Err(Rejection::invalid(
+            "input.userId",
+            UserErrorCode::Duplicate,
+            "already on this job's crew",
+        ));
+    }
+    if lead {
+        for before in crew.iter().filter(|m| m.lead) {
+            let row = CrewMemberRow {
+                lead: false,
+                ..before.clone()
+            };
+            write::update::<CrewMember, _>(tx, caller, before, row, CrewLeadChanged::of).await?;
+        }
+    }
+    let now = time::now();
+    let row = CrewMemberRow {
+        id: CrewMemberId::new(),
+        tenant_id: caller.tenant_id,
+        job_id,
+        resource_kind: ResourceKind::User,
+        resource_id: user.to_string(),
+        user_id: Some(user),
+        lead,
+        assigned_by: caller.user_id(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    write::create::<CrewMember, _>(tx, caller, row, CrewAssigned::of).await?;
+    Ok(job)
+}
+
 #[derive(Default)]
 pub struct CrewMutation;
 
 #[Object]
 impl CrewMutation {
-    /// Puts a crew member on a job that is not finished; answers the job with its crew.
-    #[graphql(directive = Require::apply(CREW_ASSIGN))]
-    async fn assign_crew(
-        &self,
-        ctx: &Context<'_>,
-        input: AssignCrewInput,
-    ) -> async_graphql::Result<JobPayload> {
-        let caller = ctx.caller()?;
-        let job_id = JobId::from_input(&input.job_id)?;
-        let user = UserId::from_input(&input.user_id)?;
-        let outcome = ctx
-            .mutate(async |tx| {
-                let job = aggregate::find_in::<Job>(tx, caller, CREW_ASSIGN, job_id).await?;
-                open(&job)?;
-                let crew_role = switchyard_kernel::access::BuiltinRole::Crew.key();
-                if !switchyard_identity::users::is_active_with_role(
-                    tx,
-                    caller.tenant_id,
-                    user,
-                    crew_role,
-                )
-                .await?
-                {
-                    return Err(Rejection::invalid(
-                        "input.userId",
-                        UserErrorCode::UnknownReference,
-                        "not an active staff member with the crew role",
-                    ));
-                }
-                let crew = members(tx, &job).await?;
-                if crew.iter().any(|m| m.user_id == Some(user)) {
-                    return Err(Rejection::invalid(
-                        "input.userId",
-                        UserErrorCode::Duplicate,
-                        "already on this job's crew",
-                    ));
-                }
-                if input.lead {
-                    for before in crew.iter().filter(|m| m.lead) {
-                        let row = CrewMemberRow {
-                            lead: false,
-                            ..before.clone()
-                        };
-                        write::update::<CrewMember, _>(
-                            tx,
-                            caller,
-                            before,
-                            row,
-                            CrewLeadChanged::of,
-                        )
-                        .await?;
-                    }
-                }
-                let now = time::now();
-                let row = CrewMemberRow {
-                    id: CrewMemberId::new(),
-                    tenant_id: caller.tenant_id,
-                    job_id,
-                    resource_kind: ResourceKind::User,
-                    resource_id: user.to_string(),
-                    user_id: Some(user),
-                    lead: input.lead,
-                    assigned_by: caller.user_id(),
-                    created_at: now,
-                    updated_at: now,
-                    version: 1,
-                };
-                write::create::<CrewMember, _>(tx, caller, row, CrewAssigned::of).await?;
-                Ok(job)
-            })
-            .await;
-        JobPayload::of(outcome)
-    }
-
     /// Takes a crew member off a job that is not finished; answers the job with its crew.
     #[graphql(directive = Require::apply(CREW_ASSIGN))]
     async fn unassign_crew(

@@ -8,8 +8,10 @@ switchyard_kernel::object_events! {
     "Job" as job: JobData from JobRow, v 1;
     /// A new job, made by hand or from an accepted quote.
     JobCreated = "operations.job.created",
-    /// A job's window, addresses, contact, estimate, crew size or notes changed.
+    /// A job's addresses, contact, estimate, crew size or notes changed.
     JobUpdated = "operations.job.updated",
+    /// A job's planned window was set or moved.
+    JobRescheduled = "operations.job.rescheduled",
     /// The crew was sent out.
     JobDispatched = "operations.job.dispatched",
     /// Work started on site.

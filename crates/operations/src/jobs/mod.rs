@@ -65,7 +65,7 @@ switchyard_kernel::aggregate! {
         has_many(name = crew, node = CrewMember, by = job_id, doc = "Who works the job."),
         has_many(name = field_updates, node = FieldUpdate, by = job_id, doc = "What phones reported from site, newest first."),
         create(name = create_job, doc = "Creates a job by hand for a customer you may see.", event = JobCreated),
-        update(name = update_job, doc = "Changes a job that is not finished: its window, addresses, contact, estimate, crew size, notes.", event = JobUpdated),
+        update(name = update_job, doc = "Changes a job that is not finished: its addresses, contact, estimate, crew size, notes (`rescheduleJob` moves its window).", event = JobUpdated),
         write(permission = JOB_MANAGE, check = mutations::check, payload = JobPayload),
     )]
     pub struct Job {
@@ -93,10 +93,10 @@ switchyard_kernel::aggregate! {
         #[field(input)]
         destination: Option<String>,
         /// When the work is planned to start; null until the job is planned.
-        #[field(filter, event, input)]
+        #[field(filter, event, input(create))]
         planned_start: Option<NaiveDateTime>,
         /// When the work is planned to end.
-        #[field(filter, event, input)]
+        #[field(filter, event, input(create))]
         planned_end: Option<NaiveDateTime>,
         /// How long the work is expected to take, in minutes.
         #[field(input)]

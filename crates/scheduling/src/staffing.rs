@@ -1,0 +1,344 @@
+//! Staffing and planning jobs against people's availability: `assignCrew` and
+//! `rescheduleJob` refuse double bookings, time off and work outside the location's working
+//! hours, listing every conflict; a holder of `scheduling.conflict:override` may go ahead with
+//! a reason, which is kept with who gave it.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use switchyard_kernel::batch::Member;
+use switchyard_kernel::policy::Require;
+use switchyard_kernel::read::{Aggregate, aggregate};
+use switchyard_kernel::write::Settable;
+use switchyard_kernel::{
+    Caller, Conn, ContextExt, Error, Rejection, UserError, UserErrorCode, UserId, audit, db_run,
+    time,
+};
+use switchyard_operations::Job;
+use switchyard_operations::jobs::{JobId, JobRow};
+use switchyard_operations::permissions::{CREW_ASSIGN, JOB_MANAGE};
+
+use crate::permissions::CONFLICT_OVERRIDE;
+use crate::schema::schedule_overrides;
+
+switchyard_kernel::text_enum! {
+    /// Why a person is not available.
+    pub enum ConflictKind {
+        /// On another job's crew at that time.
+        DoubleBooked = "DOUBLE_BOOKED",
+        /// Away (vacation, sickness...).
+        TimeOff = "TIME_OFF",
+        /// Outside the location's working hours.
+        OutsideWorkingHours = "OUTSIDE_WORKING_HOURS",
+    }
+}
+
+/// One reason a person is not available for a job's window.
+#[derive(SimpleObject, Clone, serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+#[graphql(directive = switchyard_kernel::policy::Inherit::apply())]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleConflict {
+    pub kind: ConflictKind,
+    /// Who (a user's ID).
+    pub user_id: ID,
+    /// The entry in the way (a job's or a time off's ID), if any.
+    pub entry_id: Option<ID>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub message: String,
+}
+
+/// Going ahead despite conflicts.
+#[derive(InputObject)]
+pub struct OverrideInput {
+    /// Why, for the record.
+    pub reason: String,
+}
+
+/// A person to put on a job's crew.
+#[derive(InputObject)]
+pub struct AssignCrewInput {
+    pub job_id: ID,
+    /// A staff user holding the crew role.
+    pub user_id: ID,
+    /// Makes them the crew's lead (the lead before stays on the crew).
+    #[graphql(default)]
+    pub lead: bool,
+    /// Assign despite conflicts (needs `scheduling.conflict:override`).
+    pub r#override: Option<OverrideInput>,
+}
+
+/// A job's new window.
+#[derive(InputObject)]
+pub struct RescheduleJobInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub planned_start: DateTime<Utc>,
+    pub planned_end: DateTime<Utc>,
+    /// Move it despite its crew's conflicts (needs `scheduling.conflict:override`).
+    pub r#override: Option<OverrideInput>,
+}
+
+switchyard_kernel::payload!(
+    /// The result of staffing or planning a job.
+    StaffingPayload {
+        job: Job,
+        /// Every reason the people are not available then (refused unless overridden).
+        conflicts: Vec<ScheduleConflict>,
+    }
+);
+
+/// Why `user` is not available for `[from, to)` of `job`: two indexed statements (the
+/// person's overlapping jobs, their overlapping time off) and the location's hours.
+pub async fn conflicts(
+    tx: &mut Conn<'_>,
+    caller: &Caller,
+    user: UserId,
+    job: &JobRow,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<ScheduleConflict>, Error> {
+    let tenant = caller.tenant_id;
+    let who = user.to_global();
+    let mut found = Vec::new();
+    let utc = |t: NaiveDateTime| Some(t.and_utc());
+    for busy in switchyard_operations::crew::busy(tx, tenant, user, from, to, Some(job.id)).await? {
+        found.push(ScheduleConflict {
+            kind: ConflictKind::DoubleBooked,
+            user_id: who.clone(),
+            entry_id: Some(busy.job.to_global()),
+            starts_at: utc(busy.start),
+            ends_at: utc(busy.end),
+            message: format!(
+                "on another job from {} to {}",
+                busy.start.and_utc().to_rfc3339(),
+                busy.end.and_utc().to_rfc3339()
+            ),
+        });
+    }
+    for away in crate::time_off::overlapping(tx, tenant, user, from, to).await? {
+        found.push(ScheduleConflict {
+            kind: ConflictKind::TimeOff,
+            user_id: who.clone(),
+            entry_id: Some(away.id.to_global()),
+            starts_at: utc(away.starts_at),
+            ends_at: utc(away.ends_at),
+            message: format!(
+                "{} from {} to {}",
+                away.kind.as_str().to_lowercase(),
+                away.starts_at.and_utc().to_rfc3339(),
+                away.ends_at.and_utc().to_rfc3339()
+            ),
+        });
+    }
+    if let Some(location) = job.location_id
+        && let Some(why) = crate::hours::outside(tx, tenant, location, from, to).await?
+    {
+        found.push(ScheduleConflict {
+            kind: ConflictKind::OutsideWorkingHours,
+            user_id: who,
+            entry_id: None,
+            starts_at: utc(from),
+            ends_at: utc(to),
+            message: why,
+        });
+    }
+    Ok(found)
+}
+
+/// Refuses `found` unless the caller overrides with a reason and the right; an override is
+/// recorded with who and why.
+async fn settle(
+    tx: &mut Conn<'_>,
+    caller: &Caller,
+    job: JobId,
+    found: &[ScheduleConflict],
+    override_: Option<&OverrideInput>,
+) -> Result<(), Rejection> {
+    if found.is_empty() {
+        return Ok(());
+    }
+    let Some(override_) = override_ else {
+        return Err(Rejection::Invalid(
+            found
+                .iter()
+                .map(|c| {
+                    UserError::new(
+                        "input.userId",
+                        UserErrorCode::Unavailable,
+                        format!(
+                            "{} ({}): {}",
+                            c.user_id.as_str(),
+                            c.kind.as_str(),
+                            c.message
+                        ),
+                    )
+                })
+                .collect(),
+        ));
+    };
+    if caller.require(CONFLICT_OVERRIDE).is_err() {
+        return Err(Rejection::invalid(
+            "input.override",
+            UserErrorCode::NotAllowed,
+            "overriding conflicts needs scheduling.conflict:override",
+        ));
+    }
+    let reason = override_.reason.trim();
+    if reason.is_empty() || reason.len() > 1000 {
+        return Err(Rejection::invalid(
+            "input.override.reason",
+            UserErrorCode::Required,
+            "say why, in at most 1000 characters",
+        ));
+    }
+    let mut people: Vec<&ID> = found.iter().map(|c| &c.user_id).collect();
+    people.dedup();
+    for person in people {
+        let user = UserId::from_input(person)?;
+        let theirs: Vec<&ScheduleConflict> =
+            found.iter().filter(|c| &c.user_id == person).collect();
+        record(tx, caller, job, user, &theirs, reason).await?;
+    }
+    Ok(())
+}
+
+/// Keeps an override: the conflicts, who and why (a row, and the event).
+async fn record(
+    tx: &mut Conn<'_>,
+    caller: &Caller,
+    job: JobId,
+    user: UserId,
+    found: &[&ScheduleConflict],
+    reason: &str,
+) -> Result<(), Rejection> {
+    let conflicts = serde_json::to_string(found).map_err(Error::internal)?;
+    let row = (
+        schedule_overrides::id.eq(uuid::Uuid::now_v7().to_string()),
+        schedule_overrides::tenant_id.eq(caller.tenant_id),
+        schedule_overrides::job_id.eq(job),
+        schedule_overrides::user_id.eq(user),
+        schedule_overrides::conflicts.eq(&conflicts),
+        schedule_overrides::reason.eq(reason),
+        schedule_overrides::overridden_by.eq(caller.user_id()),
+        schedule_overrides::created_at.eq(time::now()),
+    );
+    db_run!(tx, |c| diesel::insert_into(schedule_overrides::table)
+        .values(row)
+        .execute(c)
+        .await)?;
+    let event = ConflictOverridden {
+        job_id: job,
+        user_id: user,
+        conflicts: found.iter().map(|c| c.message.clone()).collect(),
+        reason: reason.to_owned(),
+    };
+    audit::record_event(tx, caller, &event, None).await?;
+    Ok(())
+}
+
+switchyard_kernel::domain_event! {
+    /// A planner staffed or planned a job despite a person's conflicts.
+    pub struct ConflictOverridden = "scheduling.conflict.overridden" v 1 on "Job" by job_id {
+        pub job_id: JobId,
+        /// Whose conflicts.
+        pub user_id: UserId,
+        /// What was in the way.
+        pub conflicts: Vec<String>,
+        /// Why the planner went ahead.
+        pub reason: String,
+    }
+}
+
+#[derive(Default)]
+pub struct StaffingMutation;
+
+#[Object]
+impl StaffingMutation {
+    /// Puts a crew member on an unfinished job, if they are free for its window (not on
+    /// another job, not away, within the location's working hours): otherwise `userErrors`
+    /// and `conflicts` list every reason, unless overridden.
+    #[graphql(directive = Require::apply(CREW_ASSIGN))]
+    async fn assign_crew(
+        &self,
+        ctx: &Context<'_>,
+        input: AssignCrewInput,
+    ) -> async_graphql::Result<StaffingPayload> {
+        let caller = ctx.caller()?;
+        let job_id = JobId::from_input(&input.job_id)?;
+        let user = UserId::from_input(&input.user_id)?;
+        let mut found = Vec::new();
+        let outcome = ctx
+            .mutate(async |tx| {
+                let job = aggregate::find_in::<Job>(tx, caller, CREW_ASSIGN, job_id).await?;
+                if let (Some(from), Some(to)) = (job.planned_start, job.planned_end) {
+                    found = conflicts(tx, caller, user, &job, from, to).await?;
+                    settle(tx, caller, job_id, &found, input.r#override.as_ref()).await?;
+                }
+                switchyard_operations::crew::mutations::assign(tx, caller, job_id, user, input.lead)
+                    .await
+            })
+            .await;
+        answer(outcome, found)
+    }
+
+    /// Plans or moves an unfinished job's window (the calendar entry moves with it), if its
+    /// crew is free then; otherwise `userErrors` and `conflicts`, unless overridden.
+    #[graphql(directive = Require::apply(JOB_MANAGE))]
+    async fn reschedule_job(
+        &self,
+        ctx: &Context<'_>,
+        input: RescheduleJobInput,
+    ) -> async_graphql::Result<StaffingPayload> {
+        let caller = ctx.caller()?;
+        let id = JobId::from_input(&input.id)?;
+        let (from, to) = (
+            time::naive(input.planned_start),
+            time::naive(input.planned_end),
+        );
+        let mut found = Vec::new();
+        let outcome = ctx
+            .mutate(async |tx| {
+                let job = aggregate::find_in::<Job>(tx, caller, JOB_MANAGE, id).await?;
+                if to > from {
+                    for user in
+                        switchyard_operations::crew::people(tx, caller.tenant_id, id).await?
+                    {
+                        found.extend(conflicts(tx, caller, user, &job, from, to).await?);
+                    }
+                    settle(tx, caller, id, &found, input.r#override.as_ref()).await?;
+                }
+                switchyard_operations::jobs::mutations::reschedule(
+                    tx,
+                    caller,
+                    id,
+                    input.expected_version,
+                    from,
+                    to,
+                )
+                .await
+            })
+            .await;
+        answer(outcome, found)
+    }
+}
+
+fn answer(
+    outcome: Result<JobRow, Rejection>,
+    found: Vec<ScheduleConflict>,
+) -> async_graphql::Result<StaffingPayload> {
+    match outcome {
+        Ok(job) => Ok(StaffingPayload {
+            job: Some(Job::node(Member::one(job))),
+            conflicts: Some(found),
+            user_errors: Vec::new(),
+        }),
+        Err(Rejection::Invalid(user_errors)) => Ok(StaffingPayload {
+            job: None,
+            conflicts: Some(found),
+            user_errors,
+        }),
+        Err(Rejection::Failed(error)) => Err(error.into()),
+    }
+}
