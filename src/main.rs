@@ -217,7 +217,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Serve => serve(app).await,
         Command::Seed { demo } => {
             anyhow::ensure!(demo, "say what to seed: `switchyard seed --demo`");
-            let (accounts, sales) = seed_demo(&app).await?;
+            let (accounts, sales, jobs) = seed_demo(&app).await?;
             println!(
                 "Demo company \"Nordic Movers\" (slug: nordic-movers). Accounts (email / password):"
             );
@@ -227,6 +227,10 @@ async fn run() -> anyhow::Result<()> {
             println!(
                 "Sales data: {} customers, {} leads, {} activities, {} tasks, {} quotes.",
                 sales.customers, sales.leads, sales.activities, sales.tasks, sales.quotes
+            );
+            println!(
+                "Operations: {jobs} jobs over the weeks around today (steps, crews, field updates); \
+                 working hours and time off for the crew (crew2..crew6@nordicmovers.example)."
             );
             Ok(())
         }
@@ -379,6 +383,7 @@ async fn seed_demo(
 ) -> anyhow::Result<(
     Vec<(String, String, String)>,
     switchyard_gateway::sales::demo::DemoSummary,
+    usize,
 )> {
     let services = app.services();
     anyhow::ensure!(
@@ -463,5 +468,46 @@ async fn seed_demo(
         },
     )
     .await?;
-    Ok((accounts, sales))
+    // A crew for each location, beside the crew account above.
+    let mut crew = vec![(id(BuiltinRole::Crew)?, stockholm)];
+    for (n, name) in [
+        "Ali Hassan",
+        "Lina Forsberg",
+        "Marcus Wik",
+        "Tove Alm",
+        "Jonas Nord",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let location = if n < 3 { stockholm } else { gothenburg };
+        let id = provision::create_user(
+            services,
+            tenant,
+            NewUser {
+                email: format!("crew{}@nordicmovers.example", n + 2),
+                name: name.into(),
+                password: password.clone(),
+                kind: UserKind::Staff,
+                roles: vec![BuiltinRole::Crew.key().to_owned()],
+                locations: vec![location],
+            },
+        )
+        .await?;
+        crew.push((id, location));
+    }
+    let jobs = switchyard_gateway::operations::demo::seed(
+        services,
+        &switchyard_gateway::operations::demo::DemoCrew {
+            tenant,
+            dispatcher: id(BuiltinRole::Dispatcher)?,
+            crew: crew.clone(),
+            converted: sales.converted.clone(),
+        },
+    )
+    .await?;
+    let people: Vec<_> = crew.iter().map(|(u, _)| *u).collect();
+    switchyard_gateway::scheduling::demo::seed(services, tenant, &[stockholm, gothenburg], &people)
+        .await?;
+    Ok((accounts, sales, jobs))
 }

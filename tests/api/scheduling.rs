@@ -226,3 +226,34 @@ backend_test! {
         assert_eq!(data["calendar"], json!([]));
     }
 }
+
+backend_test! {
+    async fn crew_are_suggested_free_first_then_least_busy(app: TestApp) {
+        let t = sales_tenant(&app, "acme").await;
+        let north = switchyard_identity::tenants::provision::create_location(&app.services, t.id, "North", "Europe/Stockholm").await.unwrap();
+        let (busy, busy_token) = app.user(&t, "busy@acme.example", &["crew"], &[t.location]).await;
+        let (loaded, _) = app.user(&t, "loaded@acme.example", &["crew"], &[t.location]).await;
+        let (free, _) = app.user(&t, "free@acme.example", &["crew"], &[t.location]).await;
+        app.user(&t, "far@acme.example", &["crew"], &[north]).await;
+        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (same_day, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (two_days_on, _) = job_in(&app, &t, t.location, "2027-01-14").await;
+        app.ok(&t.owner_token, STAFF_PLAIN, json!({"job": same_day, "user": busy.to_global()})).await;
+        app.ok(&t.owner_token, STAFF_PLAIN, json!({"job": two_days_on, "user": loaded.to_global()})).await;
+        let query = "query($job: ID!) { suggestCrew(jobId: $job) { userId name score available reasons conflicts { kind entryId } } }";
+        let data = app.ok(&t.owner_token, query, json!({"job": job})).await;
+        let ranked = data["suggestCrew"].as_array().unwrap();
+        let order: Vec<&Value> = ranked.iter().map(|s| &s["userId"]).collect();
+        assert_eq!(order, vec![&json!(free.to_global()), &json!(loaded.to_global()), &json!(busy.to_global())], "{data}");
+        assert_eq!((ranked[0]["score"].as_i64(), ranked[0]["available"].as_bool()), (Some(100), Some(true)));
+        assert_eq!(ranked[1]["score"], 90);
+        assert_eq!(ranked[2]["available"], false);
+        assert_eq!(ranked[2]["conflicts"], json!([{"kind": "DOUBLE_BOOKED", "entryId": same_day}]));
+        // Once on the crew, not suggested again.
+        app.ok(&t.owner_token, STAFF_PLAIN, json!({"job": job, "user": free.to_global()})).await;
+        let data = app.ok(&t.owner_token, query, json!({"job": job})).await;
+        assert_eq!(data["suggestCrew"].as_array().unwrap().len(), 2);
+        let body = app.gql(Some(&busy_token), query, json!({"job": job})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"));
+    }
+}

@@ -19,4 +19,8 @@ pub use app::{App, shutdown_signal};
 pub use config::{Config, Mode};
 /// The domains and the kernel, for the binary's operator commands (the binary depends on the
 /// gateway only).
-pub use {switchyard_identity as identity, switchyard_kernel as kernel, switchyard_sales as sales};
+pub use {
+    switchyard_identity as identity, switchyard_kernel as kernel,
+    switchyard_operations as operations, switchyard_sales as sales,
+    switchyard_scheduling as scheduling,
+};

@@ -4,6 +4,7 @@
 //! like sales (see ARCHITECTURE.md, "The domain kit").
 
 pub mod crew;
+pub mod demo;
 pub mod field_updates;
 pub mod ids;
 pub mod jobs;

@@ -19,6 +19,7 @@ use crate::customers::mutations::{Fields, insert as insert_customer};
 use crate::ids::{CustomerId, TaskId};
 use crate::leads::{Lead, LeadRow};
 use crate::leads::{LeadId, LeadPriority, LeadStatus};
+use crate::quotes::QuoteId;
 use crate::quotes::mutations::{QuoteItemInput, create_for_seed, moved};
 use crate::quotes::pricing::Line;
 use crate::quotes::{QuoteItemCategory, QuoteStatus};
@@ -43,6 +44,9 @@ pub struct DemoSummary {
     pub activities: usize,
     pub tasks: usize,
     pub quotes: usize,
+    /// The quotes that became jobs: customer, quote, total and currency (operations' demo
+    /// makes their jobs).
+    pub converted: Vec<(CustomerId, QuoteId, i64, String)>,
 }
 
 const FIRST: &[&str] = &[
@@ -478,6 +482,14 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
                         let next = moved(&row, *step, Some(rep), reason);
                         row = write::store::<crate::Quote>(tx, &row, next).await?;
                     }
+                    if status == QuoteStatus::Converted {
+                        counts.converted.push((
+                            customer.id,
+                            row.id,
+                            row.total_minor,
+                            row.currency.clone(),
+                        ));
+                    }
                     counts.quotes += 1;
                 }
                 Ok::<_, Rejection>(counts)
@@ -489,6 +501,7 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
         summary.activities += counts.activities;
         summary.tasks += counts.tasks;
         summary.quotes += counts.quotes;
+        summary.converted.extend(counts.converted);
     }
     Ok(summary)
 }

@@ -3,6 +3,7 @@
 //! judges whether the people are free, then calls operations' public API.
 
 pub mod calendar;
+pub mod demo;
 pub mod hours;
 pub mod ids;
 pub mod permissions;
@@ -21,6 +22,7 @@ pub use time_off::TimeOff;
 pub struct SchedulingQuery(
     calendar::CalendarQuery,
     hours::HoursQuery,
+    staffing::SuggestionQuery,
     time_off::TimeOffQuery,
 );
 

@@ -4,7 +4,7 @@
 //! a reason, which is kept with who gave it.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_kernel::batch::Member;
@@ -340,5 +340,104 @@ fn answer(
             user_errors,
         }),
         Err(Rejection::Failed(error)) => Err(error.into()),
+    }
+}
+
+/// A crew member ranked for a job, with the reasons.
+#[derive(SimpleObject)]
+#[graphql(directive = switchyard_kernel::policy::Inherit::apply())]
+pub struct CrewSuggestion {
+    pub user_id: ID,
+    pub name: String,
+    /// Higher is better: free for the window (+100), each conflict (−25), each other job
+    /// within three days of it (−10).
+    pub score: i32,
+    /// Free for the whole window.
+    pub available: bool,
+    pub reasons: Vec<String>,
+    pub conflicts: Vec<ScheduleConflict>,
+}
+
+/// Days around a job's window whose other jobs count as workload.
+const WORKLOAD_DAYS: i64 = 3;
+
+#[derive(Default)]
+pub struct SuggestionQuery;
+
+#[Object]
+impl SuggestionQuery {
+    /// The crew of the job's location not yet on it, best first: who is free for the window,
+    /// then who has the least other work around it. Skills and distance are not recorded yet.
+    #[graphql(directive = Require::apply(CREW_ASSIGN))]
+    async fn suggest_crew(
+        &self,
+        ctx: &Context<'_>,
+        job_id: ID,
+        #[graphql(default = 10)] first: i32,
+    ) -> async_graphql::Result<Vec<CrewSuggestion>> {
+        let caller = ctx.caller()?;
+        let id = JobId::from_input(&job_id)?;
+        if !(1..=50).contains(&first) {
+            return Err(Error::bad_input("first", "between 1 and 50").into());
+        }
+        let mut pooled = ctx.services()?.db.read().await?;
+        let mut conn = pooled.conn();
+        let job = aggregate::find_in::<Job>(&mut conn, caller, CREW_ASSIGN, id).await?;
+        let tenant = caller.tenant_id;
+        let on_it = switchyard_operations::crew::people(&mut conn, tenant, id).await?;
+        let crew_role = switchyard_kernel::access::BuiltinRole::Crew.key();
+        let candidates = switchyard_identity::users::staff_with_role(
+            &mut conn,
+            tenant,
+            crew_role,
+            job.location_id,
+        )
+        .await?;
+        let mut ranked = Vec::new();
+        for (user, name) in candidates.into_iter().filter(|(u, _)| !on_it.contains(u)) {
+            let mut reasons = Vec::new();
+            let (found, workload) = match (job.planned_start, job.planned_end) {
+                (Some(from), Some(to)) => {
+                    let found = conflicts(&mut conn, caller, user, &job, from, to).await?;
+                    let around = Duration::days(WORKLOAD_DAYS);
+                    let busy = switchyard_operations::crew::busy(
+                        &mut conn,
+                        tenant,
+                        user,
+                        from - around,
+                        to + around,
+                        Some(id),
+                    )
+                    .await?;
+                    (found, busy.len() as i32)
+                }
+                _ => {
+                    reasons.push("the job has no window yet: availability unknown".to_owned());
+                    (Vec::new(), 0)
+                }
+            };
+            let available = found.is_empty() && job.planned_start.is_some();
+            if available {
+                reasons.push("free for the whole window".to_owned());
+            }
+            reasons.extend(found.iter().map(|c| c.message.clone()));
+            reasons.push(format!(
+                "{workload} other job(s) within {WORKLOAD_DAYS} days of it"
+            ));
+            if job.location_id.is_some() {
+                reasons.push("works at the job's location".to_owned());
+            }
+            ranked.push(CrewSuggestion {
+                user_id: user.to_global(),
+                name,
+                score: if available { 100 } else { 0 } - 25 * found.len() as i32 - 10 * workload,
+                available,
+                reasons,
+                conflicts: found,
+            });
+        }
+        ranked.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.name.cmp(&b.name)));
+        ranked.truncate(first as usize);
+        Ok(ranked)
     }
 }

@@ -316,6 +316,45 @@ pub async fn is_active_staff(
     Ok(n > 0)
 }
 
+/// The active staff users of `tenant` holding `role`, with their names, those of `location`
+/// only when given (candidates for work: the crew of a location).
+pub async fn staff_with_role(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    role: &str,
+    location: Option<switchyard_kernel::LocationId>,
+) -> Result<Vec<(UserId, String)>, Error> {
+    use crate::schema::{user_locations, user_roles};
+    let role = role.to_owned();
+    let holders: Vec<(UserId, String)> = db_run!(conn, |c| users::table
+        .inner_join(
+            user_roles::table.on(user_roles::tenant_id
+                .eq(users::tenant_id)
+                .and(user_roles::user_id.eq(users::id))),
+        )
+        .filter(users::tenant_id.eq(tenant))
+        .filter(users::status.eq("active"))
+        .filter(users::kind.eq("staff"))
+        .filter(user_roles::role_key.eq(&role))
+        .select((users::id, users::name))
+        .order(users::name.asc())
+        .load(c)
+        .await)?;
+    let Some(location) = location else {
+        return Ok(holders);
+    };
+    let there: Vec<UserId> = db_run!(conn, |c| user_locations::table
+        .filter(user_locations::tenant_id.eq(tenant))
+        .filter(user_locations::location_id.eq(location))
+        .select(user_locations::user_id)
+        .load(c)
+        .await)?;
+    Ok(holders
+        .into_iter()
+        .filter(|(id, _)| there.contains(id))
+        .collect())
+}
+
 /// Whether `id` is an active staff user of `tenant` holding the built-in or custom role
 /// `role` (assigning crew to a job takes users with the crew role).
 pub async fn is_active_with_role(
