@@ -89,6 +89,7 @@ pub async fn seed(services: &Services, demo: &DemoCrew) -> anyhow::Result<usize>
                     cancelled_at: done(JobStatus::Cancelled).map(|_| start - Duration::days(2)),
                     cancel_reason: done(JobStatus::Cancelled)
                         .map(|_| "The customer postponed the move".into()),
+                    follow_up_task_id: None,
                     created_by: None,
                     created_at: now,
                     updated_at: now,

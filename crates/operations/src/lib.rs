@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod permissions;
 mod schema;
 pub mod scope;
+pub mod settings;
 pub mod steps;
 
 use async_graphql::{MergedObject, MergedSubscription};
@@ -28,6 +29,7 @@ pub struct OperationsQuery(
     crew::CrewMemberQuery,
     steps::JobStepQuery,
     field_updates::FieldUpdateQuery,
+    settings::OperationsSettingsQuery,
 );
 
 /// Operations' mutations.
@@ -38,6 +40,7 @@ pub struct OperationsMutation(
     crew::mutations::CrewMutation,
     steps::mutations::JobStepMutation,
     field_updates::mutations::FieldUpdateMutation,
+    settings::OperationsSettingsMutation,
 );
 
 /// Operations' subscriptions.
@@ -66,7 +69,12 @@ pub fn module() -> Module {
             &[steps::JobStepData::SPEC],
             &[field_updates::FieldUpdateData::SPEC],
         ],
-        handlers: |services| vec![jobs::from_quote::handler(services)],
+        handlers: |services| {
+            vec![
+                jobs::from_quote::handler(services),
+                jobs::follow_up::handler(services),
+            ]
+        },
         ..Module::named("operations")
     }
 }

@@ -10,6 +10,7 @@ pub const JOB_READ: &str = "operations.job:read";
 pub const JOB_MANAGE: &str = "operations.job:manage";
 pub const JOB_WORK: &str = "operations.job:work";
 pub const CREW_ASSIGN: &str = "operations.crew:assign";
+pub const SETTINGS_MANAGE: &str = "operations.settings:manage";
 
 pub static PERMISSIONS: &[PermissionDef] = &[
     PermissionDef {
@@ -57,5 +58,10 @@ pub static PERMISSIONS: &[PermissionDef] = &[
             (Manager, Location),
             (Dispatcher, Location),
         ],
+    },
+    PermissionDef {
+        name: SETTINGS_MANAGE,
+        description: "Change the operations settings (the follow-up a completed job raises)",
+        roles: &[(Owner, Tenant), (Admin, Tenant)],
     },
 ];

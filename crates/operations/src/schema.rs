@@ -26,6 +26,7 @@ diesel::table! {
         completed_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
         cancel_reason -> Nullable<Text>,
+        follow_up_task_id -> Nullable<Text>,
         created_by -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -82,6 +83,16 @@ diesel::table! {
         attachments -> Text,
         recorded_at -> Timestamp,
         created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    operations_settings (tenant_id) {
+        tenant_id -> Text,
+        job_follow_up -> Nullable<Text>,
+        job_follow_up_days -> Integer,
         updated_at -> Timestamp,
         version -> Integer,
     }

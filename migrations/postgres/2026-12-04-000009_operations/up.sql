@@ -26,6 +26,8 @@ CREATE TABLE jobs (
     completed_at TIMESTAMP,
     cancelled_at TIMESTAMP,
     cancel_reason TEXT,
+    -- The follow-up task raised when the job completed (once).
+    follow_up_task_id TEXT,
     created_by TEXT,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
@@ -94,3 +96,12 @@ CREATE TABLE field_updates (
     version INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX field_updates_job ON field_updates (tenant_id, job_id, created_at);
+
+-- A tenant's operations settings: the follow-up task a completed job raises (none if null).
+CREATE TABLE operations_settings (
+    tenant_id TEXT PRIMARY KEY,
+    job_follow_up TEXT,
+    job_follow_up_days INTEGER NOT NULL DEFAULT 1,
+    updated_at TIMESTAMP NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);

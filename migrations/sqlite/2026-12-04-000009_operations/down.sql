@@ -1,3 +1,4 @@
+DROP TABLE operations_settings;
 DROP TABLE field_updates;
 DROP TABLE job_steps;
 DROP TABLE job_crew;

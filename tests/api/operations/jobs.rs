@@ -405,3 +405,43 @@ backend_test! {
         assert_eq!(events_of(&app, t.id, "operations.field_update.recorded").await.len(), 3);
     }
 }
+
+backend_test! {
+    async fn a_completed_job_raises_the_configured_follow_up_once(app: TestApp) {
+        let t = sales_tenant(&app, "acme").await;
+        let (crew, crew_token) = app.user(&t, "crew@acme.example", &["crew"], &[t.location]).await;
+        let (_, dispatch_token) = app.user(&t, "dispatch@acme.example", &["dispatcher"], &[t.location]).await;
+        let settings = "mutation($title: String, $days: Int) { updateOperationsSettings(input: {jobFollowUp: $title, jobFollowUpDays: $days}) { settings { jobFollowUp jobFollowUpDays version } userErrors { field code } } }";
+        let body = app.gql(Some(&dispatch_token), settings, json!({"title": "Satisfaction call"})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"));
+        let data = app.ok(&t.owner_token, settings, json!({"title": "Satisfaction call", "days": 99})).await;
+        assert_eq!(user_errors(&data["updateOperationsSettings"]), vec![("input.jobFollowUpDays".to_owned(), "OUT_OF_RANGE".to_owned())]);
+        let data = app.ok(&t.owner_token, settings, json!({"title": " Satisfaction call ", "days": 2})).await;
+        assert_eq!(data["updateOperationsSettings"]["settings"], json!({"jobFollowUp": "Satisfaction call", "jobFollowUpDays": 2, "version": 1}));
+
+        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        app.ok(&dispatch_token, ASSIGN, json!({"job": job, "user": crew.to_global()})).await;
+        app.ok(&crew_token, &step("startJob", ""), json!({"id": job})).await;
+        let data = app.ok(&crew_token, &step("completeJob", ", actualMinutes: 400"), json!({"id": job})).await;
+        assert_eq!(data["completeJob"]["job"]["status"], "COMPLETED");
+        let query = "query($id: ID!) { job(id: $id) { followUpTask { title kind status queue dueAt customer { id } } } }";
+        let mut task = Value::Null;
+        for _ in 0..100 {
+            task = app.ok(&t.owner_token, query, json!({"id": job})).await["job"]["followUpTask"].clone();
+            if !task.is_null() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(task["title"], "Satisfaction call", "no follow-up: {task}");
+        assert_eq!((task["kind"].as_str(), task["status"].as_str(), task["queue"].as_str()), (Some("FOLLOW_UP"), Some("OPEN"), Some("ACCOUNT_MANAGEMENT")));
+        // Delivered again: still one task.
+        let completed: switchyard_operations::jobs::events::JobCompleted = serde_json::from_value(events_of(&app, t.id, "operations.job.completed").await.remove(0)).unwrap();
+        let again = switchyard_operations::jobs::follow_up::raise(&app.services, t.id, &completed).await.unwrap();
+        assert_eq!(again, None);
+        assert_eq!(events_of(&app, t.id, "sales.task.created").await.len(), 1);
+        // The crew member sees the job, not the sales task.
+        let body = app.gql(Some(&crew_token), query, json!({"id": job})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+    }
+}

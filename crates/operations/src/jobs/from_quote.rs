@@ -75,6 +75,7 @@ pub async fn make(
                 completed_at: None,
                 cancelled_at: None,
                 cancel_reason: None,
+                follow_up_task_id: None,
                 created_by: None,
                 created_at: now,
                 updated_at: now,

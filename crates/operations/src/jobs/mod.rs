@@ -2,6 +2,7 @@
 //! worked by a crew. Made from an accepted quote by itself ([`from_quote`]), or by hand.
 
 pub mod events;
+pub mod follow_up;
 pub mod from_quote;
 pub mod mutations;
 
@@ -14,7 +15,8 @@ use switchyard_kernel::{LocationId, UserId};
 use switchyard_sales::customers::CustomerId;
 use switchyard_sales::quotes::events::QuoteItemData;
 use switchyard_sales::quotes::{QuoteId, QuoteItemCategory};
-use switchyard_sales::{Customer, Quote};
+use switchyard_sales::tasks::TaskId;
+use switchyard_sales::{Customer, Quote, Task};
 
 use crate::crew::CrewMember;
 use crate::field_updates::FieldUpdate;
@@ -121,6 +123,9 @@ switchyard_kernel::aggregate! {
         completed_at: Option<NaiveDateTime>,
         cancelled_at: Option<NaiveDateTime>,
         cancel_reason: Option<String>,
+        /// The follow-up task its completion raised.
+        #[field(to_one = Task, guard)]
+        follow_up_task_id: Option<TaskId>,
         #[field(hidden)]
         created_by: Option<UserId>,
         created_at: NaiveDateTime,

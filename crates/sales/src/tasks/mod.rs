@@ -418,3 +418,29 @@ async fn get(conn: &mut Conn<'_>, tenant: TenantId, id: TaskId) -> Result<Option
         .await
         .optional())?)
 }
+
+/// Asks sales to contact a customer: a task of `kind` about the customer for its sales rep, or
+/// in the account-management queue when it has none (how other domains raise follow-ups, such
+/// as the satisfaction call after a job). In the caller's transaction.
+pub async fn follow_up_customer(
+    conn: &mut Conn<'_>,
+    caller: &Caller,
+    id: TaskId,
+    customer: CustomerId,
+    kind: TaskKind,
+    title: String,
+    due_at: NaiveDateTime,
+) -> Result<TaskRow, Error> {
+    let row = crate::customers::find_in_tenant(conn, caller.tenant_id, customer).await?;
+    let assignee = row.assigned_to;
+    let new = NewTask {
+        kind,
+        title,
+        due_at: Some(due_at),
+        customer: Some(customer),
+        activity: None,
+        assignee,
+        queue: assignee.is_none().then_some(TaskQueue::AccountManagement),
+    };
+    insert(conn, caller, id, new).await
+}
