@@ -89,15 +89,30 @@ switchyard_kernel::payload!(
     }
 );
 
+/// Why `[from, to)` of `job` lies outside its location's working hours, if it does: the same
+/// for every person, so judged once per job.
+pub async fn off_hours(
+    tx: &mut Conn<'_>,
+    caller: &Caller,
+    job: &JobRow,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Option<String>, Error> {
+    match job.location_id {
+        Some(location) => crate::hours::outside(tx, caller.tenant_id, location, from, to).await,
+        None => Ok(None),
+    }
+}
+
 /// Why `user` is not available for `[from, to)` of `job`: two indexed statements (the
-/// person's overlapping jobs, their overlapping time off) and the location's hours.
+/// person's overlapping jobs, their overlapping time off), and `off_hours` of the job.
 pub async fn conflicts(
     tx: &mut Conn<'_>,
     caller: &Caller,
     user: UserId,
     job: &JobRow,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
+    (from, to): (NaiveDateTime, NaiveDateTime),
+    off_hours: Option<&str>,
 ) -> Result<Vec<ScheduleConflict>, Error> {
     let tenant = caller.tenant_id;
     let who = user.to_global();
@@ -132,16 +147,14 @@ pub async fn conflicts(
             ),
         });
     }
-    if let Some(location) = job.location_id
-        && let Some(why) = crate::hours::outside(tx, tenant, location, from, to).await?
-    {
+    if let Some(why) = off_hours {
         found.push(ScheduleConflict {
             kind: ConflictKind::OutsideWorkingHours,
             user_id: who,
             entry_id: None,
             starts_at: utc(from),
             ends_at: utc(to),
-            message: why,
+            message: why.to_owned(),
         });
     }
     Ok(found)
@@ -273,10 +286,11 @@ impl StaffingMutation {
             .mutate(async |tx| {
                 let job = aggregate::find_in::<Job>(tx, caller, CREW_ASSIGN, job_id).await?;
                 if let (Some(from), Some(to)) = (job.planned_start, job.planned_end) {
-                    found = conflicts(tx, caller, user, &job, from, to).await?;
+                    let hours = off_hours(tx, caller, &job, from, to).await?;
+                    found = conflicts(tx, caller, user, &job, (from, to), hours.as_deref()).await?;
                     settle(tx, caller, job_id, &found, input.r#override.as_ref()).await?;
                 }
-                switchyard_operations::crew::mutations::assign(tx, caller, job_id, user, input.lead)
+                switchyard_operations::crew::mutations::assign(tx, caller, job, user, input.lead)
                     .await
             })
             .await;
@@ -302,17 +316,20 @@ impl StaffingMutation {
             .mutate(async |tx| {
                 let job = aggregate::find_in::<Job>(tx, caller, JOB_MANAGE, id).await?;
                 if to > from {
+                    let hours = off_hours(tx, caller, &job, from, to).await?;
                     for user in
                         switchyard_operations::crew::people(tx, caller.tenant_id, id).await?
                     {
-                        found.extend(conflicts(tx, caller, user, &job, from, to).await?);
+                        let theirs =
+                            conflicts(tx, caller, user, &job, (from, to), hours.as_deref()).await?;
+                        found.extend(theirs);
                     }
                     settle(tx, caller, id, &found, input.r#override.as_ref()).await?;
                 }
                 switchyard_operations::jobs::mutations::reschedule(
                     tx,
                     caller,
-                    id,
+                    &job,
                     input.expected_version,
                     from,
                     to,
@@ -393,12 +410,18 @@ impl SuggestionQuery {
             job.location_id,
         )
         .await?;
+        let hours = match (job.planned_start, job.planned_end) {
+            (Some(from), Some(to)) => off_hours(&mut conn, caller, &job, from, to).await?,
+            _ => None,
+        };
         let mut ranked = Vec::new();
         for (user, name) in candidates.into_iter().filter(|(u, _)| !on_it.contains(u)) {
             let mut reasons = Vec::new();
             let (found, workload) = match (job.planned_start, job.planned_end) {
                 (Some(from), Some(to)) => {
-                    let found = conflicts(&mut conn, caller, user, &job, from, to).await?;
+                    let found =
+                        conflicts(&mut conn, caller, user, &job, (from, to), hours.as_deref())
+                            .await?;
                     let around = Duration::days(WORKLOAD_DAYS);
                     let busy = switchyard_operations::crew::busy(
                         &mut conn,

@@ -14,7 +14,7 @@ use switchyard_kernel::{
 use super::events::{CrewAssigned, CrewLeadChanged, CrewUnassigned};
 use super::{CrewMember, CrewMemberId, CrewMemberRow, ResourceKind};
 use crate::jobs::mutations::{JobPayload, finished};
-use crate::jobs::{Job, JobId, JobRow};
+use crate::jobs::{Job, JobRow};
 use crate::permissions::CREW_ASSIGN;
 use crate::schema::job_crew;
 
@@ -25,17 +25,16 @@ pub struct UnassignCrewInput {
     pub id: ID,
 }
 
-/// Puts `user` on the crew of a job `caller` may staff (with the crew-assign permission's
-/// scope) that is not finished, as its lead if `lead` (the lead before stays on the crew).
-/// Availability is scheduling's to judge, before it calls this (`assignCrew`).
+/// Puts `user` on the crew of `job` (read by the caller with `operations.crew:assign`, in
+/// this transaction) if it is not finished, as its lead if `lead` (the lead before stays on
+/// the crew). Availability is scheduling's to judge, before it calls this (`assignCrew`).
 pub async fn assign(
     tx: &mut Conn<'_>,
     caller: &Caller,
-    job_id: JobId,
+    job: JobRow,
     user: UserId,
     lead: bool,
 ) -> Result<JobRow, Rejection> {
-    let job = aggregate::find_in::<Job>(tx, caller, CREW_ASSIGN, job_id).await?;
     open(&job)?;
     let crew_role = switchyard_kernel::access::BuiltinRole::Crew.key();
     if !switchyard_identity::users::is_active_with_role(tx, caller.tenant_id, user, crew_role)
@@ -68,7 +67,7 @@ pub async fn assign(
     let row = CrewMemberRow {
         id: CrewMemberId::new(),
         tenant_id: caller.tenant_id,
-        job_id,
+        job_id: job.id,
         resource_kind: ResourceKind::User,
         resource_id: user.to_string(),
         user_id: Some(user),

@@ -157,25 +157,25 @@ async fn in_managed_location(
     }
 }
 
-/// Plans or moves an unfinished job's window, which `caller` may manage, from the version the
-/// caller saw. Whether its crew is free then is scheduling's to judge first (`rescheduleJob`).
+/// Plans or moves the window of `before` (an unfinished job read by the caller with
+/// `operations.job:manage`, in this transaction), from the version the caller saw. Whether
+/// its crew is free then is scheduling's to judge first (`rescheduleJob`).
 pub async fn reschedule(
     tx: &mut Conn<'_>,
     caller: &Caller,
-    id: JobId,
+    before: &JobRow,
     expected: Option<i32>,
     start: chrono::NaiveDateTime,
     end: chrono::NaiveDateTime,
 ) -> Result<JobRow, Rejection> {
-    let before = aggregate::find_in::<Job>(tx, caller, JOB_MANAGE, id).await?;
     check_version(expected, before.version)?;
     let row = JobRow {
         planned_start: Some(start),
         planned_end: Some(end),
         ..before.clone()
     };
-    check(tx, caller, &row, Some(&before)).await?;
-    Ok(write::update::<Job, _>(tx, caller, &before, row, JobRescheduled::of).await?)
+    check(tx, caller, &row, Some(before)).await?;
+    Ok(write::update::<Job, _>(tx, caller, before, row, JobRescheduled::of).await?)
 }
 
 /// Whether a job is done with (completed or cancelled).
