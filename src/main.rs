@@ -225,8 +225,14 @@ async fn run() -> anyhow::Result<()> {
                 println!("  {role:<14} {email:<36} {password}");
             }
             println!(
-                "Sales data: {} customers, {} leads, {} activities, {} tasks, {} quotes.",
-                sales.customers, sales.leads, sales.activities, sales.tasks, sales.quotes
+                "Sales data: {} customers, {} leads, {} activities, {} tasks, {} quotes; \
+                 {} bookings from the booking form waiting for a call back.",
+                sales.customers,
+                sales.leads,
+                sales.activities,
+                sales.tasks,
+                sales.quotes,
+                sales.bookings
             );
             println!(
                 "Operations: {jobs} jobs over the weeks around today (steps, crews, field updates); \

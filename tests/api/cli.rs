@@ -86,6 +86,7 @@ fn operator_commands_work_end_to_end() {
     }
     assert!(out.contains("200 customers"), "{out}");
     assert!(out.contains("Operations: 20 jobs"), "{out}");
+    assert!(out.contains("2 bookings from the booking form"), "{out}");
     let (ok, _, err) = switchyard(&dir, &["seed", "--demo"]);
     assert!(!ok && err.contains("already exists"), "{err}");
 

@@ -81,6 +81,8 @@ impl App {
             db: db.clone(),
             bus: EventBus::default(),
             catalog: catalog.clone(),
+            settings: Arc::new(config.domains.clone()),
+            throttle: Default::default(),
         };
         let settings = JwtSettings {
             secret: jwt_secret(&config)?,

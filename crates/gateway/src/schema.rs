@@ -75,7 +75,7 @@ macro_rules! domains {
 
 domains! {
     switchyard_identity { User, Location, ApiKey },
-    switchyard_sales { Customer, Lead, SalesActivity, Task, Quote },
+    switchyard_sales { Customer, Lead, SalesActivity, Task, Quote, Booking, QuoteTemplateItem },
     switchyard_operations { Job, CrewMember, JobStep, FieldUpdate },
     switchyard_scheduling { TimeOff },
 }

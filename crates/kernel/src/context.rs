@@ -10,6 +10,8 @@ use crate::access::{Caller, Catalog};
 use crate::db::{Conn, Db, TxFn};
 use crate::error::{Error, Rejection};
 use crate::events::EventBus;
+use crate::module::Settings;
+use crate::throttle::Throttle;
 
 /// The network address of the client behind a request: the peer, or the client a trusted
 /// reverse proxy forwarded. Request data; absent for work that no client started.
@@ -22,6 +24,10 @@ pub struct Services {
     pub db: Db,
     pub bus: EventBus,
     pub catalog: Arc<Catalog>,
+    /// The domains' settings, as read at start-up.
+    pub settings: Arc<Settings>,
+    /// Attempt counters of public operations (see [`crate::throttle`]).
+    pub throttle: Arc<Throttle>,
 }
 
 impl Services {

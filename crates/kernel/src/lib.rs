@@ -20,6 +20,7 @@ pub mod policy;
 pub mod read;
 pub mod schema;
 pub mod text_enum;
+pub mod throttle;
 pub mod time;
 pub mod validate;
 pub mod write;

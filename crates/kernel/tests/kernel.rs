@@ -82,6 +82,8 @@ db_test! {
             db: db.db.clone(),
             bus: EventBus::default(),
             catalog: std::sync::Arc::new(Catalog::default()),
+            settings: Default::default(),
+            throttle: Default::default(),
         };
         let caller = caller();
         let entity = "thing-1".to_owned();

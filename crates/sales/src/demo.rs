@@ -20,7 +20,7 @@ use crate::ids::{CustomerId, TaskId};
 use crate::leads::{Lead, LeadRow};
 use crate::leads::{LeadId, LeadPriority, LeadStatus};
 use crate::quotes::QuoteId;
-use crate::quotes::mutations::{QuoteItemInput, create_for_seed, moved};
+use crate::quotes::mutations::{QuoteItemInput, create_draft, moved};
 use crate::quotes::pricing::Line;
 use crate::quotes::{QuoteItemCategory, QuoteStatus};
 use crate::schema::quotes;
@@ -44,6 +44,8 @@ pub struct DemoSummary {
     pub activities: usize,
     pub tasks: usize,
     pub quotes: usize,
+    /// Bookings from the booking form waiting for a call back.
+    pub bookings: usize,
     /// The quotes that became jobs: customer, quote, total and currency (operations' demo
     /// makes their jobs).
     pub converted: Vec<(CustomerId, QuoteId, i64, String)>,
@@ -441,7 +443,7 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
                         })
                         .collect();
                     let quote =
-                        create_for_seed(tx, &caller, customer.id, &lines, now + Duration::days(30))
+                        create_draft(tx, &caller, customer.id, &lines, now + Duration::days(30))
                             .await?;
                     let id = quote.id;
                     let quote = db_run!(tx, |c| diesel::update(quotes::table.find(id))
@@ -503,5 +505,8 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
         summary.quotes += counts.quotes;
         summary.converted.extend(counts.converted);
     }
+    summary.bookings = crate::bookings::intake::seed_demo(services, tenant, people.locations[0])
+        .await
+        .map_err(fail)?;
     Ok(summary)
 }

@@ -30,3 +30,15 @@ switchyard_kernel::id_type!(
     QuoteId,
     "Quote"
 );
+
+switchyard_kernel::id_type!(
+    /// A booking from the public booking form.
+    BookingId,
+    "Booking"
+);
+
+switchyard_kernel::id_type!(
+    /// A line of the quote template.
+    TemplateItemId,
+    "QuoteTemplateItem"
+);

@@ -3,6 +3,7 @@
 //! tested (see ARCHITECTURE.md, "Adding a domain").
 
 pub mod activities;
+pub mod bookings;
 pub mod customers;
 pub mod demo;
 pub mod ids;
@@ -19,6 +20,7 @@ use async_graphql::{MergedObject, MergedSubscription};
 use switchyard_kernel::module::{Module, Setting};
 
 pub use activities::SalesActivity;
+pub use bookings::{Booking, templates::QuoteTemplateItem};
 pub use customers::{Customer, load_customer};
 pub use leads::Lead;
 pub use quotes::Quote;
@@ -35,6 +37,8 @@ pub struct SalesQuery(
     activities::ActivityQuery,
     tasks::TaskQuery,
     quotes::QuoteQuery,
+    bookings::BookingQuery,
+    bookings::templates::QuoteTemplateItemQuery,
     settings::SettingsQuery,
 );
 
@@ -46,6 +50,8 @@ pub struct SalesMutation(
     activities::mutations::ActivityMutation,
     tasks::mutations::TaskMutation,
     quotes::mutations::QuoteMutation,
+    bookings::intake::BookingFormMutation,
+    bookings::templates::QuoteTemplateItemMutation,
     settings::SettingsMutation,
 );
 
@@ -76,6 +82,8 @@ pub fn module() -> Module {
             activities::events::SPECS,
             tasks::events::SPECS,
             quotes::events::SPECS,
+            bookings::SPECS,
+            bookings::templates::SPECS,
             &[<settings::SalesSettingsUpdated as switchyard_kernel::DomainEvent>::SPEC],
         ],
         payloads: &[
@@ -84,6 +92,8 @@ pub fn module() -> Module {
             &[activities::ActivityData::SPEC],
             &[tasks::TaskData::SPEC],
             quotes::events::PAYLOADS,
+            &[bookings::BookingData::SPEC],
+            &[bookings::templates::TemplateItemData::SPEC],
         ],
         jobs: |services, settings, shutdown| {
             let every = settings.secs(QUOTE_EXPIRY_SWEEP_SECS)?;
@@ -93,11 +103,28 @@ pub fn module() -> Module {
                 shutdown,
             )])
         },
-        settings: &[Setting {
-            key: QUOTE_EXPIRY_SWEEP_SECS,
-            default: "60",
-            description: "Seconds between sweeps that expire quotes past their `validUntil`.",
-        }],
+        settings: &[
+            Setting {
+                key: QUOTE_EXPIRY_SWEEP_SECS,
+                default: "60",
+                description: "Seconds between sweeps that expire quotes past their `validUntil`.",
+            },
+            Setting {
+                key: bookings::intake::LIMIT_PER_ADDRESS,
+                default: "10",
+                description: "Bookings (`submitBooking`) tried from one client address within the booking window; then RATE_LIMITED.",
+            },
+            Setting {
+                key: bookings::intake::LIMIT_PER_TENANT,
+                default: "500",
+                description: "Bookings one company takes within the booking window; then RATE_LIMITED.",
+            },
+            Setting {
+                key: bookings::intake::LIMIT_WINDOW_SECS,
+                default: "3600",
+                description: "The window of the booking limits, in seconds.",
+            },
+        ],
         ..Module::named("sales")
     }
 }

@@ -23,6 +23,9 @@ pub const QUOTE_MANAGE: &str = "sales.quote:manage";
 pub const QUOTE_APPROVE: &str = "sales.quote:approve";
 pub const QUOTE_RESPOND: &str = "sales.quote:respond";
 pub const QUOTE_COST_READ: &str = "sales.quote_cost:read";
+pub const BOOKING_READ: &str = "sales.booking:read";
+pub const TEMPLATE_READ: &str = "sales.quote_template:read";
+pub const TEMPLATE_MANAGE: &str = "sales.quote_template:manage";
 pub const SETTINGS_READ: &str = "sales.settings:read";
 pub const SETTINGS_MANAGE: &str = "sales.settings:manage";
 
@@ -40,6 +43,27 @@ const MANAGERS: Grants = &[(Owner, Tenant), (Admin, Tenant), (Manager, Location)
 const ADMINS: Grants = &[(Owner, Tenant), (Admin, Tenant)];
 
 pub static PERMISSIONS: &[PermissionDef] = &[
+    PermissionDef {
+        name: BOOKING_READ,
+        description: "See bookings that came in through the public booking form",
+        roles: &[
+            (Owner, Tenant),
+            (Admin, Tenant),
+            (Manager, Location),
+            (SalesRep, Own),
+            (Observer, Tenant),
+        ],
+    },
+    PermissionDef {
+        name: TEMPLATE_READ,
+        description: "See the quote template that prices web bookings",
+        roles: SELLERS,
+    },
+    PermissionDef {
+        name: TEMPLATE_MANAGE,
+        description: "Change the quote template that prices web bookings",
+        roles: MANAGERS,
+    },
     PermissionDef {
         name: CUSTOMER_READ,
         description: "See customers (names, address, stage, value)",

@@ -212,4 +212,49 @@ diesel::allow_tables_to_appear_in_same_query!(
     task_events,
     quotes,
     quote_items,
+    quote_template_items,
+    bookings,
 );
+
+diesel::table! {
+    quote_template_items (id) {
+        id -> Text,
+        tenant_id -> Text,
+        service -> Text,
+        description -> Text,
+        basis -> Text,
+        quantity -> Integer,
+        unit_price_minor -> Nullable<BigInt>,
+        currency -> Nullable<Text>,
+        active -> Bool,
+        sort_order -> Integer,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    bookings (id) {
+        id -> Text,
+        tenant_id -> Text,
+        reference -> Text,
+        customer_id -> Text,
+        lead_id -> Text,
+        quote_id -> Text,
+        task_id -> Nullable<Text>,
+        location_id -> Nullable<Text>,
+        assigned_to -> Nullable<Text>,
+        move_date -> Date,
+        origin -> Text,
+        destination -> Text,
+        rooms -> Nullable<Integer>,
+        volume_m3 -> Nullable<Integer>,
+        services -> Text,
+        message -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}

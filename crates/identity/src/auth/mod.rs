@@ -12,13 +12,14 @@ pub mod jwt;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 use diesel_async::RunQueryDsl;
 use switchyard_kernel::access::{BuiltinRole, Caller, Catalog, Principal, Scope, UserKind};
 use switchyard_kernel::db::sql::{Bind, Sql};
+use switchyard_kernel::throttle::{Limit, Throttle};
 use switchyard_kernel::{Db, Error, LocationId, TenantId, UserId, db_run, time};
 
 use crate::api_keys;
@@ -438,42 +439,21 @@ impl Default for LoginLimits {
 /// many accounts from one address, while the account's owner, signing in from their own
 /// address, is never locked out by someone else's failures. A failure is counted the same
 /// whether the account exists or not, so being throttled reveals nothing either. In memory,
-/// per process.
+/// per process, on the kernel's [`Throttle`].
 #[derive(Default)]
 pub struct LoginLimiter {
     limits: LoginLimits,
-    failures: Failures<(String, Option<IpAddr>)>,
-    by_address: Failures<IpAddr>,
+    throttle: Throttle,
 }
 
-/// Failures per key: how many, since when.
-type Failures<K> = Mutex<HashMap<K, (u32, Instant)>>;
+/// The counters: failures per (account, address) and per address.
+const PER_ACCOUNT: &str = "identity.login.account";
+const PER_ADDRESS: &str = "identity.login.address";
 
-/// Forgets windows that have passed once a map grows this large.
-const LIMITER_PRUNE_AT: usize = 100_000;
-
-fn over<K: std::hash::Hash + Eq>(map: &Failures<K>, key: &K, max: u32, window: Duration) -> bool {
-    map.lock().map_or(true, |failures| {
-        failures
-            .get(key)
-            .is_some_and(|(count, since)| *count >= max && since.elapsed() < window)
-    })
-}
-
-fn count<K: std::hash::Hash + Eq>(
-    map: &Mutex<HashMap<K, (u32, Instant)>>,
-    key: K,
-    window: Duration,
-) {
-    if let Ok(mut failures) = map.lock() {
-        if failures.len() > LIMITER_PRUNE_AT {
-            failures.retain(|_, (_, since)| since.elapsed() < window);
-        }
-        let entry = failures.entry(key).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= window {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
+fn account_key(account: &str, address: Option<IpAddr>) -> String {
+    match address {
+        Some(address) => format!("{account}\n{address}"),
+        None => format!("{account}\n"),
     }
 }
 
@@ -485,17 +465,24 @@ impl LoginLimiter {
         }
     }
 
+    fn limit(&self, max: u32) -> Limit {
+        Limit {
+            max,
+            window: self.limits.window,
+        }
+    }
+
     /// RATE_LIMITED when this address failed too often, for this account or at all.
     pub fn check(&self, account: &str, address: Option<IpAddr>) -> Result<(), Error> {
-        let limits = &self.limits;
-        let key = (account.to_owned(), address);
-        if over(
-            &self.failures,
-            &key,
-            limits.per_account_and_address,
-            limits.window,
-        ) || address
-            .is_some_and(|a| over(&self.by_address, &a, limits.per_address, limits.window))
+        let per_account = self.limit(self.limits.per_account_and_address);
+        let per_address = self.limit(self.limits.per_address);
+        if self
+            .throttle
+            .used_up(PER_ACCOUNT, &account_key(account, address), per_account)
+            || address.is_some_and(|a| {
+                self.throttle
+                    .used_up(PER_ADDRESS, &a.to_string(), per_address)
+            })
         {
             return Err(Error::RateLimited);
         }
@@ -503,19 +490,18 @@ impl LoginLimiter {
     }
 
     pub fn failed(&self, account: &str, address: Option<IpAddr>) {
-        count(
-            &self.failures,
-            (account.to_owned(), address),
-            self.limits.window,
-        );
+        let per_account = self.limit(self.limits.per_account_and_address);
+        self.throttle
+            .count(PER_ACCOUNT, &account_key(account, address), per_account);
         if let Some(address) = address {
-            count(&self.by_address, address, self.limits.window);
+            let per_address = self.limit(self.limits.per_address);
+            self.throttle
+                .count(PER_ADDRESS, &address.to_string(), per_address);
         }
     }
 
     pub fn succeeded(&self, account: &str, address: Option<IpAddr>) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(&(account.to_owned(), address));
-        }
+        self.throttle
+            .forget(PER_ACCOUNT, &account_key(account, address));
     }
 }

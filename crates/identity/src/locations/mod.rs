@@ -142,3 +142,18 @@ pub(crate) async fn locations_of(
     }
     Ok(out)
 }
+
+/// The tenant's location when it has exactly one (where work with no location named goes).
+pub async fn only(conn: &mut Conn<'_>, tenant: TenantId) -> Result<Option<LocationId>, Error> {
+    let ids: Vec<LocationId> = db_run!(conn, |c| locations::table
+        .filter(locations::tenant_id.eq(tenant))
+        .filter(locations::active.eq(true))
+        .select(locations::id)
+        .limit(2)
+        .load(c)
+        .await)?;
+    Ok(match ids.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    })
+}

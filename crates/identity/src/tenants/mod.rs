@@ -148,3 +148,21 @@ impl TenantMutation {
         })
     }
 }
+
+/// The tenant with this slug, in the caller's transaction (public forms name their tenant by
+/// slug).
+pub async fn by_slug(
+    conn: &mut switchyard_kernel::Conn<'_>,
+    slug: &str,
+) -> Result<Option<switchyard_kernel::TenantId>, switchyard_kernel::Error> {
+    use crate::schema::tenants;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let slug = slug.to_owned();
+    Ok(switchyard_kernel::db_run!(conn, |c| tenants::table
+        .filter(tenants::slug.eq(&slug))
+        .select(tenants::id)
+        .first::<switchyard_kernel::TenantId>(c)
+        .await
+        .optional())?)
+}

@@ -49,20 +49,36 @@ pub async fn make(
             let contact =
                 switchyard_sales::customers::contact_in_tenant(tx, tenant, quote.customer_id)
                     .await?;
+            let booked = switchyard_sales::bookings::move_of_quote(tx, tenant, quote.id).await?;
+            let location = accepted
+                .location_id
+                .or(booked.as_ref().and_then(|b| b.location))
+                .or(contact.location);
+            let window = match (&booked, location) {
+                (Some(booked), Some(location)) => {
+                    let zone =
+                        switchyard_identity::locations::time_zone(tx, tenant, location).await?;
+                    moving_day(booked.date, &zone)
+                }
+                _ => None,
+            };
             let now = time::now();
             let row = JobRow {
                 id: JobId::new(),
                 tenant_id: tenant,
                 customer_id: quote.customer_id,
                 quote_id: Some(quote.id),
-                location_id: accepted.location_id.or(contact.location),
+                location_id: location,
                 status: JobStatus::Scheduled,
                 contact_name: Some(contact.name),
                 on_site_phone: contact.phone,
-                origin: contact.address,
-                destination: None,
-                planned_start: None,
-                planned_end: None,
+                origin: booked
+                    .as_ref()
+                    .map(|b| b.origin.clone())
+                    .or(contact.address),
+                destination: booked.as_ref().map(|b| b.destination.clone()),
+                planned_start: window.map(|w| w.0),
+                planned_end: window.map(|w| w.1),
                 estimated_minutes: None,
                 crew_size: None,
                 notes: format!("Quote {} as accepted.", quote.number),
@@ -97,6 +113,21 @@ pub async fn make(
             "the job of an accepted quote was refused: {errors:?}"
         ))),
     }
+}
+
+/// A booked moving day, 08:00 to 16:00 in the location's time zone (as UTC), until a
+/// dispatcher plans it otherwise; none for a zone that does not resolve.
+fn moving_day(
+    date: chrono::NaiveDate,
+    zone: &str,
+) -> Option<(chrono::NaiveDateTime, chrono::NaiveDateTime)> {
+    use chrono::TimeZone;
+    let zone: chrono_tz::Tz = zone.parse().ok()?;
+    let at = |hour| {
+        let local = date.and_hms_opt(hour, 0, 0)?;
+        Some(zone.from_local_datetime(&local).earliest()?.naive_utc())
+    };
+    Some((at(8)?, at(16)?))
 }
 
 /// The job already made from `quote`, if any.

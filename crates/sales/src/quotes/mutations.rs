@@ -294,8 +294,8 @@ fn draft(
     row
 }
 
-/// Creates a quote from the items of an existing one (the demo seed).
-pub(crate) async fn create_for_seed(
+/// Drafts a quote of these lines for a customer (a web booking, the demo seed).
+pub(crate) async fn create_draft(
     conn: &mut Conn<'_>,
     caller: &Caller,
     customer: CustomerId,

@@ -1,0 +1,2 @@
+DROP TABLE bookings;
+DROP TABLE quote_template_items;
