@@ -236,7 +236,8 @@ async fn run() -> anyhow::Result<()> {
             );
             println!(
                 "Operations: {jobs} jobs over the weeks around today (steps, crews, field updates); \
-                 working hours and time off for the crew (crew2..crew6@nordicmovers.example)."
+                 working hours and time off for the crew (crew2..crew6@nordicmovers.example); \
+                 a weekly maintenance block and site visits on the calendar."
             );
             Ok(())
         }
@@ -513,7 +514,15 @@ async fn seed_demo(
     )
     .await?;
     let people: Vec<_> = crew.iter().map(|(u, _)| *u).collect();
-    switchyard_gateway::scheduling::demo::seed(services, tenant, &[stockholm, gothenburg], &people)
-        .await?;
+    let rep = id(BuiltinRole::SalesRep)?;
+    let visits: Vec<_> = sales.converted.iter().take(2).map(|c| (c.0, rep)).collect();
+    switchyard_gateway::scheduling::demo::seed(
+        services,
+        tenant,
+        &[stockholm, gothenburg],
+        &people,
+        &visits,
+    )
+    .await?;
     Ok((accounts, sales, jobs))
 }

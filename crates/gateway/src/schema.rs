@@ -77,7 +77,7 @@ domains! {
     switchyard_identity { User, Location, ApiKey },
     switchyard_sales { Customer, Lead, SalesActivity, Task, Quote, Booking, QuoteTemplateItem },
     switchyard_operations { Job, CrewMember, JobStep, FieldUpdate },
-    switchyard_scheduling { TimeOff },
+    switchyard_scheduling { TimeOff, Appointment },
 }
 
 /// The permission catalogue of every domain.

@@ -1,8 +1,9 @@
 //! The calendar: everything in a time range for a location or a person, as the caller may see
 //! it. Jobs come from their own planned window (no second copy that could drift: moving a
-//! job's entry is `rescheduleJob`), time off from its records. A fixed number of statements
-//! whatever the number of entries: one for the jobs, one for the time off, and one per
-//! relation the entries ask for (batched over all of them).
+//! job's entry is `rescheduleJob`), appointments from their series (expanded in memory, one
+//! entry per occurrence; moving one is `moveAppointment`), time off from its records. A fixed
+//! number of statements whatever the number of entries: one each for the jobs, appointments
+//! and time off, and one per relation the entries ask for (batched over all of them).
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -17,13 +18,16 @@ use switchyard_operations::Job;
 use switchyard_operations::jobs::JobRow;
 use switchyard_operations::permissions::JOB_READ;
 
-use crate::permissions::TIME_OFF_READ;
+use crate::appointments::{Appointment, AppointmentRow};
+use crate::permissions::{APPOINTMENT_READ, TIME_OFF_READ};
 use crate::time_off::{TimeOff, TimeOffRow};
 
 switchyard_kernel::text_enum! {
     /// What a calendar entry is.
     pub enum CalendarEntryKind {
         Job = "JOB",
+        /// One occurrence of an appointment (a series has one entry per occurrence).
+        Appointment = "APPOINTMENT",
         TimeOff = "TIME_OFF",
     }
 }
@@ -37,6 +41,8 @@ pub struct CalendarEntry {
     pub ends_at: DateTime<Utc>,
     /// The job, for a JOB entry.
     pub job: Option<Job>,
+    /// The appointment, for an APPOINTMENT entry (shown to those who may see it).
+    pub appointment: Option<Appointment>,
     /// The time off, for a TIME_OFF entry (shown to those who may see it).
     pub time_off: Option<TimeOff>,
 }
@@ -51,8 +57,9 @@ pub struct CalendarQuery;
 
 #[Object]
 impl CalendarQuery {
-    /// Jobs (by their planned window) and time off overlapping `[from, to)`, for one location
-    /// or one person (or all the caller may see), in time order. At most 62 days.
+    /// Jobs (by their planned window), appointments (each occurrence) and time off
+    /// overlapping `[from, to)`, for one location or one person (or all the caller may see),
+    /// in time order. At most 62 days.
     #[graphql(directive = Require::apply(JOB_READ))]
     async fn calendar(
         &self,
@@ -128,10 +135,44 @@ impl CalendarQuery {
                     starts_at: start.and_utc(),
                     ends_at: end.and_utc(),
                     job: Some(job),
+                    appointment: None,
                     time_off: None,
                 })
             })
             .collect();
+        if caller.require(APPOINTMENT_READ).is_ok() {
+            let mut meetings = overlap("starts_at", "series_ends_at");
+            meetings.push(" AND t.status <> 'CANCELLED'");
+            if let Some(location) = location {
+                meetings
+                    .push(" AND t.location_id = ")
+                    .bind(location.to_string());
+            }
+            if let Some(user) = user {
+                meetings.push(" AND t.user_id = ").bind(user.to_string());
+            }
+            let rows: Vec<AppointmentRow> = aggregate::listing::<Appointment>(
+                caller,
+                APPOINTMENT_READ,
+                Expr::Sql(meetings),
+                by_start("starts_at"),
+            )?
+            .page(&mut conn, &bounds())
+            .await?;
+            for appointment in Appointment::all(rows) {
+                let occurrences = appointment.row().series().within(from, to);
+                for (start, end) in occurrences {
+                    entries.push(CalendarEntry {
+                        kind: CalendarEntryKind::Appointment,
+                        starts_at: start.and_utc(),
+                        ends_at: end.and_utc(),
+                        job: None,
+                        appointment: Some(appointment.clone()),
+                        time_off: None,
+                    });
+                }
+            }
+        }
         if caller.require(TIME_OFF_READ).is_ok() {
             let mut away = overlap("starts_at", "ends_at");
             if let Some(user) = user {
@@ -161,6 +202,7 @@ impl CalendarQuery {
                     starts_at: row.starts_at.and_utc(),
                     ends_at: row.ends_at.and_utc(),
                     job: None,
+                    appointment: None,
                     time_off: Some(away),
                 }
             }));

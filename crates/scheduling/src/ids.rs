@@ -5,3 +5,9 @@ switchyard_kernel::id_type!(
     TimeOffId,
     "TimeOff"
 );
+
+switchyard_kernel::id_type!(
+    /// An appointment (site visit, meeting, maintenance block).
+    AppointmentId,
+    "Appointment"
+);

@@ -1,7 +1,8 @@
-//! Scheduling: the calendar, time off, working hours, and staffing and planning jobs against
+//! Scheduling: the calendar, appointments, time off, working hours, and staffing and planning jobs against
 //! people's availability (conflicts, overrides). Jobs themselves are operations'; scheduling
 //! judges whether the people are free, then calls operations' public API.
 
+pub mod appointments;
 pub mod calendar;
 pub mod demo;
 pub mod hours;
@@ -15,11 +16,14 @@ pub mod time_off;
 use async_graphql::{MergedObject, MergedSubscription};
 use switchyard_kernel::module::Module;
 
+pub use appointments::Appointment;
 pub use time_off::TimeOff;
 
 /// Scheduling's queries.
 #[derive(MergedObject, Default)]
 pub struct SchedulingQuery(
+    appointments::AppointmentQuery,
+    appointments::mutations::AppointmentFollowUpQuery,
     calendar::CalendarQuery,
     hours::HoursQuery,
     staffing::SuggestionQuery,
@@ -29,6 +33,7 @@ pub struct SchedulingQuery(
 /// Scheduling's mutations.
 #[derive(MergedObject, Default)]
 pub struct SchedulingMutation(
+    appointments::mutations::AppointmentMutation,
     staffing::StaffingMutation,
     hours::HoursMutation,
     time_off::TimeOffMutation,
@@ -49,9 +54,16 @@ pub fn module() -> Module {
         permissions: permissions::PERMISSIONS,
         events: &[
             time_off::events::SPECS,
-            &[<staffing::ConflictOverridden as switchyard_kernel::DomainEvent>::SPEC],
+            appointments::SPECS,
+            &[
+                <staffing::ConflictOverridden as switchyard_kernel::DomainEvent>::SPEC,
+                <staffing::AppointmentConflictOverridden as switchyard_kernel::DomainEvent>::SPEC,
+            ],
         ],
-        payloads: &[&[time_off::TimeOffData::SPEC]],
+        payloads: &[
+            &[time_off::TimeOffData::SPEC],
+            &[appointments::AppointmentData::SPEC],
+        ],
         ..Module::named("scheduling")
     }
 }

@@ -12,13 +12,15 @@ use switchyard_kernel::policy::Require;
 use switchyard_kernel::read::{Aggregate, aggregate};
 use switchyard_kernel::write::Settable;
 use switchyard_kernel::{
-    Caller, Conn, ContextExt, Error, Rejection, UserError, UserErrorCode, UserId, audit, db_run,
-    time,
+    Caller, Conn, ContextExt, Error, LocationId, Rejection, UserError, UserErrorCode, UserId,
+    audit, db_run, time,
 };
 use switchyard_operations::Job;
 use switchyard_operations::jobs::{JobId, JobRow};
 use switchyard_operations::permissions::{CREW_ASSIGN, JOB_MANAGE};
 
+use crate::appointments::AppointmentId;
+use crate::hours::Week;
 use crate::permissions::CONFLICT_OVERRIDE;
 use crate::schema::schedule_overrides;
 
@@ -89,36 +91,55 @@ switchyard_kernel::payload!(
     }
 );
 
-/// Why `[from, to)` of `job` lies outside its location's working hours, if it does: the same
-/// for every person, so judged once per job.
-pub async fn off_hours(
+/// What is being planned, so that it is not in its own way.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Planning {
+    pub job: Option<JobId>,
+    pub appointment: Option<AppointmentId>,
+}
+
+/// The working week of a location, if the work is at one (two statements, once per plan).
+pub async fn week_at(
     tx: &mut Conn<'_>,
     caller: &Caller,
-    job: &JobRow,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> Result<Option<String>, Error> {
-    match job.location_id {
-        Some(location) => crate::hours::outside(tx, caller.tenant_id, location, from, to).await,
+    location: Option<LocationId>,
+) -> Result<Option<Week>, Error> {
+    match location {
+        Some(location) => Ok(Some(
+            Week::of_location(tx, caller.tenant_id, location).await?,
+        )),
         None => Ok(None),
     }
 }
 
-/// Why `user` is not available for `[from, to)` of `job`: two indexed statements (the
-/// person's overlapping jobs, their overlapping time off), and `off_hours` of the job.
+/// Why `user` is not available for each of `windows` (UTC; a job's one window, or every
+/// occurrence of an appointment's series): four indexed statements whatever the number of
+/// windows (the person's jobs, time off and appointments over the windows' span, and their
+/// own working week), judged in memory; working hours are the person's own week where they
+/// have one, else `week` (the location's).
 pub async fn conflicts(
     tx: &mut Conn<'_>,
     caller: &Caller,
     user: UserId,
-    job: &JobRow,
-    (from, to): (NaiveDateTime, NaiveDateTime),
-    off_hours: Option<&str>,
+    planning: Planning,
+    windows: &[(NaiveDateTime, NaiveDateTime)],
+    week: Option<&Week>,
 ) -> Result<Vec<ScheduleConflict>, Error> {
+    let (Some(span_from), Some(span_to)) = (
+        windows.iter().map(|w| w.0).min(),
+        windows.iter().map(|w| w.1).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
     let tenant = caller.tenant_id;
     let who = user.to_global();
-    let mut found = Vec::new();
     let utc = |t: NaiveDateTime| Some(t.and_utc());
-    for busy in switchyard_operations::crew::busy(tx, tenant, user, from, to, Some(job.id)).await? {
+    let overlaps = |s: NaiveDateTime, e: NaiveDateTime| windows.iter().any(|w| s < w.1 && e > w.0);
+    let mut found = Vec::new();
+    let jobs =
+        switchyard_operations::crew::busy(tx, tenant, user, span_from, span_to, planning.job)
+            .await?;
+    for busy in jobs.into_iter().filter(|b| overlaps(b.start, b.end)) {
         found.push(ScheduleConflict {
             kind: ConflictKind::DoubleBooked,
             user_id: who.clone(),
@@ -132,7 +153,28 @@ pub async fn conflicts(
             ),
         });
     }
-    for away in crate::time_off::overlapping(tx, tenant, user, from, to).await? {
+    let meetings =
+        crate::appointments::busy(tx, tenant, user, span_from, span_to, planning.appointment)
+            .await?;
+    for busy in meetings.into_iter().filter(|b| overlaps(b.start, b.end)) {
+        found.push(ScheduleConflict {
+            kind: ConflictKind::DoubleBooked,
+            user_id: who.clone(),
+            entry_id: Some(busy.appointment.to_global()),
+            starts_at: utc(busy.start),
+            ends_at: utc(busy.end),
+            message: format!(
+                "at an appointment from {} to {}",
+                busy.start.and_utc().to_rfc3339(),
+                busy.end.and_utc().to_rfc3339()
+            ),
+        });
+    }
+    let away = crate::time_off::overlapping(tx, tenant, user, span_from, span_to).await?;
+    for away in away
+        .into_iter()
+        .filter(|a| overlaps(a.starts_at, a.ends_at))
+    {
         found.push(ScheduleConflict {
             kind: ConflictKind::TimeOff,
             user_id: who.clone(),
@@ -147,25 +189,42 @@ pub async fn conflicts(
             ),
         });
     }
-    if let Some(why) = off_hours {
-        found.push(ScheduleConflict {
-            kind: ConflictKind::OutsideWorkingHours,
-            user_id: who,
-            entry_id: None,
-            starts_at: utc(from),
-            ends_at: utc(to),
-            message: why.to_owned(),
-        });
+    let own = Week::of_user(tx, tenant, user, week).await?;
+    if let Some(week) = own.as_ref().or(week) {
+        for (from, to) in windows {
+            if let Some(why) = week.outside(*from, *to) {
+                let whose = if own.is_some() {
+                    "their own"
+                } else {
+                    "the location's"
+                };
+                found.push(ScheduleConflict {
+                    kind: ConflictKind::OutsideWorkingHours,
+                    user_id: who.clone(),
+                    entry_id: None,
+                    starts_at: utc(*from),
+                    ends_at: utc(*to),
+                    message: format!("{why} ({whose} week)"),
+                });
+            }
+        }
     }
     Ok(found)
 }
 
+/// What an override is kept against.
+#[derive(Debug, Clone, Copy)]
+pub enum Entry {
+    Job(JobId),
+    Appointment(AppointmentId),
+}
+
 /// Refuses `found` unless the caller overrides with a reason and the right; an override is
 /// recorded with who and why.
-async fn settle(
+pub async fn settle(
     tx: &mut Conn<'_>,
     caller: &Caller,
-    job: JobId,
+    entry: Entry,
     found: &[ScheduleConflict],
     override_: Option<&OverrideInput>,
 ) -> Result<(), Rejection> {
@@ -212,7 +271,7 @@ async fn settle(
         let user = UserId::from_input(person)?;
         let theirs: Vec<&ScheduleConflict> =
             found.iter().filter(|c| &c.user_id == person).collect();
-        record(tx, caller, job, user, &theirs, reason).await?;
+        record(tx, caller, entry, user, &theirs, reason).await?;
     }
     Ok(())
 }
@@ -221,16 +280,21 @@ async fn settle(
 async fn record(
     tx: &mut Conn<'_>,
     caller: &Caller,
-    job: JobId,
+    entry: Entry,
     user: UserId,
     found: &[&ScheduleConflict],
     reason: &str,
 ) -> Result<(), Rejection> {
     let conflicts = serde_json::to_string(found).map_err(Error::internal)?;
+    let (entry_id, entry_kind) = match entry {
+        Entry::Job(job) => (job.to_string(), "JOB"),
+        Entry::Appointment(appointment) => (appointment.to_string(), "APPOINTMENT"),
+    };
     let row = (
         schedule_overrides::id.eq(uuid::Uuid::now_v7().to_string()),
         schedule_overrides::tenant_id.eq(caller.tenant_id),
-        schedule_overrides::job_id.eq(job),
+        schedule_overrides::entry_id.eq(entry_id),
+        schedule_overrides::entry_kind.eq(entry_kind),
         schedule_overrides::user_id.eq(user),
         schedule_overrides::conflicts.eq(&conflicts),
         schedule_overrides::reason.eq(reason),
@@ -241,13 +305,28 @@ async fn record(
         .values(row)
         .execute(c)
         .await)?;
-    let event = ConflictOverridden {
-        job_id: job,
-        user_id: user,
-        conflicts: found.iter().map(|c| c.message.clone()).collect(),
-        reason: reason.to_owned(),
-    };
-    audit::record_event(tx, caller, &event, None).await?;
+    let conflicts: Vec<String> = found.iter().map(|c| c.message.clone()).collect();
+    let reason = reason.to_owned();
+    match entry {
+        Entry::Job(job_id) => {
+            let event = ConflictOverridden {
+                job_id,
+                user_id: user,
+                conflicts,
+                reason,
+            };
+            audit::record_event(tx, caller, &event, None).await?;
+        }
+        Entry::Appointment(appointment_id) => {
+            let event = AppointmentConflictOverridden {
+                appointment_id,
+                user_id: user,
+                conflicts,
+                reason,
+            };
+            audit::record_event(tx, caller, &event, None).await?;
+        }
+    }
     Ok(())
 }
 
@@ -255,6 +334,19 @@ switchyard_kernel::domain_event! {
     /// A planner staffed or planned a job despite a person's conflicts.
     pub struct ConflictOverridden = "scheduling.conflict.overridden" v 1 on "Job" by job_id {
         pub job_id: JobId,
+        /// Whose conflicts.
+        pub user_id: UserId,
+        /// What was in the way.
+        pub conflicts: Vec<String>,
+        /// Why the planner went ahead.
+        pub reason: String,
+    }
+}
+
+switchyard_kernel::domain_event! {
+    /// A planner scheduled or moved an appointment despite its attendee's conflicts.
+    pub struct AppointmentConflictOverridden = "scheduling.appointment.conflict_overridden" v 1 on "Appointment" by appointment_id {
+        pub appointment_id: AppointmentId,
         /// Whose conflicts.
         pub user_id: UserId,
         /// What was in the way.
@@ -286,9 +378,15 @@ impl StaffingMutation {
             .mutate(async |tx| {
                 let job = aggregate::find_in::<Job>(tx, caller, CREW_ASSIGN, job_id).await?;
                 if let (Some(from), Some(to)) = (job.planned_start, job.planned_end) {
-                    let hours = off_hours(tx, caller, &job, from, to).await?;
-                    found = conflicts(tx, caller, user, &job, (from, to), hours.as_deref()).await?;
-                    settle(tx, caller, job_id, &found, input.r#override.as_ref()).await?;
+                    let week = week_at(tx, caller, job.location_id).await?;
+                    let planning = Planning {
+                        job: Some(job_id),
+                        ..Planning::default()
+                    };
+                    found =
+                        conflicts(tx, caller, user, planning, &[(from, to)], week.as_ref()).await?;
+                    let entry = Entry::Job(job_id);
+                    settle(tx, caller, entry, &found, input.r#override.as_ref()).await?;
                 }
                 switchyard_operations::crew::mutations::assign(tx, caller, job, user, input.lead)
                     .await
@@ -316,15 +414,21 @@ impl StaffingMutation {
             .mutate(async |tx| {
                 let job = aggregate::find_in::<Job>(tx, caller, JOB_MANAGE, id).await?;
                 if to > from {
-                    let hours = off_hours(tx, caller, &job, from, to).await?;
+                    let week = week_at(tx, caller, job.location_id).await?;
+                    let planning = Planning {
+                        job: Some(id),
+                        ..Planning::default()
+                    };
                     for user in
                         switchyard_operations::crew::people(tx, caller.tenant_id, id).await?
                     {
                         let theirs =
-                            conflicts(tx, caller, user, &job, (from, to), hours.as_deref()).await?;
+                            conflicts(tx, caller, user, planning, &[(from, to)], week.as_ref())
+                                .await?;
                         found.extend(theirs);
                     }
-                    settle(tx, caller, id, &found, input.r#override.as_ref()).await?;
+                    let entry = Entry::Job(id);
+                    settle(tx, caller, entry, &found, input.r#override.as_ref()).await?;
                 }
                 switchyard_operations::jobs::mutations::reschedule(
                     tx,
@@ -410,18 +514,25 @@ impl SuggestionQuery {
             job.location_id,
         )
         .await?;
-        let hours = match (job.planned_start, job.planned_end) {
-            (Some(from), Some(to)) => off_hours(&mut conn, caller, &job, from, to).await?,
-            _ => None,
+        let week = week_at(&mut conn, caller, job.location_id).await?;
+        let planning = Planning {
+            job: Some(id),
+            ..Planning::default()
         };
         let mut ranked = Vec::new();
         for (user, name) in candidates.into_iter().filter(|(u, _)| !on_it.contains(u)) {
             let mut reasons = Vec::new();
             let (found, workload) = match (job.planned_start, job.planned_end) {
                 (Some(from), Some(to)) => {
-                    let found =
-                        conflicts(&mut conn, caller, user, &job, (from, to), hours.as_deref())
-                            .await?;
+                    let found = conflicts(
+                        &mut conn,
+                        caller,
+                        user,
+                        planning,
+                        &[(from, to)],
+                        week.as_ref(),
+                    )
+                    .await?;
                     let around = Duration::days(WORKLOAD_DAYS);
                     let busy = switchyard_operations::crew::busy(
                         &mut conn,

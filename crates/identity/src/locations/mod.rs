@@ -157,3 +157,20 @@ pub async fn only(conn: &mut Conn<'_>, tenant: TenantId) -> Result<Option<Locati
         _ => None,
     })
 }
+
+/// Whether `user` works at one of `locations` (a planner's reach over people).
+pub async fn works_at(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    user: UserId,
+    locations: &[LocationId],
+) -> Result<bool, Error> {
+    let n: i64 = db_run!(conn, |c| user_locations::table
+        .filter(user_locations::tenant_id.eq(tenant))
+        .filter(user_locations::user_id.eq(user))
+        .filter(user_locations::location_id.eq_any(locations))
+        .count()
+        .get_result(c)
+        .await)?;
+    Ok(n > 0)
+}

@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+mod appointments;
+
 use crate::backend_test;
 use crate::operations::jobs::{ASSIGN, events_of, job_in, sales_tenant};
 use crate::support::*;
@@ -11,9 +13,9 @@ const STAFF: &str = "mutation($job: ID!, $user: ID!, $reason: String!) { assignC
 const STAFF_PLAIN: &str = "mutation($job: ID!, $user: ID!) { assignCrew(input: {jobId: $job, userId: $user}) { job { id crew { edges { node { id } } } } conflicts { kind userId entryId message } userErrors { field code message } } }";
 const RESCHEDULE: &str = "mutation($id: ID!, $start: DateTime!, $end: DateTime!) { rescheduleJob(input: {id: $id, plannedStart: $start, plannedEnd: $end}) { job { plannedStart plannedEnd version } conflicts { kind message } userErrors { field code message } } }";
 const TIME_OFF: &str = "mutation($user: ID!, $kind: TimeOffKind!, $start: DateTime!, $end: DateTime!) { recordTimeOff(input: {userId: $user, kind: $kind, startsAt: $start, endsAt: $end}) { timeOff { id kind } userErrors { field code message } } }";
-const HOURS: &str = "mutation($location: ID!, $days: [WorkingDayInput!]!) { setWorkingHours(locationId: $location, days: $days) { saved userErrors { field code message } } }";
+pub(crate) const HOURS: &str = "mutation($location: ID!, $days: [WorkingDayInput!]!) { setWorkingHours(locationId: $location, days: $days) { saved userErrors { field code message } } }";
 
-fn weekdays(starts: &str, ends: &str) -> Value {
+pub(crate) fn weekdays(starts: &str, ends: &str) -> Value {
     json!(
         (1..=5)
             .map(|d| json!({"weekday": d, "starts": starts, "ends": ends}))
@@ -21,7 +23,7 @@ fn weekdays(starts: &str, ends: &str) -> Value {
     )
 }
 
-fn kinds(payload: &Value) -> Vec<String> {
+pub(crate) fn kinds(payload: &Value) -> Vec<String> {
     payload["conflicts"]
         .as_array()
         .unwrap()
@@ -200,9 +202,9 @@ backend_test! {
         assert_eq!(small["calendar"].as_array().unwrap().len(), 5);
         assert_eq!(large["calendar"].as_array().unwrap().len(), 21);
         assert_eq!(small_cost, large_cost, "statements for 5 entries: {small_cost}, for 21: {large_cost}");
-        // The caller's rights, jobs, time off, customers, crews, steps, the crews' users, the
-        // time off's users.
-        assert_eq!(large_cost, 8, "{large_cost} statements");
+        // The caller's rights, jobs, appointments, time off, customers, crews, steps, the
+        // crews' users, the time off's users.
+        assert_eq!(large_cost, 9, "{large_cost} statements");
         let entries = large["calendar"].as_array().unwrap();
         assert!(entries.windows(2).all(|w| w[0]["startsAt"].as_str() <= w[1]["startsAt"].as_str()), "in time order");
         let away = entries.iter().find(|e| e["kind"] == "TIME_OFF").unwrap();
