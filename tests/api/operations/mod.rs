@@ -1,3 +1,4 @@
 //! Operations: jobs and crews.
 
+mod access;
 pub(crate) mod jobs;
