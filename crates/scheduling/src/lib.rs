@@ -10,6 +10,7 @@ pub mod ids;
 pub mod permissions;
 mod schema;
 pub mod scope;
+pub mod skills;
 pub mod staffing;
 pub mod time_off;
 
@@ -26,6 +27,7 @@ pub struct SchedulingQuery(
     appointments::mutations::AppointmentFollowUpQuery,
     calendar::CalendarQuery,
     hours::HoursQuery,
+    skills::SkillsQuery,
     staffing::SuggestionQuery,
     time_off::TimeOffQuery,
 );
@@ -36,6 +38,7 @@ pub struct SchedulingMutation(
     appointments::mutations::AppointmentMutation,
     staffing::StaffingMutation,
     hours::HoursMutation,
+    skills::SkillsMutation,
     time_off::TimeOffMutation,
 );
 

@@ -69,7 +69,7 @@ pub static PERMISSIONS: &[PermissionDef] = &[
     },
     PermissionDef {
         name: HOURS_MANAGE,
-        description: "Set a location's working hours",
+        description: "Set the working hours of locations and their people, and people's skills",
         roles: &[(Owner, Tenant), (Admin, Tenant), (Manager, Location)],
     },
     PermissionDef {

@@ -85,3 +85,19 @@ diesel::table! {
         days -> Integer,
     }
 }
+
+diesel::table! {
+    user_skills (tenant_id, user_id, skill) {
+        tenant_id -> Text,
+        user_id -> Text,
+        skill -> Text,
+    }
+}
+
+diesel::table! {
+    job_skills (tenant_id, job_id, skill) {
+        tenant_id -> Text,
+        job_id -> Text,
+        skill -> Text,
+    }
+}

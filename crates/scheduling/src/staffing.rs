@@ -471,7 +471,8 @@ pub struct CrewSuggestion {
     pub user_id: ID,
     pub name: String,
     /// Higher is better: free for the window (+100), each conflict (−25), each other job
-    /// within three days of it (−10).
+    /// within three days of it (−10), each skill the job needs that they have (+15) or lack
+    /// (−40).
     pub score: i32,
     /// Free for the whole window.
     pub available: bool,
@@ -488,7 +489,8 @@ pub struct SuggestionQuery;
 #[Object]
 impl SuggestionQuery {
     /// The crew of the job's location not yet on it, best first: who is free for the window,
-    /// then who has the least other work around it. Skills and distance are not recorded yet.
+    /// has the skills the job needs (`setJobSkills`, `setUserSkills`), and has the least other
+    /// work around it. Distance is not ranked: candidates are the crew of the job's location.
     #[graphql(directive = Require::apply(CREW_ASSIGN))]
     async fn suggest_crew(
         &self,
@@ -519,9 +521,19 @@ impl SuggestionQuery {
             job: Some(id),
             ..Planning::default()
         };
+        let candidates: Vec<(UserId, String)> = candidates
+            .into_iter()
+            .filter(|(u, _)| !on_it.contains(u))
+            .collect();
+        let needed = crate::skills::of_job(&mut conn, tenant, id).await?;
+        let ids: Vec<UserId> = candidates.iter().map(|(u, _)| *u).collect();
+        let skills = crate::skills::of_users(&mut conn, tenant, &ids).await?;
         let mut ranked = Vec::new();
-        for (user, name) in candidates.into_iter().filter(|(u, _)| !on_it.contains(u)) {
+        for (user, name) in candidates {
             let mut reasons = Vec::new();
+            let theirs = skills.get(&user).map(Vec::as_slice).unwrap_or_default();
+            let (held, lacking): (Vec<&String>, Vec<&String>) =
+                needed.iter().partition(|s| theirs.contains(s));
             let (found, workload) = match (job.planned_start, job.planned_end) {
                 (Some(from), Some(to)) => {
                     let found = conflicts(
@@ -561,10 +573,18 @@ impl SuggestionQuery {
             if job.location_id.is_some() {
                 reasons.push("works at the job's location".to_owned());
             }
+            reasons.extend(held.iter().map(|s| format!("has {s}")));
+            reasons.extend(
+                lacking
+                    .iter()
+                    .map(|s| format!("lacks {s}, which the job needs")),
+            );
             ranked.push(CrewSuggestion {
                 user_id: user.to_global(),
                 name,
-                score: if available { 100 } else { 0 } - 25 * found.len() as i32 - 10 * workload,
+                score: if available { 100 } else { 0 } - 25 * found.len() as i32 - 10 * workload
+                    + 15 * held.len() as i32
+                    - 40 * lacking.len() as i32,
                 available,
                 reasons,
                 conflicts: found,

@@ -51,3 +51,18 @@ CREATE TABLE appointment_follow_ups (
 -- Overrides are kept for appointments as well as jobs.
 ALTER TABLE schedule_overrides RENAME COLUMN job_id TO entry_id;
 ALTER TABLE schedule_overrides ADD COLUMN entry_kind TEXT NOT NULL DEFAULT 'JOB';
+
+-- What people can do (PIANO, HEAVY_GOODS_LICENCE, PACKING...) and what a job needs: crew
+-- suggestions rank by them.
+CREATE TABLE user_skills (
+    tenant_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    skill TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, user_id, skill)
+);
+CREATE TABLE job_skills (
+    tenant_id TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    skill TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, job_id, skill)
+);

@@ -69,6 +69,8 @@ fn allowed(field: &str) -> &'static [&'static str] {
         | "rescheduleJob" | "assignCrew" | "unassignCrew" | "suggestCrew" => PLANNERS,
         "startJob" | "completeJob" | "recordFieldUpdate" => WORKERS,
         "updateOperationsSettings" | "setAppointmentFollowUp" => ADMINS,
+        "userSkills" | "jobSkills" | "setJobSkills" => PLANNERS,
+        "setUserSkills" => MANAGERS,
         "setWorkingHours"
         | "setUserWorkingHours"
         | "createQuoteTemplateItem"
@@ -122,6 +124,10 @@ backend_test! {
             ("workingHours", "query($l: ID!) { workingHours(locationId: $l) { timeZone } }", json!({"l": loc})),
             ("setWorkingHours", "mutation($l: ID!) { setWorkingHours(locationId: $l, days: [{weekday: 9, starts: \"08:00\", ends: \"17:00\"}]) { userErrors { code } } }", json!({"l": loc})),
             ("setUserWorkingHours", "mutation($u: ID!) { setUserWorkingHours(userId: $u, days: []) { userErrors { code } } }", json!({"u": ghost_user})),
+            ("userSkills", "query($u: ID!) { userSkills(userId: $u) }", json!({"u": ghost_user})),
+            ("jobSkills", "query($j: ID!) { jobSkills(jobId: $j) }", json!({"j": ghost_job})),
+            ("setUserSkills", "mutation($u: ID!) { setUserSkills(userId: $u, skills: []) { userErrors { code } } }", json!({"u": ghost_user})),
+            ("setJobSkills", "mutation($j: ID!) { setJobSkills(jobId: $j, skills: []) { userErrors { code } } }", json!({"j": ghost_job})),
             ("timeOffEntries", "{ timeOffEntries(first: 1) { totalCount } }", json!({})),
             ("recordTimeOff", "mutation($u: ID!, $s: DateTime!, $e: DateTime!) { recordTimeOff(input: {userId: $u, kind: SICK, startsAt: $s, endsAt: $e}) { userErrors { code } } }", json!({"u": ghost_user, "s": window["s"], "e": window["e"]})),
             ("withdrawTimeOff", "mutation($id: ID!) { withdrawTimeOff(id: $id) { userErrors { code } } }", json!({"id": ghost_time_off})),

@@ -259,3 +259,29 @@ backend_test! {
         assert_eq!(error_code(&body), Some("FORBIDDEN"));
     }
 }
+
+backend_test! {
+    async fn crew_with_the_skills_a_job_needs_rank_first(app: TestApp) {
+        let t = sales_tenant(&app, "acme").await;
+        let (_, manager_token) = app.user(&t, "manager@acme.example", &["manager"], &[t.location]).await;
+        let (_, dispatch_token) = app.user(&t, "dispatch@acme.example", &["dispatcher"], &[t.location]).await;
+        let (plain, _) = app.user(&t, "plain@acme.example", &["crew"], &[t.location]).await;
+        let (mover, _) = app.user(&t, "mover@acme.example", &["crew"], &[t.location]).await;
+        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let data = app.ok(&manager_token, "mutation($u: ID!) { setUserSkills(userId: $u, skills: [\"piano\", \"PACKING\", \"piano\"]) { skills userErrors { field code } } }", json!({"u": mover.to_global()})).await;
+        assert_eq!(data["setUserSkills"]["skills"], json!(["PACKING", "PIANO"]), "{data}");
+        let data = app.ok(&dispatch_token, "mutation($j: ID!) { setJobSkills(jobId: $j, skills: [\"PIANO\", \"bad skill!\"]) { skills userErrors { field code } } }", json!({"j": job})).await;
+        assert_eq!(user_errors(&data["setJobSkills"]), vec![("skills.1".to_owned(), "INVALID_FORMAT".to_owned())]);
+        let data = app.ok(&dispatch_token, "mutation($j: ID!) { setJobSkills(jobId: $j, skills: [\"PIANO\"]) { skills userErrors { field code } } }", json!({"j": job})).await;
+        assert_eq!(data["setJobSkills"]["skills"], json!(["PIANO"]));
+        // A dispatcher does not set people's skills.
+        let body = app.gql(Some(&dispatch_token), "mutation($u: ID!) { setUserSkills(userId: $u, skills: []) { skills } }", json!({"u": plain.to_global()})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"));
+        let data = app.ok(&dispatch_token, "query($job: ID!) { suggestCrew(jobId: $job) { userId score reasons } }", json!({"job": job})).await;
+        let ranked = data["suggestCrew"].as_array().unwrap();
+        assert_eq!(ranked[0]["userId"], json!(mover.to_global()), "{data}");
+        assert_eq!((ranked[0]["score"].as_i64(), ranked[1]["score"].as_i64()), (Some(115), Some(60)));
+        assert!(ranked[0]["reasons"].as_array().unwrap().contains(&json!("has PIANO")));
+        assert!(ranked[1]["reasons"].as_array().unwrap().contains(&json!("lacks PIANO, which the job needs")));
+    }
+}
