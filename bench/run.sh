@@ -18,6 +18,7 @@
 #                                  amber preset, installed from npm into bench/out/peer); `none` skips it
 #   BENCH_PEER_WORKERS=2           also run the peer as this many Node.js processes sharing its port
 #                                  (bench/peer/cluster.js), its other configuration; 1 skips it
+#   BENCH_SCHEDULING=1             also run bench/scheduling.sh (week view, conflict check); 0 skips it
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -534,3 +535,11 @@ done
 # --- report --------------------------------------------------------------------------------
 log "report"
 python3 "$BENCH_DIR/tools/report.py" "$OUT" | tee results.md
+
+# --- 6. scheduling: the week view against pgbench, the conflict check at 200 and 20 crew ------
+if [[ ${BENCH_SCHEDULING:-1} != 0 ]]; then
+  log "scheduling (bench/scheduling.sh)"
+  stop_server
+  BENCH_SKIP_BUILD=1 SWITCHYARD_BIN=$BIN BENCH_SCHEDULING_OUT=$OUT/scheduling bash "$BENCH_DIR/scheduling.sh"
+  cat "$OUT/scheduling/results.md" >> results.md
+fi
