@@ -501,3 +501,44 @@ backend_test! {
         assert_eq!(answer["type"], "pong", "{answer}");
     }
 }
+
+backend_test! {
+    async fn job_changes_reach_the_crew_of_the_job_and_readers_of_all_jobs_only(app: TestApp) {
+        use crate::operations::jobs::{ASSIGN, job_in, sales_tenant};
+        let t = sales_tenant(&app, "live").await;
+        let other = sales_tenant(&app, "elsewhere").await;
+        let (on_it, on_it_token) = app.user(&t, "on@live.example", &["crew"], &[t.location]).await;
+        let (_, off_it_token) = app.user(&t, "off@live.example", &["crew"], &[t.location]).await;
+        let (_, accountant_token) = app.user(&t, "acc@live.example", &["accountant"], &[t.location]).await;
+        let (_, client_token) = app.user(&t, "client@live.example", &["client"], &[t.location]).await;
+        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let data = app.ok(&t.owner_token, ASSIGN, json!({"job": job, "user": on_it.to_global()})).await;
+        assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
+        let subscribe = json!({"id": "j", "type": "subscribe", "payload": {"query": "subscription { jobChanged { id notes } }"}});
+        let mut sockets = Vec::new();
+        for token in [&on_it_token, &accountant_token, &off_it_token, &other.owner_token] {
+            let mut s = connect(&app, "graphql-transport-ws").await;
+            init(&mut s, token).await;
+            send(&mut s, subscribe.clone()).await;
+            sockets.push(s);
+        }
+        // A client may not subscribe at all.
+        let mut refused = connect(&app, "graphql-transport-ws").await;
+        init(&mut refused, &client_token).await;
+        send(&mut refused, subscribe.clone()).await;
+        let error = recv_control(&mut refused).await;
+        assert_eq!((error["type"].as_str(), error["payload"][0]["extensions"]["code"].as_str()), (Some("error"), Some("FORBIDDEN")), "{error}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        app.ok(&t.owner_token, "mutation($id: ID!) { updateJob(input: {id: $id, notes: \"Piano first\"}) { userErrors { code } } }", json!({"id": job})).await;
+        for s in sockets.iter_mut().take(2) {
+            let event = event_where(s, |e| e["payload"]["data"]["jobChanged"]["notes"] == "Piano first", |_| true).await;
+            assert_eq!(event["payload"]["data"]["jobChanged"]["id"], json!(job));
+        }
+        // The crew member not on it and the other tenant got nothing: their next message is
+        // the answer to a ping.
+        for s in sockets.iter_mut().skip(2) {
+            send(s, json!({"type": "ping", "payload": {"probe": 2}})).await;
+            assert_eq!(recv(s).await, json!({"type": "pong", "payload": {"probe": 2}}));
+        }
+    }
+}
