@@ -43,9 +43,13 @@ stop_server() {
 }
 trap stop_server EXIT
 
-for tool in psql pgbench createdb dropdb python3 curl wrk; do
+for tool in psql pgbench createdb dropdb python3 curl; do
   command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
+if ! command -v wrk >/dev/null; then
+  echo "wrk is missing; installing it with apt-get"
+  apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+fi
 if [[ -z "${BENCH_SKIP_BUILD:-}" ]]; then
   (cd "$ROOT" && cargo build --release)
 fi

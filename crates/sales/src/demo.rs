@@ -264,6 +264,8 @@ pub async fn seed(services: &Services, people: &DemoPeople) -> anyhow::Result<De
                 region: None,
                 postal_code: format!("{zip} {:02}", rng.random_range(10..99)),
                 country: "SE".to_owned(),
+                latitude: None,
+                longitude: None,
             }),
             lead_source: Some(pick(&mut rng, SOURCES).to_string()),
             tags: vec![pick(&mut rng, TAGS).to_string()],

@@ -19,6 +19,8 @@ use switchyard_operations::Job;
 use switchyard_operations::jobs::{JobId, JobRow};
 use switchyard_operations::permissions::{CREW_ASSIGN, JOB_MANAGE};
 
+use switchyard_kernel::address::Address;
+
 use crate::appointments::AppointmentId;
 use crate::hours::Week;
 use crate::permissions::CONFLICT_OVERRIDE;
@@ -472,7 +474,7 @@ pub struct CrewSuggestion {
     pub name: String,
     /// Higher is better: free for the window (+100), each conflict (−25), each other job
     /// within three days of it (−10), each skill the job needs that they have (+15) or lack
-    /// (−40).
+    /// (−40), each 5 km between their location and the job's (−1).
     pub score: i32,
     /// Free for the whole window.
     pub available: bool,
@@ -482,15 +484,20 @@ pub struct CrewSuggestion {
 
 /// Days around a job's window whose other jobs count as workload.
 const WORKLOAD_DAYS: i64 = 3;
+/// How far from the job's location crew of other locations are still suggested.
+const MAX_KM: f64 = 100.0;
+/// Kilometres that cost one point of score.
+const KM_PER_POINT: f64 = 5.0;
 
 #[derive(Default)]
 pub struct SuggestionQuery;
 
 #[Object]
 impl SuggestionQuery {
-    /// The crew of the job's location not yet on it, best first: who is free for the window,
-    /// has the skills the job needs (`setJobSkills`, `setUserSkills`), and has the least other
-    /// work around it. Distance is not ranked: candidates are the crew of the job's location.
+    /// The crew not yet on the job, of its location and of locations within 100 km of it (by
+    /// the locations' address positions), best first: who is free for the window, has the
+    /// skills the job needs (`setJobSkills`, `setUserSkills`), is nearest and has the least
+    /// other work around it.
     #[graphql(directive = Require::apply(CREW_ASSIGN))]
     async fn suggest_crew(
         &self,
@@ -509,27 +516,52 @@ impl SuggestionQuery {
         let tenant = caller.tenant_id;
         let on_it = switchyard_operations::crew::people(&mut conn, tenant, id).await?;
         let crew_role = switchyard_kernel::access::BuiltinRole::Crew.key();
-        let candidates = switchyard_identity::users::staff_with_role(
-            &mut conn,
-            tenant,
-            crew_role,
-            job.location_id,
-        )
-        .await?;
+        let crew =
+            switchyard_identity::users::staff_with_role(&mut conn, tenant, crew_role, None).await?;
+        let ids: Vec<UserId> = crew.iter().map(|(u, _)| *u).collect();
+        let homes = switchyard_identity::locations::of_users(&mut conn, tenant, &ids).await?;
+        let places = switchyard_identity::locations::positions(&mut conn, tenant).await?;
+        // Kilometres from a person's nearest location to the job's (0 when they work there);
+        // none when a position is unknown. Candidates: the crew of the job's location and of
+        // locations within MAX_KM of it (everyone for a job without a location).
+        let distance = |user: &UserId| -> Option<(f64, String)> {
+            let home = homes.get(user)?;
+            let job_location = job.location_id?;
+            if home.contains(&job_location) {
+                return Some((0.0, String::new()));
+            }
+            let at = places.get(&job_location)?.1?;
+            home.iter()
+                .filter_map(|l| {
+                    let (name, position) = places.get(l)?;
+                    Some((Address::km_between(at, (*position)?), name.clone()))
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+        };
+        let candidates: Vec<(UserId, String, Option<(f64, String)>)> = crew
+            .into_iter()
+            .map(|(u, name)| {
+                let km = distance(&u);
+                (u, name, km)
+            })
+            .filter(|(_, _, km)| {
+                job.location_id.is_none() || km.as_ref().is_some_and(|(k, _)| *k <= MAX_KM)
+            })
+            .collect();
         let week = week_at(&mut conn, caller, job.location_id).await?;
         let planning = Planning {
             job: Some(id),
             ..Planning::default()
         };
-        let candidates: Vec<(UserId, String)> = candidates
+        let candidates: Vec<_> = candidates
             .into_iter()
-            .filter(|(u, _)| !on_it.contains(u))
+            .filter(|(u, _, _)| !on_it.contains(u))
             .collect();
         let needed = crate::skills::of_job(&mut conn, tenant, id).await?;
-        let ids: Vec<UserId> = candidates.iter().map(|(u, _)| *u).collect();
+        let ids: Vec<UserId> = candidates.iter().map(|(u, _, _)| *u).collect();
         let skills = crate::skills::of_users(&mut conn, tenant, &ids).await?;
         let mut ranked = Vec::new();
-        for (user, name) in candidates {
+        for (user, name, km) in candidates {
             let mut reasons = Vec::new();
             let theirs = skills.get(&user).map(Vec::as_slice).unwrap_or_default();
             let (held, lacking): (Vec<&String>, Vec<&String>) =
@@ -570,9 +602,19 @@ impl SuggestionQuery {
             reasons.push(format!(
                 "{workload} other job(s) within {WORKLOAD_DAYS} days of it"
             ));
-            if job.location_id.is_some() {
-                reasons.push("works at the job's location".to_owned());
-            }
+            let km_away = match &km {
+                Some((k, _)) if *k == 0.0 => {
+                    reasons.push("works at the job's location".to_owned());
+                    0.0
+                }
+                Some((k, place)) => {
+                    reasons.push(format!(
+                        "based at {place}, {k:.0} km from the job's location"
+                    ));
+                    *k
+                }
+                None => 0.0,
+            };
             reasons.extend(held.iter().map(|s| format!("has {s}")));
             reasons.extend(
                 lacking
@@ -584,7 +626,8 @@ impl SuggestionQuery {
                 name,
                 score: if available { 100 } else { 0 } - 25 * found.len() as i32 - 10 * workload
                     + 15 * held.len() as i32
-                    - 40 * lacking.len() as i32,
+                    - 40 * lacking.len() as i32
+                    - (km_away / KM_PER_POINT).round() as i32,
                 available,
                 reasons,
                 conflicts: found,

@@ -285,3 +285,33 @@ backend_test! {
         assert!(ranked[1]["reasons"].as_array().unwrap().contains(&json!("lacks PIANO, which the job needs")));
     }
 }
+
+backend_test! {
+    async fn crew_of_nearby_locations_are_suggested_by_distance(app: TestApp) {
+        let t = sales_tenant(&app, "acme").await;
+        let place = async |location: switchyard_kernel::LocationId, city: &str, lat: f64, lon: f64| {
+            let data = app.ok(&t.owner_token, "mutation($id: ID!, $a: AddressInput!) { updateLocation(input: {id: $id, address: $a}) { userErrors { field code } } }",
+                json!({"id": location.to_global(), "a": {"line1": "Depot 1", "city": city, "postalCode": "111 11", "country": "SE", "latitude": lat, "longitude": lon}})).await;
+            assert_eq!(data["updateLocation"]["userErrors"], json!([]), "{data}");
+        };
+        let provision = |name: &'static str| switchyard_identity::tenants::provision::create_location(&app.services, t.id, name, "Europe/Stockholm");
+        let uppsala = provision("Uppsala").await.unwrap();
+        let gothenburg = provision("Gothenburg").await.unwrap();
+        place(t.location, "Stockholm", 59.3293, 18.0686).await;
+        place(uppsala, "Uppsala", 59.8586, 17.6389).await;
+        place(gothenburg, "Gothenburg", 57.7089, 11.9746).await;
+        let (here, _) = app.user(&t, "here@acme.example", &["crew"], &[t.location]).await;
+        let (near, _) = app.user(&t, "near@acme.example", &["crew"], &[uppsala]).await;
+        app.user(&t, "far@acme.example", &["crew"], &[gothenburg]).await;
+        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let data = app.ok(&t.owner_token, "query($job: ID!) { suggestCrew(jobId: $job) { userId score reasons } }", json!({"job": job})).await;
+        let ranked = data["suggestCrew"].as_array().unwrap();
+        assert_eq!(ranked.len(), 2, "Gothenburg is over 100 km away: {data}");
+        assert_eq!((ranked[0]["userId"].clone(), ranked[0]["score"].as_i64()), (json!(here.to_global()), Some(100)));
+        assert_eq!((ranked[1]["userId"].clone(), ranked[1]["score"].as_i64()), (json!(near.to_global()), Some(87)), "{data}");
+        assert!(ranked[1]["reasons"].as_array().unwrap().contains(&json!("based at Uppsala, 64 km from the job's location")), "{data}");
+        // A position needs both coordinates, in range.
+        let data = app.ok(&t.owner_token, "mutation($id: ID!) { updateLocation(input: {id: $id, address: {line1: \"x\", city: \"y\", postalCode: \"1\", country: \"SE\", latitude: 91}}) { userErrors { field code } } }", json!({"id": uppsala.to_global()})).await;
+        assert_eq!(user_errors(&data["updateLocation"]), vec![("input.address.latitude".to_owned(), "REQUIRED".to_owned())]);
+    }
+}

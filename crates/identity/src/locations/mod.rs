@@ -174,3 +174,45 @@ pub async fn works_at(
         .await)?;
     Ok(n > 0)
 }
+
+/// The locations of each of `users` (one statement).
+pub async fn of_users(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    users: &[UserId],
+) -> Result<HashMap<UserId, Vec<LocationId>>, Error> {
+    let rows: Vec<(UserId, LocationId)> = db_run!(conn, |c| user_locations::table
+        .filter(user_locations::tenant_id.eq(tenant))
+        .filter(user_locations::user_id.eq_any(users))
+        .select((user_locations::user_id, user_locations::location_id))
+        .load(c)
+        .await)?;
+    let mut by_user: HashMap<UserId, Vec<LocationId>> = HashMap::new();
+    for (user, location) in rows {
+        by_user.entry(user).or_default().push(location);
+    }
+    Ok(by_user)
+}
+
+/// The name and position (from its address, when known) of every location of the tenant (one
+/// statement; a tenant has a handful).
+pub async fn positions(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+) -> Result<HashMap<LocationId, (String, Option<(f64, f64)>)>, Error> {
+    let rows: Vec<(LocationId, String, Option<String>)> = db_run!(conn, |c| locations::table
+        .filter(locations::tenant_id.eq(tenant))
+        .select((locations::id, locations::name, locations::address))
+        .load(c)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, address)| {
+            let position = address
+                .as_deref()
+                .and_then(Address::from_json)
+                .and_then(|a| a.position());
+            (id, (name, position))
+        })
+        .collect())
+}
