@@ -484,6 +484,10 @@ pub struct CrewSuggestion {
 
 /// Days around a job's window whose other jobs count as workload.
 const WORKLOAD_DAYS: i64 = 3;
+/// A crew member, their name, and how far they are based from the job's location (km, and the
+/// place), when known.
+type Candidate = (UserId, String, Option<(f64, String)>);
+
 /// How far from the job's location crew of other locations are still suggested.
 const MAX_KM: f64 = 100.0;
 /// Kilometres that cost one point of score.
@@ -538,7 +542,7 @@ impl SuggestionQuery {
                 })
                 .min_by(|a, b| a.0.total_cmp(&b.0))
         };
-        let candidates: Vec<(UserId, String, Option<(f64, String)>)> = crew
+        let candidates: Vec<Candidate> = crew
             .into_iter()
             .map(|(u, name)| {
                 let km = distance(&u);
