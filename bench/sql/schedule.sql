@@ -65,8 +65,9 @@ SELECT y.job_id, :'tenant_id', (SELECT id FROM cust WHERE cust.n = 1 + (y.n + y.
        timestamp '2026-07-01 16:00' + y.d * interval '1 day', 480, 1, :'owner_id', now(), now()
   FROM year y;
 INSERT INTO job_crew (id, tenant_id, job_id, resource_kind, resource_id, user_id, lead,
-                      assigned_by, created_at, updated_at)
-SELECT gen_random_uuid()::text, :'tenant_id', job_id, 'USER', crew_id, crew_id, true, :'owner_id', now(), now()
+                      assigned_by, created_at, updated_at, planned_start, planned_end)
+SELECT gen_random_uuid()::text, :'tenant_id', job_id, 'USER', crew_id, crew_id, true, :'owner_id', now(), now(),
+       timestamp '2026-07-01 08:00' + d * interval '1 day', timestamp '2026-07-01 16:00' + d * interval '1 day'
   FROM year;
 
 -- The week view: week_jobs jobs spread over Monday to Sunday 2027-01-11..17, 06:00-20:00
@@ -84,8 +85,9 @@ SELECT w.job_id, :'tenant_id', (SELECT id FROM cust WHERE cust.n = 1 + w.n % 50)
        w.starts, w.starts + interval '2 hours', 120, 2, :'owner_id', now(), now()
   FROM week w;
 INSERT INTO job_crew (id, tenant_id, job_id, resource_kind, resource_id, user_id, lead,
-                      assigned_by, created_at, updated_at)
-SELECT gen_random_uuid()::text, :'tenant_id', w.job_id, 'USER', c.id, c.id, k = 0, :'owner_id', now(), now()
+                      assigned_by, created_at, updated_at, planned_start, planned_end)
+SELECT gen_random_uuid()::text, :'tenant_id', w.job_id, 'USER', c.id, c.id, k = 0, :'owner_id', now(), now(),
+       w.starts, w.starts + interval '2 hours'
   FROM week w CROSS JOIN generate_series(0, 1) k
   JOIN crew c ON c.n = 1 + (w.n + k) % :crew;
 INSERT INTO job_steps (id, tenant_id, job_id, position, kind, status, created_at, updated_at)

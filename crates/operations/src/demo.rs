@@ -117,6 +117,8 @@ pub async fn seed(services: &Services, demo: &DemoCrew) -> anyhow::Result<usize>
                             created_at: now,
                             updated_at: now,
                             version: 1,
+                            planned_start: job.planned_start,
+                            planned_end: job.planned_end,
                         };
                         write::insert::<CrewMember>(tx, member).await?;
                     }

@@ -47,6 +47,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        planned_start -> Nullable<Timestamp>,
+        planned_end -> Nullable<Timestamp>,
     }
 }
 

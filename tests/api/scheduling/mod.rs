@@ -315,3 +315,25 @@ backend_test! {
         assert_eq!(user_errors(&data["updateLocation"]), vec![("input.address.latitude".to_owned(), "REQUIRED".to_owned())]);
     }
 }
+
+backend_test! {
+    async fn a_rescheduled_job_keeps_its_crew_busy_at_its_new_time_only(app: TestApp) {
+        let t = sales_tenant(&app, "acme").await;
+        let (crew, _) = app.user(&t, "crew@acme.example", &["crew"], &[t.location]).await;
+        let (moved, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (same_day, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (next_week, _) = job_in(&app, &t, t.location, "2027-01-19").await;
+        app.ok(&t.owner_token, STAFF_PLAIN, json!({"job": moved, "user": crew.to_global()})).await;
+        let data = app.ok(&t.owner_token, RESCHEDULE, json!({"id": moved, "start": "2027-01-19T08:00:00Z", "end": "2027-01-19T12:00:00Z"})).await;
+        assert_eq!(data["rescheduleJob"]["userErrors"], json!([]), "{data}");
+        // Free on the 12th now, busy on the 19th.
+        let data = app.ok(&t.owner_token, STAFF_PLAIN, json!({"job": next_week, "user": crew.to_global()})).await;
+        assert_eq!(kinds(&data["assignCrew"]), vec!["DOUBLE_BOOKED"], "{data}");
+        assert_eq!(data["assignCrew"]["conflicts"][0]["entryId"], json!(moved));
+        let data = app.ok(&t.owner_token, STAFF_PLAIN, json!({"job": same_day, "user": crew.to_global()})).await;
+        assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
+        // A window longer than two weeks is refused.
+        let data = app.ok(&t.owner_token, RESCHEDULE, json!({"id": moved, "start": "2027-01-19T08:00:00Z", "end": "2027-02-03T08:00:00Z"})).await;
+        assert_eq!(user_errors(&data["rescheduleJob"]), vec![("input.plannedEnd".to_owned(), "OUT_OF_RANGE".to_owned())]);
+    }
+}

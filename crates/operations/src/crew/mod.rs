@@ -55,6 +55,11 @@ switchyard_kernel::aggregate! {
         created_at: NaiveDateTime,
         updated_at: NaiveDateTime,
         version: i32,
+        /// The job's window, copied (see `busy`).
+        #[field(hidden)]
+        planned_start: Option<NaiveDateTime>,
+        #[field(hidden)]
+        planned_end: Option<NaiveDateTime>,
     }
 }
 
@@ -77,8 +82,10 @@ pub struct Busy {
 }
 
 /// The unfinished jobs on whose crew `user` is, planned to overlap `[from, to)`, but `except`
-/// (the job being planned): one indexed statement (`job_crew (tenant_id, user_id)` and the
-/// jobs by ID).
+/// (the job being planned): one statement on one index range, `job_crew (tenant_id, user_id,
+/// planned_start)` from `from` less the longest job to `to`, whatever the person's history
+/// (crew rows carry their job's window: `assign` copies it, `jobs::mutations::reschedule`
+/// moves it), joined to those few jobs for their status.
 pub async fn busy(
     conn: &mut Conn<'_>,
     tenant: TenantId,
@@ -89,17 +96,19 @@ pub async fn busy(
 ) -> Result<Vec<Busy>, Error> {
     use crate::schema::jobs;
     let except = except.map(|j| j.to_string()).unwrap_or_default();
+    let earliest = from - chrono::Duration::days(crate::jobs::mutations::MAX_WINDOW_DAYS);
     let rows: Vec<(JobId, Option<NaiveDateTime>, Option<NaiveDateTime>)> =
         db_run!(conn, |c| job_crew::table
             .inner_join(jobs::table)
             .filter(job_crew::tenant_id.eq(tenant))
             .filter(job_crew::user_id.eq(user))
+            .filter(job_crew::planned_start.ge(earliest))
+            .filter(job_crew::planned_start.lt(to))
+            .filter(job_crew::planned_end.gt(from))
             .filter(jobs::tenant_id.eq(tenant))
             .filter(jobs::id.ne(&except))
             .filter(jobs::status.ne_all(["COMPLETED", "CANCELLED"]))
-            .filter(jobs::planned_start.lt(to))
-            .filter(jobs::planned_end.gt(from))
-            .order(jobs::planned_start.asc())
+            .order(job_crew::planned_start.asc())
             .select((jobs::id, jobs::planned_start, jobs::planned_end))
             .load(c)
             .await)?;
@@ -113,6 +122,28 @@ pub async fn busy(
             })
         })
         .collect())
+}
+
+/// Moves the copy of a job's window on its crew rows (in the transaction that moves the job).
+pub(crate) async fn follow_window(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    job: JobId,
+    start: Option<NaiveDateTime>,
+    end: Option<NaiveDateTime>,
+) -> Result<(), Error> {
+    db_run!(conn, |c| diesel::update(
+        job_crew::table
+            .filter(job_crew::tenant_id.eq(tenant))
+            .filter(job_crew::job_id.eq(job))
+    )
+    .set((
+        job_crew::planned_start.eq(start),
+        job_crew::planned_end.eq(end)
+    ))
+    .execute(c)
+    .await)?;
+    Ok(())
 }
 
 /// The people on a job's crew.

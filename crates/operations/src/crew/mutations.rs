@@ -76,6 +76,8 @@ pub async fn assign(
         created_at: now,
         updated_at: now,
         version: 1,
+        planned_start: job.planned_start,
+        planned_end: job.planned_end,
     };
     write::create::<CrewMember, _>(tx, caller, row, CrewAssigned::of).await?;
     Ok(job)

@@ -21,6 +21,9 @@ payload!(
 
 /// The longest a job may be planned or recorded to take: two weeks, in minutes.
 const MAX_MINUTES: i32 = 14 * 24 * 60;
+/// The longest planned window of a job: a move of several days fits, and a person's jobs around
+/// a time are found within this many days before it (see `crew::busy`).
+pub const MAX_WINDOW_DAYS: i64 = 14;
 
 /// The rules of a job as it is to be stored. A new one is for an active customer the caller
 /// may see, in a location the caller manages; a finished one is not changed any more.
@@ -91,6 +94,13 @@ pub(crate) async fn check(
                 "input.plannedEnd",
                 UserErrorCode::OutOfRange,
                 "the window must end after it starts",
+            );
+        }
+        (Some(start), Some(end)) if end - start > chrono::Duration::days(MAX_WINDOW_DAYS) => {
+            check.add(
+                "input.plannedEnd",
+                UserErrorCode::OutOfRange,
+                format!("a job's window lasts at most {MAX_WINDOW_DAYS} days"),
             );
         }
         (Some(_), None) => {
@@ -175,7 +185,16 @@ pub async fn reschedule(
         ..before.clone()
     };
     check(tx, caller, &row, Some(before)).await?;
-    Ok(write::update::<Job, _>(tx, caller, before, row, JobRescheduled::of).await?)
+    let row = write::update::<Job, _>(tx, caller, before, row, JobRescheduled::of).await?;
+    crate::crew::follow_window(
+        tx,
+        caller.tenant_id,
+        row.id,
+        row.planned_start,
+        row.planned_end,
+    )
+    .await?;
+    Ok(row)
 }
 
 /// Whether a job is done with (completed or cancelled).
