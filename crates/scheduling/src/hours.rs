@@ -299,6 +299,23 @@ impl Week {
         }))
     }
 
+    /// A person's own week from rows `(weekday, starts, ends)` as text, in the zone of `zone`
+    /// (the work's location's; UTC without one); none without rows.
+    pub fn of_days(rows: &[(String, String, String)], zone: Option<&Week>) -> Option<Week> {
+        if rows.is_empty() {
+            return None;
+        }
+        let rows = rows
+            .iter()
+            .filter_map(|(d, s, e)| Some((d.parse().ok()?, s.clone(), e.clone())))
+            .collect();
+        Some(Week {
+            zone: zone.map_or(chrono_tz::UTC, |w| w.zone),
+            zone_name: zone.map_or_else(|| "UTC".to_owned(), |w| w.zone_name.clone()),
+            days: parse_days(rows),
+        })
+    }
+
     /// The zone's name (IANA).
     pub fn zone(&self) -> &str {
         &self.zone_name

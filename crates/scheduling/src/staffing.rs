@@ -22,9 +22,13 @@ use switchyard_operations::permissions::{CREW_ASSIGN, JOB_MANAGE};
 use switchyard_kernel::address::Address;
 
 use crate::appointments::AppointmentId;
+use crate::appointments::recurrence::Series;
 use crate::hours::Week;
 use crate::permissions::CONFLICT_OVERRIDE;
 use crate::schema::schedule_overrides;
+use crate::time_off::TimeOffId;
+use switchyard_kernel::db::sql::Sql;
+use switchyard_operations::crew::BusyRow;
 
 switchyard_kernel::text_enum! {
     /// Why a person is not available.
@@ -115,10 +119,11 @@ pub async fn week_at(
 }
 
 /// Why `user` is not available for each of `windows` (UTC; a job's one window, or every
-/// occurrence of an appointment's series): four indexed statements whatever the number of
-/// windows (the person's jobs, time off and appointments over the windows' span, and their
-/// own working week), judged in memory; working hours are the person's own week where they
-/// have one, else `week` (the location's).
+/// occurrence of an appointment's series): ONE statement whatever the number of windows, a
+/// `UNION ALL` of four index ranges over the windows' span (the person's unfinished jobs,
+/// `operations::crew::push_busy`; their scheduled appointments; their time off; their own
+/// working week), judged in memory (series expanded). Working hours are the person's own week
+/// where they have one, else `week` (the location's, read once per plan).
 pub async fn conflicts(
     tx: &mut Conn<'_>,
     caller: &Caller,
@@ -134,64 +139,138 @@ pub async fn conflicts(
         return Ok(Vec::new());
     };
     let tenant = caller.tenant_id;
+    let mut sql = Sql::new("");
+    switchyard_operations::crew::push_busy(
+        &mut sql,
+        tenant,
+        user,
+        (span_from, span_to),
+        planning.job,
+    );
+    sql.push(
+        " UNION ALL SELECT 'APPOINTMENT', a.id, a.starts_at, a.ends_at, a.recurrence, a.time_zone \
+         FROM appointments a WHERE a.tenant_id = ",
+    )
+    .bind(tenant.to_string())
+    .push(" AND a.user_id = ")
+    .bind(user.to_string())
+    .push(" AND a.series_ends_at > ")
+    .bind(span_from)
+    .push(" AND a.starts_at < ")
+    .bind(span_to)
+    .push(" AND a.status = 'SCHEDULED' AND a.id <> ")
+    .bind(
+        planning
+            .appointment
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+    )
+    .push(
+        " UNION ALL SELECT 'TIME_OFF', o.id, o.starts_at, o.ends_at, o.kind, CAST(NULL AS TEXT) \
+         FROM time_off o WHERE o.tenant_id = ",
+    )
+    .bind(tenant.to_string())
+    .push(" AND o.user_id = ")
+    .bind(user.to_string())
+    .push(" AND o.starts_at < ")
+    .bind(span_to)
+    .push(" AND o.ends_at > ")
+    .bind(span_from)
+    .push(
+        " UNION ALL SELECT 'HOURS', CAST(h.weekday AS TEXT), CAST(NULL AS TIMESTAMP), \
+         CAST(NULL AS TIMESTAMP), h.starts, h.ends FROM user_working_hours h WHERE h.tenant_id = ",
+    )
+    .bind(tenant.to_string())
+    .push(" AND h.user_id = ")
+    .bind(user.to_string());
+    let rows: Vec<BusyRow> = Sql::load(&sql, tx).await?;
+
     let who = user.to_global();
     let utc = |t: NaiveDateTime| Some(t.and_utc());
     let overlaps = |s: NaiveDateTime, e: NaiveDateTime| windows.iter().any(|w| s < w.1 && e > w.0);
     let mut found = Vec::new();
-    let jobs =
-        switchyard_operations::crew::busy(tx, tenant, user, span_from, span_to, planning.job)
-            .await?;
-    for busy in jobs.into_iter().filter(|b| overlaps(b.start, b.end)) {
-        found.push(ScheduleConflict {
-            kind: ConflictKind::DoubleBooked,
-            user_id: who.clone(),
-            entry_id: Some(busy.job.to_global()),
-            starts_at: utc(busy.start),
-            ends_at: utc(busy.end),
-            message: format!(
-                "on another job from {} to {}",
-                busy.start.and_utc().to_rfc3339(),
-                busy.end.and_utc().to_rfc3339()
-            ),
-        });
+    let mut own_days = Vec::new();
+    for row in &rows {
+        let (Some(start), Some(end)) = (row.starts, row.ends) else {
+            if row.kind == "HOURS" {
+                own_days.push((
+                    row.id.clone().unwrap_or_default(),
+                    row.detail.clone().unwrap_or_default(),
+                    row.zone.clone().unwrap_or_default(),
+                ));
+            }
+            continue;
+        };
+        let id = row.id.clone().unwrap_or_default();
+        let (kind, entry, spans, message): (
+            ConflictKind,
+            ID,
+            Vec<(NaiveDateTime, NaiveDateTime)>,
+            &str,
+        ) = match row.kind.as_str() {
+            "JOB" => {
+                let Ok(job) = id.parse::<JobId>() else {
+                    continue;
+                };
+                (
+                    ConflictKind::DoubleBooked,
+                    job.to_global(),
+                    vec![(start, end)],
+                    "on another job",
+                )
+            }
+            "APPOINTMENT" => {
+                let Ok(appointment) = id.parse::<AppointmentId>() else {
+                    continue;
+                };
+                let zone = row
+                    .zone
+                    .as_deref()
+                    .and_then(|z| z.parse().ok())
+                    .unwrap_or(chrono_tz::UTC);
+                let series = Series::new(row.detail.as_deref(), start, end - start, zone)
+                    .unwrap_or_else(|_| Series::once(start, end - start));
+                (
+                    ConflictKind::DoubleBooked,
+                    appointment.to_global(),
+                    series.within(span_from, span_to),
+                    "at an appointment",
+                )
+            }
+            _ => {
+                let Ok(away) = id.parse::<TimeOffId>() else {
+                    continue;
+                };
+                (
+                    ConflictKind::TimeOff,
+                    away.to_global(),
+                    vec![(start, end)],
+                    "",
+                )
+            }
+        };
+        for (s, e) in spans.into_iter().filter(|(s, e)| overlaps(*s, *e)) {
+            let what = if message.is_empty() {
+                row.detail.clone().unwrap_or_default().to_lowercase()
+            } else {
+                message.to_owned()
+            };
+            found.push(ScheduleConflict {
+                kind,
+                user_id: who.clone(),
+                entry_id: Some(entry.clone()),
+                starts_at: utc(s),
+                ends_at: utc(e),
+                message: format!(
+                    "{what} from {} to {}",
+                    s.and_utc().to_rfc3339(),
+                    e.and_utc().to_rfc3339()
+                ),
+            });
+        }
     }
-    let meetings =
-        crate::appointments::busy(tx, tenant, user, span_from, span_to, planning.appointment)
-            .await?;
-    for busy in meetings.into_iter().filter(|b| overlaps(b.start, b.end)) {
-        found.push(ScheduleConflict {
-            kind: ConflictKind::DoubleBooked,
-            user_id: who.clone(),
-            entry_id: Some(busy.appointment.to_global()),
-            starts_at: utc(busy.start),
-            ends_at: utc(busy.end),
-            message: format!(
-                "at an appointment from {} to {}",
-                busy.start.and_utc().to_rfc3339(),
-                busy.end.and_utc().to_rfc3339()
-            ),
-        });
-    }
-    let away = crate::time_off::overlapping(tx, tenant, user, span_from, span_to).await?;
-    for away in away
-        .into_iter()
-        .filter(|a| overlaps(a.starts_at, a.ends_at))
-    {
-        found.push(ScheduleConflict {
-            kind: ConflictKind::TimeOff,
-            user_id: who.clone(),
-            entry_id: Some(away.id.to_global()),
-            starts_at: utc(away.starts_at),
-            ends_at: utc(away.ends_at),
-            message: format!(
-                "{} from {} to {}",
-                away.kind.as_str().to_lowercase(),
-                away.starts_at.and_utc().to_rfc3339(),
-                away.ends_at.and_utc().to_rfc3339()
-            ),
-        });
-    }
-    let own = Week::of_user(tx, tenant, user, week).await?;
+    found.sort_by_key(|c| (c.kind as u8, c.starts_at));
+    let own = Week::of_days(&own_days, week);
     if let Some(week) = own.as_ref().or(week) {
         for (from, to) in windows {
             if let Some(why) = week.outside(*from, *to) {

@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use switchyard_identity::User;
+use switchyard_kernel::db::sql::Sql;
 use switchyard_kernel::{Conn, Error, TenantId, UserId, db_run};
 
 use crate::jobs::{Job, JobId};
@@ -81,11 +82,59 @@ pub struct Busy {
     pub end: NaiveDateTime,
 }
 
-/// The unfinished jobs on whose crew `user` is, planned to overlap `[from, to)`, but `except`
-/// (the job being planned): one statement on one index range, `job_crew (tenant_id, user_id,
-/// planned_start)` from `from` less the longest job to `to`, whatever the person's history
-/// (crew rows carry their job's window: `assign` copies it, `jobs::mutations::reschedule`
-/// moves it), joined to those few jobs for their status.
+/// `SELECT` of the unfinished jobs on whose crew `user` is, planned to overlap `[from, to)`,
+/// but `except` (the job being planned), as rows `(kind 'JOB', id, starts, ends, detail NULL,
+/// zone NULL)`: one range of one index, `job_crew (tenant_id, user_id, planned_start)` from
+/// `from` less the longest job to `to`, whatever the person's history (crew rows carry their
+/// job's window: `assign` copies it, `jobs::mutations::reschedule` moves it), joined to those
+/// few jobs for their status. Scheduling unions it with a person's other entries.
+pub fn push_busy(
+    sql: &mut Sql,
+    tenant: TenantId,
+    user: UserId,
+    (from, to): (NaiveDateTime, NaiveDateTime),
+    except: Option<JobId>,
+) {
+    let earliest = from - chrono::Duration::days(crate::jobs::mutations::MAX_WINDOW_DAYS);
+    sql.push(
+        "SELECT 'JOB' AS kind, j.id AS id, j.planned_start AS starts, j.planned_end AS ends, \
+         CAST(NULL AS TEXT) AS detail, CAST(NULL AS TEXT) AS zone \
+         FROM job_crew w JOIN jobs j ON j.id = w.job_id WHERE w.tenant_id = ",
+    )
+    .bind(tenant.to_string())
+    .push(" AND w.user_id = ")
+    .bind(user.to_string())
+    .push(" AND w.planned_start >= ")
+    .bind(earliest)
+    .push(" AND w.planned_start < ")
+    .bind(to)
+    .push(" AND w.planned_end > ")
+    .bind(from)
+    .push(" AND j.tenant_id = ")
+    .bind(tenant.to_string())
+    .push(" AND j.id <> ")
+    .bind(except.map(|j| j.to_string()).unwrap_or_default())
+    .push(" AND j.status NOT IN ('COMPLETED', 'CANCELLED')");
+}
+
+/// A row of [`push_busy`] (and of what scheduling unions with it).
+#[derive(QueryableByName, Debug)]
+pub struct BusyRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub kind: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
+    pub starts: Option<NaiveDateTime>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
+    pub ends: Option<NaiveDateTime>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub detail: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub zone: Option<String>,
+}
+
+/// The jobs of [`push_busy`], in time order: one statement.
 pub async fn busy(
     conn: &mut Conn<'_>,
     tenant: TenantId,
@@ -94,34 +143,27 @@ pub async fn busy(
     to: NaiveDateTime,
     except: Option<JobId>,
 ) -> Result<Vec<Busy>, Error> {
-    use crate::schema::jobs;
-    let except = except.map(|j| j.to_string()).unwrap_or_default();
-    let earliest = from - chrono::Duration::days(crate::jobs::mutations::MAX_WINDOW_DAYS);
-    let rows: Vec<(JobId, Option<NaiveDateTime>, Option<NaiveDateTime>)> =
-        db_run!(conn, |c| job_crew::table
-            .inner_join(jobs::table)
-            .filter(job_crew::tenant_id.eq(tenant))
-            .filter(job_crew::user_id.eq(user))
-            .filter(job_crew::planned_start.ge(earliest))
-            .filter(job_crew::planned_start.lt(to))
-            .filter(job_crew::planned_end.gt(from))
-            .filter(jobs::tenant_id.eq(tenant))
-            .filter(jobs::id.ne(&except))
-            .filter(jobs::status.ne_all(["COMPLETED", "CANCELLED"]))
-            .order(job_crew::planned_start.asc())
-            .select((jobs::id, jobs::planned_start, jobs::planned_end))
-            .load(c)
-            .await)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(job, start, end)| {
-            Some(Busy {
-                job,
-                start: start?,
-                end: end?,
-            })
+    let mut sql = Sql::new("");
+    push_busy(&mut sql, tenant, user, (from, to), except);
+    sql.push(" ORDER BY starts");
+    let rows: Vec<BusyRow> = Sql::load(&sql, conn).await?;
+    let mut found: Vec<Busy> = rows.into_iter().filter_map(|r| r.busy()).collect();
+    found.sort_by_key(|b| b.start);
+    Ok(found)
+}
+
+impl BusyRow {
+    /// The job of a 'JOB' row.
+    pub fn busy(&self) -> Option<Busy> {
+        if self.kind != "JOB" {
+            return None;
+        }
+        Some(Busy {
+            job: self.id.as_deref()?.parse().ok()?,
+            start: self.starts?,
+            end: self.ends?,
         })
-        .collect())
+    }
 }
 
 /// Moves the copy of a job's window on its crew rows (in the transaction that moves the job).

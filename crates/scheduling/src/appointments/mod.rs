@@ -7,10 +7,8 @@ pub mod mutations;
 pub mod recurrence;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use switchyard_identity::{Location, User};
-use switchyard_kernel::{Conn, Error, LocationId, TenantId, UserId, db_run};
+use switchyard_kernel::{LocationId, UserId};
 use switchyard_operations::Job;
 use switchyard_operations::jobs::JobId;
 use switchyard_sales::customers::CustomerId;
@@ -18,7 +16,6 @@ use switchyard_sales::tasks::TaskId;
 use switchyard_sales::{Customer, Task};
 
 use crate::permissions::APPOINTMENT_READ;
-use crate::schema::appointments;
 use recurrence::Series;
 
 pub use crate::ids::AppointmentId;
@@ -122,49 +119,4 @@ impl AppointmentRow {
         Series::new(self.recurrence.as_deref(), self.starts_at, length, zone)
             .unwrap_or_else(|_| Series::once(self.starts_at, length))
     }
-}
-
-/// An occurrence of an appointment in a person's way.
-pub struct Busy {
-    pub appointment: AppointmentId,
-    pub start: NaiveDateTime,
-    pub end: NaiveDateTime,
-}
-
-/// The scheduled appointments `user` attends whose occurrences overlap `[from, to)`, but
-/// `except`: one indexed statement, expanded in memory.
-pub async fn busy(
-    conn: &mut Conn<'_>,
-    tenant: TenantId,
-    user: UserId,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-    except: Option<AppointmentId>,
-) -> Result<Vec<Busy>, Error> {
-    let except = except.map(|a| a.to_string()).unwrap_or_default();
-    let rows: Vec<AppointmentRow> = db_run!(conn, |c| appointments::table
-        .filter(appointments::tenant_id.eq(tenant))
-        .filter(appointments::user_id.eq(user))
-        .filter(appointments::series_ends_at.gt(from))
-        .filter(appointments::starts_at.lt(to))
-        .filter(appointments::status.eq("SCHEDULED"))
-        .filter(appointments::id.ne(&except))
-        .select(AppointmentRow::as_select())
-        .load(c)
-        .await)?;
-    let mut found: Vec<Busy> = rows
-        .iter()
-        .flat_map(|row| {
-            row.series()
-                .within(from, to)
-                .into_iter()
-                .map(|(start, end)| Busy {
-                    appointment: row.id,
-                    start,
-                    end,
-                })
-        })
-        .collect();
-    found.sort_by_key(|b| b.start);
-    Ok(found)
 }

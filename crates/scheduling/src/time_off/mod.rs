@@ -13,8 +13,7 @@ use switchyard_kernel::read::aggregate;
 use switchyard_kernel::validate::Check;
 use switchyard_kernel::write::Settable;
 use switchyard_kernel::{
-    Conn, ContextExt, Error, Rejection, TenantId, UserErrorCode, UserId, audit, db_run, payload,
-    time, write,
+    ContextExt, Error, Rejection, UserErrorCode, UserId, audit, db_run, payload, time, write,
 };
 
 use crate::permissions::{TIME_OFF_MANAGE, TIME_OFF_READ};
@@ -177,23 +176,4 @@ impl TimeOffMutation {
             .await;
         TimeOffPayload::of(outcome)
     }
-}
-
-/// A person's time off overlapping `[from, to)`: one indexed statement.
-pub async fn overlapping(
-    conn: &mut Conn<'_>,
-    tenant: TenantId,
-    user: UserId,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> Result<Vec<TimeOffRow>, Error> {
-    Ok(db_run!(conn, |c| time_off::table
-        .filter(time_off::tenant_id.eq(tenant))
-        .filter(time_off::user_id.eq(user))
-        .filter(time_off::starts_at.lt(to))
-        .filter(time_off::ends_at.gt(from))
-        .order(time_off::starts_at.asc())
-        .select(TimeOffRow::as_select())
-        .load(c)
-        .await)?)
 }
