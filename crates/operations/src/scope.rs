@@ -38,11 +38,16 @@ pub fn jobs(caller: &Caller, permission: &str) -> Result<Expr, Error> {
 
 /// `<job column> IN (<the jobs whose crew includes user>)` (a person's calendar).
 pub fn works(sql: &mut Sql, column: &str, tenant: TenantId, user: UserId) {
+    works_any(sql, column, tenant, &[user]);
+}
+
+/// `<job column> IN (<the jobs whose crew includes any of users>)` (a crew's calendar).
+pub fn works_any(sql: &mut Sql, column: &str, tenant: TenantId, users: &[UserId]) {
     sql.push(column)
         .push(" IN (SELECT w.job_id FROM job_crew w WHERE w.tenant_id = ");
     sql.bind(tenant.to_string())
-        .push(" AND w.user_id = ")
-        .bind(user.to_string())
+        .push(" AND w.user_id")
+        .is_in(users.iter().map(ToString::to_string))
         .push(")");
 }
 

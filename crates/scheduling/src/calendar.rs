@@ -58,8 +58,8 @@ pub struct CalendarQuery;
 #[Object]
 impl CalendarQuery {
     /// Jobs (by their planned window), appointments (each occurrence) and time off
-    /// overlapping `[from, to)`, for one location or one person (or all the caller may see),
-    /// in time order. At most 62 days.
+    /// overlapping `[from, to)`, for one location, one person (`userId`) or a crew (`userIds`),
+    /// or all the caller may see, in time order. At most 62 days.
     #[graphql(directive = Require::apply(JOB_READ))]
     async fn calendar(
         &self,
@@ -68,6 +68,8 @@ impl CalendarQuery {
         to: DateTime<Utc>,
         location_id: Option<ID>,
         user_id: Option<ID>,
+        #[graphql(desc = "A crew's calendar: the entries of any of these people (at most 50).")]
+        user_ids: Option<Vec<ID>>,
     ) -> async_graphql::Result<Vec<CalendarEntry>> {
         let caller = ctx.caller()?;
         if to <= from {
@@ -81,7 +83,16 @@ impl CalendarQuery {
             .into());
         }
         let location = LocationId::from_optional(location_id.as_ref())?;
-        let user = UserId::from_optional(user_id.as_ref())?;
+        let mut people: Vec<UserId> = UserId::from_optional(user_id.as_ref())?
+            .into_iter()
+            .collect();
+        for id in user_ids.iter().flatten() {
+            people.push(UserId::from_input(id)?);
+        }
+        if people.len() > 50 {
+            return Err(Error::bad_input("userIds", "at most 50 people").into());
+        }
+        let user = (!people.is_empty()).then_some(&people);
         let (from, to) = (time::naive(from), time::naive(to));
         let overlap = |start: &str, end: &str| {
             let mut sql = Sql::new("t.");
@@ -100,9 +111,9 @@ impl CalendarQuery {
             jobs.push(" AND t.location_id = ")
                 .bind(location.to_string());
         }
-        if let Some(user) = user {
+        if let Some(people) = user {
             jobs.push(" AND ");
-            switchyard_operations::scope::works(&mut jobs, "t.id", caller.tenant_id, user);
+            switchyard_operations::scope::works_any(&mut jobs, "t.id", caller.tenant_id, people);
         }
         let by_start = |column| Order {
             column: Some(column),
@@ -148,8 +159,10 @@ impl CalendarQuery {
                     .push(" AND t.location_id = ")
                     .bind(location.to_string());
             }
-            if let Some(user) = user {
-                meetings.push(" AND t.user_id = ").bind(user.to_string());
+            if let Some(people) = user {
+                meetings
+                    .push(" AND t.user_id")
+                    .is_in(people.iter().map(ToString::to_string));
             }
             let rows: Vec<AppointmentRow> = aggregate::listing::<Appointment>(
                 caller,
@@ -175,8 +188,9 @@ impl CalendarQuery {
         }
         if caller.require(TIME_OFF_READ).is_ok() {
             let mut away = overlap("starts_at", "ends_at");
-            if let Some(user) = user {
-                away.push(" AND t.user_id = ").bind(user.to_string());
+            if let Some(people) = user {
+                away.push(" AND t.user_id")
+                    .is_in(people.iter().map(ToString::to_string));
             }
             if let Some(location) = location {
                 away.push(" AND ");

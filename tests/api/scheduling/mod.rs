@@ -221,6 +221,10 @@ backend_test! {
         assert_eq!(error_code(&body), Some("FORBIDDEN"), "Job.customer needs sales.customer:read");
         let theirs = app.ok(&t.owner_token, WEEK, json!({"u": crew[0].0.to_global()})).await;
         assert_eq!(theirs["calendar"].as_array().unwrap().len(), 7 + 1);
+        // A crew's calendar: the entries of any of its people.
+        let crew_week = WEEK.replace("$u: ID)", "$u: ID, $us: [ID!])").replace("userId: $u)", "userId: $u, userIds: $us)");
+        let two = app.ok(&t.owner_token, &crew_week, json!({"us": [crew[0].0.to_global(), crew[1].0.to_global()]})).await;
+        assert_eq!(two["calendar"].as_array().unwrap().len(), 7 + 7 + 1, "{two}");
 
         // Another tenant sees an empty week, even naming our location.
         let b = sales_tenant(&app, "other").await;
