@@ -151,7 +151,8 @@ fn allowed(role: &str, field: &str) -> bool {
     }
 }
 
-const ROLES: [&str; 10] = [
+/// Every built-in role, for the role matrices.
+pub(crate) const ROLES: [&str; 10] = [
     "owner",
     "admin",
     "manager",

@@ -289,14 +289,11 @@ impl Week {
             ))
             .load(c)
             .await)?;
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(Week {
-            zone: zone.map_or(chrono_tz::UTC, |w| w.zone),
-            zone_name: zone.map_or_else(|| "UTC".to_owned(), |w| w.zone_name.clone()),
-            days: parse_days(rows),
-        }))
+        let rows: Vec<(String, String, String)> = rows
+            .into_iter()
+            .map(|(d, s, e)| (d.to_string(), s, e))
+            .collect();
+        Ok(Week::of_days(&rows, zone))
     }
 
     /// A person's own week from rows `(weekday, starts, ends)` as text, in the zone of `zone`

@@ -12,6 +12,7 @@ mod schema;
 pub mod scope;
 pub mod skills;
 pub mod staffing;
+pub mod suggestions;
 pub mod time_off;
 
 use async_graphql::{MergedObject, MergedSubscription};
@@ -24,11 +25,11 @@ pub use time_off::TimeOff;
 #[derive(MergedObject, Default)]
 pub struct SchedulingQuery(
     appointments::AppointmentQuery,
-    appointments::mutations::AppointmentFollowUpQuery,
+    appointments::follow_ups::AppointmentFollowUpQuery,
     calendar::CalendarQuery,
     hours::HoursQuery,
     skills::SkillsQuery,
-    staffing::SuggestionQuery,
+    suggestions::SuggestionQuery,
     time_off::TimeOffQuery,
 );
 
@@ -36,6 +37,7 @@ pub struct SchedulingQuery(
 #[derive(MergedObject, Default)]
 pub struct SchedulingMutation(
     appointments::mutations::AppointmentMutation,
+    appointments::follow_ups::AppointmentFollowUpMutation,
     staffing::StaffingMutation,
     hours::HoursMutation,
     skills::SkillsMutation,

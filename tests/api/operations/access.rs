@@ -5,22 +5,10 @@
 
 use serde_json::{Value, json};
 
+use crate::access::ROLES;
 use crate::backend_test;
 use crate::operations::jobs::sales_tenant;
 use crate::support::*;
-
-const ROLES: [&str; 10] = [
-    "owner",
-    "admin",
-    "manager",
-    "sales_rep",
-    "dispatcher",
-    "crew",
-    "support_agent",
-    "accountant",
-    "observer",
-    "client",
-];
 
 /// The roles that may use a field, as the README's Roles table gives them.
 fn allowed(field: &str) -> &'static [&'static str] {

@@ -6,8 +6,8 @@
 //! address and bookings per tenant (`booking_limit_*` settings), every field is bounded, and
 //! the only answer is a booking reference, the same whether the customer existed or not.
 
-use async_graphql::{Context, ID, InputObject, Object};
-use chrono::{Duration, NaiveDate};
+use async_graphql::{Context, Object};
+use chrono::Duration;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use rand::Rng;
@@ -15,12 +15,12 @@ use switchyard_kernel::access::BuiltinRole;
 use switchyard_kernel::module::Settings;
 use switchyard_kernel::policy::Public;
 use switchyard_kernel::throttle::Limit;
-use switchyard_kernel::validate::{Check, is_email, normalize_email};
 use switchyard_kernel::{
     Caller, ClientAddr, Conn, ContextExt, Error, LocationId, Rejection, TenantId, UserErrorCode,
     UserId, db_run, payload, time, write,
 };
 
+use super::form::{Form, SubmitBookingInput};
 use super::templates::{self, PriceBasis};
 use super::{Booking, BookingId, BookingReceived, BookingRow};
 use crate::customers::{CustomerId, CustomerStage, mutations::Fields};
@@ -40,37 +40,6 @@ pub const LIMIT_WINDOW_SECS: &str = "booking_limit_window_secs";
 
 const PER_ADDRESS: &str = "sales.booking.address";
 const PER_TENANT: &str = "sales.booking.tenant";
-
-/// How far ahead a move is booked.
-const MAX_DAYS_AHEAD: i64 = 730;
-
-/// A booking from a company's web form.
-#[derive(InputObject)]
-pub struct SubmitBookingInput {
-    /// The company's slug, as its booking form names it.
-    pub tenant: String,
-    /// The location to book with; by default the company's only location.
-    pub location_id: Option<ID>,
-    pub first_name: Option<String>,
-    pub last_name: String,
-    /// An email address or a phone number, or both.
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    /// When to move: today or later, at most two years ahead.
-    pub move_date: NaiveDate,
-    /// Where the move loads.
-    pub origin: String,
-    /// Where it unloads.
-    pub destination: String,
-    /// Rooms of the home (1 to 30), or the volume, or both.
-    pub rooms: Option<i32>,
-    /// Cubic metres of goods (1 to 500).
-    pub volume_m3: Option<i32>,
-    /// The services wanted (at least one).
-    pub services: Vec<QuoteItemCategory>,
-    #[graphql(default)]
-    pub message: String,
-}
 
 payload!(
     /// What the booking form is told: a reference to quote, nothing else.
@@ -159,163 +128,6 @@ async fn identify(tx: &mut Conn<'_>, slug: &str) -> Result<TenantId, Rejection> 
     })
 }
 
-/// The form, trimmed, then checked and completed ([`Form::check`]).
-struct Form {
-    tenant: String,
-    location_id: Option<ID>,
-    location: Option<LocationId>,
-    first_name: Option<String>,
-    last_name: String,
-    email: Option<String>,
-    raw_phone: Option<String>,
-    phone: Option<(String, String)>,
-    move_date: NaiveDate,
-    origin: String,
-    destination: String,
-    rooms: Option<i32>,
-    volume: Option<i32>,
-    services: Vec<QuoteItemCategory>,
-    message: String,
-}
-
-fn given(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
-impl Form {
-    fn of(input: SubmitBookingInput) -> Form {
-        let mut services = Vec::new();
-        for service in input.services {
-            if !services.contains(&service) {
-                services.push(service);
-            }
-        }
-        Form {
-            tenant: input.tenant,
-            location_id: input.location_id,
-            location: None,
-            first_name: given(input.first_name),
-            last_name: input.last_name.trim().to_owned(),
-            email: given(input.email).map(|e| normalize_email(&e)),
-            raw_phone: given(input.phone),
-            phone: None,
-            move_date: input.move_date,
-            origin: input.origin.trim().to_owned(),
-            destination: input.destination.trim().to_owned(),
-            rooms: input.rooms,
-            volume: input.volume_m3,
-            services,
-            message: input.message.trim().to_owned(),
-        }
-    }
-
-    /// Every rule of the form, each failure naming its field; completes the phone (the
-    /// tenant's country code) and the location.
-    async fn check(&mut self, tx: &mut Conn<'_>, tenant: TenantId) -> Result<(), Rejection> {
-        let settings = crate::settings::load(tx, tenant).await?;
-        let mut check = Check::new();
-        check
-            .max_len(
-                "input.firstName",
-                self.first_name.as_deref().unwrap_or_default(),
-                100,
-            )
-            .text("input.lastName", &self.last_name, 100)
-            .text("input.origin", &self.origin, 300)
-            .text("input.destination", &self.destination, 300)
-            .max_len("input.message", &self.message, 2000);
-        if let Some(email) = &self.email
-            && (email.len() > 254 || !is_email(email))
-        {
-            check.add(
-                "input.email",
-                UserErrorCode::InvalidFormat,
-                "must be an email address like name@example.com",
-            );
-        }
-        if let Some(raw) = &self.raw_phone {
-            match crate::phone::normalize(raw, &settings.phone_country_code) {
-                Ok(p) => self.phone = Some((p.e164, p.search)),
-                Err(why) => {
-                    check.add(
-                        "input.phone",
-                        UserErrorCode::InvalidFormat,
-                        format!("the phone number {why}"),
-                    );
-                }
-            }
-        }
-        if self.email.is_none() && self.raw_phone.is_none() {
-            check.add(
-                "input.email",
-                UserErrorCode::Required,
-                "give an email address or a phone number to be reached at",
-            );
-        }
-        let today = time::now().date();
-        if self.move_date < today {
-            check.add(
-                "input.moveDate",
-                UserErrorCode::OutOfRange,
-                "must be today or later",
-            );
-        } else if self.move_date > today + Duration::days(MAX_DAYS_AHEAD) {
-            check.add(
-                "input.moveDate",
-                UserErrorCode::OutOfRange,
-                "can be booked at most two years ahead",
-            );
-        }
-        if let Some(rooms) = self.rooms {
-            check.within("input.rooms", rooms, 1..=30);
-        }
-        if let Some(volume) = self.volume {
-            check.within("input.volumeM3", volume, 1..=500);
-        }
-        if self.rooms.is_none() && self.volume.is_none() {
-            check.add(
-                "input.rooms",
-                UserErrorCode::Required,
-                "give the number of rooms or the volume in cubic metres",
-            );
-        }
-        if self.services.is_empty() {
-            check.add(
-                "input.services",
-                UserErrorCode::Required,
-                "choose at least one service",
-            );
-        }
-        self.location = match &self.location_id {
-            Some(id) => {
-                let known = match LocationId::parse(id) {
-                    Ok(location) => switchyard_identity::locations::exists(tx, tenant, location)
-                        .await?
-                        .then_some(location),
-                    Err(_) => None,
-                };
-                if known.is_none() {
-                    check.add(
-                        "input.locationId",
-                        UserErrorCode::UnknownReference,
-                        "not a location of this company",
-                    );
-                }
-                known
-            }
-            None => switchyard_identity::locations::only(tx, tenant).await?,
-        };
-        check.finish()
-    }
-
-    fn name(&self) -> String {
-        match &self.first_name {
-            Some(first) => format!("{first} {}", self.last_name),
-            None => self.last_name.clone(),
-        }
-    }
-}
-
 /// Records a checked booking and everything it sets off.
 async fn book(tx: &mut Conn<'_>, caller: &Caller, form: &Form) -> Result<BookingRow, Rejection> {
     let tenant = caller.tenant_id;
@@ -345,9 +157,8 @@ async fn book(tx: &mut Conn<'_>, caller: &Caller, form: &Form) -> Result<Booking
         version: 1,
     };
     let lead = write::create::<Lead, _>(tx, caller, lead, LeadCreated::of).await?;
-    let settings = crate::settings::load(tx, tenant).await?;
     let items = quote_items(tx, tenant, form).await?;
-    let valid_until = now + Duration::days(i64::from(settings.quote_validity_days.max(1)));
+    let valid_until = now + Duration::days(i64::from(form.quote_validity_days.max(1)));
     let quote = create_draft(tx, caller, customer, &items, valid_until).await?;
     let task = crate::tasks::insert(
         tx,

@@ -4,6 +4,7 @@
 //! the location's sales rep to call back, in one transaction; the job made from its quote
 //! later takes its move date and addresses.
 
+pub mod form;
 pub mod intake;
 pub mod templates;
 

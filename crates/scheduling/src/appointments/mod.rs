@@ -3,6 +3,7 @@
 //! availability like a job's crew (`scheduleAppointment`, `moveAppointment`); completing one
 //! raises the follow-up the tenant configured for its kind (`completeAppointment`).
 
+pub mod follow_ups;
 pub mod mutations;
 pub mod recurrence;
 

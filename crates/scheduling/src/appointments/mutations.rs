@@ -1,34 +1,29 @@
 //! Changing appointments: `scheduleAppointment` and `moveAppointment` (against the attendee's
 //! availability, every occurrence of a series judged), `completeAppointment` (raising the
-//! follow-up configured for its kind, in the same transaction: once) and `cancelAppointment`;
-//! and the follow-ups per kind (`setAppointmentFollowUp`).
+//! follow-up configured for its kind, in the same transaction: once) and `cancelAppointment`.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use switchyard_kernel::batch::Member;
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::read::{Aggregate, aggregate};
 use switchyard_kernel::validate::{Check, check_version};
 use switchyard_kernel::write::Settable;
 use switchyard_kernel::{
-    Caller, Conn, ContextExt, Error, LocationId, Rejection, RowScope, TenantId, UserErrorCode,
-    UserId, db_run, time, write,
+    Caller, Conn, ContextExt, Error, LocationId, Rejection, RowScope, UserErrorCode, UserId, time,
+    write,
 };
 use switchyard_operations::Job;
 use switchyard_operations::jobs::JobId;
 use switchyard_sales::Customer;
 use switchyard_sales::customers::CustomerId;
-use switchyard_sales::tasks::{TaskId, TaskKind};
 
 use super::recurrence::Series;
 use super::{
     Appointment, AppointmentCancelled, AppointmentCompleted, AppointmentId, AppointmentKind,
     AppointmentMoved, AppointmentRow, AppointmentScheduled, AppointmentStatus,
 };
-use crate::permissions::{APPOINTMENT_MANAGE, APPOINTMENT_READ};
-use crate::schema::appointment_follow_ups;
+use crate::permissions::APPOINTMENT_MANAGE;
 use crate::staffing::{Entry, OverrideInput, Planning, ScheduleConflict, conflicts, settle};
 
 /// The longest occurrence.
@@ -85,22 +80,6 @@ switchyard_kernel::payload!(
         /// Every reason the attendee is not available then (refused unless overridden).
         conflicts: Vec<ScheduleConflict>,
     }
-);
-
-/// The follow-up a completed appointment of one kind raises.
-#[derive(SimpleObject, Clone)]
-#[graphql(directive = switchyard_kernel::policy::Inherit::apply())]
-pub struct AppointmentFollowUp {
-    pub kind: AppointmentKind,
-    /// The task's title (a site-visit report, a satisfaction call...).
-    pub title: String,
-    /// Days after completion it is due.
-    pub days: i32,
-}
-
-switchyard_kernel::payload!(
-    /// The result of `setAppointmentFollowUp`.
-    AppointmentFollowUpPayload { follow_ups: Vec<AppointmentFollowUp> }
 );
 
 fn answer(
@@ -354,97 +333,6 @@ impl AppointmentMutation {
     ) -> async_graphql::Result<AppointmentPayload> {
         close(ctx, input, AppointmentStatus::Cancelled).await
     }
-
-    /// Sets the follow-up a completed appointment of `kind` raises (a task about its customer
-    /// for the customer's sales rep); no `title`: none.
-    #[graphql(directive = Require::apply(switchyard_operations::permissions::SETTINGS_MANAGE))]
-    async fn set_appointment_follow_up(
-        &self,
-        ctx: &Context<'_>,
-        kind: AppointmentKind,
-        title: Option<String>,
-        #[graphql(default = 1)] days: i32,
-    ) -> async_graphql::Result<AppointmentFollowUpPayload> {
-        let caller = ctx.caller()?;
-        let tenant = caller.tenant_id;
-        let title = title.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
-        let outcome = ctx
-            .mutate(async |tx| {
-                let mut check = Check::new();
-                check
-                    .max_len("title", title.as_deref().unwrap_or(""), 200)
-                    .within("days", days, 0..=60);
-                check.finish()?;
-                db_run!(tx, |c| diesel::delete(
-                    appointment_follow_ups::table
-                        .filter(appointment_follow_ups::tenant_id.eq(tenant))
-                        .filter(appointment_follow_ups::kind.eq(kind.as_str()))
-                )
-                .execute(c)
-                .await)?;
-                if let Some(title) = &title {
-                    let row = (
-                        appointment_follow_ups::tenant_id.eq(tenant),
-                        appointment_follow_ups::kind.eq(kind.as_str()),
-                        appointment_follow_ups::title.eq(title),
-                        appointment_follow_ups::days.eq(days),
-                    );
-                    db_run!(tx, |c| diesel::insert_into(appointment_follow_ups::table)
-                        .values(row)
-                        .execute(c)
-                        .await)?;
-                }
-                Ok::<_, Rejection>(follow_ups(tx, tenant).await?)
-            })
-            .await;
-        AppointmentFollowUpPayload::from_outcome(outcome, |all| AppointmentFollowUpPayload {
-            follow_ups: Some(all),
-            user_errors: Vec::new(),
-        })
-    }
-}
-
-#[derive(Default)]
-pub struct AppointmentFollowUpQuery;
-
-#[Object]
-impl AppointmentFollowUpQuery {
-    /// The follow-ups completed appointments raise, per kind.
-    #[graphql(directive = Require::apply(APPOINTMENT_READ))]
-    async fn appointment_follow_ups(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<AppointmentFollowUp>> {
-        let caller = ctx.caller()?;
-        let mut pooled = ctx.services()?.db.read().await?;
-        Ok(follow_ups(&mut pooled.conn(), caller.tenant_id).await?)
-    }
-}
-
-async fn follow_ups(
-    conn: &mut Conn<'_>,
-    tenant: TenantId,
-) -> Result<Vec<AppointmentFollowUp>, Error> {
-    let rows: Vec<(String, String, i32)> = db_run!(conn, |c| appointment_follow_ups::table
-        .filter(appointment_follow_ups::tenant_id.eq(tenant))
-        .order(appointment_follow_ups::kind.asc())
-        .select((
-            appointment_follow_ups::kind,
-            appointment_follow_ups::title,
-            appointment_follow_ups::days
-        ))
-        .load(c)
-        .await)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(kind, title, days)| {
-            Some(AppointmentFollowUp {
-                kind: AppointmentKind::parse(&kind)?,
-                title,
-                days,
-            })
-        })
-        .collect())
 }
 
 /// Completes or cancels an appointment.
@@ -483,7 +371,7 @@ async fn close(
             }
             if status == AppointmentStatus::Completed {
                 row.completed_at = Some(now);
-                row.follow_up_task_id = follow_up(tx, caller, &before, now).await?;
+                row.follow_up_task_id = super::follow_ups::raise(tx, caller, &before, now).await?;
                 Ok::<_, Rejection>(
                     write::update::<Appointment, _>(
                         tx,
@@ -508,34 +396,6 @@ async fn close(
         })
         .await;
     answer(outcome, Vec::new())
-}
-
-/// The follow-up task of a completed appointment, if its kind has one and it is about a
-/// customer.
-async fn follow_up(
-    tx: &mut Conn<'_>,
-    caller: &Caller,
-    row: &AppointmentRow,
-    now: NaiveDateTime,
-) -> Result<Option<TaskId>, Error> {
-    let Some(customer) = row.customer_id else {
-        return Ok(None);
-    };
-    let configured = follow_ups(tx, caller.tenant_id).await?;
-    let Some(follow_up) = configured.into_iter().find(|f| f.kind == row.kind) else {
-        return Ok(None);
-    };
-    let task = switchyard_sales::tasks::follow_up_customer(
-        tx,
-        caller,
-        TaskId::new(),
-        customer,
-        TaskKind::FollowUp,
-        format!("{}: {}", follow_up.title, row.title),
-        now + Duration::days(follow_up.days.into()),
-    )
-    .await?;
-    Ok(Some(task.id))
 }
 
 /// Whether `caller` plans for this attendee and place: its own at `own`; at `location`, also
