@@ -13,6 +13,7 @@ mod ws;
 
 // By domain.
 mod identity;
+mod notifications;
 mod operations;
 mod sales;
 mod scheduling;

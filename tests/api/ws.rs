@@ -11,10 +11,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::backend_test;
 use crate::support::*;
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp, protocol: &str) -> Socket {
+pub(crate) async fn connect(app: &TestApp, protocol: &str) -> Socket {
     let mut request = app.ws_url().into_client_request().unwrap();
     request
         .headers_mut()
@@ -30,7 +30,7 @@ async fn connect(app: &TestApp, protocol: &str) -> Socket {
     socket
 }
 
-async fn send(socket: &mut Socket, value: Value) {
+pub(crate) async fn send(socket: &mut Socket, value: Value) {
     socket
         .send(Message::Text(value.to_string().into()))
         .await
@@ -39,7 +39,7 @@ async fn send(socket: &mut Socket, value: Value) {
 
 /// The next message that is not an event of an open subscription: the
 /// users created by the test itself may still be on their way to them.
-async fn recv_control(socket: &mut Socket) -> Value {
+pub(crate) async fn recv_control(socket: &mut Socket) -> Value {
     loop {
         let message = recv(socket).await;
         if message["type"] != "next" {
@@ -50,7 +50,7 @@ async fn recv_control(socket: &mut Socket) -> Value {
 
 /// The first event for which `wanted` holds. The changes the test made while setting up may
 /// still be on their way; every event skipped must still satisfy `allowed`.
-async fn event_where(
+pub(crate) async fn event_where(
     socket: &mut Socket,
     wanted: impl Fn(&Value) -> bool,
     allowed: impl Fn(&Value) -> bool,
@@ -68,7 +68,7 @@ async fn event_where(
 }
 
 /// The next JSON message (skipping transport pings).
-async fn recv(socket: &mut Socket) -> Value {
+pub(crate) async fn recv(socket: &mut Socket) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -116,7 +116,7 @@ async fn close_frame(socket: &mut Socket, data_allowed: bool) -> (u16, String) {
     }
 }
 
-async fn init(socket: &mut Socket, token: &str) {
+pub(crate) async fn init(socket: &mut Socket, token: &str) {
     send(
         socket,
         json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}}),

@@ -21,6 +21,6 @@ pub use config::{Config, Mode};
 /// gateway only).
 pub use {
     switchyard_identity as identity, switchyard_kernel as kernel,
-    switchyard_operations as operations, switchyard_sales as sales,
-    switchyard_scheduling as scheduling,
+    switchyard_notifications as notifications, switchyard_operations as operations,
+    switchyard_sales as sales, switchyard_scheduling as scheduling,
 };

@@ -78,6 +78,7 @@ domains! {
     switchyard_sales { Customer, Lead, SalesActivity, Task, Quote, Booking, QuoteTemplateItem },
     switchyard_operations { Job, CrewMember, JobStep, FieldUpdate },
     switchyard_scheduling { TimeOff, Appointment },
+    switchyard_notifications { Notification, NotificationMessage },
 }
 
 /// The permission catalogue of every domain.

@@ -299,6 +299,23 @@ impl MeQuery {
     }
 }
 
+/// The name and email address of an active user of the tenant (for notifications); `None`
+/// for anyone else.
+pub async fn contact(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    id: UserId,
+) -> Result<Option<(String, String)>, Error> {
+    Ok(db_run!(conn, |c| users::table
+        .filter(users::tenant_id.eq(tenant))
+        .filter(users::id.eq(id))
+        .filter(users::status.eq("active"))
+        .select((users::name, users::email))
+        .first(c)
+        .await
+        .optional())?)
+}
+
 /// Whether `id` is an active staff user of the tenant (for other domains that assign work).
 pub async fn is_active_staff(
     conn: &mut Conn<'_>,

@@ -377,16 +377,32 @@ pub fn changes<A: Aggregate>(
     ctx: &Context<'_>,
     only: Option<A::Id>,
 ) -> Result<impl Stream<Item = A> + use<A>, Error> {
+    changes_where::<A, _>(ctx, only, |_: &crate::events::Event| true)
+}
+
+/// [`changes`] of only the events `keep` accepts (one type of event, or events addressed to
+/// the subscriber), judged before the object is read again.
+pub fn changes_where<A: Aggregate, K>(
+    ctx: &Context<'_>,
+    only: Option<A::Id>,
+    keep: K,
+) -> Result<impl Stream<Item = A> + use<A, K>, Error>
+where
+    K: Fn(&crate::events::Event) -> bool + Send + Sync + Clone + 'static,
+{
     let caller = ctx.caller()?.clone();
     // Without the permission, refuse now rather than stay silent.
     A::scope(&caller, A::READ)?;
     let services = ctx.services()?.clone();
     let events = BroadcastStream::new(services.bus.subscribe());
     Ok(events.filter_map(move |event| {
-        let (caller, db) = (caller.clone(), services.db.clone());
+        let (caller, db, keep) = (caller.clone(), services.db.clone(), keep.clone());
         async move {
             let event = event.ok()?;
-            if event.tenant_id != caller.tenant_id || event.aggregate_type != A::TYPE_NAME {
+            if event.tenant_id != caller.tenant_id
+                || event.aggregate_type != A::TYPE_NAME
+                || !keep(&event)
+            {
                 return None;
             }
             let id: A::Id = event.aggregate_id.parse().ok()?;

@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod mutations;
+pub(crate) mod notices;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -12,11 +12,13 @@ use switchyard_kernel::{
 };
 
 use super::events::{CrewAssigned, CrewLeadChanged, CrewUnassigned};
+use super::notices;
 use super::{CrewMember, CrewMemberId, CrewMemberRow, ResourceKind};
 use crate::jobs::mutations::{JobPayload, finished};
 use crate::jobs::{Job, JobRow};
 use crate::permissions::CREW_ASSIGN;
 use crate::schema::job_crew;
+use switchyard_notifications::NotificationKind;
 
 /// A crew assignment to end.
 #[derive(InputObject)]
@@ -80,6 +82,8 @@ pub async fn assign(
         planned_end: job.planned_end,
     };
     write::create::<CrewMember, _>(tx, caller, row, CrewAssigned::of).await?;
+    notices::tell(tx, caller, &job, &[user], NotificationKind::JobAssigned).await?;
+    notices::plan(tx, &job).await?;
     Ok(job)
 }
 
@@ -110,6 +114,11 @@ impl CrewMutation {
                 .execute(c)
                 .await)?;
                 audit::record_event(tx, caller, &CrewUnassigned::of(&member), None).await?;
+                if let Some(user) = member.user_id {
+                    notices::tell(tx, caller, &job, &[user], NotificationKind::JobUnassigned)
+                        .await?;
+                    notices::drop(tx, &job, Some(user)).await?;
+                }
                 Ok(job)
             })
             .await;

@@ -12,7 +12,9 @@ use switchyard_sales::permissions::CUSTOMER_READ;
 
 use super::events::{JobCancelled, JobCompleted, JobDispatched, JobRescheduled, JobStarted};
 use super::{Job, JobId, JobRow, JobStatus};
+use crate::crew::notices;
 use crate::permissions::{JOB_MANAGE, JOB_WORK};
+use switchyard_notifications::NotificationKind;
 
 payload!(
     /// The result of a job mutation.
@@ -194,6 +196,11 @@ pub async fn reschedule(
         row.planned_end,
     )
     .await?;
+    if (row.planned_start, row.planned_end) != (before.planned_start, before.planned_end) {
+        let crew = crate::crew::people(tx, caller.tenant_id, row.id).await?;
+        notices::tell(tx, caller, &row, &crew, NotificationKind::JobRescheduled).await?;
+        notices::plan(tx, &row).await?;
+    }
     Ok(row)
 }
 
@@ -418,7 +425,13 @@ pub(crate) async fn take(
             write::update::<Job, _>(tx, caller, before, row, JobCompleted::of).await?
         }
         JobStatus::Cancelled | JobStatus::Scheduled => {
-            write::update::<Job, _>(tx, caller, before, row, JobCancelled::of).await?
+            let row = write::update::<Job, _>(tx, caller, before, row, JobCancelled::of).await?;
+            if row.status == JobStatus::Cancelled {
+                let crew = crate::crew::people(tx, caller.tenant_id, row.id).await?;
+                notices::tell(tx, caller, &row, &crew, NotificationKind::JobCancelled).await?;
+                notices::drop(tx, &row, None).await?;
+            }
+            row
         }
     })
 }

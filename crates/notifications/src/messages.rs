@@ -1,0 +1,336 @@
+//! Messages on channels other than in-app (email through SMTP), and their log.
+//!
+//! [`raise`](crate::raise) queues a message in the notification's transaction; the delivery
+//! worker sends it after commit. A message is claimed before it is sent (`claimed_until`, with
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer), so two processes never both
+//! send it; a failed try is retried with backoff from the database, and after the last try the
+//! message is FAILED, visible in the log. The in-app notification is never lost: it committed
+//! before any try.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use switchyard_identity::User;
+use switchyard_kernel::access::{Caller, RowScope};
+use switchyard_kernel::db::sql::Sql;
+use switchyard_kernel::module::Settings;
+use switchyard_kernel::read::Expr;
+use switchyard_kernel::{Error, Services, UserId, db_run};
+use tokio_util::sync::CancellationToken;
+
+use crate::ids::{MessageId, NotificationId};
+use crate::kinds::{Channel, MessageStatus};
+use crate::notice::NotificationRaised;
+use crate::permissions::MESSAGE_LOG_READ;
+use crate::schema::notification_messages;
+
+/// `smtp://[user:password@]host[:port]`; empty: no email is sent (none is queued).
+pub const SMTP_URL: &str = "smtp_url";
+/// The sender of notification email.
+pub const MAIL_FROM: &str = "mail_from";
+/// Seconds between sweeps for messages due (a raised notification wakes the worker at once).
+pub const DELIVERY_POLL_SECS: &str = "notification_delivery_poll_secs";
+/// Tries before a message is FAILED.
+pub const MAX_ATTEMPTS: &str = "notification_max_attempts";
+
+/// How long a claim keeps other processes off a message.
+const CLAIM: chrono::Duration = chrono::Duration::seconds(120);
+const BATCH: i64 = 50;
+
+switchyard_kernel::aggregate! {
+    /// A message sent (or to be sent) for a notification: the log staff read.
+    #[aggregate(
+        table = crate::schema::notification_messages,
+        id = MessageId,
+        read = MESSAGE_LOG_READ,
+        scope = crate::messages::log_scope,
+        order(created_at, desc),
+        list(name = notification_messages, doc = "The messages sent for notifications, newest first: channel, recipient, status, provider id."),
+    )]
+    pub struct NotificationMessage {
+        #[field(hidden)]
+        notification_id: NotificationId,
+        /// To whom.
+        #[field(to_one = User, filter)]
+        user_id: UserId,
+        #[field(filter)]
+        channel: Channel,
+        /// The address it went to.
+        recipient: String,
+        subject: String,
+        #[field(hidden)]
+        body: String,
+        #[field(filter)]
+        status: MessageStatus,
+        /// Tries so far.
+        attempts: i32,
+        /// When it is (next) tried, while PENDING.
+        next_attempt_at: NaiveDateTime,
+        #[field(hidden)]
+        claimed_until: Option<NaiveDateTime>,
+        /// Why the last try failed.
+        last_error: Option<String>,
+        /// What the provider answered when it took the message.
+        provider_id: Option<String>,
+        #[field(filter)]
+        created_at: NaiveDateTime,
+        sent_at: Option<NaiveDateTime>,
+    }
+}
+
+/// The log's rows `caller` reaches: all at `tenant`, the people of its locations at
+/// `location`, its own at `own`.
+pub fn log_scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
+    Ok(match caller.row_scope(permission)? {
+        RowScope::Tenant => Expr::True,
+        RowScope::Own(user) => {
+            let mut sql = Sql::new("t.user_id = ");
+            sql.bind(user.to_string());
+            Expr::Sql(sql)
+        }
+        RowScope::Location { user, locations } => {
+            let mut sql = Sql::new("(t.user_id = ");
+            sql.bind(user.to_string()).push(" OR ");
+            switchyard_identity::locations::push_users_of(
+                &mut sql,
+                "t.user_id",
+                caller.tenant_id,
+                &locations,
+            );
+            sql.push(")");
+            Expr::Sql(sql)
+        }
+    })
+}
+
+/// Sends email through SMTP.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    from: Mailbox,
+    max_attempts: i32,
+}
+
+impl Mailer {
+    /// From the `smtp_url`, `mail_from` and `notification_max_attempts` settings.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Mailer> {
+        let from: Mailbox = settings
+            .get(MAIL_FROM)
+            .unwrap_or("Switchyard <noreply@localhost>")
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{MAIL_FROM} is not a mailbox: {e}"))?;
+        let max_attempts = i32::try_from(settings.number(MAX_ATTEMPTS)?.clamp(1, 50))?;
+        let url = settings.get(SMTP_URL).unwrap_or("").trim();
+        let transport = if url.is_empty() {
+            None
+        } else {
+            Some(smtp(url)?)
+        };
+        Ok(Mailer {
+            transport,
+            from,
+            max_attempts,
+        })
+    }
+
+    /// Whether email goes out at all.
+    pub fn enabled(&self) -> bool {
+        self.transport.is_some()
+    }
+
+    async fn send(&self, to: &str, subject: &str, body: &str) -> anyhow::Result<String> {
+        let transport = self
+            .transport
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("no SMTP server is configured"))?;
+        let message = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to.parse()?)
+            .subject(subject)
+            .body(body.to_owned())?;
+        let response = transport.send(message).await?;
+        Ok(response.message().collect::<Vec<_>>().join(" "))
+    }
+}
+
+/// `smtp://[user:password@]host[:port]`, plain SMTP (a relay on the host or the network).
+fn smtp(url: &str) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let rest = url
+        .strip_prefix("smtp://")
+        .ok_or_else(|| anyhow::anyhow!("{SMTP_URL} must start with smtp://"))?;
+    let (credentials, host) = match rest.rsplit_once('@') {
+        Some((user, host)) => (Some(user), host),
+        None => (None, rest),
+    };
+    let host = host.trim_end_matches('/');
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) => (
+            name,
+            port.parse::<u16>()
+                .map_err(|_| anyhow::anyhow!("{SMTP_URL} has a bad port"))?,
+        ),
+        None => (host, 25),
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(name)
+        .port(port)
+        .timeout(Some(Duration::from_secs(20)));
+    if let Some(user) = credentials {
+        let (user, password) = user.split_once(':').unwrap_or((user, ""));
+        builder = builder.credentials(Credentials::new(user.to_owned(), password.to_owned()));
+    }
+    Ok(builder.build())
+}
+
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    recipient: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    subject: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    body: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    attempts: i32,
+}
+
+/// Sends every message due at `now` (the clock is the caller's, so tests need not wait);
+/// returns how many went out.
+pub async fn deliver_due(
+    services: &Services,
+    mailer: &Mailer,
+    now: NaiveDateTime,
+) -> Result<usize, Error> {
+    // Without a server, messages wait (PENDING) rather than fail.
+    if !mailer.enabled() {
+        return Ok(0);
+    }
+    let mut sent = 0;
+    loop {
+        let claimed = claim(services, now).await?;
+        if claimed.is_empty() {
+            return Ok(sent);
+        }
+        let fetched = claimed.len();
+        for message in claimed {
+            let outcome = mailer
+                .send(&message.recipient, &message.subject, &message.body)
+                .await;
+            sent += usize::from(outcome.is_ok());
+            settle(services, mailer, &message, outcome, now).await?;
+        }
+        if (fetched as i64) < BATCH {
+            return Ok(sent);
+        }
+    }
+}
+
+async fn claim(services: &Services, now: NaiveDateTime) -> Result<Vec<Claimed>, Error> {
+    let mut sql = Sql::new("UPDATE notification_messages SET claimed_until = ");
+    sql.bind(now + CLAIM)
+        .push(
+            " WHERE id IN (SELECT id FROM notification_messages WHERE status = 'PENDING' \
+             AND next_attempt_at <= ",
+        )
+        .bind(now)
+        .push(" AND (claimed_until IS NULL OR claimed_until < ")
+        .bind(now)
+        .push(") ORDER BY next_attempt_at LIMIT ")
+        .bind(BATCH)
+        .either(Sql::new(" FOR UPDATE SKIP LOCKED"), Sql::new(""))
+        .push(") RETURNING id, recipient, subject, body, attempts");
+    let mut pooled = services.db.write().await?;
+    let mut conn = pooled.conn();
+    Ok(Sql::load(&sql, &mut conn).await?)
+}
+
+async fn settle(
+    services: &Services,
+    mailer: &Mailer,
+    message: &Claimed,
+    outcome: anyhow::Result<String>,
+    now: NaiveDateTime,
+) -> Result<(), Error> {
+    let attempts = message.attempts + 1;
+    let mut pooled = services.db.write().await?;
+    let mut conn = pooled.conn();
+    let row = notification_messages::table.filter(notification_messages::id.eq(&message.id));
+    match outcome {
+        Ok(provider) => {
+            db_run!(&mut conn, |c| diesel::update(row)
+                .set((
+                    notification_messages::status.eq(MessageStatus::Sent.as_str()),
+                    notification_messages::attempts.eq(attempts),
+                    notification_messages::provider_id.eq(&provider),
+                    notification_messages::sent_at.eq(now),
+                    notification_messages::claimed_until.eq(None::<NaiveDateTime>),
+                ))
+                .execute(c)
+                .await)?;
+        }
+        Err(error) => {
+            tracing::warn!(message = %message.id, attempts, %error, "a message was not sent");
+            let status = if attempts >= mailer.max_attempts {
+                MessageStatus::Failed
+            } else {
+                MessageStatus::Pending
+            };
+            let backoff = chrono::Duration::seconds(30 * 2i64.pow(attempts.clamp(0, 12) as u32));
+            db_run!(&mut conn, |c| diesel::update(row)
+                .set((
+                    notification_messages::status.eq(status.as_str()),
+                    notification_messages::attempts.eq(attempts),
+                    notification_messages::last_error.eq(error.to_string()),
+                    notification_messages::next_attempt_at.eq(now + backoff),
+                    notification_messages::claimed_until.eq(None::<NaiveDateTime>),
+                ))
+                .execute(c)
+                .await)?;
+        }
+    }
+    Ok(())
+}
+
+/// Sends due messages until `shutdown`: at once when a notification is raised, and every
+/// `interval` for retries.
+pub fn spawn(
+    services: Services,
+    mailer: Mailer,
+    interval: Duration,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let raised = <NotificationRaised as switchyard_kernel::DomainEvent>::SPEC.name;
+    let mut events = services.bus.subscribe();
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) =
+                deliver_due(&services, &mailer, switchyard_kernel::time::now()).await
+            {
+                tracing::warn!(?error, "message delivery failed; will retry");
+            }
+            let woken = async {
+                loop {
+                    match events.recv().await {
+                        Ok(event) if event.event_type == raised => return,
+                        Ok(_) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                            std::future::pending::<()>().await
+                        }
+                    }
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = woken => {}
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    })
+}

@@ -1,0 +1,359 @@
+//! Reminders before jobs and appointments: kept in the database, so they survive a restart.
+//!
+//! The domain that owns the thing calls [`schedule`] in its transaction whenever its start or
+//! its people change (the unsent reminders are replaced) and [`cancel`] when it is cancelled
+//! or a person leaves it. [`sweep`] claims those due (`FOR UPDATE SKIP LOCKED` on PostgreSQL;
+//! SQLite has one writer), so two processes never both take one, and raises a REMINDER
+//! notification keyed by the reminder: delivered at least once, shown to its person once.
+
+use std::time::Duration;
+
+use async_graphql::{Context, ID, Object};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use switchyard_kernel::db::sql::Sql;
+use switchyard_kernel::policy::Require;
+use switchyard_kernel::validate::Check;
+use switchyard_kernel::{
+    Caller, Conn, ContextExt, Error, Rejection, Services, TenantId, UserErrorCode, UserId, db_run,
+    payload,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::ids::ReminderId;
+use crate::kinds::NotificationKind;
+use crate::notice::{Notice, raise};
+use crate::permissions::{NOTIFICATION_READ, NOTIFICATION_SETTINGS_MANAGE};
+use crate::schema::{reminder_offsets, reminders};
+
+/// Seconds between sweeps for reminders due.
+pub const SWEEP_SECS: &str = "reminder_sweep_secs";
+
+/// Minutes before the start, when a tenant has not chosen: 24 h, 2 h, 30 min.
+pub const DEFAULT_OFFSETS: [i32; 3] = [1440, 120, 30];
+
+/// How long a claim keeps other processes off a reminder.
+const CLAIM: chrono::Duration = chrono::Duration::seconds(120);
+const BATCH: i64 = 100;
+
+/// What a reminder is about: a GraphQL type and the object's global ID.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub type_name: &'static str,
+    pub id: ID,
+}
+
+/// The tenant's offsets, minutes before the start, largest first.
+pub async fn offsets(conn: &mut Conn<'_>, tenant: TenantId) -> Result<Vec<i32>, Error> {
+    let stored: Option<String> = db_run!(conn, |c| reminder_offsets::table
+        .filter(reminder_offsets::tenant_id.eq(tenant))
+        .select(reminder_offsets::minutes)
+        .first(c)
+        .await
+        .optional())?;
+    let mut minutes: Vec<i32> = match stored {
+        Some(list) => list
+            .split(',')
+            .filter_map(|m| m.trim().parse().ok())
+            .collect(),
+        None => DEFAULT_OFFSETS.to_vec(),
+    };
+    minutes.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(minutes)
+}
+
+/// Replaces the unsent reminders of `subject` with one per offset for each of `people`, for a
+/// start at `starts_at` (those already past at `now` are skipped; reminders sent stay sent).
+pub async fn schedule(
+    tx: &mut Conn<'_>,
+    tenant: TenantId,
+    subject: &Subject,
+    title: &str,
+    starts_at: NaiveDateTime,
+    people: &[UserId],
+    now: NaiveDateTime,
+) -> Result<(), Error> {
+    cancel(tx, tenant, subject, None).await?;
+    let offsets = offsets(tx, tenant).await?;
+    let mut rows = Vec::new();
+    for person in people {
+        for minutes in &offsets {
+            let due = starts_at - chrono::Duration::minutes(i64::from(*minutes));
+            if due <= now {
+                continue;
+            }
+            rows.push((
+                reminders::id.eq(ReminderId::new()),
+                reminders::tenant_id.eq(tenant),
+                reminders::subject_type.eq(subject.type_name),
+                reminders::subject_id.eq(subject.id.to_string()),
+                reminders::user_id.eq(*person),
+                reminders::lead_minutes.eq(*minutes),
+                reminders::starts_at.eq(starts_at),
+                reminders::due_at.eq(due),
+                reminders::title.eq(title.to_owned()),
+            ));
+        }
+    }
+    // A reminder already sent for this very start stays as it was. (Row by row: SQLite takes
+    // no multi-row insert with a conflict clause; a crew has a handful of people.)
+    for row in rows {
+        db_run!(tx, |c| diesel::insert_into(reminders::table)
+            .values(row.clone())
+            .on_conflict_do_nothing()
+            .execute(c)
+            .await)?;
+    }
+    Ok(())
+}
+
+/// Removes the unsent reminders of `subject` (of `person` only, when given).
+pub async fn cancel(
+    tx: &mut Conn<'_>,
+    tenant: TenantId,
+    subject: &Subject,
+    person: Option<UserId>,
+) -> Result<(), Error> {
+    let id = subject.id.to_string();
+    match person {
+        None => db_run!(tx, |c| diesel::delete(
+            reminders::table
+                .filter(reminders::tenant_id.eq(tenant))
+                .filter(reminders::subject_type.eq(subject.type_name))
+                .filter(reminders::subject_id.eq(&id))
+                .filter(reminders::sent_at.is_null())
+        )
+        .execute(c)
+        .await)?,
+        Some(person) => db_run!(tx, |c| diesel::delete(
+            reminders::table
+                .filter(reminders::tenant_id.eq(tenant))
+                .filter(reminders::subject_type.eq(subject.type_name))
+                .filter(reminders::subject_id.eq(&id))
+                .filter(reminders::user_id.eq(person))
+                .filter(reminders::sent_at.is_null())
+        )
+        .execute(c)
+        .await)?,
+    };
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Due {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tenant_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    subject_type: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    subject_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    user_id: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    lead_minutes: i32,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    starts_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    title: String,
+}
+
+/// Raises every reminder due at `now` (the clock is the caller's, so tests need not wait);
+/// returns how many notifications it raised.
+pub async fn sweep(services: &Services, now: NaiveDateTime) -> Result<usize, Error> {
+    let mut raised = 0;
+    loop {
+        let due = claim(services, now).await?;
+        if due.is_empty() {
+            return Ok(raised);
+        }
+        let fetched = due.len();
+        for reminder in due {
+            raised += usize::from(deliver(services, &reminder, now).await?);
+        }
+        if (fetched as i64) < BATCH {
+            return Ok(raised);
+        }
+    }
+}
+
+async fn claim(services: &Services, now: NaiveDateTime) -> Result<Vec<Due>, Error> {
+    let mut sql = Sql::new("UPDATE reminders SET claimed_until = ");
+    sql.bind(now + CLAIM)
+        .push(" WHERE id IN (SELECT id FROM reminders WHERE sent_at IS NULL AND due_at <= ")
+        .bind(now)
+        .push(" AND (claimed_until IS NULL OR claimed_until < ")
+        .bind(now)
+        .push(") ORDER BY due_at LIMIT ")
+        .bind(BATCH)
+        .either(Sql::new(" FOR UPDATE SKIP LOCKED"), Sql::new(""))
+        .push(
+            ") RETURNING id, tenant_id, subject_type, subject_id, user_id, lead_minutes, \
+             starts_at, title",
+        );
+    let mut pooled = services.db.write().await?;
+    let mut conn = pooled.conn();
+    Ok(Sql::load(&sql, &mut conn).await?)
+}
+
+/// "in 2 hours", "in 30 minutes", "in 1 day".
+fn lead(minutes: i32) -> String {
+    let (n, unit) = if minutes % 1440 == 0 {
+        (minutes / 1440, "day")
+    } else if minutes % 60 == 0 {
+        (minutes / 60, "hour")
+    } else {
+        (minutes, "minute")
+    };
+    format!("in {n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+async fn deliver(services: &Services, due: &Due, now: NaiveDateTime) -> Result<bool, Error> {
+    let (Ok(tenant), Ok(user)) = (due.tenant_id.parse::<TenantId>(), due.user_id.parse()) else {
+        return Ok(false);
+    };
+    let system = Caller::system(tenant, &services.catalog);
+    let type_name: &'static str = match due.subject_type.as_str() {
+        "Job" => "Job",
+        "Appointment" => "Appointment",
+        _ => "Object",
+    };
+    let notice = Notice {
+        user,
+        kind: NotificationKind::Reminder,
+        title: format!("{} starts {}", due.title, lead(due.lead_minutes)),
+        body: format!(
+            "{} starts at {} UTC.",
+            due.title,
+            due.starts_at.format("%Y-%m-%d %H:%M")
+        ),
+        subject: Some((type_name, ID(due.subject_id.clone()))),
+        key: Some(format!(
+            "reminder:{}:{}:{}:{}",
+            due.subject_type,
+            due.subject_id,
+            due.lead_minutes,
+            due.starts_at.format("%Y%m%dT%H%M%S")
+        )),
+    };
+    let id = due.id.clone();
+    let raised = services
+        .mutate(async |tx| {
+            let raised = raise(tx, &system, notice.clone()).await?;
+            db_run!(tx, |c| diesel::update(
+                reminders::table.filter(reminders::id.eq(&id))
+            )
+            .set((
+                reminders::sent_at.eq(now),
+                reminders::claimed_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(c)
+            .await)?;
+            Ok::<_, Rejection>(raised.is_some())
+        })
+        .await
+        .map_err(|r| match r {
+            Rejection::Failed(e) => e,
+            Rejection::Invalid(_) => Error::internal(anyhow::anyhow!("reminder refused")),
+        })?;
+    Ok(raised)
+}
+
+/// Raises due reminders every `interval` until `shutdown`.
+pub fn spawn(
+    services: Services,
+    interval: Duration,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = sweep(&services, switchyard_kernel::time::now()).await {
+                tracing::warn!(?error, "reminder sweep failed; will retry");
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    })
+}
+
+payload!(
+    /// The result of `setReminderOffsets`.
+    ReminderOffsetsPayload { minutes: Vec<i32> }
+);
+
+#[derive(Default)]
+pub struct ReminderQuery;
+
+#[Object]
+impl ReminderQuery {
+    /// When reminders go out, in minutes before a job or appointment starts.
+    #[graphql(directive = Require::apply(NOTIFICATION_READ))]
+    async fn reminder_offsets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<i32>> {
+        let caller = ctx.caller()?;
+        let mut pooled = ctx.services()?.db.read().await?;
+        Ok(offsets(&mut pooled.conn(), caller.tenant_id).await?)
+    }
+}
+
+#[derive(Default)]
+pub struct ReminderMutation;
+
+#[Object]
+impl ReminderMutation {
+    /// Sets when reminders go out (up to five, each 5 minutes to 7 days before the start);
+    /// reminders planned already keep their times.
+    #[graphql(directive = Require::apply(NOTIFICATION_SETTINGS_MANAGE))]
+    async fn set_reminder_offsets(
+        &self,
+        ctx: &Context<'_>,
+        minutes: Vec<i32>,
+    ) -> async_graphql::Result<ReminderOffsetsPayload> {
+        let caller = ctx.caller()?;
+        let mut minutes = minutes;
+        minutes.sort_unstable_by(|a, b| b.cmp(a));
+        minutes.dedup();
+        let outcome = ctx
+            .mutate(async |tx| {
+                let mut check = Check::new();
+                if minutes.len() > 5 {
+                    check.add(
+                        "minutes",
+                        UserErrorCode::OutOfRange,
+                        "at most five reminders",
+                    );
+                }
+                for (i, m) in minutes.iter().enumerate() {
+                    check.within(&format!("minutes.{i}"), *m, 5..=10_080);
+                }
+                check.finish()?;
+                let list = minutes
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",");
+                db_run!(tx, |c| diesel::delete(
+                    reminder_offsets::table
+                        .filter(reminder_offsets::tenant_id.eq(caller.tenant_id))
+                )
+                .execute(c)
+                .await)?;
+                db_run!(tx, |c| diesel::insert_into(reminder_offsets::table)
+                    .values((
+                        reminder_offsets::tenant_id.eq(caller.tenant_id),
+                        reminder_offsets::minutes.eq(&list),
+                    ))
+                    .execute(c)
+                    .await)?;
+                Ok::<_, Rejection>(minutes.clone())
+            })
+            .await;
+        ReminderOffsetsPayload::from_outcome(outcome, |m| ReminderOffsetsPayload {
+            minutes: Some(m),
+            user_errors: Vec::new(),
+        })
+    }
+}

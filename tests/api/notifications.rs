@@ -1,0 +1,369 @@
+//! Notifications: the crew hears of its jobs in the app (over WebSocket) and by email at a
+//! real SMTP server; reminders fire once when the clock reaches them, move with the job and go
+//! with it; a message that cannot be sent is retried and ends FAILED without losing the
+//! notification; preferences, language templates and quiet hours; nobody reads another's.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use mailin::{Action, Handler, Response, SessionBuilder};
+use serde_json::{Value, json};
+
+use crate::backend_test;
+use crate::operations::jobs::{ASSIGN, job_in, sales_tenant};
+use crate::support::*;
+use crate::ws::{connect, event_where, init, recv, send};
+
+/// A mail as the SMTP server received it.
+#[derive(Clone, Debug)]
+pub(crate) struct Mail {
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+/// A real SMTP server (mailin-embedded, on its own threads) keeping what it receives; one
+/// per test process, on a random port. Tests tell their mail apart by recipient.
+#[derive(Clone, Default)]
+pub(crate) struct Sink {
+    mails: Arc<Mutex<Vec<Mail>>>,
+    to: Vec<String>,
+    data: Vec<u8>,
+}
+
+impl Handler for Sink {
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
+        self.to = to.to_vec();
+        self.data.clear();
+        mailin::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.data.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        self.mails.lock().unwrap().push(Mail {
+            to: std::mem::take(&mut self.to),
+            data: String::from_utf8_lossy(&std::mem::take(&mut self.data)).into_owned(),
+        });
+        mailin::response::OK
+    }
+}
+
+/// The SMTP server and its port: the `mailin` protocol state machine over a socket, a session
+/// per connection on its own thread.
+pub(crate) fn sink() -> &'static (Sink, u16) {
+    static SINK: OnceLock<(Sink, u16)> = OnceLock::new();
+    SINK.get_or_init(|| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sink = Sink::default();
+        let handler = sink.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let handler = handler.clone();
+                std::thread::spawn(move || serve_smtp(stream, handler));
+            }
+        });
+        (sink, port)
+    })
+}
+
+fn serve_smtp(stream: std::net::TcpStream, handler: Sink) -> std::io::Result<()> {
+    use std::io::{BufRead, Write};
+    let remote = stream.peer_addr()?.ip();
+    let mut session = SessionBuilder::new("sink.test").build(remote, handler);
+    let mut writer = stream.try_clone()?;
+    let mut reader = std::io::BufReader::new(stream);
+    session.greeting().write_to(&mut writer)?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let response = session.process(&line);
+        match response.action {
+            Action::NoReply => {}
+            Action::Close => {
+                response.write_to(&mut writer)?;
+                return writer.flush();
+            }
+            _ => response.write_to(&mut writer)?,
+        }
+        writer.flush()?;
+    }
+}
+
+impl Sink {
+    /// The mail to `address` once there are `n` (waits up to 10 s).
+    pub(crate) async fn mail_to(&self, address: &str, n: usize) -> Vec<Mail> {
+        for _ in 0..200 {
+            let mails: Vec<Mail> = self
+                .mails
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|m| m.to.iter().any(|t| t.contains(address)))
+                .cloned()
+                .collect();
+            if mails.len() >= n {
+                return mails;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no {n} mail(s) to {address} within 10 s");
+    }
+}
+
+/// Email through the test SMTP server.
+fn with_smtp(config: &mut switchyard_gateway::Config) {
+    config.domains.set(
+        switchyard_notifications::messages::SMTP_URL,
+        format!("smtp://127.0.0.1:{}", sink().1),
+    );
+}
+
+fn at(text: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
+}
+
+/// Raises the reminders due at `now`; how many.
+async fn remind(app: &TestApp, now: &str) -> usize {
+    switchyard_notifications::reminders::sweep(&app.services, at(now))
+        .await
+        .unwrap()
+}
+
+const MINE: &str = "query { unreadNotificationCount notifications(first: 50) { edges { node { id kind title body subjectType subjectId readAt user { id } } } } }";
+const RECEIVED: &str = "subscription { notificationReceived { id kind title subjectId } }";
+
+fn kinds(data: &Value) -> Vec<String> {
+    data["notifications"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+backend_test! {
+    async fn the_crew_hears_of_its_job_live_by_email_and_by_reminders_that_move_with_it(app: TestApp, with_smtp) {
+        let t = sales_tenant(&app, "notify").await;
+        let other = sales_tenant(&app, "elsewhere").await;
+        let (ana, ana_token) = app.user(&t, "ana@notify.example", &["crew"], &[t.location]).await;
+        let (bo, bo_token) = app.user(&t, "bo@notify.example", &["crew"], &[t.location]).await;
+        let (_, dispatch_token) = app.user(&t, "dispatch@notify.example", &["dispatcher"], &[t.location]).await;
+        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+
+        // Ana and Bo watch their notifications; so does the other tenant's owner.
+        let mut sockets = Vec::new();
+        for token in [&ana_token, &bo_token, &other.owner_token] {
+            let mut s = connect(&app, "graphql-transport-ws").await;
+            init(&mut s, token).await;
+            send(&mut s, json!({"id": "n", "type": "subscribe", "payload": {"query": RECEIVED}})).await;
+            sockets.push(s);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        // The dispatcher puts Ana on the job: she hears at once, in the app and by email.
+        let data = app.ok(&dispatch_token, ASSIGN, json!({"job": job, "user": ana.to_global()})).await;
+        assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
+        let event = event_where(&mut sockets[0], |e| e["payload"]["data"]["notificationReceived"]["kind"] == "JOB_ASSIGNED", |_| false).await;
+        let received = &event["payload"]["data"]["notificationReceived"];
+        assert_eq!(received["subjectId"], json!(job));
+        assert!(received["title"].as_str().unwrap().starts_with("You are on the job"), "{received}");
+        let mail = &sink().0.mail_to("ana@notify.example", 1).await[0];
+        assert!(mail.data.contains("Subject: You are on the job"), "{}", mail.data);
+        assert!(mail.data.contains("Tue 12 Jan 09:00"), "in the location's zone: {}", mail.data);
+        // Bo and the other tenant heard nothing: their next message answers a ping.
+        for s in sockets.iter_mut().skip(1) {
+            send(s, json!({"type": "ping", "payload": {"probe": 1}})).await;
+            assert_eq!(recv(s).await, json!({"type": "pong", "payload": {"probe": 1}}));
+        }
+
+        // Ana's list: one unread, about the job, hers. Bo has none and cannot open hers.
+        let data = app.ok(&ana_token, MINE, json!({})).await;
+        assert_eq!(data["unreadNotificationCount"], 1, "{data}");
+        let mine = data["notifications"]["edges"][0]["node"].clone();
+        assert_eq!((mine["subjectType"].as_str(), mine["user"]["id"].as_str()), (Some("Job"), Some(ana.to_global().as_str())));
+        let data = app.ok(&bo_token, MINE, json!({})).await;
+        assert_eq!((data["unreadNotificationCount"].as_i64(), kinds(&data).len()), (Some(0), 0));
+        let body = app.gql(Some(&bo_token), "query($id: ID!) { node(id: $id) { id } }", json!({"id": mine["id"]})).await;
+        assert_eq!(body["data"]["node"], Value::Null, "{body}");
+        let body = app.gql(Some(&t.owner_token), "query($id: ID!) { notification(id: $id) { id } }", json!({"id": mine["id"]})).await;
+        assert_eq!(body["data"]["notification"], Value::Null, "not even the owner reads it: {body}");
+        let body = app.gql(Some(&bo_token), "mutation($id: ID!) { markNotificationRead(id: $id) { notification { id } } }", json!({"id": mine["id"]})).await;
+        assert_eq!(error_code(&body), Some("NOT_FOUND"), "{body}");
+        // Ana reads it: the count drops.
+        let data = app.ok(&ana_token, "mutation($id: ID!) { markNotificationRead(id: $id) { notification { readAt } } }", json!({"id": mine["id"]})).await;
+        assert!(data["markNotificationRead"]["notification"]["readAt"].is_string(), "{data}");
+        assert_eq!(app.ok(&ana_token, MINE, json!({})).await["unreadNotificationCount"], 0);
+
+        // Bo joins. Reminders: the 24 h one fires when the clock reaches it, once per person.
+        app.ok(&dispatch_token, ASSIGN, json!({"job": job, "user": bo.to_global()})).await;
+        assert_eq!(remind(&app, "2027-01-11 07:59:00").await, 0);
+        assert_eq!(remind(&app, "2027-01-11 08:00:30").await, 2);
+        assert_eq!(remind(&app, "2027-01-11 08:01:00").await, 0, "fired once");
+        let event = event_where(&mut sockets[0], |e| e["payload"]["data"]["notificationReceived"]["kind"] == "REMINDER", |_| false).await;
+        assert_eq!(event["payload"]["data"]["notificationReceived"]["title"], "The job at Storgatan 1, Stockholm → Lillgatan 2, Uppsala starts in 1 day");
+
+        // The job moves a day: the crew hears, and the reminders move with it.
+        let data = app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2027-01-13T08:00:00Z\", plannedEnd: \"2027-01-13T16:00:00Z\"}) { userErrors { code message } } }", json!({"id": job})).await;
+        assert_eq!(data["rescheduleJob"]["userErrors"], json!([]), "{data}");
+        assert_eq!(remind(&app, "2027-01-12 07:45:00").await, 0, "the old day's reminders are gone");
+        assert_eq!(remind(&app, "2027-01-12 08:00:30").await, 2, "the new day's 24 h reminders");
+        // Bo leaves the job: his reminders go.
+        let crew = app.ok(&t.owner_token, "query($id: ID!) { job(id: $id) { crew { edges { node { id user { id } } } } } }", json!({"id": job})).await;
+        let bo_member = crew["job"]["crew"]["edges"].as_array().unwrap().iter().find(|e| e["node"]["user"]["id"] == json!(bo.to_global())).unwrap()["node"]["id"].clone();
+        let data = app.ok(&dispatch_token, "mutation($id: ID!) { unassignCrew(input: {id: $id}) { userErrors { code } } }", json!({"id": bo_member})).await;
+        assert_eq!(data["unassignCrew"]["userErrors"], json!([]), "{data}");
+        assert_eq!(remind(&app, "2027-01-13 06:00:30").await, 1, "Ana's 2 h reminder only");
+        // Cancelled: no more reminders, and Ana hears.
+        let data = app.ok(&t.owner_token, "mutation($id: ID!) { cancelJob(input: {id: $id, reason: \"Customer moved abroad\"}) { userErrors { code message } } }", json!({"id": job})).await;
+        assert_eq!(data["cancelJob"]["userErrors"], json!([]), "{data}");
+        assert_eq!(remind(&app, "2027-01-13 07:30:30").await, 0);
+        let data = app.ok(&ana_token, MINE, json!({})).await;
+        assert_eq!(kinds(&data), ["JOB_CANCELLED", "REMINDER", "REMINDER", "JOB_RESCHEDULED", "REMINDER", "JOB_ASSIGNED"], "{data}");
+        let data = app.ok(&bo_token, MINE, json!({})).await;
+        assert_eq!(kinds(&data), ["JOB_UNASSIGNED", "REMINDER", "JOB_RESCHEDULED", "REMINDER", "JOB_ASSIGNED"], "{data}");
+        let data = app.ok(&bo_token, "mutation { markAllNotificationsRead { marked } }", json!({})).await;
+        assert_eq!(data["markAllNotificationsRead"]["marked"], 5);
+        assert_eq!(app.ok(&bo_token, MINE, json!({})).await["unreadNotificationCount"], 0);
+        // Every email went out and is in the log, which crew may not read.
+        sink().0.mail_to("bo@notify.example", 5).await;
+        sink().0.mail_to("ana@notify.example", 6).await;
+        // (The server records a message SENT just after the SMTP server has it.)
+        let mut data = Value::Null;
+        for _ in 0..100 {
+            data = app.ok(&t.owner_token, "query { notificationMessages(first: 50, filter: {status: {eq: SENT}}) { edges { node { channel recipient status providerId attempts } } } }", json!({})).await;
+            if data["notificationMessages"]["edges"].as_array().unwrap().len() == 11 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let sent = data["notificationMessages"]["edges"].as_array().unwrap();
+        assert_eq!(sent.len(), 11, "{data}");
+        assert!(sent.iter().all(|e| e["node"]["channel"] == "EMAIL" && e["node"]["attempts"] == 1 && e["node"]["providerId"].is_string()), "{data}");
+        let body = app.gql(Some(&ana_token), "query { notificationMessages(first: 5) { edges { node { id } } } }", json!({})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+        let data = app.ok(&other.owner_token, "query { notificationMessages(first: 5) { edges { node { id } } } }", json!({})).await;
+        assert_eq!(data["notificationMessages"]["edges"], json!([]), "nothing crosses tenants");
+    }
+}
+
+backend_test! {
+    async fn a_message_that_cannot_be_sent_is_retried_with_backoff_then_failed_and_the_notification_stays(app: TestApp, |c: &mut switchyard_gateway::Config| {
+        // A port nobody listens on.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        c.domains.set(switchyard_notifications::messages::SMTP_URL, format!("smtp://127.0.0.1:{closed}"));
+        c.domains.set(switchyard_notifications::messages::MAX_ATTEMPTS, "3");
+        c.domains.set(switchyard_notifications::messages::DELIVERY_POLL_SECS, "3600");
+    }) {
+        let t = sales_tenant(&app, "failing").await;
+        let (ana, ana_token) = app.user(&t, "ana@failing.example", &["crew"], &[t.location]).await;
+        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        app.ok(&t.owner_token, ASSIGN, json!({"job": job, "user": ana.to_global()})).await;
+        const LOG: &str = "query { notificationMessages(first: 5) { edges { node { status attempts lastError nextAttemptAt recipient } } } }";
+        // The worker tried at once and failed; the message waits for its retry.
+        let mut first = Value::Null;
+        for _ in 0..100 {
+            first = app.ok(&t.owner_token, LOG, json!({})).await["notificationMessages"]["edges"][0]["node"].clone();
+            if first["attempts"] == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!((first["status"].as_str(), first["attempts"].as_i64(), first["recipient"].as_str()), (Some("PENDING"), Some(1), Some("ana@failing.example")), "{first}");
+        assert!(first["lastError"].is_string(), "{first}");
+        let mailer = switchyard_notifications::messages::Mailer::from_settings(&app.services.settings).unwrap();
+        let deliver = |now: &'static str| {
+            let (services, mailer) = (app.services.clone(), mailer.clone());
+            async move { switchyard_notifications::messages::deliver_due(&services, &mailer, at(now)).await.unwrap() }
+        };
+        // Not before the backoff is over; then twice more, and it is FAILED.
+        let now = chrono::Utc::now().naive_utc();
+        let soon = now + chrono::Duration::seconds(10);
+        assert_eq!(switchyard_notifications::messages::deliver_due(&app.services, &mailer, soon).await.unwrap(), 0);
+        assert_eq!(app.ok(&t.owner_token, LOG, json!({})).await["notificationMessages"]["edges"][0]["node"]["attempts"], 1, "not retried before its time");
+        deliver("2030-01-01 00:00:00").await;
+        deliver("2030-01-02 00:00:00").await;
+        deliver("2030-01-03 00:00:00").await;
+        let last = app.ok(&t.owner_token, LOG, json!({})).await["notificationMessages"]["edges"][0]["node"].clone();
+        assert_eq!((last["status"].as_str(), last["attempts"].as_i64()), (Some("FAILED"), Some(3)), "{last}");
+        // The notification itself is there.
+        let data = app.ok(&ana_token, MINE, json!({})).await;
+        assert_eq!(kinds(&data), ["JOB_ASSIGNED"]);
+    }
+}
+
+backend_test! {
+    async fn people_choose_channels_language_and_quiet_hours_and_templates_are_checked(app: TestApp, with_smtp) {
+        let t = sales_tenant(&app, "prefs").await;
+        let (ana, ana_token) = app.user(&t, "ana@prefs.example", &["crew"], &[t.location]).await;
+        let (bo, bo_token) = app.user(&t, "bo@prefs.example", &["crew"], &[t.location]).await;
+        let (cy, cy_token) = app.user(&t, "cy@prefs.example", &["crew"], &[t.location]).await;
+        let (_, dispatch_token) = app.user(&t, "dispatch@prefs.example", &["dispatcher"], &[t.location]).await;
+
+        // Templates are checked when saved: an unknown variable, an unclosed one, a bad
+        // language; nothing is stored. Crew may not keep templates.
+        const TEMPLATE: &str = "mutation($lang: String!, $subject: String!, $body: String!) { setMessageTemplate(kind: JOB_ASSIGNED, language: $lang, subject: $subject, body: $body) { template { language subject } userErrors { field code message } } }";
+        let data = app.ok(&t.owner_token, TEMPLATE, json!({"lang": "swedish", "subject": "Nytt jobb {{title", "body": "Hej {{namn}}"})).await;
+        let errors = user_errors(&data["setMessageTemplate"]);
+        assert_eq!(errors, vec![("language".to_owned(), "INVALID_FORMAT".to_owned()), ("subject".to_owned(), "INVALID_FORMAT".to_owned()), ("body".to_owned(), "INVALID_FORMAT".to_owned())], "{data}");
+        assert!(data["setMessageTemplate"]["userErrors"][2]["message"].as_str().unwrap().contains("unknown variable {{namn}}"), "{data}");
+        assert_eq!(app.ok(&t.owner_token, "query { messageTemplates { language } }", json!({})).await["messageTemplates"], json!([]));
+        let body = app.gql(Some(&ana_token), TEMPLATE, json!({"lang": "sv", "subject": "x", "body": "y"})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"));
+        let data = app.ok(&t.owner_token, TEMPLATE, json!({"lang": "sv", "subject": "Nytt jobb: {{title}}", "body": "Hej {{name}}! {{body}}"})).await;
+        assert_eq!(data["setMessageTemplate"]["userErrors"], json!([]), "{data}");
+
+        // Ana wants no email for assignments; Bo reads Swedish; Cy is never disturbed.
+        let data = app.ok(&ana_token, "mutation { setNotificationPreference(kind: JOB_ASSIGNED, channels: []) { preference { kind channels chosen } userErrors { code } } }", json!({})).await;
+        assert_eq!(data["setNotificationPreference"]["preference"], json!({"kind": "JOB_ASSIGNED", "channels": [], "chosen": true}));
+        let data = app.ok(&bo_token, "mutation { setNotificationSettings(language: \"sv\") { settings { language quietStarts } userErrors { code } } }", json!({})).await;
+        assert_eq!(data["setNotificationSettings"]["settings"], json!({"language": "sv", "quietStarts": null}));
+        let data = app.ok(&cy_token, "mutation { setNotificationSettings(quietStarts: \"07:00\") { userErrors { field code } } }", json!({})).await;
+        assert_eq!(user_errors(&data["setNotificationSettings"]), vec![("quietEnds".to_owned(), "REQUIRED".to_owned())]);
+        let data = app.ok(&cy_token, "mutation { setNotificationSettings(quietStarts: \"00:00\", quietEnds: \"23:59\") { settings { quietStarts quietEnds } userErrors { code } } }", json!({})).await;
+        assert_eq!(data["setNotificationSettings"]["settings"], json!({"quietStarts": "00:00", "quietEnds": "23:59"}), "{data}");
+
+        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        for person in [ana, bo, cy] {
+            let data = app.ok(&dispatch_token, ASSIGN, json!({"job": job, "user": person.to_global()})).await;
+            assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
+        }
+        // Bo's mail is in Swedish; Ana's and Cy's in-app notifications are there.
+        let mail = &sink().0.mail_to("bo@prefs.example", 1).await[0];
+        assert!(mail.data.contains("Nytt jobb: You are on the job"), "{}", mail.data);
+        for token in [&ana_token, &cy_token] {
+            assert_eq!(kinds(&app.ok(token, MINE, json!({})).await), ["JOB_ASSIGNED"]);
+        }
+        // No message for Ana; Cy's waits for the end of his quiet hours.
+        let data = app.ok(&t.owner_token, "query { notificationMessages(first: 10) { edges { node { user { id } status nextAttemptAt } } } }", json!({})).await;
+        let messages = data["notificationMessages"]["edges"].as_array().unwrap();
+        assert_eq!(messages.len(), 2, "{data}");
+        assert!(messages.iter().all(|m| m["node"]["user"]["id"] != json!(ana.to_global())));
+        let cys = messages.iter().find(|m| m["node"]["user"]["id"] == json!(cy.to_global())).unwrap();
+        assert_eq!(cys["node"]["status"], "PENDING", "{data}");
+        let next = chrono::DateTime::parse_from_rfc3339(cys["node"]["nextAttemptAt"].as_str().unwrap()).unwrap();
+        assert!(next > chrono::Utc::now(), "held until quiet hours end: {data}");
+        // Every kind is listed with its channels.
+        let data = app.ok(&ana_token, "query { notificationPreferences { kind channels chosen } notificationSettings { language } reminderOffsets }", json!({})).await;
+        assert_eq!(data["notificationPreferences"][0], json!({"kind": "JOB_ASSIGNED", "channels": [], "chosen": true}));
+        assert_eq!(data["notificationPreferences"][1], json!({"kind": "JOB_UNASSIGNED", "channels": ["EMAIL"], "chosen": false}));
+        assert_eq!((data["notificationSettings"]["language"].as_str(), data["reminderOffsets"].clone()), (Some("en"), json!([1440, 120, 30])));
+        // Reminder times are the tenant's: checked, then used by reminders planned after.
+        let data = app.ok(&t.owner_token, "mutation { setReminderOffsets(minutes: [60, 1]) { minutes userErrors { field code } } }", json!({})).await;
+        assert_eq!(user_errors(&data["setReminderOffsets"]), vec![("minutes.1".to_owned(), "OUT_OF_RANGE".to_owned())]);
+        let data = app.ok(&t.owner_token, "mutation { setReminderOffsets(minutes: [60]) { minutes userErrors { code } } }", json!({})).await;
+        assert_eq!(data["setReminderOffsets"]["minutes"], json!([60]));
+        assert_eq!(remind(&app, "2027-01-13 00:00:00").await, 9, "the first job's: three people, three each");
+        let (second, _) = job_in(&app, &t, t.location, "2027-01-20").await;
+        app.ok(&dispatch_token, ASSIGN, json!({"job": second, "user": ana.to_global()})).await;
+        assert_eq!(remind(&app, "2027-01-19 08:00:30").await, 0, "no 24 h reminder any more");
+        assert_eq!(remind(&app, "2027-01-20 07:00:30").await, 1);
+    }
+}
