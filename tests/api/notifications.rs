@@ -367,3 +367,156 @@ backend_test! {
         assert_eq!(remind(&app, "2027-01-20 07:00:30").await, 1);
     }
 }
+
+/// Two servers on one PostgreSQL, the production shape: an event committed in one reaches the
+/// subscribers of the other both ways, and reactions and reminders run once. PostgreSQL only
+/// (one process serves SQLite): ignored unless asked for, and then it fails without a server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set SWITCHYARD_TEST_DATABASE_URL and pass --include-ignored"]
+async fn two_processes_on_one_postgresql_share_events_and_run_reactions_and_reminders_once() {
+    let a = TestApp::spawn(Backend::Postgres, with_smtp)
+        .await
+        .expect("SWITCHYARD_TEST_DATABASE_URL must name the PostgreSQL server for this test");
+    let b = a.twin(with_smtp).await;
+    let t = sales_tenant(&a, "twins").await;
+    let (ana, ana_token) = a
+        .user(&t, "ana@twins.example", &["crew"], &[t.location])
+        .await;
+    let (bo, bo_token) = a
+        .user(&t, "bo@twins.example", &["crew"], &[t.location])
+        .await;
+    let (job, _) = job_in(&a, &t, t.location, "2027-01-12").await;
+    // Ana listens on B, Bo on A.
+    let mut on_b = connect(&b, "graphql-transport-ws").await;
+    init(&mut on_b, &ana_token).await;
+    send(
+        &mut on_b,
+        json!({"id": "n", "type": "subscribe", "payload": {"query": RECEIVED}}),
+    )
+    .await;
+    let mut on_a = connect(&a, "graphql-transport-ws").await;
+    init(&mut on_a, &bo_token).await;
+    send(
+        &mut on_a,
+        json!({"id": "n", "type": "subscribe", "payload": {"query": RECEIVED}}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // A commits, B's subscriber hears; B commits, A's subscriber hears.
+    let started = std::time::Instant::now();
+    let data = a
+        .ok(
+            &t.owner_token,
+            ASSIGN,
+            json!({"job": job, "user": ana.to_global()}),
+        )
+        .await;
+    assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
+    let event = event_where(
+        &mut on_b,
+        |e| e["payload"]["data"]["notificationReceived"]["kind"] == "JOB_ASSIGNED",
+        |_| false,
+    )
+    .await;
+    assert_eq!(
+        event["payload"]["data"]["notificationReceived"]["subjectId"],
+        json!(job)
+    );
+    let data = b
+        .ok(
+            &t.owner_token,
+            ASSIGN,
+            json!({"job": job, "user": bo.to_global()}),
+        )
+        .await;
+    assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
+    event_where(
+        &mut on_a,
+        |e| e["payload"]["data"]["notificationReceived"]["kind"] == "JOB_ASSIGNED",
+        |_| false,
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // Each assignment email went out once, from whichever process claimed it.
+    sink().0.mail_to("ana@twins.example", 1).await;
+    sink().0.mail_to("bo@twins.example", 1).await;
+
+    // Both processes sweep reminders at the same moment: each reminder is raised once.
+    let now = at("2027-01-11 08:00:30");
+    let (x, y) = tokio::join!(
+        switchyard_notifications::reminders::sweep(&a.services, now),
+        switchyard_notifications::reminders::sweep(&b.services, now),
+    );
+    assert_eq!(
+        x.unwrap() + y.unwrap(),
+        2,
+        "one 24 h reminder each for Ana and Bo"
+    );
+    for token in [&ana_token, &bo_token] {
+        assert_eq!(
+            kinds(&a.ok(token, MINE, json!({})).await),
+            ["REMINDER", "JOB_ASSIGNED"]
+        );
+    }
+    let reminder_mails = |to: &'static str| {
+        sink()
+            .0
+            .mails
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.to.iter().any(|t| t.contains(to)) && m.data.contains("starts in 1 day"))
+            .count()
+    };
+    sink().0.mail_to("ana@twins.example", 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(reminder_mails("ana@twins.example"), 1, "sent once");
+
+    // An accepted quote becomes one job, with both dispatchers awake.
+    let c = customer(
+        &a,
+        &t.owner_token,
+        json!({"firstName": "Kajsa", "lastName": "Ros", "locationId": t.location.to_global()}),
+    )
+    .await;
+    let data = a.ok(&t.owner_token, "mutation($input: CreateQuoteInput!) { createQuote(input: $input) { quote { id } } }", json!({"input": {"customerId": c, "items": [{"description": "Crew", "quantity": 1, "unitPriceMinor": 100000, "category": "MOVING_SERVICES"}]}})).await;
+    let quote = data["createQuote"]["quote"]["id"].clone();
+    a.ok(
+        &t.owner_token,
+        "mutation($id: ID!) { sendQuote(input: {id: $id}) { userErrors { code } } }",
+        json!({"id": quote}),
+    )
+    .await;
+    b.ok(
+        &t.owner_token,
+        "mutation($id: ID!) { acceptQuote(input: {id: $id}) { userErrors { code } } }",
+        json!({"id": quote}),
+    )
+    .await;
+    let mut made = 0;
+    for _ in 0..100 {
+        made = crate::operations::jobs::events_of(&a, t.id, "sales.quote.converted")
+            .await
+            .len();
+        if made > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        (
+            made,
+            crate::operations::jobs::events_of(&a, t.id, "operations.job.created")
+                .await
+                .len()
+        ),
+        (1, 2),
+        "one job from the quote, besides the one made by hand"
+    );
+}

@@ -4,9 +4,9 @@
 //!
 //! A committed mutation wakes the dispatcher at once; a slow poll picks up anything left over
 //! (a crash between commit and delivery, a handler that failed and waits for its retry).
-//! Handlers must be idempotent by event ID. One process delivers; spreading events over
-//! several replicas (PostgreSQL LISTEN/NOTIFY or NATS) is recorded in ARCHITECTURE.md as the
-//! next step.
+//! Handlers must be idempotent by event ID. With several processes on one PostgreSQL, each
+//! event is claimed by one dispatcher, which runs the reactions and then announces it to the
+//! others ([`fanout`](crate::fanout)), whose subscribers receive it too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -241,9 +241,9 @@ impl Event {
     }
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = outbox)]
-struct OutboxRow {
+pub(crate) struct OutboxRow {
     id: EventId,
     tenant_id: TenantId,
     event_type: String,
@@ -257,7 +257,7 @@ struct OutboxRow {
 }
 
 impl OutboxRow {
-    fn into_event(self) -> Event {
+    pub(crate) fn into_event(self) -> Event {
         Event {
             id: self.id,
             tenant_id: self.tenant_id,
@@ -380,7 +380,7 @@ impl EventBus {
         self.wake.notify_one();
     }
 
-    fn publish(&self, event: Arc<Event>) {
+    pub(crate) fn publish(&self, event: Arc<Event>) {
         // No listener is not an error.
         let _ = self.sender.send(event);
     }
@@ -401,9 +401,14 @@ pub struct Dispatcher {
     bus: EventBus,
     handlers: Vec<Arc<dyn EventHandler>>,
     poll_interval: Duration,
+    /// This process, in fan-out announcements (its own are not loaded again).
+    origin: String,
 }
 
 const BATCH: i64 = 100;
+
+/// How long a claimed event is kept from other processes (a crash frees it after this).
+const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
 impl Dispatcher {
     pub fn new(db: Db, bus: EventBus, poll_interval: Duration) -> Self {
@@ -412,6 +417,7 @@ impl Dispatcher {
             bus,
             handlers: Vec::new(),
             poll_interval,
+            origin: uuid::Uuid::now_v7().simple().to_string(),
         }
     }
 
@@ -420,8 +426,17 @@ impl Dispatcher {
         self
     }
 
-    /// Runs until `shutdown` is cancelled.
+    /// Runs until `shutdown` is cancelled; on PostgreSQL also listens for the events other
+    /// processes deliver ([`fanout`](crate::fanout)).
     pub fn spawn(self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        if self.db.backend() == crate::db::Backend::Postgres {
+            crate::fanout::listen(
+                self.db.clone(),
+                self.bus.clone(),
+                self.origin.clone(),
+                shutdown.clone(),
+            );
+        }
         tokio::spawn(async move {
             loop {
                 match self.deliver_pending().await {
@@ -437,26 +452,17 @@ impl Dispatcher {
         })
     }
 
-    /// Delivers every event that is due; returns how many were delivered.
+    /// Delivers every event that is due; returns how many were delivered. Events are claimed
+    /// first (a lease on `next_attempt_at`; `FOR UPDATE SKIP LOCKED` on PostgreSQL), so with
+    /// several processes on one database each event's reactions run in one of them.
     pub async fn deliver_pending(&self) -> Result<usize, Error> {
         let mut delivered = 0;
         loop {
-            let now = crate::time::now();
-            let rows: Vec<OutboxRow> = {
-                let mut pooled = self.db.read().await?;
-                let mut conn = pooled.conn();
-                crate::db_run!(&mut conn, |c| outbox::table
-                    .filter(outbox::dispatched_at.is_null())
-                    .filter(outbox::next_attempt_at.le(now))
-                    .order(outbox::id.asc())
-                    .limit(BATCH)
-                    .select(OutboxRow::as_select())
-                    .load(c)
-                    .await)?
-            };
+            let mut rows = self.claim().await?;
             if rows.is_empty() {
                 return Ok(delivered);
             }
+            rows.sort_by_key(|r| r.id);
             let fetched = rows.len();
             let mut done: Vec<EventId> = Vec::with_capacity(fetched);
             for row in rows {
@@ -481,11 +487,33 @@ impl Dispatcher {
                 .set(outbox::dispatched_at.eq(now))
                 .execute(c)
                 .await)?;
+                crate::fanout::announce(&mut conn, &self.origin, &done).await?;
             }
             if (fetched as i64) < BATCH {
                 return Ok(delivered);
             }
         }
+    }
+
+    async fn claim(&self) -> Result<Vec<OutboxRow>, Error> {
+        let now = crate::time::now();
+        let mut sql = crate::db::sql::Sql::new("UPDATE outbox SET next_attempt_at = ");
+        sql.bind(now + LEASE)
+            .push(" WHERE id IN (SELECT id FROM outbox WHERE dispatched_at IS NULL AND next_attempt_at <= ")
+            .bind(now)
+            .push(" ORDER BY id LIMIT ")
+            .bind(BATCH)
+            .either(
+                crate::db::sql::Sql::new(" FOR UPDATE SKIP LOCKED"),
+                crate::db::sql::Sql::new(""),
+            )
+            .push(
+                ") RETURNING id, tenant_id, event_type, event_version, aggregate_type, \
+                 aggregate_id, payload, actor_id, created_at, attempts",
+            );
+        let mut pooled = self.db.write().await?;
+        let mut conn = pooled.conn();
+        Ok(crate::db::sql::Sql::load(&sql, &mut conn).await?)
     }
 
     async fn run_handlers(&self, event: &Event) -> anyhow::Result<()> {

@@ -11,6 +11,7 @@ pub mod context;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod fanout;
 pub mod idempotency;
 pub mod ids;
 pub mod module;
