@@ -7,6 +7,7 @@ mod support;
 // Across the gateway.
 mod access;
 mod cli;
+mod flow;
 mod http;
 mod limits;
 mod ws;

@@ -119,7 +119,7 @@ impl Sink {
 }
 
 /// Email through the test SMTP server.
-fn with_smtp(config: &mut switchyard_gateway::Config) {
+pub(crate) fn with_smtp(config: &mut switchyard_gateway::Config) {
     config.domains.set(
         switchyard_notifications::messages::SMTP_URL,
         format!("smtp://127.0.0.1:{}", sink().1),

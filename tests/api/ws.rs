@@ -470,9 +470,15 @@ backend_test! {
             .filter(|name| !name.is_empty() && name.chars().all(char::is_alphanumeric))
             .collect();
         assert!(roots.len() >= 4, "{roots:?}");
+        // The arguments a root requires (a calendar names its location and range).
+        let location = a.location.to_global().to_string();
+        let call = |root: &str| match root {
+            "calendarChanged" => format!("{root}(locationId: \"{location}\", from: \"2027-01-01T00:00:00Z\", to: \"2027-01-02T00:00:00Z\")"),
+            _ => root.to_owned(),
+        };
         let mut socket = connect(&app, "graphql-transport-ws").await;
         init(&mut socket, &nobody).await;
-        for (i, root) in roots.iter().enumerate() {
+        for (i, root) in roots.iter().map(|r| call(r)).enumerate() {
             for (j, query) in [
                 format!("subscription {{ {root} {{ __typename }} }}"),
                 format!("subscription {{ alias: {root} {{ __typename }} }}"),
@@ -494,7 +500,7 @@ backend_test! {
         let mut owner = connect(&app, "graphql-transport-ws").await;
         init(&mut owner, &a.owner_token).await;
         for root in &roots {
-            send(&mut owner, json!({"id": root, "type": "subscribe", "payload": {"query": format!("subscription {{ {root} {{ __typename }} }}")}})).await;
+            send(&mut owner, json!({"id": root, "type": "subscribe", "payload": {"query": format!("subscription {{ {} {{ __typename }} }}", call(root))}})).await;
         }
         send(&mut owner, json!({"type": "ping"})).await;
         let answer = recv(&mut owner).await;

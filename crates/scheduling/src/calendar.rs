@@ -48,7 +48,7 @@ pub struct CalendarEntry {
 }
 
 /// The longest range one calendar request covers.
-const MAX_DAYS: i64 = 62;
+pub(crate) const MAX_DAYS: i64 = 62;
 /// The most entries of each kind one request answers.
 const MAX_ENTRIES: i64 = 2000;
 

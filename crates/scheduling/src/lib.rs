@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod demo;
 pub mod hours;
 pub mod ids;
+pub mod live;
 pub mod permissions;
 mod schema;
 pub mod scope;
@@ -44,9 +45,9 @@ pub struct SchedulingMutation(
     time_off::TimeOffMutation,
 );
 
-/// Scheduling's subscriptions (the live calendar comes with notifications).
+/// Scheduling's subscriptions: the live calendar.
 #[derive(MergedSubscription, Default)]
-pub struct SchedulingSubscription;
+pub struct SchedulingSubscription(live::CalendarSubscription);
 
 pub type Query = SchedulingQuery;
 pub type Mutation = SchedulingMutation;

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 mod appointments;
+mod live;
 
 use crate::backend_test;
 use crate::operations::jobs::{ASSIGN, events_of, job_in, sales_tenant};

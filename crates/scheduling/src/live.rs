@@ -1,0 +1,325 @@
+//! The live calendar: `calendarChanged(locationId, from, to)` tells an open calendar what to
+//! redraw. Every job, crew, appointment and time-off event of the subscriber's tenant that
+//! could touch the location is read again under the subscriber's own rules (as `calendar`
+//! would show it); what it may not see never reaches it. A change answers the object's entries
+//! inside the range now, or `removed` when it left the range (moved away, cancelled, withdrawn).
+//!
+//! Payload fields settle most events without a read (another location's job or appointment,
+//! time off outside the range). A job moved to another location is not announced to the old
+//! location's subscribers (the event carries only the job as it is now).
+
+use async_graphql::{Context, ID, SimpleObject, Subscription};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use futures_util::{Stream, StreamExt};
+use switchyard_kernel::access::RowScope;
+use switchyard_kernel::events::Event;
+use switchyard_kernel::policy::Require;
+use switchyard_kernel::read::aggregate;
+use switchyard_kernel::write::Settable;
+use switchyard_kernel::{Caller, ContextExt, Db, Error, LocationId, UserId, time};
+use switchyard_operations::Job;
+use switchyard_operations::jobs::{JobId, JobStatus};
+use switchyard_operations::permissions::JOB_READ;
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::appointments::{Appointment, AppointmentId, AppointmentStatus};
+use crate::calendar::{CalendarEntry, CalendarEntryKind, MAX_DAYS};
+use crate::permissions::{APPOINTMENT_READ, TIME_OFF_READ};
+use crate::time_off::{TimeOff, TimeOffId};
+
+/// What changed on a calendar.
+#[derive(SimpleObject)]
+#[graphql(directive = switchyard_kernel::policy::Inherit::apply())]
+pub struct CalendarChange {
+    pub kind: CalendarEntryKind,
+    /// The job, appointment or time off.
+    pub id: ID,
+    /// It is no longer on this calendar (cancelled, withdrawn, moved out of the range).
+    pub removed: bool,
+    /// Its entries in the range now (an appointment series may have several).
+    pub entries: Vec<CalendarEntry>,
+}
+
+/// The calendar a subscriber watches.
+#[derive(Clone)]
+struct Watch {
+    caller: Caller,
+    location: LocationId,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+}
+
+impl Watch {
+    fn overlaps(&self, start: NaiveDateTime, end: NaiveDateTime) -> bool {
+        start < self.to && end > self.from
+    }
+}
+
+#[derive(Default)]
+pub struct CalendarSubscription;
+
+#[Subscription]
+impl CalendarSubscription {
+    /// Each change to the calendar of a location in `[from, to)` (at most 62 days): jobs
+    /// planned, moved, staffed or cancelled, appointments, time off, as you may see them.
+    #[graphql(directive = Require::apply(JOB_READ))]
+    async fn calendar_changed(
+        &self,
+        ctx: &Context<'_>,
+        location_id: ID,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> async_graphql::Result<impl Stream<Item = CalendarChange> + use<>> {
+        let caller = ctx.caller()?.clone();
+        caller.require(JOB_READ)?;
+        if to <= from {
+            return Err(Error::bad_input("to", "must be after from").into());
+        }
+        if to - from > chrono::Duration::days(MAX_DAYS) {
+            return Err(Error::bad_input(
+                "to",
+                format!("a calendar covers at most {MAX_DAYS} days"),
+            )
+            .into());
+        }
+        let location = LocationId::from_input(&location_id)?;
+        let services = ctx.services()?.clone();
+        {
+            let mut pooled = services.db.read().await?;
+            if !switchyard_identity::locations::exists(
+                &mut pooled.conn(),
+                caller.tenant_id,
+                location,
+            )
+            .await?
+            {
+                return Err(Error::NotFound.into());
+            }
+        }
+        let watch = Watch {
+            caller,
+            location,
+            from: time::naive(from),
+            to: time::naive(to),
+        };
+        let db = services.db.clone();
+        Ok(
+            BroadcastStream::new(services.bus.subscribe()).filter_map(move |event| {
+                let (watch, db) = (watch.clone(), db.clone());
+                async move {
+                    let event = event.ok()?;
+                    if event.tenant_id != watch.caller.tenant_id {
+                        return None;
+                    }
+                    match change(&db, &watch, &event).await {
+                        Ok(change) => change,
+                        Err(error) => {
+                            tracing::warn!(?error, event = %event.id, "a calendar change could not be read");
+                            None
+                        }
+                    }
+                }
+            }),
+        )
+    }
+}
+
+fn field<'a>(event: &'a Event, object: &str, name: &str) -> Option<&'a str> {
+    event.payload[object][name].as_str()
+}
+
+fn at(event: &Event, object: &str, name: &str) -> Option<NaiveDateTime> {
+    field(event, object, name)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.naive_utc())
+}
+
+/// What `event` changes on the watched calendar, as the subscriber may see it.
+async fn change(db: &Db, watch: &Watch, event: &Event) -> Result<Option<CalendarChange>, Error> {
+    let here = watch.location.to_string();
+    match event.aggregate_type.as_str() {
+        "Job" => {
+            if field(event, "job", "locationId") != Some(here.as_str()) {
+                return Ok(None);
+            }
+            match field(event, "job", "id").and_then(|id| id.parse().ok()) {
+                Some(job) => job_change(db, watch, job).await,
+                None => Ok(None),
+            }
+        }
+        "CrewMember" => match field(event, "crewMember", "jobId").and_then(|id| id.parse().ok()) {
+            Some(job) => job_change(db, watch, job).await,
+            None => Ok(None),
+        },
+        "Appointment" => {
+            if field(event, "appointment", "locationId") != Some(here.as_str())
+                || watch.caller.require(APPOINTMENT_READ).is_err()
+            {
+                return Ok(None);
+            }
+            match field(event, "appointment", "id").and_then(|id| id.parse().ok()) {
+                Some(id) => appointment_change(db, watch, id).await,
+                None => Ok(None),
+            }
+        }
+        "TimeOff" => time_off_change(db, watch, event).await,
+        _ => Ok(None),
+    }
+}
+
+async fn job_change(db: &Db, watch: &Watch, id: JobId) -> Result<Option<CalendarChange>, Error> {
+    let mut pooled = db.read().await?;
+    let row = match aggregate::find_in::<Job>(&mut pooled.conn(), &watch.caller, JOB_READ, id).await
+    {
+        Ok(row) => row,
+        Err(Error::NotFound) => return Ok(None),
+        Err(other) => return Err(other),
+    };
+    if row.location_id != Some(watch.location) {
+        return Ok(None);
+    }
+    let window = match (row.planned_start, row.planned_end) {
+        (Some(start), Some(end))
+            if row.status != JobStatus::Cancelled && watch.overlaps(start, end) =>
+        {
+            Some((start, end))
+        }
+        _ => None,
+    };
+    let entries = match window {
+        None => Vec::new(),
+        Some((start, end)) => Job::all(vec![row])
+            .into_iter()
+            .map(|job| CalendarEntry {
+                kind: CalendarEntryKind::Job,
+                starts_at: start.and_utc(),
+                ends_at: end.and_utc(),
+                job: Some(job),
+                appointment: None,
+                time_off: None,
+            })
+            .collect(),
+    };
+    Ok(Some(CalendarChange {
+        kind: CalendarEntryKind::Job,
+        id: id.to_global(),
+        removed: entries.is_empty(),
+        entries,
+    }))
+}
+
+async fn appointment_change(
+    db: &Db,
+    watch: &Watch,
+    id: AppointmentId,
+) -> Result<Option<CalendarChange>, Error> {
+    let mut pooled = db.read().await?;
+    let row = match aggregate::find_in::<Appointment>(
+        &mut pooled.conn(),
+        &watch.caller,
+        APPOINTMENT_READ,
+        id,
+    )
+    .await
+    {
+        Ok(row) => row,
+        Err(Error::NotFound) => return Ok(None),
+        Err(other) => return Err(other),
+    };
+    let occurrences = if row.status == AppointmentStatus::Cancelled {
+        Vec::new()
+    } else {
+        row.series().within(watch.from, watch.to)
+    };
+    let entries: Vec<CalendarEntry> = match Appointment::all(vec![row]).pop() {
+        Some(appointment) => occurrences
+            .into_iter()
+            .map(|(start, end)| CalendarEntry {
+                kind: CalendarEntryKind::Appointment,
+                starts_at: start.and_utc(),
+                ends_at: end.and_utc(),
+                job: None,
+                appointment: Some(appointment.clone()),
+                time_off: None,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(Some(CalendarChange {
+        kind: CalendarEntryKind::Appointment,
+        id: id.to_global(),
+        removed: entries.is_empty(),
+        entries,
+    }))
+}
+
+async fn time_off_change(
+    db: &Db,
+    watch: &Watch,
+    event: &Event,
+) -> Result<Option<CalendarChange>, Error> {
+    let (Some(start), Some(end)) = (
+        at(event, "timeOff", "startsAt"),
+        at(event, "timeOff", "endsAt"),
+    ) else {
+        return Ok(None);
+    };
+    let user: Option<UserId> = field(event, "timeOff", "userId").and_then(|u| u.parse().ok());
+    let id: Option<TimeOffId> = field(event, "timeOff", "id").and_then(|i| i.parse().ok());
+    let (Some(user), Some(id)) = (user, id) else {
+        return Ok(None);
+    };
+    // Whether the subscriber reaches this person's time off (read again below when it still
+    // exists; a withdrawn one is judged from the event).
+    let reached = match watch.caller.row_scope(TIME_OFF_READ) {
+        Ok(RowScope::Tenant) => true,
+        Ok(RowScope::Own(me)) => me == user,
+        Ok(RowScope::Location {
+            user: me,
+            locations,
+        }) => me == user || locations.contains(&watch.location),
+        Err(_) => false,
+    };
+    if !watch.overlaps(start, end) || !reached {
+        return Ok(None);
+    }
+    let mut pooled = db.read().await?;
+    let mut conn = pooled.conn();
+    if !switchyard_identity::locations::works_at(
+        &mut conn,
+        watch.caller.tenant_id,
+        user,
+        &[watch.location],
+    )
+    .await?
+    {
+        return Ok(None);
+    }
+    let row = match aggregate::find_in::<TimeOff>(&mut conn, &watch.caller, TIME_OFF_READ, id).await
+    {
+        Ok(row) => Some(row),
+        Err(Error::NotFound) => None,
+        Err(other) => return Err(other),
+    };
+    let entries: Vec<CalendarEntry> = row
+        .map(|row| {
+            TimeOff::all(vec![row])
+                .into_iter()
+                .map(|away| CalendarEntry {
+                    kind: CalendarEntryKind::TimeOff,
+                    starts_at: start.and_utc(),
+                    ends_at: end.and_utc(),
+                    job: None,
+                    appointment: None,
+                    time_off: Some(away),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Some(CalendarChange {
+        kind: CalendarEntryKind::TimeOff,
+        id: id.to_global(),
+        removed: entries.is_empty(),
+        entries,
+    }))
+}

@@ -1,0 +1,99 @@
+//! The live calendar: `calendarChanged` reaches every subscriber of the tenant and location
+//! who may see the change, as they may see it, and nobody else.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::backend_test;
+use crate::operations::jobs::{ASSIGN, job_in, sales_tenant};
+use crate::support::*;
+use crate::ws::{Socket, connect, event_where, init, recv, recv_control, send};
+
+const CHANGED: &str = "subscription($l: ID!) { calendarChanged(locationId: $l, from: \"2027-01-11T00:00:00Z\", to: \"2027-01-18T00:00:00Z\") { kind id removed entries { kind startsAt endsAt job { id } appointment { id title } timeOff { id } } } }";
+
+async fn watch(app: &TestApp, token: &str, location: &str) -> Socket {
+    let mut s = connect(app, "graphql-transport-ws").await;
+    init(&mut s, token).await;
+    send(&mut s, json!({"id": "c", "type": "subscribe", "payload": {"query": CHANGED, "variables": {"l": location}}})).await;
+    s
+}
+
+fn change(event: &Value) -> &Value {
+    &event["payload"]["data"]["calendarChanged"]
+}
+
+/// Nothing came: the next message answers a ping.
+async fn quiet(s: &mut Socket) {
+    send(s, json!({"type": "ping", "payload": {"probe": 1}})).await;
+    assert_eq!(
+        recv(s).await,
+        json!({"type": "pong", "payload": {"probe": 1}})
+    );
+}
+
+backend_test! {
+    async fn calendar_changes_reach_who_may_see_them_in_that_location_and_range_only(app: TestApp) {
+        let t = sales_tenant(&app, "live").await;
+        let other = sales_tenant(&app, "elsewhere").await;
+        let here = t.location.to_global().to_string();
+        let data = app.ok(&t.owner_token, "mutation { createLocation(input: {name: \"Depot\", timeZone: \"Europe/Stockholm\"}) { location { id } } }", json!({})).await;
+        let depot = data["createLocation"]["location"]["id"].as_str().unwrap().to_owned();
+        let (ana, ana_token) = app.user(&t, "ana@live.example", &["crew"], &[t.location]).await;
+        let (_, bo_token) = app.user(&t, "bo@live.example", &["crew"], &[t.location]).await;
+        let (_, dispatch_token) = app.user(&t, "dispatch@live.example", &["dispatcher"], &[t.location]).await;
+        let (_, client_token) = app.user(&t, "client@live.example", &["client"], &[t.location]).await;
+        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+
+        let mut dispatcher = watch(&app, &dispatch_token, &here).await;
+        let mut ana_s = watch(&app, &ana_token, &here).await;
+        let mut bo_s = watch(&app, &bo_token, &here).await;
+        let mut depot_s = watch(&app, &t.owner_token, &depot).await;
+        let mut other_s = watch(&app, &other.owner_token, &other.location.to_global()).await;
+        // A client may not watch a calendar; another tenant's location is not found.
+        let mut refused = connect(&app, "graphql-transport-ws").await;
+        init(&mut refused, &client_token).await;
+        send(&mut refused, json!({"id": "c", "type": "subscribe", "payload": {"query": CHANGED, "variables": {"l": here}}})).await;
+        assert_eq!(recv_control(&mut refused).await["payload"][0]["extensions"]["code"], "FORBIDDEN");
+        let mut foreign = connect(&app, "graphql-transport-ws").await;
+        init(&mut foreign, &other.owner_token).await;
+        send(&mut foreign, json!({"id": "c", "type": "subscribe", "payload": {"query": CHANGED, "variables": {"l": here}}})).await;
+        assert_eq!(recv_control(&mut foreign).await["payload"][0]["extensions"]["code"], "NOT_FOUND");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        // Ana is put on the job: the dispatcher and Ana see it (Ana could not before); Bo, the
+        // depot's calendar and the other tenant hear nothing.
+        app.ok(&dispatch_token, ASSIGN, json!({"job": job, "user": ana.to_global()})).await;
+        for s in [&mut dispatcher, &mut ana_s] {
+            let event = event_where(s, |e| change(e)["kind"] == "JOB", |_| false).await;
+            assert_eq!(change(&event)["entries"], json!([{"kind": "JOB", "startsAt": "2027-01-12T08:00:00+00:00", "endsAt": "2027-01-12T16:00:00+00:00", "job": {"id": job}, "appointment": null, "timeOff": null}]), "{event}");
+        }
+        for s in [&mut bo_s, &mut depot_s, &mut other_s] {
+            quiet(s).await;
+        }
+        // Moved out of the range: removed.
+        app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2027-01-21T08:00:00Z\", plannedEnd: \"2027-01-21T16:00:00Z\"}) { userErrors { code } } }", json!({"id": job})).await;
+        let event = event_where(&mut dispatcher, |e| change(e)["removed"] == true, |_| false).await;
+        assert_eq!((change(&event)["id"].as_str(), change(&event)["entries"].clone()), (Some(job.as_str()), json!([])));
+
+        // A weekly appointment at this location: each occurrence in the range (one here).
+        let data = app.ok(&dispatch_token, "mutation($input: ScheduleAppointmentInput!) { scheduleAppointment(input: $input) { appointment { id } userErrors { code } } }", json!({"input": {"kind": "MAINTENANCE", "title": "Truck service", "userId": ana.to_global(), "locationId": here, "startsAt": "2027-01-13T09:00:00Z", "endsAt": "2027-01-13T10:00:00Z", "recurrence": "RRULE:FREQ=WEEKLY;COUNT=3"}})).await;
+        assert_eq!(data["scheduleAppointment"]["userErrors"], json!([]), "{data}");
+        let appointment = data["scheduleAppointment"]["appointment"]["id"].clone();
+        let event = event_where(&mut dispatcher, |e| change(e)["kind"] == "APPOINTMENT", |_| false).await;
+        assert_eq!(change(&event)["entries"], json!([{"kind": "APPOINTMENT", "startsAt": "2027-01-13T09:00:00+00:00", "endsAt": "2027-01-13T10:00:00+00:00", "job": null, "appointment": {"id": appointment, "title": "Truck service"}, "timeOff": null}]));
+        event_where(&mut ana_s, |e| change(e)["kind"] == "APPOINTMENT", |e| change(e)["kind"] == "JOB").await;
+        // Time off of one of the location's people: recorded, then withdrawn.
+        let data = app.ok(&ana_token, "mutation($u: ID!) { recordTimeOff(input: {userId: $u, kind: VACATION, startsAt: \"2027-01-15T00:00:00Z\", endsAt: \"2027-01-16T00:00:00Z\"}) { timeOff { id } } }", json!({"u": ana.to_global()})).await;
+        let away = data["recordTimeOff"]["timeOff"]["id"].clone();
+        let event = event_where(&mut dispatcher, |e| change(e)["kind"] == "TIME_OFF", |_| false).await;
+        assert_eq!((change(&event)["removed"].clone(), change(&event)["entries"][0]["timeOff"]["id"].clone()), (json!(false), away.clone()));
+        app.ok(&ana_token, "mutation($id: ID!) { withdrawTimeOff(id: $id) { userErrors { code } } }", json!({"id": away})).await;
+        let event = event_where(&mut dispatcher, |e| change(e)["kind"] == "TIME_OFF", |_| false).await;
+        assert_eq!((change(&event)["removed"].clone(), change(&event)["id"].clone()), (json!(true), away));
+        // Bo (crew, own scope) saw none of it; nor did the depot or the other tenant.
+        for s in [&mut bo_s, &mut depot_s, &mut other_s] {
+            quiet(s).await;
+        }
+    }
+}
