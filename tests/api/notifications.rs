@@ -520,3 +520,34 @@ async fn two_processes_on_one_postgresql_share_events_and_run_reactions_and_remi
         "one job from the quote, besides the one made by hand"
     );
 }
+
+backend_test! {
+    async fn attendees_hear_of_appointments_others_plan_for_them_and_are_reminded_of_each_occurrence(app: TestApp) {
+        let t = sales_tenant(&app, "visits").await;
+        let (rep, rep_token) = app.user(&t, "rep@visits.example", &["sales_rep"], &[t.location]).await;
+        let (_, dispatch_token) = app.user(&t, "dispatch@visits.example", &["dispatcher"], &[t.location]).await;
+        const SCHEDULE: &str = "mutation($input: ScheduleAppointmentInput!) { scheduleAppointment(input: $input) { appointment { id } userErrors { code } } }";
+        // The dispatcher books the rep a weekly site visit, three times, Wednesdays 09:00 UTC.
+        let data = app.ok(&dispatch_token, SCHEDULE, json!({"input": {"kind": "SITE_VISIT", "title": "Survey at Ros", "userId": rep.to_global(), "locationId": t.location.to_global(), "startsAt": "2027-01-13T09:00:00Z", "endsAt": "2027-01-13T10:00:00Z", "recurrence": "RRULE:FREQ=WEEKLY;COUNT=3"}})).await;
+        assert_eq!(data["scheduleAppointment"]["userErrors"], json!([]), "{data}");
+        let visit = data["scheduleAppointment"]["appointment"]["id"].clone();
+        let data = app.ok(&rep_token, MINE, json!({})).await;
+        let n = &data["notifications"]["edges"][0]["node"];
+        assert_eq!((n["kind"].as_str(), n["title"].as_str(), n["subjectId"].clone()), (Some("APPOINTMENT_CHANGED"), Some("Survey at Ros scheduled"), visit.clone()), "{data}");
+        assert_eq!(n["body"], "site visit Wed 13 Jan 10:00–11:00 (Europe/Stockholm), repeating.");
+        // What the rep plans for herself tells her nothing, but reminds her.
+        let data = app.ok(&rep_token, SCHEDULE, json!({"input": {"kind": "MEETING", "title": "Team call", "userId": rep.to_global(), "startsAt": "2027-02-01T09:00:00Z", "endsAt": "2027-02-01T10:00:00Z"}})).await;
+        assert_eq!(data["scheduleAppointment"]["userErrors"], json!([]), "{data}");
+        assert_eq!(kinds(&app.ok(&rep_token, MINE, json!({})).await), ["APPOINTMENT_CHANGED"]);
+        // Each occurrence has its reminders.
+        assert_eq!(remind(&app, "2027-01-12 09:00:30").await, 1, "the first visit's 24 h reminder");
+        assert_eq!(remind(&app, "2027-01-19 09:00:30").await, 3, "the first's 2 h and 30 min, the second's 24 h");
+        // Cancelled: the rest go, and she hears.
+        let data = app.ok(&dispatch_token, "mutation($id: ID!) { cancelAppointment(input: {id: $id}) { userErrors { code } } }", json!({"id": visit})).await;
+        assert_eq!(data["cancelAppointment"]["userErrors"], json!([]), "{data}");
+        assert_eq!(remind(&app, "2027-01-31 00:00:00").await, 0, "nothing left of the series");
+        assert_eq!(remind(&app, "2027-02-01 09:00:00").await, 3, "the team call's");
+        let data = app.ok(&rep_token, MINE, json!({})).await;
+        assert_eq!(data["notifications"]["edges"][3]["node"]["title"], "Survey at Ros cancelled", "{data}");
+    }
+}

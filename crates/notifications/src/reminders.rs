@@ -74,10 +74,26 @@ pub async fn schedule(
     people: &[UserId],
     now: NaiveDateTime,
 ) -> Result<(), Error> {
+    schedule_each(tx, tenant, subject, title, &[starts_at], people, now).await
+}
+
+/// [`schedule`] for something that happens several times (the next occurrences of a series).
+pub async fn schedule_each(
+    tx: &mut Conn<'_>,
+    tenant: TenantId,
+    subject: &Subject,
+    title: &str,
+    starts: &[NaiveDateTime],
+    people: &[UserId],
+    now: NaiveDateTime,
+) -> Result<(), Error> {
     cancel(tx, tenant, subject, None).await?;
     let offsets = offsets(tx, tenant).await?;
     let mut rows = Vec::new();
-    for person in people {
+    for (person, starts_at) in people
+        .iter()
+        .flat_map(|p| starts.iter().map(move |s| (p, *s)))
+    {
         for minutes in &offsets {
             let due = starts_at - chrono::Duration::minutes(i64::from(*minutes));
             if due <= now {

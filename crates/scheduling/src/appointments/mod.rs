@@ -5,6 +5,7 @@
 
 pub mod follow_ups;
 pub mod mutations;
+mod notices;
 pub mod recurrence;
 
 use chrono::NaiveDateTime;

@@ -252,8 +252,11 @@ impl AppointmentMutation {
                         "you schedule your own appointments, or those of the people and locations you plan for",
                     ));
                 }
-                Ok(write::create::<Appointment, _>(tx, caller, row, AppointmentScheduled::of)
-                    .await?)
+                let row =
+                    write::create::<Appointment, _>(tx, caller, row, AppointmentScheduled::of)
+                        .await?;
+                super::notices::changed(tx, caller, &row, "scheduled").await?;
+                Ok(row)
             })
             .await;
         answer(outcome, found)
@@ -304,10 +307,11 @@ impl AppointmentMutation {
                     &mut found,
                 )
                 .await?;
-                Ok::<_, Rejection>(
+                let row =
                     write::update::<Appointment, _>(tx, caller, &before, row, AppointmentMoved::of)
-                        .await?,
-                )
+                        .await?;
+                super::notices::changed(tx, caller, &row, "moved").await?;
+                Ok::<_, Rejection>(row)
             })
             .await;
         answer(outcome, found)
@@ -372,26 +376,28 @@ async fn close(
             if status == AppointmentStatus::Completed {
                 row.completed_at = Some(now);
                 row.follow_up_task_id = super::follow_ups::raise(tx, caller, &before, now).await?;
-                Ok::<_, Rejection>(
-                    write::update::<Appointment, _>(
-                        tx,
-                        caller,
-                        &before,
-                        row,
-                        AppointmentCompleted::of,
-                    )
-                    .await?,
+                let row = write::update::<Appointment, _>(
+                    tx,
+                    caller,
+                    &before,
+                    row,
+                    AppointmentCompleted::of,
                 )
+                .await?;
+                super::notices::changed(tx, caller, &row, "completed").await?;
+                Ok::<_, Rejection>(row)
             } else {
                 row.cancelled_at = Some(now);
-                Ok(write::update::<Appointment, _>(
+                let row = write::update::<Appointment, _>(
                     tx,
                     caller,
                     &before,
                     row,
                     AppointmentCancelled::of,
                 )
-                .await?)
+                .await?;
+                super::notices::changed(tx, caller, &row, "cancelled").await?;
+                Ok(row)
             }
         })
         .await;
