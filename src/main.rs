@@ -217,7 +217,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Serve => serve(app).await,
         Command::Seed { demo } => {
             anyhow::ensure!(demo, "say what to seed: `switchyard seed --demo`");
-            let (accounts, sales, jobs) = seed_demo(&app).await?;
+            let (accounts, sales, jobs, notices, reminders) = seed_demo(&app).await?;
             println!(
                 "Demo company \"Nordic Movers\" (slug: nordic-movers). Accounts (email / password):"
             );
@@ -238,6 +238,10 @@ async fn run() -> anyhow::Result<()> {
                 "Operations: {jobs} jobs over the weeks around today (steps, crews, field updates); \
                  working hours and time off for the crew (crew2..crew6@nordicmovers.example); \
                  a weekly maintenance block and site visits on the calendar."
+            );
+            println!(
+                "Notifications: {notices} (read and unread) for the staff; {reminders} reminders \
+                 due before the jobs ahead; message templates in English and Swedish."
             );
             Ok(())
         }
@@ -391,6 +395,8 @@ async fn seed_demo(
     Vec<(String, String, String)>,
     switchyard_gateway::sales::demo::DemoSummary,
     usize,
+    usize,
+    i64,
 )> {
     let services = app.services();
     anyhow::ensure!(
@@ -400,7 +406,7 @@ async fn seed_demo(
         "the demo company already exists"
     );
     let password = "Demo-Password-2026".to_owned();
-    let (tenant, _) = provision::create_tenant(
+    let (tenant, owner) = provision::create_tenant(
         services,
         "Nordic Movers",
         "nordic-movers",
@@ -524,5 +530,22 @@ async fn seed_demo(
         &visits,
     )
     .await?;
-    Ok((accounts, sales, jobs))
+    let mut staff: Vec<_> = ids
+        .iter()
+        .filter(|(role, _)| **role != BuiltinRole::Client)
+        .map(|(_, user)| *user)
+        .chain(people.iter().copied())
+        .chain([owner])
+        .collect();
+    staff.sort();
+    staff.dedup();
+    let (notices, reminders) = switchyard_gateway::notifications::demo::seed(
+        services,
+        tenant,
+        &staff,
+        id(BuiltinRole::Crew)?,
+        id(BuiltinRole::Dispatcher)?,
+    )
+    .await?;
+    Ok((accounts, sales, jobs, notices, reminders))
 }

@@ -87,6 +87,15 @@ fn operator_commands_work_end_to_end() {
     assert!(out.contains("200 customers"), "{out}");
     assert!(out.contains("Operations: 20 jobs"), "{out}");
     assert!(out.contains("2 bookings from the booking form"), "{out}");
+    // Three notifications for each of the 14 staff; reminders before the staffed jobs ahead.
+    assert!(out.contains("Notifications: 42 (read and unread)"), "{out}");
+    let reminders: usize = out
+        .split("for the staff; ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(reminders >= 6, "{out}");
     let (ok, _, err) = switchyard(&dir, &["seed", "--demo"]);
     assert!(!ok && err.contains("already exists"), "{err}");
 

@@ -5,6 +5,7 @@
 //! through [`raise`] and plan reminders through [`reminders::schedule`], in their own
 //! transactions.
 
+pub mod demo;
 pub mod ids;
 pub mod kinds;
 pub mod messages;

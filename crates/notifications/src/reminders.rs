@@ -156,6 +156,16 @@ pub async fn cancel(
     Ok(())
 }
 
+/// How many reminders of the tenant are still to go out.
+pub async fn pending(conn: &mut Conn<'_>, tenant: TenantId) -> Result<i64, Error> {
+    Ok(db_run!(conn, |c| reminders::table
+        .filter(reminders::tenant_id.eq(tenant))
+        .filter(reminders::sent_at.is_null())
+        .count()
+        .get_result(c)
+        .await)?)
+}
+
 #[derive(QueryableByName)]
 struct Due {
     #[diesel(sql_type = diesel::sql_types::Text)]

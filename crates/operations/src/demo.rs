@@ -122,6 +122,8 @@ pub async fn seed(services: &Services, demo: &DemoCrew) -> anyhow::Result<usize>
                         };
                         write::insert::<CrewMember>(tx, member).await?;
                     }
+                    // Reminders before the jobs still ahead.
+                    crate::crew::notices::plan(tx, &job).await?;
                 }
                 for (n, kind) in [StepKind::Load, StepKind::Drive, StepKind::Unload]
                     .into_iter()
