@@ -551,3 +551,56 @@ backend_test! {
         assert_eq!(data["notifications"]["edges"][3]["node"]["title"], "Survey at Ros cancelled", "{data}");
     }
 }
+
+backend_test! {
+    /// Every root field of notifications, for every built-in role and signed out: everyone
+    /// reaches their own; the log is the administrators' and managers'; templates and reminder
+    /// times are the administrators'.
+    async fn role_matrix_for_every_notifications_field(app: TestApp) {
+        use crate::access::ROLES;
+        let t = sales_tenant(&app, "nmatrix").await;
+        let ghost = switchyard_notifications::ids::NotificationId::new().to_global();
+        let cases: Vec<(&str, &str, Value)> = vec![
+            ("notifications", "{ notifications(first: 1) { totalCount } }", json!({})),
+            ("notification", "query($id: ID!) { notification(id: $id) { id } }", json!({"id": ghost})),
+            ("unreadNotificationCount", "{ unreadNotificationCount }", json!({})),
+            ("markNotificationRead", "mutation($id: ID!) { markNotificationRead(id: $id) { userErrors { code } } }", json!({"id": ghost})),
+            ("markAllNotificationsRead", "mutation { markAllNotificationsRead { marked } }", json!({})),
+            ("notificationPreferences", "{ notificationPreferences { kind } }", json!({})),
+            ("notificationSettings", "{ notificationSettings { language } }", json!({})),
+            ("setNotificationPreference", "mutation { setNotificationPreference(kind: REMINDER, channels: [EMAIL]) { userErrors { code } } }", json!({})),
+            ("setNotificationSettings", "mutation { setNotificationSettings(language: \"not a language\") { userErrors { code } } }", json!({})),
+            ("reminderOffsets", "{ reminderOffsets }", json!({})),
+            ("notificationMessages", "{ notificationMessages(first: 1) { totalCount } }", json!({})),
+            ("messageTemplates", "{ messageTemplates { kind } }", json!({})),
+            ("setMessageTemplate", "mutation { setMessageTemplate(kind: REMINDER, language: \"x\", subject: \"s\", body: \"b\") { userErrors { code } } }", json!({})),
+            ("setReminderOffsets", "mutation { setReminderOffsets(minutes: [1]) { userErrors { code } } }", json!({})),
+        ];
+        let allowed = |field: &str| -> &[&str] {
+            match field {
+                "notificationMessages" => &["owner", "admin", "manager"],
+                "messageTemplates" | "setMessageTemplate" | "setReminderOffsets" => &["owner", "admin"],
+                _ => &ROLES,
+            }
+        };
+        for role in ROLES {
+            let (_, token) = app.user(&t, &format!("{role}-user@nmatrix.example"), &[role], &[t.location]).await;
+            for (field, query, variables) in &cases {
+                let body = app.gql(Some(&token), query, variables.clone()).await;
+                if allowed(field).contains(&role) {
+                    assert!(!matches!(error_code(&body), Some("FORBIDDEN" | "INTERNAL")), "{role} may use {field}: {body}");
+                } else {
+                    assert_eq!(error_code(&body), Some("FORBIDDEN"), "{role} may not use {field}: {body}");
+                    assert!(body["data"][field].is_null(), "{role} {field}: {body}");
+                }
+            }
+        }
+        for (field, query, variables) in &cases {
+            let body = app.gql(None, query, variables.clone()).await;
+            assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{field}: {body}");
+        }
+        // The refused and the invalid wrote nothing the tenant shares.
+        let data = app.ok(&t.owner_token, "{ messageTemplates { kind } reminderOffsets }", json!({})).await;
+        assert_eq!(data, json!({"messageTemplates": [], "reminderOffsets": [1440, 120, 30]}));
+    }
+}
