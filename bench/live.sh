@@ -70,8 +70,14 @@ if [[ ! -d $LIVE_DIR/node_modules/ws ]]; then
 fi
 rm -rf "$OUT" && mkdir -p "$OUT" && cd "$OUT"
 cp "$BIN" ./switchyard && BIN=$OUT/switchyard
-git -C "$ROOT" rev-parse --short HEAD > commit.txt
-{ git -C "$ROOT" status --short | grep -v '^?? bench/' || true; } > uncommitted.txt
+# The commit the binary was built from: BENCH_COMMIT when it was built elsewhere (e.g. from
+# `git archive` of a commit while the work tree is being edited), else this work tree's HEAD.
+if [[ -n ${BENCH_COMMIT:-} ]]; then
+  echo "$BENCH_COMMIT" > commit.txt; : > uncommitted.txt
+else
+  git -C "$ROOT" rev-parse --short HEAD > commit.txt
+  { git -C "$ROOT" status --short | grep -v ' bench/' || true; } > uncommitted.txt
+fi
 
 log "database $DB"
 dropdb --if-exists --force "$DB"

@@ -278,7 +278,7 @@ backend_test! {
         }
         assert_eq!((first["status"].as_str(), first["attempts"].as_i64(), first["recipient"].as_str()), (Some("PENDING"), Some(1), Some("ana@failing.example")), "{first}");
         assert!(first["lastError"].is_string(), "{first}");
-        let mailer = switchyard_notifications::messages::Mailer::from_settings(&app.services.settings).unwrap();
+        let mailer = switchyard_notifications::messages::Senders::from_settings(&app.services.settings).unwrap();
         let deliver = |now: &'static str| {
             let (services, mailer) = (app.services.clone(), mailer.clone());
             async move { switchyard_notifications::messages::deliver_due(&services, &mailer, at(now)).await.unwrap() }
@@ -602,5 +602,110 @@ backend_test! {
         // The refused and the invalid wrote nothing the tenant shares.
         let data = app.ok(&t.owner_token, "{ messageTemplates { kind } reminderOffsets }", json!({})).await;
         assert_eq!(data, json!({"messageTemplates": [], "reminderOffsets": [1440, 120, 30]}));
+    }
+}
+
+/// A text-message provider on a local HTTP server (its own thread and runtime, one per test
+/// process): it keeps each request's bearer token and JSON body, answers `{"id": "sms-N"}`,
+/// and refuses (500) any message to +46700000000.
+/// The requests the SMS provider received: bearer token and JSON body.
+type Texts = Arc<Mutex<Vec<(String, Value)>>>;
+
+fn sms_provider() -> &'static (Texts, u16) {
+    static PROVIDER: OnceLock<(Texts, u16)> = OnceLock::new();
+    PROVIDER.get_or_init(|| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen: Texts = Arc::default();
+        let kept = seen.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let app = axum::Router::new().route(
+                    "/sms",
+                    axum::routing::post(
+                        move |headers: axum::http::HeaderMap,
+                              axum::Json(body): axum::Json<Value>| {
+                            let kept = kept.clone();
+                            async move {
+                                let token = headers
+                                    .get("authorization")
+                                    .and_then(|v| v.to_str().ok())
+                                    .unwrap_or("")
+                                    .to_owned();
+                                let refused = body["to"] == "+46700000000";
+                                let mut kept = kept.lock().unwrap();
+                                kept.push((token, body));
+                                if refused {
+                                    (
+                                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                                        axum::Json(json!({"error": "carrier down"})),
+                                    )
+                                } else {
+                                    (
+                                        axum::http::StatusCode::OK,
+                                        axum::Json(json!({"id": format!("sms-{}", kept.len())})),
+                                    )
+                                }
+                            }
+                        },
+                    ),
+                );
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        (seen, port)
+    })
+}
+
+backend_test! {
+    async fn text_messages_go_to_the_sms_provider_and_a_refused_one_waits_for_its_retry(app: TestApp, |c: &mut switchyard_gateway::Config| {
+        c.domains.set(switchyard_notifications::messages::SMS_URL, format!("http://127.0.0.1:{}/sms", sms_provider().1));
+        c.domains.set(switchyard_notifications::messages::SMS_TOKEN, "sms-secret");
+    }) {
+        let t = sales_tenant(&app, "texts").await;
+        let (ana, ana_token) = app.user(&t, "ana@texts.example", &["crew"], &[t.location]).await;
+        let (bo, bo_token) = app.user(&t, "bo@texts.example", &["crew"], &[t.location]).await;
+        const SETTINGS: &str = "mutation($phone: String) { setNotificationSettings(phone: $phone) { settings { phone } userErrors { field code } } }";
+        let data = app.ok(&ana_token, SETTINGS, json!({"phone": "0701234567"})).await;
+        assert_eq!(user_errors(&data["setNotificationSettings"]), vec![("phone".to_owned(), "INVALID_FORMAT".to_owned())]);
+        let data = app.ok(&ana_token, SETTINGS, json!({"phone": "+46 70-123 45 67"})).await;
+        assert_eq!(data["setNotificationSettings"]["settings"]["phone"], "+46701234567", "{data}");
+        app.ok(&bo_token, SETTINGS, json!({"phone": "+46700000000"})).await;
+        for token in [&ana_token, &bo_token] {
+            let data = app.ok(token, "mutation { setNotificationPreference(kind: JOB_ASSIGNED, channels: [SMS]) { userErrors { code } } }", json!({})).await;
+            assert_eq!(data["setNotificationPreference"]["userErrors"], json!([]));
+        }
+        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        for person in [ana, bo] {
+            app.ok(&t.owner_token, ASSIGN, json!({"job": job, "user": person.to_global()})).await;
+        }
+        // The provider got both, with the token; Ana's went out, Bo's was refused and waits.
+        const LOG: &str = "query { notificationMessages(first: 10) { edges { node { channel recipient status attempts providerId lastError user { id } } } } }";
+        let mut log = Value::Null;
+        for _ in 0..100 {
+            log = app.ok(&t.owner_token, LOG, json!({})).await;
+            if log["notificationMessages"]["edges"].as_array().unwrap().iter().all(|e| e["node"]["attempts"] == 1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let edges = log["notificationMessages"]["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), 2, "SMS only, no email: {log}");
+        let of = |user: switchyard_kernel::UserId| edges.iter().find(|e| e["node"]["user"]["id"] == json!(user.to_global())).unwrap()["node"].clone();
+        let (sent, waiting) = (of(ana), of(bo));
+        assert_eq!((sent["channel"].as_str(), sent["recipient"].as_str(), sent["status"].as_str()), (Some("SMS"), Some("+46701234567"), Some("SENT")), "{log}");
+        assert!(sent["providerId"].as_str().unwrap().starts_with("sms-"), "{log}");
+        assert_eq!((waiting["status"].as_str(), waiting["attempts"].as_i64()), (Some("PENDING"), Some(1)), "{log}");
+        assert!(waiting["lastError"].as_str().unwrap().contains("500"), "{log}");
+        let seen = sms_provider().0.lock().unwrap().clone();
+        let to_ana = seen.iter().find(|(_, body)| body["to"] == "+46701234567").unwrap();
+        assert_eq!(to_ana.0, "Bearer sms-secret");
+        assert!(to_ana.1["body"].as_str().unwrap().starts_with("You are on the job at Storgatan 1"), "{seen:?}");
     }
 }

@@ -24,6 +24,9 @@ switchyard_kernel::text_enum! {
     pub enum Channel {
         /// To the person's email address, through SMTP.
         Email = "EMAIL",
+        /// A text message to the phone number in the person's notification settings, through
+        /// the SMS provider.
+        Sms = "SMS",
     }
 }
 

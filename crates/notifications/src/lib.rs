@@ -59,11 +59,11 @@ pub fn module() -> Module {
         events: &[notice::SPECS],
         payloads: &[&[notice::NotificationData::SPEC]],
         jobs: |services, settings, shutdown| {
-            let mailer = messages::Mailer::from_settings(settings)?;
+            let senders = messages::Senders::from_settings(settings)?;
             Ok(vec![
                 messages::spawn(
                     services.clone(),
-                    mailer,
+                    senders,
                     settings.secs(messages::DELIVERY_POLL_SECS)?,
                     shutdown.clone(),
                 ),
@@ -84,6 +84,16 @@ pub fn module() -> Module {
                 key: messages::MAIL_FROM,
                 default: "Switchyard <noreply@localhost>",
                 description: "The sender of notification email.",
+            },
+            Setting {
+                key: messages::SMS_URL,
+                default: "",
+                description: "The SMS provider's endpoint: text messages are POSTed there as JSON `{to, body}` with the bearer token; empty: text messages wait, PENDING.",
+            },
+            Setting {
+                key: messages::SMS_TOKEN,
+                default: "",
+                description: "The bearer token the SMS provider is called with.",
             },
             Setting {
                 key: messages::DELIVERY_POLL_SECS,

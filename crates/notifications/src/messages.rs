@@ -1,4 +1,5 @@
-//! Messages on channels other than in-app (email through SMTP), and their log.
+//! Messages on channels other than in-app (email through SMTP, text messages through an SMS
+//! provider), and their log.
 //!
 //! [`raise`](crate::raise) queues a message in the notification's transaction; the delivery
 //! worker sends it after commit. A message is claimed before it is sent (`claimed_until`, with
@@ -37,6 +38,10 @@ pub const MAIL_FROM: &str = "mail_from";
 pub const DELIVERY_POLL_SECS: &str = "notification_delivery_poll_secs";
 /// Tries before a message is FAILED.
 pub const MAX_ATTEMPTS: &str = "notification_max_attempts";
+/// The SMS provider's endpoint (see [`HttpSms`]); empty: text messages wait.
+pub const SMS_URL: &str = "sms_url";
+/// The bearer token the SMS provider is called with.
+pub const SMS_TOKEN: &str = "sms_token";
 
 /// How long a claim keeps other processes off a message.
 const CLAIM: chrono::Duration = chrono::Duration::seconds(120);
@@ -108,17 +113,59 @@ pub fn log_scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
     })
 }
 
-/// Sends email through SMTP.
+/// Sends text messages.
+#[async_trait::async_trait]
+pub trait SmsProvider: Send + Sync {
+    /// Sends `body` to `to` (E.164); answers the provider's id for the message.
+    async fn send(&self, to: &str, body: &str) -> anyhow::Result<String>;
+}
+
+/// An SMS provider over HTTP: `POST <url>` with `{"to": "+46…", "body": "…"}` as JSON and
+/// `Authorization: Bearer <token>`; a 2xx answer is accepted, its JSON `id` (or its text) is
+/// the provider id. Most providers take this shape, or a small relay gives it to them.
+pub struct HttpSms {
+    client: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+#[async_trait::async_trait]
+impl SmsProvider for HttpSms {
+    async fn send(&self, to: &str, body: &str) -> anyhow::Result<String> {
+        let response = self
+            .client
+            .post(&self.url)
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({"to": to, "body": body}))
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        anyhow::ensure!(status.is_success(), "the SMS provider answered {status}");
+        Ok(serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_owned))
+            .unwrap_or(text)
+            .chars()
+            .take(200)
+            .collect())
+    }
+}
+
+/// What sends messages: email through SMTP, text messages through the SMS provider. A channel
+/// without its sender configured leaves its messages waiting, PENDING.
 #[derive(Clone)]
-pub struct Mailer {
+pub struct Senders {
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Mailbox,
+    sms: Option<std::sync::Arc<dyn SmsProvider>>,
     max_attempts: i32,
 }
 
-impl Mailer {
-    /// From the `smtp_url`, `mail_from` and `notification_max_attempts` settings.
-    pub fn from_settings(settings: &Settings) -> anyhow::Result<Mailer> {
+impl Senders {
+    /// From the `smtp_url`, `mail_from`, `sms_url`, `sms_token` and
+    /// `notification_max_attempts` settings.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Senders> {
         let from: Mailbox = settings
             .get(MAIL_FROM)
             .unwrap_or("Switchyard <noreply@localhost>")
@@ -131,19 +178,57 @@ impl Mailer {
         } else {
             Some(smtp(url)?)
         };
-        Ok(Mailer {
+        let sms_url = settings.get(SMS_URL).unwrap_or("").trim();
+        let sms: Option<std::sync::Arc<dyn SmsProvider>> = if sms_url.is_empty() {
+            None
+        } else {
+            anyhow::ensure!(
+                sms_url.starts_with("http://") || sms_url.starts_with("https://"),
+                "{SMS_URL} must be an http(s) URL"
+            );
+            Some(std::sync::Arc::new(HttpSms {
+                client: reqwest::Client::builder()
+                    .timeout(Duration::from_secs(20))
+                    .build()?,
+                url: sms_url.to_owned(),
+                token: settings.get(SMS_TOKEN).unwrap_or("").to_owned(),
+            }))
+        };
+        Ok(Senders {
             transport,
             from,
+            sms,
             max_attempts,
         })
     }
 
-    /// Whether email goes out at all.
-    pub fn enabled(&self) -> bool {
-        self.transport.is_some()
+    /// The channels that go out.
+    pub fn enabled(&self) -> Vec<Channel> {
+        let mut on = Vec::new();
+        if self.transport.is_some() {
+            on.push(Channel::Email);
+        }
+        if self.sms.is_some() {
+            on.push(Channel::Sms);
+        }
+        on
     }
 
-    async fn send(&self, to: &str, subject: &str, body: &str) -> anyhow::Result<String> {
+    async fn send(&self, message: &Claimed) -> anyhow::Result<String> {
+        match Channel::parse(&message.channel) {
+            Some(Channel::Email) => {
+                self.email(&message.recipient, &message.subject, &message.body)
+                    .await
+            }
+            Some(Channel::Sms) => match &self.sms {
+                Some(sms) => sms.send(&message.recipient, &message.body).await,
+                None => anyhow::bail!("no SMS provider is configured"),
+            },
+            None => anyhow::bail!("unknown channel {}", message.channel),
+        }
+    }
+
+    async fn email(&self, to: &str, subject: &str, body: &str) -> anyhow::Result<String> {
         let transport = self
             .transport
             .as_ref()
@@ -191,6 +276,8 @@ struct Claimed {
     #[diesel(sql_type = diesel::sql_types::Text)]
     id: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
+    channel: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     recipient: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
     subject: String,
@@ -204,26 +291,25 @@ struct Claimed {
 /// returns how many went out.
 pub async fn deliver_due(
     services: &Services,
-    mailer: &Mailer,
+    senders: &Senders,
     now: NaiveDateTime,
 ) -> Result<usize, Error> {
-    // Without a server, messages wait (PENDING) rather than fail.
-    if !mailer.enabled() {
+    // A channel without its sender leaves its messages waiting (PENDING) rather than failing.
+    let channels = senders.enabled();
+    if channels.is_empty() {
         return Ok(0);
     }
     let mut sent = 0;
     loop {
-        let claimed = claim(services, now).await?;
+        let claimed = claim(services, &channels, now).await?;
         if claimed.is_empty() {
             return Ok(sent);
         }
         let fetched = claimed.len();
         for message in claimed {
-            let outcome = mailer
-                .send(&message.recipient, &message.subject, &message.body)
-                .await;
+            let outcome = senders.send(&message).await;
             sent += usize::from(outcome.is_ok());
-            settle(services, mailer, &message, outcome, now).await?;
+            settle(services, senders, &message, outcome, now).await?;
         }
         if (fetched as i64) < BATCH {
             return Ok(sent);
@@ -231,7 +317,11 @@ pub async fn deliver_due(
     }
 }
 
-async fn claim(services: &Services, now: NaiveDateTime) -> Result<Vec<Claimed>, Error> {
+async fn claim(
+    services: &Services,
+    channels: &[Channel],
+    now: NaiveDateTime,
+) -> Result<Vec<Claimed>, Error> {
     let mut sql = Sql::new("UPDATE notification_messages SET claimed_until = ");
     sql.bind(now + CLAIM)
         .push(
@@ -239,12 +329,14 @@ async fn claim(services: &Services, now: NaiveDateTime) -> Result<Vec<Claimed>, 
              AND next_attempt_at <= ",
         )
         .bind(now)
+        .push(" AND channel")
+        .is_in(channels.iter().map(|c| c.as_str()))
         .push(" AND (claimed_until IS NULL OR claimed_until < ")
         .bind(now)
         .push(") ORDER BY next_attempt_at LIMIT ")
         .bind(BATCH)
         .either(Sql::new(" FOR UPDATE SKIP LOCKED"), Sql::new(""))
-        .push(") RETURNING id, recipient, subject, body, attempts");
+        .push(") RETURNING id, channel, recipient, subject, body, attempts");
     let mut pooled = services.db.write().await?;
     let mut conn = pooled.conn();
     Ok(Sql::load(&sql, &mut conn).await?)
@@ -252,7 +344,7 @@ async fn claim(services: &Services, now: NaiveDateTime) -> Result<Vec<Claimed>, 
 
 async fn settle(
     services: &Services,
-    mailer: &Mailer,
+    senders: &Senders,
     message: &Claimed,
     outcome: anyhow::Result<String>,
     now: NaiveDateTime,
@@ -276,7 +368,7 @@ async fn settle(
         }
         Err(error) => {
             tracing::warn!(message = %message.id, attempts, %error, "a message was not sent");
-            let status = if attempts >= mailer.max_attempts {
+            let status = if attempts >= senders.max_attempts {
                 MessageStatus::Failed
             } else {
                 MessageStatus::Pending
@@ -301,7 +393,7 @@ async fn settle(
 /// `interval` for retries.
 pub fn spawn(
     services: Services,
-    mailer: Mailer,
+    senders: Senders,
     interval: Duration,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
@@ -310,7 +402,7 @@ pub fn spawn(
     tokio::spawn(async move {
         loop {
             if let Err(error) =
-                deliver_due(&services, &mailer, switchyard_kernel::time::now()).await
+                deliver_due(&services, &senders, switchyard_kernel::time::now()).await
             {
                 tracing::warn!(?error, "message delivery failed; will retry");
             }

@@ -138,29 +138,46 @@ pub async fn raise(
     }
     switchyard_kernel::events::emit(tx, caller, &NotificationRaised::of(&row)).await?;
     let channels = preferences::channels(tx, tenant, notice.user, notice.kind).await?;
-    if channels.contains(&Channel::Email) {
-        let person = preferences::person(tx, tenant, notice.user).await?;
-        let link = match (&row.subject_type, &row.subject_id) {
-            (Some(ty), Some(id)) => format!("{ty} {id}"),
-            _ => String::new(),
+    if channels.is_empty() {
+        return Ok(Some(row.id));
+    }
+    let person = preferences::person(tx, tenant, notice.user).await?;
+    let link = match (&row.subject_type, &row.subject_id) {
+        (Some(ty), Some(id)) => format!("{ty} {id}"),
+        _ => String::new(),
+    };
+    let vars = [
+        ("name", name.as_str()),
+        ("title", row.title.as_str()),
+        ("body", row.body.as_str()),
+        ("link", link.as_str()),
+    ];
+    let (subject, body) =
+        templates::render(tx, tenant, notice.kind, &person.language, &vars).await?;
+    let at = person.send_at(now);
+    for channel in channels {
+        let (recipient, body) = match channel {
+            Channel::Email => (email.clone(), body.clone()),
+            // A text message is short: the subject and the notification's own body.
+            Channel::Sms => match &person.phone {
+                Some(phone) => (
+                    phone.clone(),
+                    format!("{subject}. {}", row.body)
+                        .chars()
+                        .take(320)
+                        .collect(),
+                ),
+                None => continue,
+            },
         };
-        let vars = [
-            ("name", name.as_str()),
-            ("title", row.title.as_str()),
-            ("body", row.body.as_str()),
-            ("link", link.as_str()),
-        ];
-        let (subject, body) =
-            templates::render(tx, tenant, notice.kind, &person.language, &vars).await?;
-        let at = person.send_at(now);
         let message = (
             notification_messages::id.eq(MessageId::new()),
             notification_messages::tenant_id.eq(tenant),
             notification_messages::notification_id.eq(row.id),
             notification_messages::user_id.eq(notice.user),
-            notification_messages::channel.eq(Channel::Email.as_str()),
-            notification_messages::recipient.eq(email),
-            notification_messages::subject.eq(subject),
+            notification_messages::channel.eq(channel.as_str()),
+            notification_messages::recipient.eq(recipient),
+            notification_messages::subject.eq(&subject),
             notification_messages::body.eq(body),
             notification_messages::status.eq(MessageStatus::Pending.as_str()),
             notification_messages::attempts.eq(0),

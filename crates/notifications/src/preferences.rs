@@ -37,6 +37,8 @@ pub struct NotificationSettings {
     /// end; in-app notifications arrive as ever.
     pub quiet_starts: Option<String>,
     pub quiet_ends: Option<String>,
+    /// Where text messages go (E.164, `+46701234567`); none: no SMS.
+    pub phone: Option<String>,
 }
 
 payload!(
@@ -52,6 +54,7 @@ payload!(
 /// A person's settings as raising a notification needs them.
 pub(crate) struct Person {
     pub language: String,
+    pub phone: Option<String>,
     quiet: Option<(NaiveTime, NaiveTime)>,
     zone: Tz,
 }
@@ -139,6 +142,7 @@ pub(crate) async fn person(
     };
     Ok(Person {
         language: settings.language,
+        phone: settings.phone,
         quiet,
         zone,
     })
@@ -149,28 +153,31 @@ async fn stored(
     tenant: TenantId,
     user: UserId,
 ) -> Result<NotificationSettings, Error> {
-    let row: Option<(String, Option<String>, Option<String>)> =
-        db_run!(conn, |c| notification_settings::table
-            .filter(notification_settings::tenant_id.eq(tenant))
-            .filter(notification_settings::user_id.eq(user))
-            .select((
-                notification_settings::language,
-                notification_settings::quiet_starts,
-                notification_settings::quiet_ends
-            ))
-            .first(c)
-            .await
-            .optional())?;
+    type Stored = (String, Option<String>, Option<String>, Option<String>);
+    let row: Option<Stored> = db_run!(conn, |c| notification_settings::table
+        .filter(notification_settings::tenant_id.eq(tenant))
+        .filter(notification_settings::user_id.eq(user))
+        .select((
+            notification_settings::language,
+            notification_settings::quiet_starts,
+            notification_settings::quiet_ends,
+            notification_settings::phone
+        ))
+        .first(c)
+        .await
+        .optional())?;
     Ok(match row {
-        Some((language, quiet_starts, quiet_ends)) => NotificationSettings {
+        Some((language, quiet_starts, quiet_ends, phone)) => NotificationSettings {
             language,
             quiet_starts,
             quiet_ends,
+            phone,
         },
         None => NotificationSettings {
             language: "en".into(),
             quiet_starts: None,
             quiet_ends: None,
+            phone: None,
         },
     })
 }
@@ -317,16 +324,37 @@ impl PreferenceMutation {
         #[graphql(default_with = "String::from(\"en\")")] language: String,
         quiet_starts: Option<String>,
         quiet_ends: Option<String>,
+        #[graphql(desc = "Where text messages go, E.164 (`+46701234567`).")] phone: Option<String>,
     ) -> async_graphql::Result<NotificationSettingsPayload> {
         let caller = ctx.caller()?;
         let user = caller
             .user_id()
             .ok_or_else(|| Error::forbidden("only people have notifications"))?;
         let language = language.trim().to_owned();
+        let phone = phone
+            .map(|p| {
+                p.chars()
+                    .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+                    .collect::<String>()
+            })
+            .filter(|p| !p.is_empty());
         let outcome = ctx
             .mutate(async |tx| {
                 let mut check = Check::new();
                 check_language(&mut check, "language", &language);
+                if let Some(phone) = &phone {
+                    let digits = phone.strip_prefix('+').unwrap_or("");
+                    if !(8..=15).contains(&digits.len())
+                        || !digits.chars().all(|c| c.is_ascii_digit())
+                        || digits.starts_with('0')
+                    {
+                        check.add(
+                            "phone",
+                            UserErrorCode::InvalidFormat,
+                            "must be an international number such as +46701234567",
+                        );
+                    }
+                }
                 let mut quiet = None;
                 match (&quiet_starts, &quiet_ends) {
                     (None, None) => {}
@@ -383,6 +411,7 @@ impl PreferenceMutation {
                     notification_settings::language.eq(&language),
                     notification_settings::quiet_starts.eq(&starts),
                     notification_settings::quiet_ends.eq(&ends),
+                    notification_settings::phone.eq(&phone),
                 );
                 db_run!(tx, |c| diesel::insert_into(notification_settings::table)
                     .values(row)
@@ -392,6 +421,7 @@ impl PreferenceMutation {
                     language: language.clone(),
                     quiet_starts: starts,
                     quiet_ends: ends,
+                    phone: phone.clone(),
                 })
             })
             .await;
@@ -414,6 +444,7 @@ mod tests {
     fn quiet_hours_hold_messages_until_they_end_in_the_persons_zone() {
         let person = Person {
             language: "en".into(),
+            phone: None,
             quiet: Some((clock("22:00").expect("time"), clock("07:00").expect("time"))),
             zone: chrono_tz::Europe::Stockholm,
         };

@@ -53,6 +53,7 @@ diesel::table! {
         tenant_id -> Text,
         user_id -> Text,
         language -> Text,
+        phone -> Nullable<Text>,
         quiet_starts -> Nullable<Text>,
         quiet_ends -> Nullable<Text>,
     }

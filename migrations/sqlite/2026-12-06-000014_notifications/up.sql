@@ -53,11 +53,13 @@ CREATE TABLE notification_preferences (
     PRIMARY KEY (tenant_id, user_id, kind)
 );
 
--- A person's language and quiet hours ('22:00'-'07:00', in their location's zone).
+-- A person's language, quiet hours ('22:00'-'07:00', in their location's zone) and the phone
+-- number text messages go to (E.164).
 CREATE TABLE notification_settings (
     tenant_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
     language TEXT NOT NULL DEFAULT 'en',
+    phone TEXT,
     quiet_starts TEXT,
     quiet_ends TEXT,
     PRIMARY KEY (tenant_id, user_id)
