@@ -6,8 +6,9 @@
 #
 #   BENCH_SKIP_BUILD=1 bash bench/live.sh
 #
-# Each run (BENCH_LIVE_RUNS, "subscribers:processes" pairs; processes 1, 2 or sqlite) starts
-# fresh servers, then bench/live/live.js (Node.js, the `ws` package, one process for every
+# Each run (BENCH_LIVE_RUNS, "subscribers:processes[:interval_ms[:mutations]]"; processes 1, 2
+# or sqlite, a SQLite copy of the same data; interval and count default to
+# BENCH_LIVE_INTERVAL_MS and BENCH_LIVE_MUTATIONS) starts fresh servers, then bench/live/live.js (Node.js, the `ws` package, one process for every
 # subscriber and the mutator, one clock) connects the subscribers (half on each server with two
 # processes; the mutations go to the first), waits until all are live (a warm-up change that
 # every one of them must receive), measures an idle window, and sends BENCH_LIVE_MUTATIONS
@@ -79,6 +80,12 @@ else
   { git -C "$ROOT" status --short | grep -v ' bench/' || true; } > uncommitted.txt
 fi
 
+most=$MUTATIONS # jobs needed: one per mutation of the longest run, and the warm-up's
+for spec in $RUNS; do
+  IFS=: read -r _ _ _ m <<< "$spec"
+  if [[ -n $m ]] && (( m > most )); then most=$m; fi
+done
+
 log "database $DB"
 dropdb --if-exists --force "$DB"
 createdb "$DB"
@@ -87,7 +94,7 @@ createdb "$DB"
 psql_q -v slug=live -v owner_email=owner@live.example -v crew=20 -v days=0 -v week_jobs=0 \
   -f "$BENCH_DIR/sql/schedule.sql"
 psql_q -v slug=live -v owner_email=owner@live.example -v dispatchers="$DISPATCHERS" \
-  -v jobs=$((MUTATIONS + 1)) -f "$LIVE_DIR/live.sql"
+  -v jobs=$((most + 1)) -f "$LIVE_DIR/live.sql"
 psql_q -c 'VACUUM ANALYZE'
 
 log "tokens: owner (the mutator) and $DISPATCHERS dispatchers (the subscribers)"
@@ -124,9 +131,13 @@ start_server() { # name url
 }
 
 for spec in $RUNS; do
-  n=${spec%%:*}
-  kind=${spec#*:}
+  IFS=: read -r n kind interval mutations <<< "$spec"
+  interval=${interval:-$INTERVAL_MS}
+  mutations=${mutations:-$MUTATIONS}
   label="$n-$kind"
+  if [[ $interval != "$INTERVAL_MS" || $mutations != "$MUTATIONS" ]]; then
+    label="$label-${mutations}x${interval}ms"
+  fi
   PORTS=()
   case $kind in
     1) start_server "$label" "$PG_URL" ;;
@@ -143,7 +154,7 @@ for spec in $RUNS; do
       -H "authorization: Bearer $(cat token-owner.txt)" --data '{"query":"{ me { id } }"}' >/dev/null
   done
   sleep 1
-  python3 - "$label" "$n" "$load" "${PORTS[*]}" "${PIDS[*]}" "$MUTATIONS" "$INTERVAL_MS" "$IDLE_MS" <<'PY'
+  python3 - "$label" "$n" "$load" "${PORTS[*]}" "${PIDS[*]}" "$mutations" "$interval" "$IDLE_MS" <<'PY'
 import base64, json, os, sys
 label, n, load, ports, pids, mutations, interval, idle = sys.argv[1:]
 g = lambda kind, uuid: base64.urlsafe_b64encode(f"{kind}:{uuid}".encode()).decode().rstrip("=")
@@ -158,7 +169,7 @@ json.dump({
     "mutatorToken": open("token-owner.txt").read().strip(),
     "locationId": g("Location", open("location.txt").read().strip()),
     "from": "2027-01-11T00:00:00Z", "to": "2027-01-18T00:00:00Z",
-    "jobs": jobs[:int(mutations)], "warmupJob": jobs[int(mutations)],
+    "jobs": jobs[:int(mutations)], "warmupJob": jobs[-1],
     "mutations": int(mutations), "intervalMs": int(interval), "connectConcurrency": 50,
     "settleMs": 3000, "idleMs": int(idle), "drainQuietMs": 10000, "drainMaxMs": 120000,
     "poolSize": int(os.environ["SWITCHYARD_DB_POOL_SIZE"]),

@@ -39,6 +39,20 @@ function cpuMs(pid) { // utime + stime of the process (all its threads)
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / cfg.clkTck;
 }
+// CPU time of every PostgreSQL process (the pool's backends live through a run).
+function dbCpuMs() {
+  let total = 0;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let s;
+    try { s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { continue; }
+    if (s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')) !== 'postgres') continue;
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    total += ((Number(f[11]) + Number(f[12])) * 1000) / cfg.clkTck;
+  }
+  return total;
+}
+const clientCpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const rssAll = () => cfg.pids.map(rssKb);
 const cpuAll = () => cfg.pids.map(cpuMs);
 const sum = (a) => a.reduce((x, y) => x + y, 0);
@@ -224,6 +238,7 @@ async function main() {
 
   // Idle: memory, CPU and SQL of idle subscribers.
   let cpu = cpuAll();
+  let db = dbCpuMs();
   let mm = await metrics();
   const ti = performance.now();
   await sleep(cfg.idleMs);
@@ -234,6 +249,7 @@ async function main() {
   result.idle = {
     seconds: idleS,
     server_cpu_ms_per_s: sum(cpuIdle) / idleS,
+    db_cpu_ms_per_s: (dbCpuMs() - db) / idleS,
     statements_per_s: sum(mIdle.map((x, k) => x.statements - mm[k].statements)) / idleS,
     messages: sum(subs.map((s) => take(s).length)),
   };
@@ -241,6 +257,8 @@ async function main() {
 
   // Measured mutations.
   cpu = cpuAll();
+  db = dbCpuMs();
+  const client = clientCpuMs();
   mm = await metrics();
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
@@ -270,6 +288,8 @@ async function main() {
   loop.disable();
   const measuredS = (performance.now() - tm) / 1000;
   const cpuRun = cpuAll().map((c, k) => c - cpu[k]);
+  const dbRun = dbCpuMs() - db;
+  const clientRun = clientCpuMs() - client;
   const mRun = await metrics();
   result.rss_after_kb = rssAll();
 
@@ -329,6 +349,10 @@ async function main() {
     mutation_failed: answers.filter((a) => a.problems).length,
     server_cpu_ms: cpuRun,
     server_cpu_ms_per_delivery: lat.length ? sum(cpuRun) / lat.length : null,
+    db_cpu_ms: dbRun,
+    db_cpu_ms_per_delivery: lat.length ? dbRun / lat.length : null,
+    client_cpu_ms: clientRun,
+    client_cpu_ms_per_delivery: lat.length ? clientRun / lat.length : null,
     statements: sum(mRun.map((x, k) => x.statements - mm[k].statements)),
     client_event_loop_delay_ms: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
   };
