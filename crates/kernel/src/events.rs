@@ -496,24 +496,24 @@ impl Dispatcher {
     }
 
     async fn claim(&self) -> Result<Vec<OutboxRow>, Error> {
+        use crate::db::sql::{Sql, claim};
         let now = crate::time::now();
-        let mut sql = crate::db::sql::Sql::new("UPDATE outbox SET next_attempt_at = ");
-        sql.bind(now + LEASE)
-            .push(" WHERE id IN (SELECT id FROM outbox WHERE dispatched_at IS NULL AND next_attempt_at <= ")
-            .bind(now)
-            .push(" ORDER BY id LIMIT ")
-            .bind(BATCH)
-            .either(
-                crate::db::sql::Sql::new(" FOR UPDATE SKIP LOCKED"),
-                crate::db::sql::Sql::new(""),
-            )
-            .push(
-                ") RETURNING id, tenant_id, event_type, event_version, aggregate_type, \
-                 aggregate_id, payload, actor_id, created_at, attempts",
-            );
+        // The lease is `next_attempt_at` itself: a claimed event is not due until it ends.
+        let mut due = Sql::new("dispatched_at IS NULL AND next_attempt_at <= ");
+        due.bind(now);
+        let sql = claim(
+            "outbox",
+            "next_attempt_at",
+            now + LEASE,
+            &due,
+            "id",
+            BATCH,
+            "id, tenant_id, event_type, event_version, aggregate_type, aggregate_id, payload, \
+             actor_id, created_at, attempts",
+        );
         let mut pooled = self.db.write().await?;
         let mut conn = pooled.conn();
-        Ok(crate::db::sql::Sql::load(&sql, &mut conn).await?)
+        Ok(Sql::load(&sql, &mut conn).await?)
     }
 
     async fn run_handlers(&self, event: &Event) -> anyhow::Result<()> {

@@ -17,10 +17,8 @@ use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use switchyard_identity::User;
-use switchyard_kernel::access::{Caller, RowScope};
-use switchyard_kernel::db::sql::Sql;
+use switchyard_kernel::db::sql::{self, Sql};
 use switchyard_kernel::module::Settings;
-use switchyard_kernel::read::Expr;
 use switchyard_kernel::{Error, Services, UserId, db_run};
 use tokio_util::sync::CancellationToken;
 
@@ -53,7 +51,7 @@ switchyard_kernel::aggregate! {
         table = crate::schema::notification_messages,
         id = MessageId,
         read = MESSAGE_LOG_READ,
-        scope = crate::messages::log_scope,
+        scope = switchyard_identity::locations::people_scope,
         order(created_at, desc),
         list(name = notification_messages, doc = "The messages sent for notifications, newest first: channel, recipient, status, provider id."),
     )]
@@ -86,31 +84,6 @@ switchyard_kernel::aggregate! {
         created_at: NaiveDateTime,
         sent_at: Option<NaiveDateTime>,
     }
-}
-
-/// The log's rows `caller` reaches: all at `tenant`, the people of its locations at
-/// `location`, its own at `own`.
-pub fn log_scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
-    Ok(match caller.row_scope(permission)? {
-        RowScope::Tenant => Expr::True,
-        RowScope::Own(user) => {
-            let mut sql = Sql::new("t.user_id = ");
-            sql.bind(user.to_string());
-            Expr::Sql(sql)
-        }
-        RowScope::Location { user, locations } => {
-            let mut sql = Sql::new("(t.user_id = ");
-            sql.bind(user.to_string()).push(" OR ");
-            switchyard_identity::locations::push_users_of(
-                &mut sql,
-                "t.user_id",
-                caller.tenant_id,
-                &locations,
-            );
-            sql.push(")");
-            Expr::Sql(sql)
-        }
-    })
 }
 
 /// Sends text messages.
@@ -322,21 +295,22 @@ async fn claim(
     channels: &[Channel],
     now: NaiveDateTime,
 ) -> Result<Vec<Claimed>, Error> {
-    let mut sql = Sql::new("UPDATE notification_messages SET claimed_until = ");
-    sql.bind(now + CLAIM)
-        .push(
-            " WHERE id IN (SELECT id FROM notification_messages WHERE status = 'PENDING' \
-             AND next_attempt_at <= ",
-        )
-        .bind(now)
+    let mut due = Sql::new("status = 'PENDING' AND next_attempt_at <= ");
+    due.bind(now)
         .push(" AND channel")
         .is_in(channels.iter().map(|c| c.as_str()))
         .push(" AND (claimed_until IS NULL OR claimed_until < ")
         .bind(now)
-        .push(") ORDER BY next_attempt_at LIMIT ")
-        .bind(BATCH)
-        .either(Sql::new(" FOR UPDATE SKIP LOCKED"), Sql::new(""))
-        .push(") RETURNING id, channel, recipient, subject, body, attempts");
+        .push(")");
+    let sql = sql::claim(
+        "notification_messages",
+        "claimed_until",
+        now + CLAIM,
+        &due,
+        "next_attempt_at",
+        BATCH,
+        "id, channel, recipient, subject, body, attempts",
+    );
     let mut pooled = services.db.write().await?;
     let mut conn = pooled.conn();
     Ok(Sql::load(&sql, &mut conn).await?)

@@ -12,7 +12,7 @@ use async_graphql::{Context, ID, Object};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use switchyard_kernel::db::sql::Sql;
+use switchyard_kernel::db::sql::{self, Sql};
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::validate::Check;
 use switchyard_kernel::{
@@ -206,19 +206,20 @@ pub async fn sweep(services: &Services, now: NaiveDateTime) -> Result<usize, Err
 }
 
 async fn claim(services: &Services, now: NaiveDateTime) -> Result<Vec<Due>, Error> {
-    let mut sql = Sql::new("UPDATE reminders SET claimed_until = ");
-    sql.bind(now + CLAIM)
-        .push(" WHERE id IN (SELECT id FROM reminders WHERE sent_at IS NULL AND due_at <= ")
-        .bind(now)
+    let mut due = Sql::new("sent_at IS NULL AND due_at <= ");
+    due.bind(now)
         .push(" AND (claimed_until IS NULL OR claimed_until < ")
         .bind(now)
-        .push(") ORDER BY due_at LIMIT ")
-        .bind(BATCH)
-        .either(Sql::new(" FOR UPDATE SKIP LOCKED"), Sql::new(""))
-        .push(
-            ") RETURNING id, tenant_id, subject_type, subject_id, user_id, lead_minutes, \
-             starts_at, title",
-        );
+        .push(")");
+    let sql = sql::claim(
+        "reminders",
+        "claimed_until",
+        now + CLAIM,
+        &due,
+        "due_at",
+        BATCH,
+        "id, tenant_id, subject_type, subject_id, user_id, lead_minutes, starts_at, title",
+    );
     let mut pooled = services.db.write().await?;
     let mut conn = pooled.conn();
     Ok(Sql::load(&sql, &mut conn).await?)

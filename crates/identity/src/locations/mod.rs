@@ -106,6 +106,29 @@ pub fn push_users_of(
         .push(")");
 }
 
+/// The row scope of records that belong to a person (`t.user_id`): the caller's own at
+/// `own`, also those of the people of its locations at `location`, all at `tenant`. Time
+/// off, the message log and the like follow it.
+pub fn people_scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
+    use switchyard_kernel::access::RowScope;
+    use switchyard_kernel::db::sql::Sql;
+    Ok(match caller.row_scope(permission)? {
+        RowScope::Tenant => Expr::True,
+        RowScope::Own(user) => {
+            let mut sql = Sql::new("t.user_id = ");
+            sql.bind(user.to_string());
+            Expr::Sql(sql)
+        }
+        RowScope::Location { user, locations } => {
+            let mut sql = Sql::new("(t.user_id = ");
+            sql.bind(user.to_string()).push(" OR ");
+            push_users_of(&mut sql, "t.user_id", caller.tenant_id, &locations);
+            sql.push(")");
+            Expr::Sql(sql)
+        }
+    })
+}
+
 pub(crate) async fn find_row(
     conn: &mut Conn<'_>,
     tenant: TenantId,

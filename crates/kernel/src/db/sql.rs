@@ -194,6 +194,40 @@ impl Sql {
     }
 }
 
+/// Claims due rows of `table` for this process: `UPDATE <table> SET <lease> = <until> WHERE
+/// id IN (SELECT id FROM <table> WHERE <due> ORDER BY <order> LIMIT <limit> [FOR UPDATE SKIP
+/// LOCKED]) RETURNING <returning>`. On PostgreSQL concurrent claimers skip each other's rows;
+/// SQLite has one writer, which serialises the statement. A claimer that dies leaves its rows
+/// to whoever comes after `until`; `due` must therefore exclude rows leased until later.
+pub fn claim(
+    table: &str,
+    lease: &str,
+    until: NaiveDateTime,
+    due: &Sql,
+    order: &str,
+    limit: i64,
+    returning: &str,
+) -> Sql {
+    let mut sql = Sql::new("UPDATE ");
+    sql.push(table)
+        .push(" SET ")
+        .push(lease)
+        .push(" = ")
+        .bind(until)
+        .push(" WHERE id IN (SELECT id FROM ")
+        .push(table)
+        .push(" WHERE ")
+        .append(due)
+        .push(" ORDER BY ")
+        .push(order)
+        .push(" LIMIT ")
+        .bind(limit)
+        .either(Sql::new(" FOR UPDATE SKIP LOCKED"), Sql::new(""))
+        .push(") RETURNING ")
+        .push(returning);
+    sql
+}
+
 /// A [`Sql`] as a Diesel query: untyped rows (read with `QueryableByName`), no static query ID,
 /// and safe to cache as a prepared statement keyed by its text.
 struct Statement<'a>(&'a Sql);
