@@ -329,6 +329,18 @@ backend_test! {
         assert_eq!(user_errors(&data["setNotificationSettings"]), vec![("quietEnds".to_owned(), "REQUIRED".to_owned())]);
         let data = app.ok(&cy_token, "mutation { setNotificationSettings(quietStarts: \"00:00\", quietEnds: \"23:59\") { settings { quietStarts quietEnds } userErrors { code } } }", json!({})).await;
         assert_eq!(data["setNotificationSettings"]["settings"], json!({"quietStarts": "00:00", "quietEnds": "23:59"}), "{data}");
+        // What is left out stays; null clears.
+        const SETTINGS: &str = "{ language quietStarts quietEnds phone }";
+        let data = app.ok(&bo_token, &format!("mutation {{ setNotificationSettings(quietStarts: \"21:00\", quietEnds: \"06:30\", phone: \"+46701112233\") {{ settings {SETTINGS} }} }}"), json!({})).await;
+        assert_eq!(data["setNotificationSettings"]["settings"], json!({"language": "sv", "quietStarts": "21:00", "quietEnds": "06:30", "phone": "+46701112233"}), "{data}");
+        let data = app.ok(&bo_token, &format!("mutation {{ setNotificationSettings(quietEnds: \"07:00\", phone: null) {{ settings {SETTINGS} }} }}"), json!({})).await;
+        assert_eq!(data["setNotificationSettings"]["settings"], json!({"language": "sv", "quietStarts": "21:00", "quietEnds": "07:00", "phone": null}), "{data}");
+        let data = app.ok(&bo_token, "mutation { setNotificationSettings(quietStarts: null) { userErrors { field code } } }", json!({})).await;
+        assert_eq!(user_errors(&data["setNotificationSettings"]), vec![("quietStarts".to_owned(), "REQUIRED".to_owned())], "one end alone is refused");
+        let data = app.ok(&bo_token, &format!("mutation {{ setNotificationSettings(quietStarts: null, quietEnds: null) {{ settings {SETTINGS} }} }}"), json!({})).await;
+        assert_eq!(data["setNotificationSettings"]["settings"], json!({"language": "sv", "quietStarts": null, "quietEnds": null, "phone": null}), "{data}");
+        let data = app.ok(&bo_token, &format!("query {{ notificationSettings {SETTINGS} }}"), json!({})).await;
+        assert_eq!(data["notificationSettings"]["language"], "sv");
 
         let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
         for person in [ana, bo, cy] {
@@ -368,9 +380,9 @@ backend_test! {
     }
 }
 
-/// Two servers on one PostgreSQL, the production shape: an event committed in one reaches the
-/// subscribers of the other both ways, and reactions and reminders run once. PostgreSQL only
-/// (one process serves SQLite): ignored unless asked for, and then it fails without a server.
+/// Two servers on one PostgreSQL, the production shape, telling each other of events by
+/// `LISTEN/NOTIFY` (the default). PostgreSQL only (one process serves SQLite): ignored unless
+/// asked for, and then it fails without a server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL: set SWITCHYARD_TEST_DATABASE_URL and pass --include-ignored"]
 async fn two_processes_on_one_postgresql_share_events_and_run_reactions_and_reminders_once() {
@@ -378,23 +390,63 @@ async fn two_processes_on_one_postgresql_share_events_and_run_reactions_and_remi
         .await
         .expect("SWITCHYARD_TEST_DATABASE_URL must name the PostgreSQL server for this test");
     let b = a.twin(with_smtp).await;
-    let t = sales_tenant(&a, "twins").await;
-    let (ana, ana_token) = a
-        .user(&t, "ana@twins.example", &["crew"], &[t.location])
-        .await;
-    let (bo, bo_token) = a
-        .user(&t, "bo@twins.example", &["crew"], &[t.location])
-        .await;
-    let (job, _) = job_in(&a, &t, t.location, "2027-01-12").await;
+    two_processes(&a, &b, "twins").await;
+}
+
+/// The same two servers telling each other through NATS JetStream (`nats_url`): LISTEN/NOTIFY
+/// is not used then, so what the other process hears came through the stream. Needs a NATS
+/// server with JetStream (`.ci/run` starts one): ignored unless asked for, and then it fails
+/// without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and NATS: set SWITCHYARD_TEST_DATABASE_URL and SWITCHYARD_TEST_NATS_URL and pass --include-ignored"]
+async fn two_processes_share_events_through_nats_jetstream() {
+    let url = std::env::var("SWITCHYARD_TEST_NATS_URL").expect(
+        "SWITCHYARD_TEST_NATS_URL must name the NATS server (with JetStream) for this test",
+    );
+    // A subject (and so a stream) of this test's own.
+    let subject = format!("switchyard.test.{}", uuid::Uuid::now_v7().simple());
+    let nats = |config: &mut switchyard_gateway::Config| {
+        with_smtp(config);
+        config.nats_url = url.clone();
+        config.nats_subject = subject.clone();
+    };
+    let a = TestApp::spawn(Backend::Postgres, nats)
+        .await
+        .expect("SWITCHYARD_TEST_DATABASE_URL must name the PostgreSQL server for this test");
+    let b = a.twin(nats).await;
+    two_processes(&a, &b, "natstwins").await;
+    // The announcements are in the stream, and the stream goes with the test.
+    let jetstream = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
+    let stream = subject.replace('.', "_").to_ascii_uppercase();
+    let info = jetstream
+        .get_stream(&stream)
+        .await
+        .unwrap()
+        .info()
+        .await
+        .unwrap()
+        .clone();
+    assert!(info.state.messages >= 3, "{:?}", info.state);
+    jetstream.delete_stream(&stream).await.unwrap();
+}
+
+/// An event committed in one process reaches the subscribers of the other both ways, and
+/// reactions and reminders run once.
+async fn two_processes(a: &TestApp, b: &TestApp, name: &str) {
+    let t = sales_tenant(a, name).await;
+    let (ana_mail, bo_mail) = (format!("ana@{name}.example"), format!("bo@{name}.example"));
+    let (ana, ana_token) = a.user(&t, &ana_mail, &["crew"], &[t.location]).await;
+    let (bo, bo_token) = a.user(&t, &bo_mail, &["crew"], &[t.location]).await;
+    let (job, _) = job_in(a, &t, t.location, "2027-01-12").await;
     // Ana listens on B, Bo on A.
-    let mut on_b = connect(&b, "graphql-transport-ws").await;
+    let mut on_b = connect(b, "graphql-transport-ws").await;
     init(&mut on_b, &ana_token).await;
     send(
         &mut on_b,
         json!({"id": "n", "type": "subscribe", "payload": {"query": RECEIVED}}),
     )
     .await;
-    let mut on_a = connect(&a, "graphql-transport-ws").await;
+    let mut on_a = connect(a, "graphql-transport-ws").await;
     init(&mut on_a, &bo_token).await;
     send(
         &mut on_a,
@@ -443,8 +495,8 @@ async fn two_processes_on_one_postgresql_share_events_and_run_reactions_and_remi
         started.elapsed()
     );
     // Each assignment email went out once, from whichever process claimed it.
-    sink().0.mail_to("ana@twins.example", 1).await;
-    sink().0.mail_to("bo@twins.example", 1).await;
+    sink().0.mail_to(&ana_mail, 1).await;
+    sink().0.mail_to(&bo_mail, 1).await;
 
     // Both processes sweep reminders at the same moment: each reminder is raised once.
     let now = at("2027-01-11 08:00:30");
@@ -463,7 +515,7 @@ async fn two_processes_on_one_postgresql_share_events_and_run_reactions_and_remi
             ["REMINDER", "JOB_ASSIGNED"]
         );
     }
-    let reminder_mails = |to: &'static str| {
+    let reminder_mails = |to: &str| {
         sink()
             .0
             .mails
@@ -473,13 +525,13 @@ async fn two_processes_on_one_postgresql_share_events_and_run_reactions_and_remi
             .filter(|m| m.to.iter().any(|t| t.contains(to)) && m.data.contains("starts in 1 day"))
             .count()
     };
-    sink().0.mail_to("ana@twins.example", 2).await;
+    sink().0.mail_to(&ana_mail, 2).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(reminder_mails("ana@twins.example"), 1, "sent once");
+    assert_eq!(reminder_mails(&ana_mail), 1, "sent once");
 
     // An accepted quote becomes one job, with both dispatchers awake.
     let c = customer(
-        &a,
+        a,
         &t.owner_token,
         json!({"firstName": "Kajsa", "lastName": "Ros", "locationId": t.location.to_global()}),
     )
@@ -500,7 +552,7 @@ async fn two_processes_on_one_postgresql_share_events_and_run_reactions_and_remi
     .await;
     let mut made = 0;
     for _ in 0..100 {
-        made = crate::operations::jobs::events_of(&a, t.id, "sales.quote.converted")
+        made = crate::operations::jobs::events_of(a, t.id, "sales.quote.converted")
             .await
             .len();
         if made > 0 {
@@ -512,7 +564,7 @@ async fn two_processes_on_one_postgresql_share_events_and_run_reactions_and_remi
     assert_eq!(
         (
             made,
-            crate::operations::jobs::events_of(&a, t.id, "operations.job.created")
+            crate::operations::jobs::events_of(a, t.id, "operations.job.created")
                 .await
                 .len()
         ),

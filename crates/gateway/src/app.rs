@@ -12,6 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get};
 use switchyard_identity::{Authenticator, JwtSettings, LoginLimits, TokenLifetimes};
 use switchyard_kernel::events::{Dispatcher, EventBus};
+use switchyard_kernel::fanout::Fanout;
 use switchyard_kernel::{Db, DbOptions, Services};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -76,6 +77,7 @@ impl App {
                 pending.join(", ")
             );
         }
+        let fanout = Fanout::configure(&db, &config.nats_url, &config.nats_subject).await?;
         let catalog = Arc::new(schema::catalog());
         let services = Services {
             db: db.clone(),
@@ -147,6 +149,7 @@ impl App {
                 authenticator,
                 config: Arc::new(config),
                 metrics: Arc::new(Metrics::default()),
+                fanout,
                 shutdown: CancellationToken::new(),
             },
         })
@@ -210,7 +213,8 @@ impl App {
             state.services.db.clone(),
             state.services.bus.clone(),
             Duration::from_millis(state.config.outbox_poll_ms),
-        );
+        )
+        .with_fanout(state.fanout.clone());
         let mut jobs = Vec::new();
         for module in schema::modules() {
             for handler in (module.handlers)(&state.services) {

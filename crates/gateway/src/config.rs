@@ -133,6 +133,10 @@ config! {
     shutdown_grace_secs: u64 = 30,
     /// Milliseconds between outbox polls (commits wake the dispatcher at once anyway).
     outbox_poll_ms: u64 = 1000,
+    /// NATS server (`nats://host:4222`) whose JetStream carries events between server processes. Empty: PostgreSQL `LISTEN/NOTIFY` (nothing to install); on SQLite one process needs none.
+    nats_url: String = String::new(),
+    /// The NATS subject announcements go to; its JetStream stream is named after it (`switchyard.events` → `SWITCHYARD_EVENTS`). Processes that serve one database share one subject.
+    nats_subject: String = "switchyard.events".to_owned(),
     /// Email of the owner created on first start with an empty database.
     bootstrap_email: String = "owner@example.com".to_owned(),
     /// Log filter (`tracing` `EnvFilter` syntax).

@@ -30,6 +30,8 @@ pub struct AppState {
     pub authenticator: Arc<Authenticator>,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    /// How events reach the other server processes.
+    pub fanout: switchyard_kernel::fanout::Fanout,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
 }

@@ -435,7 +435,7 @@ pub(crate) fn subscription(
                         &self,
                         ctx: &::async_graphql::Context<'_>,
                         id: ::std::option::Option<::async_graphql::ID>,
-                    ) -> ::async_graphql::Result<impl #k::__private::Stream<Item = #node> + use<>> {
+                    ) -> ::async_graphql::Result<impl #k::__private::Stream<Item = ::std::result::Result<#node, #k::Error>> + use<>> {
                         let only = id
                             .as_ref()
                             .map(<Id as #k::write::Settable>::from_input)

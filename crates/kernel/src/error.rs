@@ -34,6 +34,9 @@ pub enum Error {
     RateLimited,
     /// The database is unreachable or saturated.
     Unavailable,
+    /// A subscription fell so far behind the events that it missed some (how many): its view
+    /// may be stale, so it ends; the client queries again and subscribes anew.
+    Lagged(u64),
     /// A bug or an unexpected failure; details are in the server log.
     Internal(Arc<anyhow::Error>),
 }
@@ -53,6 +56,9 @@ impl Error {
             Error::BadUserInput { message, .. } => message.clone(),
             Error::RateLimited => "too many requests, try again later".to_owned(),
             Error::Unavailable => "the service is temporarily unavailable".to_owned(),
+            Error::Lagged(missed) => format!(
+                "this subscription fell behind and missed {missed} changes; query again and subscribe anew"
+            ),
             Error::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -67,6 +73,7 @@ impl Error {
             Error::Conflict(_) => "CONFLICT",
             Error::RateLimited => "RATE_LIMITED",
             Error::Unavailable => "SERVICE_UNAVAILABLE",
+            Error::Lagged(_) => "SUBSCRIPTION_LAGGED",
             Error::Internal(_) => "INTERNAL",
         }
     }

@@ -375,6 +375,24 @@ impl EventBus {
         self.sender.subscribe()
     }
 
+    /// Every event delivered from now on, for a subscription (filter by tenant and permission
+    /// before use). A listener that falls more than the bus's capacity behind gets one
+    /// [`Error::Lagged`] and the stream ends, rather than silently missing changes.
+    pub fn live(
+        &self,
+    ) -> impl futures_util::Stream<Item = Result<Arc<Event>, Error>> + Send + use<> {
+        futures_util::stream::unfold(Some(self.sender.subscribe()), |receiver| async move {
+            let mut receiver = receiver?;
+            match receiver.recv().await {
+                Ok(event) => Some((Ok(event), Some(receiver))),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    Some((Err(Error::Lagged(missed)), None))
+                }
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        })
+    }
+
     /// Tells the dispatcher that committed events are waiting.
     pub fn wake_dispatcher(&self) {
         self.wake.notify_one();
@@ -403,6 +421,8 @@ pub struct Dispatcher {
     poll_interval: Duration,
     /// This process, in fan-out announcements (its own are not loaded again).
     origin: String,
+    /// How the other processes hear of the events delivered here, and this one of theirs.
+    fanout: crate::fanout::Fanout,
 }
 
 const BATCH: i64 = 100;
@@ -412,13 +432,22 @@ const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
 impl Dispatcher {
     pub fn new(db: Db, bus: EventBus, poll_interval: Duration) -> Self {
+        let fanout = crate::fanout::Fanout::of(&db);
         Dispatcher {
             db,
             bus,
             handlers: Vec::new(),
             poll_interval,
             origin: uuid::Uuid::now_v7().simple().to_string(),
+            fanout,
         }
+    }
+
+    /// Announces and hears events through `fanout` instead of the backend's default
+    /// ([`Fanout::configure`](crate::fanout::Fanout::configure)).
+    pub fn with_fanout(mut self, fanout: crate::fanout::Fanout) -> Self {
+        self.fanout = fanout;
+        self
     }
 
     pub fn with_handler(mut self, handler: Arc<dyn EventHandler>) -> Self {
@@ -426,17 +455,15 @@ impl Dispatcher {
         self
     }
 
-    /// Runs until `shutdown` is cancelled; on PostgreSQL also listens for the events other
-    /// processes deliver ([`fanout`](crate::fanout)).
+    /// Runs until `shutdown` is cancelled; also listens for the events other processes
+    /// deliver ([`fanout`](crate::fanout)).
     pub fn spawn(self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
-        if self.db.backend() == crate::db::Backend::Postgres {
-            crate::fanout::listen(
-                self.db.clone(),
-                self.bus.clone(),
-                self.origin.clone(),
-                shutdown.clone(),
-            );
-        }
+        self.fanout.listen(
+            self.db.clone(),
+            self.bus.clone(),
+            self.origin.clone(),
+            shutdown.clone(),
+        );
         tokio::spawn(async move {
             loop {
                 match self.deliver_pending().await {
@@ -487,7 +514,7 @@ impl Dispatcher {
                 .set(outbox::dispatched_at.eq(now))
                 .execute(c)
                 .await)?;
-                crate::fanout::announce(&mut conn, &self.origin, &done).await?;
+                self.fanout.announce(&mut conn, &self.origin, &done).await?;
             }
             if (fetched as i64) < BATCH {
                 return Ok(delivered);
@@ -547,5 +574,48 @@ impl Dispatcher {
             .execute(c)
             .await)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    fn event(n: u128) -> Arc<Event> {
+        Arc::new(Event {
+            id: EventId(uuid::Uuid::from_u128(n)),
+            tenant_id: TenantId(uuid::Uuid::from_u128(1)),
+            event_type: "test.thing.happened".to_owned(),
+            version: 1,
+            aggregate_type: "Thing".to_owned(),
+            aggregate_id: n.to_string(),
+            payload: Json::Null,
+            actor_id: None,
+            occurred_at: Utc::now(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_live_listener_that_falls_behind_is_told_and_ends() {
+        let bus = EventBus::new(2);
+        let mut live = std::pin::pin!(bus.live());
+        bus.publish(event(1));
+        assert_eq!(live.next().await.unwrap().unwrap().id, event(1).id);
+        for n in 2..=6 {
+            bus.publish(event(n));
+        }
+        let error = live.next().await.unwrap().unwrap_err();
+        assert_eq!(error.code(), "SUBSCRIPTION_LAGGED");
+        assert!(
+            error.message().contains("missed 3 changes"),
+            "{}",
+            error.message()
+        );
+        assert!(
+            live.next().await.is_none(),
+            "the stream ends after the error"
+        );
     }
 }

@@ -332,7 +332,8 @@ mod live {
         async fn notification_received(
             &self,
             ctx: &Context<'_>,
-        ) -> async_graphql::Result<impl Stream<Item = Notification> + use<>> {
+        ) -> async_graphql::Result<impl Stream<Item = Result<Notification, Error>> + use<>>
+        {
             let me = ctx
                 .caller()?
                 .user_id()

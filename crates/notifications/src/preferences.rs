@@ -1,7 +1,7 @@
 //! What each person chooses: the channels per kind of notification (in-app always), their
 //! language, and quiet hours in their location's time zone, during which messages wait.
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, MaybeUndefined, Object, SimpleObject};
 use chrono::{NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -316,30 +316,48 @@ impl PreferenceMutation {
         })
     }
 
-    /// Sets your language and quiet hours (both ends, or neither: none).
+    /// Changes your language, quiet hours and phone number. What you leave out stays as it
+    /// was; `null` clears quiet hours (both ends together) or the phone number.
     #[graphql(directive = Require::apply(NOTIFICATION_READ))]
     async fn set_notification_settings(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "String::from(\"en\")")] language: String,
-        quiet_starts: Option<String>,
-        quiet_ends: Option<String>,
-        #[graphql(desc = "Where text messages go, E.164 (`+46701234567`).")] phone: Option<String>,
+        #[graphql(desc = "A language tag such as `en`, `sv` or `pt-BR`.")] language: Option<String>,
+        #[graphql(desc = "When quiet hours begin, `HH:MM` in your location's time zone.")]
+        quiet_starts: MaybeUndefined<String>,
+        #[graphql(desc = "When quiet hours end, `HH:MM` in your location's time zone.")]
+        quiet_ends: MaybeUndefined<String>,
+        #[graphql(desc = "Where text messages go, E.164 (`+46701234567`).")] phone: MaybeUndefined<
+            String,
+        >,
     ) -> async_graphql::Result<NotificationSettingsPayload> {
         let caller = ctx.caller()?;
         let user = caller
             .user_id()
             .ok_or_else(|| Error::forbidden("only people have notifications"))?;
-        let language = language.trim().to_owned();
-        let phone = phone
-            .map(|p| {
-                p.chars()
-                    .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
-                    .collect::<String>()
-            })
-            .filter(|p| !p.is_empty());
+        // Absent: as stored; null: cleared; a value: that value.
+        fn merge(given: &MaybeUndefined<String>, stored: Option<String>) -> Option<String> {
+            match given {
+                MaybeUndefined::Undefined => stored,
+                MaybeUndefined::Null => None,
+                MaybeUndefined::Value(v) => Some(v.clone()),
+            }
+        }
         let outcome = ctx
             .mutate(async |tx| {
+                let now = stored(tx, caller.tenant_id, user).await?;
+                let language = language
+                    .as_deref()
+                    .map_or(now.language, |l| l.trim().to_owned());
+                let phone = merge(&phone, now.phone)
+                    .map(|p| {
+                        p.chars()
+                            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+                            .collect::<String>()
+                    })
+                    .filter(|p| !p.is_empty());
+                let quiet_starts = merge(&quiet_starts, now.quiet_starts);
+                let quiet_ends = merge(&quiet_ends, now.quiet_ends);
                 let mut check = Check::new();
                 check_language(&mut check, "language", &language);
                 if let Some(phone) = &phone {

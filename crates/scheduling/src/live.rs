@@ -20,7 +20,6 @@ use switchyard_kernel::{Caller, ContextExt, Db, Error, LocationId, UserId, time}
 use switchyard_operations::Job;
 use switchyard_operations::jobs::{JobId, JobStatus};
 use switchyard_operations::permissions::JOB_READ;
-use tokio_stream::wrappers::BroadcastStream;
 
 use crate::appointments::{Appointment, AppointmentId, AppointmentStatus};
 use crate::calendar::{CalendarEntry, CalendarEntryKind, MAX_DAYS};
@@ -69,7 +68,7 @@ impl CalendarSubscription {
         location_id: ID,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> async_graphql::Result<impl Stream<Item = CalendarChange> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = Result<CalendarChange, Error>> + use<>> {
         let caller = ctx.caller()?.clone();
         caller.require(JOB_READ)?;
         if to <= from {
@@ -104,15 +103,18 @@ impl CalendarSubscription {
         };
         let db = services.db.clone();
         Ok(
-            BroadcastStream::new(services.bus.subscribe()).filter_map(move |event| {
+            services.bus.live().filter_map(move |event| {
                 let (watch, db) = (watch.clone(), db.clone());
                 async move {
-                    let event = event.ok()?;
+                    let event = match event {
+                        Ok(event) => event,
+                        Err(lagged) => return Some(Err(lagged)),
+                    };
                     if event.tenant_id != watch.caller.tenant_id {
                         return None;
                     }
                     match change(&db, &watch, &event).await {
-                        Ok(change) => change,
+                        Ok(change) => change.map(Ok),
                         Err(error) => {
                             tracing::warn!(?error, event = %event.id, "a calendar change could not be read");
                             None

@@ -15,7 +15,6 @@ use std::sync::Arc;
 
 use async_graphql::Context;
 use futures_util::{Stream, StreamExt};
-use tokio_stream::wrappers::BroadcastStream;
 
 use super::filter::Expr;
 use super::list::{Listing, Order, Row};
@@ -376,17 +375,20 @@ pub fn reaches<A: Aggregate>(ctx: &Context<'_>, row: &A::Row, permission: &str) 
 pub fn changes<A: Aggregate>(
     ctx: &Context<'_>,
     only: Option<A::Id>,
-) -> Result<impl Stream<Item = A> + use<A>, Error> {
+) -> Result<impl Stream<Item = Result<A, Error>> + use<A>, Error> {
     changes_where::<A, _>(ctx, only, |_: &crate::events::Event| true)
 }
 
 /// [`changes`] of only the events `keep` accepts (one type of event, or events addressed to
-/// the subscriber), judged before the object is read again.
+/// the subscriber), judged before the object is read again. A subscriber that falls too far
+/// behind gets one `SUBSCRIPTION_LAGGED` error and the stream ends ([`EventBus::live`]).
+///
+/// [`EventBus::live`]: crate::events::EventBus::live
 pub fn changes_where<A: Aggregate, K>(
     ctx: &Context<'_>,
     only: Option<A::Id>,
     keep: K,
-) -> Result<impl Stream<Item = A> + use<A, K>, Error>
+) -> Result<impl Stream<Item = Result<A, Error>> + use<A, K>, Error>
 where
     K: Fn(&crate::events::Event) -> bool + Send + Sync + Clone + 'static,
 {
@@ -394,11 +396,13 @@ where
     // Without the permission, refuse now rather than stay silent.
     A::scope(&caller, A::READ)?;
     let services = ctx.services()?.clone();
-    let events = BroadcastStream::new(services.bus.subscribe());
-    Ok(events.filter_map(move |event| {
+    Ok(services.bus.live().filter_map(move |event| {
         let (caller, db, keep) = (caller.clone(), services.db.clone(), keep.clone());
         async move {
-            let event = event.ok()?;
+            let event = match event {
+                Ok(event) => event,
+                Err(lagged) => return Some(Err(lagged)),
+            };
             if event.tenant_id != caller.tenant_id
                 || event.aggregate_type != A::TYPE_NAME
                 || !keep(&event)
@@ -413,7 +417,7 @@ where
             let row = find_in::<A>(&mut pooled.conn(), &caller, A::READ, id)
                 .await
                 .ok()?;
-            Some(A::node(Member::one(row)))
+            Some(Ok(A::node(Member::one(row))))
         }
     }))
 }
