@@ -18,6 +18,7 @@ use switchyard_kernel::read::aggregate;
 use switchyard_kernel::write::Settable;
 use switchyard_kernel::{Caller, ContextExt, Db, Error, LocationId, UserId, time};
 use switchyard_operations::Job;
+use switchyard_operations::jobs::events::JobRelocated;
 use switchyard_operations::jobs::{JobId, JobStatus};
 use switchyard_operations::permissions::JOB_READ;
 
@@ -126,6 +127,10 @@ impl CalendarSubscription {
     }
 }
 
+fn relocated() -> &'static str {
+    <JobRelocated as switchyard_kernel::DomainEvent>::SPEC.name
+}
+
 fn field<'a>(event: &'a Event, object: &str, name: &str) -> Option<&'a str> {
     event.payload[object][name].as_str()
 }
@@ -140,6 +145,33 @@ fn at(event: &Event, object: &str, name: &str) -> Option<NaiveDateTime> {
 async fn change(db: &Db, watch: &Watch, event: &Event) -> Result<Option<CalendarChange>, Error> {
     let here = watch.location.to_string();
     match event.aggregate_type.as_str() {
+        // A job that left this location: it was on this calendar, and no re-read here finds it.
+        "Job" if event.event_type == relocated() => {
+            let left = event.payload["from"].as_str() == Some(here.as_str())
+                && event.payload["to"].as_str() != Some(here.as_str());
+            let Some(job) = event.payload["jobId"]
+                .as_str()
+                .and_then(|id| id.parse::<JobId>().ok())
+            else {
+                return Ok(None);
+            };
+            if !left {
+                return Ok(None);
+            }
+            // Told to whoever saw the location's jobs, or may still read this one (its crew).
+            let saw = watch.caller.reaches(JOB_READ, None, Some(watch.location)) || {
+                let mut pooled = db.read().await?;
+                aggregate::find_in::<Job>(&mut pooled.conn(), &watch.caller, JOB_READ, job)
+                    .await
+                    .is_ok()
+            };
+            Ok(saw.then(|| CalendarChange {
+                kind: CalendarEntryKind::Job,
+                id: job.to_global(),
+                removed: true,
+                entries: Vec::new(),
+            }))
+        }
         "Job" => {
             if field(event, "job", "locationId") != Some(here.as_str()) {
                 return Ok(None);

@@ -95,5 +95,21 @@ backend_test! {
         for s in [&mut bo_s, &mut depot_s, &mut other_s] {
             quiet(s).await;
         }
+
+        // The job, back in the range, moves to the depot: it leaves this calendar (for the
+        // dispatcher and for Ana, on its crew) and joins the depot's.
+        app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2027-01-12T08:00:00Z\", plannedEnd: \"2027-01-12T16:00:00Z\"}) { userErrors { code } } }", json!({"id": job})).await;
+        event_where(&mut dispatcher, |e| change(e)["kind"] == "JOB" && change(e)["removed"] == false, |_| false).await;
+        let data = app.ok(&t.owner_token, "mutation($id: ID!, $l: ID!) { updateJob(input: {id: $id, locationId: $l}) { userErrors { field code } } }", json!({"id": job, "l": depot})).await;
+        assert_eq!(data["updateJob"]["userErrors"], json!([]), "{data}");
+        for s in [&mut dispatcher, &mut ana_s] {
+            let event = event_where(s, |e| change(e)["kind"] == "JOB" && change(e)["removed"] == true, |_| true).await;
+            assert_eq!(change(&event)["id"].as_str(), Some(job.as_str()), "{event}");
+        }
+        let event = event_where(&mut depot_s, |e| change(e)["kind"] == "JOB", |_| false).await;
+        assert_eq!((change(&event)["removed"].clone(), change(&event)["entries"][0]["job"]["id"].clone()), (json!(false), json!(job)), "{event}");
+        for s in [&mut bo_s, &mut other_s] {
+            quiet(s).await;
+        }
     }
 }

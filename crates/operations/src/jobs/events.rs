@@ -2,7 +2,9 @@
 
 use switchyard_sales::quotes::events::QuoteItemData;
 
-use super::{JobData, JobRow};
+use switchyard_kernel::LocationId;
+
+use super::{JobData, JobId, JobRow};
 
 switchyard_kernel::object_events! {
     "Job" as job: JobData from JobRow, v 1;
@@ -20,7 +22,20 @@ switchyard_kernel::object_events! {
     JobCancelled = "operations.job.cancelled",
     /// A step of the job moved on (reported from the field).
     JobProgressed = "operations.job.progressed";
-    also JobCompleted
+    also JobCompleted, JobRelocated
+}
+
+switchyard_kernel::domain_event! {
+    /// A job moved to another location (with `operations.job.updated`): the calendar it left
+    /// drops it.
+    pub struct JobRelocated = "operations.job.relocated" v 1 on "Job" by job_id {
+        /// The job.
+        pub job_id: JobId,
+        /// The location it left.
+        pub from: Option<LocationId>,
+        /// The location running it now.
+        pub to: Option<LocationId>,
+    }
 }
 
 switchyard_kernel::domain_event! {

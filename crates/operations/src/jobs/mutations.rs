@@ -10,7 +10,9 @@ use switchyard_kernel::{
 };
 use switchyard_sales::permissions::CUSTOMER_READ;
 
-use super::events::{JobCancelled, JobCompleted, JobDispatched, JobRescheduled, JobStarted};
+use super::events::{
+    JobCancelled, JobCompleted, JobDispatched, JobRelocated, JobRescheduled, JobStarted,
+};
 use super::{Job, JobId, JobRow, JobStatus};
 use crate::crew::notices;
 use crate::permissions::{JOB_MANAGE, JOB_WORK};
@@ -57,6 +59,15 @@ pub(crate) async fn check(
     }
     if before.is_none_or(|b| b.location_id != row.location_id) {
         in_managed_location(tx, caller, row).await?;
+        if let Some(before) = before {
+            let moved = JobRelocated {
+                job_id: row.id,
+                from: before.location_id,
+                to: row.location_id,
+            };
+            // The update itself is audited; this only tells the calendar it left.
+            switchyard_kernel::events::emit(tx, caller, &moved).await?;
+        }
     }
     let mut check = Check::new();
     if before.is_none() && row.origin.is_none() {
