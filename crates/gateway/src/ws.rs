@@ -53,15 +53,23 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
+/// Bytes a socket reads or collects for writing at a time.
+const WS_BUFFER: usize = 4096;
+
 /// Upgrades `GET /graphql` to a WebSocket.
 pub async fn upgrade(state: AppState, mut parts: axum::http::request::Parts) -> Response {
     let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(ws) => ws,
         Err(rejection) => return rejection.into_response(),
     };
+    // Small buffers: an idle subscriber is mostly its buffers (128 KiB each by default), and
+    // GraphQL-over-WebSocket messages are small; a larger one is read or written in more
+    // steps, not refused.
     let ws = ws
         .protocols(["graphql-transport-ws", "graphql-ws"])
-        .max_message_size(state.config.max_body_bytes);
+        .max_message_size(state.config.max_body_bytes)
+        .read_buffer_size(WS_BUFFER)
+        .write_buffer_size(WS_BUFFER);
     let protocol = match ws.selected_protocol().and_then(|p| p.to_str().ok()) {
         Some("graphql-transport-ws") => Some(Protocol::TransportWs),
         Some("graphql-ws") => Some(Protocol::Legacy),

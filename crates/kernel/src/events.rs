@@ -352,7 +352,24 @@ where
 pub struct EventBus {
     sender: broadcast::Sender<Arc<Event>>,
     wake: Arc<Notify>,
+    /// Objects read again after an event, shared by every subscriber of this process
+    /// ([`read_after`](crate::read::aggregate::read_after)).
+    reads: Arc<std::sync::Mutex<Reads>>,
 }
+
+/// A row read once after an event (or `None`: it no longer exists), whoever asks first.
+pub(crate) type SharedRead =
+    Arc<tokio::sync::OnceCell<Option<Arc<dyn std::any::Any + Send + Sync>>>>;
+
+/// The reads of the latest events, forgotten oldest first.
+#[derive(Default)]
+pub(crate) struct Reads {
+    cells: std::collections::HashMap<(EventId, String), SharedRead>,
+    order: std::collections::VecDeque<(EventId, String)>,
+}
+
+/// How many reads are remembered: far more than one burst of events has subscribers asking.
+const REMEMBERED_READS: usize = 1024;
 
 impl Default for EventBus {
     fn default() -> Self {
@@ -367,7 +384,26 @@ impl EventBus {
         EventBus {
             sender,
             wake: Arc::new(Notify::new()),
+            reads: Default::default(),
         }
+    }
+
+    /// The shared read of `object` after `event`.
+    pub(crate) fn read_after(&self, event: EventId, object: String) -> SharedRead {
+        let mut reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (event, object);
+        if let Some(cell) = reads.cells.get(&key) {
+            return cell.clone();
+        }
+        let cell = SharedRead::default();
+        reads.cells.insert(key.clone(), cell.clone());
+        reads.order.push_back(key);
+        while reads.order.len() > REMEMBERED_READS {
+            if let Some(old) = reads.order.pop_front() {
+                reads.cells.remove(&old);
+            }
+        }
+        cell
     }
 
     /// Listens to every delivered event; filter by tenant and permission before use.

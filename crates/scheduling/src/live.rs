@@ -16,7 +16,7 @@ use switchyard_kernel::events::Event;
 use switchyard_kernel::policy::Require;
 use switchyard_kernel::read::aggregate;
 use switchyard_kernel::write::Settable;
-use switchyard_kernel::{Caller, ContextExt, Db, Error, LocationId, UserId, time};
+use switchyard_kernel::{Caller, ContextExt, Db, Error, LocationId, Services, UserId, time};
 use switchyard_operations::Job;
 use switchyard_operations::jobs::events::JobRelocated;
 use switchyard_operations::jobs::{JobId, JobStatus};
@@ -102,10 +102,10 @@ impl CalendarSubscription {
             from: time::naive(from),
             to: time::naive(to),
         };
-        let db = services.db.clone();
+        let live = services.bus.live();
         Ok(
-            services.bus.live().filter_map(move |event| {
-                let (watch, db) = (watch.clone(), db.clone());
+            live.filter_map(move |event| {
+                let (watch, services) = (watch.clone(), services.clone());
                 async move {
                     let event = match event {
                         Ok(event) => event,
@@ -114,7 +114,7 @@ impl CalendarSubscription {
                     if event.tenant_id != watch.caller.tenant_id {
                         return None;
                     }
-                    match change(&db, &watch, &event).await {
+                    match change(&services, &watch, &event).await {
                         Ok(change) => change.map(Ok),
                         Err(error) => {
                             tracing::warn!(?error, event = %event.id, "a calendar change could not be read");
@@ -142,7 +142,12 @@ fn at(event: &Event, object: &str, name: &str) -> Option<NaiveDateTime> {
 }
 
 /// What `event` changes on the watched calendar, as the subscriber may see it.
-async fn change(db: &Db, watch: &Watch, event: &Event) -> Result<Option<CalendarChange>, Error> {
+async fn change(
+    services: &Services,
+    watch: &Watch,
+    event: &Event,
+) -> Result<Option<CalendarChange>, Error> {
+    let db = &services.db;
     let here = watch.location.to_string();
     match event.aggregate_type.as_str() {
         // A job that left this location: it was on this calendar, and no re-read here finds it.
@@ -177,12 +182,12 @@ async fn change(db: &Db, watch: &Watch, event: &Event) -> Result<Option<Calendar
                 return Ok(None);
             }
             match field(event, "job", "id").and_then(|id| id.parse().ok()) {
-                Some(job) => job_change(db, watch, job).await,
+                Some(job) => job_change(services, watch, event, job).await,
                 None => Ok(None),
             }
         }
         "CrewMember" => match field(event, "crewMember", "jobId").and_then(|id| id.parse().ok()) {
-            Some(job) => job_change(db, watch, job).await,
+            Some(job) => job_change(services, watch, event, job).await,
             None => Ok(None),
         },
         "Appointment" => {
@@ -201,13 +206,28 @@ async fn change(db: &Db, watch: &Watch, event: &Event) -> Result<Option<Calendar
     }
 }
 
-async fn job_change(db: &Db, watch: &Watch, id: JobId) -> Result<Option<CalendarChange>, Error> {
-    let mut pooled = db.read().await?;
-    let row = match aggregate::find_in::<Job>(&mut pooled.conn(), &watch.caller, JOB_READ, id).await
-    {
-        Ok(row) => row,
-        Err(Error::NotFound) => return Ok(None),
-        Err(other) => return Err(other),
+async fn job_change(
+    services: &Services,
+    watch: &Watch,
+    event: &Event,
+    id: JobId,
+) -> Result<Option<CalendarChange>, Error> {
+    // One read per change for every subscriber of this process; whoever reaches the job by
+    // its location (or tenant-wide) is answered from it. Crew and the like, whose scope
+    // reaches further (the jobs they work), are read under their own scope.
+    let Some(row) = aggregate::read_after::<Job>(services, event, id).await? else {
+        return Ok(None);
+    };
+    // Tenant-wide, or the job's location among the caller's: within `operations::scope::jobs`.
+    let row = if watch.caller.reaches(JOB_READ, None, row.location_id) {
+        row
+    } else {
+        let mut pooled = services.db.read().await?;
+        match aggregate::find_in::<Job>(&mut pooled.conn(), &watch.caller, JOB_READ, id).await {
+            Ok(row) => row,
+            Err(Error::NotFound) => return Ok(None),
+            Err(other) => return Err(other),
+        }
     };
     if row.location_id != Some(watch.location) {
         return Ok(None);

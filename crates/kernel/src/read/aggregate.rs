@@ -358,6 +358,40 @@ pub async fn children<A: Aggregate, P: Aggregate>(
     ))
 }
 
+/// The row of `A` with `id` as it is after `event` (`None`: gone), read once for all the
+/// subscribers of this process however many ask, so a change seen by thousands costs one
+/// statement. Filtered by the event's tenant only: the caller decides who may see it, with
+/// [`Caller::reaches`] where that is the whole rule and a scoped read ([`find_in`]) where the
+/// aggregate's scope reaches further.
+pub async fn read_after<A: Aggregate>(
+    services: &crate::Services,
+    event: &crate::events::Event,
+    id: A::Id,
+) -> Result<Option<A::Row>, Error> {
+    let cell = services
+        .bus
+        .read_after(event.id, format!("{}:{id}", A::TYPE_NAME));
+    let read = cell
+        .get_or_try_init(|| async {
+            let mut pooled = services.db.read().await?;
+            let row = Listing {
+                table: A::TABLE,
+                tenant: event.tenant_id,
+                scope: Expr::True,
+                filter: Expr::True,
+                order: BY_ID,
+            }
+            .one::<A::Row>(&mut pooled.conn(), &id.to_string())
+            .await?;
+            Ok::<_, Error>(row.map(|r| Arc::new(r) as Arc<dyn std::any::Any + Send + Sync>))
+        })
+        .await?;
+    Ok(read
+        .as_ref()
+        .and_then(|row| row.downcast_ref::<A::Row>())
+        .cloned())
+}
+
 /// Whether `caller` reaches `row` with `permission` at its scope (a field rule applied row
 /// by row: a rep with tenant-wide read but `own` contact rights sees their own customers'
 /// contact details).
