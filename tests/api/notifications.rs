@@ -417,7 +417,7 @@ async fn two_processes_share_events_through_nats_jetstream() {
     two_processes(&a, &b, "natstwins").await;
     // The announcements are in the stream, and the stream goes with the test.
     let jetstream = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
-    let stream = subject.replace('.', "_").to_ascii_uppercase();
+    let stream = switchyard_kernel::fanout::stream_name(&subject);
     let info = jetstream
         .get_stream(&stream)
         .await

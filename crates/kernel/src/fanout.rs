@@ -58,6 +58,12 @@ pub struct Nats {
     stream: String,
 }
 
+/// The JetStream stream of a subject, one per subject and named after it:
+/// `switchyard.events` → `SWITCHYARD_EVENTS`.
+pub fn stream_name(subject: &str) -> String {
+    subject.replace(['.', '-'], "_").to_ascii_uppercase()
+}
+
 impl Fanout {
     /// The backend's own: `LISTEN/NOTIFY` on PostgreSQL, nothing on SQLite.
     pub fn of(db: &Db) -> Fanout {
@@ -86,8 +92,7 @@ impl Fanout {
             .await
             .with_context(|| format!("cannot connect to NATS at nats_url {nats_url}"))?;
         let jetstream = async_nats::jetstream::new(client);
-        // One stream per subject, named after it: `switchyard.events` → `SWITCHYARD_EVENTS`.
-        let stream = subject.replace(['.', '-'], "_").to_ascii_uppercase();
+        let stream = stream_name(subject);
         jetstream
             .get_or_create_stream(async_nats::jetstream::stream::Config {
                 name: stream.clone(),
@@ -113,6 +118,9 @@ impl Fanout {
         origin: &str,
         delivered: &[EventId],
     ) -> Result<(), Error> {
+        if matches!(self, Fanout::Alone) {
+            return Ok(());
+        }
         for ids in delivered.chunks(PER_ANNOUNCEMENT) {
             let payload = format!(
                 "{origin}:{}",

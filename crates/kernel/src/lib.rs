@@ -9,6 +9,7 @@ pub mod batch;
 pub mod connection;
 pub mod context;
 pub mod db;
+pub mod dispatcher;
 pub mod error;
 pub mod events;
 pub mod fanout;
