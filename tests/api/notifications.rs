@@ -430,6 +430,122 @@ async fn two_processes_share_events_through_nats_jetstream() {
     jetstream.delete_stream(&stream).await.unwrap();
 }
 
+/// NATS restarted while an event is on its way: the announcement waits for the server and the
+/// other process's consumer resumes where it stopped, so the subscriber on the other process
+/// still hears it. Starts a NATS server of its own (`nats-server` on PATH or in /usr/sbin, as
+/// `.ci/run` installs it) on a free port with a store directory that survives the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and nats-server: set SWITCHYARD_TEST_DATABASE_URL and pass --include-ignored"]
+async fn an_event_committed_while_nats_restarts_still_reaches_the_other_process() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let store = std::env::temp_dir().join(format!("switchyard-nats-{}", uuid::Uuid::now_v7()));
+    let nats = NatsServer::start(port, &store);
+    let url = format!("nats://127.0.0.1:{port}");
+    let configure = |config: &mut switchyard_gateway::Config| {
+        config.nats_url = url.clone();
+        // Pings every second keep `recv` (10 s at most per message) waiting through the
+        // outage.
+        config.ws_ping_interval_secs = 1;
+    };
+    let a = TestApp::spawn(Backend::Postgres, configure)
+        .await
+        .expect("SWITCHYARD_TEST_DATABASE_URL must name the PostgreSQL server for this test");
+    let b = a.twin(configure).await;
+    let t = sales_tenant(&a, "natsout").await;
+    let (ana, ana_token) = a
+        .user(&t, "ana@natsout.example", &["crew"], &[t.location])
+        .await;
+    let (job, _) = job_in(&a, &t, t.location, "2027-01-12").await;
+    let mut on_b = listening(&b, &ana_token).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // NATS goes away; A commits; NATS comes back a second later on the same port and store.
+    drop(nats);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let data = a
+        .ok(
+            &t.owner_token,
+            ASSIGN,
+            json!({"job": job, "user": ana.to_global()}),
+        )
+        .await;
+    assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _nats = NatsServer::start(port, &store);
+    // The client reconnects within a few seconds and B replaces at once the consumer NATS lost
+    // with its restart (under a second here); keep-alive pings come meanwhile.
+    let event = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let message = recv(&mut on_b).await;
+            if message["type"] != "ping" {
+                return message;
+            }
+        }
+    })
+    .await
+    .expect("the assignment reaches the subscriber on the other process after NATS is back");
+    assert_eq!(
+        event["payload"]["data"]["notificationReceived"]["kind"], "JOB_ASSIGNED",
+        "{event}"
+    );
+    assert_eq!(
+        event["payload"]["data"]["notificationReceived"]["subjectId"],
+        json!(job)
+    );
+    let _ = std::fs::remove_dir_all(&store);
+}
+
+/// A socket on `app` signed in with `token` and subscribed to `notificationReceived` (id `n`).
+async fn listening(app: &TestApp, token: &str) -> crate::ws::Socket {
+    let mut socket = connect(app, "graphql-transport-ws").await;
+    init(&mut socket, token).await;
+    send(
+        &mut socket,
+        json!({"id": "n", "type": "subscribe", "payload": {"query": RECEIVED}}),
+    )
+    .await;
+    socket
+}
+
+/// A `nats-server -js` of a test's own, killed when dropped.
+struct NatsServer(std::process::Child);
+
+impl NatsServer {
+    fn start(port: u16, store: &std::path::Path) -> NatsServer {
+        let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or("nats-server");
+        let mut child = std::process::Command::new(binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nats-server must be installed for this test (.ci/run installs it)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return NatsServer(child);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("nats-server did not listen on port {port}");
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// An event committed in one process reaches the subscribers of the other both ways, and
 /// reactions and reminders run once.
 async fn two_processes(a: &TestApp, b: &TestApp, name: &str) {
@@ -439,20 +555,8 @@ async fn two_processes(a: &TestApp, b: &TestApp, name: &str) {
     let (bo, bo_token) = a.user(&t, &bo_mail, &["crew"], &[t.location]).await;
     let (job, _) = job_in(a, &t, t.location, "2027-01-12").await;
     // Ana listens on B, Bo on A.
-    let mut on_b = connect(b, "graphql-transport-ws").await;
-    init(&mut on_b, &ana_token).await;
-    send(
-        &mut on_b,
-        json!({"id": "n", "type": "subscribe", "payload": {"query": RECEIVED}}),
-    )
-    .await;
-    let mut on_a = connect(a, "graphql-transport-ws").await;
-    init(&mut on_a, &bo_token).await;
-    send(
-        &mut on_a,
-        json!({"id": "n", "type": "subscribe", "payload": {"query": RECEIVED}}),
-    )
-    .await;
+    let mut on_b = listening(b, &ana_token).await;
+    let mut on_a = listening(a, &bo_token).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // A commits, B's subscriber hears; B commits, A's subscriber hears.

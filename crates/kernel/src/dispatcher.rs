@@ -117,7 +117,16 @@ impl Dispatcher {
                 .set(outbox::dispatched_at.eq(now))
                 .execute(c)
                 .await)?;
-                self.fanout.announce(&mut conn, &self.origin, &done).await?;
+                drop(pooled);
+                // Delivered here whatever comes of telling the others: a failed announcement
+                // is logged, not retried (their subscribers miss it; queries do not).
+                if let Err(error) = self.fanout.announce(&self.db, &self.origin, &done).await {
+                    tracing::warn!(
+                        ?error,
+                        events = done.len(),
+                        "delivered events could not be announced to the other processes"
+                    );
+                }
             }
             if (fetched as i64) < BATCH {
                 return Ok(delivered);

@@ -10,9 +10,10 @@
 //!   connection reconnects; announcements made meanwhile are not replayed (subscriptions are
 //!   live views; queries answer from the database).
 //! - **NATS JetStream**, where `nats_url` is configured: announcements are published to a
-//!   stream and acknowledged by the server; each process reads them through an ordered
-//!   consumer, which resumes after the last message it saw when the connection comes back, so
-//!   a short outage loses nothing.
+//!   stream until the server acknowledges them (retried in the background for a minute while
+//!   NATS is away); each process reads them through an ordered consumer, replaced as soon as
+//!   the client reconnects by one that resumes after the last message heard, so an outage of
+//!   up to a minute, a NATS restart included, loses nothing (tested).
 //!
 //! On SQLite one process serves, and nothing is announced unless NATS is configured.
 
@@ -55,13 +56,24 @@ pub enum Fanout {
 pub struct Nats {
     jetstream: async_nats::jetstream::Context,
     subject: String,
-    stream: String,
+    /// Changes whenever the client (re)connects.
+    connections: tokio::sync::watch::Receiver<u64>,
 }
 
 /// The JetStream stream of a subject, one per subject and named after it:
 /// `switchyard.events` → `SWITCHYARD_EVENTS`.
 pub fn stream_name(subject: &str) -> String {
     subject.replace(['.', '-'], "_").to_ascii_uppercase()
+}
+
+/// The stream for `subject`, as created where it does not exist.
+fn stream_config(subject: &str) -> async_nats::jetstream::stream::Config {
+    async_nats::jetstream::stream::Config {
+        name: stream_name(subject),
+        subjects: vec![subject.to_owned()],
+        max_age: RETAIN,
+        ..Default::default()
+    }
 }
 
 impl Fanout {
@@ -88,18 +100,23 @@ impl Fanout {
                         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')),
             "nats_subject {subject:?}: dot-separated tokens of letters, digits, `_` and `-`"
         );
-        let client = async_nats::connect(nats_url)
+        // Every (re)connection is counted, so that the listener replaces at once a consumer
+        // the server may have lost (rather than after the client's own retries, about 15 s).
+        let (connected, connections) = tokio::sync::watch::channel(0u64);
+        let client = async_nats::ConnectOptions::new()
+            .event_callback(move |event| {
+                if matches!(event, async_nats::Event::Connected) {
+                    connected.send_modify(|n| *n += 1);
+                }
+                std::future::ready(())
+            })
+            .connect(nats_url)
             .await
             .with_context(|| format!("cannot connect to NATS at nats_url {nats_url}"))?;
         let jetstream = async_nats::jetstream::new(client);
         let stream = stream_name(subject);
         jetstream
-            .get_or_create_stream(async_nats::jetstream::stream::Config {
-                name: stream.clone(),
-                subjects: vec![subject.to_owned()],
-                max_age: RETAIN,
-                ..Default::default()
-            })
+            .get_or_create_stream(stream_config(subject))
             .await
             .with_context(|| {
                 format!("cannot create the JetStream stream {stream} at {nats_url}")
@@ -107,20 +124,26 @@ impl Fanout {
         Ok(Fanout::Nats(Box::new(Nats {
             jetstream,
             subject: subject.to_owned(),
-            stream,
+            connections,
         })))
     }
 
-    /// Announces `delivered` to the other processes.
+    /// Announces `delivered` to the other processes: a `NOTIFY` on a connection of `db`, or a
+    /// publication the NATS server acknowledged (buffered by the client through a short outage,
+    /// an error after the JetStream request timeout).
     pub async fn announce(
         &self,
-        conn: &mut Conn<'_>,
+        db: &Db,
         origin: &str,
         delivered: &[EventId],
     ) -> Result<(), Error> {
         if matches!(self, Fanout::Alone) {
             return Ok(());
         }
+        let mut pooled = match self {
+            Fanout::Postgres => Some(db.write().await?),
+            _ => None,
+        };
         for ids in delivered.chunks(PER_ANNOUNCEMENT) {
             let payload = format!(
                 "{origin}:{}",
@@ -129,23 +152,15 @@ impl Fanout {
                     .collect::<Vec<_>>()
                     .join(",")
             );
-            match (self, &mut *conn) {
-                (Fanout::Postgres, Conn::Postgres(c)) => {
+            match (self, pooled.as_mut().map(|p| p.conn())) {
+                (Fanout::Postgres, Some(Conn::Postgres(c))) => {
                     diesel::sql_query("SELECT pg_notify($1, $2)")
                         .bind::<diesel::sql_types::Text, _>(CHANNEL)
                         .bind::<diesel::sql_types::Text, _>(payload)
-                        .execute(&mut **c)
+                        .execute(c)
                         .await?;
                 }
-                (Fanout::Nats(nats), _) => {
-                    // Published and acknowledged by the server: stored in the stream.
-                    nats.jetstream
-                        .publish(nats.subject.clone(), payload.into())
-                        .await
-                        .map_err(Error::internal)?
-                        .await
-                        .map_err(Error::internal)?;
-                }
+                (Fanout::Nats(nats), _) => nats.publish(payload),
                 _ => return Ok(()),
             }
         }
@@ -161,7 +176,8 @@ impl Fanout {
         let fanout = self.clone();
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(100);
-            // The last NATS stream sequence heard: a new consumer resumes after it.
+            // The last NATS stream sequence heard (or the stream's last when listening
+            // began): a new consumer resumes after it.
             let mut heard = None;
             loop {
                 let run = async {
@@ -172,6 +188,7 @@ impl Fanout {
                         _ => listen_once(&db, &bus, &origin).await,
                     }
                 };
+                let began = tokio::time::Instant::now();
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
                     outcome = run => {
@@ -184,13 +201,53 @@ impl Fanout {
                     _ = shutdown.cancelled() => return,
                     _ = tokio::time::sleep(backoff) => {}
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
+                // Quick again after a connection that held for a while.
+                backoff = if began.elapsed() > Duration::from_secs(30) {
+                    Duration::from_millis(100)
+                } else {
+                    (backoff * 2).min(Duration::from_secs(10))
+                };
             }
         });
     }
 }
 
+/// How long an announcement is retried while NATS cannot take it (an outage, a restart).
+const PUBLISH_FOR: Duration = Duration::from_secs(60);
+
 impl Nats {
+    /// Publishes one announcement until the server acknowledges it (it is then stored in the
+    /// stream), in the background: through an outage of NATS it is retried with backoff for
+    /// [`PUBLISH_FOR`], and the dispatcher goes on delivering here meanwhile.
+    fn publish(&self, payload: String) {
+        let nats = self.clone();
+        tokio::spawn(async move {
+            let started = tokio::time::Instant::now();
+            let mut backoff = Duration::from_millis(50);
+            loop {
+                let sent = async {
+                    nats.jetstream
+                        .publish(nats.subject.clone(), payload.clone().into())
+                        .await?
+                        .await
+                        .map_err(anyhow::Error::from)
+                };
+                match sent.await {
+                    Ok(_) => return,
+                    Err(error) if started.elapsed() >= PUBLISH_FOR => {
+                        tracing::warn!(%error, "an announcement could not be published to NATS; the other processes' subscribers miss it");
+                        return;
+                    }
+                    Err(error) => {
+                        tracing::debug!(%error, "publishing an announcement to NATS again");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                    }
+                }
+            }
+        });
+    }
+
     async fn listen_once(
         &self,
         db: &Db,
@@ -199,12 +256,25 @@ impl Nats {
         heard: &mut Option<u64>,
     ) -> anyhow::Result<()> {
         use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
-        let stream = self.jetstream.get_stream(&self.stream).await?;
-        let deliver_policy = match *heard {
-            Some(last) => DeliverPolicy::ByStartSequence {
-                start_sequence: last + 1,
-            },
-            None => DeliverPolicy::New,
+        let mut connections = self.connections.clone();
+        connections.mark_unchanged();
+        // Created again if a NATS server without storage restarted and lost it.
+        let stream = self
+            .jetstream
+            .get_or_create_stream(stream_config(&self.subject))
+            .await?;
+        // The first time, what is new from now on; after that, what followed the last message
+        // heard or, if none was, the stream as it stood when listening began (an ephemeral
+        // consumer does not survive a NATS restart, and "new" would then skip what was
+        // published while it was away). A stream that holds less than was heard is a new one:
+        // all of it is new.
+        let state = &stream.cached_info().state;
+        let mut last = *heard.get_or_insert(state.last_sequence);
+        if state.last_sequence < last {
+            last = state.first_sequence.saturating_sub(1);
+        }
+        let deliver_policy = DeliverPolicy::ByStartSequence {
+            start_sequence: last + 1,
         };
         let consumer = stream
             .create_consumer(OrderedConfig {
@@ -214,8 +284,16 @@ impl Nats {
             })
             .await?;
         let mut messages = consumer.messages().await?;
-        while let Some(message) = messages.next().await {
-            let message = message?;
+        loop {
+            let message = tokio::select! {
+                message = messages.next() => match message {
+                    Some(message) => message?,
+                    None => anyhow::bail!("the JetStream consumer ended"),
+                },
+                _ = connections.changed() => {
+                    anyhow::bail!("reconnected to NATS: a new consumer resumes after the last message heard")
+                }
+            };
             if let Ok(info) = message.info() {
                 *heard = Some(info.stream_sequence);
             }
@@ -226,7 +304,6 @@ impl Nats {
                 }
             }
         }
-        anyhow::bail!("the JetStream consumer ended")
     }
 }
 

@@ -23,11 +23,18 @@ backend_test! {
         seed(&app.services, &DemoPeople { tenant: t.id, reps: vec![rep, manager], manager, client, locations: vec![t.location] }).await.unwrap();
         // Warm up (connections, prepared statements), then measure.
         app.ok(&t.owner_token, &query(5), json!({})).await;
+        // The counter is process-wide and the outbox dispatcher delivering the seeded events
+        // may add to it at any moment; the fewest over a few runs is the request's own count.
         let mut counts = Vec::new();
         for first in [5, 50] {
-            let before = statements(&app);
-            let data = app.ok(&t.owner_token, &query(first), json!({})).await;
-            counts.push(statements(&app) - before);
+            let mut fewest = u64::MAX;
+            let mut data = Value::Null;
+            for _ in 0..3 {
+                let before = statements(&app);
+                data = app.ok(&t.owner_token, &query(first), json!({})).await;
+                fewest = fewest.min(statements(&app) - before);
+            }
+            counts.push(fewest);
             let edges = data["customers"]["edges"].as_array().unwrap();
             assert_eq!(edges.len(), first);
             // The page really is deep: assignees, quotes with items, activities.
