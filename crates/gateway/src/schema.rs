@@ -8,7 +8,7 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextResolve,
     NextValidation, ResolveInfo,
 };
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{
     Context, ID, Interface, MergedObject, MergedSubscription, Object, Response, Schema,
     ServerError, ServerResult, ValidationResult, Value, Variables,
@@ -204,12 +204,21 @@ impl Extension for RequestPhase {
                 .collect::<Vec<_>>()
         })?;
         // A valid document's subscriptions are authorised before any starts.
-        if let Ok(document) = self.document.lock()
-            && let Some(document) = document.as_ref()
+        if let Ok(mut document) = self.document.lock()
+            && let Some(kept) = document.as_ref()
         {
             self.policy
-                .authorize_subscriptions(document, ctx.data_opt::<switchyard_kernel::Caller>())
+                .authorize_subscriptions(kept, ctx.data_opt::<switchyard_kernel::Caller>())
                 .map_err(|e| vec![e])?;
+            // A subscription's events do not pass through `execute`, so a document of
+            // subscriptions only is not needed again: not kept for as long as they stay open.
+            if kept
+                .operations
+                .iter()
+                .all(|(_, op)| op.node.ty == OperationType::Subscription)
+            {
+                *document = None;
+            }
         }
         Ok(result)
     }

@@ -158,6 +158,9 @@ fn slot_key(caller: &Caller) -> String {
     }
 }
 
+/// The aggregate types whose events [`concerns`] looks at.
+const ACCESS_TYPES: &[&str] = &["User", "ApiKey", "Role"];
+
 /// Whether an event may have changed what `caller` holds.
 fn concerns(event: &Event, caller: &Caller) -> bool {
     if event.tenant_id != caller.tenant_id {
@@ -177,7 +180,8 @@ fn concerns(event: &Event, caller: &Caller) -> bool {
 
 /// What operation tasks send back to the connection.
 enum Outgoing {
-    Next(String, Value),
+    /// A result, already the whole `next` (or legacy `data`) message.
+    Next(String),
     Error(String, Value),
     Complete(String),
 }
@@ -243,8 +247,12 @@ impl Connection {
     }
 
     async fn send(&mut self, value: Value) -> Result<(), ()> {
+        self.send_text(value.to_string()).await
+    }
+
+    async fn send_text(&mut self, text: String) -> Result<(), ()> {
         self.socket
-            .send(Message::Text(value.to_string().into()))
+            .send(Message::Text(text.into()))
             .await
             .map_err(|_| ())
     }
@@ -260,15 +268,24 @@ impl Connection {
         let recheck_every = Duration::from_secs(config.ws_access_recheck_secs.max(1));
         let mut recheck =
             tokio::time::interval_at(tokio::time::Instant::now() + recheck_every, recheck_every);
-        let mut events = self.state.services.bus.subscribe();
+        // Only the events that may change what the caller holds wake the connection.
+        let mut events = self.state.services.bus.subscribe_to(ACCESS_TYPES);
+        // One timer for the credential's expiry, set again only when the credential changes
+        // (not on every turn of the loop).
+        let expiry = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(expiry);
+        let mut armed_for = None;
         loop {
-            let expiry = self.expires_at.map(|at| {
-                let left = (at - Utc::now()).to_std().unwrap_or_default();
-                tokio::time::Instant::now() + left
-            });
+            if armed_for != self.expires_at {
+                armed_for = self.expires_at;
+                if let Some(at) = armed_for {
+                    let left = (at - Utc::now()).to_std().unwrap_or_default();
+                    expiry.as_mut().reset(tokio::time::Instant::now() + left);
+                }
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => return Some((1001, "server shutting down".to_owned())),
-                _ = tokio::time::sleep_until(expiry.unwrap_or_else(tokio::time::Instant::now)), if expiry.is_some() => {
+                _ = &mut expiry, if armed_for.is_some() => {
                     return Some((4403, "Forbidden: the credential expired; reconnect with a fresh one".to_owned()));
                 }
                 _ = recheck.tick(), if self.credential.is_some() => {
@@ -300,8 +317,12 @@ impl Connection {
                 }
                 Some(out) = self.receiver.recv() => {
                     let message = match (out, protocol) {
-                        (Outgoing::Next(id, payload), Protocol::TransportWs) => json!({"id": id, "type": "next", "payload": payload}),
-                        (Outgoing::Next(id, payload), Protocol::Legacy) => json!({"id": id, "type": "data", "payload": payload}),
+                        (Outgoing::Next(text), _) => {
+                            if self.send_text(text).await.is_err() {
+                                return None;
+                            }
+                            continue;
+                        }
                         (Outgoing::Error(id, errors), Protocol::TransportWs) => {
                             self.operations.remove(&id);
                             json!({"id": id, "type": "error", "payload": errors})
@@ -488,6 +509,7 @@ impl Connection {
         request.set_parsed_query(document.clone());
         let stream = self.state.schema.execute_stream(request);
         let index = self.state.checks.index().clone();
+        let protocol = self.protocol.unwrap_or(Protocol::TransportWs);
         let handle = tokio::spawn(async move {
             let mut stream = stream;
             let mut first = true;
@@ -506,9 +528,8 @@ impl Connection {
                     operation_name.as_deref(),
                     &index,
                 );
-                let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
                 if sender
-                    .send(Outgoing::Next(task_id.clone(), payload))
+                    .send(Outgoing::Next(next_message(protocol, &task_id, &response)))
                     .await
                     .is_err()
                 {
@@ -669,6 +690,34 @@ impl Connection {
         }
         Ok(())
     }
+}
+
+/// The `next` (legacy: `data`) message carrying `response`, serialized once, straight from the
+/// response (not through a JSON tree): one subscription event is sent to every subscriber.
+fn next_message(protocol: Protocol, id: &str, response: &async_graphql::Response) -> String {
+    #[derive(serde::Serialize)]
+    struct Next<'a> {
+        id: &'a str,
+        #[serde(rename = "type")]
+        kind: &'static str,
+        payload: &'a async_graphql::Response,
+    }
+    let kind = match protocol {
+        Protocol::TransportWs => "next",
+        Protocol::Legacy => "data",
+    };
+    serde_json::to_string(&Next {
+        id,
+        kind,
+        payload: response,
+    })
+    .unwrap_or_else(|error| {
+        let error_id = uuid::Uuid::now_v7().to_string();
+        tracing::error!(%error, %error_id, "a result could not be serialized");
+        json!({"id": id, "type": kind, "payload": {"data": null, "errors": [{
+            "message": "internal error", "extensions": {"code": "INTERNAL", "errorId": error_id}}]}})
+        .to_string()
+    })
 }
 
 /// Whether a read failed because the message exceeded the size limit (tungstenite's capacity

@@ -351,10 +351,21 @@ where
 #[derive(Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Arc<Event>>,
+    /// Channels of some aggregate types only ([`EventBus::subscribe_to`]), so that a listener
+    /// is not woken by every event of the process: one per set of types asked for. The sets
+    /// are the code's own (a subscription's kind), so there are few.
+    topics: Arc<std::sync::RwLock<Vec<Topic>>>,
+    capacity: usize,
     pub(crate) wake: Arc<Notify>,
     /// Objects read again after an event, shared by every subscriber of this process
     /// ([`read_after`](crate::read::aggregate::read_after)).
     reads: Arc<std::sync::Mutex<Reads>>,
+}
+
+/// The events of some aggregate types.
+struct Topic {
+    types: Vec<String>,
+    sender: broadcast::Sender<Arc<Event>>,
 }
 
 /// A row read once after an event (or `None`: it no longer exists), whoever asks first.
@@ -371,6 +382,23 @@ pub(crate) struct Reads {
 /// How many reads are remembered: far more than one burst of events has subscribers asking.
 const REMEMBERED_READS: usize = 1024;
 
+/// A receiver as a stream that ends, after one [`Error::Lagged`], when its listener fell more
+/// than the bus's capacity behind.
+fn live(
+    receiver: broadcast::Receiver<Arc<Event>>,
+) -> impl futures_util::Stream<Item = Result<Arc<Event>, Error>> + Send {
+    futures_util::stream::unfold(Some(receiver), |receiver| async move {
+        let mut receiver = receiver?;
+        match receiver.recv().await {
+            Ok(event) => Some((Ok(event), Some(receiver))),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                Some((Err(Error::Lagged(missed)), None))
+            }
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    })
+}
+
 impl Default for EventBus {
     fn default() -> Self {
         Self::new(4096)
@@ -383,6 +411,8 @@ impl EventBus {
         let (sender, _) = broadcast::channel(capacity);
         EventBus {
             sender,
+            topics: Default::default(),
+            capacity,
             wake: Arc::new(Notify::new()),
             reads: Default::default(),
         }
@@ -417,16 +447,46 @@ impl EventBus {
     pub fn live(
         &self,
     ) -> impl futures_util::Stream<Item = Result<Arc<Event>, Error>> + Send + use<> {
-        futures_util::stream::unfold(Some(self.sender.subscribe()), |receiver| async move {
-            let mut receiver = receiver?;
-            match receiver.recv().await {
-                Ok(event) => Some((Ok(event), Some(receiver))),
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    Some((Err(Error::Lagged(missed)), None))
-                }
-                Err(broadcast::error::RecvError::Closed) => None,
-            }
-        })
+        live(self.sender.subscribe())
+    }
+
+    /// The events of the aggregate types `types` (`Event::aggregate_type`) delivered from now
+    /// on; other events do not wake the listener. Filter by tenant and permission before use.
+    pub fn subscribe_to(&self, types: &[&str]) -> broadcast::Receiver<Arc<Event>> {
+        let same = |topic: &&Topic| {
+            topic
+                .types
+                .iter()
+                .map(String::as_str)
+                .eq(types.iter().copied())
+        };
+        if let Some(topic) = self
+            .topics
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(same)
+        {
+            return topic.sender.subscribe();
+        }
+        let mut topics = self.topics.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(topic) = topics.iter().find(same) {
+            return topic.sender.subscribe();
+        }
+        let (sender, receiver) = broadcast::channel(self.capacity);
+        topics.push(Topic {
+            types: types.iter().map(|t| (*t).to_owned()).collect(),
+            sender,
+        });
+        receiver
+    }
+
+    /// [`EventBus::live`] of the aggregate types `types` only ([`EventBus::subscribe_to`]).
+    pub fn live_of(
+        &self,
+        types: &[&str],
+    ) -> impl futures_util::Stream<Item = Result<Arc<Event>, Error>> + Send + use<> {
+        live(self.subscribe_to(types))
     }
 
     /// Tells the dispatcher that committed events are waiting.
@@ -436,6 +496,11 @@ impl EventBus {
 
     pub(crate) fn publish(&self, event: Arc<Event>) {
         // No listener is not an error.
+        for topic in self.topics.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            if topic.types.iter().any(|t| *t == event.aggregate_type) {
+                let _ = topic.sender.send(event.clone());
+            }
+        }
         let _ = self.sender.send(event);
     }
 }
@@ -489,5 +554,32 @@ mod tests {
             live.next().await.is_none(),
             "the stream ends after the error"
         );
+    }
+
+    #[tokio::test]
+    async fn a_listener_of_some_aggregate_types_hears_only_those() {
+        let bus = EventBus::new(16);
+        let mut jobs = bus.subscribe_to(&["Job", "Appointment"]);
+        let mut same = bus.subscribe_to(&["Job", "Appointment"]);
+        let mut users = bus.subscribe_to(&["User"]);
+        let mut all = bus.subscribe();
+        let of = |n: u128, kind: &str| {
+            let mut event = (*event(n)).clone();
+            event.aggregate_type = kind.to_owned();
+            Arc::new(event)
+        };
+        for (n, kind) in [(1, "Thing"), (2, "Job"), (3, "User"), (4, "Appointment")] {
+            bus.publish(of(n, kind));
+        }
+        let heard = |receiver: &mut broadcast::Receiver<Arc<Event>>| {
+            std::iter::from_fn(|| receiver.try_recv().ok())
+                .map(|e| e.id.0.as_u128())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(heard(&mut jobs), [2, 4]);
+        assert_eq!(heard(&mut same), [2, 4], "one channel for one set of types");
+        assert_eq!(heard(&mut users), [3]);
+        assert_eq!(heard(&mut all), [1, 2, 3, 4]);
+        assert_eq!(bus.topics.read().unwrap().len(), 2);
     }
 }

@@ -102,7 +102,7 @@ impl CalendarSubscription {
             from: time::naive(from),
             to: time::naive(to),
         };
-        let live = services.bus.live();
+        let live = services.bus.live_of(CALENDAR_TYPES);
         Ok(
             live.filter_map(move |event| {
                 let (watch, services) = (watch.clone(), services.clone());
@@ -142,6 +142,9 @@ fn at(event: &Event, object: &str, name: &str) -> Option<NaiveDateTime> {
 }
 
 /// What `event` changes on the watched calendar, as the subscriber may see it.
+/// The aggregate types whose events may change a calendar: every one [`change`] reads.
+const CALENDAR_TYPES: &[&str] = &["Job", "CrewMember", "Appointment", "TimeOff"];
+
 async fn change(
     services: &Services,
     watch: &Watch,

@@ -430,28 +430,31 @@ where
     // Without the permission, refuse now rather than stay silent.
     A::scope(&caller, A::READ)?;
     let services = ctx.services()?.clone();
-    Ok(services.bus.live().filter_map(move |event| {
-        let (caller, db, keep) = (caller.clone(), services.db.clone(), keep.clone());
-        async move {
-            let event = match event {
-                Ok(event) => event,
-                Err(lagged) => return Some(Err(lagged)),
-            };
-            if event.tenant_id != caller.tenant_id
-                || event.aggregate_type != A::TYPE_NAME
-                || !keep(&event)
-            {
-                return None;
+    Ok(services
+        .bus
+        .live_of(&[A::TYPE_NAME])
+        .filter_map(move |event| {
+            let (caller, db, keep) = (caller.clone(), services.db.clone(), keep.clone());
+            async move {
+                let event = match event {
+                    Ok(event) => event,
+                    Err(lagged) => return Some(Err(lagged)),
+                };
+                if event.tenant_id != caller.tenant_id
+                    || event.aggregate_type != A::TYPE_NAME
+                    || !keep(&event)
+                {
+                    return None;
+                }
+                let id: A::Id = event.aggregate_id.parse().ok()?;
+                if only.is_some_and(|o| o != id) {
+                    return None;
+                }
+                let mut pooled = db.read().await.ok()?;
+                let row = find_in::<A>(&mut pooled.conn(), &caller, A::READ, id)
+                    .await
+                    .ok()?;
+                Some(Ok(A::node(Member::one(row))))
             }
-            let id: A::Id = event.aggregate_id.parse().ok()?;
-            if only.is_some_and(|o| o != id) {
-                return None;
-            }
-            let mut pooled = db.read().await.ok()?;
-            let row = find_in::<A>(&mut pooled.conn(), &caller, A::READ, id)
-                .await
-                .ok()?;
-            Some(Ok(A::node(Member::one(row))))
-        }
-    }))
+        }))
 }
