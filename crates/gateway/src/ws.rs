@@ -90,7 +90,9 @@ pub async fn upgrade(state: AppState, mut parts: axum::http::request::Parts) -> 
             connection.credential = header_credential;
             connection.expires_at = expires_at;
         }
-        connection.run().await;
+        // On the heap by itself: the upgrade's task then holds a pointer, not a second
+        // reservation of the connection's whole state.
+        Box::pin(connection.run()).await;
         state.metrics.ws_closed();
     })
 }
@@ -182,7 +184,8 @@ fn concerns(event: &Event, caller: &Caller) -> bool {
 enum Outgoing {
     /// A result, already the whole `next` (or legacy `data`) message.
     Next(String),
-    Error(String, Value),
+    /// Boxed: the channel reserves a slot of the largest variant for every queued message.
+    Error(String, Box<Value>),
     Complete(String),
 }
 
@@ -289,7 +292,7 @@ impl Connection {
                     return Some((4403, "Forbidden: the credential expired; reconnect with a fresh one".to_owned()));
                 }
                 _ = recheck.tick(), if self.credential.is_some() => {
-                    if let Err(closing) = self.recheck().await {
+                    if let Err(closing) = Box::pin(self.recheck()).await {
                         return closing;
                     }
                 }
@@ -299,7 +302,7 @@ impl Connection {
                         (Err(tokio::sync::broadcast::error::RecvError::Lagged(_)), _) => true,
                         _ => false,
                     };
-                    if due && let Err(closing) = self.recheck().await {
+                    if due && let Err(closing) = Box::pin(self.recheck()).await {
                         return closing;
                     }
                 }
@@ -325,7 +328,7 @@ impl Connection {
                         }
                         (Outgoing::Error(id, errors), Protocol::TransportWs) => {
                             self.operations.remove(&id);
-                            json!({"id": id, "type": "error", "payload": errors})
+                            json!({"id": id, "type": "error", "payload": *errors})
                         }
                         (Outgoing::Error(id, errors), Protocol::Legacy) => {
                             self.operations.remove(&id);
@@ -353,8 +356,8 @@ impl Connection {
                         Some(Ok(Message::Text(text))) => text,
                     };
                     let closing = match protocol {
-                        Protocol::TransportWs => self.on_transport_ws(text.as_str()).await,
-                        Protocol::Legacy => self.on_legacy(text.as_str()).await,
+                        Protocol::TransportWs => Box::pin(self.on_transport_ws(text.as_str())).await,
+                        Protocol::Legacy => Box::pin(self.on_legacy(text.as_str())).await,
                     };
                     if let Err(closing) = closing {
                         return closing;
@@ -517,7 +520,9 @@ impl Connection {
                 if first && !executed.get() && !response.errors.is_empty() {
                     code_request_errors(&mut response);
                     let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
-                    let _ = sender.send(Outgoing::Error(task_id, errors)).await;
+                    let _ = sender
+                        .send(Outgoing::Error(task_id, Box::new(errors)))
+                        .await;
                     return;
                 }
                 first = false;
@@ -553,7 +558,9 @@ impl Connection {
         let sender = self.sender.clone();
         let task_id = id.clone();
         let handle = tokio::spawn(async move {
-            let _ = sender.send(Outgoing::Error(task_id, errors)).await;
+            let _ = sender
+                .send(Outgoing::Error(task_id, Box::new(errors)))
+                .await;
         });
         self.operations.insert(
             id,

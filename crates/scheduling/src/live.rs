@@ -106,7 +106,8 @@ impl CalendarSubscription {
         Ok(
             live.filter_map(move |event| {
                 let (watch, services) = (watch.clone(), services.clone());
-                async move {
+                // Boxed: an idle subscription holds no room for the reading of a change.
+                Box::pin(async move {
                     let event = match event {
                         Ok(event) => event,
                         Err(lagged) => return Some(Err(lagged)),
@@ -121,7 +122,7 @@ impl CalendarSubscription {
                             None
                         }
                     }
-                }
+                })
             }),
         )
     }

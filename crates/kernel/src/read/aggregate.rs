@@ -435,7 +435,8 @@ where
         .live_of(&[A::TYPE_NAME])
         .filter_map(move |event| {
             let (caller, db, keep) = (caller.clone(), services.db.clone(), keep.clone());
-            async move {
+            // Boxed: an idle subscription holds no room for the reading of a change.
+            Box::pin(async move {
                 let event = match event {
                     Ok(event) => event,
                     Err(lagged) => return Some(Err(lagged)),
@@ -455,6 +456,6 @@ where
                     .await
                     .ok()?;
                 Some(Ok(A::node(Member::one(row))))
-            }
+            })
         }))
 }
