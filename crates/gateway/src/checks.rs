@@ -82,11 +82,27 @@ pub fn operation<'d>(
 pub struct Checks {
     index: std::sync::Arc<SchemaIndex>,
     limits: Limits,
+    /// Documents held by open subscriptions, by text: many subscribers send the same
+    /// document, and each needs it for as long as it stays open. Held weakly, so a document
+    /// lives as long as a subscription uses it; dead entries are dropped as the map grows.
+    shared: std::sync::Mutex<Shared>,
+}
+
+/// The documents of open subscriptions, and the size at which the dead are next swept (twice
+/// the living after a sweep, so that sweeping stays linear in the number of inserts).
+#[derive(Default)]
+struct Shared {
+    documents: HashMap<Box<str>, std::sync::Weak<ExecutableDocument>>,
+    sweep_at: usize,
 }
 
 impl Checks {
     pub fn new(index: std::sync::Arc<SchemaIndex>, limits: Limits) -> Self {
-        Checks { index, limits }
+        Checks {
+            index,
+            limits,
+            shared: Default::default(),
+        }
     }
 
     pub fn index(&self) -> &std::sync::Arc<SchemaIndex> {
@@ -101,14 +117,58 @@ impl Checks {
         variables: &Map<String, Json>,
     ) -> Result<ExecutableDocument, Vec<ServerError>> {
         let document = self.parse(query)?;
-        self.shape(&document).map_err(|e| vec![e])?;
+        self.check(&document, operation_name, variables)?;
+        Ok(document)
+    }
+
+    /// [`Checks::prepare`] for an operation that stays open (a subscription): the parsed
+    /// document is shared with every other open operation of the same text.
+    pub fn prepare_shared(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+        variables: &Map<String, Json>,
+    ) -> Result<std::sync::Arc<ExecutableDocument>, Vec<ServerError>> {
+        let shared = || self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        let held = shared()
+            .documents
+            .get(query)
+            .and_then(std::sync::Weak::upgrade);
+        let document = match held {
+            Some(document) => document,
+            None => {
+                // Parsed outside the lock; of two parses of one text at once, the later stays.
+                let document = std::sync::Arc::new(self.parse(query)?);
+                let mut shared = shared();
+                if shared.documents.len() >= shared.sweep_at {
+                    shared.documents.retain(|_, held| held.strong_count() > 0);
+                    shared.sweep_at = (shared.documents.len() * 2).max(64);
+                }
+                shared
+                    .documents
+                    .insert(query.into(), std::sync::Arc::downgrade(&document));
+                document
+            }
+        };
+        self.check(&document, operation_name, variables)?;
+        Ok(document)
+    }
+
+    /// The checks after parsing: selections, literals, variables.
+    fn check(
+        &self,
+        document: &ExecutableDocument,
+        operation_name: Option<&str>,
+        variables: &Map<String, Json>,
+    ) -> Result<(), Vec<ServerError>> {
+        self.shape(document).map_err(|e| vec![e])?;
         let mut errors = Vec::new();
-        self.literals(&document, operation_name, &mut errors);
-        if let Some(op) = operation(&document, operation_name) {
+        self.literals(document, operation_name, &mut errors);
+        if let Some(op) = operation(document, operation_name) {
             self.variables(op, variables, &mut errors);
         }
         if errors.is_empty() {
-            Ok(document)
+            Ok(())
         } else {
             errors.truncate(MAX_ERRORS);
             Err(errors)
@@ -916,5 +976,39 @@ mod tests {
             json!({"o": {"field": "NAME"}, "p": {"first": 1, "tags": [[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]}}),
         );
         assert!(!deep.is_empty(), "{deep:?}");
+    }
+
+    #[test]
+    fn open_operations_of_one_text_share_its_document_and_are_each_checked() {
+        let checks = checks();
+        let query = "query($p: Page) { items(page: $p) }";
+        let page = |first: Json| {
+            let Json::Object(map) = json!({"p": {"first": first}}) else {
+                unreachable!()
+            };
+            map
+        };
+        let one = checks.prepare_shared(query, None, &page(json!(1))).unwrap();
+        let two = checks.prepare_shared(query, None, &page(json!(2))).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&one, &two), "one parse for both");
+        // Variables are checked for each operation, shared document or not.
+        let errors = checks
+            .prepare_shared(query, None, &page(json!("many")))
+            .unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        // Once nobody holds it, the next operation of that text parses it again.
+        drop((one, two));
+        let three = checks.prepare_shared(query, None, &page(json!(3))).unwrap();
+        assert_eq!(std::sync::Arc::strong_count(&three), 1);
+        // A document that does not parse is an error, and nothing is kept for it.
+        assert!(checks.prepare_shared("{ items", None, &Map::new()).is_err());
+        assert!(
+            !checks
+                .shared
+                .lock()
+                .unwrap()
+                .documents
+                .contains_key("{ items")
+        );
     }
 }

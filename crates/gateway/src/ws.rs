@@ -489,7 +489,7 @@ impl Connection {
             match self
                 .state
                 .checks
-                .prepare(&query, operation_name.as_deref(), &variables)
+                .prepare_shared(&query, operation_name.as_deref(), &variables)
             {
                 Ok(document) => document,
                 Err(errors) => {
@@ -509,7 +509,9 @@ impl Connection {
             &origin,
             executed.clone(),
         );
-        request.set_parsed_query(document.clone());
+        request.set_parsed_query(async_graphql::parser::types::ExecutableDocument::clone(
+            &document,
+        ));
         let stream = self.state.schema.execute_stream(request);
         let index = self.state.checks.index().clone();
         let protocol = self.protocol.unwrap_or(Protocol::TransportWs);
