@@ -18,3 +18,4 @@ mod notifications;
 mod operations;
 mod sales;
 mod scheduling;
+mod tickets;

@@ -22,5 +22,5 @@ pub use config::{Config, Mode};
 pub use {
     switchyard_identity as identity, switchyard_kernel as kernel,
     switchyard_notifications as notifications, switchyard_operations as operations,
-    switchyard_sales as sales, switchyard_scheduling as scheduling,
+    switchyard_sales as sales, switchyard_scheduling as scheduling, switchyard_support as support,
 };

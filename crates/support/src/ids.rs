@@ -1,0 +1,13 @@
+//! The IDs of the support desk's aggregates.
+
+switchyard_kernel::id_type!(
+    /// A support ticket.
+    TicketId,
+    "Ticket"
+);
+
+switchyard_kernel::id_type!(
+    /// An entry of a ticket's timeline.
+    TicketActivityId,
+    "TicketActivity"
+);

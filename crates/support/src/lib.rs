@@ -1,0 +1,43 @@
+//! The support desk: tickets from portal clients and staff, worked by agents, with a complete
+//! timeline and visibility by role (a client sees its own tickets and never an internal note;
+//! an agent the tickets assigned to it and the unassigned queue; an admin all).
+
+pub mod activities;
+pub mod ids;
+pub mod permissions;
+mod schema;
+pub mod scope;
+pub mod tickets;
+
+use async_graphql::{MergedObject, MergedSubscription};
+use switchyard_kernel::module::Module;
+
+pub use activities::TicketActivity;
+pub use tickets::Ticket;
+
+/// The support desk's queries.
+#[derive(MergedObject, Default)]
+pub struct SupportQuery(tickets::TicketQuery, activities::TicketActivityQuery);
+
+/// The support desk's mutations.
+#[derive(MergedObject, Default)]
+pub struct SupportMutation(tickets::mutations::TicketMutation);
+
+/// The support desk's subscriptions: open ticket pages and agents' queues.
+#[derive(MergedSubscription, Default)]
+pub struct SupportSubscription(tickets::TicketSubscription);
+
+pub type Query = SupportQuery;
+pub type Mutation = SupportMutation;
+pub type Subscription = SupportSubscription;
+
+/// The support desk, as the server registers it.
+pub fn module() -> Module {
+    Module {
+        name: "support",
+        permissions: permissions::PERMISSIONS,
+        events: &[tickets::events::SPECS],
+        payloads: &[&[tickets::TicketData::SPEC]],
+        ..Module::named("support")
+    }
+}

@@ -1,0 +1,52 @@
+//! The support desk's tables. Only this crate writes them.
+
+diesel::table! {
+    support_tickets (id) {
+        id -> Text,
+        tenant_id -> Text,
+        number -> Integer,
+        subject -> Text,
+        description -> Text,
+        status -> Text,
+        priority -> Text,
+        requester_id -> Text,
+        assignee_id -> Nullable<Text>,
+        customer_id -> Nullable<Text>,
+        job_id -> Nullable<Text>,
+        tags -> Text,
+        search_text -> Text,
+        first_response_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    support_ticket_activities (id) {
+        id -> Text,
+        tenant_id -> Text,
+        ticket_id -> Text,
+        kind -> Text,
+        author_id -> Nullable<Text>,
+        body -> Nullable<Text>,
+        from_value -> Nullable<Text>,
+        to_value -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    support_ticket_numbers (tenant_id) {
+        tenant_id -> Text,
+        last_number -> Integer,
+    }
+}
+
+diesel::joinable!(support_ticket_activities -> support_tickets (ticket_id));
+diesel::allow_tables_to_appear_in_same_query!(support_tickets, support_ticket_activities);

@@ -1,0 +1,3 @@
+DROP TABLE support_ticket_numbers;
+DROP TABLE support_ticket_activities;
+DROP TABLE support_tickets;

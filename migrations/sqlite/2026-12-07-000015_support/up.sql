@@ -1,0 +1,72 @@
+-- The support desk: tickets, their timelines, and each tenant's last ticket number.
+CREATE TABLE support_tickets (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    subject TEXT NOT NULL,
+    description TEXT NOT NULL,
+    status TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    requester_id TEXT NOT NULL,
+    assignee_id TEXT,
+    customer_id TEXT,
+    job_id TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    search_text TEXT NOT NULL DEFAULT '',
+    first_response_at TIMESTAMP,
+    resolved_at TIMESTAMP,
+    closed_at TIMESTAMP,
+    created_by TEXT,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (tenant_id, number)
+);
+CREATE INDEX support_tickets_created ON support_tickets (tenant_id, created_at, id);
+CREATE INDEX support_tickets_updated ON support_tickets (tenant_id, updated_at, id);
+CREATE INDEX support_tickets_requester ON support_tickets (tenant_id, requester_id, created_at);
+CREATE INDEX support_tickets_assignee ON support_tickets (tenant_id, assignee_id, created_at);
+CREATE INDEX support_tickets_status ON support_tickets (tenant_id, status, created_at);
+-- Full-text search on subject and description: an FTS5 index kept in step by triggers.
+CREATE VIRTUAL TABLE support_tickets_fts USING fts5 (
+    ticket_id UNINDEXED,
+    tenant_id UNINDEXED,
+    body,
+    tokenize = 'unicode61'
+);
+CREATE TRIGGER support_tickets_fts_insert AFTER INSERT ON support_tickets BEGIN
+    INSERT INTO support_tickets_fts (ticket_id, tenant_id, body)
+    VALUES (new.id, new.tenant_id, new.search_text);
+END;
+CREATE TRIGGER support_tickets_fts_update AFTER UPDATE OF search_text ON support_tickets BEGIN
+    DELETE FROM support_tickets_fts WHERE ticket_id = old.id;
+    INSERT INTO support_tickets_fts (ticket_id, tenant_id, body)
+    VALUES (new.id, new.tenant_id, new.search_text);
+END;
+CREATE TRIGGER support_tickets_fts_delete AFTER DELETE ON support_tickets BEGIN
+    DELETE FROM support_tickets_fts WHERE ticket_id = old.id;
+END;
+
+CREATE TABLE support_ticket_activities (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    ticket_id TEXT NOT NULL REFERENCES support_tickets (id),
+    kind TEXT NOT NULL,
+    author_id TEXT,
+    body TEXT,
+    from_value TEXT,
+    to_value TEXT,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX support_ticket_activities_ticket ON support_ticket_activities (tenant_id, ticket_id, created_at, id);
+CREATE INDEX support_ticket_activities_created ON support_ticket_activities (tenant_id, created_at, id);
+
+-- Ticket numbers are taken from here in the creating transaction: #1001, #1002, ... per
+-- tenant, without gaps (a rolled-back creation gives its number back) or duplicates (the row
+-- is locked until the creation commits).
+CREATE TABLE support_ticket_numbers (
+    tenant_id TEXT PRIMARY KEY,
+    last_number INTEGER NOT NULL
+);

@@ -1,0 +1,227 @@
+//! The support desk: tickets from portal clients, worked by agents, with each role's view of
+//! them (a client never sees an internal note), numbers without gaps, and no crossing of
+//! tenants.
+
+use serde_json::{Value, json};
+
+use crate::backend_test;
+use crate::operations::jobs::events_of;
+use crate::support::*;
+
+const CREATE: &str = "mutation($input: CreateTicketInput!) { createTicket(input: $input) { ticket { id number status priority subject tags version requester { id } } userErrors { field code message } } }";
+const REPLY: &str = "mutation($id: ID!, $body: String!) { replyToTicket(input: {ticketId: $id, body: $body}) { ticket { status resolvedAt firstResponseAt version } userErrors { field code message } } }";
+const NOTE: &str = "mutation($id: ID!, $body: String!) { addInternalNote(input: {ticketId: $id, body: $body}) { ticket { version } userErrors { field code message } } }";
+const ASSIGN: &str = "mutation($id: ID!, $agent: ID) { assignTicket(input: {ticketId: $id, assigneeId: $agent}) { ticket { assignee { id } } userErrors { field code message } } }";
+const STATUS: &str = "mutation($id: ID!, $status: TicketStatus!) { changeTicketStatus(input: {ticketId: $id, status: $status}) { ticket { status resolvedAt closedAt } userErrors { field code message } } }";
+const PRIORITY: &str = "mutation($id: ID!, $priority: TicketPriority!) { changeTicketPriority(input: {ticketId: $id, priority: $priority}) { ticket { priority } userErrors { field code message } } }";
+const TIMELINE: &str = "query($id: ID!) { ticket(id: $id) { number status activities { edges { node { id kind body fromValue toValue author { id } } } } } }";
+const LIST: &str = "query($filter: TicketFilter, $search: String) { tickets(first: 50, filter: $filter, search: $search) { totalCount edges { node { number } } } }";
+
+/// The numbers of the tickets a caller lists, in the list's order.
+async fn numbers(app: &TestApp, token: &str, filter: Value, search: Option<&str>) -> Vec<i64> {
+    let data = app
+        .ok(token, LIST, json!({"filter": filter, "search": search}))
+        .await;
+    data["tickets"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["number"].as_i64().unwrap())
+        .collect()
+}
+
+/// The kinds of a ticket's timeline entries, oldest first (the page lists them newest first).
+fn kinds(timeline: &Value) -> Vec<String> {
+    timeline["ticket"]["activities"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| e["node"]["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A ticket's timeline entry, counted from the oldest.
+fn entry(timeline: &Value, i: usize) -> Value {
+    let edges = timeline["ticket"]["activities"]["edges"]
+        .as_array()
+        .unwrap();
+    edges[edges.len() - 1 - i]["node"].clone()
+}
+
+backend_test! {
+    async fn a_client_opens_a_ticket_an_agent_works_it_and_the_timeline_is_complete(app: TestApp) {
+        let t = app.tenant("acme").await;
+        let (client, client_token) = app.user(&t, "kajsa@client.example", &["client"], &[]).await;
+        let (agent, agent_token) = app.user(&t, "agent@acme.example", &["support_agent"], &[]).await;
+        let (other, other_token) = app.user(&t, "other@acme.example", &["support_agent"], &[]).await;
+        let (_, admin_token) = app.user(&t, "admin@acme.example", &["admin"], &[]).await;
+
+        // A client opens two tickets: numbered from 1001, NEW, MEDIUM, its own.
+        let data = app.ok(&client_token, CREATE, json!({"input": {"subject": "  Scratched piano ", "description": "The movers scratched our piano lid."}})).await;
+        let piano = &data["createTicket"]["ticket"];
+        assert_eq!(data["createTicket"]["userErrors"], json!([]), "{data}");
+        assert_eq!((piano["number"].clone(), piano["status"].clone(), piano["priority"].clone()), (json!(1001), json!("NEW"), json!("MEDIUM")));
+        assert_eq!(piano["subject"], "Scratched piano");
+        assert_eq!(piano["requester"]["id"], json!(client.to_global()));
+        let piano = piano["id"].as_str().unwrap().to_owned();
+        let data = app.ok(&client_token, CREATE, json!({"input": {"subject": "Invoice question"}})).await;
+        let invoice = data["createTicket"]["ticket"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(data["createTicket"]["ticket"]["number"], 1002);
+
+        // What only staff set is refused to a client, each field named; nothing is stored.
+        let data = app.ok(&client_token, CREATE, json!({"input": {"subject": "", "priority": "URGENT", "tags": ["vip"]}})).await;
+        assert_eq!(user_errors(&data["createTicket"]), vec![
+            ("input.subject".to_owned(), "REQUIRED".to_owned()),
+            ("input.priority".to_owned(), "NOT_ALLOWED".to_owned()),
+            ("input.tags".to_owned(), "NOT_ALLOWED".to_owned()),
+        ]);
+        assert_eq!(data["createTicket"]["ticket"], Value::Null);
+        assert_eq!(numbers(&app, &admin_token, json!(null), None).await, vec![1002, 1001]);
+
+        // Both agents see the queue; the first takes the piano, which leaves the other's view.
+        let queue = json!({"assigneeId": {"isNull": true}});
+        assert_eq!(numbers(&app, &other_token, queue.clone(), None).await, vec![1002, 1001]);
+        let data = app.ok(&agent_token, ASSIGN, json!({"id": piano, "agent": agent.to_global()})).await;
+        assert_eq!(data["assignTicket"]["ticket"]["assignee"]["id"], json!(agent.to_global()), "{data}");
+        assert_eq!(numbers(&app, &other_token, json!(null), None).await, vec![1002]);
+        let body = app.gql(Some(&other_token), TIMELINE, json!({"id": piano})).await;
+        assert_eq!(body["data"]["ticket"], Value::Null, "{body}");
+        // The other agent may neither take it nor hand tickets to colleagues.
+        let body = app.gql(Some(&other_token), ASSIGN, json!({"id": piano, "agent": other.to_global()})).await;
+        assert_eq!(error_code(&body), Some("NOT_FOUND"), "{body}");
+        let data = app.ok(&other_token, ASSIGN, json!({"id": invoice, "agent": agent.to_global()})).await;
+        assert_eq!(user_errors(&data["assignTicket"]), vec![("input.assigneeId".to_owned(), "NOT_ALLOWED".to_owned())]);
+
+        // The agent answers (first response; NEW → IN_PROGRESS), notes, asks, resolves.
+        let data = app.ok(&agent_token, REPLY, json!({"id": piano, "body": "Sorry! Can you send a photo?"})).await;
+        assert_eq!(data["replyToTicket"]["ticket"]["status"], "IN_PROGRESS", "{data}");
+        assert!(data["replyToTicket"]["ticket"]["firstResponseAt"].is_string());
+        let data = app.ok(&agent_token, NOTE, json!({"id": piano, "body": "Crew lead admits it; offer 500 SEK."})).await;
+        assert_eq!(data["addInternalNote"]["userErrors"], json!([]), "{data}");
+        let data = app.ok(&agent_token, STATUS, json!({"id": piano, "status": "NEW"})).await;
+        assert_eq!(user_errors(&data["changeTicketStatus"]), vec![("input.status".to_owned(), "INVALID_TRANSITION".to_owned())]);
+        app.ok(&agent_token, STATUS, json!({"id": piano, "status": "WAITING_ON_CLIENT"})).await;
+        let data = app.ok(&agent_token, STATUS, json!({"id": piano, "status": "RESOLVED"})).await;
+        assert!(data["changeTicketStatus"]["ticket"]["resolvedAt"].is_string(), "{data}");
+        let data = app.ok(&agent_token, PRIORITY, json!({"id": piano, "priority": "HIGH"})).await;
+        assert_eq!(data["changeTicketPriority"]["ticket"]["priority"], "HIGH");
+
+        // The client's timeline has everything but the internal note; the admin's has it.
+        let mine = app.ok(&client_token, TIMELINE, json!({"id": piano})).await;
+        assert_eq!(kinds(&mine), vec!["OPENED", "AGENT_ASSIGNED", "COMMENT", "STATUS_CHANGED", "STATUS_CHANGED", "STATUS_CHANGED", "PRIORITY_CHANGED"], "{mine}");
+        let all = app.ok(&admin_token, TIMELINE, json!({"id": piano})).await;
+        assert_eq!(kinds(&all), vec!["OPENED", "AGENT_ASSIGNED", "COMMENT", "STATUS_CHANGED", "INTERNAL_NOTE", "STATUS_CHANGED", "STATUS_CHANGED", "PRIORITY_CHANGED"], "{all}");
+        let note = entry(&all, 4);
+        assert_eq!(note["body"], "Crew lead admits it; offer 500 SEK.");
+        assert_eq!(note["author"]["id"], json!(agent.to_global()));
+        let changed = entry(&all, 3);
+        assert_eq!((changed["fromValue"].clone(), changed["toValue"].clone()), (json!("NEW"), json!("IN_PROGRESS")));
+        // Not by ID either, through `node` or the entry's own query.
+        let body = app.gql(Some(&client_token), "query($id: ID!) { node(id: $id) { id } }", json!({"id": note["id"]})).await;
+        assert_eq!(body["data"]["node"], Value::Null, "{body}");
+        let body = app.gql(Some(&client_token), "query($id: ID!) { ticketActivity(id: $id) { body } }", json!({"id": note["id"]})).await;
+        assert_eq!(body["data"]["ticketActivity"], Value::Null, "{body}");
+        let body = app.gql(Some(&client_token), "query($id: ID!) { ticketActivity(id: $id) { body } }", json!({"id": entry(&mine, 2)["id"]})).await;
+        assert_eq!(body["data"]["ticketActivity"]["body"], "Sorry! Can you send a photo?", "{body}");
+
+        // A client may neither note nor prioritise.
+        let body = app.gql(Some(&client_token), NOTE, json!({"id": piano, "body": "hello"})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+        let body = app.gql(Some(&client_token), PRIORITY, json!({"id": piano, "priority": "URGENT"})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+
+        // The client's reply reopens the resolved ticket.
+        let data = app.ok(&client_token, REPLY, json!({"id": piano, "body": "Photo attached. 500 SEK is too little."})).await;
+        assert_eq!(data["replyToTicket"]["ticket"]["status"], "IN_PROGRESS", "{data}");
+        assert_eq!(data["replyToTicket"]["ticket"]["resolvedAt"], Value::Null);
+        let data = app.ok(&client_token, REPLY, json!({"id": piano, "body": "   "})).await;
+        assert_eq!(user_errors(&data["replyToTicket"]), vec![("input.body".to_owned(), "REQUIRED".to_owned())]);
+
+        // Closed is closed: no replies, no changes.
+        app.ok(&agent_token, STATUS, json!({"id": piano, "status": "CLOSED"})).await;
+        let data = app.ok(&client_token, REPLY, json!({"id": piano, "body": "One more thing"})).await;
+        assert_eq!(user_errors(&data["replyToTicket"]), vec![("input.ticketId".to_owned(), "INVALID_STATE".to_owned())]);
+        let data = app.ok(&agent_token, STATUS, json!({"id": piano, "status": "IN_PROGRESS"})).await;
+        assert_eq!(user_errors(&data["changeTicketStatus"]), vec![("input.status".to_owned(), "INVALID_TRANSITION".to_owned())]);
+
+        // The admin assigns the other ticket to the other agent, never to a client.
+        let data = app.ok(&admin_token, ASSIGN, json!({"id": invoice, "agent": client.to_global()})).await;
+        assert_eq!(user_errors(&data["assignTicket"]), vec![("input.assigneeId".to_owned(), "UNKNOWN_REFERENCE".to_owned())]);
+        let data = app.ok(&admin_token, ASSIGN, json!({"id": invoice, "agent": other.to_global()})).await;
+        assert_eq!(data["assignTicket"]["ticket"]["assignee"]["id"], json!(other.to_global()), "{data}");
+        assert_eq!(numbers(&app, &agent_token, json!(null), None).await, vec![1001]);
+        assert_eq!(numbers(&app, &other_token, json!(null), None).await, vec![1002]);
+
+        // Staff open a ticket for the client, tagged; lists filter by tag, status and search.
+        let data = app.ok(&agent_token, CREATE, json!({"input": {"subject": "Damaged sofa", "description": "Reported by phone", "requesterId": client.to_global(), "priority": "URGENT", "tags": [" Damage ", "damage", "VIP"]}})).await;
+        assert_eq!(data["createTicket"]["ticket"]["tags"], json!(["damage", "vip"]), "{data}");
+        assert_eq!(data["createTicket"]["ticket"]["number"], 1003);
+        assert_eq!(numbers(&app, &admin_token, json!({"tag": "VIP"}), None).await, vec![1003]);
+        assert_eq!(numbers(&app, &admin_token, json!({"status": {"eq": "CLOSED"}}), None).await, vec![1001]);
+        assert_eq!(numbers(&app, &admin_token, json!({"priority": {"in": ["URGENT", "HIGH"]}}), None).await, vec![1003, 1001]);
+        assert_eq!(numbers(&app, &client_token, json!(null), Some("piano lid")).await, vec![1001]);
+        assert_eq!(numbers(&app, &client_token, json!(null), Some("sofa")).await, vec![1003]);
+        assert_eq!(numbers(&app, &client_token, json!(null), None).await, vec![1003, 1002, 1001]);
+
+        // Every change is an event.
+        assert_eq!(events_of(&app, t.id, "support.ticket.opened").await.len(), 3);
+        assert_eq!(events_of(&app, t.id, "support.ticket.status_changed").await.len(), 3);
+        assert_eq!(events_of(&app, t.id, "support.ticket.noted").await.len(), 1);
+    }
+}
+
+backend_test! {
+    async fn tickets_stay_with_their_client_and_their_tenant(app: TestApp) {
+        let t = app.tenant("acme").await;
+        let (_, mine) = app.user(&t, "one@client.example", &["client"], &[]).await;
+        let (_, theirs) = app.user(&t, "two@client.example", &["client"], &[]).await;
+        let (_, agent) = app.user(&t, "agent@acme.example", &["support_agent"], &[]).await;
+        let (_, crew) = app.user(&t, "crew@acme.example", &["crew"], &[t.location]).await;
+        let data = app.ok(&mine, CREATE, json!({"input": {"subject": "Where is my mover?"}})).await;
+        let ticket = data["createTicket"]["ticket"]["id"].clone();
+        app.ok(&agent, NOTE, json!({"id": ticket, "body": "secret"})).await;
+
+        // Another client of the tenant sees nothing of it, by list, ID or reply.
+        assert_eq!(numbers(&app, &theirs, json!(null), None).await, Vec::<i64>::new());
+        let body = app.gql(Some(&theirs), "query($id: ID!) { node(id: $id) { id } }", json!({"id": ticket})).await;
+        assert_eq!(body["data"]["node"], Value::Null, "{body}");
+        let body = app.gql(Some(&theirs), REPLY, json!({"id": ticket, "body": "me too"})).await;
+        assert_eq!(error_code(&body), Some("NOT_FOUND"), "{body}");
+        // Staff without the support permissions see no tickets at all.
+        let body = app.gql(Some(&crew), LIST, json!({})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+
+        // Another tenant's owner and agent reach nothing.
+        let other = app.tenant("globex").await;
+        let (_, other_agent) = app.user(&other, "agent@globex.example", &["support_agent"], &[]).await;
+        for token in [&other.owner_token, &other_agent] {
+            assert_eq!(numbers(&app, token, json!(null), None).await, Vec::<i64>::new());
+            let body = app.gql(Some(token), "query($id: ID!) { node(id: $id) { id } }", json!({"id": ticket})).await;
+            assert_eq!(body["data"]["node"], Value::Null, "{body}");
+            let body = app.gql(Some(token), NOTE, json!({"id": ticket, "body": "hi"})).await;
+            assert_eq!(error_code(&body), Some("NOT_FOUND"), "{body}");
+        }
+        // And its numbers start at 1001 of its own.
+        let (_, other_client) = app.user(&other, "c@globex.example", &["client"], &[]).await;
+        let data = app.ok(&other_client, CREATE, json!({"input": {"subject": "Hello"}})).await;
+        assert_eq!(data["createTicket"]["ticket"]["number"], 1001);
+    }
+}
+
+backend_test! {
+    async fn ticket_numbers_have_no_gaps_or_duplicates_under_concurrent_creation(app: TestApp) {
+        let t = app.tenant("acme").await;
+        let (_, a) = app.user(&t, "a@client.example", &["client"], &[]).await;
+        let (_, b) = app.user(&t, "b@client.example", &["client"], &[]).await;
+        let subjects: Vec<String> = (0..24).map(|i| if i % 6 == 5 { String::new() } else { format!("Ticket {i}") }).collect();
+        let answers = futures_util::future::join_all(subjects.iter().enumerate().map(|(i, subject)| {
+            let token = if i % 2 == 0 { &a } else { &b };
+            app.ok(token, CREATE, json!({"input": {"subject": subject}}))
+        }))
+        .await;
+        let mut numbers: Vec<i64> = answers.iter().filter_map(|d| d["createTicket"]["ticket"]["number"].as_i64()).collect();
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1001..=1020).collect::<Vec<i64>>(), "4 refused creations take no number");
+    }
+}
