@@ -31,6 +31,30 @@ async fn numbers(app: &TestApp, token: &str, filter: Value, search: Option<&str>
 }
 
 /// The kinds of a ticket's timeline entries, oldest first (the page lists them newest first).
+/// The (kind, title) of a user's notifications, newest first, and of the messages queued for
+/// them (channel, recipient).
+async fn heard(app: &TestApp, token: &str) -> Vec<(String, String)> {
+    let data = app
+        .ok(
+            token,
+            "{ notifications(first: 20) { edges { node { kind title subjectType } } } }",
+            json!({}),
+        )
+        .await;
+    data["notifications"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["node"]["subjectType"], "Ticket");
+            (
+                e["node"]["kind"].as_str().unwrap().to_owned(),
+                e["node"]["title"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 fn kinds(timeline: &Value) -> Vec<String> {
     timeline["ticket"]["activities"]["edges"]
         .as_array()
@@ -97,6 +121,9 @@ backend_test! {
         let data = app.ok(&agent_token, REPLY, json!({"id": piano, "body": "Sorry! Can you send a photo?"})).await;
         assert_eq!(data["replyToTicket"]["ticket"]["status"], "IN_PROGRESS", "{data}");
         assert!(data["replyToTicket"]["ticket"]["firstResponseAt"].is_string());
+        // The client hears of the answer (in the app; by email, its default channel).
+        assert_eq!(heard(&app, &client_token).await, vec![("TICKET_REPLIED".to_owned(), "New reply on #1001: Scratched piano".to_owned())]);
+        assert_eq!(heard(&app, &agent_token).await, vec![], "nobody hears of their own doing");
         let data = app.ok(&agent_token, NOTE, json!({"id": piano, "body": "Crew lead admits it; offer 500 SEK."})).await;
         assert_eq!(data["addInternalNote"]["userErrors"], json!([]), "{data}");
         let data = app.ok(&agent_token, STATUS, json!({"id": piano, "status": "NEW"})).await;
@@ -135,6 +162,10 @@ backend_test! {
         let data = app.ok(&client_token, REPLY, json!({"id": piano, "body": "Photo attached. 500 SEK is too little."})).await;
         assert_eq!(data["replyToTicket"]["ticket"]["status"], "IN_PROGRESS", "{data}");
         assert_eq!(data["replyToTicket"]["ticket"]["resolvedAt"], Value::Null);
+        assert_eq!(heard(&app, &agent_token).await, vec![("TICKET_REPLIED".to_owned(), "New reply on #1001: Scratched piano".to_owned())]);
+        let messages = app.ok(&admin_token, "{ notificationMessages(first: 10) { edges { node { channel recipient subject } } } }", json!({})).await;
+        let recipients: Vec<&str> = messages["notificationMessages"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["recipient"].as_str().unwrap()).collect();
+        assert!(recipients.contains(&"kajsa@client.example") && recipients.contains(&"agent@acme.example"), "{messages}");
         let data = app.ok(&client_token, REPLY, json!({"id": piano, "body": "   "})).await;
         assert_eq!(user_errors(&data["replyToTicket"]), vec![("input.body".to_owned(), "REQUIRED".to_owned())]);
 
@@ -150,6 +181,7 @@ backend_test! {
         assert_eq!(user_errors(&data["assignTicket"]), vec![("input.assigneeId".to_owned(), "UNKNOWN_REFERENCE".to_owned())]);
         let data = app.ok(&admin_token, ASSIGN, json!({"id": invoice, "agent": other.to_global()})).await;
         assert_eq!(data["assignTicket"]["ticket"]["assignee"]["id"], json!(other.to_global()), "{data}");
+        assert_eq!(heard(&app, &other_token).await, vec![("TICKET_ASSIGNED".to_owned(), "Ticket #1002 is yours: Invoice question".to_owned())]);
         assert_eq!(numbers(&app, &agent_token, json!(null), None).await, vec![1001]);
         assert_eq!(numbers(&app, &other_token, json!(null), None).await, vec![1002]);
 
@@ -223,5 +255,51 @@ backend_test! {
         let mut numbers: Vec<i64> = answers.iter().filter_map(|d| d["createTicket"]["ticket"]["number"].as_i64()).collect();
         numbers.sort_unstable();
         assert_eq!(numbers, (1001..=1020).collect::<Vec<i64>>(), "4 refused creations take no number");
+    }
+}
+
+backend_test! {
+    async fn an_open_ticket_page_updates_itself_without_showing_a_client_internal_notes(app: TestApp) {
+        use crate::ws::{connect, event_where, init, send};
+        let t = app.tenant("acme").await;
+        let (_, client) = app.user(&t, "one@client.example", &["client"], &[]).await;
+        let (_, stranger) = app.user(&t, "two@client.example", &["client"], &[]).await;
+        let (_, agent) = app.user(&t, "agent@acme.example", &["support_agent"], &[]).await;
+        let data = app.ok(&client, CREATE, json!({"input": {"subject": "Where is my mover?"}})).await;
+        let ticket = data["createTicket"]["ticket"]["id"].clone();
+
+        let page = "subscription($id: ID) { ticketChanged(id: $id) { number status activities(first: 10) { edges { node { kind body } } } } }";
+        let mut mine = connect(&app, "graphql-transport-ws").await;
+        init(&mut mine, &client).await;
+        send(&mut mine, json!({"id": "1", "type": "subscribe", "payload": {"query": page, "variables": {"id": ticket}}})).await;
+        let mut theirs = connect(&app, "graphql-transport-ws").await;
+        init(&mut theirs, &stranger).await;
+        send(&mut theirs, json!({"id": "1", "type": "subscribe", "payload": {"query": page, "variables": {}}})).await;
+        let mut queue = connect(&app, "graphql-transport-ws").await;
+        init(&mut queue, &agent).await;
+        send(&mut queue, json!({"id": "1", "type": "subscribe", "payload": {"query": page, "variables": {}}})).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+        // The agent notes, then answers: the client's page hears both changes of the ticket,
+        // and neither shows the note.
+        app.ok(&agent, NOTE, json!({"id": ticket, "body": "secret: refund likely"})).await;
+        app.ok(&agent, REPLY, json!({"id": ticket, "body": "On the way!"})).await;
+        let bodies = |event: &Value| -> Vec<String> {
+            event["payload"]["data"]["ticketChanged"]["activities"]["edges"]
+                .as_array()
+                .map(|edges| edges.iter().map(|e| e["node"]["body"].as_str().unwrap_or_default().to_owned()).collect())
+                .unwrap_or_default()
+        };
+        let no_note = |event: &Value| !bodies(event).iter().any(|b| b.contains("secret"));
+        let answered = event_where(&mut mine, |e| bodies(e).contains(&"On the way!".to_owned()), no_note).await;
+        assert!(no_note(&answered), "{answered}");
+        assert_eq!(answered["payload"]["data"]["ticketChanged"]["status"], "IN_PROGRESS");
+        // The agent's queue shows the note.
+        event_where(&mut queue, |e| bodies(e).iter().any(|b| b.contains("secret")), |_| true).await;
+        // The other client hears nothing of it: its first event is its own new ticket.
+        let data = app.ok(&stranger, CREATE, json!({"input": {"subject": "Mine"}})).await;
+        let own = data["createTicket"]["ticket"]["number"].clone();
+        let first = event_where(&mut theirs, |e| e["payload"]["data"]["ticketChanged"]["number"] == own, |_| false).await;
+        assert_eq!(first["payload"]["data"]["ticketChanged"]["status"], "NEW");
     }
 }

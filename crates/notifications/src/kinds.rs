@@ -16,6 +16,10 @@ switchyard_kernel::text_enum! {
         AppointmentChanged = "APPOINTMENT_CHANGED",
         /// Something you work or attend starts soon.
         Reminder = "REMINDER",
+        /// Someone answered on a support ticket you asked or work.
+        TicketReplied = "TICKET_REPLIED",
+        /// A support ticket was assigned to you.
+        TicketAssigned = "TICKET_ASSIGNED",
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod mutations;
+mod notices;
 
 use chrono::NaiveDateTime;
 use switchyard_identity::User;

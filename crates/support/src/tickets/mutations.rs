@@ -156,7 +156,9 @@ impl TicketMutation {
                 if let Some(to) = to {
                     entries.push(moved(&mut row, to));
                 }
-                store(tx, caller, &before, row, entries, TicketReplied::of).await
+                let row = store(tx, caller, &before, row, entries, TicketReplied::of).await?;
+                super::notices::replied(tx, caller, &row, &body).await?;
+                Ok(row)
             })
             .await;
         TicketPayload::of(outcome)
@@ -234,7 +236,9 @@ impl TicketMutation {
                     before.assignee_id.map(|u| u.to_global().to_string()),
                     assignee.map(|u| u.to_global().to_string()),
                 )];
-                store(tx, caller, &before, row, entries, TicketAssigned::of).await
+                let row = store(tx, caller, &before, row, entries, TicketAssigned::of).await?;
+                super::notices::assigned(tx, caller, &row).await?;
+                Ok(row)
             })
             .await;
         TicketPayload::of(outcome)
