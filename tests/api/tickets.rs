@@ -303,3 +303,93 @@ backend_test! {
         assert_eq!(first["payload"]["data"]["ticketChanged"]["status"], "NEW");
     }
 }
+
+/// Moves a ticket's first-response target `minutes` into the past, as if that time had gone by
+/// (the clock of the tests is the real one; this is the passing of time, not a shortcut past
+/// the rules: the ticket is read and judged by the server as usual).
+async fn overdue(app: &TestApp, number: i64, minutes: i64) {
+    use diesel_async::RunQueryDsl;
+    use switchyard_kernel::db_run;
+    let past = (chrono::Utc::now() - chrono::Duration::minutes(minutes)).naive_utc();
+    let mut pooled = app.services.db.write().await.unwrap();
+    let mut conn = pooled.conn();
+    let sql = format!(
+        "UPDATE support_tickets SET first_response_due_at = '{}', due_at = '{}' WHERE number = {number}",
+        past.format("%Y-%m-%d %H:%M:%S"),
+        past.format("%Y-%m-%d %H:%M:%S")
+    );
+    db_run!(&mut conn, |c| diesel::sql_query(sql).execute(c).await).unwrap();
+}
+
+fn minutes_between(from: &Value, to: &Value) -> i64 {
+    let at = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    (at(to) - at(from)).num_minutes()
+}
+
+backend_test! {
+    async fn service_levels_set_due_times_and_flag_what_is_late(app: TestApp) {
+        const SLA: &str = "mutation($p: TicketPriority!, $f: Int!, $r: Int!) { setTicketSla(input: {priority: $p, firstResponseMinutes: $f, resolutionMinutes: $r}) { sla { priority firstResponseMinutes resolutionMinutes } userErrors { field code } } }";
+        const SHOW: &str = "query($id: ID!) { ticket(id: $id) { createdAt firstResponseDueAt resolutionDueAt dueAt breached } }";
+        let t = app.tenant("acme").await;
+        let (client, _) = app.user(&t, "one@client.example", &["client"], &[]).await;
+        let (_, agent) = app.user(&t, "agent@acme.example", &["support_agent"], &[]).await;
+        let (_, admin) = app.user(&t, "admin@acme.example", &["admin"], &[]).await;
+
+        // The admin sets URGENT to 30 min / 2 h; the rest keep the built-in targets.
+        let data = app.ok(&admin, SLA, json!({"p": "URGENT", "f": 30, "r": 120})).await;
+        assert_eq!(data["setTicketSla"]["userErrors"], json!([]), "{data}");
+        let data = app.ok(&admin, SLA, json!({"p": "HIGH", "f": 0, "r": 10})).await;
+        assert_eq!(user_errors(&data["setTicketSla"]), vec![("input.firstResponseMinutes".to_owned(), "OUT_OF_RANGE".to_owned())]);
+        let data = app.ok(&admin, SLA, json!({"p": "HIGH", "f": 60, "r": 30})).await;
+        assert_eq!(user_errors(&data["setTicketSla"]), vec![("input.resolutionMinutes".to_owned(), "OUT_OF_RANGE".to_owned())]);
+        let body = app.gql(Some(&agent), SLA, json!({"p": "LOW", "f": 1, "r": 2})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+        let data = app.ok(&agent, "{ ticketSlas { priority firstResponseMinutes resolutionMinutes } }", json!({})).await;
+        assert_eq!(data["ticketSlas"], json!([
+            {"priority": "URGENT", "firstResponseMinutes": 30, "resolutionMinutes": 120},
+            {"priority": "HIGH", "firstResponseMinutes": 240, "resolutionMinutes": 1440},
+            {"priority": "MEDIUM", "firstResponseMinutes": 480, "resolutionMinutes": 4320},
+            {"priority": "LOW", "firstResponseMinutes": 1440, "resolutionMinutes": 10080},
+        ]));
+
+        // An URGENT ticket is due in 30 minutes, resolved in 2 hours.
+        let data = app.ok(&agent, CREATE, json!({"input": {"subject": "Truck broke down", "priority": "URGENT", "requesterId": client.to_global()}})).await;
+        let urgent = data["createTicket"]["ticket"]["id"].clone();
+        let shown = app.ok(&agent, SHOW, json!({"id": urgent})).await["ticket"].clone();
+        assert_eq!(minutes_between(&shown["createdAt"], &shown["firstResponseDueAt"]), 30, "{shown}");
+        assert_eq!(minutes_between(&shown["createdAt"], &shown["resolutionDueAt"]), 120);
+        assert_eq!(shown["dueAt"], shown["firstResponseDueAt"]);
+        assert_eq!(shown["breached"], false);
+        let data = app.ok(&agent, CREATE, json!({"input": {"subject": "Wrong invoice address", "requesterId": client.to_global()}})).await;
+        let medium = data["createTicket"]["ticket"]["id"].clone();
+        let data = app.ok(&agent, CREATE, json!({"input": {"subject": "Thanks!", "priority": "LOW", "requesterId": client.to_global()}})).await;
+        let low = data["createTicket"]["ticket"]["id"].clone();
+        // A new priority moves the targets.
+        app.ok(&agent, PRIORITY, json!({"id": low, "priority": "HIGH"})).await;
+        let shown = app.ok(&agent, SHOW, json!({"id": low})).await["ticket"].clone();
+        assert_eq!(minutes_between(&shown["createdAt"], &shown["firstResponseDueAt"]), 240, "{shown}");
+        // Sorted by what is due first.
+        let data = app.ok(&agent, "{ tickets(first: 10, orderBy: {field: DUE_AT, direction: ASC}) { edges { node { number } } } }", json!({})).await;
+        let order: Vec<i64> = data["tickets"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["number"].as_i64().unwrap()).collect();
+        assert_eq!(order, vec![1001, 1003, 1002]);
+
+        // Time passes: the urgent ticket's first response is 5 minutes late.
+        overdue(&app, 1001, 5).await;
+        assert_eq!(app.ok(&agent, SHOW, json!({"id": urgent})).await["ticket"]["breached"], true);
+        assert_eq!(numbers(&app, &agent, json!({"breached": true}), None).await, vec![1001]);
+        assert_eq!(numbers(&app, &agent, json!({"breached": false}), None).await, vec![1003, 1002]);
+        // At risk within the hour: the late one; within 5 hours also the HIGH one.
+        assert_eq!(numbers(&app, &agent, json!({"atRiskWithinMinutes": 60}), None).await, vec![1001]);
+        assert_eq!(numbers(&app, &agent, json!({"atRiskWithinMinutes": 300}), None).await, vec![1003, 1001]);
+        // Answered late, it stays breached although its next target (resolution) is ahead.
+        app.ok(&agent, REPLY, json!({"id": urgent, "body": "A new truck is on its way."})).await;
+        let shown = app.ok(&agent, SHOW, json!({"id": urgent})).await["ticket"].clone();
+        assert_eq!(shown["dueAt"], shown["resolutionDueAt"], "{shown}");
+        assert_eq!(shown["breached"], true);
+        // Answered in time, the medium one is not; resolved, it is off the risk list.
+        app.ok(&agent, REPLY, json!({"id": medium, "body": "Fixed."})).await;
+        app.ok(&agent, STATUS, json!({"id": medium, "status": "RESOLVED"})).await;
+        assert_eq!(numbers(&app, &agent, json!({"breached": false}), None).await, vec![1003, 1002]);
+        assert_eq!(numbers(&app, &agent, json!({"atRiskWithinMinutes": 100000}), None).await, vec![1003, 1001]);
+    }
+}

@@ -7,6 +7,7 @@ pub mod ids;
 pub mod permissions;
 mod schema;
 pub mod scope;
+pub mod slas;
 pub mod tickets;
 
 use async_graphql::{MergedObject, MergedSubscription};
@@ -17,11 +18,15 @@ pub use tickets::Ticket;
 
 /// The support desk's queries.
 #[derive(MergedObject, Default)]
-pub struct SupportQuery(tickets::TicketQuery, activities::TicketActivityQuery);
+pub struct SupportQuery(
+    tickets::TicketQuery,
+    activities::TicketActivityQuery,
+    slas::SlaQuery,
+);
 
 /// The support desk's mutations.
 #[derive(MergedObject, Default)]
-pub struct SupportMutation(tickets::mutations::TicketMutation);
+pub struct SupportMutation(tickets::mutations::TicketMutation, slas::SlaMutation);
 
 /// The support desk's subscriptions: open ticket pages and agents' queues.
 #[derive(MergedSubscription, Default)]

@@ -18,6 +18,10 @@ diesel::table! {
         first_response_at -> Nullable<Timestamp>,
         resolved_at -> Nullable<Timestamp>,
         closed_at -> Nullable<Timestamp>,
+        first_response_due_at -> Timestamp,
+        resolution_due_at -> Timestamp,
+        due_at -> Timestamp,
+        sla_breached -> Bool,
         created_by -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -45,6 +49,15 @@ diesel::table! {
     support_ticket_numbers (tenant_id) {
         tenant_id -> Text,
         last_number -> Integer,
+    }
+}
+
+diesel::table! {
+    support_slas (tenant_id, priority) {
+        tenant_id -> Text,
+        priority -> Text,
+        first_response_minutes -> Integer,
+        resolution_minutes -> Integer,
     }
 }
 

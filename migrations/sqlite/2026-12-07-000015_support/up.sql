@@ -16,6 +16,10 @@ CREATE TABLE support_tickets (
     first_response_at TIMESTAMP,
     resolved_at TIMESTAMP,
     closed_at TIMESTAMP,
+    first_response_due_at TIMESTAMP NOT NULL,
+    resolution_due_at TIMESTAMP NOT NULL,
+    due_at TIMESTAMP NOT NULL,
+    sla_breached BOOLEAN NOT NULL DEFAULT FALSE,
     created_by TEXT,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
@@ -27,6 +31,7 @@ CREATE INDEX support_tickets_updated ON support_tickets (tenant_id, updated_at, 
 CREATE INDEX support_tickets_requester ON support_tickets (tenant_id, requester_id, created_at);
 CREATE INDEX support_tickets_assignee ON support_tickets (tenant_id, assignee_id, created_at);
 CREATE INDEX support_tickets_status ON support_tickets (tenant_id, status, created_at);
+CREATE INDEX support_tickets_due ON support_tickets (tenant_id, due_at, id);
 -- Full-text search on subject and description: an FTS5 index kept in step by triggers.
 CREATE VIRTUAL TABLE support_tickets_fts USING fts5 (
     ticket_id UNINDEXED,
@@ -62,6 +67,16 @@ CREATE TABLE support_ticket_activities (
 );
 CREATE INDEX support_ticket_activities_ticket ON support_ticket_activities (tenant_id, ticket_id, created_at, id);
 CREATE INDEX support_ticket_activities_created ON support_ticket_activities (tenant_id, created_at, id);
+
+-- Service-level targets per priority, in minutes from a ticket's opening; a priority without
+-- a row uses the built-in targets.
+CREATE TABLE support_slas (
+    tenant_id TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    first_response_minutes INTEGER NOT NULL,
+    resolution_minutes INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, priority)
+);
 
 -- Ticket numbers are taken from here in the creating transaction: #1001, #1002, ... per
 -- tenant, without gaps (a rolled-back creation gives its number back) or duplicates (the row

@@ -112,6 +112,15 @@ switchyard_kernel::aggregate! {
         #[field(event)]
         resolved_at: Option<NaiveDateTime>,
         closed_at: Option<NaiveDateTime>,
+        /// When the first response is due (the service level of the ticket's priority).
+        first_response_due_at: NaiveDateTime,
+        /// When the resolution is due.
+        resolution_due_at: NaiveDateTime,
+        /// The first response's due time until it is given, then the resolution's.
+        #[field(filter, order)]
+        due_at: NaiveDateTime,
+        #[field(hidden)]
+        sla_breached: bool,
         #[field(hidden)]
         created_by: Option<UserId>,
         created_at: NaiveDateTime,
@@ -124,9 +133,20 @@ switchyard_kernel::aggregate! {
     pub struct TicketFilter {
         /// Tickets carrying this tag.
         tag: Option<String>,
+        /// Tickets that missed a target (true) or met every one so far (false).
+        breached: Option<bool>,
+        /// Open tickets whose next target falls within this many minutes from now (or has
+        /// passed): the ones at risk.
+        at_risk_within_minutes: Option<i32>,
     }
 
     impl Ticket {
+        /// Whether a service-level target was missed: met late, or an open ticket is past
+        /// `dueAt`.
+        async fn breached(&self) -> bool {
+            let row = self.row();
+            row.sla_breached || (open(row.status) && row.due_at < switchyard_kernel::time::now())
+        }
         /// Labels agents put on the ticket (lower-case).
         async fn tags(&self) -> Vec<String> {
             serde_json::from_str(&self.row().tags).unwrap_or_default()
@@ -134,17 +154,44 @@ switchyard_kernel::aggregate! {
     }
 }
 
+/// Whether a ticket in this status is still being worked.
+fn open(status: TicketStatus) -> bool {
+    !matches!(status, TicketStatus::Resolved | TicketStatus::Closed)
+}
+
+/// ` t.status NOT IN ('RESOLVED', 'CLOSED') AND t.due_at < <at>`: open and past `at`.
+fn due_before(at: NaiveDateTime) -> Sql {
+    let mut sql = Sql::new("t.status NOT IN ('RESOLVED', 'CLOSED') AND t.due_at < ");
+    sql.bind(at);
+    sql
+}
+
 impl switchyard_kernel::read::FilterExtra for TicketFilter {
     fn extra(&self, _caller: &Caller) -> Result<Vec<Expr>, Error> {
-        let Some(tag) = self.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
-            return Ok(Vec::new());
-        };
-        // Tags are stored lower-case as a JSON array; match the quoted tag.
-        let quoted = serde_json::to_string(&tag.to_lowercase()).unwrap_or_default();
-        let mut sql = Sql::new("t.tags LIKE ");
-        sql.bind(switchyard_kernel::validate::like_contains(&quoted))
-            .push(" ESCAPE '\\'");
-        Ok(vec![Expr::Sql(sql)])
+        let mut extra = Vec::new();
+        if let Some(tag) = self.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            // Tags are stored lower-case as a JSON array; match the quoted tag.
+            let quoted = serde_json::to_string(&tag.to_lowercase()).unwrap_or_default();
+            let mut sql = Sql::new("t.tags LIKE ");
+            sql.bind(switchyard_kernel::validate::like_contains(&quoted))
+                .push(" ESCAPE '\\'");
+            extra.push(Expr::Sql(sql));
+        }
+        let now = switchyard_kernel::time::now();
+        if let Some(breached) = self.breached {
+            let mut sql = Sql::new(if breached { "(" } else { "NOT (" });
+            sql.push("t.sla_breached OR (")
+                .append(&due_before(now))
+                .push("))");
+            extra.push(Expr::Sql(sql));
+        }
+        if let Some(minutes) = self.at_risk_within_minutes {
+            let minutes = minutes.clamp(0, 366 * 24 * 60);
+            extra.push(Expr::Sql(due_before(
+                now + chrono::Duration::minutes(minutes.into()),
+            )));
+        }
+        Ok(extra)
     }
 }
 

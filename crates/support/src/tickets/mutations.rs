@@ -28,6 +28,7 @@ use super::{Ticket, TicketId, TicketPriority, TicketRow, TicketStatus, search_te
 use crate::activities::{self, Entry, TicketActivityKind};
 use crate::permissions::{AGENT_ROLES, TICKET_ASSIGN, TICKET_CREATE, TICKET_REPLY, TICKET_WORK};
 use crate::schema::support_ticket_numbers as numbers;
+use crate::slas;
 
 payload!(
     /// The result of a ticket mutation.
@@ -302,6 +303,8 @@ impl TicketMutation {
                 }
                 let mut row = before.clone();
                 row.priority = input.priority;
+                let sla = slas::of(tx, caller.tenant_id, row.priority).await?;
+                slas::plan(&mut row, sla);
                 let entries = vec![Entry::change(
                     TicketActivityKind::PriorityChanged,
                     Some(before.priority.as_str().to_owned()),
@@ -403,11 +406,19 @@ async fn create(
         first_response_at: None,
         resolved_at: None,
         closed_at: None,
+        first_response_due_at: now,
+        resolution_due_at: now,
+        due_at: now,
+        sla_breached: false,
         created_by: Some(me),
         created_at: now,
         updated_at: now,
         version: 1,
     };
+    let mut row = row;
+    let sla = slas::of(tx, caller.tenant_id, row.priority).await?;
+    slas::plan(&mut row, sla);
+    slas::settle(&mut row, now);
     let row = write::create::<Ticket, _>(tx, caller, row, TicketOpened::of).await?;
     activities::record(
         tx,
@@ -511,6 +522,8 @@ async fn store<E: switchyard_kernel::DomainEvent>(
     entries: Vec<Entry>,
     event: impl Fn(&TicketRow) -> E,
 ) -> Result<TicketRow, Rejection> {
+    let mut row = row;
+    slas::settle(&mut row, time::now());
     let row = write::update::<Ticket, _>(tx, caller, before, row, event).await?;
     activities::record(tx, caller, row.id, entries).await?;
     Ok(row)
