@@ -217,7 +217,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Serve => serve(app).await,
         Command::Seed { demo } => {
             anyhow::ensure!(demo, "say what to seed: `switchyard seed --demo`");
-            let (accounts, sales, jobs, notices, reminders) = seed_demo(&app).await?;
+            let (accounts, sales, jobs, notices, reminders, tickets) = seed_demo(&app).await?;
             println!(
                 "Demo company \"Nordic Movers\" (slug: nordic-movers). Accounts (email / password):"
             );
@@ -242,6 +242,11 @@ async fn run() -> anyhow::Result<()> {
             println!(
                 "Notifications: {notices} (read and unread) for the staff; {reminders} reminders \
                  due before the jobs ahead; message templates in English and Swedish."
+            );
+            println!(
+                "Support desk: {tickets} tickets from three portal clients in every status and \
+                 priority, with replies and internal notes, some waiting in the queue and some \
+                 past their service level."
             );
             Ok(())
         }
@@ -397,6 +402,7 @@ async fn seed_demo(
     usize,
     usize,
     i64,
+    usize,
 )> {
     let services = app.services();
     anyhow::ensure!(
@@ -547,5 +553,35 @@ async fn seed_demo(
         id(BuiltinRole::Dispatcher)?,
     )
     .await?;
-    Ok((accounts, sales, jobs, notices, reminders))
+    // Two more portal clients, so that the desk has several people asking.
+    let mut clients = vec![id(BuiltinRole::Client)?];
+    for (n, name) in [(2, "Per Kund"), (3, "Lena Kund")] {
+        let email = format!("client{n}@nordicmovers.example");
+        let client = provision::create_user(
+            services,
+            tenant,
+            NewUser {
+                email: email.clone(),
+                name: name.into(),
+                password: password.clone(),
+                kind: UserKind::Client,
+                roles: vec![BuiltinRole::Client.key().to_owned()],
+                locations: vec![],
+            },
+        )
+        .await?;
+        accounts.push(("client".to_owned(), email, password.clone()));
+        clients.push(client);
+    }
+    let tickets = switchyard_gateway::support::demo::seed(
+        services,
+        &switchyard_gateway::support::demo::DemoDesk {
+            tenant,
+            clients,
+            agent: id(BuiltinRole::SupportAgent)?,
+            admin: id(BuiltinRole::Admin)?,
+        },
+    )
+    .await?;
+    Ok((accounts, sales, jobs, notices, reminders, tickets))
 }

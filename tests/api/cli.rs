@@ -96,6 +96,8 @@ fn operator_commands_work_end_to_end() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     assert!(reminders >= 6, "{out}");
+    assert!(out.contains("Support desk: 8 tickets"), "{out}");
+    assert!(out.contains("client3@nordicmovers.example"), "{out}");
     let (ok, _, err) = switchyard(&dir, &["seed", "--demo"]);
     assert!(!ok && err.contains("already exists"), "{err}");
 

@@ -3,6 +3,7 @@
 //! an agent the tickets assigned to it and the unassigned queue; an admin all).
 
 pub mod activities;
+pub mod demo;
 pub mod ids;
 pub mod permissions;
 mod schema;

@@ -466,6 +466,22 @@ async fn next_number(tx: &mut Conn<'_>, tenant: TenantId) -> Result<i32, Error> 
         .await)?)
 }
 
+/// Makes `last` the tenant's last ticket number (tickets stored by the demo seed).
+pub(crate) async fn reserve_numbers(
+    tx: &mut Conn<'_>,
+    tenant: TenantId,
+    last: i32,
+) -> Result<(), Error> {
+    db_run!(tx, |c| diesel::insert_into(numbers::table)
+        .values((numbers::tenant_id.eq(tenant), numbers::last_number.eq(last)))
+        .on_conflict(numbers::tenant_id)
+        .do_update()
+        .set(numbers::last_number.eq(last))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
 /// The ticket by its global ID, under `permission`.
 async fn find(
     tx: &mut Conn<'_>,
