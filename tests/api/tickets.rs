@@ -196,6 +196,20 @@ backend_test! {
         assert_eq!(numbers(&app, &client_token, json!(null), Some("sofa")).await, vec![1003]);
         assert_eq!(numbers(&app, &client_token, json!(null), None).await, vec![1003, 1002, 1001]);
 
+        // The admin sees each agent's load: the closed piano was resolved by the first agent,
+        // the invoice waits with the other, unanswered.
+        let data = app.ok(&admin_token, "{ agentWorkloads { agent { id } open resolved medianFirstResponseMinutes medianResolutionMinutes } }", json!({})).await;
+        let mut loads = data["agentWorkloads"].as_array().unwrap().clone();
+        loads.sort_by_key(|l| l["agent"]["id"] != json!(agent.to_global()));
+        assert_eq!(loads, vec![
+            json!({"agent": {"id": agent.to_global()}, "open": 0, "resolved": 1, "medianFirstResponseMinutes": 0, "medianResolutionMinutes": 0}),
+            json!({"agent": {"id": other.to_global()}, "open": 1, "resolved": 0, "medianFirstResponseMinutes": null, "medianResolutionMinutes": null}),
+        ], "{data}");
+        let body = app.gql(Some(&agent_token), "{ agentWorkloads { open } }", json!({})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+        let body = app.gql(Some(&admin_token), "{ agentWorkloads(from: \"2027-01-02T00:00:00Z\", to: \"2027-01-01T00:00:00Z\") { open } }", json!({})).await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+
         // Every change is an event.
         assert_eq!(events_of(&app, t.id, "support.ticket.opened").await.len(), 3);
         assert_eq!(events_of(&app, t.id, "support.ticket.status_changed").await.len(), 3);
@@ -391,5 +405,40 @@ backend_test! {
         app.ok(&agent, STATUS, json!({"id": medium, "status": "RESOLVED"})).await;
         assert_eq!(numbers(&app, &agent, json!({"breached": false}), None).await, vec![1003, 1002]);
         assert_eq!(numbers(&app, &agent, json!({"atRiskWithinMinutes": 100000}), None).await, vec![1003, 1001]);
+    }
+}
+
+backend_test! {
+    async fn the_agent_queue_costs_the_same_statements_whatever_its_size(app: TestApp) {
+        let t = app.tenant("acme").await;
+        let (client, _) = app.user(&t, "one@client.example", &["client"], &[]).await;
+        let (_, agent) = app.user(&t, "agent@acme.example", &["support_agent"], &[]).await;
+        let queue = "{ tickets(first: 50, filter: {assigneeId: {isNull: true}}, orderBy: {field: DUE_AT, direction: ASC}) { edges { node { number subject priority dueAt breached requester { name } activities(first: 1) { edges { node { kind createdAt } } } } } } }";
+        let mut counts = Vec::new();
+        for size in [3, 30] {
+            let have = numbers(&app, &agent, json!(null), None).await.len();
+            for i in have..size {
+                let data = app.ok(&agent, CREATE, json!({"input": {"subject": format!("Question {i}"), "requesterId": client.to_global()}})).await;
+                let id = data["createTicket"]["ticket"]["id"].clone();
+                if i % 2 == 0 {
+                    app.ok(&agent, NOTE, json!({"id": id, "body": "looked at it"})).await;
+                }
+            }
+            let (mut fewest, mut data) = (u64::MAX, Value::Null);
+            for _ in 0..3 {
+                let before = statements(&app);
+                data = app.ok(&agent, queue, json!({})).await;
+                fewest = fewest.min(statements(&app) - before);
+            }
+            let edges = data["tickets"]["edges"].as_array().unwrap();
+            assert_eq!(edges.len(), size);
+            // The agent sees who asked, and each ticket's latest entry.
+            assert!(edges.iter().all(|e| e["node"]["requester"]["name"] == "User one@client.example"), "{data}");
+            assert!(edges.iter().any(|e| e["node"]["activities"]["edges"][0]["node"]["kind"] == "INTERNAL_NOTE"));
+            assert!(edges.iter().any(|e| e["node"]["activities"]["edges"][0]["node"]["kind"] == "OPENED"));
+            counts.push(fewest);
+        }
+        assert_eq!(counts[0], counts[1], "statements for 3 and 30 tickets: {counts:?}");
+        assert!(counts[1] <= 4, "statements: {counts:?}");
     }
 }

@@ -10,6 +10,7 @@ mod schema;
 pub mod scope;
 pub mod slas;
 pub mod tickets;
+pub mod workload;
 
 use async_graphql::{MergedObject, MergedSubscription};
 use switchyard_kernel::module::Module;
@@ -23,6 +24,7 @@ pub struct SupportQuery(
     tickets::TicketQuery,
     activities::TicketActivityQuery,
     slas::SlaQuery,
+    workload::WorkloadQuery,
 );
 
 /// The support desk's mutations.

@@ -517,7 +517,11 @@ fn moved(row: &mut TicketRow, to: TicketStatus) -> Entry {
     row.status = to;
     match to {
         TicketStatus::Resolved => row.resolved_at = Some(time::now()),
-        TicketStatus::Closed => row.closed_at = Some(time::now()),
+        TicketStatus::Closed => {
+            // Closing an open ticket resolves it too.
+            row.closed_at = Some(time::now());
+            row.resolved_at.get_or_insert(time::now());
+        }
         TicketStatus::New | TicketStatus::InProgress | TicketStatus::WaitingOnClient => {
             row.resolved_at = None;
         }
