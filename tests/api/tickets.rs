@@ -248,6 +248,11 @@ backend_test! {
             let body = app.gql(Some(token), NOTE, json!({"id": ticket, "body": "hi"})).await;
             assert_eq!(error_code(&body), Some("NOT_FOUND"), "{body}");
         }
+        // Without configuration there is no reply address and no inbound hook.
+        let data = app.ok(&mine, "query($id: ID!) { ticket(id: $id) { replyAddress } }", json!({"id": ticket})).await;
+        assert_eq!(data["ticket"]["replyAddress"], Value::Null);
+        let (status, _) = inbound(&app, Some("anything"), json!({"from": "a@b", "to": [], "text": ""})).await;
+        assert_eq!(status, 404);
         // And its numbers start at 1001 of its own.
         let (_, other_client) = app.user(&other, "c@globex.example", &["client"], &[]).await;
         let data = app.ok(&other_client, CREATE, json!({"input": {"subject": "Hello"}})).await;
@@ -440,5 +445,66 @@ backend_test! {
         }
         assert_eq!(counts[0], counts[1], "statements for 3 and 30 tickets: {counts:?}");
         assert!(counts[1] <= 4, "statements: {counts:?}");
+    }
+}
+
+const SECRET: &str = "inbound-secret-of-the-mail-provider";
+
+/// Posts an inbound email to the hook as the mail provider would.
+async fn inbound(app: &TestApp, token: Option<&str>, message: Value) -> (u16, Value) {
+    let mut request = app
+        .client
+        .post(format!("http://{}/hooks/support/email", app.addr))
+        .json(&message);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+backend_test! {
+    async fn a_reply_by_email_lands_on_its_ticket_by_the_reply_address_only(app: TestApp, |c: &mut switchyard_gateway::Config| {
+        c.domains.set(switchyard_support::inbound::REPLY_DOMAIN, "reply.acme.example");
+        c.domains.set(switchyard_support::inbound::SECRET, SECRET);
+    }) {
+        let t = app.tenant("acme").await;
+        let (_, client) = app.user(&t, "kajsa@client.example", &["client"], &[]).await;
+        let (agent_id, agent) = app.user(&t, "agent@acme.example", &["support_agent"], &[]).await;
+        let data = app.ok(&client, CREATE, json!({"input": {"subject": "Scratched piano", "description": "The lid."}})).await;
+        let ticket = data["createTicket"]["ticket"]["id"].clone();
+        let address = app.ok(&client, "query($id: ID!) { ticket(id: $id) { replyAddress } }", json!({"id": ticket})).await["ticket"]["replyAddress"].as_str().unwrap().to_owned();
+        assert!(address.starts_with("ticket+") && address.ends_with("@reply.acme.example"), "{address}");
+        app.ok(&agent, ASSIGN, json!({"id": ticket, "agent": agent_id.to_global()})).await;
+        app.ok(&agent, REPLY, json!({"id": ticket, "body": "Can you send a photo?"})).await;
+        app.ok(&agent, STATUS, json!({"id": ticket, "status": "RESOLVED"})).await;
+        let reply = |from: &str, to: &str, text: &str| json!({"from": from, "to": [to], "text": text});
+
+        // The provider must authenticate.
+        assert_eq!(inbound(&app, None, reply("kajsa@client.example", &address, "hi")).await.0, 401);
+        assert_eq!(inbound(&app, Some("guess"), reply("kajsa@client.example", &address, "hi")).await.0, 401);
+        let (status, _) = inbound(&app, Some(SECRET), json!({"from": "x"})).await;
+        assert_eq!(status, 400);
+        // Nothing lands from a stranger, by subject alone, or by a made-up token.
+        let (status, body) = inbound(&app, Some(SECRET), reply("mallory@evil.example", &address, "Give me a refund")).await;
+        assert_eq!((status, body["stored"].clone()), (200, json!(false)), "{body}");
+        let (status, body) = inbound(&app, Some(SECRET), json!({"from": "kajsa@client.example", "to": ["support@reply.acme.example"], "text": "Re: Scratched piano"})).await;
+        assert_eq!((status, body["stored"].clone()), (200, json!(false)), "{body}");
+        let (_, body) = inbound(&app, Some(SECRET), reply("kajsa@client.example", "ticket+aaaaaaaaaaaaaaaaaaaaaaaa@reply.acme.example", "hello")).await;
+        assert_eq!(body["stored"], false, "{body}");
+        let timeline = app.ok(&agent, TIMELINE, json!({"id": ticket})).await;
+        assert_eq!(kinds(&timeline).iter().filter(|k| *k == "COMMENT").count(), 1, "{timeline}");
+
+        // The requester's reply lands, without the quoted text, and reopens the ticket.
+        let (status, body) = inbound(&app, Some(SECRET), reply("Kajsa <KAJSA@client.example>", &format!("Acme Support <{address}>"), "Photo is attached.\n\nOn Fri, 4 Dec 2026, Acme wrote:\n> Can you send a photo?")).await;
+        assert_eq!((status, body["stored"].clone()), (202, json!(true)), "{body}");
+        assert_eq!(body["ticketId"], ticket);
+        let timeline = app.ok(&agent, TIMELINE, json!({"id": ticket})).await;
+        assert_eq!(timeline["ticket"]["status"], "IN_PROGRESS");
+        let latest = &timeline["ticket"]["activities"]["edges"];
+        let comment = latest.as_array().unwrap().iter().find(|e| e["node"]["kind"] == "COMMENT" && e["node"]["body"] == "Photo is attached.");
+        assert!(comment.is_some(), "{timeline}");
+        assert_eq!(heard(&app, &agent).await[0].0, "TICKET_REPLIED");
     }
 }

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use switchyard_identity::{Authenticator, JwtSettings, LoginLimits, TokenLifetimes};
 use switchyard_kernel::events::{Dispatcher, EventBus};
 use switchyard_kernel::fanout::Fanout;
@@ -173,7 +173,8 @@ impl App {
             .route("/graphql", any(http::graphql))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
-            .route("/metrics", get(metrics));
+            .route("/metrics", get(metrics))
+            .route("/hooks/support/email", post(crate::hooks::support_email));
         if self.state.config.graphiql {
             router = router.route("/", get(|| async { Html(GRAPHIQL) }));
         }

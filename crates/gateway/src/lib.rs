@@ -6,6 +6,7 @@ pub mod app;
 pub mod catalogue;
 pub mod checks;
 pub mod config;
+pub mod hooks;
 pub mod http;
 pub mod nulls;
 pub mod order;

@@ -144,6 +144,7 @@ pub async fn seed(services: &Services, desk: &DemoDesk) -> anyhow::Result<usize>
                     customer_id: None,
                     job_id: None,
                     tags: spec.tags.to_owned(),
+                    reply_token: crate::inbound::token(),
                     first_response_at: spec.reply.map(|_| opened + Duration::minutes(45)),
                     resolved_at: matches!(
                         spec.status,

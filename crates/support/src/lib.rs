@@ -5,6 +5,7 @@
 pub mod activities;
 pub mod demo;
 pub mod ids;
+pub mod inbound;
 pub mod permissions;
 mod schema;
 pub mod scope;
@@ -13,7 +14,7 @@ pub mod tickets;
 pub mod workload;
 
 use async_graphql::{MergedObject, MergedSubscription};
-use switchyard_kernel::module::Module;
+use switchyard_kernel::module::{Module, Setting};
 
 pub use activities::TicketActivity;
 pub use tickets::Ticket;
@@ -46,6 +47,18 @@ pub fn module() -> Module {
         permissions: permissions::PERMISSIONS,
         events: &[tickets::events::SPECS],
         payloads: &[&[tickets::TicketData::SPEC]],
+        settings: &[
+            Setting {
+                key: inbound::REPLY_DOMAIN,
+                default: "",
+                description: "The domain of tickets' reply addresses (`ticket+<token>@<domain>`), whose mail the provider posts to `/hooks/support/email`; empty: tickets have no reply address.",
+            },
+            Setting {
+                key: inbound::SECRET,
+                default: "",
+                description: "The bearer token the mail provider posts inbound email to `/hooks/support/email` with; empty: the hook answers 404.",
+            },
+        ],
         ..Module::named("support")
     }
 }

@@ -14,6 +14,7 @@ diesel::table! {
         customer_id -> Nullable<Text>,
         job_id -> Nullable<Text>,
         tags -> Text,
+        reply_token -> Text,
         search_text -> Text,
         first_response_at -> Nullable<Timestamp>,
         resolved_at -> Nullable<Timestamp>,

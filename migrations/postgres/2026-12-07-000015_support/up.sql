@@ -12,6 +12,7 @@ CREATE TABLE support_tickets (
     customer_id TEXT,
     job_id TEXT,
     tags TEXT NOT NULL DEFAULT '[]',
+    reply_token TEXT NOT NULL,
     search_text TEXT NOT NULL DEFAULT '',
     first_response_at TIMESTAMP,
     resolved_at TIMESTAMP,
@@ -32,6 +33,8 @@ CREATE INDEX support_tickets_requester ON support_tickets (tenant_id, requester_
 CREATE INDEX support_tickets_assignee ON support_tickets (tenant_id, assignee_id, created_at);
 CREATE INDEX support_tickets_status ON support_tickets (tenant_id, status, created_at);
 CREATE INDEX support_tickets_due ON support_tickets (tenant_id, due_at, id);
+-- Replies by email find their ticket by the token in the reply address (random, unique).
+CREATE UNIQUE INDEX support_tickets_reply_token ON support_tickets (reply_token);
 -- Full-text search on subject and description (`search_text` is written by the application,
 -- lower-cased and without diacritics).
 ALTER TABLE support_tickets ADD COLUMN search tsvector GENERATED ALWAYS AS (

@@ -105,6 +105,8 @@ switchyard_kernel::aggregate! {
         #[field(hidden)]
         tags: String,
         #[field(hidden)]
+        reply_token: String,
+        #[field(hidden)]
         search_text: String,
         /// When staff first replied.
         first_response_at: Option<NaiveDateTime>,
@@ -141,6 +143,13 @@ switchyard_kernel::aggregate! {
     }
 
     impl Ticket {
+        /// The address a reply by email goes to, landing on this ticket (when inbound email
+        /// is configured: `support_reply_domain`).
+        async fn reply_address(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<String>> {
+            use switchyard_kernel::ContextExt;
+            let domain = ctx.services()?.settings.get(crate::inbound::REPLY_DOMAIN).unwrap_or_default();
+            Ok((!domain.is_empty()).then(|| crate::inbound::address(&self.row().reply_token, domain)))
+        }
         /// Whether a service-level target was missed: met late, or an open ticket is past
         /// `dueAt`.
         async fn breached(&self) -> bool {

@@ -134,32 +134,10 @@ impl TicketMutation {
         input: ReplyToTicketInput,
     ) -> async_graphql::Result<TicketPayload> {
         let caller = ctx.caller()?;
-        let body = input.body.trim().to_owned();
         let outcome = ctx
             .mutate(async |tx| {
-                let before = open(tx, caller, TICKET_REPLY, &input.ticket_id).await?;
-                check_version(input.expected_version, before.version)?;
-                let mut check = Check::new();
-                check.text("input.body", &body, MAX_TEXT);
-                check.finish()?;
-                let mut row = before.clone();
-                let mut entries = vec![Entry::text(TicketActivityKind::Comment, body.clone())];
-                let to = if Some(before.requester_id) == caller.user_id() {
-                    matches!(
-                        before.status,
-                        TicketStatus::Resolved | TicketStatus::WaitingOnClient
-                    )
-                    .then_some(TicketStatus::InProgress)
-                } else {
-                    row.first_response_at.get_or_insert(time::now());
-                    (before.status == TicketStatus::New).then_some(TicketStatus::InProgress)
-                };
-                if let Some(to) = to {
-                    entries.push(moved(&mut row, to));
-                }
-                let row = store(tx, caller, &before, row, entries, TicketReplied::of).await?;
-                super::notices::replied(tx, caller, &row, &body).await?;
-                Ok(row)
+                let id = TicketId::parse(&input.ticket_id)?;
+                reply(tx, caller, id, &input.body, input.expected_version).await
             })
             .await;
         TicketPayload::of(outcome)
@@ -317,6 +295,41 @@ impl TicketMutation {
     }
 }
 
+/// Replies on ticket `id` as `caller` (the API's `replyToTicket`, and an email reply).
+pub(crate) async fn reply(
+    tx: &mut Conn<'_>,
+    caller: &Caller,
+    id: TicketId,
+    body: &str,
+    expected: Option<i32>,
+) -> Result<TicketRow, Rejection> {
+    let body = body.trim().to_owned();
+    let before = aggregate::find_in::<Ticket>(tx, caller, TICKET_REPLY, id).await?;
+    closed(&before)?;
+    check_version(expected, before.version)?;
+    let mut check = Check::new();
+    check.text("input.body", &body, MAX_TEXT);
+    check.finish()?;
+    let mut row = before.clone();
+    let mut entries = vec![Entry::text(TicketActivityKind::Comment, body.clone())];
+    let to = if Some(before.requester_id) == caller.user_id() {
+        matches!(
+            before.status,
+            TicketStatus::Resolved | TicketStatus::WaitingOnClient
+        )
+        .then_some(TicketStatus::InProgress)
+    } else {
+        row.first_response_at.get_or_insert(time::now());
+        (before.status == TicketStatus::New).then_some(TicketStatus::InProgress)
+    };
+    if let Some(to) = to {
+        entries.push(moved(&mut row, to));
+    }
+    let row = store(tx, caller, &before, row, entries, TicketReplied::of).await?;
+    super::notices::replied(tx, caller, &row, &body).await?;
+    Ok(row)
+}
+
 async fn create(
     tx: &mut Conn<'_>,
     caller: &Caller,
@@ -403,6 +416,7 @@ async fn create(
         customer_id,
         job_id,
         tags: serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()),
+        reply_token: crate::inbound::token(),
         first_response_at: None,
         resolved_at: None,
         closed_at: None,
@@ -501,6 +515,12 @@ async fn open(
     id: &ID,
 ) -> Result<TicketRow, Rejection> {
     let row = find(tx, caller, permission, id).await?;
+    closed(&row)?;
+    Ok(row)
+}
+
+/// Refuses a CLOSED ticket: nothing more is added to it.
+fn closed(row: &TicketRow) -> Result<(), Rejection> {
     if row.status == TicketStatus::Closed {
         return Err(Rejection::invalid(
             "input.ticketId",
@@ -508,7 +528,7 @@ async fn open(
             "the ticket is CLOSED: nothing more is added to it",
         ));
     }
-    Ok(row)
+    Ok(())
 }
 
 /// Moves `row` to status `to` (with its times), as a timeline entry.
