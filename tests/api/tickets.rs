@@ -89,9 +89,13 @@ backend_test! {
         assert_eq!(piano["subject"], "Scratched piano");
         assert_eq!(piano["requester"]["id"], json!(client.to_global()));
         let piano = piano["id"].as_str().unwrap().to_owned();
-        let data = app.ok(&client_token, CREATE, json!({"input": {"subject": "Invoice question"}})).await;
+        let data = app.ok(&client_token, CREATE, json!({"input": {"subject": "Invoice question", "idempotencyKey": "phone-7"}})).await;
         let invoice = data["createTicket"]["ticket"]["id"].as_str().unwrap().to_owned();
         assert_eq!(data["createTicket"]["ticket"]["number"], 1002);
+        // A phone retrying the same request opens no second ticket.
+        let again = app.ok(&client_token, CREATE, json!({"input": {"subject": "Invoice question", "idempotencyKey": "phone-7"}})).await;
+        assert_eq!(again["createTicket"]["ticket"]["id"], json!(invoice), "{again}");
+        assert_eq!(again["createTicket"]["ticket"]["number"], 1002);
 
         // What only staff set is refused to a client, each field named; nothing is stored.
         let data = app.ok(&client_token, CREATE, json!({"input": {"subject": "", "priority": "URGENT", "tags": ["vip"]}})).await;

@@ -60,6 +60,9 @@ pub struct CreateTicketInput {
     pub job_id: Option<ID>,
     /// Staff only: labels (lower-cased, at most 20 of at most 40 characters).
     pub tags: Option<Vec<String>>,
+    /// A key of your choosing: a retry with the same key answers the ticket the first
+    /// request opened, and opens no second one.
+    pub idempotency_key: Option<String>,
 }
 
 /// A reply on a ticket.
@@ -335,6 +338,13 @@ async fn create(
     caller: &Caller,
     input: &CreateTicketInput,
 ) -> Result<TicketRow, Rejection> {
+    let id = TicketId::new();
+    let key = input.idempotency_key.as_deref();
+    if let Some(first) =
+        write::replay::<Ticket>(tx, caller, "createTicket", key, TICKET_CREATE, id).await?
+    {
+        return Ok(first);
+    }
     let staff = caller.has(TICKET_WORK);
     let subject = input.subject.trim().to_owned();
     let description = input.description.trim().to_owned();
@@ -403,7 +413,7 @@ async fn create(
     let number = next_number(tx, caller.tenant_id).await?;
     let now = time::now();
     let row = TicketRow {
-        id: TicketId::new(),
+        id,
         tenant_id: caller.tenant_id,
         number,
         search_text: search_text(&subject, &description),
