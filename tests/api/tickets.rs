@@ -161,6 +161,8 @@ backend_test! {
         assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
         let body = app.gql(Some(&client_token), PRIORITY, json!({"id": piano, "priority": "URGENT"})).await;
         assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+        let body = app.gql(Some(&client_token), ASSIGN, json!({"id": piano, "agent": other.to_global()})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
 
         // The client's reply reopens the resolved ticket.
         let data = app.ok(&client_token, REPLY, json!({"id": piano, "body": "Photo attached. 500 SEK is too little."})).await;
