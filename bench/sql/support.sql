@@ -17,6 +17,14 @@ SET synchronous_commit = off;
 SELECT t.id AS tenant_id FROM tenants t WHERE t.slug = :'slug' \gset
 SELECT setseed(0.42);
 
+-- A time-ordered ID like the server's (UUID version 7: milliseconds first), so that ordering
+-- by ID is ordering by time, as in the application.
+CREATE FUNCTION pg_temp.id_at(at timestamp) RETURNS text LANGUAGE sql AS $$
+  SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(r, 16)
+    FROM (SELECT lpad(to_hex((extract(epoch FROM at) * 1000)::bigint), 12, '0') AS h,
+                 gen_random_uuid()::text AS r) x
+$$;
+
 CREATE TEMP TABLE agents AS
 SELECT n, gen_random_uuid()::text AS id FROM generate_series(1, 20) n;
 INSERT INTO users (id, tenant_id, email, name, kind, status, created_at, updated_at)
@@ -32,16 +40,16 @@ SELECT id, :'tenant_id', 'client' || n || '@' || :'slug' || '.example', 'Client 
 INSERT INTO user_roles (tenant_id, user_id, role_key) SELECT :'tenant_id', id, 'client' FROM clients;
 
 CREATE TEMP TABLE t AS
+SELECT n, pg_temp.id_at(opened) AS id, opened, agent_n, client_n, priority, status FROM (
 SELECT n,
-       gen_random_uuid()::text AS id,
-       (now() AT TIME ZONE 'UTC') - (n::double precision / :tickets) * interval '365 days' AS opened,
+       (now() AT TIME ZONE 'UTC') - ((:tickets - n)::double precision / :tickets) * interval '365 days' AS opened,
        CASE WHEN n % 10 = 0 THEN NULL ELSE 1 + (n * 7) % 20 END AS agent_n,
        1 + (n * 13) % 2000 AS client_n,
        (ARRAY['LOW', 'MEDIUM', 'MEDIUM', 'HIGH', 'URGENT'])[1 + n % 5] AS priority,
        CASE WHEN n % 10 = 0 THEN (ARRAY['NEW', 'IN_PROGRESS'])[1 + n / 10 % 2]
             ELSE (ARRAY['IN_PROGRESS', 'WAITING_ON_CLIENT', 'RESOLVED', 'CLOSED', 'CLOSED'])[1 + n % 5]
        END AS status
-  FROM generate_series(1, :tickets) n;
+  FROM generate_series(1, :tickets) n) g;
 
 INSERT INTO support_tickets (id, tenant_id, number, subject, description, status, priority,
                              requester_id, assignee_id, tags, reply_token, search_text,
@@ -61,7 +69,7 @@ SELECT t.id, :'tenant_id', 1000 + t.n, 'Question number ' || t.n, 'Something abo
 INSERT INTO support_ticket_numbers (tenant_id, last_number) VALUES (:'tenant_id', 1000 + :tickets);
 
 INSERT INTO support_ticket_activities (id, tenant_id, ticket_id, kind, author_id, body, created_at, updated_at, version)
-SELECT gen_random_uuid()::text, :'tenant_id', t.id, e.kind, NULL, e.body, t.opened + e.after, t.opened + e.after, 1
+SELECT pg_temp.id_at(t.opened + e.after), :'tenant_id', t.id, e.kind, NULL, e.body, t.opened + e.after, t.opened + e.after, 1
   FROM t, LATERAL (VALUES ('OPENED', 'Something about move ' || t.n, interval '0'),
                           ('COMMENT', 'We are on it.', interval '2 hours'),
                           ('INTERNAL_NOTE', 'Checked the job.', interval '3 hours'),
