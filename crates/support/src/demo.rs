@@ -201,7 +201,7 @@ pub async fn seed(services: &Services, desk: &DemoDesk) -> anyhow::Result<usize>
                     write::insert::<TicketActivity>(tx, entry).await?;
                 }
             }
-            crate::tickets::mutations::reserve_numbers(
+            crate::tickets::opening::reserve_numbers(
                 tx,
                 desk.tenant,
                 1000 + i32::try_from(SPECS.len()).unwrap_or(0),

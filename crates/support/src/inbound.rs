@@ -107,32 +107,29 @@ where
             "no ticket reply address among the recipients",
         ));
     };
-    let found: Option<(TicketId, TenantId, UserId, Option<UserId>)> = {
-        let mut pooled = services.db.read().await?;
-        let mut conn = pooled.conn();
+    let mut pooled = services.db.read().await?;
+    let mut conn = pooled.conn();
+    let found: Option<(TicketId, TenantId, UserId, Option<UserId>)> =
         db_run!(&mut conn, |c| t::table
             .filter(t::reply_token.eq(&token))
             .select((t::id, t::tenant_id, t::requester_id, t::assignee_id))
             .first(c)
             .await
-            .optional())?
-    };
+            .optional())?;
     let Some((ticket, tenant, requester, assignee)) = found else {
         return Ok(Received::Ignored("no ticket has this reply address"));
     };
     let from = bare(&message.from);
     let mut sender = None;
-    {
-        let mut pooled = services.db.read().await?;
-        let mut conn = pooled.conn();
-        for user in std::iter::once(requester).chain(assignee) {
-            let contact = switchyard_identity::users::contact(&mut conn, tenant, user).await?;
-            if contact.is_some_and(|(_, email)| email.eq_ignore_ascii_case(&from)) {
-                sender = Some(user);
-                break;
-            }
+    for user in std::iter::once(requester).chain(assignee) {
+        let contact = switchyard_identity::users::contact(&mut conn, tenant, user).await?;
+        if contact.is_some_and(|(_, email)| email.eq_ignore_ascii_case(&from)) {
+            sender = Some(user);
+            break;
         }
     }
+    // The connection goes back to the pool before the reply takes a write connection.
+    drop(pooled);
     let Some(sender) = sender else {
         return Ok(Received::Ignored(
             "the sender is neither the ticket's requester nor its agent",

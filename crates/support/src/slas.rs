@@ -117,15 +117,35 @@ impl SlaQuery {
         let caller = ctx.caller()?;
         let mut pooled = ctx.services()?.db.read().await?;
         let mut conn = pooled.conn();
-        let mut all = Vec::new();
-        for priority in [
+        let set: Vec<(String, i32, i32)> = db_run!(&mut conn, |c| support_slas::table
+            .filter(support_slas::tenant_id.eq(caller.tenant_id))
+            .select((
+                support_slas::priority,
+                support_slas::first_response_minutes,
+                support_slas::resolution_minutes,
+            ))
+            .load(c)
+            .await)?;
+        let all: Vec<TicketSla> = [
             TicketPriority::Urgent,
             TicketPriority::High,
             TicketPriority::Medium,
             TicketPriority::Low,
-        ] {
-            all.push(of(&mut conn, caller.tenant_id, priority).await?);
-        }
+        ]
+        .into_iter()
+        .map(|priority| {
+            set.iter()
+                .find(|(p, _, _)| p == priority.as_str())
+                .map_or_else(
+                    || builtin(priority),
+                    |&(_, first_response_minutes, resolution_minutes)| TicketSla {
+                        priority,
+                        first_response_minutes,
+                        resolution_minutes,
+                    },
+                )
+        })
+        .collect();
         Ok(all)
     }
 }

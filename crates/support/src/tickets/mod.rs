@@ -4,6 +4,7 @@
 pub mod events;
 pub mod mutations;
 mod notices;
+pub mod opening;
 
 use chrono::NaiveDateTime;
 use switchyard_identity::User;
