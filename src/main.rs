@@ -246,7 +246,8 @@ async fn run() -> anyhow::Result<()> {
             println!(
                 "Support desk: {tickets} tickets from three portal clients in every status and \
                  priority, with replies and internal notes, some waiting in the queue and some \
-                 past their service level."
+                 past their service level; a client's photo and a file for staff only on the \
+                 first."
             );
             Ok(())
         }

@@ -98,6 +98,13 @@ fn operator_commands_work_end_to_end() {
     assert!(reminders >= 6, "{out}");
     assert!(out.contains("Support desk: 8 tickets"), "{out}");
     assert!(out.contains("client3@nordicmovers.example"), "{out}");
+    // The demo's two attachments are files in the data directory, named by their IDs.
+    let files: Vec<_> = std::fs::read_dir(dir.join("files/attachments"))
+        .unwrap()
+        .flat_map(|tenant| std::fs::read_dir(tenant.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().metadata().unwrap().len())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
     let (ok, _, err) = switchyard(&dir, &["seed", "--demo"]);
     assert!(!ok && err.contains("already exists"), "{err}");
 

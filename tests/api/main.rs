@@ -6,6 +6,7 @@ mod support;
 
 // Across the gateway.
 mod access;
+mod attachments;
 mod cli;
 mod flow;
 mod http;

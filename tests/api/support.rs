@@ -109,6 +109,10 @@ pub fn test_config(database_url: String) -> Config {
         // statement counts are exact.
         outbox_poll_ms: 3_600_000,
         db_pool_size: 5,
+        files_dir: std::env::temp_dir()
+            .join(format!("switchyard-files-{}", uuid::Uuid::now_v7()))
+            .display()
+            .to_string(),
         ..Config::default()
     };
     config

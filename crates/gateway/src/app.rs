@@ -13,6 +13,7 @@ use axum::routing::{any, get, post};
 use switchyard_identity::{Authenticator, JwtSettings, LoginLimits, TokenLifetimes};
 use switchyard_kernel::events::{Dispatcher, EventBus};
 use switchyard_kernel::fanout::Fanout;
+use switchyard_kernel::files::{FileLimits, Files};
 use switchyard_kernel::{Db, DbOptions, Services};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -51,6 +52,42 @@ fn jwt_secret(config: &Config) -> anyhow::Result<String> {
     Ok(secret)
 }
 
+/// The file store: an S3 bucket when one is configured, else a local directory; links signed
+/// with a key derived from the JWT secret, so every process of a deployment accepts them.
+fn files(config: &Config, secret: &str) -> anyhow::Result<Files> {
+    let store: Arc<dyn object_store::ObjectStore> = if config.files_s3_bucket.is_empty() {
+        let dir = match config.files_dir.as_str() {
+            "" => config.data_dir().join("files"),
+            dir => dir.into(),
+        };
+        Files::local_store(&dir)?
+    } else {
+        let mut builder = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(&config.files_s3_bucket)
+            .with_region(&config.files_s3_region);
+        if !config.files_s3_endpoint.is_empty() {
+            builder = builder
+                .with_endpoint(&config.files_s3_endpoint)
+                .with_allow_http(config.files_s3_endpoint.starts_with("http://"));
+        }
+        if !config.files_s3_access_key_id.is_empty() {
+            builder = builder
+                .with_access_key_id(&config.files_s3_access_key_id)
+                .with_secret_access_key(&config.files_s3_secret_access_key);
+        }
+        Arc::new(builder.build()?)
+    };
+    Ok(Files::new(
+        store,
+        secret,
+        FileLimits {
+            max_bytes: config.files_max_bytes,
+            types: Config::list(&config.files_types),
+        },
+        Duration::from_secs(config.files_link_ttl_secs),
+    ))
+}
+
 impl App {
     /// Connects to the database (migrating it when configured to), and builds everything.
     pub async fn build(config: Config) -> anyhow::Result<App> {
@@ -79,15 +116,17 @@ impl App {
         }
         let fanout = Fanout::configure(&db, &config.nats_url, &config.nats_subject).await?;
         let catalog = Arc::new(schema::catalog());
+        let secret = jwt_secret(&config)?;
         let services = Services {
             db: db.clone(),
             bus: EventBus::default(),
             catalog: catalog.clone(),
             settings: Arc::new(config.domains.clone()),
             throttle: Default::default(),
+            files: Arc::new(files(&config, &secret)?),
         };
         let settings = JwtSettings {
-            secret: jwt_secret(&config)?,
+            secret,
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             public_key_files: Config::list(&config.jwt_public_keys)
@@ -174,7 +213,8 @@ impl App {
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics))
-            .route("/hooks/support/email", post(crate::hooks::support_email));
+            .route("/hooks/support/email", post(crate::hooks::support_email))
+            .route("/files/{id}", get(crate::downloads::download));
         if self.state.config.graphiql {
             router = router.route("/", get(|| async { Html(GRAPHIQL) }));
         }

@@ -111,6 +111,26 @@ config! {
     direct_queries: bool = true,
     /// Answer an admitted query whose every field the planner knows with one SQL statement per root field that builds the JSON answer (`false`: the resolvers answer every query).
     planned_reads: bool = true,
+    /// Directory of uploaded files when no S3 bucket is configured. Empty: `<data dir>/files`.
+    files_dir: String = String::new(),
+    /// S3 bucket for uploaded files (any S3-compatible store); empty: the local directory.
+    files_s3_bucket: String = String::new(),
+    /// S3 endpoint URL (for S3-compatible stores); empty: AWS.
+    files_s3_endpoint: String = String::new(),
+    /// S3 region.
+    files_s3_region: String = "us-east-1".to_owned(),
+    /// S3 access key ID; empty: the AWS environment and instance credentials.
+    files_s3_access_key_id: String = String::new(),
+    /// S3 secret access key.
+    files_s3_secret_access_key: String = String::new(),
+    /// Largest uploaded file, bytes.
+    files_max_bytes: usize = 10 * 1024 * 1024,
+    /// Most files in one multipart request.
+    files_max_per_request: usize = 10,
+    /// Comma-separated media types accepted for upload, judged from the file's bytes.
+    files_types: String = switchyard_kernel::files::DEFAULT_TYPES.to_owned(),
+    /// Seconds a download link works.
+    files_link_ttl_secs: u64 = 300,
     /// Most operations in one batched request.
     max_batch: usize = 10,
     /// Database connections in the pool.

@@ -4,8 +4,9 @@
 //! axum integration answers everything `200 application/graphql-response+json`).
 //!
 //! - `POST /graphql` with `Content-Type: application/json`; any other content type is 415, so
-//!   the "simple" types a cross-site form can send (`text/plain`, form-encoded, multipart) never
-//!   execute anything: that is the CSRF defence.
+//!   the "simple" types a cross-site form can send (`text/plain`, form-encoded) never execute
+//!   anything: that is the CSRF defence. `multipart/form-data` is file uploads
+//!   ([`crate::uploads`]), refused without a credential header, which no cross-site form sends.
 //! - `GET /graphql?query=…` runs queries only; a mutation over GET is 405.
 //! - The response type follows `Accept`: `application/graphql-response+json` or
 //!   `application/json` (also for `*/*` and a missing header); neither is 406.
@@ -112,9 +113,11 @@ pub(crate) struct Params {
     pub(crate) operation_name: Option<String>,
     pub(crate) variables: Map<String, Value>,
     pub(crate) extensions: Map<String, Value>,
+    /// The files of a multipart request (see [`crate::uploads`]).
+    pub(crate) uploads: switchyard_kernel::files::Uploads,
 }
 
-fn params_from_json(value: Value) -> Result<Params, String> {
+pub(crate) fn params_from_json(value: Value) -> Result<Params, String> {
     let Value::Object(mut object) = value else {
         return Err("the request body must be a JSON object".to_owned());
     };
@@ -138,6 +141,7 @@ fn params_from_json(value: Value) -> Result<Params, String> {
         operation_name,
         variables: object_param("variables", object.remove("variables"))?,
         extensions: object_param("extensions", object.remove("extensions"))?,
+        uploads: Default::default(),
     })
 }
 
@@ -369,6 +373,9 @@ async fn execute(
             Executed::default(),
         );
         request.set_parsed_query(document.clone());
+        if !params.uploads.0.is_empty() {
+            request = request.data(params.uploads.clone());
+        }
         let mut response = state.direct.schema.execute(request).await;
         // Field errors are answered as they are, once (see `Direct`); an error without a path
         // means nothing ran, and the checked schema gives the request error its code.
@@ -400,6 +407,7 @@ async fn execute(
     state.metrics.checked_operation(admitted);
     let executed = Executed::default();
     let operation_name = params.operation_name.clone();
+    let uploads = params.uploads;
     let mut request = graphql_request(
         params.operation_name,
         params.variables,
@@ -408,6 +416,9 @@ async fn execute(
         executed.clone(),
     );
     request.set_parsed_query(document.clone());
+    if !uploads.0.is_empty() {
+        request = request.data(uploads);
+    }
     let mut response = state.schema.execute(request).await;
     let errors = response.errors.len();
     if !executed.get() && !response.errors.is_empty() {
@@ -517,6 +528,18 @@ async fn handle(
             }
             Err(message) => return bad(&message),
         },
+        Method::POST if crate::uploads::is_multipart(&parts.headers) => {
+            match crate::uploads::params(state, &parts.headers, body).await {
+                Ok((mut params, uploads)) => {
+                    params.uploads = uploads;
+                    batch = vec![params];
+                    is_batch = false;
+                }
+                Err((status, code, message)) => {
+                    return error_response(status, media, code, &message);
+                }
+            }
+        }
         Method::POST => {
             if let Err(message) = is_json_content_type(&parts.headers) {
                 return error_response(

@@ -6,6 +6,7 @@ pub mod app;
 pub mod catalogue;
 pub mod checks;
 pub mod config;
+pub mod downloads;
 pub mod hooks;
 pub mod http;
 pub mod nulls;
@@ -14,6 +15,7 @@ mod planned;
 pub mod schema;
 pub mod state;
 pub mod types;
+mod uploads;
 pub mod ws;
 
 pub use app::{App, shutdown_signal};

@@ -79,7 +79,7 @@ domains! {
     switchyard_operations { Job, CrewMember, JobStep, FieldUpdate },
     switchyard_scheduling { TimeOff, Appointment },
     switchyard_notifications { Notification, NotificationMessage },
-    switchyard_support { Ticket, TicketActivity },
+    switchyard_support { Ticket, TicketActivity, TicketAttachment },
 }
 
 /// The permission catalogue of every domain.

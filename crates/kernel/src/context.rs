@@ -10,6 +10,7 @@ use crate::access::{Caller, Catalog};
 use crate::db::{Conn, Db, TxFn};
 use crate::error::{Error, Rejection};
 use crate::events::EventBus;
+use crate::files::Files;
 use crate::module::Settings;
 use crate::throttle::Throttle;
 
@@ -28,6 +29,8 @@ pub struct Services {
     pub settings: Arc<Settings>,
     /// Attempt counters of public operations (see [`crate::throttle`]).
     pub throttle: Arc<Throttle>,
+    /// The file store (see [`crate::files`]).
+    pub files: Arc<Files>,
 }
 
 impl Services {

@@ -13,6 +13,7 @@ pub mod dispatcher;
 pub mod error;
 pub mod events;
 pub mod fanout;
+pub mod files;
 pub mod idempotency;
 pub mod ids;
 pub mod module;

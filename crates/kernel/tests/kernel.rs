@@ -84,6 +84,7 @@ db_test! {
             catalog: std::sync::Arc::new(Catalog::default()),
             settings: Default::default(),
             throttle: Default::default(),
+            files: Default::default(),
         };
         let caller = caller();
         let entity = "thing-1".to_owned();

@@ -1,5 +1,6 @@
 //! A ticket's timeline: every change to a ticket writes one entry in the same transaction
-//! (opened, comment, internal note, status, priority, assignment), so the timeline is complete.
+//! (opened, comment, internal note, status, priority, assignment, attachment), so the timeline
+//! is complete.
 //! Entries are never edited.
 
 use chrono::NaiveDateTime;
@@ -26,7 +27,7 @@ switchyard_kernel::text_enum! {
         PriorityChanged = "PRIORITY_CHANGED",
         /// The assigned agent changed (user IDs; null: unassigned).
         AgentAssigned = "AGENT_ASSIGNED",
-        /// A file was attached (`body`: its name).
+        /// A file was attached (`body`: its name; `toValue`: the attachment's ID).
         AttachmentAdded = "ATTACHMENT_ADDED",
     }
 }
@@ -59,6 +60,8 @@ switchyard_kernel::aggregate! {
         created_at: NaiveDateTime,
         updated_at: NaiveDateTime,
         version: i32,
+        /// For staff only (an internal note, an internal attachment): clients never see it.
+        internal: bool,
     }
 }
 
@@ -68,6 +71,8 @@ pub(crate) struct Entry {
     pub body: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// For staff only.
+    pub internal: bool,
 }
 
 impl Entry {
@@ -77,6 +82,7 @@ impl Entry {
             body: Some(body.into()),
             from: None,
             to: None,
+            internal: kind == TicketActivityKind::InternalNote,
         }
     }
 
@@ -90,6 +96,18 @@ impl Entry {
             body: None,
             from,
             to,
+            internal: false,
+        }
+    }
+
+    /// A file attached (`toValue`: the attachment's ID).
+    pub(crate) fn attached(name: &str, attachment: String, internal: bool) -> Self {
+        Entry {
+            kind: TicketActivityKind::AttachmentAdded,
+            body: Some(name.to_owned()),
+            from: None,
+            to: Some(attachment),
+            internal,
         }
     }
 }
@@ -115,6 +133,7 @@ pub(crate) async fn record(
             created_at: now,
             updated_at: now,
             version: 1,
+            internal: entry.internal,
         };
         write::insert::<TicketActivity>(tx, row).await?;
     }

@@ -1,11 +1,13 @@
 //! The demo company's support desk (deterministic, stored without events): tickets from
 //! several portal clients in every status and priority, with replies and internal notes,
-//! assigned and waiting in the queue, some past their service level.
+//! assigned and waiting in the queue, some past their service level, and on the first a
+//! client's photo and a file for staff only.
 
 use chrono::Duration;
 use switchyard_kernel::{Rejection, Services, TenantId, UserId, time, write};
 
 use crate::activities::{TicketActivity, TicketActivityId, TicketActivityKind, TicketActivityRow};
+use crate::attachments::{TicketAttachment, TicketAttachmentId, TicketAttachmentRow, storage_key};
 use crate::slas;
 use crate::tickets::{Ticket, TicketId, TicketPriority, TicketRow, TicketStatus, search_text};
 
@@ -121,6 +123,18 @@ const SPECS: &[Spec] = &[
     },
 ];
 
+/// A photo of the scratch (a 2×2 PNG).
+const PHOTO: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x08, 0x02, 0x00, 0x00, 0x00, 0xfd, 0xd4, 0x9a,
+    0x73, 0x00, 0x00, 0x00, 0x10, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x38, 0x61, 0xa3, 0x01,
+    0x44, 0x0c, 0x10, 0x0a, 0x00, 0x23, 0x5e, 0x04, 0xb1, 0x6e, 0x03, 0x7e, 0x1c, 0x00, 0x00, 0x00,
+    0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// The repair partner's quote, for staff only.
+const QUOTE: &[u8] = b"Repair of piano lid (French polish): 2 400 SEK, 3 working days.\n";
+
 /// Stores the demo tickets; returns how many.
 pub async fn seed(services: &Services, desk: &DemoDesk) -> anyhow::Result<usize> {
     let outcome = services
@@ -183,6 +197,63 @@ pub async fn seed(services: &Services, desk: &DemoDesk) -> anyhow::Result<usize>
                         50,
                     ));
                 }
+                if i == 0 {
+                    let files = [
+                        (
+                            "piano-scratch.png",
+                            "image/png",
+                            PHOTO,
+                            Some(client),
+                            false,
+                            60,
+                        ),
+                        (
+                            "repair-quote.txt",
+                            "text/plain",
+                            QUOTE,
+                            Some(agent),
+                            true,
+                            70,
+                        ),
+                    ];
+                    for (name, content_type, bytes, author, internal, minutes) in files {
+                        let at = opened + Duration::minutes(minutes);
+                        let id = TicketAttachmentId::new();
+                        let file = TicketAttachmentRow {
+                            id,
+                            tenant_id: desk.tenant,
+                            ticket_id: row.id,
+                            file_name: name.to_owned(),
+                            content_type: content_type.to_owned(),
+                            size_bytes: bytes.len() as i64,
+                            internal,
+                            author_id: author,
+                            created_at: at,
+                            updated_at: at,
+                            version: 1,
+                        };
+                        write::insert::<TicketAttachment>(tx, file).await?;
+                        let entry = TicketActivityRow {
+                            id: TicketActivityId::new(),
+                            tenant_id: desk.tenant,
+                            ticket_id: row.id,
+                            kind: TicketActivityKind::AttachmentAdded,
+                            author_id: author,
+                            body: Some(name.to_owned()),
+                            from_value: None,
+                            to_value: Some(id.to_global().to_string()),
+                            created_at: at,
+                            updated_at: at,
+                            version: 1,
+                            internal,
+                        };
+                        write::insert::<TicketActivity>(tx, entry).await?;
+                        services
+                            .files
+                            .put(&storage_key(desk.tenant, id), bytes.into())
+                            .await?;
+                    }
+                }
                 for (kind, author, body, minutes) in entries {
                     let at = opened + Duration::minutes(minutes);
                     let entry = TicketActivityRow {
@@ -197,6 +268,7 @@ pub async fn seed(services: &Services, desk: &DemoDesk) -> anyhow::Result<usize>
                         created_at: at,
                         updated_at: at,
                         version: 1,
+                        internal: kind == TicketActivityKind::InternalNote,
                     };
                     write::insert::<TicketActivity>(tx, entry).await?;
                 }

@@ -11,3 +11,9 @@ switchyard_kernel::id_type!(
     TicketActivityId,
     "TicketActivity"
 );
+
+switchyard_kernel::id_type!(
+    /// A file attached to a ticket.
+    TicketAttachmentId,
+    "TicketAttachment"
+);

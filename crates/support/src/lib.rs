@@ -3,6 +3,7 @@
 //! an agent the tickets assigned to it and the unassigned queue; an admin all).
 
 pub mod activities;
+pub mod attachments;
 pub mod demo;
 pub mod ids;
 pub mod inbound;
@@ -17,6 +18,7 @@ use async_graphql::{MergedObject, MergedSubscription};
 use switchyard_kernel::module::{Module, Setting};
 
 pub use activities::TicketActivity;
+pub use attachments::TicketAttachment;
 pub use tickets::Ticket;
 
 /// The support desk's queries.
@@ -24,13 +26,18 @@ pub use tickets::Ticket;
 pub struct SupportQuery(
     tickets::TicketQuery,
     activities::TicketActivityQuery,
+    attachments::TicketAttachmentQuery,
     slas::SlaQuery,
     workload::WorkloadQuery,
 );
 
 /// The support desk's mutations.
 #[derive(MergedObject, Default)]
-pub struct SupportMutation(tickets::mutations::TicketMutation, slas::SlaMutation);
+pub struct SupportMutation(
+    tickets::mutations::TicketMutation,
+    attachments::AttachmentMutation,
+    slas::SlaMutation,
+);
 
 /// The support desk's subscriptions: open ticket pages and agents' queues.
 #[derive(MergedSubscription, Default)]

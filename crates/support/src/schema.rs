@@ -43,6 +43,23 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        internal -> Bool,
+    }
+}
+
+diesel::table! {
+    support_ticket_attachments (id) {
+        id -> Text,
+        tenant_id -> Text,
+        ticket_id -> Text,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        internal -> Bool,
+        author_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
     }
 }
 
@@ -63,4 +80,9 @@ diesel::table! {
 }
 
 diesel::joinable!(support_ticket_activities -> support_tickets (ticket_id));
-diesel::allow_tables_to_appear_in_same_query!(support_tickets, support_ticket_activities);
+diesel::joinable!(support_ticket_attachments -> support_tickets (ticket_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    support_tickets,
+    support_ticket_activities,
+    support_ticket_attachments
+);

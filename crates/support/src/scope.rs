@@ -2,7 +2,7 @@
 //!
 //! At `own`: the tickets the user asked (a client's own) or is assigned, and, for a holder of
 //! `support.queue:read` (an agent), the unassigned ones. At `tenant`: all. A ticket's timeline
-//! follows its ticket, and its internal notes are shown only to holders of
+//! and attachments follow their ticket, and internal ones are shown only to holders of
 //! `support.internal_note:read`, so no list, count, `node(id:)`, nested page or subscription
 //! shows a client an internal note.
 
@@ -30,8 +30,9 @@ pub fn tickets(caller: &Caller, permission: &str) -> Result<Expr, Error> {
     Ok(Expr::Sql(sql))
 }
 
-/// The timeline entries `caller` reaches with `permission`: those of the tickets it reaches,
-/// without internal notes unless it may read them (alias `t` of `support_ticket_activities`).
+/// The timeline entries or attachments `caller` reaches with `permission`: those of the
+/// tickets it reaches, without the internal ones (notes, files for staff) unless it may read
+/// them (alias `t` of `support_ticket_activities` or `support_ticket_attachments`).
 pub fn activities(caller: &Caller, permission: &str) -> Result<Expr, Error> {
     let mut parts = Vec::new();
     if let Expr::Sql(condition) = tickets(caller, permission)? {
@@ -44,7 +45,7 @@ pub fn activities(caller: &Caller, permission: &str) -> Result<Expr, Error> {
         parts.push(Expr::Sql(sql));
     }
     if !caller.has(INTERNAL_NOTE_READ) {
-        parts.push(Expr::Sql(Sql::new("t.kind <> 'INTERNAL_NOTE'")));
+        parts.push(Expr::Sql(Sql::new("NOT t.internal")));
     }
     Ok(match parts.len() {
         0 => Expr::True,

@@ -249,6 +249,38 @@ async fn first_pages<A: Aggregate>(
     })
 }
 
+#[derive(diesel::QueryableByName)]
+struct ChildCount {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    parent: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// How many rows of `A` the caller reaches under each of `parents` (by `column`), in one
+/// statement.
+async fn child_counts<A: Aggregate>(
+    db: &Db,
+    caller: &Caller,
+    column: &'static str,
+    parents: Vec<String>,
+) -> Result<HashMap<String, i64>, Error> {
+    if parents.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut sql = Sql::new("SELECT t.");
+    sql.push(column).push(" AS parent, COUNT(*) AS n");
+    from_scoped::<A>(&mut sql, caller)?;
+    sql.push(" AND t.")
+        .push(column)
+        .is_in(parents)
+        .push(" GROUP BY t.")
+        .push(column);
+    let mut pooled = db.read().await?;
+    let rows: Vec<ChildCount> = sql.load(&mut pooled.conn()).await?;
+    Ok(rows.into_iter().map(|r| (r.parent, r.n)).collect())
+}
+
 /// A stored reference as the text it is stored as (nested pages group rows by it).
 pub trait AsKey {
     fn as_key(&self) -> Option<String>;
@@ -281,7 +313,14 @@ pub async fn children<A: Aggregate, P: Aggregate>(
     let parent_id = P::id(parent.member().row()).to_string();
     let caller = ctx.caller()?.clone();
     let db = ctx.services()?.db.clone();
-    let (set, indices) = if page.after.is_none() && page.before.is_none() && !page.backward {
+    let look = ctx.look_ahead();
+    let rows_wanted = ["edges", "pageInfo", "nodes"]
+        .iter()
+        .any(|f| look.field(f).exists());
+    let (set, indices) = if !rows_wanted {
+        // Only `totalCount`: no page to read.
+        (Siblings::new(Vec::new()), Vec::new())
+    } else if page.after.is_none() && page.before.is_none() && !page.backward {
         let limit = page.limit();
         let key = format!("{}.{}:{}", A::TABLE, column, limit);
         let pages =
@@ -327,21 +366,19 @@ pub async fn children<A: Aggregate, P: Aggregate>(
         let n = rows.len();
         (Siblings::new(rows), (0..n).collect())
     };
+    // Counted for all of the parent's siblings in one statement, whichever asks first.
+    let member = parent.member().clone();
     let count: CountFn = Box::new(move || {
         Box::pin(async move {
-            let listing = Listing {
-                table: A::TABLE,
-                tenant: caller.tenant_id,
-                scope: A::scope(&caller, A::READ)?,
-                filter: Expr::Cmp {
-                    column,
-                    op: "=",
-                    value: parent_id.into(),
-                },
-                order: BY_ID,
-            };
-            let mut pooled = db.read().await?;
-            listing.count(&mut pooled.conn()).await
+            let key = format!("{}.{}:count", A::TABLE, column);
+            let counts = member
+                .siblings()
+                .batch(&key, |rows| {
+                    let parents: Vec<String> = rows.iter().map(|r| P::id(r).to_string()).collect();
+                    async move { child_counts::<A>(&db, &caller, column, parents).await }
+                })
+                .await?;
+            Ok(counts.get(&parent_id).copied().unwrap_or(0))
         })
     });
     Ok(Connection::from_batch(

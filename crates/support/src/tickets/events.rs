@@ -16,4 +16,6 @@ switchyard_kernel::object_events! {
     TicketPriorityChanged = "support.ticket.priority_changed",
     /// A ticket was assigned, reassigned or put back in the queue.
     TicketAssigned = "support.ticket.assigned",
+    /// A file was attached to a ticket (for staff only, or for everyone on it).
+    TicketAttached = "support.ticket.attached",
 }

@@ -17,6 +17,7 @@ use switchyard_sales::Customer;
 use switchyard_sales::customers::CustomerId;
 
 use crate::activities::TicketActivity;
+use crate::attachments::TicketAttachment;
 use crate::permissions::TICKET_READ;
 
 pub use crate::ids::TicketId;
@@ -79,6 +80,7 @@ switchyard_kernel::aggregate! {
             search = search,
         ),
         has_many(name = activities, node = TicketActivity, by = ticket_id, doc = "The ticket's timeline as you may see it, newest first (clients never see internal notes)."),
+        has_many(name = attachments, node = TicketAttachment, by = ticket_id, doc = "Files attached to the ticket that you may see, newest first (clients never see internal ones)."),
     )]
     pub struct Ticket {
         /// The ticket's number within the tenant (#1001, #1002, ...).

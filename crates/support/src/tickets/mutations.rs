@@ -309,7 +309,7 @@ async fn find(
 }
 
 /// The ticket, which must not be CLOSED: a closed ticket takes nothing more.
-async fn open(
+pub(crate) async fn open(
     tx: &mut Conn<'_>,
     caller: &Caller,
     permission: &str,
@@ -355,7 +355,7 @@ fn moved(row: &mut TicketRow, to: TicketStatus) -> Entry {
 }
 
 /// Stores the changed ticket with its event, and its timeline entries.
-async fn store<E: switchyard_kernel::DomainEvent>(
+pub(crate) async fn store<E: switchyard_kernel::DomainEvent>(
     tx: &mut Conn<'_>,
     caller: &Caller,
     before: &TicketRow,
