@@ -515,3 +515,62 @@ backend_test! {
         assert_eq!(heard(&app, &agent).await[0].0, "TICKET_REPLIED");
     }
 }
+
+backend_test! {
+    async fn tickets_sort_by_urgency_and_workflow_and_carry_custom_fields_for_staff(app: TestApp) {
+        let t = app.tenant("acme").await;
+        let (client, client_token) = app.user(&t, "one@client.example", &["client"], &[]).await;
+        let (_, agent) = app.user(&t, "agent@acme.example", &["support_agent"], &[]).await;
+        let (_, admin) = app.user(&t, "admin@acme.example", &["admin"], &[]).await;
+        let mut ids = Vec::new();
+        for priority in ["LOW", "URGENT", "MEDIUM", "HIGH"] {
+            let data = app.ok(&agent, CREATE, json!({"input": {"subject": format!("{priority} one"), "priority": priority, "requesterId": client.to_global()}})).await;
+            ids.push(data["createTicket"]["ticket"]["id"].as_str().unwrap().to_owned());
+        }
+        let sorted = |field: &str, direction: &str| {
+            let query = format!("{{ tickets(first: 10, orderBy: {{field: {field}, direction: {direction}}}) {{ edges {{ node {{ number }} }} }} }}");
+            let (app, admin) = (&app, &admin);
+            async move {
+                let data = app.ok(admin, &query, json!({})).await;
+                data["tickets"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["number"].as_i64().unwrap()).collect::<Vec<_>>()
+            }
+        };
+        // Most urgent first, not alphabetical; pages of two keep the order.
+        assert_eq!(sorted("PRIORITY", "DESC").await, vec![1002, 1004, 1003, 1001]);
+        let page = app.ok(&admin, "{ tickets(first: 2, orderBy: {field: PRIORITY, direction: DESC}) { pageInfo { endCursor } } }", json!({})).await;
+        let after = page["tickets"]["pageInfo"]["endCursor"].clone();
+        let rest = app.ok(&admin, "query($after: String) { tickets(first: 2, after: $after, orderBy: {field: PRIORITY, direction: DESC}) { edges { node { number } } } }", json!({"after": after})).await;
+        assert_eq!(rest["tickets"]["edges"], json!([{"node": {"number": 1003}}, {"node": {"number": 1001}}]));
+        // A priority change moves the ticket (ties go by creation, in the same direction);
+        // the workflow order follows status changes.
+        app.ok(&agent, PRIORITY, json!({"id": ids[0], "priority": "URGENT"})).await;
+        assert_eq!(sorted("PRIORITY", "DESC").await, vec![1002, 1001, 1004, 1003]);
+        app.ok(&admin, STATUS, json!({"id": ids[1], "status": "RESOLVED"})).await;
+        app.ok(&admin, STATUS, json!({"id": ids[2], "status": "IN_PROGRESS"})).await;
+        assert_eq!(sorted("STATUS", "ASC").await, vec![1001, 1004, 1003, 1002]);
+
+        // Custom fields: staff set and find tickets by them; clients neither see nor set them.
+        const SET: &str = "mutation($id: ID!, $entries: [TicketMetadataInput!]!) { setTicketMetadata(input: {ticketId: $id, entries: $entries}) { ticket { metadata { key value } } userErrors { field code } } }";
+        let data = app.ok(&agent, SET, json!({"id": ids[3], "entries": [{"key": "order-no", "value": "PO-77"}, {"key": "channel", "value": "phone"}]})).await;
+        assert_eq!(data["setTicketMetadata"]["ticket"]["metadata"], json!([{"key": "channel", "value": "phone"}, {"key": "order-no", "value": "PO-77"}]));
+        let data = app.ok(&agent, SET, json!({"id": ids[3], "entries": [{"key": "channel", "value": null}, {"key": "bad key!", "value": "x"}]})).await;
+        assert_eq!(user_errors(&data["setTicketMetadata"]), vec![("input.entries.1.key".to_owned(), "INVALID_FORMAT".to_owned())]);
+        let data = app.ok(&agent, SET, json!({"id": ids[3], "entries": [{"key": "channel", "value": null}]})).await;
+        assert_eq!(data["setTicketMetadata"]["ticket"]["metadata"], json!([{"key": "order-no", "value": "PO-77"}]));
+        let found = numbers(&app, &agent, json!({"metadata": {"key": "order-no", "value": "PO-77"}}), None).await;
+        assert_eq!(found, vec![1004]);
+        assert_eq!(numbers(&app, &agent, json!({"metadata": {"key": "order-no", "value": "PO-7"}}), None).await, Vec::<i64>::new());
+        let timeline = app.ok(&agent, TIMELINE, json!({"id": ids[3]})).await;
+        assert_eq!(kinds(&timeline).iter().filter(|k| *k == "METADATA_CHANGED").count(), 2);
+        // The client: no fields, no entries, no filter, no setting them.
+        let data = app.ok(&client_token, "query($id: ID!) { ticket(id: $id) { metadata { key } activities { edges { node { kind } } } } }", json!({"id": ids[3]})).await;
+        assert_eq!(data["ticket"]["metadata"], json!([]));
+        assert!(!data.to_string().contains("METADATA_CHANGED"), "{data}");
+        let body = app.gql(Some(&client_token), LIST, json!({"filter": {"metadata": {"key": "order-no", "value": "PO-77"}}})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+        let data = app.ok(&client_token, CREATE, json!({"input": {"subject": "Mine", "metadata": [{"key": "vip", "value": "yes"}]}})).await;
+        assert_eq!(user_errors(&data["createTicket"]), vec![("input.metadata".to_owned(), "NOT_ALLOWED".to_owned())]);
+        let body = app.gql(Some(&client_token), SET, json!({"id": ids[3], "entries": []})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+    }
+}

@@ -114,6 +114,7 @@ pub(crate) fn order(
         CreatedAt
     }];
     let mut order_columns = vec![quote!(#order_field::CreatedAt => ::std::option::Option::None)];
+    let mut numeric_variants = Vec::new();
     let mut order_cursors = vec![quote! {
         #order_field::CreatedAt => #k::Cursor(vec![row.id.to_string().into()])
     }];
@@ -138,6 +139,9 @@ pub(crate) fn order(
         let doc = format!("By {}, then creation.", camel(&column));
         order_variants.push(quote!(#[doc = #doc] #variant));
         order_columns.push(quote!(#order_field::#variant => ::std::option::Option::Some(#column)));
+        if matches!(&f.ty, syn::Type::Path(p) if p.path.is_ident("i32") || p.path.is_ident("i64")) {
+            numeric_variants.push(quote!(#order_field::#variant));
+        }
         order_cursors.push(quote! {
             #order_field::#variant => #k::Cursor(vec![
                 ::std::string::ToString::to_string(&row.#ident).into(),
@@ -160,6 +164,11 @@ pub(crate) fn order(
         quote!(#k::SortDirection::Asc)
     };
     let order_doc = format!("How {node} objects are sorted.");
+    let numeric = if numeric_variants.is_empty() {
+        quote!(false)
+    } else {
+        quote!(matches!(self.field, #(#numeric_variants)|*))
+    };
 
     Ok(quote! {
         #[doc = #order_doc]
@@ -192,6 +201,7 @@ pub(crate) fn order(
                         #(#order_columns,)*
                     },
                     desc: self.direction.is_desc(),
+                    numeric: #numeric,
                 }
             }
 

@@ -118,6 +118,7 @@ impl CalendarQuery {
         let by_start = |column| Order {
             column: Some(column),
             desc: false,
+            numeric: false,
         };
         let bounds = || Bounds {
             after: None,

@@ -29,6 +29,8 @@ switchyard_kernel::text_enum! {
         AgentAssigned = "AGENT_ASSIGNED",
         /// A file was attached (`body`: its name; `toValue`: the attachment's ID).
         AttachmentAdded = "ATTACHMENT_ADDED",
+        /// Custom fields changed (`fromValue` → `toValue`, JSON objects); staff only.
+        MetadataChanged = "METADATA_CHANGED",
     }
 }
 

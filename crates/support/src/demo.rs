@@ -171,6 +171,9 @@ pub async fn seed(services: &Services, desk: &DemoDesk) -> anyhow::Result<usize>
                     resolution_due_at: opened,
                     due_at: opened,
                     sla_breached: false,
+                    priority_rank: 0,
+                    status_rank: 0,
+                    metadata: "{}".into(),
                     created_by: Some(client),
                     created_at: opened,
                     updated_at: opened,
@@ -179,6 +182,7 @@ pub async fn seed(services: &Services, desk: &DemoDesk) -> anyhow::Result<usize>
                 let sla = slas::of(tx, desk.tenant, spec.priority).await?;
                 slas::plan(&mut row, sla);
                 slas::settle(&mut row, now);
+                crate::tickets::ranked(&mut row);
                 let row = write::insert::<Ticket>(tx, row).await?;
                 let mut entries = vec![(
                     TicketActivityKind::Opened,

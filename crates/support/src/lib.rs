@@ -36,6 +36,7 @@ pub struct SupportQuery(
 pub struct SupportMutation(
     tickets::mutations::TicketMutation,
     attachments::AttachmentMutation,
+    tickets::metadata::MetadataMutation,
     slas::SlaMutation,
 );
 

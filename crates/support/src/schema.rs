@@ -27,6 +27,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        metadata -> Text,
+        priority_rank -> Integer,
+        status_rank -> Integer,
     }
 }
 

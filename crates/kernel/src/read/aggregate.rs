@@ -76,6 +76,7 @@ pub fn listing<A: Aggregate>(
 const BY_ID: Order = Order {
     column: None,
     desc: false,
+    numeric: false,
 };
 
 /// One row of `A` by ID, if `caller` reaches it with `permission` (a mutation's, inside its

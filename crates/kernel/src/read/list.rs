@@ -20,6 +20,9 @@ use crate::ids::TenantId;
 pub struct Order {
     pub column: Option<&'static str>,
     pub desc: bool,
+    /// The column holds integers: its cursor values are bound as numbers (PostgreSQL
+    /// compares no integer with text).
+    pub numeric: bool,
 }
 
 impl Order {
@@ -98,10 +101,18 @@ impl Listing {
                         .push(", t.id)")
                         .push(op)
                         .push("(");
-                    sql.bind(value.clone())
-                        .push(", ")
-                        .bind(id.clone())
-                        .push(")");
+                    if self.order.numeric {
+                        let Ok(n) = value.parse::<i64>() else {
+                            return Err(Error::bad_input(
+                                if is_after { "after" } else { "before" },
+                                "not a cursor of this list and ordering",
+                            ));
+                        };
+                        sql.bind(n);
+                    } else {
+                        sql.bind(value.clone());
+                    }
+                    sql.push(", ").bind(id.clone()).push(")");
                 }
                 (None, [id]) => {
                     sql.push(" AND t.id").push(op).bind(id.clone());

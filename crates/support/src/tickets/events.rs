@@ -18,4 +18,6 @@ switchyard_kernel::object_events! {
     TicketAssigned = "support.ticket.assigned",
     /// A file was attached to a ticket (for staff only, or for everyone on it).
     TicketAttached = "support.ticket.attached",
+    /// A ticket's custom fields changed.
+    TicketMetadataChanged = "support.ticket.metadata_changed",
 }

@@ -2,6 +2,7 @@
 //! agent from NEW to RESOLVED and CLOSED, with a complete timeline ([`crate::activities`]).
 
 pub mod events;
+pub mod metadata;
 pub mod mutations;
 mod notices;
 pub mod opening;
@@ -40,6 +41,17 @@ switchyard_kernel::text_enum! {
 }
 
 impl TicketStatus {
+    /// Where the status stands in the workflow (what `orderBy: STATUS` sorts by).
+    pub fn rank(self) -> i32 {
+        match self {
+            TicketStatus::New => 1,
+            TicketStatus::InProgress => 2,
+            TicketStatus::WaitingOnClient => 3,
+            TicketStatus::Resolved => 4,
+            TicketStatus::Closed => 5,
+        }
+    }
+
     /// The states a ticket may move to from this one.
     pub fn next(self) -> &'static [TicketStatus] {
         use TicketStatus::*;
@@ -61,6 +73,25 @@ switchyard_kernel::text_enum! {
         High = "HIGH",
         Urgent = "URGENT",
     }
+}
+
+impl TicketPriority {
+    /// How urgent, as a number (what `orderBy: PRIORITY` sorts by: descending is the most
+    /// urgent first).
+    pub fn rank(self) -> i32 {
+        match self {
+            TicketPriority::Low => 1,
+            TicketPriority::Medium => 2,
+            TicketPriority::High => 3,
+            TicketPriority::Urgent => 4,
+        }
+    }
+}
+
+/// Sets the columns tickets sort by priority and status with (before every write).
+pub(crate) fn ranked(row: &mut TicketRow) {
+    row.priority_rank = row.priority.rank();
+    row.status_rank = row.status.rank();
 }
 
 switchyard_kernel::aggregate! {
@@ -126,6 +157,14 @@ switchyard_kernel::aggregate! {
         due_at: NaiveDateTime,
         #[field(hidden)]
         sla_breached: bool,
+        /// By urgency: descending, URGENT first.
+        #[field(hidden, order = Priority)]
+        priority_rank: i32,
+        /// By the workflow: NEW, IN_PROGRESS, WAITING_ON_CLIENT, RESOLVED, CLOSED.
+        #[field(hidden, order = Status)]
+        status_rank: i32,
+        #[field(hidden)]
+        metadata: String,
         #[field(hidden)]
         created_by: Option<UserId>,
         created_at: NaiveDateTime,
@@ -143,6 +182,8 @@ switchyard_kernel::aggregate! {
         /// Open tickets whose next target falls within this many minutes from now (or has
         /// passed): the ones at risk.
         at_risk_within_minutes: Option<i32>,
+        /// Tickets whose custom field `key` is `value` (staff only).
+        metadata: Option<metadata::TicketMetadataFilter>,
     }
 
     impl Ticket {
@@ -163,6 +204,12 @@ switchyard_kernel::aggregate! {
         async fn tags(&self) -> Vec<String> {
             serde_json::from_str(&self.row().tags).unwrap_or_default()
         }
+        /// Custom fields (an order number from a partner's system, say), sorted by key; for
+        /// staff who work tickets: empty for anyone else.
+        async fn metadata(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Vec<metadata::TicketMetadataEntry>> {
+            use switchyard_kernel::ContextExt;
+            Ok(metadata::visible(ctx.caller()?, &self.row().metadata))
+        }
     }
 }
 
@@ -179,8 +226,11 @@ fn due_before(at: NaiveDateTime) -> Sql {
 }
 
 impl switchyard_kernel::read::FilterExtra for TicketFilter {
-    fn extra(&self, _caller: &Caller) -> Result<Vec<Expr>, Error> {
+    fn extra(&self, caller: &Caller) -> Result<Vec<Expr>, Error> {
         let mut extra = Vec::new();
+        if let Some(wanted) = &self.metadata {
+            extra.push(Expr::Sql(metadata::condition(caller, wanted)?));
+        }
         if let Some(tag) = self.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             // Tags are stored lower-case as a JSON array; match the quoted tag.
             let quoted = serde_json::to_string(&tag.to_lowercase()).unwrap_or_default();

@@ -365,6 +365,7 @@ pub(crate) async fn store<E: switchyard_kernel::DomainEvent>(
 ) -> Result<TicketRow, Rejection> {
     let mut row = row;
     slas::settle(&mut row, time::now());
+    super::ranked(&mut row);
     let row = write::update::<Ticket, _>(tx, caller, before, row, event).await?;
     activities::record(tx, caller, row.id, entries).await?;
     Ok(row)

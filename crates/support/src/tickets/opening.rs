@@ -17,6 +17,7 @@ use switchyard_sales::customers::CustomerId;
 use switchyard_sales::permissions::CUSTOMER_READ;
 
 use super::events::TicketOpened;
+use super::metadata::{self, TicketMetadataInput};
 use super::mutations::MAX_TEXT;
 use super::{Ticket, TicketId, TicketPriority, TicketRow, TicketStatus, search_text};
 use crate::activities::{self, Entry, TicketActivityKind};
@@ -48,6 +49,8 @@ pub struct CreateTicketInput {
     pub job_id: Option<ID>,
     /// Staff only: labels (lower-cased, at most 20 of at most 40 characters).
     pub tags: Option<Vec<String>>,
+    /// Staff only: custom fields.
+    pub metadata: Option<Vec<TicketMetadataInput>>,
     /// A key of your choosing: a retry with the same key answers the ticket the first
     /// request opened, and opens no second one.
     pub idempotency_key: Option<String>,
@@ -78,6 +81,7 @@ pub(crate) async fn create(
             ("input.customerId", input.customer_id.is_some()),
             ("input.jobId", input.job_id.is_some()),
             ("input.tags", input.tags.is_some()),
+            ("input.metadata", input.metadata.is_some()),
         ];
         for (field, given) in only_staff {
             if given {
@@ -86,6 +90,13 @@ pub(crate) async fn create(
         }
     }
     let tags = tags(&mut check, input.tags.as_deref().unwrap_or_default());
+    let mut fields = Default::default();
+    metadata::apply(
+        &mut check,
+        "input.metadata",
+        &mut fields,
+        input.metadata.as_deref().unwrap_or_default(),
+    );
     check.finish()?;
     let Some(me) = caller.user_id() else {
         return Err(Error::forbidden("tickets are opened by a user").into());
@@ -154,6 +165,9 @@ pub(crate) async fn create(
         resolution_due_at: now,
         due_at: now,
         sla_breached: false,
+        priority_rank: 0,
+        status_rank: 0,
+        metadata: serde_json::to_string(&fields).unwrap_or_else(|_| "{}".into()),
         created_by: Some(me),
         created_at: now,
         updated_at: now,
@@ -163,6 +177,7 @@ pub(crate) async fn create(
     let sla = slas::of(tx, caller.tenant_id, row.priority).await?;
     slas::plan(&mut row, sla);
     slas::settle(&mut row, now);
+    super::ranked(&mut row);
     let row = write::create::<Ticket, _>(tx, caller, row, TicketOpened::of).await?;
     activities::record(
         tx,
