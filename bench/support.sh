@@ -4,7 +4,7 @@
 #   BENCH_SKIP_BUILD=1 bash bench/support.sh
 #
 # `tickets(first: 50, filter: {assigneeId: {isNull: true}}, orderBy: {field: DUE_AT})` with each
-# ticket's requester and latest timeline entry, as an agent (row scope: its own tickets and the
+# ticket's requester, latest timeline entry and attachment count, as an agent (row scope: its own tickets and the
 # unassigned queue), under wrk -t2 -c16 for BENCH_DURATION seconds after a warm-up, three times;
 # plus the statements it costs (counted from the server's SQL log). Writes bench/out-support/.
 set -euo pipefail
@@ -65,13 +65,15 @@ psql_q -c 'VACUUM ANALYZE'
 psql_q -At -c "SELECT count(*) FROM support_tickets" | sed 's/^/tickets: /' | tee tables.txt
 psql_q -At -c "SELECT count(*) FROM support_ticket_activities" | sed 's/^/timeline entries: /' | tee -a tables.txt
 psql_q -At -c "SELECT count(*) FROM support_tickets WHERE assignee_id IS NULL" | sed 's/^/in the queue: /' | tee -a tables.txt
+psql_q -At -c "SELECT count(*) FROM support_ticket_attachments" | sed 's/^/attachments: /' | tee -a tables.txt
 
 TOKEN=$("$BIN" token --user agent1@desk.example --tenant desk)
 python3 - <<'PY'
 import json
 query = ("{ tickets(first: 50, filter: {assigneeId: {isNull: true}}, orderBy: {field: DUE_AT, direction: ASC}) "
          "{ edges { node { id number subject status priority dueAt breached "
-         "requester { name } activities(first: 1) { edges { node { kind createdAt } } } } } } }")
+         "requester { name } activities(first: 1) { edges { node { kind createdAt } } } "
+         "attachments { totalCount } } } } }")
 open("body-queue.jsonl", "w").write(json.dumps({"query": query}) + "\n")
 PY
 
@@ -102,6 +104,8 @@ edges = (body.get("data") or {}).get("tickets", {}).get("edges")
 assert not body.get("errors") and edges and len(edges) == 50, json.dumps(body)[:2000]
 assert all(e["node"]["requester"]["name"] for e in edges), "requesters missing"
 assert all(e["node"]["activities"]["edges"] for e in edges), "latest entries missing"
+counts = [e["node"]["attachments"]["totalCount"] for e in edges]
+assert any(counts) and not all(counts), f"attachment counts: {counts}"
 print(f"queue: {len(edges)} tickets, {len(json.load(open('statements-queue.json')))} statements")
 PY
 stop_server

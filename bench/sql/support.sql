@@ -1,5 +1,6 @@
 -- Loads the support-desk benchmark data straight into Switchyard's tables (columns as in
--- migrations/postgres/2026-12-07-000015_support and 000002_identity).
+-- migrations/postgres/2026-12-07-000015_support, 2026-12-08-000016_support_attachments and
+-- 000002_identity).
 --
 --   psql -v ON_ERROR_STOP=1 -v slug=desk -v owner_email=owner@desk.example -v tickets=100000 \
 --        -f bench/sql/support.sql
@@ -8,7 +9,8 @@
 -- tickets: tickets from 2,000 portal clients over the last year, each with 2-4 timeline
 --          entries; 20 agents (role support_agent, agent1..agent20@<slug>.example); one ticket in
 --          ten is unassigned and open (the queue), the rest are spread over the agents and the
---          statuses.
+--          statuses; one ticket in three has one or two attachments (rows only: the queue
+--          counts them, nothing downloads them).
 
 \set ON_ERROR_STOP 1
 SET TIME ZONE 'UTC';
@@ -55,7 +57,7 @@ INSERT INTO support_tickets (id, tenant_id, number, subject, description, status
                              requester_id, assignee_id, tags, reply_token, search_text,
                              first_response_at, resolved_at, closed_at, first_response_due_at,
                              resolution_due_at, due_at, sla_breached, created_by, created_at,
-                             updated_at, version)
+                             updated_at, version, priority_rank, status_rank)
 SELECT t.id, :'tenant_id', 1000 + t.n, 'Question number ' || t.n, 'Something about move ' || t.n,
        t.status, t.priority, c.id, a.id, '[]', substr(md5(t.id), 1, 24),
        'question number ' || t.n || ' something about move ' || t.n,
@@ -64,14 +66,25 @@ SELECT t.id, :'tenant_id', 1000 + t.n, 'Question number ' || t.n, 'Something abo
        CASE WHEN t.status = 'CLOSED' THEN t.opened + interval '2 days' END,
        t.opened + interval '8 hours', t.opened + interval '3 days',
        CASE WHEN t.status = 'NEW' THEN t.opened + interval '8 hours' ELSE t.opened + interval '3 days' END,
-       t.n % 7 = 0, c.id, t.opened, t.opened, 1
+       t.n % 7 = 0, c.id, t.opened, t.opened, 1,
+       array_position(ARRAY['LOW', 'MEDIUM', 'HIGH', 'URGENT'], t.priority),
+       array_position(ARRAY['NEW', 'IN_PROGRESS', 'WAITING_ON_CLIENT', 'RESOLVED', 'CLOSED'], t.status)
   FROM t JOIN clients c ON c.n = t.client_n LEFT JOIN agents a ON a.n = t.agent_n;
 INSERT INTO support_ticket_numbers (tenant_id, last_number) VALUES (:'tenant_id', 1000 + :tickets);
 
-INSERT INTO support_ticket_activities (id, tenant_id, ticket_id, kind, author_id, body, created_at, updated_at, version)
-SELECT pg_temp.id_at(t.opened + e.after), :'tenant_id', t.id, e.kind, NULL, e.body, t.opened + e.after, t.opened + e.after, 1
+INSERT INTO support_ticket_activities (id, tenant_id, ticket_id, kind, author_id, body, created_at, updated_at, version, internal)
+SELECT pg_temp.id_at(t.opened + e.after), :'tenant_id', t.id, e.kind, NULL, e.body, t.opened + e.after, t.opened + e.after, 1,
+       e.kind = 'INTERNAL_NOTE'
   FROM t, LATERAL (VALUES ('OPENED', 'Something about move ' || t.n, interval '0'),
                           ('COMMENT', 'We are on it.', interval '2 hours'),
                           ('INTERNAL_NOTE', 'Checked the job.', interval '3 hours'),
                           ('STATUS_CHANGED', NULL, interval '1 day')) AS e(kind, body, after)
  WHERE e.kind = 'OPENED' OR t.status <> 'NEW' AND (e.kind <> 'STATUS_CHANGED' OR t.n % 3 = 0);
+
+INSERT INTO support_ticket_attachments (id, tenant_id, ticket_id, file_name, content_type, size_bytes,
+                                        internal, author_id, created_at, updated_at, version)
+SELECT pg_temp.id_at(t.opened + k * interval '1 hour'), :'tenant_id', t.id, 'photo-' || k || '.png',
+       'image/png', 20000 + t.n % 5000, k = 2, NULL, t.opened + k * interval '1 hour',
+       t.opened + k * interval '1 hour', 1
+  FROM t, generate_series(1, 2) k
+ WHERE t.n % 3 = 0 AND (k = 1 OR t.n % 2 = 0);
