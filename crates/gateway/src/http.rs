@@ -1,5 +1,3 @@
-//! (Over 600 lines: the GraphQL-over-HTTP rules (methods, media types, status codes) around one execution path, and their direct/checked dispatch.)
-//!
 //! GraphQL over HTTP, as the GraphQL-over-HTTP specification asks (the stock async-graphql
 //! axum integration answers everything `200 application/graphql-response+json`).
 //!
@@ -22,89 +20,15 @@ use async_graphql::parser::types::OperationType;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
-use switchyard_kernel::{Caller, ClientAddr, Principal};
+use axum::response::Response;
+use serde_json::{Map, Value};
+use switchyard_kernel::{Caller, Principal};
 
+use crate::media::{Media, error_response, json_bytes_response, negotiate};
 use crate::order::reorder;
+use crate::origin::{Origin, caller_from_headers, client_addr};
 use crate::schema::{Executed, code_execution_errors, code_request_errors};
 use crate::state::AppState;
-
-/// The two JSON media types of the specification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Media {
-    GraphqlResponseJson,
-    Json,
-}
-
-impl Media {
-    fn content_type(self) -> &'static str {
-        match self {
-            Media::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
-            Media::Json => "application/json; charset=utf-8",
-        }
-    }
-}
-
-/// Picks the response type from `Accept` (quality values honoured); `None` when the client
-/// accepts neither JSON type.
-pub fn negotiate(headers: &HeaderMap) -> Option<Media> {
-    let accept = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(",");
-    if accept.trim().is_empty() {
-        return Some(Media::Json);
-    }
-    let mut best: Option<(f32, Media)> = None;
-    for range in accept.split(',') {
-        let mut parts = range.split(';');
-        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        let candidate = match media.as_str() {
-            "application/graphql-response+json" => Media::GraphqlResponseJson,
-            "application/json" | "application/*" | "*/*" => Media::Json,
-            _ => continue,
-        };
-        if q <= 0.0 {
-            continue;
-        }
-        let better = match best {
-            None => true,
-            Some((bq, bm)) => {
-                q > bq || (q == bq && bm == Media::Json && candidate == Media::GraphqlResponseJson)
-            }
-        };
-        if better {
-            best = Some((q, candidate));
-        }
-    }
-    best.map(|(_, m)| m)
-}
-
-/// A JSON error response outside GraphQL execution.
-pub fn error_response(status: StatusCode, media: Media, code: &str, message: &str) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    json_response(status, media, &body)
-}
-
-fn json_response(status: StatusCode, media: Media, body: &Value) -> Response {
-    json_bytes_response(status, media, body.to_string().into_bytes())
-}
-
-fn json_bytes_response(status: StatusCode, media: Media, body: Vec<u8>) -> Response {
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(media.content_type()),
-    );
-    response
-}
 
 /// One operation's parameters.
 #[derive(Debug)]
@@ -195,97 +119,6 @@ fn is_json_content_type(headers: &HeaderMap) -> Result<(), &'static str> {
         }
     }
     Ok(())
-}
-
-/// The credential a request carries: `Authorization: Bearer …` (a JWT or an API key) or
-/// `X-Api-Key`; `None` without one.
-pub fn credential(headers: &HeaderMap) -> Option<&str> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(strip_bearer);
-    let api_key = headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim);
-    bearer.or(api_key).filter(|c| !c.is_empty())
-}
-
-/// `Bearer <token>` (either case) or a bare token, trimmed.
-pub fn strip_bearer(value: &str) -> &str {
-    let value = value.trim();
-    value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .unwrap_or(value)
-        .trim()
-}
-
-/// The caller behind the request's credential, possibly with rights kept from an earlier
-/// request (confirmed before anything acts for it: see [`Origin::confirm`]); no credential:
-/// anonymous.
-async fn caller_from_headers(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<Caller>, switchyard_kernel::Error> {
-    match credential(headers) {
-        None => Ok(None),
-        Some(credential) => state
-            .authenticator
-            .authenticate_kept(credential)
-            .await
-            .map(Some),
-    }
-}
-
-/// The client behind a request: the peer, unless the peer is a trusted reverse proxy; then the
-/// nearest address in `X-Forwarded-For` that is not one of ours.
-pub fn client_addr(state: &AppState, parts: &axum::http::request::Parts) -> Option<ClientAddr> {
-    let peer = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
-        .0
-        .ip();
-    if !state.trusted_proxies.contains(&peer) {
-        return Some(ClientAddr(peer));
-    }
-    let forwarded: Vec<std::net::IpAddr> = parts
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
-        .collect();
-    let client = forwarded
-        .iter()
-        .rev()
-        .find(|a| !state.trusted_proxies.contains(a))
-        .copied()
-        .unwrap_or(peer);
-    Some(ClientAddr(client))
-}
-
-/// Where an operation comes from: the caller (if signed in) and the client's address.
-#[derive(Clone)]
-pub struct Origin {
-    pub caller: Option<Caller>,
-    pub address: Option<ClientAddr>,
-}
-
-impl Origin {
-    /// Reads the caller's rights again if they were kept from an earlier request (see
-    /// `Caller::kept`); `Ok(true)` when they were. UNAUTHENTICATED: the user or session no
-    /// longer is.
-    async fn confirm(&mut self, state: &AppState) -> Result<bool, switchyard_kernel::Error> {
-        match &self.caller {
-            Some(caller) if caller.kept().is_some() => {
-                self.caller = Some(state.authenticator.confirm(caller).await?);
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
 }
 
 /// Builds the executable request for one operation.
@@ -683,34 +516,9 @@ async fn handle(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
-
-    fn accept(value: &str) -> Option<Media> {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
-        negotiate(&headers)
-    }
-
-    #[test]
-    fn accept_negotiation() {
-        assert_eq!(negotiate(&HeaderMap::new()), Some(Media::Json));
-        assert_eq!(accept("application/json"), Some(Media::Json));
-        assert_eq!(
-            accept("application/graphql-response+json"),
-            Some(Media::GraphqlResponseJson)
-        );
-        assert_eq!(
-            accept("application/graphql-response+json, application/json;q=0.9"),
-            Some(Media::GraphqlResponseJson)
-        );
-        assert_eq!(
-            accept("application/graphql-response+json;q=0.5, application/json"),
-            Some(Media::Json)
-        );
-        assert_eq!(accept("*/*"), Some(Media::Json));
-        assert_eq!(accept("text/html"), None);
-        assert_eq!(accept("application/json;q=0"), None);
-    }
 
     #[test]
     fn parameters_are_checked() {

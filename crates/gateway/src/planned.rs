@@ -5,7 +5,8 @@
 use serde_json::{Map, Value};
 use switchyard_kernel::Caller;
 
-use crate::http::{Origin, Outcome, Params, graphql_request, serialized};
+use crate::http::{Outcome, Params, graphql_request, serialized};
+use crate::origin::Origin;
 use crate::schema::Executed;
 use crate::state::AppState;
 

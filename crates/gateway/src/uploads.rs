@@ -47,7 +47,7 @@ pub(crate) async fn params(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(Params, Uploads), Refusal> {
-    if crate::http::credential(headers).is_none() {
+    if crate::origin::credential(headers).is_none() {
         return Err((
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",

@@ -32,8 +32,9 @@ use switchyard_kernel::{Caller, ClientAddr, Principal};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use crate::http::{Origin, client_addr, credential, graphql_request, strip_bearer};
+use crate::http::graphql_request;
 use crate::order::reorder;
+use crate::origin::{Origin, client_addr, credential, strip_bearer};
 use crate::schema::{Executed, code_execution_errors, code_request_errors};
 use crate::state::AppState;
 

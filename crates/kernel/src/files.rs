@@ -19,10 +19,11 @@ use std::time::Duration;
 
 use async_graphql::{Context, InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use bytes::Bytes;
+use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Rejection, UserErrorCode};
 use crate::ids::{TenantId, UserId};
@@ -125,7 +126,8 @@ pub struct Accepted {
 /// The object store, its rules, and the key links are signed with.
 pub struct Files {
     store: Arc<dyn ObjectStore>,
-    key: [u8; 32],
+    /// HMAC-SHA256 keyed for links, cloned for each signature.
+    mac: HmacSha256,
     pub limits: FileLimits,
     /// How long a download link works.
     pub link_ttl: Duration,
@@ -157,12 +159,15 @@ impl Files {
         limits: FileLimits,
         link_ttl: Duration,
     ) -> Self {
-        let mut mac = HmacSha256::new_from_slice(b"switchyard file links").expect("any key length");
-        mac.update(secret.as_bytes());
-        let key = mac.finalize().into_bytes().into();
+        // The key: SHA-256 of a label and the secret, in a key block of SHA-256's size (64
+        // bytes), so keying cannot fail.
+        let mut key = [0u8; 64];
+        key[..32].copy_from_slice(&Sha256::digest(
+            [b"switchyard file links\n".as_slice(), secret.as_bytes()].concat(),
+        ));
         Files {
             store,
-            key,
+            mac: <HmacSha256 as KeyInit>::new(&key.into()),
             limits,
             link_ttl,
         }
@@ -287,7 +292,7 @@ impl Files {
         let tenant = tenant.parse::<TenantId>().map_err(|_| LinkError::Invalid)?;
         let user = user.parse::<UserId>().map_err(|_| LinkError::Invalid)?;
         let given = hex_decode(signature).ok_or(LinkError::Invalid)?;
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("any key length");
+        let mut mac = self.mac.clone();
         mac.update(message(tenant, user, object, expires).as_bytes());
         mac.verify_slice(&given).map_err(|_| LinkError::Invalid)?;
         if expires < crate::time::now().and_utc().timestamp() {
@@ -297,7 +302,7 @@ impl Files {
     }
 
     fn signature(&self, tenant: TenantId, user: UserId, object: &str, expires: i64) -> String {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("any key length");
+        let mut mac = self.mac.clone();
         mac.update(message(tenant, user, object, expires).as_bytes());
         mac.finalize()
             .into_bytes()
