@@ -499,6 +499,99 @@ async fn an_event_committed_while_nats_restarts_still_reaches_the_other_process(
     let _ = std::fs::remove_dir_all(&store);
 }
 
+/// The other process's listener loses its PostgreSQL connection (its backend terminated, again
+/// and again for a second and a half) while A commits: once it listens again it replays what it
+/// missed from the outbox, and the subscriber on B hears the assignment, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set SWITCHYARD_TEST_DATABASE_URL and pass --include-ignored"]
+async fn an_event_committed_while_the_listener_is_cut_off_still_reaches_the_other_process() {
+    use diesel::sql_types::BigInt;
+    use diesel_async::RunQueryDsl;
+    use switchyard_kernel::db_run;
+    #[derive(diesel::QueryableByName)]
+    struct Cut {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let configure = |config: &mut switchyard_gateway::Config| config.ws_ping_interval_secs = 1;
+    let a = TestApp::spawn(Backend::Postgres, configure)
+        .await
+        .expect("SWITCHYARD_TEST_DATABASE_URL must name the PostgreSQL server for this test");
+    let b = a.twin(configure).await;
+    let t = sales_tenant(&a, "cutoff").await;
+    let (ana, ana_token) = a
+        .user(&t, "ana@cutoff.example", &["crew"], &[t.location])
+        .await;
+    let (job, _) = job_in(&a, &t, t.location, "2027-01-12").await;
+    let mut on_b = listening(&b, &ana_token).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Every listener of this database is cut off as soon as it listens, for 1.5 s.
+    let db = a.services.db.clone();
+    let cutter = tokio::spawn(async move {
+        let mut cut = 0;
+        let until = std::time::Instant::now() + Duration::from_millis(1500);
+        while std::time::Instant::now() < until {
+            let mut pooled = db.write().await.unwrap();
+            let mut conn = pooled.conn();
+            let rows: Vec<Cut> = db_run!(&mut conn, |c| diesel::sql_query(
+                "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE 'LISTEN %' \
+                 AND pid <> pg_backend_pid()"
+            )
+            .load(c)
+            .await)
+            .unwrap();
+            cut += rows[0].n;
+            drop(pooled);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        cut
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let data = a
+        .ok(
+            &t.owner_token,
+            ASSIGN,
+            json!({"job": job, "user": ana.to_global()}),
+        )
+        .await;
+    assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
+    let cut = cutter.await.unwrap();
+    assert!(cut >= 2, "both processes' listeners were cut off ({cut})");
+    let event = next(&mut on_b, Duration::from_secs(20))
+        .await
+        .expect("the assignment reaches the subscriber on the other process once it listens again");
+    assert_eq!(
+        event["payload"]["data"]["notificationReceived"]["kind"], "JOB_ASSIGNED",
+        "{event}"
+    );
+    assert_eq!(
+        event["payload"]["data"]["notificationReceived"]["subjectId"],
+        json!(job)
+    );
+    // Replayed with what B had already heard or delivered itself: told once.
+    assert_eq!(
+        next(&mut on_b, Duration::from_secs(2)).await,
+        None,
+        "nothing more"
+    );
+}
+
+/// The next message on `socket` other than a keep-alive ping, if one comes `within`.
+async fn next(socket: &mut crate::ws::Socket, within: Duration) -> Option<Value> {
+    tokio::time::timeout(within, async {
+        loop {
+            let message = recv(socket).await;
+            if message["type"] != "ping" {
+                return message;
+            }
+        }
+    })
+    .await
+    .ok()
+}
+
 /// A socket on `app` signed in with `token` and subscribed to `notificationReceived` (id `n`).
 async fn listening(app: &TestApp, token: &str) -> crate::ws::Socket {
     let mut socket = connect(app, "graphql-transport-ws").await;

@@ -17,7 +17,9 @@
 //! `max_body_bytes` close the socket with 1009.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
@@ -29,8 +31,7 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 use switchyard_kernel::events::Event;
 use switchyard_kernel::{Caller, ClientAddr, Principal};
-use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
+use tokio_stream::StreamMap;
 
 use crate::http::graphql_request;
 use crate::order::reorder;
@@ -54,8 +55,12 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
-/// Bytes a socket reads or collects for writing at a time.
-const WS_BUFFER: usize = 4096;
+/// Bytes a socket collects for writing at a time.
+const WS_WRITE_BUFFER: usize = 4096;
+/// Room a socket keeps for reading: enough for the small messages of these protocols (a
+/// `connection_init` with a token, a `subscribe`); a larger message grows the buffer to its
+/// frame's length and is read whole, so this bounds only what an idle socket holds.
+const WS_READ_BUFFER: usize = 512;
 
 /// Upgrades `GET /graphql` to a WebSocket.
 pub async fn upgrade(state: AppState, mut parts: axum::http::request::Parts) -> Response {
@@ -69,8 +74,8 @@ pub async fn upgrade(state: AppState, mut parts: axum::http::request::Parts) -> 
     let ws = ws
         .protocols(["graphql-transport-ws", "graphql-ws"])
         .max_message_size(state.config.max_body_bytes)
-        .read_buffer_size(WS_BUFFER)
-        .write_buffer_size(WS_BUFFER);
+        .read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(WS_WRITE_BUFFER);
     let protocol = match ws.selected_protocol().and_then(|p| p.to_str().ok()) {
         Some("graphql-transport-ws") => Some(Protocol::TransportWs),
         Some("graphql-ws") => Some(Protocol::Legacy),
@@ -83,9 +88,8 @@ pub async fn upgrade(state: AppState, mut parts: axum::http::request::Parts) -> 
         Some(c) => state.authenticator.authenticate_until(c).await.ok(),
         None => None,
     };
-    ws.on_upgrade(move |socket| async move {
-        state.metrics.ws_opened();
-        let mut connection = Connection::new(socket, protocol, state.clone(), address);
+    ws.on_upgrade(move |socket| {
+        let mut connection = Connection::new(socket, protocol, state, address);
         if let Some((caller, expires_at)) = authenticated {
             connection.caller = Some(caller);
             connection.credential = header_credential;
@@ -93,8 +97,7 @@ pub async fn upgrade(state: AppState, mut parts: axum::http::request::Parts) -> 
         }
         // On the heap by itself: the upgrade's task then holds a pointer, not a second
         // reservation of the connection's whole state.
-        Box::pin(connection.run()).await;
-        state.metrics.ws_closed();
+        Box::pin(connection.run())
     })
 }
 
@@ -139,16 +142,74 @@ impl Drop for Slot {
     }
 }
 
-/// A running operation: stopped when dropped (completed, stopped by the client, refused, or
-/// the socket closed), which also gives its caller's slot back.
-struct Running {
-    handle: AbortHandle,
+/// A running operation as a stream of the messages it sends, polled by its socket's own task
+/// (no task and no channel of its own: an idle subscription is only this). Dropping it stops
+/// the operation and gives its caller's slot back.
+struct Operation {
+    /// The results; `None` once the operation has ended or when it was refused.
+    results: Option<futures_util::stream::BoxStream<'static, async_graphql::Response>>,
+    /// A refusal to send before anything runs.
+    refusal: Option<Box<Value>>,
+    reply: Option<Box<Reply>>,
+    first: bool,
     _slot: Option<Slot>,
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.handle.abort();
+/// What turns an operation's responses into messages.
+struct Reply {
+    protocol: Protocol,
+    id: String,
+    document: Arc<async_graphql::parser::types::ExecutableDocument>,
+    operation_name: Option<String>,
+    index: Arc<crate::types::SchemaIndex>,
+    executed: Executed,
+}
+
+impl Operation {
+    fn refused(errors: Value) -> Self {
+        Operation {
+            results: None,
+            refusal: Some(Box::new(errors)),
+            reply: None,
+            first: true,
+            _slot: None,
+        }
+    }
+}
+
+impl futures_util::Stream for Operation {
+    type Item = Outgoing;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Outgoing>> {
+        let this = &mut *self;
+        if let Some(errors) = this.refusal.take() {
+            return Poll::Ready(Some(Outgoing::Error(errors)));
+        }
+        let (Some(results), Some(reply)) = (this.results.as_mut(), this.reply.as_ref()) else {
+            return Poll::Ready(None);
+        };
+        let Some(mut response) = std::task::ready!(results.as_mut().poll_next(cx)) else {
+            this.results = None;
+            return Poll::Ready(Some(Outgoing::Complete));
+        };
+        if std::mem::take(&mut this.first) && !reply.executed.get() && !response.errors.is_empty() {
+            this.results = None;
+            code_request_errors(&mut response);
+            let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
+            return Poll::Ready(Some(Outgoing::Error(Box::new(errors))));
+        }
+        code_execution_errors(&mut response);
+        reorder(
+            &mut response.data,
+            &reply.document,
+            reply.operation_name.as_deref(),
+            &reply.index,
+        );
+        Poll::Ready(Some(Outgoing::Next(next_message(
+            reply.protocol,
+            &reply.id,
+            &response,
+        ))))
     }
 }
 
@@ -181,13 +242,12 @@ fn concerns(event: &Event, caller: &Caller) -> bool {
     }
 }
 
-/// What operation tasks send back to the connection.
+/// What an operation sends its client.
 enum Outgoing {
     /// A result, already the whole `next` (or legacy `data`) message.
     Next(String),
-    /// Boxed: the channel reserves a slot of the largest variant for every queued message.
-    Error(String, Box<Value>),
-    Complete(String),
+    Error(Box<Value>),
+    Complete,
 }
 
 struct Connection {
@@ -201,9 +261,7 @@ struct Connection {
     expires_at: Option<DateTime<Utc>>,
     init_received: bool,
     acknowledged: bool,
-    operations: HashMap<String, Running>,
-    sender: mpsc::Sender<Outgoing>,
-    receiver: mpsc::Receiver<Outgoing>,
+    operations: StreamMap<String, Operation>,
 }
 
 /// Why the connection ends: a close code and reason, or the peer went away.
@@ -216,7 +274,6 @@ impl Connection {
         state: AppState,
         address: Option<ClientAddr>,
     ) -> Self {
-        let (sender, receiver) = mpsc::channel(64);
         Connection {
             socket,
             protocol,
@@ -227,13 +284,12 @@ impl Connection {
             expires_at: None,
             init_received: false,
             acknowledged: false,
-            operations: HashMap::new(),
-            sender,
-            receiver,
+            operations: StreamMap::new(),
         }
     }
 
     async fn run(mut self) {
+        self.state.metrics.ws_opened();
         let closing = match self.protocol {
             None => Some((4406, "Subprotocol not acceptable".to_owned())),
             Some(protocol) => self.serve(protocol).await,
@@ -248,6 +304,7 @@ impl Connection {
                 })))
                 .await;
         }
+        self.state.metrics.ws_closed();
     }
 
     async fn send(&mut self, value: Value) -> Result<(), ()> {
@@ -319,7 +376,7 @@ impl Connection {
                         return None;
                     }
                 }
-                Some(out) = self.receiver.recv() => {
+                Some((id, out)) = self.operations.next() => {
                     let message = match (out, protocol) {
                         (Outgoing::Next(text), _) => {
                             if self.send_text(text).await.is_err() {
@@ -327,15 +384,16 @@ impl Connection {
                             }
                             continue;
                         }
-                        (Outgoing::Error(id, errors), Protocol::TransportWs) => {
+                        // An operation that ended leaves at once, so its id may be used again.
+                        (Outgoing::Error(errors), Protocol::TransportWs) => {
                             self.operations.remove(&id);
                             json!({"id": id, "type": "error", "payload": *errors})
                         }
-                        (Outgoing::Error(id, errors), Protocol::Legacy) => {
+                        (Outgoing::Error(errors), Protocol::Legacy) => {
                             self.operations.remove(&id);
                             json!({"id": id, "type": "error", "payload": errors.get(0).cloned().unwrap_or(Value::Null)})
                         }
-                        (Outgoing::Complete(id), _) => {
+                        (Outgoing::Complete, _) => {
                             self.operations.remove(&id);
                             json!({"id": id, "type": "complete"})
                         }
@@ -484,8 +542,6 @@ impl Connection {
         };
         self.state.metrics.ws_operation();
         tracing::info!(target: "switchyard::request", operation = %operation_name.as_deref().unwrap_or("-"), id = %id, "websocket operation");
-        let sender = self.sender.clone();
-        let task_id = id.clone();
         let document =
             match self
                 .state
@@ -513,43 +569,22 @@ impl Connection {
         request.set_parsed_query(async_graphql::parser::types::ExecutableDocument::clone(
             &document,
         ));
-        let stream = self.state.schema.execute_stream(request);
-        let index = self.state.checks.index().clone();
-        let protocol = self.protocol.unwrap_or(Protocol::TransportWs);
-        let handle = tokio::spawn(async move {
-            let mut stream = stream;
-            let mut first = true;
-            while let Some(mut response) = stream.next().await {
-                if first && !executed.get() && !response.errors.is_empty() {
-                    code_request_errors(&mut response);
-                    let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
-                    let _ = sender
-                        .send(Outgoing::Error(task_id, Box::new(errors)))
-                        .await;
-                    return;
-                }
-                first = false;
-                code_execution_errors(&mut response);
-                reorder(
-                    &mut response.data,
-                    &document,
-                    operation_name.as_deref(),
-                    &index,
-                );
-                if sender
-                    .send(Outgoing::Next(next_message(protocol, &task_id, &response)))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            let _ = sender.send(Outgoing::Complete(task_id)).await;
-        });
+        let results = self.state.schema.execute_stream(request);
+        let reply = Reply {
+            protocol: self.protocol.unwrap_or(Protocol::TransportWs),
+            id: id.clone(),
+            document,
+            operation_name,
+            index: self.state.checks.index().clone(),
+            executed,
+        };
         self.operations.insert(
             id,
-            Running {
-                handle: handle.abort_handle(),
+            Operation {
+                results: Some(results),
+                refusal: None,
+                reply: Some(Box::new(reply)),
+                first: true,
                 _slot: slot,
             },
         );
@@ -558,20 +593,7 @@ impl Connection {
 
     /// Answers an operation that does not run with an `error` for its id.
     fn refuse(&mut self, id: String, errors: Value) {
-        let sender = self.sender.clone();
-        let task_id = id.clone();
-        let handle = tokio::spawn(async move {
-            let _ = sender
-                .send(Outgoing::Error(task_id, Box::new(errors)))
-                .await;
-        });
-        self.operations.insert(
-            id,
-            Running {
-                handle: handle.abort_handle(),
-                _slot: None,
-            },
-        );
+        self.operations.insert(id, Operation::refused(errors));
     }
 
     async fn on_transport_ws(&mut self, text: &str) -> Result<(), Closing> {

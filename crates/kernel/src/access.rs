@@ -7,7 +7,8 @@
 //! into one [`Catalog`]. Identity turns a principal into a [`Caller`] once per request.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use crate::db::sql::Sql;
 use crate::error::Error;
@@ -228,6 +229,41 @@ impl RowScope {
     }
 }
 
+/// One map for every caller holding the same rights: open WebSockets keep their caller for as
+/// long as they stay open, and thousands of dispatchers hold the same few sets of rights.
+fn shared(permissions: HashMap<String, Scope>) -> Arc<HashMap<String, Scope>> {
+    type Sets = HashMap<u64, Vec<Weak<HashMap<String, Scope>>>>;
+    static SETS: LazyLock<Mutex<Sets>> = LazyLock::new(Mutex::default);
+    let mut pairs: Vec<(&str, Scope)> = permissions.iter().map(|(p, s)| (p.as_str(), *s)).collect();
+    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut hasher = std::hash::DefaultHasher::new();
+    pairs.hash(&mut hasher);
+    let key = hasher.finish();
+    drop(pairs);
+    let Ok(mut sets) = SETS.lock() else {
+        return Arc::new(permissions);
+    };
+    let same = sets.entry(key).or_default();
+    same.retain(|set| set.strong_count() > 0);
+    if let Some(set) = same
+        .iter()
+        .filter_map(Weak::upgrade)
+        .find(|set| **set == permissions)
+    {
+        return set;
+    }
+    let set = Arc::new(permissions);
+    same.push(Arc::downgrade(&set));
+    // Sets no caller holds any more leave their (empty) place now and then.
+    if sets.len() > 256 {
+        sets.retain(|_, same| {
+            same.retain(|set| set.strong_count() > 0);
+            !same.is_empty()
+        });
+    }
+    set
+}
+
 impl Caller {
     /// Whether the caller holds `permission` at a scope that reaches the row (see
     /// [`RowScope::reaches`]).
@@ -259,7 +295,7 @@ impl Caller {
             tenant_id,
             principal,
             location_ids: location_ids.into(),
-            permissions: Arc::new(permissions),
+            permissions: shared(permissions),
             kept_while: None,
         }
     }
@@ -450,5 +486,48 @@ mod tests {
         let err = caller.require("sales.quote:approve").unwrap_err();
         assert_eq!(err.code(), "FORBIDDEN");
         assert!(err.message().contains("sales.quote:approve"));
+    }
+
+    #[test]
+    fn callers_with_the_same_rights_share_them_and_no_others() {
+        let tenant = TenantId::new();
+        let caller = |user: UserId, grants: &[(&str, Scope)]| {
+            Caller::new(
+                tenant,
+                Principal::User {
+                    id: user,
+                    kind: UserKind::Staff,
+                    session: None,
+                },
+                vec![],
+                grants.iter().map(|(p, s)| ((*p).to_owned(), *s)),
+            )
+        };
+        let (a, b) = (UserId::new(), UserId::new());
+        let first = caller(
+            a,
+            &[("x.y:read", Scope::Tenant), ("x.y:update", Scope::Own)],
+        );
+        // The same rights, granted in another order and through two roles.
+        let second = caller(
+            b,
+            &[
+                ("x.y:update", Scope::Own),
+                ("x.y:read", Scope::Own),
+                ("x.y:read", Scope::Tenant),
+            ],
+        );
+        assert!(Arc::ptr_eq(&first.permissions, &second.permissions));
+        // Shared rights are still each caller's own: the user in the row scope is theirs.
+        assert_eq!(second.row_scope("x.y:update").ok(), Some(RowScope::Own(b)));
+        let narrower = caller(
+            a,
+            &[("x.y:read", Scope::Location), ("x.y:update", Scope::Own)],
+        );
+        assert!(!Arc::ptr_eq(&first.permissions, &narrower.permissions));
+        assert_eq!(narrower.scope_of("x.y:read"), Some(Scope::Location));
+        let fewer = caller(a, &[("x.y:read", Scope::Tenant)]);
+        assert_eq!(fewer.scope_of("x.y:update"), None);
+        assert!(!fewer.covers(&first) && first.covers(&fewer));
     }
 }

@@ -360,7 +360,20 @@ pub struct EventBus {
     /// Objects read again after an event, shared by every subscriber of this process
     /// ([`read_after`](crate::read::aggregate::read_after)).
     reads: Arc<std::sync::Mutex<Reads>>,
+    /// The latest events published, so that none is published twice (an event heard again
+    /// when a listener replays what it may have missed, or delivered again after a failure).
+    published: Arc<std::sync::Mutex<Published>>,
 }
+
+/// The IDs of the latest events published, forgotten oldest first.
+#[derive(Default)]
+struct Published {
+    ids: std::collections::HashSet<EventId>,
+    order: std::collections::VecDeque<EventId>,
+}
+
+/// How many published events are remembered: more than a listener's replay reads.
+pub(crate) const REMEMBERED_EVENTS: usize = 16_384;
 
 /// The events of some aggregate types.
 struct Topic {
@@ -415,6 +428,7 @@ impl EventBus {
             capacity,
             wake: Arc::new(Notify::new()),
             reads: Default::default(),
+            published: Default::default(),
         }
     }
 
@@ -494,7 +508,20 @@ impl EventBus {
         self.wake.notify_one();
     }
 
+    /// Publishes `event` to this process's listeners, unless it was already published.
     pub(crate) fn publish(&self, event: Arc<Event>) {
+        {
+            let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
+            if !published.ids.insert(event.id) {
+                return;
+            }
+            published.order.push_back(event.id);
+            while published.order.len() > REMEMBERED_EVENTS {
+                if let Some(old) = published.order.pop_front() {
+                    published.ids.remove(&old);
+                }
+            }
+        }
         // No listener is not an error.
         for topic in self.topics.read().unwrap_or_else(|p| p.into_inner()).iter() {
             if topic.types.iter().any(|t| *t == event.aggregate_type) {
@@ -554,6 +581,22 @@ mod tests {
             live.next().await.is_none(),
             "the stream ends after the error"
         );
+    }
+
+    #[tokio::test]
+    async fn an_event_is_published_once() {
+        let bus = EventBus::new(16);
+        let mut all = bus.subscribe();
+        let mut jobs = bus.subscribe_to(&["Thing"]);
+        for n in [1, 2, 1, 3, 2] {
+            bus.publish(event(n));
+        }
+        for receiver in [&mut all, &mut jobs] {
+            let heard: Vec<u128> = std::iter::from_fn(|| receiver.try_recv().ok())
+                .map(|e| e.id.0.as_u128())
+                .collect();
+            assert_eq!(heard, [1, 2, 3]);
+        }
     }
 
     #[tokio::test]

@@ -7,8 +7,9 @@
 //! - **PostgreSQL `LISTEN/NOTIFY`**, the default on PostgreSQL: nothing to install. `NOTIFY
 //!   switchyard_events` on the dispatcher's connection after the batch is marked delivered
 //!   (its payload is limited to 8000 bytes, hence chunks). A listener that loses its
-//!   connection reconnects; announcements made meanwhile are not replayed (subscriptions are
-//!   live views; queries answer from the database).
+//!   connection reconnects, listens again, then replays from the outbox every event delivered
+//!   since shortly before the loss (the bus publishes each event once, so what it had heard or
+//!   delivered itself is not told twice); an outage loses nothing the outbox still holds.
 //! - **NATS JetStream**, where `nats_url` is configured: announcements are published to a
 //!   stream until the server acknowledges them (retried in the background for a minute while
 //!   NATS is away); each process reads them through an ordered consumer, replaced as soon as
@@ -179,13 +180,15 @@ impl Fanout {
             // The last NATS stream sequence heard (or the stream's last when listening
             // began): a new consumer resumes after it.
             let mut heard = None;
+            // PostgreSQL: when the connection was lost, kept until a replay succeeded.
+            let mut lost: Option<chrono::NaiveDateTime> = None;
             loop {
                 let run = async {
                     match &fanout {
                         Fanout::Nats(nats) => {
                             nats.listen_once(&db, &bus, &origin, &mut heard).await
                         }
-                        _ => listen_once(&db, &bus, &origin).await,
+                        _ => listen_once(&db, &bus, &origin, &mut lost).await,
                     }
                 };
                 let began = tokio::time::Instant::now();
@@ -195,6 +198,7 @@ impl Fanout {
                         if let Err(error) = outcome {
                             tracing::warn!(%error, "event listener lost its connection; reconnecting");
                         }
+                        lost.get_or_insert_with(crate::time::now);
                     }
                 }
                 tokio::select! {
@@ -307,11 +311,30 @@ impl Nats {
     }
 }
 
-async fn listen_once(db: &Db, bus: &EventBus, origin: &str) -> anyhow::Result<()> {
+/// How long before a lost connection was noticed the replay begins: a connection may die a
+/// little before its loss shows, and the processes' clocks may differ a little.
+const REPLAY_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
+/// Listens on one connection; after a loss (`lost`), replays once listening again (and
+/// forgets the loss once replayed; a replay that fails ends this connection, to try again).
+async fn listen_once(
+    db: &Db,
+    bus: &EventBus,
+    origin: &str,
+    lost: &mut Option<chrono::NaiveDateTime>,
+) -> anyhow::Result<()> {
     let mut conn = PgConn::establish(db.url()).await?;
     diesel::sql_query(format!("LISTEN {CHANNEL}"))
         .execute(&mut conn)
         .await?;
+    // Listening first, then reading: an event delivered meanwhile is heard or read, or both
+    // (published once).
+    if let Some(at) = *lost {
+        replay(db, bus, at - REPLAY_MARGIN)
+            .await
+            .map_err(|error| anyhow::anyhow!("the replay after reconnecting failed: {error:?}"))?;
+        *lost = None;
+    }
     let mut notifications = std::pin::pin!(conn.notifications_stream());
     while let Some(notification) = notifications.next().await {
         hear(db, bus, origin, &notification?.payload).await;
@@ -334,6 +357,28 @@ async fn hear(db: &Db, bus: &EventBus, origin: &str, payload: &str) {
             "events announced by another process could not be read"
         );
     }
+}
+
+/// Publishes the events delivered since `since` (at most the bus's memory of them, the
+/// latest), oldest first.
+async fn replay(db: &Db, bus: &EventBus, since: chrono::NaiveDateTime) -> Result<(), Error> {
+    let mut rows: Vec<OutboxRow> = {
+        let mut pooled = db.read().await?;
+        let mut conn = pooled.conn();
+        crate::db_run!(&mut conn, |c| outbox::table
+            .filter(outbox::dispatched_at.ge(since))
+            .order((outbox::dispatched_at.desc(), outbox::id.desc()))
+            .limit(crate::events::REMEMBERED_EVENTS as i64)
+            .select(OutboxRow::as_select())
+            .load(c)
+            .await)?
+    };
+    tracing::info!(events = rows.len(), %since, "replaying events delivered while the listener was away");
+    rows.reverse();
+    for row in rows {
+        bus.publish(Arc::new(row.into_event()));
+    }
+    Ok(())
 }
 
 async fn publish(db: &Db, bus: &EventBus, ids: &[EventId]) -> Result<(), Error> {
