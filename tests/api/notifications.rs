@@ -451,51 +451,22 @@ async fn an_event_committed_while_nats_restarts_still_reaches_the_other_process(
         // outage.
         config.ws_ping_interval_secs = 1;
     };
-    let a = TestApp::spawn(Backend::Postgres, configure)
-        .await
-        .expect("SWITCHYARD_TEST_DATABASE_URL must name the PostgreSQL server for this test");
-    let b = a.twin(configure).await;
-    let t = sales_tenant(&a, "natsout").await;
-    let (ana, ana_token) = a
-        .user(&t, "ana@natsout.example", &["crew"], &[t.location])
-        .await;
-    let (job, _) = job_in(&a, &t, t.location, "2027-01-12").await;
-    let mut on_b = listening(&b, &ana_token).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut outage = Outage::begin(configure, "natsout").await;
 
     // NATS goes away; A commits; NATS comes back a second later on the same port and store.
     drop(nats);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let data = a
-        .ok(
-            &t.owner_token,
-            ASSIGN,
-            json!({"job": job, "user": ana.to_global()}),
-        )
-        .await;
-    assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
+    outage.assign_on_a().await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let _nats = NatsServer::start(port, &store);
     // The client reconnects within a few seconds and B replaces at once the consumer NATS lost
     // with its restart (under a second here); keep-alive pings come meanwhile.
-    let event = tokio::time::timeout(Duration::from_secs(15), async {
-        loop {
-            let message = recv(&mut on_b).await;
-            if message["type"] != "ping" {
-                return message;
-            }
-        }
-    })
-    .await
-    .expect("the assignment reaches the subscriber on the other process after NATS is back");
-    assert_eq!(
-        event["payload"]["data"]["notificationReceived"]["kind"], "JOB_ASSIGNED",
-        "{event}"
-    );
-    assert_eq!(
-        event["payload"]["data"]["notificationReceived"]["subjectId"],
-        json!(job)
-    );
+    outage
+        .heard_on_b(
+            Duration::from_secs(15),
+            "the assignment reaches the subscriber on the other process after NATS is back",
+        )
+        .await;
     let _ = std::fs::remove_dir_all(&store);
 }
 
@@ -514,20 +485,10 @@ async fn an_event_committed_while_the_listener_is_cut_off_still_reaches_the_othe
         n: i64,
     }
     let configure = |config: &mut switchyard_gateway::Config| config.ws_ping_interval_secs = 1;
-    let a = TestApp::spawn(Backend::Postgres, configure)
-        .await
-        .expect("SWITCHYARD_TEST_DATABASE_URL must name the PostgreSQL server for this test");
-    let b = a.twin(configure).await;
-    let t = sales_tenant(&a, "cutoff").await;
-    let (ana, ana_token) = a
-        .user(&t, "ana@cutoff.example", &["crew"], &[t.location])
-        .await;
-    let (job, _) = job_in(&a, &t, t.location, "2027-01-12").await;
-    let mut on_b = listening(&b, &ana_token).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut outage = Outage::begin(configure, "cutoff").await;
 
     // Every listener of this database is cut off as soon as it listens, for 1.5 s.
-    let db = a.services.db.clone();
+    let db = outage.a.services.db.clone();
     let cutter = tokio::spawn(async move {
         let mut cut = 0;
         let until = std::time::Instant::now() + Duration::from_millis(1500);
@@ -549,33 +510,82 @@ async fn an_event_committed_while_the_listener_is_cut_off_still_reaches_the_othe
         cut
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let data = a
-        .ok(
-            &t.owner_token,
-            ASSIGN,
-            json!({"job": job, "user": ana.to_global()}),
-        )
-        .await;
-    assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
+    outage.assign_on_a().await;
     let cut = cutter.await.unwrap();
     assert!(cut >= 2, "both processes' listeners were cut off ({cut})");
-    let event = next(&mut on_b, Duration::from_secs(20))
-        .await
-        .expect("the assignment reaches the subscriber on the other process once it listens again");
-    assert_eq!(
-        event["payload"]["data"]["notificationReceived"]["kind"], "JOB_ASSIGNED",
-        "{event}"
-    );
-    assert_eq!(
-        event["payload"]["data"]["notificationReceived"]["subjectId"],
-        json!(job)
-    );
+    outage
+        .heard_on_b(
+            Duration::from_secs(20),
+            "the assignment reaches the subscriber on the other process once it listens again",
+        )
+        .await;
     // Replayed with what B had already heard or delivered itself: told once.
     assert_eq!(
-        next(&mut on_b, Duration::from_secs(2)).await,
+        next(&mut outage.on_b, Duration::from_secs(2)).await,
         None,
         "nothing more"
     );
+}
+
+/// The set-up of the outage tests: two servers on one PostgreSQL, Ana (crew) listening on B,
+/// and a job of the tenant to assign her to on A.
+struct Outage {
+    a: TestApp,
+    _b: TestApp,
+    t: TestTenant,
+    ana: switchyard_kernel::UserId,
+    job: String,
+    on_b: crate::ws::Socket,
+}
+
+impl Outage {
+    async fn begin(configure: impl Fn(&mut switchyard_gateway::Config), name: &str) -> Outage {
+        let a = TestApp::spawn(Backend::Postgres, &configure)
+            .await
+            .expect("SWITCHYARD_TEST_DATABASE_URL must name the PostgreSQL server for this test");
+        let b = a.twin(&configure).await;
+        let t = sales_tenant(&a, name).await;
+        let (ana, ana_token) = a
+            .user(&t, &format!("ana@{name}.example"), &["crew"], &[t.location])
+            .await;
+        let (job, _) = job_in(&a, &t, t.location, "2027-01-12").await;
+        let on_b = listening(&b, &ana_token).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Outage {
+            a,
+            _b: b,
+            t,
+            ana,
+            job,
+            on_b,
+        }
+    }
+
+    /// The owner assigns Ana to the job on A.
+    async fn assign_on_a(&self) {
+        let data = self
+            .a
+            .ok(
+                &self.t.owner_token,
+                ASSIGN,
+                json!({"job": self.job, "user": self.ana.to_global()}),
+            )
+            .await;
+        assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
+    }
+
+    /// Ana's notification of the assignment, on B, `within`.
+    async fn heard_on_b(&mut self, within: Duration, expectation: &str) {
+        let event = next(&mut self.on_b, within).await.expect(expectation);
+        assert_eq!(
+            event["payload"]["data"]["notificationReceived"]["kind"], "JOB_ASSIGNED",
+            "{event}"
+        );
+        assert_eq!(
+            event["payload"]["data"]["notificationReceived"]["subjectId"],
+            json!(self.job)
+        );
+    }
 }
 
 /// The next message on `socket` other than a keep-alive ping, if one comes `within`.
