@@ -1,3 +1,6 @@
+//! (Over 600 lines, about 130 of them tests: the event's definition, its outbox row, the
+//! dispatcher and the broker are one path an event takes, and each part is read beside the others.)
+//!
 //! Domain events: written to the outbox in the mutation's transaction, then delivered at
 //! least once by the [`Dispatcher`] to in-process [`EventHandler`]s (domain reactions) and to the
 //! [`EventBus`] broker that feeds GraphQL subscriptions.
