@@ -249,6 +249,13 @@ backend_test! {
         let metrics = app.client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
         assert!(metrics.contains("switchyard_http_responses_total{class=\"2xx\"}"), "{metrics}");
         assert!(metrics.contains("switchyard_db_statements_total"));
+        // Every line is a comment (HELP, TYPE) or a sample: the text format Prometheus reads.
+        for line in metrics.lines() {
+            let sample = line.rsplit_once(' ').is_some_and(|(name, value)| {
+                name.starts_with("switchyard_") && value.parse::<f64>().is_ok()
+            });
+            assert!(line.starts_with("# HELP switchyard_") || line.starts_with("# TYPE switchyard_") || sample, "not exposition text: {line:?}");
+        }
     }
 }
 

@@ -184,6 +184,7 @@ impl App {
                 checks,
                 trusted_proxies,
                 ws_slots: Default::default(),
+                executions: Default::default(),
                 services,
                 authenticator,
                 config: Arc::new(config),
@@ -360,7 +361,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render(state.services.db.statements());
+    let body = state
+        .metrics
+        .render(state.services.db.statements(), state.executions.running());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

@@ -15,6 +15,7 @@ pub mod order;
 pub mod origin;
 mod planned;
 pub mod schema;
+pub mod shared;
 pub mod state;
 pub mod types;
 mod uploads;

@@ -26,6 +26,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
     /// Open WebSocket operations per caller.
     pub ws_slots: Arc<crate::ws::OperationSlots>,
+    /// Subscriptions that share one execution (see [`crate::shared`]).
+    pub executions: Arc<crate::shared::Executions>,
     pub services: Services,
     pub authenticator: Arc<Authenticator>,
     pub config: Arc<Config>,
@@ -98,7 +100,7 @@ impl Metrics {
     }
 
     /// The Prometheus exposition.
-    pub fn render(&self, db_statements: u64) -> String {
+    pub fn render(&self, db_statements: u64, ws_executions: usize) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         format!(
             "# HELP switchyard_http_responses_total HTTP responses of /graphql by status class.\n\
@@ -109,16 +111,16 @@ impl Metrics {
              # HELP switchyard_graphql_errors_total GraphQL errors returned.\n\
              # TYPE switchyard_graphql_errors_total counter\n\
              switchyard_graphql_errors_total {}\n\
-             # HELP switchyard_graphql_operations_total HTTP operations by execution path: direct (the\n\
+             # HELP switchyard_graphql_operations_total HTTP operations by execution path: direct (the \
              whole query was admitted by the access policy before it ran) or checked (per field).\n\
              # TYPE switchyard_graphql_operations_total counter\n\
              switchyard_graphql_operations_total{{path=\"direct\"}} {}\n\
              switchyard_graphql_operations_total{{path=\"checked\"}} {}\n\
-             # HELP switchyard_graphql_replayed_total Admitted requests the direct path refused before\n\
+             # HELP switchyard_graphql_replayed_total Admitted requests the direct path refused before \
              executing anything (request errors), answered by the checked path.\n\
              # TYPE switchyard_graphql_replayed_total counter\n\
              switchyard_graphql_replayed_total {}\n\
-             # HELP switchyard_graphql_planned_total Direct operations answered by planned SQL (one\n\
+             # HELP switchyard_graphql_planned_total Direct operations answered by planned SQL (one \
              statement per root field) instead of the resolvers.\n\
              # TYPE switchyard_graphql_planned_total counter\n\
              switchyard_graphql_planned_total {}\n\
@@ -128,6 +130,10 @@ impl Metrics {
              # HELP switchyard_ws_operations_total Operations started over WebSockets.\n\
              # TYPE switchyard_ws_operations_total counter\n\
              switchyard_ws_operations_total {}\n\
+             # HELP switchyard_ws_subscription_executions Subscriptions running for WebSocket \
+             sockets: the sockets of one caller with the same subscription share one.\n\
+             # TYPE switchyard_ws_subscription_executions gauge\n\
+             switchyard_ws_subscription_executions {}\n\
              # HELP switchyard_db_statements_total SQL statements run.\n\
              # TYPE switchyard_db_statements_total counter\n\
              switchyard_db_statements_total {}\n",
@@ -141,6 +147,7 @@ impl Metrics {
             get(&self.planned_operations),
             self.ws_connections.load(Ordering::Relaxed),
             get(&self.ws_operations),
+            ws_executions,
             db_statements,
         )
     }

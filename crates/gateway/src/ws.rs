@@ -12,6 +12,9 @@
 //! who no longer holds every right it held is closed with 4403 and reconnects with what it
 //! holds now, so no open subscription goes on delivering what its caller may no longer read.
 //!
+//! A subscription runs in an execution it may share with the caller's other sockets that sent
+//! the same subscription ([`crate::shared`]): the socket frames the payloads it hands out.
+//!
 //! Limits: operations at once per socket and per caller across sockets (beyond them the
 //! operation gets an `error` with code `RATE_LIMITED`), and messages larger than
 //! `max_body_bytes` close the socket with 1009.
@@ -22,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use axum::extract::FromRequestParts;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
@@ -34,9 +38,9 @@ use switchyard_kernel::{Caller, ClientAddr, Principal};
 use tokio_stream::StreamMap;
 
 use crate::http::graphql_request;
-use crate::order::reorder;
 use crate::origin::{Origin, client_addr, credential, strip_bearer};
-use crate::schema::{Executed, code_execution_errors, code_request_errors};
+use crate::schema::Executed;
+use crate::shared::{Delivery, Key, Run, Subscriber};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,26 +147,18 @@ impl Drop for Slot {
 }
 
 /// A running operation as a stream of the messages it sends, polled by its socket's own task
-/// (no task and no channel of its own: an idle subscription is only this). Dropping it stops
-/// the operation and gives its caller's slot back.
+/// (no task and no channel of its own: an idle subscription is only this and its place in a
+/// shared execution). Dropping it stops following the operation and gives its caller's slot
+/// back.
 struct Operation {
     /// The results; `None` once the operation has ended or when it was refused.
-    results: Option<futures_util::stream::BoxStream<'static, async_graphql::Response>>,
+    results: Option<Subscriber>,
     /// A refusal to send before anything runs.
     refusal: Option<Box<Value>>,
-    reply: Option<Box<Reply>>,
-    first: bool,
+    /// The start of this operation's result messages, up to the payload:
+    /// `{"id":"…","type":"next","payload":`.
+    prefix: Box<str>,
     _slot: Option<Slot>,
-}
-
-/// What turns an operation's responses into messages.
-struct Reply {
-    protocol: Protocol,
-    id: String,
-    document: Arc<async_graphql::parser::types::ExecutableDocument>,
-    operation_name: Option<String>,
-    index: Arc<crate::types::SchemaIndex>,
-    executed: Executed,
 }
 
 impl Operation {
@@ -170,8 +166,7 @@ impl Operation {
         Operation {
             results: None,
             refusal: Some(Box::new(errors)),
-            reply: None,
-            first: true,
+            prefix: Box::default(),
             _slot: None,
         }
     }
@@ -185,31 +180,29 @@ impl futures_util::Stream for Operation {
         if let Some(errors) = this.refusal.take() {
             return Poll::Ready(Some(Outgoing::Error(errors)));
         }
-        let (Some(results), Some(reply)) = (this.results.as_mut(), this.reply.as_ref()) else {
+        let Some(results) = this.results.as_mut() else {
             return Poll::Ready(None);
         };
-        let Some(mut response) = std::task::ready!(results.as_mut().poll_next(cx)) else {
-            this.results = None;
-            return Poll::Ready(Some(Outgoing::Complete));
+        let outgoing = match std::task::ready!(results.poll_next_unpin(cx)) {
+            Some(Ok(Delivery::Next(payload))) => {
+                let mut message = String::with_capacity(this.prefix.len() + payload.len() + 1);
+                message.push_str(&this.prefix);
+                message.push_str(&payload);
+                message.push('}');
+                return Poll::Ready(Some(Outgoing::Next(message)));
+            }
+            Some(Ok(Delivery::Refused(errors))) => Outgoing::Error(Box::new((*errors).clone())),
+            Some(Err(missed)) => {
+                let error = switchyard_kernel::Error::Lagged(missed);
+                Outgoing::Error(Box::new(json!([{
+                    "message": error.message(),
+                    "extensions": {"code": error.code()},
+                }])))
+            }
+            Some(Ok(Delivery::End)) | None => Outgoing::Complete,
         };
-        if std::mem::take(&mut this.first) && !reply.executed.get() && !response.errors.is_empty() {
-            this.results = None;
-            code_request_errors(&mut response);
-            let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
-            return Poll::Ready(Some(Outgoing::Error(Box::new(errors))));
-        }
-        code_execution_errors(&mut response);
-        reorder(
-            &mut response.data,
-            &reply.document,
-            reply.operation_name.as_deref(),
-            &reply.index,
-        );
-        Poll::Ready(Some(Outgoing::Next(next_message(
-            reply.protocol,
-            &reply.id,
-            &response,
-        ))))
+        this.results = None;
+        Poll::Ready(Some(outgoing))
     }
 }
 
@@ -554,37 +547,55 @@ impl Connection {
                     return Ok(());
                 }
             };
-        let executed = Executed::default();
+        let protocol = self.protocol.unwrap_or(Protocol::TransportWs);
+        // Subscriptions alike in every way that shapes their answers share one execution;
+        // queries and mutations run once each.
+        let key = is_subscription(&document, operation_name.as_deref()).then(|| {
+            Key::new(
+                self.caller.as_ref(),
+                &query,
+                operation_name.as_deref(),
+                &variables,
+                &extensions,
+            )
+        });
         let origin = Origin {
             caller: self.caller.clone(),
             address: self.address,
         };
-        let mut request = graphql_request(
-            operation_name.clone(),
-            variables,
-            extensions,
-            &origin,
-            executed.clone(),
+        let state = &self.state;
+        let results = state.executions.subscribe(key, || {
+            let executed = Executed::default();
+            let mut request = graphql_request(
+                operation_name.clone(),
+                variables,
+                extensions,
+                &origin,
+                executed.clone(),
+            );
+            request.set_parsed_query(ExecutableDocument::clone(&document));
+            Run {
+                results: state.schema.execute_stream(request),
+                executed,
+                document,
+                operation_name,
+                index: state.checks.index().clone(),
+            }
+        });
+        let prefix = format!(
+            "{{\"id\":{},\"type\":\"{}\",\"payload\":",
+            Value::String(id.clone()),
+            match protocol {
+                Protocol::TransportWs => "next",
+                Protocol::Legacy => "data",
+            }
         );
-        request.set_parsed_query(async_graphql::parser::types::ExecutableDocument::clone(
-            &document,
-        ));
-        let results = self.state.schema.execute_stream(request);
-        let reply = Reply {
-            protocol: self.protocol.unwrap_or(Protocol::TransportWs),
-            id: id.clone(),
-            document,
-            operation_name,
-            index: self.state.checks.index().clone(),
-            executed,
-        };
         self.operations.insert(
             id,
             Operation {
                 results: Some(results),
                 refusal: None,
-                reply: Some(Box::new(reply)),
-                first: true,
+                prefix: prefix.into(),
                 _slot: slot,
             },
         );
@@ -724,32 +735,15 @@ impl Connection {
     }
 }
 
-/// The `next` (legacy: `data`) message carrying `response`, serialized once, straight from the
-/// response (not through a JSON tree): one subscription event is sent to every subscriber.
-fn next_message(protocol: Protocol, id: &str, response: &async_graphql::Response) -> String {
-    #[derive(serde::Serialize)]
-    struct Next<'a> {
-        id: &'a str,
-        #[serde(rename = "type")]
-        kind: &'static str,
-        payload: &'a async_graphql::Response,
-    }
-    let kind = match protocol {
-        Protocol::TransportWs => "next",
-        Protocol::Legacy => "data",
+/// Whether the document's operation is a subscription.
+fn is_subscription(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    let operation = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        _ => None,
     };
-    serde_json::to_string(&Next {
-        id,
-        kind,
-        payload: response,
-    })
-    .unwrap_or_else(|error| {
-        let error_id = uuid::Uuid::now_v7().to_string();
-        tracing::error!(%error, %error_id, "a result could not be serialized");
-        json!({"id": id, "type": kind, "payload": {"data": null, "errors": [{
-            "message": "internal error", "extensions": {"code": "INTERNAL", "errorId": error_id}}]}})
-        .to_string()
-    })
+    operation.is_some_and(|op| op.node.ty == OperationType::Subscription)
 }
 
 /// Whether a read failed because the message exceeded the size limit (tungstenite's capacity

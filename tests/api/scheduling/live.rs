@@ -113,3 +113,65 @@ backend_test! {
         }
     }
 }
+
+/// Shared subscription executions running in the server.
+async fn executions(app: &TestApp) -> u64 {
+    metric(app, "switchyard_ws_subscription_executions").await
+}
+
+/// Waits until the server runs `n` shared executions.
+async fn executions_become(app: &TestApp, n: u64) {
+    for _ in 0..100 {
+        if executions(app).await == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(executions(app).await, n, "shared executions");
+}
+
+backend_test! {
+    async fn one_callers_screens_watching_one_calendar_share_one_execution_and_each_hears_every_change(app: TestApp) {
+        let t = sales_tenant(&app, "screens").await;
+        let here = t.location.to_global().to_string();
+        let (ana, _) = app.user(&t, "ana@screens.example", &["crew"], &[t.location]).await;
+        let (_, desk) = app.user(&t, "desk@screens.example", &["dispatcher"], &[t.location]).await;
+        let (_, other_desk) = app.user(&t, "other@screens.example", &["dispatcher"], &[t.location]).await;
+        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+
+        // The dispatcher's wall screen, laptop and phone watch the same week; a colleague too.
+        let mut wall = watch(&app, &desk, &here).await;
+        let mut laptop = watch(&app, &desk, &here).await;
+        let mut phone = watch(&app, &desk, &here).await;
+        let mut colleague = watch(&app, &other_desk, &here).await;
+        executions_become(&app, 2).await;
+
+        app.ok(&desk, ASSIGN, json!({"job": job, "user": ana.to_global()})).await;
+        for s in [&mut wall, &mut laptop, &mut phone, &mut colleague] {
+            let event = event_where(s, |e| change(e)["kind"] == "JOB", |_| false).await;
+            assert_eq!((event["id"].clone(), change(&event)["entries"][0]["job"]["id"].clone()), (json!("c"), json!(job)), "{event}");
+        }
+
+        // The laptop stops watching (complete), the phone goes away: the wall screen still
+        // hears the next change, under its own operation id.
+        send(&mut laptop, json!({"id": "c", "type": "complete"})).await;
+        drop(phone);
+        // What the assignment still had on its way to the laptop arrives before the pong.
+        send(&mut laptop, json!({"type": "ping"})).await;
+        event_where(&mut laptop, |e| e["type"] == "pong", |e| change(e)["kind"] == "JOB").await;
+        app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2027-01-21T08:00:00Z\", plannedEnd: \"2027-01-21T16:00:00Z\"}) { userErrors { code } } }", json!({"id": job})).await;
+        for s in [&mut wall, &mut colleague] {
+            let event = event_where(s, |e| change(e)["removed"] == true, |e| change(e)["kind"] == "JOB").await;
+            assert_eq!(event["id"], "c", "{event}");
+        }
+        quiet(&mut laptop).await;
+        assert_eq!(executions(&app).await, 2);
+
+        // When the last of the dispatcher's screens leaves, its execution stops; the
+        // colleague's goes on.
+        drop(wall);
+        executions_become(&app, 1).await;
+        drop(colleague);
+        executions_become(&app, 0).await;
+    }
+}
