@@ -345,18 +345,28 @@ mod tests {
         assert_eq!(executions.running(), 0);
     }
 
+    type Feed = tokio::sync::mpsc::UnboundedSender<async_graphql::Response>;
+
+    /// Two subscribers of Ana's execution, whose results the test hands it one by one.
+    fn two_of_one(
+        executions: &Arc<Executions>,
+        started: &Arc<std::sync::atomic::AtomicUsize>,
+    ) -> (Feed, Subscriber, Subscriber) {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let results = tokio_stream::wrappers::UnboundedReceiverStream::new(receiver).boxed();
+        let first = executions.subscribe(key("ana"), || Run {
+            results,
+            ..run_of(vec![], started.clone())
+        });
+        let second = executions.subscribe(key("ana"), || unreachable!("shared"));
+        (sender, first, second)
+    }
+
     #[tokio::test]
     async fn every_subscriber_receives_each_result_and_the_end() {
         let executions = Arc::new(Executions::default());
         let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<async_graphql::Response>();
-        let results = tokio_stream::wrappers::UnboundedReceiverStream::new(receiver).boxed();
-        let mut a = executions.subscribe(key("ana"), || {
-            let mut run = run_of(vec![], started.clone());
-            run.results = results;
-            run
-        });
-        let mut b = executions.subscribe(key("ana"), || unreachable!("shared"));
+        let (sender, mut a, mut b) = two_of_one(&executions, &started);
         sender
             .send(async_graphql::Response::new(async_graphql::Value::from(7)))
             .expect("running");
@@ -371,5 +381,28 @@ mod tests {
         // Ended: the next subscriber starts anew.
         let _c = executions.subscribe(key("ana"), || run_of(vec![], started.clone()));
         assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_falls_too_far_behind_is_told_how_much_it_missed() {
+        let executions = Arc::new(Executions::default());
+        let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (sender, mut reader, mut stalled) = two_of_one(&executions, &started);
+        let total = BACKLOG as i32 + 4;
+        for n in 0..total {
+            sender
+                .send(async_graphql::Response::new(async_graphql::Value::from(n)))
+                .expect("running");
+        }
+        // The reader keeps up; the stalled socket takes nothing until all were handed out.
+        for n in 0..total {
+            match reader.next().await {
+                Some(Ok(Delivery::Next(payload))) => {
+                    assert_eq!(&*payload, format!(r#"{{"data":{n}}}"#))
+                }
+                _ => panic!("expected result {n}"),
+            }
+        }
+        assert!(matches!(stalled.next().await, Some(Err(4))));
     }
 }
