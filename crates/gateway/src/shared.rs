@@ -21,9 +21,8 @@ use futures_util::stream::BoxStream;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use switchyard_kernel::Caller;
-use tokio::sync::broadcast::error::RecvError;
+use switchyard_kernel::events::until_lagged;
 use tokio::sync::{broadcast, oneshot};
-use tokio_util::sync::ReusableBoxFuture;
 
 use crate::order::reorder;
 use crate::schema::{Executed, code_execution_errors, code_request_errors};
@@ -46,8 +45,9 @@ pub(crate) enum Delivery {
     End,
 }
 
-/// What one subscriber receives: a delivery, or how many results it missed (it then ends).
-pub(crate) type Received = Result<Delivery, u64>;
+/// What one subscriber receives: a delivery, or `SUBSCRIPTION_LAGGED` when it missed some
+/// (it then ends).
+pub(crate) type Received = Result<Delivery, switchyard_kernel::Error>;
 
 /// The shared executions of this process, by what makes their answers the same.
 #[derive(Default)]
@@ -92,8 +92,8 @@ impl Key {
         part(caller.as_deref().unwrap_or("-").as_bytes());
         part(query.as_bytes());
         part(operation_name.unwrap_or("-").as_bytes());
-        part(Value::Object(variables.clone()).to_string().as_bytes());
-        part(Value::Object(extensions.clone()).to_string().as_bytes());
+        part(&serde_json::to_vec(variables).unwrap_or_default());
+        part(&serde_json::to_vec(extensions).unwrap_or_default());
         Key(digest.finalize().into())
     }
 }
@@ -117,21 +117,14 @@ pub(crate) struct Run {
 /// One subscriber of an execution, as a stream of what it receives.
 pub(crate) struct Subscriber {
     _execution: Arc<Execution>,
-    /// The wait for the next delivery, in one allocation reused for every wait.
-    next: ReusableBoxFuture<'static, Receiving>,
-}
-
-type Receiving = (Result<Delivery, RecvError>, broadcast::Receiver<Delivery>);
-
-async fn receive(mut receiver: broadcast::Receiver<Delivery>) -> Receiving {
-    (receiver.recv().await, receiver)
+    results: BoxStream<'static, Received>,
 }
 
 impl Subscriber {
     fn new(execution: Arc<Execution>, receiver: broadcast::Receiver<Delivery>) -> Subscriber {
         Subscriber {
             _execution: execution,
-            next: ReusableBoxFuture::new(receive(receiver)),
+            results: until_lagged(receiver).boxed(),
         }
     }
 }
@@ -143,13 +136,7 @@ impl futures_util::Stream for Subscriber {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Received>> {
-        let (received, receiver) = std::task::ready!(self.next.poll(cx));
-        self.next.set(receive(receiver));
-        std::task::Poll::Ready(match received {
-            Ok(delivery) => Some(Ok(delivery)),
-            Err(RecvError::Lagged(missed)) => Some(Err(missed)),
-            Err(RecvError::Closed) => None,
-        })
+        self.results.poll_next_unpin(cx)
     }
 }
 
@@ -403,6 +390,9 @@ mod tests {
                 _ => panic!("expected result {n}"),
             }
         }
-        assert!(matches!(stalled.next().await, Some(Err(4))));
+        assert!(matches!(
+            stalled.next().await,
+            Some(Err(switchyard_kernel::Error::Lagged(4)))
+        ));
     }
 }

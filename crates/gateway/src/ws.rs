@@ -192,13 +192,10 @@ impl futures_util::Stream for Operation {
                 return Poll::Ready(Some(Outgoing::Next(message)));
             }
             Some(Ok(Delivery::Refused(errors))) => Outgoing::Error(Box::new((*errors).clone())),
-            Some(Err(missed)) => {
-                let error = switchyard_kernel::Error::Lagged(missed);
-                Outgoing::Error(Box::new(json!([{
-                    "message": error.message(),
-                    "extensions": {"code": error.code()},
-                }])))
-            }
+            Some(Err(error)) => Outgoing::Error(Box::new(json!([{
+                "message": error.message(),
+                "extensions": {"code": error.code()},
+            }]))),
             Some(Ok(Delivery::End)) | None => Outgoing::Complete,
         };
         this.results = None;

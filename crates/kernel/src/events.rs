@@ -362,17 +362,46 @@ pub struct EventBus {
     pub(crate) wake: Arc<Notify>,
     /// Objects read again after an event, shared by every subscriber of this process
     /// ([`read_after`](crate::read::aggregate::read_after)).
-    reads: Arc<std::sync::Mutex<Reads>>,
+    reads: Arc<std::sync::Mutex<Recent<(EventId, String), SharedRead>>>,
     /// The latest events published, so that none is published twice (an event heard again
     /// when a listener replays what it may have missed, or delivered again after a failure).
-    published: Arc<std::sync::Mutex<Published>>,
+    published: Arc<std::sync::Mutex<Recent<EventId, ()>>>,
 }
 
-/// The IDs of the latest events published, forgotten oldest first.
-#[derive(Default)]
-struct Published {
-    ids: std::collections::HashSet<EventId>,
-    order: std::collections::VecDeque<EventId>,
+/// The latest entries kept, at most `limit`, forgotten oldest first.
+struct Recent<K, V> {
+    entries: std::collections::HashMap<K, V>,
+    order: std::collections::VecDeque<K>,
+    limit: usize,
+}
+
+impl<K: Eq + std::hash::Hash + Clone, V> Recent<K, V> {
+    fn new(limit: usize) -> Self {
+        Recent {
+            entries: Default::default(),
+            order: Default::default(),
+            limit,
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<&V> {
+        self.entries.get(key)
+    }
+
+    /// Keeps `value` under `key`; false (and nothing changes) when `key` is kept already.
+    fn insert(&mut self, key: K, value: V) -> bool {
+        if self.entries.contains_key(&key) {
+            return false;
+        }
+        self.entries.insert(key.clone(), value);
+        self.order.push_back(key);
+        while self.order.len() > self.limit {
+            if let Some(old) = self.order.pop_front() {
+                self.entries.remove(&old);
+            }
+        }
+        true
+    }
 }
 
 /// How many published events are remembered: more than a listener's replay reads.
@@ -388,21 +417,15 @@ struct Topic {
 pub(crate) type SharedRead =
     Arc<tokio::sync::OnceCell<Option<Arc<dyn std::any::Any + Send + Sync>>>>;
 
-/// The reads of the latest events, forgotten oldest first.
-#[derive(Default)]
-pub(crate) struct Reads {
-    cells: std::collections::HashMap<(EventId, String), SharedRead>,
-    order: std::collections::VecDeque<(EventId, String)>,
-}
-
 /// How many reads are remembered: far more than one burst of events has subscribers asking.
 const REMEMBERED_READS: usize = 1024;
 
 /// A receiver as a stream that ends, after one [`Error::Lagged`], when its listener fell more
-/// than the bus's capacity behind.
-fn live(
-    receiver: broadcast::Receiver<Arc<Event>>,
-) -> impl futures_util::Stream<Item = Result<Arc<Event>, Error>> + Send {
+/// than its channel's capacity behind (the bus's, or another broadcast's such as a shared
+/// subscription's).
+pub fn until_lagged<T: Clone + Send + 'static>(
+    receiver: broadcast::Receiver<T>,
+) -> impl futures_util::Stream<Item = Result<T, Error>> + Send {
     futures_util::stream::unfold(Some(receiver), |receiver| async move {
         let mut receiver = receiver?;
         match receiver.recv().await {
@@ -430,8 +453,8 @@ impl EventBus {
             topics: Default::default(),
             capacity,
             wake: Arc::new(Notify::new()),
-            reads: Default::default(),
-            published: Default::default(),
+            reads: Arc::new(std::sync::Mutex::new(Recent::new(REMEMBERED_READS))),
+            published: Arc::new(std::sync::Mutex::new(Recent::new(REMEMBERED_EVENTS))),
         }
     }
 
@@ -439,17 +462,11 @@ impl EventBus {
     pub(crate) fn read_after(&self, event: EventId, object: String) -> SharedRead {
         let mut reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
         let key = (event, object);
-        if let Some(cell) = reads.cells.get(&key) {
+        if let Some(cell) = reads.get(&key) {
             return cell.clone();
         }
         let cell = SharedRead::default();
-        reads.cells.insert(key.clone(), cell.clone());
-        reads.order.push_back(key);
-        while reads.order.len() > REMEMBERED_READS {
-            if let Some(old) = reads.order.pop_front() {
-                reads.cells.remove(&old);
-            }
-        }
+        reads.insert(key, cell.clone());
         cell
     }
 
@@ -464,7 +481,7 @@ impl EventBus {
     pub fn live(
         &self,
     ) -> impl futures_util::Stream<Item = Result<Arc<Event>, Error>> + Send + use<> {
-        live(self.sender.subscribe())
+        until_lagged(self.sender.subscribe())
     }
 
     /// The events of the aggregate types `types` (`Event::aggregate_type`) delivered from now
@@ -503,7 +520,7 @@ impl EventBus {
         &self,
         types: &[&str],
     ) -> impl futures_util::Stream<Item = Result<Arc<Event>, Error>> + Send + use<> {
-        live(self.subscribe_to(types))
+        until_lagged(self.subscribe_to(types))
     }
 
     /// Tells the dispatcher that committed events are waiting.
@@ -513,17 +530,9 @@ impl EventBus {
 
     /// Publishes `event` to this process's listeners, unless it was already published.
     pub(crate) fn publish(&self, event: Arc<Event>) {
-        {
-            let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
-            if !published.ids.insert(event.id) {
-                return;
-            }
-            published.order.push_back(event.id);
-            while published.order.len() > REMEMBERED_EVENTS {
-                if let Some(old) = published.order.pop_front() {
-                    published.ids.remove(&old);
-                }
-            }
+        let first = (self.published.lock().unwrap_or_else(|p| p.into_inner())).insert(event.id, ());
+        if !first {
+            return;
         }
         // No listener is not an error.
         for topic in self.topics.read().unwrap_or_else(|p| p.into_inner()).iter() {
