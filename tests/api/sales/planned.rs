@@ -30,6 +30,8 @@ const SHAPES: &str = "query($after: String) {
     none: customers(first: 0) { pageInfo { startCursor endCursor hasNextPage } }
     listed: customers(first: 2, after: $after, orderBy: {field: NAME, direction: DESC}) { edges { cursor node { displayName } } }
     empty: customers(first: 0) { nodes { id } }
+    typed: customers(first: 2) { __typename edges { __typename node { __typename id } } }
+    bare: customers(first: 2) { edges { __typename } }
     inactive: customers(first: 3, filter: {active: {eq: false}}) { nodes { id } }
     found: customers(search: \"a\") { totalCount nodes { ...Names } }
   }
