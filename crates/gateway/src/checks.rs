@@ -82,18 +82,28 @@ pub fn operation<'d>(
 pub struct Checks {
     index: std::sync::Arc<SchemaIndex>,
     limits: Limits,
-    /// Documents held by open subscriptions, by text: many subscribers send the same
-    /// document, and each needs it for as long as it stays open. Held weakly, so a document
-    /// lives as long as a subscription uses it; dead entries are dropped as the map grows.
-    shared: std::sync::Mutex<Shared>,
+    /// Parsed documents by text, so that a text is parsed once while it is in use (a parse is
+    /// about a tenth of the server's work on a small planned read).
+    documents: std::sync::Mutex<Documents>,
 }
 
-/// The documents of open subscriptions, and the size at which the dead are next swept (twice
-/// the living after a sweep, so that sweeping stays linear in the number of inserts).
+/// Documents of the most recent requests kept parsed, at most.
+const RECENT_DOCUMENTS: usize = 512;
+/// The longest text whose document is kept for later requests (the ring above then holds at
+/// most 2 MiB of text parsed); longer ones are parsed for each request.
+const RECENT_DOCUMENT_BYTES: usize = 4096;
+
+/// Parsed documents by text, held weakly: a document lives as long as an open subscription or
+/// a place among the recent requests' holds it; dead entries are dropped as the map grows
+/// (when it reaches `sweep_at`, twice the living after the last sweep, so that sweeping stays
+/// linear in the number of inserts).
 #[derive(Default)]
-struct Shared {
-    documents: HashMap<Box<str>, std::sync::Weak<ExecutableDocument>>,
+struct Documents {
+    by_text: HashMap<Box<str>, std::sync::Weak<ExecutableDocument>>,
     sweep_at: usize,
+    /// The recent requests' documents, replaced in turn from `next`.
+    recent: Vec<std::sync::Arc<ExecutableDocument>>,
+    next: usize,
 }
 
 impl Checks {
@@ -101,7 +111,7 @@ impl Checks {
         Checks {
             index,
             limits,
-            shared: Default::default(),
+            documents: Default::default(),
         }
     }
 
@@ -109,29 +119,46 @@ impl Checks {
         &self.index
     }
 
-    /// Checks an operation and returns its parsed document, or the request errors.
+    /// Checks an operation and returns its parsed document, or the request errors. A short
+    /// text's document is kept among the recent ones, so the next request of the same text is
+    /// not parsed again.
     pub fn prepare(
         &self,
         query: &str,
         operation_name: Option<&str>,
         variables: &Map<String, Json>,
-    ) -> Result<ExecutableDocument, Vec<ServerError>> {
-        let document = self.parse(query)?;
-        self.check(&document, operation_name, variables)?;
-        Ok(document)
+    ) -> Result<std::sync::Arc<ExecutableDocument>, Vec<ServerError>> {
+        self.prepared(
+            query,
+            operation_name,
+            variables,
+            query.len() <= RECENT_DOCUMENT_BYTES,
+        )
     }
 
-    /// [`Checks::prepare`] for an operation that stays open (a subscription): the parsed
-    /// document is shared with every other open operation of the same text.
+    /// [`Checks::prepare`] for an operation that stays open (a subscription): its document is
+    /// shared with every other open operation of the same text, and held by them alone.
     pub fn prepare_shared(
         &self,
         query: &str,
         operation_name: Option<&str>,
         variables: &Map<String, Json>,
     ) -> Result<std::sync::Arc<ExecutableDocument>, Vec<ServerError>> {
-        let shared = || self.shared.lock().unwrap_or_else(|p| p.into_inner());
-        let held = shared()
-            .documents
+        self.prepared(query, operation_name, variables, false)
+    }
+
+    /// The document of `query`, parsed now or still held from before (kept among the recent
+    /// ones when `keep`), checked for this operation.
+    fn prepared(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+        variables: &Map<String, Json>,
+        keep: bool,
+    ) -> Result<std::sync::Arc<ExecutableDocument>, Vec<ServerError>> {
+        let documents = || self.documents.lock().unwrap_or_else(|p| p.into_inner());
+        let held = documents()
+            .by_text
             .get(query)
             .and_then(std::sync::Weak::upgrade);
         let document = match held {
@@ -139,14 +166,23 @@ impl Checks {
             None => {
                 // Parsed outside the lock; of two parses of one text at once, the later stays.
                 let document = std::sync::Arc::new(self.parse(query)?);
-                let mut shared = shared();
-                if shared.documents.len() >= shared.sweep_at {
-                    shared.documents.retain(|_, held| held.strong_count() > 0);
-                    shared.sweep_at = (shared.documents.len() * 2).max(64);
+                let mut documents = documents();
+                if documents.by_text.len() >= documents.sweep_at {
+                    documents.by_text.retain(|_, held| held.strong_count() > 0);
+                    documents.sweep_at = (documents.by_text.len() * 2).max(64);
                 }
-                shared
-                    .documents
+                documents
+                    .by_text
                     .insert(query.into(), std::sync::Arc::downgrade(&document));
+                if keep {
+                    let next = documents.next;
+                    if documents.recent.len() < RECENT_DOCUMENTS {
+                        documents.recent.push(document.clone());
+                    } else {
+                        documents.recent[next] = document.clone();
+                    }
+                    documents.next = (next + 1) % RECENT_DOCUMENTS;
+                }
                 document
             }
         };
@@ -1004,11 +1040,35 @@ mod tests {
         assert!(checks.prepare_shared("{ items", None, &Map::new()).is_err());
         assert!(
             !checks
-                .shared
+                .documents
                 .lock()
                 .unwrap()
-                .documents
+                .by_text
                 .contains_key("{ items")
+        );
+    }
+
+    #[test]
+    fn a_short_requests_document_is_parsed_once_and_kept_for_the_next() {
+        let checks = checks();
+        let query = "{ items(page: {first: 2}) }";
+        let one = checks.prepare(query, None, &Map::new()).unwrap();
+        let two = checks.prepare(query, None, &Map::new()).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&one, &two), "one parse for both");
+        drop((one, two));
+        // Kept among the recent requests' documents although nobody else holds it.
+        let three = checks.prepare(query, None, &Map::new()).unwrap();
+        assert_eq!(std::sync::Arc::strong_count(&three), 2);
+        // The recent ones are a bounded ring: after as many other texts, it is gone.
+        for n in 0..RECENT_DOCUMENTS {
+            checks
+                .prepare(&format!("{{ items }} # {n}"), None, &Map::new())
+                .unwrap();
+        }
+        assert_eq!(std::sync::Arc::strong_count(&three), 1);
+        assert_eq!(
+            checks.documents.lock().unwrap().recent.len(),
+            RECENT_DOCUMENTS
         );
     }
 }

@@ -205,7 +205,7 @@ async fn execute(
             origin,
             Executed::default(),
         );
-        request.set_parsed_query(document.clone());
+        request.set_parsed_query((*document).clone());
         if !params.uploads.0.is_empty() {
             request = request.data(params.uploads.clone());
         }
@@ -248,7 +248,7 @@ async fn execute(
         origin,
         executed.clone(),
     );
-    request.set_parsed_query(document.clone());
+    request.set_parsed_query((*document).clone());
     if !uploads.0.is_empty() {
         request = request.data(uploads);
     }
