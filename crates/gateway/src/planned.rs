@@ -81,9 +81,9 @@ pub(crate) async fn answer(
         let mut written = Vec::with_capacity(answers.len());
         for (step, answer) in steps.iter().zip(answers) {
             written.push(match answer {
-                Some(answer) => {
-                    let mut json = Vec::with_capacity(4096);
-                    step.out.write_answer(answer, &mut json)?;
+                Some(text) => {
+                    let mut json = Vec::with_capacity(text.as_ref().map_or(4, String::len));
+                    step.out.write(text.as_deref(), &mut json)?;
                     Some(json)
                 }
                 None => None,

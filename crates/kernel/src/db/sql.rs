@@ -192,23 +192,6 @@ impl Sql {
     {
         crate::db_run!(conn, |c| Statement(self).load::<T>(c).await)
     }
-
-    /// Runs a PostgreSQL statement whose rows hold PostgreSQL's own types (arrays); on
-    /// SQLite, an error.
-    pub async fn load_pg<T>(&self, conn: &mut Conn<'_>) -> diesel::QueryResult<Vec<T>>
-    where
-        T: QueryableByName<Pg> + Send + 'static,
-    {
-        match conn {
-            Conn::Postgres(c) => {
-                let c: &mut crate::db::PgConn = c;
-                Statement(self).load::<T>(c).await
-            }
-            Conn::Sqlite(_) => Err(diesel::result::Error::QueryBuilderError(
-                "a PostgreSQL statement on SQLite".into(),
-            )),
-        }
-    }
 }
 
 /// Claims due rows of `table` for this process: `UPDATE <table> SET <lease> = <until> WHERE

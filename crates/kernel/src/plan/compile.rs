@@ -25,8 +25,6 @@ pub(super) struct Compiler<'a> {
     pub(super) next_alias: usize,
     /// The columns each row alias is read for: derived tables select only those.
     pub(super) used: HashMap<String, Vec<&'static str>>,
-    /// A root list answered as rows (see [`Compiler::page_rows`]): its statement.
-    pub(super) rows: Option<Sql>,
 }
 
 /// Builds a derived table from its select list, in one of three forms.
@@ -182,7 +180,7 @@ impl<'a> Compiler<'a> {
                     cursor_column: None,
                     order: Box::new(|p: &str| format!("{p}.id DESC")),
                 };
-                let (value, out) = self.connection(target, rows, &f.selection_set.node, false)?;
+                let (value, out) = self.connection(target, rows, &f.selection_set.node)?;
                 pairs.push((key, self.embed(value, out)));
                 continue;
             }
@@ -300,14 +298,11 @@ impl<'a> Compiler<'a> {
 
     /// A connection over `rows` with `set` selected, as a subquery or, when nothing aggregates
     /// the rows, an expression in parentheses (either stands where a scalar subquery does).
-    /// At the `root` on PostgreSQL, a connection that only lists its rows is answered as rows
-    /// instead ([`Self::page_rows`]; its statement is left in `self.rows`).
     fn connection(
         &mut self,
         shape: &'static Shape,
         rows: Rows<'_>,
         set: &'a SelectionSet,
-        root: bool,
     ) -> Option<(Sql, Out)> {
         let connection_type = format!("{}Connection", shape.type_name);
         let fields = self.fields(set, &connection_type, 0)?;
@@ -340,13 +335,6 @@ impl<'a> Compiler<'a> {
             } else {
                 (None, Some(rows.table))
             };
-        // Nothing but the list and type names: the rows themselves are the answer.
-        let as_rows = root
-            && self.b == Backend::Postgres
-            && sublist.is_some()
-            && fields
-                .iter()
-                .all(|f| matches!(f.node.name.node.as_str(), "nodes" | "edges" | "__typename"));
         let mut pairs = Vec::new();
         // Whether a field aggregates the rows: without one, the object is made once, not
         // once per row (`SELECT` without `FROM`).
@@ -368,9 +356,6 @@ impl<'a> Compiler<'a> {
                 "nodes" => {
                     let node = self.node(shape, &p, &f.selection_set.node)?;
                     let list = match sublist.take() {
-                        Some((table, order)) if as_rows => {
-                            self.page_rows(node, &p, table, order, size)?
-                        }
                         Some((table, order)) => self.page_sublist(node, &p, table, order, size)?,
                         None => self.array(node, &p, size),
                     };
@@ -396,9 +381,6 @@ impl<'a> Compiler<'a> {
                     }
                     let element = self.object(edge);
                     let list = match sublist.take() {
-                        Some((table, order)) if as_rows => {
-                            self.page_rows(element, &p, table, order, size)?
-                        }
                         Some((table, order)) => {
                             self.page_sublist(element, &p, table, order, size)?
                         }
@@ -509,43 +491,14 @@ impl<'a> Compiler<'a> {
         Some(self.sublist(element, &from))
     }
 
-    /// A root page's rows (alias `p`, in `order`, at most `size`), one row of the statement
-    /// each: its `element` as a `text[]` (column `r`, sent in binary: no array literal around
-    /// the page to escape and read back), numbered `n` in order. The statement is left in
-    /// `self.rows`; the list reads no element of the connection's own (PostgreSQL only).
-    fn page_rows(
-        &mut self,
-        element: V,
-        p: &str,
-        table: DerivedTable<'_>,
-        order: OrderBy,
-        size: i64,
-    ) -> Option<V> {
-        let columns = self.select_list(p);
-        let order = order(p);
-        let mut sql = Sql::new("SELECT ");
-        sql.append(&Self::pg_array(&element.elems))
-            .push(&format!(
-                " AS r, ROW_NUMBER() OVER (ORDER BY {order}) AS n FROM ("
-            ))
-            .append(&table(&columns, Form::Unbounded)?)
-            .push(&format!(") {p} ORDER BY {order} LIMIT "))
-            .bind(size);
-        self.rows = Some(sql);
-        Some(V {
-            elems: Vec::new(),
-            out: Out::List(Box::new(element.out)),
-        })
-    }
-
     /// A root list: the page under the caller's scope, filter and order, as the connection's
-    /// answer (`true`: as rows, see [`Self::page_rows`]).
+    /// answer.
     pub(super) fn root_list(
         &mut self,
         shape: &'static Shape,
         args: &Args,
         set: &'a SelectionSet,
-    ) -> Option<(Sql, Out, bool)> {
+    ) -> Option<(Sql, Out)> {
         let (_, list_args) = shape.list?;
         let allowed = ["first", "after", "filter", "orderBy", "search"];
         if !args.names_within(&allowed) {
@@ -593,18 +546,10 @@ impl<'a> Compiler<'a> {
             cursor_column: order.column,
             order: Box::new(move |p: &str| order.on(p, false)),
         };
-        let (connection, out) = self.connection(shape, rows, set, true)?;
-        if let Some(rows) = self.rows.take() {
-            // The connection's object made of no element of its own: read from the rows.
-            let out = match out {
-                Out::Nested(object) => *object,
-                other => other,
-            };
-            return Some((rows, out, true));
-        }
+        let (connection, out) = self.connection(shape, rows, set)?;
         let mut sql = Sql::new("SELECT (");
         sql.append(&connection).push(") AS j");
-        Some((sql, out, false))
+        Some((sql, out))
     }
 
     /// A root `one` field: the object's JSON, or no row (NOT_FOUND). `Some(None)`: the ID

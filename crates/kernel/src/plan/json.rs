@@ -120,7 +120,7 @@ impl Compiler<'_> {
 
     /// PostgreSQL: `ARRAY[elements]::text[]` (an empty one holds a NULL: arrays of arrays
     /// need elements).
-    pub(super) fn pg_array(elems: &[Sql]) -> Sql {
+    fn pg_array(elems: &[Sql]) -> Sql {
         let mut sql = Sql::new("ARRAY[");
         if elems.is_empty() {
             sql.push("NULL");

@@ -176,18 +176,6 @@ pub struct Step {
     /// The statement also answers whether the caller's kept rights still hold (column `ok`,
     /// see [`Caller::kept`]): the first statement of a kept caller's steps.
     pub checked: bool,
-    /// The statement answers a root list as rows, one per item, in order (column `r`, the
-    /// item's elements; PostgreSQL): [`Answer::Rows`].
-    pub rows: bool,
-}
-
-/// A statement's answer, which [`Out::write_answer`] reads.
-#[derive(Debug)]
-pub enum Answer {
-    /// The one text a statement answers (column `j`).
-    Text(Option<String>),
-    /// A root list's rows, each its item's elements.
-    Rows(Vec<Vec<Option<String>>>),
 }
 
 /// The root fields the planner answers, built once from every domain's shapes.
@@ -240,7 +228,6 @@ impl Planner {
             variables,
             next_alias: 0,
             used: HashMap::new(),
-            rows: None,
         };
         let fields = c.fields(&op.selection_set.node, "Query", 0)?;
         let mut steps = Vec::new();
@@ -250,13 +237,12 @@ impl Planner {
             let args = c.args(&field.node)?;
             let planned = if one {
                 c.one(shape, &args, &field.node.selection_set.node)?
-                    .map(|(sql, out)| (sql, out, false))
             } else {
                 Some(c.root_list(shape, &args, &field.node.selection_set.node)?)
             };
-            let (sql, out, rows) = match planned {
-                Some((sql, out, rows)) => (Some(sql), out, rows),
-                None => (None, Out::Json, false),
+            let (sql, out) = match planned {
+                Some((sql, out)) => (Some(sql), out),
+                None => (None, Out::Json),
             };
             if out.depth() > MAX_NESTING {
                 return None;
@@ -265,9 +251,6 @@ impl Planner {
             let checked =
                 sql.is_some() && caller.kept().is_some() && !steps.iter().any(|s: &Step| s.checked);
             let sql = match (sql, caller.kept()) {
-                (Some(sql), Some(condition)) if checked && rows => {
-                    Some(checked_rows_sql(sql, condition))
-                }
                 (Some(sql), Some(condition)) if checked => Some(checked_sql(sql, condition)),
                 (sql, _) => sql,
             };
@@ -277,7 +260,6 @@ impl Planner {
                 sql,
                 out,
                 checked,
-                rows,
             });
         }
         if caller.kept().is_some() && !steps.iter().any(|s| s.checked) {
@@ -301,35 +283,8 @@ fn checked_sql(sql: Sql, condition: &Sql) -> Sql {
     checked
 }
 
-/// `sql` (a root list's rows, columns `r` and `n`) with column `ok` ('ok' while `condition`
-/// holds) on every row, and one row without `r` when there is none: the check costs no
-/// statement of its own, and the rows are read only while it holds.
-fn checked_rows_sql(sql: Sql, condition: &Sql) -> Sql {
-    let mut checked = Sql::new("SELECT g.ok, s.r FROM (SELECT CASE WHEN ");
-    checked
-        .append(condition)
-        .push(" THEN 'ok' END AS ok) g LEFT JOIN (")
-        .append(&sql)
-        .push(") s ON g.ok IS NOT NULL ORDER BY s.n");
-    checked
-}
-
 #[derive(diesel::QueryableByName)]
-struct Row {
-    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Nullable<diesel::sql_types::Text>>)]
-    r: Vec<Option<String>>,
-}
-
-#[derive(diesel::QueryableByName)]
-struct CheckedRow {
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    ok: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Nullable<diesel::sql_types::Text>>>)]
-    r: Option<Vec<Option<String>>>,
-}
-
-#[derive(diesel::QueryableByName)]
-struct TextAnswer {
+struct Answer {
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     j: Option<String>,
 }
@@ -369,10 +324,13 @@ fn may_prepare(sql: &Sql, backend: crate::db::Backend) -> bool {
     false
 }
 
-/// Runs the steps on one read connection, in order: each root field's answer (which
-/// [`Step::out`] reads), `None` where a `one` field found nothing. `Ok(None)`: the caller's
-/// kept rights no longer hold (see [`Caller::kept`]); nothing is answered.
-pub async fn run(db: &crate::db::Db, steps: &[Step]) -> Result<Option<Vec<Option<Answer>>>, Error> {
+/// Runs the steps on one read connection, in order: each root field's answer (column `j`,
+/// which [`Step::out`] reads), `None` where a `one` field found nothing. `Ok(None)`: the
+/// caller's kept rights no longer hold (see [`Caller::kept`]); nothing is answered.
+pub async fn run(
+    db: &crate::db::Db,
+    steps: &[Step],
+) -> Result<Option<Vec<Option<Option<String>>>>, Error> {
     let mut pooled = db.read().await?;
     let mut conn = pooled.conn();
     let mut out = Vec::with_capacity(steps.len());
@@ -390,32 +348,15 @@ pub async fn run(db: &crate::db::Db, steps: &[Step]) -> Result<Option<Vec<Option
             uncached = s;
             &uncached
         };
-        match (step.checked, step.rows) {
-            (true, true) => {
-                let rows: Vec<CheckedRow> = sql.load_pg(&mut conn).await?;
-                if rows.first().is_none_or(|r| r.ok.is_none()) {
-                    return Ok(None);
-                }
-                let rows = rows.into_iter().filter_map(|row| row.r).collect();
-                out.push(Some(Answer::Rows(rows)));
-            }
-            (true, false) => {
-                let rows: Vec<CheckedAnswer> = sql.load(&mut conn).await?;
-                let Some(row) = rows.into_iter().next().filter(|r| r.ok.is_some()) else {
-                    return Ok(None);
-                };
-                out.push(row.found.map(|_| Answer::Text(row.j)));
-            }
-            (false, true) => {
-                let rows: Vec<Row> = sql.load_pg(&mut conn).await?;
-                out.push(Some(Answer::Rows(
-                    rows.into_iter().map(|row| row.r).collect(),
-                )));
-            }
-            (false, false) => {
-                let rows: Vec<TextAnswer> = sql.load(&mut conn).await?;
-                out.push(rows.into_iter().next().map(|a| Answer::Text(a.j)));
-            }
+        if step.checked {
+            let rows: Vec<CheckedAnswer> = sql.load(&mut conn).await?;
+            let Some(row) = rows.into_iter().next().filter(|r| r.ok.is_some()) else {
+                return Ok(None);
+            };
+            out.push(row.found.map(|_| row.j));
+        } else {
+            let rows: Vec<Answer> = sql.load(&mut conn).await?;
+            out.push(rows.into_iter().next().map(|a| a.j));
         }
     }
     Ok(Some(out))

@@ -55,28 +55,6 @@ impl Out {
         self.write_from(&mut it, json)
     }
 
-    /// The JSON of a statement's answer (see [`Self::write`]; a root list's rows are the
-    /// elements of its one list, read as if they were the rows of a two-dimensional array).
-    pub fn write_answer(&self, answer: super::Answer, json: &mut Vec<u8>) -> Result<(), Error> {
-        match answer {
-            super::Answer::Text(text) => self.write(text.as_deref(), json),
-            super::Answer::Rows(rows) => {
-                let rows = rows
-                    .into_iter()
-                    .map(|cells| {
-                        Element::Array(
-                            cells
-                                .into_iter()
-                                .map(|cell| cell.map_or(Element::Null, Element::Text))
-                                .collect(),
-                        )
-                    })
-                    .collect();
-                self.write_from(&mut vec![Element::Array(rows)].into_iter(), json)
-            }
-        }
-    }
-
     fn write_from(
         &self,
         it: &mut std::vec::IntoIter<Element>,
@@ -246,51 +224,7 @@ fn parse_array(bytes: &[u8], at: &mut usize) -> Result<Vec<Element>, Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Answer;
     use super::{Element, Out, parse};
-
-    #[test]
-    fn a_root_lists_rows_are_its_lists_items() {
-        let out = Out::Object(vec![
-            (
-                "__typename".into(),
-                Out::Const("\"CustomerConnection\"".into()),
-            ),
-            (
-                "nodes".into(),
-                Out::List(Box::new(Out::Object(vec![
-                    ("name".into(), Out::Str),
-                    ("tags".into(), Out::List(Box::new(Out::Str))),
-                ]))),
-            ),
-        ]);
-        let rows = vec![
-            vec![
-                Some(r#"A "q" \"#.to_owned()),
-                Some(r#"{{x},{"y z"}}"#.to_owned()),
-            ],
-            vec![None, None],
-        ];
-        let mut json = Vec::new();
-        out.write_answer(Answer::Rows(rows), &mut json).unwrap();
-        assert_eq!(
-            String::from_utf8(json).unwrap(),
-            r#"{"__typename":"CustomerConnection","nodes":[{"name":"A \"q\" \\","tags":["x","y z"]},{"name":null,"tags":[]}]}"#
-        );
-        let mut json = Vec::new();
-        out.write_answer(Answer::Rows(Vec::new()), &mut json)
-            .unwrap();
-        assert_eq!(
-            String::from_utf8(json).unwrap(),
-            r#"{"__typename":"CustomerConnection","nodes":[]}"#
-        );
-        // A row with fewer elements than its plan reads is an error, not a guess.
-        let mut json = Vec::new();
-        assert!(
-            out.write_answer(Answer::Rows(vec![vec![]]), &mut json)
-                .is_err()
-        );
-    }
 
     #[test]
     fn array_literals_read_as_postgresql_writes_them() {
