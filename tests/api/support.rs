@@ -379,3 +379,19 @@ pub async fn metric(app: &TestApp, name: &str) -> u64 {
 pub fn statements(app: &TestApp) -> u64 {
     app.services.db.statements()
 }
+
+/// [`statements`] once the server's background work has stopped running any (for 100 ms, at
+/// most 5 s): the dispatcher delivers a commit's events after the mutation has answered, and
+/// on a loaded machine that can fall into a window a test counts.
+pub async fn quiet_statements(app: &TestApp) -> u64 {
+    let mut last = statements(app);
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let now = statements(app);
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    last
+}

@@ -198,7 +198,7 @@ backend_test! {
         assert_eq!(data["apiKeys"]["totalCount"], 0, "{data}");
         assert_eq!(data["apiKeys"]["again"], 0, "{data}");
         // The count runs once however often it is selected.
-        let before = statements(&app);
+        let before = quiet_statements(&app).await;
         app.ok(&t.owner_token, "{ users { a: totalCount b: totalCount c: totalCount } }", json!({})).await;
         // One planned statement that answers all three (and confirms the caller's rights, kept
         // from the requests before).
