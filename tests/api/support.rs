@@ -380,18 +380,29 @@ pub fn statements(app: &TestApp) -> u64 {
     app.services.db.statements()
 }
 
-/// [`statements`] once the server's background work has stopped running any (for 100 ms, at
-/// most 5 s): the dispatcher delivers a commit's events after the mutation has answered, and
-/// on a loaded machine that can fall into a window a test counts.
-pub async fn quiet_statements(app: &TestApp) -> u64 {
-    let mut last = statements(app);
-    for _ in 0..50 {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        let now = statements(app);
-        if now == last {
-            return now;
+/// Waits until the outbox dispatcher delivered what the setup's mutations recorded (its
+/// statements count on the same database handle).
+pub async fn settle_events(app: &TestApp) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use switchyard_kernel::schema::outbox;
+    for _ in 0..200 {
+        let waiting: i64 = {
+            let mut pooled = app.services.db.read().await.unwrap();
+            let mut conn = pooled.conn();
+            switchyard_kernel::db_run!(&mut conn, |c| outbox::table
+                .filter(outbox::dispatched_at.is_null())
+                .count()
+                .get_result(c)
+                .await)
+            .unwrap()
+        };
+        if waiting == 0 {
+            // The dispatcher marks a batch delivered in its last statement.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            return;
         }
-        last = now;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    last
+    panic!("events still waiting for delivery");
 }

@@ -142,33 +142,6 @@ backend_test! {
     }
 }
 
-/// Waits until the outbox dispatcher delivered what the setup's mutations recorded (its
-/// statements count on the same database handle).
-async fn settle_events(app: &TestApp) {
-    use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
-    use switchyard_kernel::schema::outbox;
-    for _ in 0..200 {
-        let waiting: i64 = {
-            let mut pooled = app.services.db.read().await.unwrap();
-            let mut conn = pooled.conn();
-            switchyard_kernel::db_run!(&mut conn, |c| outbox::table
-                .filter(outbox::dispatched_at.is_null())
-                .count()
-                .get_result(c)
-                .await)
-            .unwrap()
-        };
-        if waiting == 0 {
-            // The dispatcher marks a batch delivered in its last statement.
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("events still waiting for delivery");
-}
-
 const WEEK: &str = "query($l: ID, $u: ID) { calendar(from: \"2027-01-11T00:00:00Z\", to: \"2027-01-18T00:00:00Z\", locationId: $l, userId: $u) { kind startsAt endsAt job { id status contactName origin customer { displayName } crew { edges { node { lead user { name } } } } steps { kind status } } timeOff { kind user { name } } } }";
 
 backend_test! {
