@@ -1,4 +1,4 @@
-//! (Over 600 lines: one pass per check (size, tokens, nesting, selections, literals, variables), each bounding the next; splitting would spread one ordered pipeline over files.)
+//! (Over 600 lines: one pass per check (size, tokens, nesting, selections, literals, variables), each bounding the next; splitting would spread one ordered pipeline over files. Step 2 keeps its parsed documents by text, see `Documents`.)
 //!
 //! What every operation must pass before anything expensive runs, whichever transport brought
 //! it (HTTP or WebSocket). The checks go from cheap to dear, and each bounds the next:
@@ -89,7 +89,7 @@ pub struct Checks {
 
 /// Documents of the most recent requests kept parsed, at most.
 const RECENT_DOCUMENTS: usize = 512;
-/// The longest text whose document is kept for later requests (the ring above then holds at
+/// The longest text whose document is kept for later requests (the recent ones above then hold at
 /// most 2 MiB of text parsed); longer ones are parsed for each request.
 const RECENT_DOCUMENT_BYTES: usize = 4096;
 
@@ -101,9 +101,8 @@ const RECENT_DOCUMENT_BYTES: usize = 4096;
 struct Documents {
     by_text: HashMap<Box<str>, std::sync::Weak<ExecutableDocument>>,
     sweep_at: usize,
-    /// The recent requests' documents, replaced in turn from `next`.
-    recent: Vec<std::sync::Arc<ExecutableDocument>>,
-    next: usize,
+    /// The recent requests' documents, oldest first.
+    recent: std::collections::VecDeque<std::sync::Arc<ExecutableDocument>>,
 }
 
 impl Checks {
@@ -175,13 +174,10 @@ impl Checks {
                     .by_text
                     .insert(query.into(), std::sync::Arc::downgrade(&document));
                 if keep {
-                    let next = documents.next;
-                    if documents.recent.len() < RECENT_DOCUMENTS {
-                        documents.recent.push(document.clone());
-                    } else {
-                        documents.recent[next] = document.clone();
+                    if documents.recent.len() == RECENT_DOCUMENTS {
+                        documents.recent.pop_front();
                     }
-                    documents.next = (next + 1) % RECENT_DOCUMENTS;
+                    documents.recent.push_back(document.clone());
                 }
                 document
             }
