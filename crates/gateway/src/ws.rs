@@ -274,7 +274,8 @@ impl Connection {
             expires_at: None,
             init_received: false,
             acknowledged: false,
-            operations: StreamMap::new(),
+            // Room for one: most sockets run one operation.
+            operations: StreamMap::with_capacity(1),
         }
     }
 

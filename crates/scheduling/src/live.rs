@@ -8,6 +8,8 @@
 //! time off outside the range). A job moved to another location is not announced to the old
 //! location's subscribers (the event carries only the job as it is now).
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, SimpleObject, Subscription};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use futures_util::{Stream, StreamExt};
@@ -41,7 +43,6 @@ pub struct CalendarChange {
 }
 
 /// The calendar a subscriber watches.
-#[derive(Clone)]
 struct Watch {
     caller: Caller,
     location: LocationId,
@@ -71,43 +72,54 @@ impl CalendarSubscription {
         to: DateTime<Utc>,
     ) -> async_graphql::Result<impl Stream<Item = Result<CalendarChange, Error>> + use<>> {
         let caller = ctx.caller()?.clone();
-        caller.require(JOB_READ)?;
-        if to <= from {
-            return Err(Error::bad_input("to", "must be after from").into());
-        }
-        if to - from > chrono::Duration::days(MAX_DAYS) {
-            return Err(Error::bad_input(
-                "to",
-                format!("a calendar covers at most {MAX_DAYS} days"),
-            )
-            .into());
-        }
-        let location = LocationId::from_input(&location_id)?;
         let services = ctx.services()?.clone();
-        {
-            let mut pooled = services.db.read().await?;
-            if !switchyard_identity::locations::exists(
-                &mut pooled.conn(),
-                caller.tenant_id,
-                location,
-            )
+        // Opened in a box of its own: the checks' database reads are done before the first
+        // event, and an open subscription keeps no room for them.
+        Box::pin(open(services, caller, location_id, from, to)).await
+    }
+}
+
+/// The checks of a `calendarChanged` and its stream of changes.
+async fn open(
+    services: Services,
+    caller: Caller,
+    location_id: ID,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> async_graphql::Result<impl Stream<Item = Result<CalendarChange, Error>> + use<>> {
+    caller.require(JOB_READ)?;
+    if to <= from {
+        return Err(Error::bad_input("to", "must be after from").into());
+    }
+    if to - from > chrono::Duration::days(MAX_DAYS) {
+        return Err(
+            Error::bad_input("to", format!("a calendar covers at most {MAX_DAYS} days")).into(),
+        );
+    }
+    let location = LocationId::from_input(&location_id)?;
+    {
+        let mut pooled = services.db.read().await?;
+        if !switchyard_identity::locations::exists(&mut pooled.conn(), caller.tenant_id, location)
             .await?
-            {
-                return Err(Error::NotFound.into());
-            }
+        {
+            return Err(Error::NotFound.into());
         }
-        let watch = Watch {
-            caller,
-            location,
-            from: time::naive(from),
-            to: time::naive(to),
-        };
-        let live = services.bus.live_of(CALENDAR_TYPES);
-        Ok(
+    }
+    let watch = Watch {
+        caller,
+        location,
+        from: time::naive(from),
+        to: time::naive(to),
+    };
+    let live = services.bus.live_of(CALENDAR_TYPES);
+    // One pointer for each event to take along, not a copy of the caller and services.
+    let watch = Arc::new((watch, services));
+    Ok(
             live.filter_map(move |event| {
-                let (watch, services) = (watch.clone(), services.clone());
+                let watch = watch.clone();
                 // Boxed: an idle subscription holds no room for the reading of a change.
                 Box::pin(async move {
+                    let (watch, services) = &*watch;
                     let event = match event {
                         Ok(event) => event,
                         Err(lagged) => return Some(Err(lagged)),
@@ -115,7 +127,7 @@ impl CalendarSubscription {
                     if event.tenant_id != watch.caller.tenant_id {
                         return None;
                     }
-                    match change(&services, &watch, &event).await {
+                    match change(services, watch, &event).await {
                         Ok(change) => change.map(Ok),
                         Err(error) => {
                             tracing::warn!(?error, event = %event.id, "a calendar change could not be read");
@@ -125,7 +137,6 @@ impl CalendarSubscription {
                 })
             }),
         )
-    }
 }
 
 fn relocated() -> &'static str {
