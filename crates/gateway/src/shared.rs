@@ -7,17 +7,22 @@
 //!
 //! Queries and mutations sent over a socket are never shared: each runs once, for its sender.
 //!
-//! An execution runs in a task of its own and ends when its last subscriber leaves, or by
-//! itself (then every subscriber hears the end). A subscriber that falls more than [`BACKLOG`]
-//! results behind gets `SUBSCRIPTION_LAGGED` and ends, as a subscription whose events overtook
-//! it does.
+//! An execution with one subscriber is run by that subscriber's socket: no task and no channel
+//! of its own, so a lone subscription (most are: one person, one screen) costs only itself.
+//! When a second subscriber arrives, the execution moves to a task of its own, which hands each
+//! result to every subscriber, and ends when its last subscriber leaves, or by itself (then
+//! every subscriber hears the end). A subscriber that falls more than [`BACKLOG`] results
+//! behind a shared execution gets `SUBSCRIPTION_LAGGED` and ends, as a subscription whose
+//! events overtook it does.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::task::{Context, Poll};
 
 use async_graphql::parser::types::ExecutableDocument;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
+use futures_util::task::AtomicWaker;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use switchyard_kernel::Caller;
@@ -28,10 +33,10 @@ use crate::order::reorder;
 use crate::schema::{Executed, code_execution_errors, code_request_errors};
 use crate::types::SchemaIndex;
 
-/// Results an execution keeps for a subscriber that has not taken them yet. Room for each is
-/// reserved up front (about 56 bytes), so this bounds what an execution holds while idle. The
-/// execution lets its subscribers run after each result, so a socket falls this far behind
-/// only when its client has stopped reading (and the socket's send buffer is full).
+/// Results a shared execution keeps for a subscriber that has not taken them yet. Room for
+/// each is reserved up front (about 56 bytes), so this bounds what an execution holds while
+/// idle. The execution lets its subscribers run after each result, so a socket falls this far
+/// behind only when its client has stopped reading (and the socket's send buffer is full).
 const BACKLOG: usize = 16;
 
 /// What an execution hands its subscribers.
@@ -98,9 +103,26 @@ impl Key {
     }
 }
 
-/// A running operation; it stops when the last subscriber drops it.
+/// A running operation: run by its only subscriber's socket, or by a task of its own once it
+/// has several. It stops when its last subscriber drops it.
 pub(crate) struct Execution {
+    /// The operation while its first subscriber runs it alone; `None` once it moved to a task
+    /// (then `shared` is set) or ended.
+    alone: Mutex<Option<Box<Runner>>>,
+    /// Where its results go once a task runs it.
+    shared: OnceLock<Fanout>,
+    /// The first subscriber's socket, woken when the operation moves to a task.
+    owner: AtomicWaker,
+    /// Its place in the table, given up when it stops.
+    listed: Option<(Arc<Executions>, Key)>,
+}
+
+/// A shared execution's results.
+struct Fanout {
     results: broadcast::Sender<Delivery>,
+    /// The first subscriber's place among the receivers, made when the operation moved so
+    /// that it misses nothing; the first subscriber takes it on its next turn.
+    first: Mutex<Option<broadcast::Receiver<Delivery>>>,
     /// Dropped with the execution, which stops the task that runs it.
     _stop: oneshot::Sender<()>,
 }
@@ -114,19 +136,110 @@ pub(crate) struct Run {
     pub index: Arc<SchemaIndex>,
 }
 
-/// One subscriber of an execution, as a stream of what it receives.
-pub(crate) struct Subscriber {
-    _execution: Arc<Execution>,
-    results: BoxStream<'static, Received>,
+/// An operation as it runs: its results turned into deliveries.
+struct Runner {
+    run: Run,
+    /// No result delivered yet (the first may be a refusal).
+    first: bool,
 }
 
-impl Subscriber {
-    fn new(execution: Arc<Execution>, receiver: broadcast::Receiver<Delivery>) -> Subscriber {
-        Subscriber {
-            _execution: execution,
-            results: until_lagged(receiver).boxed(),
+impl Runner {
+    fn new(run: Run) -> Runner {
+        Runner { run, first: true }
+    }
+
+    /// The next delivery; `End` or `Refused` is the last.
+    fn poll_delivery(&mut self, cx: &mut Context<'_>) -> Poll<Delivery> {
+        let Some(mut response) = std::task::ready!(self.run.results.poll_next_unpin(cx)) else {
+            return Poll::Ready(Delivery::End);
+        };
+        if std::mem::take(&mut self.first)
+            && !self.run.executed.get()
+            && !response.errors.is_empty()
+        {
+            code_request_errors(&mut response);
+            let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
+            return Poll::Ready(Delivery::Refused(Arc::new(errors)));
+        }
+        code_execution_errors(&mut response);
+        reorder(
+            &mut response.data,
+            &self.run.document,
+            self.run.operation_name.as_deref(),
+            &self.run.index,
+        );
+        Poll::Ready(Delivery::Next(payload(&response)))
+    }
+}
+
+fn last(delivery: &Delivery) -> bool {
+    !matches!(delivery, Delivery::Next(_))
+}
+
+impl Execution {
+    /// A place among the subscribers of this execution; `None` when it has ended. The first
+    /// newcomer moves the operation from its first subscriber's socket to a task.
+    fn join(self: &Arc<Self>) -> Option<Subscriber> {
+        let subscriber = |results: broadcast::Receiver<Delivery>| Subscriber {
+            execution: self.clone(),
+            results: Some(until_lagged(results).boxed()),
+        };
+        if let Some(fanout) = self.shared.get() {
+            return Some(subscriber(fanout.results.subscribe()));
+        }
+        let mut alone = self.alone.lock().unwrap_or_else(PoisonError::into_inner);
+        // Moved by another newcomer while this one waited for the lock.
+        if let Some(fanout) = self.shared.get() {
+            return Some(subscriber(fanout.results.subscribe()));
+        }
+        let runner = alone.take()?;
+        let (sender, first) = broadcast::channel(BACKLOG);
+        let mine = sender.subscribe();
+        let (stop, stopped) = oneshot::channel();
+        let _ = self.shared.set(Fanout {
+            results: sender.clone(),
+            first: Mutex::new(Some(first)),
+            _stop: stop,
+        });
+        drop(alone);
+        let listed = self
+            .listed
+            .as_ref()
+            .map(|(executions, key)| (executions.clone(), *key, Arc::downgrade(self)));
+        tokio::spawn(run(*runner, sender, stopped, listed));
+        self.owner.wake();
+        Some(subscriber(mine))
+    }
+
+    /// Gives up this execution's place in the table (if it still holds it).
+    fn unlist(&self) {
+        if let Some((executions, key)) = &self.listed {
+            let mut running = executions
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if running
+                .get(key)
+                .is_some_and(|listed| std::ptr::eq(listed.as_ptr(), self))
+            {
+                running.remove(key);
+            }
         }
     }
+}
+
+impl Drop for Execution {
+    fn drop(&mut self) {
+        self.unlist();
+    }
+}
+
+/// One subscriber of an execution, as a stream of what it receives.
+pub(crate) struct Subscriber {
+    execution: Arc<Execution>,
+    /// Its place among a shared execution's receivers; `None` while it runs the execution
+    /// alone.
+    results: Option<BoxStream<'static, Received>>,
 }
 
 impl futures_util::Stream for Subscriber {
@@ -134,9 +247,64 @@ impl futures_util::Stream for Subscriber {
 
     fn poll_next(
         mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Received>> {
-        self.results.poll_next_unpin(cx)
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Received>> {
+        let this = &mut *self;
+        loop {
+            if let Some(results) = this.results.as_mut() {
+                return results.poll_next_unpin(cx);
+            }
+            // Moved to a task: take the place kept for this subscriber.
+            if let Some(fanout) = this.execution.shared.get() {
+                let first = fanout
+                    .first
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
+                match first {
+                    Some(receiver) => this.results = Some(until_lagged(receiver).boxed()),
+                    None => return Poll::Ready(None),
+                }
+                continue;
+            }
+            this.execution.owner.register(cx.waker());
+            let mut alone = this
+                .execution
+                .alone
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let Some(runner) = alone.as_mut() else {
+                // Moved while this looked (`shared` is set now), or ended.
+                drop(alone);
+                if this.execution.shared.get().is_some() {
+                    continue;
+                }
+                return Poll::Ready(None);
+            };
+            let delivery = std::task::ready!(runner.poll_delivery(cx));
+            if last(&delivery) {
+                // Ended: whoever comes next starts anew.
+                *alone = None;
+                drop(alone);
+                this.execution.unlist();
+            }
+            return Poll::Ready(Some(Ok(delivery)));
+        }
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        // The first subscriber leaving before it took its place among the receivers.
+        if self.results.is_none()
+            && let Some(fanout) = self.execution.shared.get()
+        {
+            fanout
+                .first
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+        }
     }
 }
 
@@ -148,31 +316,31 @@ impl Executions {
         key: Option<Key>,
         start: impl FnOnce() -> Run,
     ) -> Subscriber {
+        // Declared before the lock, so dropped after it: the last reference to an ended
+        // execution takes the lock again to leave the table.
+        let found: Option<Arc<Execution>>;
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(execution) = key
-            .as_ref()
-            .and_then(|key| running.get(key))
-            .and_then(Weak::upgrade)
-        {
-            let receiver = execution.results.subscribe();
-            return Subscriber::new(execution, receiver);
+        found = key.as_ref().and_then(|key| running.get(key)?.upgrade());
+        if let Some(subscriber) = found.as_ref().and_then(Execution::join) {
+            return subscriber;
         }
-        let (sender, receiver) = broadcast::channel(BACKLOG);
-        let (stop, stopped) = oneshot::channel();
         let execution = Arc::new(Execution {
-            results: sender.clone(),
-            _stop: stop,
+            alone: Mutex::new(Some(Box::new(Runner::new(start())))),
+            shared: OnceLock::new(),
+            owner: AtomicWaker::new(),
+            listed: key.map(|key| (self.clone(), key)),
         });
-        let listed = key.map(|key| {
+        if let Some(key) = key {
             running.insert(key, Arc::downgrade(&execution));
-            (self.clone(), key, Arc::downgrade(&execution))
-        });
+        }
         drop(running);
-        tokio::spawn(run(start(), sender, stopped, listed));
-        Subscriber::new(execution, receiver)
+        Subscriber {
+            execution,
+            results: None,
+        }
     }
 
-    /// The shared executions running now.
+    /// The executions running now (shared or not) for subscriptions.
     pub fn running(&self) -> usize {
         self.running
             .lock()
@@ -183,44 +351,24 @@ impl Executions {
     }
 }
 
-/// Runs an operation until it ends or its last subscriber leaves, handing each result to its
-/// subscribers.
+/// Runs a shared operation until it ends or its last subscriber leaves, handing each result
+/// to its subscribers.
 async fn run(
-    run: Run,
+    mut runner: Runner,
     results: broadcast::Sender<Delivery>,
     mut stopped: oneshot::Receiver<()>,
     listed: Option<(Arc<Executions>, Key, Weak<Execution>)>,
 ) {
-    let Run {
-        results: mut responses,
-        executed,
-        document,
-        operation_name,
-        index,
-    } = run;
-    let mut first = true;
     let last = loop {
-        let response = tokio::select! {
+        let delivery = tokio::select! {
             _ = &mut stopped => break None,
-            response = responses.next() => response,
+            delivery = std::future::poll_fn(|cx| runner.poll_delivery(cx)) => delivery,
         };
-        let Some(mut response) = response else {
-            break Some(Delivery::End);
-        };
-        if std::mem::take(&mut first) && !executed.get() && !response.errors.is_empty() {
-            code_request_errors(&mut response);
-            let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
-            break Some(Delivery::Refused(Arc::new(errors)));
+        if last(&delivery) {
+            break Some(delivery);
         }
-        code_execution_errors(&mut response);
-        reorder(
-            &mut response.data,
-            &document,
-            operation_name.as_deref(),
-            &index,
-        );
         // None listening only between the last subscriber leaving and the stop.
-        let _ = results.send(Delivery::Next(payload(&response)));
+        let _ = results.send(delivery);
         // The subscribers just woken go first (the next result may be ready at once, when
         // the change's read was shared).
         tokio::task::yield_now().await;
@@ -394,5 +542,62 @@ mod tests {
             stalled.next().await,
             Some(Err(switchyard_kernel::Error::Lagged(4)))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_lone_subscriber_runs_its_execution_and_a_second_moves_it_to_a_task_missing_nothing()
+    {
+        let executions = Arc::new(Executions::default());
+        let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let results = tokio_stream::wrappers::UnboundedReceiverStream::new(receiver).boxed();
+        let mut first = executions.subscribe(key("ana"), || Run {
+            results,
+            ..run_of(vec![], started.clone())
+        });
+        let next = |n: i32| async_graphql::Response::new(async_graphql::Value::from(n));
+        sender.send(next(1)).expect("running");
+        match first.next().await {
+            Some(Ok(Delivery::Next(payload))) => assert_eq!(&*payload, r#"{"data":1}"#),
+            _ => panic!("expected the first result"),
+        }
+        assert!(
+            first.execution.shared.get().is_none(),
+            "alone, its socket runs it: no task, no channel"
+        );
+        let mut second = executions.subscribe(key("ana"), || unreachable!("shared"));
+        assert!(first.execution.shared.get().is_some(), "moved to a task");
+        assert_eq!(executions.running(), 1);
+        sender.send(next(2)).expect("running");
+        drop(sender);
+        for subscriber in [&mut first, &mut second] {
+            match subscriber.next().await {
+                Some(Ok(Delivery::Next(payload))) => assert_eq!(&*payload, r#"{"data":2}"#),
+                _ => panic!("expected the second result, and only it"),
+            }
+            assert!(matches!(subscriber.next().await, Some(Ok(Delivery::End))));
+        }
+        assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_lone_execution_that_ends_leaves_the_table_and_the_next_starts_anew() {
+        let executions = Arc::new(Executions::default());
+        let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut only = executions.subscribe(key("ana"), || Run {
+            results: futures_util::stream::iter(vec![async_graphql::Response::new(
+                async_graphql::Value::from(5),
+            )])
+            .boxed(),
+            ..run_of(vec![], started.clone())
+        });
+        assert!(matches!(only.next().await, Some(Ok(Delivery::Next(_)))));
+        assert!(matches!(only.next().await, Some(Ok(Delivery::End))));
+        assert_eq!(executions.running(), 0, "ended: out of the table at once");
+        let again = executions.subscribe(key("ana"), || run_of(vec![], started.clone()));
+        assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(executions.running(), 1);
+        drop((only, again));
+        assert_eq!(executions.running(), 0);
     }
 }
