@@ -482,6 +482,16 @@ mod tests {
 
     type Feed = tokio::sync::mpsc::UnboundedSender<async_graphql::Response>;
 
+    /// The next thing `subscriber` receives is the result whose data is `data`.
+    async fn hears(subscriber: &mut Subscriber, data: &str) {
+        match subscriber.next().await {
+            Some(Ok(Delivery::Next(payload))) => {
+                assert_eq!(&*payload, format!(r#"{{"data":{data}}}"#))
+            }
+            _ => panic!("expected the result {data}"),
+        }
+    }
+
     /// Two subscribers of Ana's execution, whose results the test hands it one by one.
     fn two_of_one(
         executions: &Arc<Executions>,
@@ -507,10 +517,7 @@ mod tests {
             .expect("running");
         drop(sender);
         for subscriber in [&mut a, &mut b] {
-            match subscriber.next().await {
-                Some(Ok(Delivery::Next(payload))) => assert_eq!(&*payload, r#"{"data":7}"#),
-                _ => panic!("expected the result"),
-            }
+            hears(subscriber, "7").await;
             assert!(matches!(subscriber.next().await, Some(Ok(Delivery::End))));
         }
         // Ended: the next subscriber starts anew.
@@ -531,12 +538,7 @@ mod tests {
         }
         // The reader keeps up; the stalled socket takes nothing until all were handed out.
         for n in 0..total {
-            match reader.next().await {
-                Some(Ok(Delivery::Next(payload))) => {
-                    assert_eq!(&*payload, format!(r#"{{"data":{n}}}"#))
-                }
-                _ => panic!("expected result {n}"),
-            }
+            hears(&mut reader, &n.to_string()).await;
         }
         assert!(matches!(
             stalled.next().await,
@@ -557,10 +559,7 @@ mod tests {
         });
         let next = |n: i32| async_graphql::Response::new(async_graphql::Value::from(n));
         sender.send(next(1)).expect("running");
-        match first.next().await {
-            Some(Ok(Delivery::Next(payload))) => assert_eq!(&*payload, r#"{"data":1}"#),
-            _ => panic!("expected the first result"),
-        }
+        hears(&mut first, "1").await;
         assert!(
             first.execution.shared.get().is_none(),
             "alone, its socket runs it: no task, no channel"
@@ -570,11 +569,9 @@ mod tests {
         assert_eq!(executions.running(), 1);
         sender.send(next(2)).expect("running");
         drop(sender);
+        // The second result, not the first again, then the end.
         for subscriber in [&mut first, &mut second] {
-            match subscriber.next().await {
-                Some(Ok(Delivery::Next(payload))) => assert_eq!(&*payload, r#"{"data":2}"#),
-                _ => panic!("expected the second result, and only it"),
-            }
+            hears(subscriber, "2").await;
             assert!(matches!(subscriber.next().await, Some(Ok(Delivery::End))));
         }
         assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 1);
