@@ -8,8 +8,11 @@
 #
 # Each run (BENCH_LIVE_RUNS, "subscribers:processes[:interval_ms[:mutations]]"; processes 1, 2
 # or sqlite, a SQLite copy of the same data; interval and count default to
-# BENCH_LIVE_INTERVAL_MS and BENCH_LIVE_MUTATIONS) starts fresh servers, then bench/live/live.js (Node.js, the `ws` package, one process for every
-# subscriber and the mutator, one clock) connects the subscribers (half on each server with two
+# BENCH_LIVE_INTERVAL_MS and BENCH_LIVE_MUTATIONS) starts fresh servers, then the client (one
+# process, one thread and one clock for every subscriber and the mutator: BENCH_LIVE_CLIENT=rust,
+# the default, is bench/live/client, tokio-tungstenite; =node is bench/live/live.js, the `ws`
+# package, which spends about three times the CPU per message on the servers' two cores and was
+# the only client before 2026-12-05) connects the subscribers (half on each server with two
 # processes; the mutations go to the first), waits until all are live (a warm-up change that
 # every one of them must receive), measures an idle window, and sends BENCH_LIVE_MUTATIONS
 # mutations BENCH_LIVE_INTERVAL_MS apart, each moving its own job of the location. Subscribers
@@ -31,6 +34,7 @@ MUTATIONS=${BENCH_LIVE_MUTATIONS:-30}
 INTERVAL_MS=${BENCH_LIVE_INTERVAL_MS:-500}
 DISPATCHERS=${BENCH_LIVE_DISPATCHERS:-50}
 IDLE_MS=${BENCH_LIVE_IDLE_MS:-15000}
+CLIENT=${BENCH_LIVE_CLIENT:-rust}
 export PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres
 PG_URL="postgres://postgres@127.0.0.1:5432/$DB"
 export SWITCHYARD_DATABASE_URL=$PG_URL
@@ -69,6 +73,13 @@ fi
 if [[ ! -d $LIVE_DIR/node_modules/ws ]]; then
   (cd "$LIVE_DIR" && npm ci --no-audit --no-fund)
 fi
+case $CLIENT in
+  rust)
+    cargo build --release --quiet --manifest-path "$LIVE_DIR/client/Cargo.toml" --target-dir "$ROOT/target/live-client"
+    client() { "$ROOT/target/live-client/release/switchyard-live-client" "$@"; } ;;
+  node) client() { node "$LIVE_DIR/live.js" "$@"; } ;;
+  *) echo "BENCH_LIVE_CLIENT is rust or node, not $CLIENT" >&2; exit 1 ;;
+esac
 rm -rf "$OUT" && mkdir -p "$OUT" && cd "$OUT"
 cp "$BIN" ./switchyard && BIN=$OUT/switchyard
 # The commit the binary was built from: BENCH_COMMIT when it was built elsewhere (e.g. from
@@ -177,7 +188,7 @@ json.dump({
     "out": f"result-{label}.json",
 }, open(f"config-{label}.json", "w"), indent=1)
 PY
-  node "$LIVE_DIR/live.js" "config-$label.json" 2>&1 | tee "client-$label.log"
+  client "config-$label.json" 2>&1 | tee "client-$label.log"
   stop_servers
   if cat server-"$label"*.log | grep -E ' (WARN|ERROR) ' > "server-warnings-$label.txt"; then
     echo "servers logged $(wc -l < "server-warnings-$label.txt") warnings/errors:"

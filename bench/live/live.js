@@ -180,7 +180,7 @@ function summary(values) {
 }
 
 async function main() {
-  const result = { label: cfg.label, subscribers: cfg.subscribers, processes: cfg.pids.length, config: { ...cfg, tokens: cfg.tokens.length, mutatorToken: undefined } };
+  const result = { label: cfg.label, subscribers: cfg.subscribers, processes: cfg.pids.length, client: 'node', config: { ...cfg, tokens: cfg.tokens.length, mutatorToken: undefined } };
   const m0 = await metrics();
   result.rss_before_kb = rssAll();
   log(`RSS before: ${result.rss_before_kb.join(' + ')} kB`);
@@ -342,6 +342,7 @@ async function main() {
     first_delivery_ms: summary(firstPerMutation.filter(Number.isFinite)),
     last_delivery_ms: summary(lastPerMutation),
     delivered_per_mutation: deliveredPerMutation,
+    last_delivery_per_mutation_ms: lastPerMutation,
     counts,
     error_samples: errorSamples,
     mutation_ms: summary(mutationMs),

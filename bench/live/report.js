@@ -21,16 +21,16 @@ console.log('# Live calendar benchmark (`calendarChanged` over WebSocket)\n');
 console.log(`Commit ${read('commit.txt')}${read('uncommitted.txt') ? ' with uncommitted changes outside bench/:\n\n```\n' + read('uncommitted.txt') + '\n```\n' : '.'}`);
 const c = results[0] && results[0].config;
 if (c) {
-  console.log(`\n\`rescheduleJob\` mutations ("changes": how many, one every how many ms; open loop), each moving its own job of the location; every subscriber watches the location's week. Subscribers sign in as ${c.tokens} dispatchers, spread evenly; one subscription per socket; database pool ${c.poolSize} connections per process; WebSocket limits at their defaults. Latency = arrival at the subscriber − the moment just before the mutation was sent (one Node.js process, one clock), first arrival per (mutation, subscriber); nearest-rank percentiles over all deliveries.\n`);
+  console.log(`\n\`rescheduleJob\` mutations ("changes": how many, one every how many ms; open loop), each moving its own job of the location; every subscriber watches the location's week. Subscribers sign in as ${c.tokens} dispatchers, spread evenly; one subscription per socket; database pool ${c.poolSize} connections per process; WebSocket limits at their defaults. Latency = arrival at the subscriber − the moment just before the mutation was sent (one client process, one clock: ${results[0].client === 'rust' ? 'the Rust client, bench/live/client' : 'the Node.js client, bench/live/live.js'}), first arrival per (mutation, subscriber); nearest-rank percentiles over all deliveries.\n`);
 }
-console.log('| subscribers | servers | changes | p50 ms | p99 ms | max ms | delivered / expected (missing) | fan-out done, median of mutations, ms | mutation p50 / max ms | server RSS before → idle, MB | KB per idle subscriber | CPU ms per delivery: server / PostgreSQL / client | SQL per delivery | load avg (1 min) before |');
-console.log('|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| subscribers | servers | client | changes | p50 ms | p99 ms | max ms | delivered / expected (missing) | fan-out done, median of mutations, ms | mutation p50 / max ms | server RSS before → idle, MB | KB per idle subscriber | CPU ms per delivery: server / PostgreSQL / client | SQL per delivery | load avg (1 min) before |');
+console.log('|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
   const x = r.run;
   const before = sum(r.rss_before_kb);
   const idle = sum(r.rss_idle_kb);
   const loadAvg = (r.config.load.match(/load average: ([\d.]+)/) || [])[1];
-  console.log(`| ${f0(r.subscribers)} | ${kind(r)} | ${changes(r)} | ${f1(x.latency_ms.p50)} | ${f1(x.latency_ms.p99)} | ${f1(x.latency_ms.max)} | ${f0(x.delivered)} / ${f0(x.expected)} (${f0(x.missing)}) | ${f0(x.last_delivery_ms.p50)} | ${f1(x.mutation_ms.p50)} / ${f1(x.mutation_ms.max)} | ${f1(before / 1024)} → ${f1(idle / 1024)} | ${f1((idle - before) / r.subscribers)} | ${f3(x.server_cpu_ms_per_delivery)} / ${f3(x.db_cpu_ms_per_delivery)} / ${f3(x.client_cpu_ms_per_delivery)} | ${(x.statements / Math.max(1, x.delivered)).toFixed(2)} | ${loadAvg} |`);
+  console.log(`| ${f0(r.subscribers)} | ${kind(r)} | ${r.client || 'node'} | ${changes(r)} | ${f1(x.latency_ms.p50)} | ${f1(x.latency_ms.p99)} | ${f1(x.latency_ms.max)} | ${f0(x.delivered)} / ${f0(x.expected)} (${f0(x.missing)}) | ${f0(x.last_delivery_ms.p50)} | ${f1(x.mutation_ms.p50)} / ${f1(x.mutation_ms.max)} | ${f1(before / 1024)} → ${f1(idle / 1024)} | ${f1((idle - before) / r.subscribers)} | ${f3(x.server_cpu_ms_per_delivery)} / ${f3(x.db_cpu_ms_per_delivery)} / ${f3(x.client_cpu_ms_per_delivery)} | ${(x.statements / Math.max(1, x.delivered)).toFixed(2)} | ${loadAvg} |`);
 }
 
 console.log('\nMemory in detail (VmRSS, kB, summed over the processes): before the first socket; after every subscription started and 3 s of quiet ("subscribed", before any event); after the warm-up event and the idle window ("idle"); after the measured mutations.\n');
@@ -54,7 +54,7 @@ if (two.length) {
 }
 
 console.log('\nPer run: warm-up (the first event after subscribing), first delivery per mutation, client-side checks.\n');
-console.log('| subscribers | servers | changes | connect s | warm-up heard | warm-up last ms | first delivery p50 ms | stale / duplicate / error messages | sockets closed | client event-loop delay p99 / max ms | load before |');
+console.log('| subscribers | servers | changes | connect s | warm-up heard | warm-up last ms | first delivery p50 ms | stale / duplicate / error messages | sockets closed | client scheduling delay p99 / max ms | load before |');
 console.log('|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
 for (const r of results) {
   const x = r.run;
