@@ -311,41 +311,90 @@ impl Connection {
 
     async fn serve(&mut self, protocol: Protocol) -> Closing {
         let config = self.state.config.clone();
-        let init_deadline = tokio::time::sleep(Duration::from_secs(config.ws_init_timeout_secs));
-        tokio::pin!(init_deadline);
+        let pinging = config.ws_ping_interval_secs > 0;
         let ping_every = Duration::from_secs(config.ws_ping_interval_secs.max(1));
-        let mut ping =
-            tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
-        let shutdown = self.state.shutdown.clone();
         let recheck_every = Duration::from_secs(config.ws_access_recheck_secs.max(1));
-        let mut recheck =
-            tokio::time::interval_at(tokio::time::Instant::now() + recheck_every, recheck_every);
-        // Only the events that may change what the caller holds wake the connection.
-        let mut events = self.state.services.bus.subscribe_to(ACCESS_TYPES);
-        // One timer for the credential's expiry, set again only when the credential changes
-        // (not on every turn of the loop).
-        let expiry = tokio::time::sleep(Duration::ZERO);
-        tokio::pin!(expiry);
+        // One timer for everything due by time: the initialisation deadline, the credential's
+        // expiry, the next ping and the next re-check. A socket starts its ping and re-check
+        // cycles somewhere in the second half of the first period, at random, so that sockets
+        // connected together (after a restart, say) do not all ping and re-check in one burst;
+        // a re-check still comes at least once a period.
+        let now = tokio::time::Instant::now();
+        let init_deadline = now + Duration::from_secs(config.ws_init_timeout_secs);
+        let mut next_ping = now + ping_every.mul_f64(0.5 + random_fraction() / 2.0);
+        let mut next_recheck = now + recheck_every.mul_f64(0.5 + random_fraction() / 2.0);
+        let mut expiry = None;
         let mut armed_for = None;
+        let timer = tokio::time::sleep_until(init_deadline);
+        tokio::pin!(timer);
+        // The loop's futures are made once and kept across turns: a socket woken to deliver
+        // (thousands at once on a busy calendar) polls them again but does not leave and rejoin
+        // the shutdown token's and the access channel's waiter lists, which are shared by every
+        // socket of the process and locked on each join and leave.
+        let shutdown = self.state.shutdown.clone();
+        let shutdown = shutdown.cancelled();
+        tokio::pin!(shutdown);
+        // Only the events that may change what the caller holds wake the connection.
+        let mut events = futures_util::stream::unfold(
+            self.state.services.bus.subscribe_to(ACCESS_TYPES),
+            |mut receiver| async move {
+                match receiver.recv().await {
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
+                    event => Some((event, receiver)),
+                }
+            },
+        )
+        .boxed()
+        .fuse();
         loop {
             if armed_for != self.expires_at {
                 armed_for = self.expires_at;
-                if let Some(at) = armed_for {
-                    let left = (at - Utc::now()).to_std().unwrap_or_default();
-                    expiry.as_mut().reset(tokio::time::Instant::now() + left);
-                }
+                expiry = armed_for.map(|at| {
+                    tokio::time::Instant::now() + (at - Utc::now()).to_std().unwrap_or_default()
+                });
+            }
+            let due = [
+                (!self.init_received).then_some(init_deadline),
+                expiry,
+                self.credential.is_some().then_some(next_recheck),
+                (self.acknowledged && pinging).then_some(next_ping),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            if let Some(due) = due
+                && (timer.deadline() != due || timer.is_elapsed())
+            {
+                timer.as_mut().reset(due);
             }
             tokio::select! {
-                _ = shutdown.cancelled() => return Some((1001, "server shutting down".to_owned())),
-                _ = &mut expiry, if armed_for.is_some() => {
-                    return Some((4403, "Forbidden: the credential expired; reconnect with a fresh one".to_owned()));
-                }
-                _ = recheck.tick(), if self.credential.is_some() => {
-                    if let Err(closing) = Box::pin(self.recheck()).await {
-                        return closing;
+                _ = &mut shutdown => return Some((1001, "server shutting down".to_owned())),
+                _ = &mut timer, if due.is_some() => {
+                    let now = tokio::time::Instant::now();
+                    if !self.init_received && now >= init_deadline {
+                        return Some((4408, "Connection initialisation timeout".to_owned()));
+                    }
+                    if expiry.is_some_and(|at| now >= at) {
+                        return Some((4403, "Forbidden: the credential expired; reconnect with a fresh one".to_owned()));
+                    }
+                    if self.credential.is_some() && now >= next_recheck {
+                        next_recheck = now + recheck_every;
+                        if let Err(closing) = Box::pin(self.recheck()).await {
+                            return closing;
+                        }
+                    }
+                    if self.acknowledged && pinging && now >= next_ping {
+                        next_ping = now + ping_every;
+                        let message = match protocol {
+                            Protocol::TransportWs => json!({"type": "ping"}),
+                            Protocol::Legacy => json!({"type": "ka"}),
+                        };
+                        if self.send(message).await.is_err() {
+                            return None;
+                        }
                     }
                 }
-                event = events.recv(), if self.credential.is_some() => {
+                Some(event) = events.next(), if self.credential.is_some() => {
                     let due = match (&event, &self.caller) {
                         (Ok(event), Some(caller)) => concerns(event, caller),
                         (Err(tokio::sync::broadcast::error::RecvError::Lagged(_)), _) => true,
@@ -353,18 +402,6 @@ impl Connection {
                     };
                     if due && let Err(closing) = Box::pin(self.recheck()).await {
                         return closing;
-                    }
-                }
-                _ = &mut init_deadline, if !self.init_received => {
-                    return Some((4408, "Connection initialisation timeout".to_owned()));
-                }
-                _ = ping.tick(), if self.acknowledged && config.ws_ping_interval_secs > 0 => {
-                    let message = match protocol {
-                        Protocol::TransportWs => json!({"type": "ping"}),
-                        Protocol::Legacy => json!({"type": "ka"}),
-                    };
-                    if self.send(message).await.is_err() {
-                        return None;
                     }
                 }
                 Some((id, out)) = self.operations.next() => {
@@ -742,6 +779,13 @@ fn is_subscription(document: &ExecutableDocument, operation_name: Option<&str>) 
         _ => None,
     };
     operation.is_some_and(|op| op.node.ty == OperationType::Subscription)
+}
+
+/// A number in [0, 1), different for each call (the standard library's per-instance hash keys).
+fn random_fraction() -> f64 {
+    use std::hash::BuildHasher;
+    let bits = std::collections::hash_map::RandomState::new().hash_one(0u8);
+    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Whether a read failed because the message exceeded the size limit (tungstenite's capacity
