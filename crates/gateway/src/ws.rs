@@ -36,6 +36,8 @@ use serde_json::{Map, Value, json};
 use switchyard_kernel::events::Event;
 use switchyard_kernel::{Caller, ClientAddr, Principal};
 use tokio_stream::StreamMap;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::http::graphql_request;
 use crate::origin::{Origin, client_addr, credential, strip_bearer};
@@ -321,8 +323,8 @@ impl Connection {
         // a re-check still comes at least once a period.
         let now = tokio::time::Instant::now();
         let init_deadline = now + Duration::from_secs(config.ws_init_timeout_secs);
-        let mut next_ping = now + ping_every.mul_f64(0.5 + random_fraction() / 2.0);
-        let mut next_recheck = now + recheck_every.mul_f64(0.5 + random_fraction() / 2.0);
+        let mut next_ping = now + ping_every.mul_f64(0.5 + rand::random::<f64>() / 2.0);
+        let mut next_recheck = now + recheck_every.mul_f64(0.5 + rand::random::<f64>() / 2.0);
         let mut expiry = None;
         let mut armed_for = None;
         let timer = tokio::time::sleep_until(init_deadline);
@@ -335,17 +337,8 @@ impl Connection {
         let shutdown = shutdown.cancelled();
         tokio::pin!(shutdown);
         // Only the events that may change what the caller holds wake the connection.
-        let mut events = futures_util::stream::unfold(
-            self.state.services.bus.subscribe_to(ACCESS_TYPES),
-            |mut receiver| async move {
-                match receiver.recv().await {
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
-                    event => Some((event, receiver)),
-                }
-            },
-        )
-        .boxed()
-        .fuse();
+        let mut events =
+            BroadcastStream::new(self.state.services.bus.subscribe_to(ACCESS_TYPES)).fuse();
         loop {
             if armed_for != self.expires_at {
                 armed_for = self.expires_at;
@@ -397,7 +390,7 @@ impl Connection {
                 Some(event) = events.next(), if self.credential.is_some() => {
                     let due = match (&event, &self.caller) {
                         (Ok(event), Some(caller)) => concerns(event, caller),
-                        (Err(tokio::sync::broadcast::error::RecvError::Lagged(_)), _) => true,
+                        (Err(BroadcastStreamRecvError::Lagged(_)), _) => true,
                         _ => false,
                     };
                     if due && let Err(closing) = Box::pin(self.recheck()).await {
@@ -779,13 +772,6 @@ fn is_subscription(document: &ExecutableDocument, operation_name: Option<&str>) 
         _ => None,
     };
     operation.is_some_and(|op| op.node.ty == OperationType::Subscription)
-}
-
-/// A number in [0, 1), different for each call (the standard library's per-instance hash keys).
-fn random_fraction() -> f64 {
-    use std::hash::BuildHasher;
-    let bits = std::collections::hash_map::RandomState::new().hash_one(0u8);
-    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Whether a read failed because the message exceeded the size limit (tungstenite's capacity

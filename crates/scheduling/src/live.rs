@@ -114,29 +114,27 @@ async fn open(
     let live = services.bus.live_of(CALENDAR_TYPES);
     // One pointer for each event to take along, not a copy of the caller and services.
     let watch = Arc::new((watch, services));
-    Ok(
-            live.filter_map(move |event| {
-                let watch = watch.clone();
-                // Boxed: an idle subscription holds no room for the reading of a change.
-                Box::pin(async move {
-                    let (watch, services) = &*watch;
-                    let event = match event {
-                        Ok(event) => event,
-                        Err(lagged) => return Some(Err(lagged)),
-                    };
-                    if event.tenant_id != watch.caller.tenant_id {
-                        return None;
-                    }
-                    match change(services, watch, &event).await {
-                        Ok(change) => change.map(Ok),
-                        Err(error) => {
-                            tracing::warn!(?error, event = %event.id, "a calendar change could not be read");
-                            None
-                        }
-                    }
-                })
-            }),
-        )
+    Ok(live.filter_map(move |event| {
+        let watch = watch.clone();
+        // Boxed: an idle subscription holds no room for the reading of a change.
+        Box::pin(async move {
+            let (watch, services) = &*watch;
+            let event = match event {
+                Ok(event) => event,
+                Err(lagged) => return Some(Err(lagged)),
+            };
+            if event.tenant_id != watch.caller.tenant_id {
+                return None;
+            }
+            match change(services, watch, &event).await {
+                Ok(change) => change.map(Ok),
+                Err(error) => {
+                    tracing::warn!(?error, event = %event.id, "a calendar change could not be read");
+                    None
+                }
+            }
+        })
+    }))
 }
 
 fn relocated() -> &'static str {

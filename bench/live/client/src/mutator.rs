@@ -43,11 +43,11 @@ pub(crate) async fn mutate(
         .to_string();
     let t0 = Instant::now();
     let handle = tokio::spawn(async move {
-        let (problems, status) = match http(&url, Some(&token), Some(&body)).await {
-            Ok((status, body)) => {
+        let problems = match http(&url, Some(&token), Some(&body)).await {
+            Ok(body) => {
                 let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 let p = &json["data"]["rescheduleJob"];
-                let problems = if let Some(e) = json.get("errors") {
+                if let Some(e) = json.get("errors") {
                     Some(e.clone())
                 } else if p.is_null() {
                     Some(json!("no data"))
@@ -55,12 +55,10 @@ pub(crate) async fn mutate(
                     Some(p["userErrors"].clone())
                 } else {
                     None
-                };
-                (problems, status)
+                }
             }
-            Err(e) => (Some(json!(e.to_string())), 0),
+            Err(e) => Some(json!(e.to_string())),
         };
-        let _ = status;
         Answer {
             ms: ms(t0.elapsed()),
             problems,

@@ -51,12 +51,12 @@ pub(crate) fn db_cpu_ms(clk_tck: f64) -> f64 {
     total
 }
 
-/// One HTTP/1.1 exchange on its own connection (`Connection: close`): status and body.
+/// One HTTP/1.1 exchange on its own connection (`Connection: close`): the body.
 pub(crate) async fn http(
     url: &str,
     token: Option<&str>,
     body: Option<&str>,
-) -> Result<(u16, Vec<u8>), Error> {
+) -> Result<Vec<u8>, Error> {
     let rest = url.strip_prefix("http://").ok_or("only http:// URLs")?;
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let mut stream = tokio::net::TcpStream::connect(host).await?;
@@ -81,11 +81,6 @@ pub(crate) async fn http(
         .position(|w| w == b"\r\n\r\n")
         .ok_or("no end of headers")?;
     let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or("no status")?;
     let mut body = raw[end + 4..].to_vec();
     if head.contains("transfer-encoding: chunked") {
         let (mut out, mut at) = (Vec::new(), 0);
@@ -100,7 +95,7 @@ pub(crate) async fn http(
         }
         body = out;
     }
-    Ok((status, body))
+    Ok(body)
 }
 
 #[derive(Clone, Copy, Default)]
@@ -114,7 +109,7 @@ pub(crate) async fn metrics(urls: &[String]) -> Vec<Metrics> {
     let mut out = Vec::new();
     for url in urls {
         let text = match http(url, None, None).await {
-            Ok((_, body)) => String::from_utf8_lossy(&body).into_owned(),
+            Ok(body) => String::from_utf8_lossy(&body).into_owned(),
             Err(_) => String::new(),
         };
         let get = |name: &str| {
