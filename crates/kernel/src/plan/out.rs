@@ -5,6 +5,8 @@
 //! call) costs more than twice the statement's other work; PostGraphile answers the same way.
 //! SQLite's JSON functions are cheap, so its statements build the JSON themselves ([`Out::Json`]).
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -50,18 +52,14 @@ impl Out {
             json.extend_from_slice(text.unwrap_or("null").as_bytes());
             return Ok(());
         }
-        let element = text.map_or(Element::Null, |t| Element::Text(t.to_owned()));
-        let mut it = vec![element].into_iter();
-        self.write_from(&mut it, json)
+        let mut literal = Literal::one(text);
+        self.write_from(&mut literal, json)?;
+        literal.read_one()
     }
 
-    fn write_from(
-        &self,
-        it: &mut std::vec::IntoIter<Element>,
-        json: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    /// The values this reads, in order, from the elements `literal` yields next.
+    fn write_from(&self, literal: &mut Literal<'_>, json: &mut Vec<u8>) -> Result<(), Error> {
         match self {
-            Out::Json => return Err(malformed()),
             Out::Object(fields) => {
                 json.push(b'{');
                 for (i, (key, value)) in fields.iter().enumerate() {
@@ -72,61 +70,88 @@ impl Out {
                     json.push(b'"');
                     json.extend_from_slice(key.as_bytes());
                     json.extend_from_slice(b"\":");
-                    value.write_from(it, json)?;
+                    value.write_from(literal, json)?;
                 }
                 json.push(b'}');
             }
             Out::Const(text) => json.extend_from_slice(text.as_bytes()),
-            leaf => {
-                let element = it.next().ok_or_else(malformed)?;
-                let text = match element {
-                    Element::Null => {
-                        json.extend_from_slice(match leaf {
-                            Out::List(_) => b"[]",
-                            _ => b"null",
-                        });
-                        return Ok(());
-                    }
-                    Element::Text(text) => text,
-                    Element::Array(rows) => return leaf.write_array(rows, json),
-                };
-                match leaf {
-                    Out::Str => string(&text, json),
-                    Out::Raw => json.extend_from_slice(text.as_bytes()),
-                    Out::Id(type_name) => {
-                        json.push(b'"');
-                        let gid = URL_SAFE_NO_PAD.encode(format!("{type_name}:{text}"));
-                        json.extend_from_slice(gid.as_bytes());
-                        json.push(b'"');
-                    }
-                    Out::Nested(_) | Out::List(_) => leaf.write_array(parse(&text)?, json)?,
-                    Out::Json | Out::Object(_) | Out::Const(_) => return Err(malformed()),
-                }
-            }
+            leaf => match literal.next()? {
+                Some(Element::Null) => leaf.write_null(json),
+                Some(Element::Text(text)) => leaf.write_text(&text, json)?,
+                Some(Element::Open) | None => return Err(malformed()),
+            },
         }
         Ok(())
     }
 
-    /// A nested object or a list from its parsed array.
-    fn write_array(&self, elements: Vec<Element>, json: &mut Vec<u8>) -> Result<(), Error> {
+    /// Whether this reads no element (constants alone).
+    fn reads_nothing(&self) -> bool {
         match self {
-            Out::Nested(inner) => inner.write_from(&mut elements.into_iter(), json),
+            Out::Const(_) => true,
+            Out::Object(fields) => fields.iter().all(|(_, o)| o.reads_nothing()),
+            _ => false,
+        }
+    }
+
+    /// Reads the NULL that stands in an array whose object reads nothing (an array needs
+    /// an element; see `json::pg_array`).
+    fn skip_placeholder(&self, literal: &mut Literal<'_>) -> Result<(), Error> {
+        if self.reads_nothing() && literal.next()? != Some(Element::Null) {
+            return Err(malformed());
+        }
+        Ok(())
+    }
+
+    /// A NULL element: `[]` for a list, `null` otherwise.
+    fn write_null(&self, json: &mut Vec<u8>) {
+        json.extend_from_slice(match self {
+            Out::List(_) => b"[]",
+            _ => b"null",
+        });
+    }
+
+    /// One element's text, as this leaf reads it.
+    fn write_text(&self, text: &str, json: &mut Vec<u8>) -> Result<(), Error> {
+        match self {
+            Out::Str => string(text, json),
+            Out::Raw => json.extend_from_slice(text.as_bytes()),
+            Out::Id(type_name) => {
+                json.push(b'"');
+                let gid = URL_SAFE_NO_PAD.encode(format!("{type_name}:{text}"));
+                json.extend_from_slice(gid.as_bytes());
+                json.push(b'"');
+            }
+            Out::Nested(inner) => {
+                let mut literal = Literal::open(text)?;
+                inner.write_from(&mut literal, json)?;
+                inner.skip_placeholder(&mut literal)?;
+                literal.end()?;
+            }
             Out::List(row) => {
+                let mut literal = Literal::open(text)?;
                 json.push(b'[');
-                for (i, element) in elements.into_iter().enumerate() {
-                    if i > 0 {
-                        json.push(b',');
-                    }
-                    let Element::Array(cells) = element else {
+                let mut first = true;
+                while let Some(element) = literal.next()? {
+                    // Each row is a sub-array of the two-dimensional array.
+                    let Element::Open = element else {
                         return Err(malformed());
                     };
-                    row.write_from(&mut cells.into_iter(), json)?;
+                    if !first {
+                        json.push(b',');
+                    }
+                    first = false;
+                    row.write_from(&mut literal, json)?;
+                    row.skip_placeholder(&mut literal)?;
+                    if literal.next()?.is_some() {
+                        return Err(malformed());
+                    }
                 }
                 json.push(b']');
-                Ok(())
+                literal.close()?;
             }
-            _ => Err(malformed()),
+            Out::Json | Out::Object(_) | Out::Const(_) => return Err(malformed()),
         }
+        Ok(())
     }
 }
 
@@ -144,104 +169,215 @@ fn string(text: &str, json: &mut Vec<u8>) {
 
 /// An element of a PostgreSQL array literal.
 #[derive(Debug, PartialEq)]
-enum Element {
+enum Element<'a> {
     Null,
-    Text(String),
-    /// A sub-array (the rows of a two-dimensional array).
-    Array(Vec<Element>),
+    /// Borrowed from the literal unless it had to be unescaped.
+    Text(Cow<'a, str>),
+    /// A sub-array (a row of a two-dimensional array) begins: its elements come next, then
+    /// its end.
+    Open,
 }
 
-/// The elements of an array literal as PostgreSQL's `array_out` writes it: `{a,"b c",NULL}`,
-/// sub-arrays in braces, quoted elements with `\` escapes.
-fn parse(text: &str) -> Result<Vec<Element>, Error> {
-    let bytes = text.as_bytes();
-    let mut at = 0;
-    let elements = parse_array(bytes, &mut at)?;
-    if at != bytes.len() {
-        return Err(malformed());
-    }
-    Ok(elements)
+/// An array literal as PostgreSQL's `array_out` writes it (`{a,"b c",NULL}`, sub-arrays in
+/// braces, quoted elements with `\` escapes), read element by element without copying what
+/// needs no unescaping. A nested literal (an element that is itself an array's text) is read
+/// from its unescaped text by a `Literal` of its own.
+struct Literal<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    /// How many arrays (the literal's own and its open sub-arrays) are not yet closed.
+    depth: usize,
+    /// A single element not read yet (a statement's answer, see [`Literal::one`]).
+    one: Option<Element<'a>>,
 }
 
-fn parse_array(bytes: &[u8], at: &mut usize) -> Result<Vec<Element>, Error> {
-    if bytes.get(*at) != Some(&b'{') {
-        return Err(malformed());
+impl<'a> Literal<'a> {
+    /// The literal `text`, positioned at its first element.
+    fn open(text: &'a str) -> Result<Literal<'a>, Error> {
+        if !text.starts_with('{') {
+            return Err(malformed());
+        }
+        Ok(Literal {
+            bytes: text.as_bytes(),
+            at: 1,
+            depth: 1,
+            one: None,
+        })
     }
-    *at += 1;
-    let mut elements = Vec::new();
-    if bytes.get(*at) == Some(&b'}') {
-        *at += 1;
-        return Ok(elements);
+
+    /// One element, `text` (NULL: `None`), as if it were the only one of an array.
+    fn one(text: Option<&'a str>) -> Literal<'a> {
+        Literal {
+            bytes: b"",
+            at: 0,
+            depth: 1,
+            one: Some(text.map_or(Element::Null, |t| Element::Text(Cow::Borrowed(t)))),
+        }
     }
-    loop {
-        let element = match bytes.get(*at) {
-            Some(b'{') => Element::Array(parse_array(bytes, at)?),
+
+    /// Requires that the element of [`Literal::one`] was read.
+    fn read_one(&self) -> Result<(), Error> {
+        match self.one {
+            None => Ok(()),
+            Some(_) => Err(malformed()),
+        }
+    }
+
+    /// Requires that the literal's elements were all read, and reads its end.
+    fn end(&mut self) -> Result<(), Error> {
+        match self.next()? {
+            None => self.close(),
+            Some(_) => Err(malformed()),
+        }
+    }
+
+    /// Requires that the whole literal was read.
+    fn close(&self) -> Result<(), Error> {
+        if self.depth == 0 && self.at == self.bytes.len() {
+            Ok(())
+        } else {
+            Err(malformed())
+        }
+    }
+
+    /// The next element of the innermost open array; `None` at its end (which closes it).
+    fn next(&mut self) -> Result<Option<Element<'a>>, Error> {
+        if let Some(one) = self.one.take() {
+            return Ok(Some(one));
+        }
+        if self.depth == 0 {
+            return Err(malformed());
+        }
+        let bytes = self.bytes;
+        let element = match bytes.get(self.at) {
+            Some(b'}') => {
+                self.at += 1;
+                self.depth -= 1;
+                self.separator()?;
+                return Ok(None);
+            }
+            Some(b'{') => {
+                self.at += 1;
+                self.depth += 1;
+                return Ok(Some(Element::Open));
+            }
             Some(b'"') => {
-                *at += 1;
-                let mut text = Vec::new();
+                let start = self.at + 1;
+                let mut at = start;
+                let mut owned: Option<Vec<u8>> = None;
                 loop {
-                    match bytes.get(*at) {
-                        Some(b'"') => break,
-                        Some(b'\\') => {
-                            text.push(*bytes.get(*at + 1).ok_or_else(malformed)?);
-                            *at += 2;
+                    let rest = bytes.get(at..).ok_or_else(malformed)?;
+                    let stop = memchr::memchr2(b'"', b'\\', rest).ok_or_else(malformed)?;
+                    if rest[stop] == b'"' {
+                        if let Some(owned) = owned.as_mut() {
+                            owned.extend_from_slice(&rest[..stop]);
                         }
-                        Some(&b) => {
-                            text.push(b);
-                            *at += 1;
-                        }
-                        None => return Err(malformed()),
+                        self.at = at + stop + 1;
+                        break;
                     }
+                    // A backslash: the byte after it stands for itself.
+                    let escaped = *rest.get(stop + 1).ok_or_else(malformed)?;
+                    // (The first backslash is met in the first round: nothing before `at` to
+                    // copy.)
+                    let owned = owned.get_or_insert_with(|| Vec::with_capacity(rest.len()));
+                    owned.extend_from_slice(&rest[..stop]);
+                    owned.push(escaped);
+                    at += stop + 2;
                 }
-                *at += 1;
-                Element::Text(String::from_utf8(text).map_err(|_| malformed())?)
+                Element::Text(match owned {
+                    Some(owned) => Cow::Owned(String::from_utf8(owned).map_err(|_| malformed())?),
+                    None => Cow::Borrowed(
+                        std::str::from_utf8(&bytes[start..self.at - 1]).map_err(|_| malformed())?,
+                    ),
+                })
             }
             Some(_) => {
-                let start = *at;
-                while !matches!(bytes.get(*at), Some(b',' | b'}') | None) {
-                    *at += 1;
-                }
-                let raw = std::str::from_utf8(&bytes[start..*at]).map_err(|_| malformed())?;
-                if raw == "NULL" {
-                    Element::Null
-                } else {
-                    Element::Text(raw.to_owned())
+                let start = self.at;
+                let rest = &bytes[start..];
+                // (PostgreSQL quotes an empty text: an unquoted element is never empty.)
+                let end = memchr::memchr2(b',', b'}', rest)
+                    .filter(|&end| end > 0)
+                    .ok_or_else(malformed)?;
+                self.at = start + end;
+                match std::str::from_utf8(&rest[..end]).map_err(|_| malformed())? {
+                    "NULL" => Element::Null,
+                    raw => Element::Text(Cow::Borrowed(raw)),
                 }
             }
             None => return Err(malformed()),
         };
-        elements.push(element);
-        match bytes.get(*at) {
-            Some(b',') => *at += 1,
-            Some(b'}') => {
-                *at += 1;
-                return Ok(elements);
+        self.separator()?;
+        Ok(Some(element))
+    }
+
+    /// After an element or a sub-array: a comma before the next one, or the end of the
+    /// enclosing array (left for `next`), or the end of the literal.
+    fn separator(&mut self) -> Result<(), Error> {
+        match self.bytes.get(self.at) {
+            Some(b',') if self.depth > 0 => {
+                self.at += 1;
+                match self.bytes.get(self.at) {
+                    Some(b'}') | None => Err(malformed()),
+                    Some(_) => Ok(()),
+                }
             }
-            _ => return Err(malformed()),
+            Some(b'}') if self.depth > 0 => Ok(()),
+            None if self.depth == 0 => Ok(()),
+            _ => Err(malformed()),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Element, Out, parse};
+    use std::borrow::Cow;
+
+    use super::{Element, Literal, Out};
+
+    /// Every element of `text`, sub-arrays flattened between `Open` and `Close`.
+    fn elements(text: &str) -> Result<Vec<String>, crate::Error> {
+        let mut literal = Literal::open(text)?;
+        let mut out = Vec::new();
+        while literal.depth > 0 {
+            out.push(match literal.next()? {
+                None => "Close".to_owned(),
+                Some(Element::Open) => "Open".to_owned(),
+                Some(Element::Null) => "Null".to_owned(),
+                Some(Element::Text(Cow::Borrowed(t))) => format!("b:{t}"),
+                Some(Element::Text(Cow::Owned(t))) => format!("o:{t}"),
+            });
+        }
+        literal.close()?;
+        Ok(out)
+    }
 
     #[test]
     fn array_literals_read_as_postgresql_writes_them() {
         assert_eq!(
-            parse(r#"{a,"b c",NULL,"NULL","x \"y\" \\z",{1,2}}"#).unwrap(),
-            vec![
-                Element::Text("a".into()),
-                Element::Text("b c".into()),
-                Element::Null,
-                Element::Text("NULL".into()),
-                Element::Text(r#"x "y" \z"#.into()),
-                Element::Array(vec![Element::Text("1".into()), Element::Text("2".into())]),
+            elements(r#"{a,"b c",NULL,"NULL","x \"y\" \\z",{1,2},"\\"}"#).unwrap(),
+            [
+                "b:a",
+                "b:b c",
+                "Null",
+                "b:NULL",
+                r#"o:x "y" \z"#,
+                "Open",
+                "b:1",
+                "b:2",
+                "Close",
+                r"o:\",
+                "Close",
             ]
         );
-        assert_eq!(parse("{}").unwrap(), vec![]);
-        for bad in ["", "{", "{a", "{\"a}", "{a}b", "a"] {
-            assert!(parse(bad).is_err(), "{bad}");
+        assert_eq!(elements("{}").unwrap(), ["Close"]);
+        assert_eq!(
+            elements("{{a},{b}}").unwrap(),
+            ["Open", "b:a", "Close", "Open", "b:b", "Close", "Close"]
+        );
+        for bad in [
+            "", "{", "{a", "{\"a}", "{a}b", "a", "{a,}", "{,a}", "{\"a\\", "{{a}", "{{a}b}",
+        ] {
+            assert!(elements(bad).is_err(), "{bad}");
         }
     }
 
@@ -274,5 +410,66 @@ mod tests {
             String::from_utf8(json).unwrap(),
             r#"{"__typename":"Customer","name":"A \"q\"\n","n":3,"rep":null,"items":[{"d":"x"},{"d":"y z"}],"none":[]}"#
         );
+        // A reference that is there, and lists that are empty or hold nested lists.
+        let out = Out::Nested(Box::new(Out::Object(vec![
+            (
+                "rep".into(),
+                Out::Nested(Box::new(Out::Object(vec![("name".into(), Out::Str)]))),
+            ),
+            (
+                "quotes".into(),
+                Out::List(Box::new(Out::Object(vec![(
+                    "items".into(),
+                    Out::List(Box::new(Out::Object(vec![("d".into(), Out::Str)]))),
+                )]))),
+            ),
+            ("empty".into(), Out::List(Box::new(Out::Str))),
+        ])));
+        let mut json = Vec::new();
+        out.write(
+            // What PostgreSQL 15 answers to `SELECT ARRAY[(ARRAY['a "b"'])::text,
+            // (ARRAY[ARRAY[(ARRAY[ARRAY['x'], ARRAY['y,z']])::text], ARRAY[NULL]])::text,
+            // '{}']::text`.
+            Some(r#"{"{\"a \\\"b\\\"\"}","{{\"{{x},{\\\"y,z\\\"}}\"},{NULL}}","{}"}"#),
+            &mut json,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(json).unwrap(),
+            r#"{"rep":{"name":"a \"b\""},"quotes":[{"items":[{"d":"x"},{"d":"y,z"}]},{"items":[]}],"empty":[]}"#
+        );
+        // A connection adds no level: its object reads the statement's one answer.
+        let out = Out::Object(vec![
+            ("__typename".into(), Out::Const("\"C\"".into())),
+            ("edges".into(), Out::List(Box::new(Out::Str))),
+        ]);
+        let mut json = Vec::new();
+        out.write(Some("{{a},{b}}"), &mut json).unwrap();
+        assert_eq!(json, br#"{"__typename":"C","edges":["a","b"]}"#);
+        let mut json = Vec::new();
+        out.write(None, &mut json).unwrap();
+        assert_eq!(json, br#"{"__typename":"C","edges":[]}"#);
+        // Rows of constants alone hold a NULL each (`ARRAY[NULL]`: an array needs one).
+        let out = Out::List(Box::new(Out::Object(vec![(
+            "__typename".into(),
+            Out::Const("\"E\"".into()),
+        )])));
+        let mut json = Vec::new();
+        out.write(Some("{{NULL},{NULL}}"), &mut json).unwrap();
+        assert_eq!(json, br#"[{"__typename":"E"},{"__typename":"E"}]"#);
+        assert!(out.write(Some("{{NULL,NULL}}"), &mut Vec::new()).is_err());
+        assert!(
+            Out::Const("1".into())
+                .write(Some("x"), &mut Vec::new())
+                .is_err()
+        );
+        // Fewer or more elements than the template reads.
+        for bad in ["{a}", "{a,b,c}"] {
+            let out = Out::Nested(Box::new(Out::Object(vec![
+                ("x".into(), Out::Str),
+                ("y".into(), Out::Str),
+            ])));
+            assert!(out.write(Some(bad), &mut Vec::new()).is_err(), "{bad}");
+        }
     }
 }
