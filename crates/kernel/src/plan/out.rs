@@ -93,10 +93,10 @@ impl Out {
         }
     }
 
-    /// Reads the NULL that stands in an array whose object reads nothing (an array needs
-    /// an element; see `json::pg_array`).
-    fn skip_placeholder(&self, literal: &mut Literal<'_>) -> Result<(), Error> {
-        if self.reads_nothing() && literal.next()? != Some(Element::Null) {
+    /// Reads the NULL that stands in an array whose object reads nothing (`placeholder`:
+    /// [`Out::reads_nothing`]; an array needs an element, see `json::pg_array`).
+    fn skip_placeholder(placeholder: bool, literal: &mut Literal<'_>) -> Result<(), Error> {
+        if placeholder && literal.next()? != Some(Element::Null) {
             return Err(malformed());
         }
         Ok(())
@@ -124,11 +124,13 @@ impl Out {
             Out::Nested(inner) => {
                 let mut literal = Literal::open(text)?;
                 inner.write_from(&mut literal, json)?;
-                inner.skip_placeholder(&mut literal)?;
+                Out::skip_placeholder(inner.reads_nothing(), &mut literal)?;
                 literal.end()?;
             }
             Out::List(row) => {
                 let mut literal = Literal::open(text)?;
+                // Whether each row holds a placeholder: judged once for all rows.
+                let placeholder = row.reads_nothing();
                 json.push(b'[');
                 let mut first = true;
                 while let Some(element) = literal.next()? {
@@ -141,7 +143,7 @@ impl Out {
                     }
                     first = false;
                     row.write_from(&mut literal, json)?;
-                    row.skip_placeholder(&mut literal)?;
+                    Out::skip_placeholder(placeholder, &mut literal)?;
                     if literal.next()?.is_some() {
                         return Err(malformed());
                     }
