@@ -62,11 +62,11 @@ db_test! {
 }
 
 db_test! {
-    async fn every_tenant_table_has_an_index_led_by_tenant_id(db: TestDb) {
+    async fn every_tenant_table_has_an_index_that_holds_tenant_id(db: TestDb) {
         let missing = db.tables_without_tenant_index().await;
         assert!(
             missing.is_empty(),
-            "tables without a tenant_id-led index: {missing:?}"
+            "tables without an index led by tenant_id or including it: {missing:?}"
         );
         let tenant_tables = db.tenant_tables().await;
         assert!(

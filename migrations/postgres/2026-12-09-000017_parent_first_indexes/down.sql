@@ -1,0 +1,14 @@
+DROP INDEX support_ticket_attachments_ticket_id;
+DROP INDEX support_ticket_activities_ticket_id;
+DROP INDEX field_updates_job_id;
+DROP INDEX job_crew_job;
+DROP INDEX quote_items_quote;
+CREATE INDEX quote_items_quote ON quote_items (tenant_id, quote_id, sort_order, id);
+DROP INDEX tasks_customer;
+CREATE INDEX tasks_customer ON tasks (tenant_id, customer_id, id);
+DROP INDEX leads_customer;
+CREATE INDEX leads_customer ON leads (tenant_id, customer_id, id);
+DROP INDEX sales_activities_customer;
+CREATE INDEX sales_activities_customer ON sales_activities (tenant_id, customer_id, id);
+DROP INDEX quotes_customer;
+CREATE INDEX quotes_customer ON quotes (tenant_id, customer_id, id);
