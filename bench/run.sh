@@ -145,7 +145,7 @@ time psql_q -v slug=large -v owner_email=owner@large.example -v customers="$LARG
 psql_q -At -f "$BENCH_DIR/sql/check_columns.sql" | tee columns-warnings.txt
 if [[ $PEER != none ]]; then
   # The indexes PostGraphile's nested lists need: its subqueries follow the foreign keys alone
-  # (`quotes.customer_id = …`) and order by ID. Since migration parent_first_indexes,
+  # (`quotes.customer_id = …`) and order by ID. Since migration id_lookups,
   # Switchyard's own indexes for quotes and activities lead with customer_id too (including
   # tenant_id), but its quote lines are ordered by sort_order. Both servers run on the
   # database with these.

@@ -77,6 +77,17 @@ db_test! {
 }
 
 db_test! {
+    async fn every_id_column_compares_bytewise(db: TestDb) {
+        let (not_bytewise, ids) = db.id_columns_not_bytewise().await;
+        assert!(ids > 100, "the ID columns are found by name: {ids}");
+        assert!(
+            not_bytewise.is_empty(),
+            "ID columns compared through a collation (declare them TEXT COLLATE \"C\"): {not_bytewise:?}"
+        );
+    }
+}
+
+db_test! {
     async fn a_mutation_writes_change_audit_and_event_together_or_not_at_all(db: TestDb) {
         let services = Services {
             db: db.db.clone(),

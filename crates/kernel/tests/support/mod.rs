@@ -48,7 +48,7 @@ impl TestDb {
             Backend::Postgres => {
                 // Led by tenant_id, or carrying it as an included column that the tenant
                 // condition checks (indexes led by a parent's ID: see the migration
-                // parent_first_indexes).
+                // id_lookups).
                 "SELECT c.table_name::text AS name FROM information_schema.columns c \
                  WHERE c.table_schema = 'public' AND c.column_name = 'tenant_id' \
                  AND NOT EXISTS (SELECT 1 FROM pg_indexes x \
@@ -58,6 +58,35 @@ impl TestDb {
             }
         };
         self.names(sql).await
+    }
+
+    /// ID columns (id, tenant_id, assigned_to, every *_id and *_by) that do not compare
+    /// bytewise, as `table.column`, and how many ID columns there are (see the migration
+    /// id_lookups). SQLite compares text bytewise unless a table declares a collation.
+    pub async fn id_columns_not_bytewise(&self) -> (Vec<String>, usize) {
+        let (ids, not_bytewise) = match self.db.backend() {
+            Backend::Sqlite => (
+                "SELECT m.name || '.' || c.name AS name FROM sqlite_master m, pragma_table_info(m.name) c \
+                 WHERE m.type = 'table' AND (c.name IN ('id', 'tenant_id', 'assigned_to') \
+                   OR c.name LIKE '%\\_id' ESCAPE '\\' OR c.name LIKE '%\\_by' ESCAPE '\\') ORDER BY 1",
+                "SELECT m.name AS name FROM sqlite_master m \
+                 WHERE m.type = 'table' AND upper(m.sql) LIKE '% COLLATE %' ORDER BY 1",
+            ),
+            Backend::Postgres => (
+                "SELECT c.table_name || '.' || c.column_name AS name FROM information_schema.columns c \
+                 JOIN information_schema.tables t USING (table_schema, table_name) \
+                 WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' \
+                 AND c.data_type = 'text' AND (c.column_name IN ('id', 'tenant_id', 'assigned_to') \
+                   OR c.column_name LIKE '%\\_id' OR c.column_name LIKE '%\\_by') ORDER BY 1",
+                "SELECT c.table_name || '.' || c.column_name AS name FROM information_schema.columns c \
+                 JOIN information_schema.tables t USING (table_schema, table_name) \
+                 WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' \
+                 AND c.data_type = 'text' AND (c.column_name IN ('id', 'tenant_id', 'assigned_to') \
+                   OR c.column_name LIKE '%\\_id' OR c.column_name LIKE '%\\_by') \
+                 AND c.collation_name IS DISTINCT FROM 'C' ORDER BY 1",
+            ),
+        };
+        (self.names(not_bytewise).await, self.names(ids).await.len())
     }
 
     async fn names(&self, sql: &'static str) -> Vec<String> {

@@ -1,3 +1,14 @@
+DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT c.table_name, c.column_name FROM information_schema.columns c
+               JOIN information_schema.tables t USING (table_schema, table_name)
+              WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
+                AND c.data_type = 'text' AND c.collation_name = 'C'
+    LOOP
+        EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE text COLLATE "default"', r.table_name, r.column_name);
+    END LOOP;
+END $$;
 DROP INDEX support_ticket_attachments_ticket_id;
 DROP INDEX support_ticket_activities_ticket_id;
 DROP INDEX field_updates_job_id;
