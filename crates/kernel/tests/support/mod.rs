@@ -19,6 +19,22 @@ struct Name {
     name: String,
 }
 
+/// PostgreSQL's ID columns (id, tenant_id, assigned_to, every *_id and *_by) as
+/// `table.column`, with a further condition.
+macro_rules! pg_id_columns {
+    ($and:literal) => {
+        concat!(
+            "SELECT c.table_name || '.' || c.column_name AS name FROM information_schema.columns c \
+             JOIN information_schema.tables t USING (table_schema, table_name) \
+             WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' \
+             AND c.data_type = 'text' AND (c.column_name IN ('id', 'tenant_id', 'assigned_to') \
+               OR c.column_name LIKE '%\\_id' OR c.column_name LIKE '%\\_by') ",
+            $and,
+            " ORDER BY 1"
+        )
+    };
+}
+
 impl TestDb {
     pub async fn tenant_tables(&self) -> Vec<String> {
         let sql = match self.db.backend() {
@@ -73,17 +89,8 @@ impl TestDb {
                  WHERE m.type = 'table' AND upper(m.sql) LIKE '% COLLATE %' ORDER BY 1",
             ),
             Backend::Postgres => (
-                "SELECT c.table_name || '.' || c.column_name AS name FROM information_schema.columns c \
-                 JOIN information_schema.tables t USING (table_schema, table_name) \
-                 WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' \
-                 AND c.data_type = 'text' AND (c.column_name IN ('id', 'tenant_id', 'assigned_to') \
-                   OR c.column_name LIKE '%\\_id' OR c.column_name LIKE '%\\_by') ORDER BY 1",
-                "SELECT c.table_name || '.' || c.column_name AS name FROM information_schema.columns c \
-                 JOIN information_schema.tables t USING (table_schema, table_name) \
-                 WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' \
-                 AND c.data_type = 'text' AND (c.column_name IN ('id', 'tenant_id', 'assigned_to') \
-                   OR c.column_name LIKE '%\\_id' OR c.column_name LIKE '%\\_by') \
-                 AND c.collation_name IS DISTINCT FROM 'C' ORDER BY 1",
+                pg_id_columns!(""),
+                pg_id_columns!("AND c.collation_name IS DISTINCT FROM 'C'"),
             ),
         };
         (self.names(not_bytewise).await, self.names(ids).await.len())
