@@ -11,7 +11,7 @@ use mailin::{Action, Handler, Response, SessionBuilder};
 use serde_json::{Value, json};
 
 use crate::backend_test;
-use crate::operations::jobs::{ASSIGN, job_in, sales_tenant};
+use crate::operations::jobs::{ASSIGN, job_for, job_in, sales_tenant};
 use crate::support::*;
 use crate::ws::{connect, event_where, init, recv, send};
 
@@ -830,10 +830,11 @@ backend_test! {
             ("setNotificationPreference", "mutation { setNotificationPreference(kind: REMINDER, channels: [EMAIL]) { userErrors { code } } }", json!({})),
             ("setNotificationSettings", "mutation { setNotificationSettings(language: \"not a language\") { userErrors { code } } }", json!({})),
             ("reminderOffsets", "{ reminderOffsets }", json!({})),
+            ("customerReminderOffsets", "{ customerReminderOffsets }", json!({})),
             ("notificationMessages", "{ notificationMessages(first: 1) { totalCount } }", json!({})),
             ("messageTemplates", "{ messageTemplates { kind } }", json!({})),
             ("setMessageTemplate", "mutation { setMessageTemplate(kind: REMINDER, language: \"x\", subject: \"s\", body: \"b\") { userErrors { code } } }", json!({})),
-            ("setReminderOffsets", "mutation { setReminderOffsets(minutes: [1]) { userErrors { code } } }", json!({})),
+            ("setReminderOffsets", "mutation { setReminderOffsets(minutes: [1], customerMinutes: [1440]) { userErrors { code } } }", json!({})),
         ];
         let allowed = |field: &str| -> &[&str] {
             match field {
@@ -859,8 +860,128 @@ backend_test! {
             assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{field}: {body}");
         }
         // The refused and the invalid wrote nothing the tenant shares.
-        let data = app.ok(&t.owner_token, "{ messageTemplates { kind } reminderOffsets }", json!({})).await;
-        assert_eq!(data, json!({"messageTemplates": [], "reminderOffsets": [1440, 120, 30]}));
+        let data = app.ok(&t.owner_token, "{ messageTemplates { kind } reminderOffsets customerReminderOffsets }", json!({})).await;
+        assert_eq!(data, json!({"messageTemplates": [], "reminderOffsets": [1440, 120, 30], "customerReminderOffsets": []}));
+    }
+}
+
+backend_test! {
+    /// Reminders to customers: chosen by the tenant (none by default), by email to the
+    /// customer's address or else by text message, in the tenant's wording and the location's
+    /// time zone; moved and dropped with the job; in the log of the staff who reach the
+    /// customer, and nobody else's.
+    async fn customers_are_reminded_when_the_tenant_chooses_by_email_or_else_by_text(app: TestApp, |c: &mut switchyard_gateway::Config| {
+        with_smtp(c);
+        c.domains.set(switchyard_notifications::messages::SMS_URL, format!("http://127.0.0.1:{}/sms", sms_provider().1));
+        c.domains.set(switchyard_notifications::messages::SMS_TOKEN, "sms-secret");
+        c.domains.set(switchyard_notifications::messages::DELIVERY_POLL_SECS, "1");
+    }) {
+        let t = sales_tenant(&app, "kundvarsel").await;
+        let south = switchyard_identity::tenants::provision::create_location(&app.services, t.id, "South", "UTC").await.unwrap();
+        let (_, manager_token) = app.user(&t, "manager@kundvarsel.example", &["manager"], &[t.location]).await;
+        let (_, south_token) = app.user(&t, "south@kundvarsel.example", &["manager"], &[south]).await;
+        let (_, dispatch_token) = app.user(&t, "dispatch@kundvarsel.example", &["dispatcher"], &[t.location]).await;
+        let here = t.location.to_global();
+        let karin = customer(&app, &t.owner_token, json!({"firstName": "Karin", "lastName": "Kund", "email": "karin@kundvarsel.example", "phone": "+46705550100", "locationId": here})).await;
+        let sven = customer(&app, &t.owner_token, json!({"firstName": "Sven", "lastName": "Sms", "phone": "+46705550101", "locationId": here})).await;
+        let tyst = customer(&app, &t.owner_token, json!({"firstName": "Tyst", "lastName": "Kund", "locationId": here})).await;
+        // Planned before the tenant chose: its customer is not reminded.
+        job_for(&app, &t, t.location, &karin, "2027-02-09").await;
+
+        // Only administrators choose; a bad offset names its field and nothing is written.
+        const OFFSETS: &str = "mutation($m: [Int!]!, $c: [Int!]) { setReminderOffsets(minutes: $m, customerMinutes: $c) { minutes customerMinutes userErrors { field code } } }";
+        let body = app.gql(Some(&dispatch_token), OFFSETS, json!({"m": [120], "c": [1440]})).await;
+        assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+        let data = app.ok(&t.owner_token, OFFSETS, json!({"m": [120], "c": [1440, 20000]})).await;
+        assert_eq!(user_errors(&data["setReminderOffsets"]), vec![("customerMinutes.0".to_owned(), "OUT_OF_RANGE".to_owned())], "{data}");
+        let data = app.ok(&t.owner_token, "{ reminderOffsets customerReminderOffsets }", json!({})).await;
+        assert_eq!(data, json!({"reminderOffsets": [1440, 120, 30], "customerReminderOffsets": []}), "customers get none by default");
+        let data = app.ok(&t.owner_token, OFFSETS, json!({"m": [1440, 120, 30], "c": [1440]})).await;
+        assert_eq!(data["setReminderOffsets"], json!({"minutes": [1440, 120, 30], "customerMinutes": [1440], "userErrors": []}));
+        let data = app.ok(&t.owner_token, OFFSETS, json!({"m": [1440, 120, 30]})).await;
+        assert_eq!(data["setReminderOffsets"]["customerMinutes"], json!([1440]), "left out: unchanged");
+
+        // The customers' wording is the tenant's own (its only template, in Swedish). Nobody
+        // of the tenant chooses channels for it.
+        let data = app.ok(&t.owner_token, "mutation { setMessageTemplate(kind: CUSTOMER_REMINDER, language: \"sv\", subject: \"Hej {{name}}: {{title}}\", body: \"Hej {{name}}! {{body}} Ring oss om något ändras.\") { userErrors { code } } }", json!({})).await;
+        assert_eq!(data["setMessageTemplate"]["userErrors"], json!([]), "{data}");
+        let data = app.ok(&dispatch_token, "mutation { setNotificationPreference(kind: CUSTOMER_REMINDER, channels: [EMAIL]) { userErrors { field code } } }", json!({})).await;
+        assert_eq!(user_errors(&data["setNotificationPreference"]), vec![("kind".to_owned(), "NOT_ALLOWED".to_owned())]);
+        let data = app.ok(&dispatch_token, "{ notificationPreferences { kind } }", json!({})).await;
+        assert!(!data.to_string().contains("CUSTOMER_REMINDER"), "{data}");
+
+        // Jobs planned from now on remind their customers a day ahead: Karin by email, Sven
+        // (no address) by text, Tyst (neither) not at all; each once.
+        job_for(&app, &t, t.location, &karin, "2027-02-10").await;
+        let svens = job_for(&app, &t, t.location, &sven, "2027-02-10").await;
+        job_for(&app, &t, t.location, &tyst, "2027-02-10").await;
+        assert_eq!(remind(&app, "2027-02-08 08:00:30").await, 0, "the job planned before has none");
+        assert_eq!(remind(&app, "2027-02-09 07:59:00").await, 0);
+        assert_eq!(remind(&app, "2027-02-09 08:00:30").await, 2);
+        assert_eq!(remind(&app, "2027-02-09 08:01:00").await, 0, "once");
+        let mail = &sink().0.mail_to("karin@kundvarsel.example", 1).await[0];
+        assert!(mail.data.contains("Subject: Hej Karin Kund: Your job at Storgatan 1"), "{}", mail.data);
+        // (The body is quoted-printable: its soft line breaks are taken out.)
+        let body = mail.data.replace("=\r\n", "").replace("=\n", "");
+        assert!(body.contains("Hej Karin Kund! Your job at Storgatan 1"), "{body}");
+        assert!(body.contains("starts Wed 10 Feb 09:00 (Europe/Stockholm). Ring oss"), "in the location's zone: {body}");
+        let mut texts = Vec::new();
+        for _ in 0..200 {
+            texts = sms_provider().0.lock().unwrap().iter().filter(|(_, b)| b["to"] == "+46705550101").cloned().collect();
+            if !texts.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert_eq!(texts[0].0, "Bearer sms-secret");
+        let text = texts[0].1["body"].as_str().unwrap();
+        assert!(text.starts_with("Hej Sven Sms: Your job at Storgatan 1, Stockholm → Lillgatan 2, Uppsala starts in 1 day."), "{text}");
+
+        // Sven's job moves two days: his reminder moves with it. A job cancelled takes its
+        // customer's reminder with it.
+        let data = app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2027-02-12T08:00:00Z\", plannedEnd: \"2027-02-12T16:00:00Z\"}) { userErrors { code message } } }", json!({"id": svens})).await;
+        assert_eq!(data["rescheduleJob"]["userErrors"], json!([]), "{data}");
+        let cancelled = job_for(&app, &t, t.location, &karin, "2027-02-12").await;
+        let data = app.ok(&t.owner_token, "mutation($id: ID!) { cancelJob(input: {id: $id, reason: \"Moved abroad\"}) { userErrors { code message } } }", json!({"id": cancelled})).await;
+        assert_eq!(data["cancelJob"]["userErrors"], json!([]), "{data}");
+        assert_eq!(remind(&app, "2027-02-11 08:00:30").await, 1, "Sven's moved reminder only");
+
+        // An appointment at Karin's, with nobody booked yet: she is reminded of it too.
+        let data = app.ok(&t.owner_token, "mutation($input: ScheduleAppointmentInput!) { scheduleAppointment(input: $input) { userErrors { code } } }", json!({"input": {"kind": "SITE_VISIT", "title": "Survey at Karin's", "customerId": karin, "locationId": here, "startsAt": "2027-02-15T09:00:00Z", "endsAt": "2027-02-15T10:00:00Z"}})).await;
+        assert_eq!(data["scheduleAppointment"]["userErrors"], json!([]), "{data}");
+        assert_eq!(remind(&app, "2027-02-14 09:00:30").await, 1);
+        let mail = &sink().0.mail_to("karin@kundvarsel.example", 2).await[1];
+        assert!(mail.data.contains("Subject: Hej Karin Kund: Your site visit appointment starts in 1 day"), "{}", mail.data);
+
+        // The log: the owner and the location's manager see the customers' messages, with
+        // the customer; the other location's manager sees none of them.
+        const LOG: &str = "query { notificationMessages(first: 10) { edges { node { channel recipient status user { id } customer { id } } } } }";
+        let mut log = Value::Null;
+        for _ in 0..200 {
+            log = app.ok(&t.owner_token, LOG, json!({})).await;
+            let edges = log["notificationMessages"]["edges"].as_array().unwrap();
+            if edges.len() == 4 && edges.iter().all(|e| e["node"]["status"] == "SENT") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut seen: Vec<(String, String, String)> = log["notificationMessages"]["edges"].as_array().unwrap().iter().map(|e| {
+            let n = &e["node"];
+            assert_eq!((&n["user"], &n["status"]), (&Value::Null, &json!("SENT")), "{log}");
+            (n["channel"].as_str().unwrap().to_owned(), n["recipient"].as_str().unwrap().to_owned(), n["customer"]["id"].as_str().unwrap().to_owned())
+        }).collect();
+        seen.sort();
+        assert_eq!(seen, vec![
+            ("EMAIL".to_owned(), "karin@kundvarsel.example".to_owned(), karin.clone()),
+            ("EMAIL".to_owned(), "karin@kundvarsel.example".to_owned(), karin.clone()),
+            ("SMS".to_owned(), "+46705550101".to_owned(), sven.clone()),
+            ("SMS".to_owned(), "+46705550101".to_owned(), sven.clone()),
+        ], "{log}");
+        let data = app.ok(&manager_token, LOG, json!({})).await;
+        assert_eq!(data["notificationMessages"]["edges"].as_array().unwrap().len(), 4, "{data}");
+        let data = app.ok(&south_token, LOG, json!({})).await;
+        assert_eq!(data["notificationMessages"]["edges"], json!([]), "{data}");
     }
 }
 

@@ -98,6 +98,8 @@ pub(crate) struct Write {
     pub(crate) permission: Expr,
     pub(crate) check: Path,
     pub(crate) payload: Path,
+    /// What follows a write in its transaction (`then(tx, caller, before, &row)`), if anything.
+    pub(crate) then: Option<Path>,
 }
 
 #[derive(Default)]
@@ -283,12 +285,13 @@ pub(crate) fn parse_options(attrs: &[Attribute]) -> syn::Result<Options> {
                 });
             }
             "write" => {
-                let usage = "write(permission = .., check = .., payload = ..)";
-                let args = Args::parse(&meta, usage, &["permission", "check", "payload"])?;
+                let usage = "write(permission = .., check = .., payload = .., [then = ..])";
+                let args = Args::parse(&meta, usage, &["permission", "check", "payload", "then"])?;
                 write = Some(Write {
                     permission: args.req("permission")?,
                     check: args.req("check")?,
                     payload: args.req("payload")?,
+                    then: args.opt("then")?,
                 });
             }
             _ => return Err(meta.error("unknown aggregate option")),

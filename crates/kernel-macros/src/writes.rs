@@ -198,7 +198,8 @@ pub(crate) fn inputs(
 
 /// The derived `create` and `update` mutations: the input's row, the idempotent replay (on
 /// create), the aggregate's `check` (with the stored row on update), the write with its event,
-/// all in one transaction.
+/// and what follows it (`then`, with the stored row on update and the row written), all in one
+/// transaction.
 pub(crate) fn mutations(
     node: &Ident,
     prefix: &Ident,
@@ -213,6 +214,7 @@ pub(crate) fn mutations(
         permission,
         check,
         payload,
+        then,
     }) = &opts.write
     else {
         return err(
@@ -220,6 +222,7 @@ pub(crate) fn mutations(
             "create and update need write(permission, check, payload)",
         );
     };
+    let then: Vec<&Path> = then.iter().collect();
     let mutation = format_ident!("{}Mutation", prefix);
     // One resolver: the field's rule, the caller, then `prepare` outside the transaction
     // (decoding the input) and `body` inside it; the payload from the outcome.
@@ -259,9 +262,9 @@ pub(crate) fn mutations(
                     return ::std::result::Result::Ok(first);
                 }
                 #check(tx, caller, &row, ::std::option::Option::None).await?;
-                ::std::result::Result::Ok(
-                    #k::write::create::<#node, _>(tx, caller, row, #event::of).await?,
-                )
+                let row = #k::write::create::<#node, _>(tx, caller, row, #event::of).await?;
+                #(#then(tx, caller, ::std::option::Option::None, &row).await?;)*
+                ::std::result::Result::Ok(row)
             },
         )
     });
@@ -276,9 +279,10 @@ pub(crate) fn mutations(
                     #k::read::aggregate::find_in::<#node>(tx, caller, #permission, id).await?;
                 let row = input.apply(&before)?;
                 #check(tx, caller, &row, ::std::option::Option::Some(&before)).await?;
-                ::std::result::Result::Ok(
-                    #k::write::update::<#node, _>(tx, caller, &before, row, #event::of).await?,
-                )
+                let row =
+                    #k::write::update::<#node, _>(tx, caller, &before, row, #event::of).await?;
+                #(#then(tx, caller, ::std::option::Option::Some(&before), &row).await?;)*
+                ::std::result::Result::Ok(row)
             },
         )
     });

@@ -16,6 +16,9 @@ switchyard_kernel::text_enum! {
         AppointmentChanged = "APPOINTMENT_CHANGED",
         /// Something you work or attend starts soon.
         Reminder = "REMINDER",
+        /// To a customer, not a person of the tenant: their job or appointment starts soon
+        /// (its template is the customer's wording; nobody chooses channels for it).
+        CustomerReminder = "CUSTOMER_REMINDER",
         /// Someone answered on a support ticket you asked or work.
         TicketReplied = "TICKET_REPLIED",
         /// A support ticket was assigned to you.
@@ -50,6 +53,12 @@ impl NotificationKind {
     /// The channels of this kind for someone who has not chosen.
     pub fn default_channels(self) -> &'static [Channel] {
         &[Channel::Email]
+    }
+
+    /// Whether people of the tenant receive it (and so choose its channels): all but
+    /// [`NotificationKind::CustomerReminder`].
+    pub fn for_people(self) -> bool {
+        self != NotificationKind::CustomerReminder
     }
 
     /// The variables a template of this kind may use.

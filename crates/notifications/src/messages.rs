@@ -17,9 +17,12 @@ use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use switchyard_identity::User;
+use switchyard_kernel::access::{Caller, RowScope};
 use switchyard_kernel::db::sql::{self, Sql};
 use switchyard_kernel::module::Settings;
-use switchyard_kernel::{Error, Services, UserId, db_run};
+use switchyard_kernel::read::Expr;
+use switchyard_kernel::{Conn, Error, Services, TenantId, UserId, db_run, time};
+use switchyard_sales::customers::{Customer, CustomerId};
 use tokio_util::sync::CancellationToken;
 
 use crate::ids::{MessageId, NotificationId};
@@ -51,16 +54,20 @@ switchyard_kernel::aggregate! {
         table = crate::schema::notification_messages,
         id = MessageId,
         read = MESSAGE_LOG_READ,
-        scope = switchyard_identity::locations::people_scope,
+        scope = crate::messages::log_scope,
         order(created_at, desc),
         list(name = notification_messages, doc = "The messages sent for notifications, newest first: channel, recipient, status, provider id."),
     )]
     pub struct NotificationMessage {
         #[field(hidden)]
-        notification_id: NotificationId,
-        /// To whom.
+        notification_id: Option<NotificationId>,
+        /// The person it went to; null for a message to a customer.
         #[field(to_one = User, filter)]
-        user_id: UserId,
+        user_id: Option<UserId>,
+        /// The customer it went to (a reminder), if you may see it; null for a message to a
+        /// person.
+        #[field(to_one = Customer, guard, filter)]
+        customer_id: Option<CustomerId>,
         #[field(filter)]
         channel: Channel,
         /// The address it went to.
@@ -84,6 +91,78 @@ switchyard_kernel::aggregate! {
         created_at: NaiveDateTime,
         sent_at: Option<NaiveDateTime>,
     }
+}
+
+/// Whom a message is for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Recipient {
+    /// A person, for one of their notifications.
+    Person {
+        user: UserId,
+        notification: NotificationId,
+    },
+    /// A customer (a reminder before their job or appointment).
+    Customer(CustomerId),
+}
+
+/// A message to queue.
+pub(crate) struct Queued {
+    pub tenant: TenantId,
+    pub recipient: Recipient,
+    pub channel: Channel,
+    /// The email address or phone number it goes to.
+    pub address: String,
+    pub subject: String,
+    pub body: String,
+    /// When it may go (the end of its person's quiet hours).
+    pub at: NaiveDateTime,
+}
+
+/// Queues `message` in the caller's transaction; the delivery worker sends it after commit.
+pub(crate) async fn queue(tx: &mut Conn<'_>, message: Queued) -> Result<(), Error> {
+    let (user, notification, customer) = match message.recipient {
+        Recipient::Person { user, notification } => (Some(user), Some(notification), None),
+        Recipient::Customer(customer) => (None, None, Some(customer.to_string())),
+    };
+    let row = (
+        notification_messages::id.eq(MessageId::new()),
+        notification_messages::tenant_id.eq(message.tenant),
+        notification_messages::notification_id.eq(notification),
+        notification_messages::user_id.eq(user),
+        notification_messages::customer_id.eq(customer),
+        notification_messages::channel.eq(message.channel.as_str()),
+        notification_messages::recipient.eq(message.address),
+        notification_messages::subject.eq(message.subject),
+        notification_messages::body.eq(message.body),
+        notification_messages::status.eq(MessageStatus::Pending.as_str()),
+        notification_messages::attempts.eq(0),
+        notification_messages::next_attempt_at.eq(message.at),
+        notification_messages::created_at.eq(time::now()),
+    );
+    db_run!(tx, |c| diesel::insert_into(notification_messages::table)
+        .values(row)
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+/// The message log's rows a caller reaches: every message of the tenant, or (scoped to
+/// locations or to themselves) the messages of the people and of the customers they reach.
+pub fn log_scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
+    let people = switchyard_identity::locations::people_scope(caller, permission)?;
+    Ok(match caller.row_scope(permission)? {
+        RowScope::Tenant => Expr::True,
+        scope => {
+            let mut customers = Sql::new("");
+            switchyard_sales::scope::push_customer_ids(
+                &mut customers,
+                "t.customer_id",
+                caller.tenant_id,
+                &scope,
+            );
+            Expr::Or(vec![people, Expr::Sql(customers)])
+        }
+    })
 }
 
 /// Sends text messages.

@@ -18,10 +18,10 @@ use switchyard_kernel::read::{Expr, aggregate};
 use switchyard_kernel::write::Settable;
 use switchyard_kernel::{Conn, ContextExt, Error, Rejection, UserId, db_run, payload, time};
 
-use crate::ids::{MessageId, NotificationId};
-use crate::kinds::{Channel, MessageStatus, NotificationKind};
+use crate::ids::NotificationId;
+use crate::kinds::{Channel, NotificationKind};
 use crate::permissions::NOTIFICATION_READ;
-use crate::schema::{notification_messages, notifications};
+use crate::schema::notifications;
 use crate::{preferences, templates};
 
 switchyard_kernel::aggregate! {
@@ -153,7 +153,7 @@ pub async fn raise(
         ("link", link.as_str()),
     ];
     let (subject, body) =
-        templates::render(tx, tenant, notice.kind, &person.language, &vars).await?;
+        templates::render(tx, tenant, notice.kind, Some(&person.language), &vars).await?;
     let at = person.send_at(now);
     for channel in channels {
         let (recipient, body) = match channel {
@@ -170,24 +170,22 @@ pub async fn raise(
                 None => continue,
             },
         };
-        let message = (
-            notification_messages::id.eq(MessageId::new()),
-            notification_messages::tenant_id.eq(tenant),
-            notification_messages::notification_id.eq(row.id),
-            notification_messages::user_id.eq(notice.user),
-            notification_messages::channel.eq(channel.as_str()),
-            notification_messages::recipient.eq(recipient),
-            notification_messages::subject.eq(&subject),
-            notification_messages::body.eq(body),
-            notification_messages::status.eq(MessageStatus::Pending.as_str()),
-            notification_messages::attempts.eq(0),
-            notification_messages::next_attempt_at.eq(at),
-            notification_messages::created_at.eq(now),
-        );
-        db_run!(tx, |c| diesel::insert_into(notification_messages::table)
-            .values(message)
-            .execute(c)
-            .await)?;
+        crate::messages::queue(
+            tx,
+            crate::messages::Queued {
+                tenant,
+                recipient: crate::messages::Recipient::Person {
+                    user: notice.user,
+                    notification: row.id,
+                },
+                channel,
+                address: recipient,
+                subject: subject.clone(),
+                body,
+                at,
+            },
+        )
+        .await?;
     }
     Ok(Some(row.id))
 }

@@ -29,7 +29,7 @@ pub static PERMISSIONS: &[PermissionDef] = &[
     },
     PermissionDef {
         name: MESSAGE_LOG_READ,
-        description: "Read the log of messages sent (channel, recipient, status, provider id): of the people of one's locations at `location`",
+        description: "Read the log of messages sent (channel, recipient, status, provider id): of the people and the customers of one's locations at `location`",
         roles: &[(Owner, Tenant), (Admin, Tenant), (Manager, Location)],
     },
     PermissionDef {

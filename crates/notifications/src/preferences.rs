@@ -228,6 +228,7 @@ impl PreferenceQuery {
             .await)?;
         Ok(NotificationKind::ALL
             .iter()
+            .filter(|kind| kind.for_people())
             .map(|kind| match rows.iter().find(|(k, _)| k == kind.as_str()) {
                 Some((_, list)) => NotificationPreference {
                     kind: *kind,
@@ -285,6 +286,15 @@ impl PreferenceMutation {
             .join(",");
         let outcome = ctx
             .mutate(async |tx| {
+                if !kind.for_people() {
+                    let mut check = Check::new();
+                    check.add(
+                        "kind",
+                        UserErrorCode::NotAllowed,
+                        "customer reminders go to customers; nobody chooses their channels",
+                    );
+                    check.finish()?;
+                }
                 db_run!(tx, |c| diesel::delete(
                     notification_preferences::table
                         .filter(notification_preferences::tenant_id.eq(caller.tenant_id))

@@ -22,8 +22,9 @@ diesel::table! {
     notification_messages (id) {
         id -> Text,
         tenant_id -> Text,
-        notification_id -> Text,
-        user_id -> Text,
+        notification_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        customer_id -> Nullable<Text>,
         channel -> Text,
         recipient -> Text,
         subject -> Text,
@@ -76,11 +77,13 @@ diesel::table! {
         tenant_id -> Text,
         subject_type -> Text,
         subject_id -> Text,
-        user_id -> Text,
+        user_id -> Nullable<Text>,
+        customer_id -> Nullable<Text>,
         lead_minutes -> Integer,
         starts_at -> Timestamp,
         due_at -> Timestamp,
         title -> Text,
+        time_zone -> Text,
         claimed_until -> Nullable<Timestamp>,
         sent_at -> Nullable<Timestamp>,
     }
@@ -90,6 +93,7 @@ diesel::table! {
     reminder_offsets (tenant_id) {
         tenant_id -> Text,
         minutes -> Text,
+        customer_minutes -> Text,
     }
 }
 

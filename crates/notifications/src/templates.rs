@@ -104,18 +104,20 @@ fn check_text(check: &mut Check, field: &str, kind: NotificationKind, text: &str
     }
 }
 
-/// The subject and body of a message of `kind` in `language`.
+/// The subject and body of a message of `kind` in `language` (else English, else the built-in
+/// wording); with no language (a customer's, who chooses none), in English or else the
+/// tenant's first language that has the kind.
 pub(crate) async fn render(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     kind: NotificationKind,
-    language: &str,
+    language: Option<&str>,
     vars: &[(&str, &str)],
 ) -> Result<(String, String), Error> {
     let rows: Vec<(String, String, String)> = db_run!(conn, |c| message_templates::table
         .filter(message_templates::tenant_id.eq(tenant))
         .filter(message_templates::kind.eq(kind.as_str()))
-        .filter(message_templates::language.eq_any([language, "en"]))
+        .order(message_templates::language.asc())
         .select((
             message_templates::language,
             message_templates::subject,
@@ -123,10 +125,11 @@ pub(crate) async fn render(
         ))
         .load(c)
         .await)?;
-    let chosen = rows
-        .iter()
-        .find(|(l, _, _)| l == language)
-        .or_else(|| <[_]>::first(&rows));
+    let find = |wanted: &str| rows.iter().find(|(l, _, _)| l == wanted);
+    let chosen = match language {
+        Some(language) => find(language).or_else(|| find("en")),
+        None => find("en").or_else(|| <[_]>::first(&rows)),
+    };
     Ok(match chosen {
         Some((_, subject, body)) => (fill(subject, vars), fill(body, vars)),
         None => (

@@ -52,16 +52,25 @@ pub(crate) async fn job_in(
         json!({"firstName": "Per", "lastName": "Flytt", "locationId": location.to_global()}),
     )
     .await;
+    (job_for(app, t, location, &c, day).await, c)
+}
+
+/// A job made by hand in `location` for `customer`, on `day` from 08:00 to 16:00 UTC, from
+/// Storgatan 1, Stockholm to Lillgatan 2, Uppsala; its ID.
+pub(crate) async fn job_for(
+    app: &TestApp,
+    t: &TestTenant,
+    location: switchyard_kernel::LocationId,
+    customer: &str,
+    day: &str,
+) -> String {
     let data = app.ok(&t.owner_token, &create_job(), json!({"input": {
-        "customerId": c, "locationId": location.to_global(), "origin": "Storgatan 1, Stockholm",
+        "customerId": customer, "locationId": location.to_global(), "origin": "Storgatan 1, Stockholm",
         "destination": "Lillgatan 2, Uppsala", "plannedStart": format!("{day}T08:00:00Z"), "plannedEnd": format!("{day}T16:00:00Z"),
         "estimatedMinutes": 420, "crewSize": 2, "contactName": "Per", "onSitePhone": "+46 70 123 45 67"
     }})).await;
     assert_eq!(data["createJob"]["userErrors"], json!([]), "{data}");
-    (
-        data["createJob"]["job"]["id"].as_str().unwrap().to_owned(),
-        c,
-    )
+    data["createJob"]["job"]["id"].as_str().unwrap().to_owned()
 }
 
 /// Jobs created in a tenant, by their events.

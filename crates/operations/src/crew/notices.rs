@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use switchyard_kernel::{Caller, Conn, Error, UserId, time};
-use switchyard_notifications::reminders::{self, Subject};
+use switchyard_notifications::reminders::{self, Audience, Subject};
 use switchyard_notifications::{Notice, NotificationKind, raise};
 
 use crate::jobs::JobRow;
@@ -29,18 +29,32 @@ fn label(job: &JobRow) -> String {
     }
 }
 
-/// The job's window in its location's time zone: "Fri 4 Dec 08:00–16:00 (Europe/Stockholm)".
-async fn window(tx: &mut Conn<'_>, job: &JobRow) -> Result<String, Error> {
-    let (Some(start), Some(end)) = (job.planned_start, job.planned_end) else {
-        return Ok("not planned yet".to_owned());
-    };
-    let zone: Tz = match job.location_id {
+/// The job as its customer reads it: "Your job at Storgatan 1 → Kungsgatan 2".
+fn customer_label(job: &JobRow) -> String {
+    match (&job.origin, &job.destination) {
+        (Some(from), Some(to)) => format!("Your job at {from} → {to}"),
+        (Some(at), None) | (None, Some(at)) => format!("Your job at {at}"),
+        (None, None) => "Your job".to_owned(),
+    }
+}
+
+/// The time zone of the job's location (UTC without one).
+async fn zone(tx: &mut Conn<'_>, job: &JobRow) -> Result<Tz, Error> {
+    Ok(match job.location_id {
         Some(location) => switchyard_identity::locations::time_zone(tx, job.tenant_id, location)
             .await?
             .parse()
             .unwrap_or(Tz::UTC),
         None => Tz::UTC,
+    })
+}
+
+/// The job's window in its location's time zone: "Fri 4 Dec 08:00–16:00 (Europe/Stockholm)".
+async fn window(tx: &mut Conn<'_>, job: &JobRow) -> Result<String, Error> {
+    let (Some(start), Some(end)) = (job.planned_start, job.planned_end) else {
+        return Ok("not planned yet".to_owned());
     };
+    let zone = zone(tx, job).await?;
     let local = |at: NaiveDateTime| at.and_utc().with_timezone(&zone);
     Ok(format!(
         "{}–{} ({zone})",
@@ -91,20 +105,25 @@ fn capital(text: &str) -> String {
     }
 }
 
-/// Plans the reminders of `job` for its whole crew (none when it is not planned).
+/// Plans the reminders of `job` for its whole crew and its customer (none when it is not
+/// planned).
 pub(crate) async fn plan(tx: &mut Conn<'_>, job: &JobRow) -> Result<(), Error> {
     let Some(start) = job.planned_start else {
         return reminders::cancel(tx, job.tenant_id, &subject(job), None).await;
     };
     let people = super::people(tx, job.tenant_id, job.id).await?;
-    let title = capital(&label(job));
+    let audience = Audience {
+        time_zone: zone(tx, job).await?,
+        people: &people,
+        title: capital(&label(job)),
+        customer: Some((job.customer_id, customer_label(job))),
+    };
     reminders::schedule(
         tx,
         job.tenant_id,
         &subject(job),
-        &title,
+        &audience,
         start,
-        &people,
         time::now(),
     )
     .await

@@ -98,6 +98,7 @@ pub async fn make(
                 version: 1,
             };
             let row = write::create::<Job, _>(tx, &system, row, JobCreated::of).await?;
+            crate::crew::notices::plan(tx, &row).await?;
             switchyard_sales::quotes::mutations::convert(tx, &system, quote.id).await?;
             Ok::<_, Rejection>(Some(row.id))
         })

@@ -68,7 +68,7 @@ switchyard_kernel::aggregate! {
         has_many(name = field_updates, node = FieldUpdate, by = job_id, doc = "What phones reported from site, newest first."),
         create(name = create_job, doc = "Creates a job by hand for a customer you may see.", event = JobCreated),
         update(name = update_job, doc = "Changes a job that is not finished: its addresses, contact, estimate, crew size, notes (`rescheduleJob` moves its window).", event = JobUpdated),
-        write(permission = JOB_MANAGE, check = mutations::check, payload = JobPayload),
+        write(permission = JOB_MANAGE, check = mutations::check, payload = JobPayload, then = mutations::then),
     )]
     pub struct Job {
         /// The customer, if you may see it (crew work from the on-site contact instead).

@@ -215,6 +215,28 @@ pub async fn reschedule(
     Ok(row)
 }
 
+/// After `createJob` and `updateJob`, in their transaction: a new job's reminders are planned
+/// (its customer's; a crew comes later), and they are planned again when its addresses, which
+/// they name, change.
+pub(crate) async fn then(
+    tx: &mut Conn<'_>,
+    _caller: &Caller,
+    before: Option<&JobRow>,
+    row: &JobRow,
+) -> Result<(), Rejection> {
+    let named = |job: &JobRow| {
+        (
+            job.origin.clone(),
+            job.destination.clone(),
+            job.contact_name.clone(),
+        )
+    };
+    if before.is_none_or(|before| named(before) != named(row)) {
+        notices::plan(tx, row).await?;
+    }
+    Ok(())
+}
+
 /// Whether a job is done with (completed or cancelled).
 pub(crate) fn finished(status: JobStatus) -> bool {
     matches!(status, JobStatus::Completed | JobStatus::Cancelled)

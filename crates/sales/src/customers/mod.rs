@@ -457,8 +457,12 @@ pub(crate) async fn customer_for(
 #[derive(Debug, Clone)]
 pub struct CustomerContact {
     pub name: String,
+    /// Lower-cased.
+    pub email: Option<String>,
     /// E.164.
     pub phone: Option<String>,
+    /// False once merged into another customer or retired.
+    pub active: bool,
     /// The postal address on one line.
     pub address: Option<String>,
     pub location: Option<LocationId>,
@@ -481,7 +485,9 @@ impl From<&CustomerRow> for CustomerContact {
             });
         CustomerContact {
             name: row.display_name.clone(),
+            email: row.email.clone(),
             phone: row.phone.clone(),
+            active: row.active,
             address,
             location: row.location_id,
         }

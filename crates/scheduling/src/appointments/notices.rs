@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use switchyard_kernel::{Caller, Conn, Error, time};
-use switchyard_notifications::reminders::{self, Subject};
+use switchyard_notifications::reminders::{self, Audience, Subject};
 use switchyard_notifications::{Notice, NotificationKind, raise};
 
 use super::{AppointmentRow, AppointmentStatus};
@@ -28,9 +28,6 @@ pub(super) async fn changed(
     row: &AppointmentRow,
     what: &str,
 ) -> Result<(), Error> {
-    let Some(attendee) = row.user_id else {
-        return Ok(());
-    };
     if row.status != AppointmentStatus::Scheduled {
         reminders::cancel(tx, row.tenant_id, &subject(row), None).await?;
     } else {
@@ -43,17 +40,20 @@ pub(super) async fn changed(
             .filter(|start| *start > now)
             .take(UPCOMING)
             .collect();
-        reminders::schedule_each(
-            tx,
-            row.tenant_id,
-            &subject(row),
-            &row.title,
-            &starts,
-            &[attendee],
-            now,
-        )
-        .await?;
+        let audience = Audience {
+            time_zone: row.time_zone.parse().unwrap_or(Tz::UTC),
+            people: row.user_id.as_slice(),
+            title: row.title.clone(),
+            customer: row.customer_id.map(|customer| {
+                let kind = row.kind.as_str().replace('_', " ").to_lowercase();
+                (customer, format!("Your {kind} appointment"))
+            }),
+        };
+        reminders::schedule_each(tx, row.tenant_id, &subject(row), &audience, &starts, now).await?;
     }
+    let Some(attendee) = row.user_id else {
+        return Ok(());
+    };
     if caller.user_id() == Some(attendee) || what == "completed" {
         return Ok(());
     }
