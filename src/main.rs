@@ -241,7 +241,8 @@ async fn run() -> anyhow::Result<()> {
             );
             println!(
                 "Notifications: {notices} (read and unread) for the staff; {reminders} reminders \
-                 due before the jobs ahead; message templates in English and Swedish."
+                 due before the jobs and visits ahead (to the people on them, and a day ahead to \
+                 their customers); message templates in English and Swedish."
             );
             println!(
                 "Support desk: {tickets} tickets from three portal clients in every status and \
@@ -516,6 +517,7 @@ async fn seed_demo(
         .await?;
         crew.push((id, location));
     }
+    switchyard_gateway::notifications::demo::choose_reminders(services, tenant).await?;
     let jobs = switchyard_gateway::operations::demo::seed(
         services,
         &switchyard_gateway::operations::demo::DemoCrew {

@@ -1,6 +1,7 @@
 //! The demo company's notifications (stored without events or messages): for every staff
-//! member a few, the oldest read; message templates in English and Swedish; a crew member who
-//! reads Swedish and wants no email about moved jobs, a dispatcher with quiet hours.
+//! member a few, the oldest read; message templates in English and Swedish (customers'
+//! reminders too); a crew member who reads Swedish and wants no email about moved jobs, a
+//! dispatcher with quiet hours; customers reminded a day before their jobs and visits.
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -10,7 +11,27 @@ use crate::ids::NotificationId;
 use crate::kinds::NotificationKind;
 use crate::schema::{
     message_templates, notification_preferences, notification_settings, notifications,
+    reminder_offsets,
 };
+
+/// The demo company's reminder times: its people at 24 h, 2 h and 30 min, its customers a day
+/// ahead. Stored before the jobs and appointments are planned, which plan their reminders.
+pub async fn choose_reminders(services: &Services, tenant: TenantId) -> anyhow::Result<()> {
+    let outcome = services
+        .mutate(async |tx| {
+            db_run!(tx, |c| diesel::insert_into(reminder_offsets::table)
+                .values((
+                    reminder_offsets::tenant_id.eq(tenant),
+                    reminder_offsets::minutes.eq("1440,120,30"),
+                    reminder_offsets::customer_minutes.eq("1440"),
+                ))
+                .execute(c)
+                .await)?;
+            Ok::<_, Rejection>(())
+        })
+        .await;
+    outcome.map_err(|r| anyhow::anyhow!("demo reminder times: {r:?}"))
+}
 
 /// Seeds notifications for `staff`, templates, and the choices of `crew` and `dispatcher`;
 /// answers how many notifications, and how many reminders are due ahead (planned with the
@@ -63,6 +84,18 @@ pub async fn seed(
             "sv",
             "Påminnelse: {{title}}",
             "Hej {{name}}!\n\n{{body}}",
+        ),
+        (
+            NotificationKind::CustomerReminder,
+            "en",
+            "See you soon: {{title}}",
+            "Hello {{name}},\n\n{{body}}\n\nCall us at +46 8 123 456 if anything has changed.\n\nNordic Movers",
+        ),
+        (
+            NotificationKind::CustomerReminder,
+            "sv",
+            "Vi ses snart: {{title}}",
+            "Hej {{name}}!\n\n{{body}}\n\nRing oss på 08-123 456 om något har ändrats.\n\nNordic Movers",
         ),
     ];
     let outcome = services
