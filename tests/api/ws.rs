@@ -350,6 +350,30 @@ backend_test! {
 }
 
 backend_test! {
+    /// A grant that ends closes the subscriptions it let in at its end, not at the next
+    /// periodic check (15 s by default).
+    async fn a_subscription_a_grant_let_in_ends_when_the_grant_does(app: TestApp) {
+        let t = app.tenant("granted").await;
+        let (rep, token) = app.user(&t, "rep@granted.example", &["sales_rep"], &[t.location]).await;
+        let ends = chrono::Utc::now() + chrono::Duration::seconds(3);
+        let data = app.ok(&t.owner_token, "mutation($id: ID!, $at: DateTime!) { grantPermission(input: {userId: $id, permission: \"sales.customer:read\", scope: TENANT, expiresAt: $at, reason: \"cover\"}) { grant { active } } }",
+            json!({"id": rep.to_global(), "at": ends.to_rfc3339()})).await;
+        assert_eq!(data["grantPermission"]["grant"]["active"], true, "{data}");
+        let mut s = watch_customers(&app, &token).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The grant is in force: the rep sees a customer that is not theirs.
+        customer(&app, &t.owner_token, json!({"firstName": "Covered", "lastName": "Customer"})).await;
+        let next = recv(&mut s).await;
+        assert_eq!(next["payload"]["data"]["customerChanged"]["displayName"], "Covered Customer", "{next}");
+        // It ends: the socket closes then.
+        let (code, reason) = closed_without_data(&mut s).await;
+        let late = chrono::Utc::now() - ends;
+        assert_eq!(code, 4403, "{reason}");
+        assert!(late < chrono::Duration::seconds(2), "closed {late} after the grant ended");
+    }
+}
+
+backend_test! {
     async fn operations_are_limited_per_socket_and_per_caller(app: TestApp, |c: &mut switchyard_gateway::Config| {
         c.ws_max_operations_per_socket = 3;
         c.ws_max_operations_per_caller = 4;

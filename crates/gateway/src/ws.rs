@@ -8,9 +8,10 @@
 //! A socket outlives the checks made when it opened, so it checks again: when its credential
 //! expires (4403 at the token's `exp`), when an identity event concerns its caller (the user
 //! deactivated, signed out, their roles, grants or locations changed, a custom role edited, the
-//! API key revoked), and every `ws_access_recheck_secs` (grants that expire by time). A caller
-//! who no longer holds every right it held is closed with 4403 and reconnects with what it
-//! holds now, so no open subscription goes on delivering what its caller may no longer read.
+//! API key revoked), when a grant with an end date ends, and every `ws_access_recheck_secs` (a
+//! safety net for a change no event announced). A caller who no longer holds every right it
+//! held is closed with 4403 and reconnects with what it holds now, so no open subscription goes
+//! on delivering what its caller may no longer read.
 //!
 //! A subscription runs in an execution it may share with the caller's other sockets that sent
 //! the same subscription ([`crate::shared`]): the socket frames the payloads it hands out.
@@ -96,10 +97,9 @@ pub async fn upgrade(state: AppState, mut parts: axum::http::request::Parts) -> 
     };
     ws.on_upgrade(move |socket| {
         let mut connection = Connection::new(socket, protocol, state, address);
-        if let Some((caller, expires_at)) = authenticated {
-            connection.caller = Some(caller);
+        if let Some(authenticated) = authenticated {
             connection.credential = header_credential;
-            connection.expires_at = expires_at;
+            connection.authenticated(authenticated);
         }
         // On the heap by itself: the upgrade's task then holds a pointer, not a second
         // reservation of the connection's whole state.
@@ -251,6 +251,8 @@ struct Connection {
     /// The credential the caller was authenticated with, to check it again.
     credential: Option<String>,
     expires_at: Option<DateTime<Utc>>,
+    /// When the caller's rights change by themselves (a grant ends): checked again then.
+    changes_at: Option<DateTime<Utc>>,
     init_received: bool,
     acknowledged: bool,
     operations: StreamMap<String, Operation>,
@@ -274,6 +276,7 @@ impl Connection {
             caller: None,
             credential: None,
             expires_at: None,
+            changes_at: None,
             init_received: false,
             acknowledged: false,
             // Room for one: most sockets run one operation.
@@ -327,6 +330,7 @@ impl Connection {
         let mut next_recheck = now + recheck_every.mul_f64(0.5 + rand::random::<f64>() / 2.0);
         let mut expiry = None;
         let mut armed_for = None;
+        let mut change_armed_for = None;
         let timer = tokio::time::sleep_until(init_deadline);
         tokio::pin!(timer);
         // The loop's futures are made once and kept across turns: a socket woken to deliver
@@ -340,11 +344,20 @@ impl Connection {
         let mut events =
             BroadcastStream::new(self.state.services.bus.subscribe_to(ACCESS_TYPES)).fuse();
         loop {
+            let instant = |at: DateTime<Utc>| {
+                tokio::time::Instant::now() + (at - Utc::now()).to_std().unwrap_or_default()
+            };
             if armed_for != self.expires_at {
                 armed_for = self.expires_at;
-                expiry = armed_for.map(|at| {
-                    tokio::time::Instant::now() + (at - Utc::now()).to_std().unwrap_or_default()
-                });
+                expiry = armed_for.map(instant);
+            }
+            // A grant that ends is checked at its end, not at the next periodic check.
+            if change_armed_for != self.changes_at {
+                change_armed_for = self.changes_at;
+                if let Some(at) = change_armed_for {
+                    // (A moment after, so that the grant has ended by the clock that reads it.)
+                    next_recheck = next_recheck.min(instant(at) + Duration::from_millis(250));
+                }
             }
             let due = [
                 (!self.init_received).then_some(init_deadline),
@@ -462,15 +475,22 @@ impl Connection {
         if let Some(credential) = credential {
             let token = strip_bearer(credential);
             match self.state.authenticator.authenticate_until(token).await {
-                Ok((caller, expires_at)) => {
-                    self.caller = Some(caller);
+                Ok(authenticated) => {
                     self.credential = Some(token.to_owned());
-                    self.expires_at = expires_at;
+                    self.authenticated(authenticated);
                 }
                 Err(error) => return Err(error.message()),
             }
         }
         Ok(())
+    }
+
+    /// Takes the caller a credential authenticated as, with when the credential expires and
+    /// when its rights change by themselves (a grant's end: checked again then).
+    fn authenticated(&mut self, authenticated: switchyard_identity::auth::Authenticated) {
+        self.caller = Some(authenticated.caller);
+        self.expires_at = authenticated.expires_at;
+        self.changes_at = authenticated.changes_at;
     }
 
     /// Checks the credential again; closes (4403) when it no longer holds or when the caller
@@ -486,15 +506,18 @@ impl Connection {
             .authenticate_until(credential)
             .await
         {
-            Ok((caller, expires_at)) => {
-                if self.caller.as_ref().is_some_and(|old| !caller.covers(old)) {
+            Ok(authenticated) => {
+                if self
+                    .caller
+                    .as_ref()
+                    .is_some_and(|old| !authenticated.caller.covers(old))
+                {
                     return Err(Some((
                         4403,
                         "Forbidden: your access changed; reconnect".to_owned(),
                     )));
                 }
-                self.caller = Some(caller);
-                self.expires_at = expires_at;
+                self.authenticated(authenticated);
                 Ok(())
             }
             Err(switchyard_kernel::Error::Unauthenticated(reason)) => {

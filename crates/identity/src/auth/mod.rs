@@ -83,6 +83,13 @@ impl KeptCallers {
     }
 }
 
+/// A caller as [`Authenticator::read_caller`] read it.
+struct ReadCaller {
+    caller: Caller,
+    version: Option<i64>,
+    changes_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 #[derive(QueryableByName, Debug)]
 struct PrincipalRow {
     #[diesel(sql_type = Text)]
@@ -177,21 +184,18 @@ impl Authenticator {
 
     /// The caller behind a bearer credential, or UNAUTHENTICATED.
     pub async fn authenticate(&self, credential: &str) -> Result<Caller, Error> {
-        Ok(self.authenticate_until(credential).await?.0)
+        Ok(self.authenticate_until(credential).await?.caller)
     }
 
     /// The caller behind a bearer credential and when the credential expires (a JWT's `exp`,
     /// an API key's expiry), or UNAUTHENTICATED. Long-lived connections check again then.
-    pub async fn authenticate_until(
-        &self,
-        credential: &str,
-    ) -> Result<(Caller, Option<chrono::DateTime<chrono::Utc>>), Error> {
+    pub async fn authenticate_until(&self, credential: &str) -> Result<Authenticated, Error> {
         if credential.starts_with(api_keys::KEY_PREFIX) {
             // A key acts for its creator and never beyond what the creator holds now: its
             // grants meet the creator's current ones, loaded as for a signed-in user.
             let key = api_keys::authenticate(&self.db, credential).await?;
             let owner = self
-                .caller_for_user(key.tenant, key.owner, None)
+                .read_caller(key.tenant, key.owner, None, true)
                 .await
                 .map_err(|e| match e {
                     Error::Unauthenticated(_) => {
@@ -199,14 +203,18 @@ impl Authenticator {
                     }
                     other => other,
                 })?;
-            let caller = owner.limited_to(
+            let caller = owner.caller.limited_to(
                 Principal::ApiKey {
                     id: key.id,
                     owner: key.owner,
                 },
                 key.grants,
             );
-            return Ok((caller, key.expires_at.map(|t| t.and_utc())));
+            return Ok(Authenticated {
+                caller,
+                expires_at: key.expires_at.map(|t| t.and_utc()),
+                changes_at: owner.changes_at,
+            });
         }
         let claims = self.keys.verify(credential)?;
         let invalid = || Error::unauthenticated("invalid access token");
@@ -223,11 +231,12 @@ impl Authenticator {
                 .await?
                 .ok_or_else(invalid)?,
         };
-        let expires = chrono::DateTime::from_timestamp(claims.exp, 0);
-        Ok((
-            self.caller_for_user(tenant, user, claims.sid).await?,
-            expires,
-        ))
+        let read = self.read_caller(tenant, user, claims.sid, true).await?;
+        Ok(Authenticated {
+            caller: read.caller,
+            expires_at: chrono::DateTime::from_timestamp(claims.exp, 0),
+            changes_at: read.changes_at,
+        })
     }
 
     /// The caller behind a bearer credential, as [`Authenticator::authenticate`], but possibly
@@ -271,11 +280,11 @@ impl Authenticator {
 
     /// The caller's rights read now, kept for later requests where they may be.
     async fn read_and_keep(&self, key: KeptKey) -> Result<Caller, Error> {
-        let (caller, version) = self.read_caller(key.0, key.1, key.2.clone()).await?;
-        if let Some(version) = version {
-            self.kept.keep(key, &caller, version);
+        let read = self.read_caller(key.0, key.1, key.2.clone(), false).await?;
+        if let Some(version) = read.version {
+            self.kept.keep(key, &read.caller, version);
         }
-        Ok(caller)
+        Ok(read.caller)
     }
 
     async fn user_by_email(&self, tenant: TenantId, email: &str) -> Result<Option<UserId>, Error> {
@@ -300,17 +309,19 @@ impl Authenticator {
         user: UserId,
         session: Option<String>,
     ) -> Result<Caller, Error> {
-        Ok(self.read_caller(tenant, user, session).await?.0)
+        Ok(self.read_caller(tenant, user, session, false).await?.caller)
     }
 
-    /// The caller, and the tenant's access version its rights were read at when they may be
-    /// kept (not when a grant with an end date is among them: its end changes them unseen).
+    /// The caller, the tenant's access version its rights were read at when they may be kept
+    /// (not when a grant with an end date is among them: its end changes them unseen), and,
+    /// when `until` asks (a long-lived connection), when the first such grant ends.
     async fn read_caller(
         &self,
         tenant: TenantId,
         user: UserId,
         session: Option<String>,
-    ) -> Result<(Caller, Option<i64>), Error> {
+        until: bool,
+    ) -> Result<ReadCaller, Error> {
         let mut pooled = self.db.read().await?;
         let mut conn = pooled.conn();
         let rows: Vec<PrincipalRow> =
@@ -375,7 +386,26 @@ impl Authenticator {
             locations,
             grants,
         );
-        Ok((caller, version.filter(|_| keepable)))
+        // Rare (a grant for a stocktake, a cover shift): a second statement only then.
+        let changes_at = if keepable || !until {
+            None
+        } else {
+            use crate::schema::user_grants;
+            let now = time::now();
+            db_run!(&mut conn, |c| user_grants::table
+                .filter(user_grants::tenant_id.eq(tenant))
+                .filter(user_grants::user_id.eq(user))
+                .filter(user_grants::expires_at.gt(now))
+                .select(diesel::dsl::min(user_grants::expires_at))
+                .first::<Option<chrono::NaiveDateTime>>(c)
+                .await)?
+            .map(|at| at.and_utc())
+        };
+        Ok(ReadCaller {
+            caller,
+            version: version.filter(|_| keepable),
+            changes_at,
+        })
     }
 
     /// Starts a session for a user without a password (the CLI's `token` command and tests):
@@ -412,6 +442,17 @@ impl Authenticator {
         self.keys
             .issue(tenant, user, session, self.lifetimes.access)
     }
+}
+
+/// Who a credential is, and until when that holds unseen.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub caller: Caller,
+    /// When the credential expires (a JWT's `exp`, an API key's expiry).
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the caller's rights change by themselves: the earliest end of a grant with an end
+    /// date. A long-lived connection checks again then.
+    pub changes_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// How many failed sign-ins are tolerated, and for how long they count.
