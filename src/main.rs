@@ -241,8 +241,8 @@ async fn run() -> anyhow::Result<()> {
             );
             println!(
                 "Notifications: {notices} (read and unread) for the staff; {reminders} reminders \
-                 due before the jobs and visits ahead (to the people on them, and a day ahead to \
-                 their customers); message templates in English and Swedish."
+                 due before the jobs ahead (to their crews, and a day ahead to their customers); \
+                 message templates in English and Swedish."
             );
             println!(
                 "Support desk: {tickets} tickets from three portal clients in every status and \

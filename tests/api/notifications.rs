@@ -947,11 +947,19 @@ backend_test! {
         assert_eq!(data["cancelJob"]["userErrors"], json!([]), "{data}");
         assert_eq!(remind(&app, "2027-02-11 08:00:30").await, 1, "Sven's moved reminder only");
 
+        // Mia is merged into Karin after her job was planned: Karin is reminded of it.
+        let mia = customer(&app, &t.owner_token, json!({"firstName": "Mia", "lastName": "Dubblett", "email": "mia@kundvarsel.example", "locationId": here})).await;
+        job_for(&app, &t, t.location, &mia, "2027-02-14").await;
+        let data = app.ok(&t.owner_token, "mutation($d: ID!, $s: ID!) { mergeCustomers(input: {duplicateId: $d, survivorId: $s}) { userErrors { code } } }", json!({"d": mia, "s": karin})).await;
+        assert_eq!(data["mergeCustomers"]["userErrors"], json!([]), "{data}");
+        assert_eq!(remind(&app, "2027-02-13 08:00:30").await, 1);
+        sink().0.mail_to("karin@kundvarsel.example", 2).await;
+
         // An appointment at Karin's, with nobody booked yet: she is reminded of it too.
         let data = app.ok(&t.owner_token, "mutation($input: ScheduleAppointmentInput!) { scheduleAppointment(input: $input) { userErrors { code } } }", json!({"input": {"kind": "SITE_VISIT", "title": "Survey at Karin's", "customerId": karin, "locationId": here, "startsAt": "2027-02-15T09:00:00Z", "endsAt": "2027-02-15T10:00:00Z"}})).await;
         assert_eq!(data["scheduleAppointment"]["userErrors"], json!([]), "{data}");
         assert_eq!(remind(&app, "2027-02-14 09:00:30").await, 1);
-        let mail = &sink().0.mail_to("karin@kundvarsel.example", 2).await[1];
+        let mail = &sink().0.mail_to("karin@kundvarsel.example", 3).await[2];
         assert!(mail.data.contains("Subject: Hej Karin Kund: Your site visit appointment starts in 1 day"), "{}", mail.data);
 
         // The log: the owner and the location's manager see the customers' messages, with
@@ -961,7 +969,7 @@ backend_test! {
         for _ in 0..200 {
             log = app.ok(&t.owner_token, LOG, json!({})).await;
             let edges = log["notificationMessages"]["edges"].as_array().unwrap();
-            if edges.len() == 4 && edges.iter().all(|e| e["node"]["status"] == "SENT") {
+            if edges.len() == 5 && edges.iter().all(|e| e["node"]["status"] == "SENT") {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -975,12 +983,20 @@ backend_test! {
         assert_eq!(seen, vec![
             ("EMAIL".to_owned(), "karin@kundvarsel.example".to_owned(), karin.clone()),
             ("EMAIL".to_owned(), "karin@kundvarsel.example".to_owned(), karin.clone()),
+            ("EMAIL".to_owned(), "karin@kundvarsel.example".to_owned(), karin.clone()),
             ("SMS".to_owned(), "+46705550101".to_owned(), sven.clone()),
             ("SMS".to_owned(), "+46705550101".to_owned(), sven.clone()),
         ], "{log}");
         let data = app.ok(&manager_token, LOG, json!({})).await;
-        assert_eq!(data["notificationMessages"]["edges"].as_array().unwrap().len(), 4, "{data}");
+        assert_eq!(data["notificationMessages"]["edges"].as_array().unwrap().len(), 5, "{data}");
         let data = app.ok(&south_token, LOG, json!({})).await;
+        assert_eq!(data["notificationMessages"]["edges"], json!([]), "{data}");
+        // The whole tenant's log, granted to someone who may not see customers' contact
+        // details: no customer's message (it holds the address, number and wording).
+        let (clerk, clerk_token) = app.user(&t, "clerk@kundvarsel.example", &["crew"], &[t.location]).await;
+        let data = app.ok(&t.owner_token, "mutation($id: ID!) { grantPermission(input: {userId: $id, permission: \"notifications.message:read\", scope: TENANT, reason: \"audit\"}) { grant { active } } }", json!({"id": clerk.to_global()})).await;
+        assert_eq!(data["grantPermission"]["grant"]["active"], true, "{data}");
+        let data = app.ok(&clerk_token, LOG, json!({})).await;
         assert_eq!(data["notificationMessages"]["edges"], json!([]), "{data}");
     }
 }

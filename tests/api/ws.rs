@@ -351,11 +351,14 @@ backend_test! {
 
 backend_test! {
     /// A grant that ends closes the subscriptions it let in at its end, not at the next
-    /// periodic check (15 s by default).
-    async fn a_subscription_a_grant_let_in_ends_when_the_grant_does(app: TestApp) {
+    /// periodic check, also after periodic checks have come and gone.
+    async fn a_subscription_a_grant_let_in_ends_when_the_grant_does(app: TestApp, |c: &mut switchyard_gateway::Config| {
+        // The first periodic check comes 5 to 10 s after connecting, the next 10 s later.
+        c.ws_access_recheck_secs = 10;
+    }) {
         let t = app.tenant("granted").await;
         let (rep, token) = app.user(&t, "rep@granted.example", &["sales_rep"], &[t.location]).await;
-        let ends = chrono::Utc::now() + chrono::Duration::seconds(3);
+        let ends = chrono::Utc::now() + chrono::Duration::seconds(12);
         let data = app.ok(&t.owner_token, "mutation($id: ID!, $at: DateTime!) { grantPermission(input: {userId: $id, permission: \"sales.customer:read\", scope: TENANT, expiresAt: $at, reason: \"cover\"}) { grant { active } } }",
             json!({"id": rep.to_global(), "at": ends.to_rfc3339()})).await;
         assert_eq!(data["grantPermission"]["grant"]["active"], true, "{data}");
@@ -365,11 +368,14 @@ backend_test! {
         customer(&app, &t.owner_token, json!({"firstName": "Covered", "lastName": "Customer"})).await;
         let next = recv(&mut s).await;
         assert_eq!(next["payload"]["data"]["customerChanged"]["displayName"], "Covered Customer", "{next}");
-        // It ends: the socket closes then.
+        // It ends (after the first periodic check): the socket closes then, not at the second.
+        // (Waiting for the close allows 10 s: the wait starts 3 s before the end.)
+        tokio::time::sleep((ends - chrono::Utc::now() - chrono::Duration::seconds(3)).to_std().unwrap_or_default()).await;
         let (code, reason) = closed_without_data(&mut s).await;
         let late = chrono::Utc::now() - ends;
         assert_eq!(code, 4403, "{reason}");
         assert!(late < chrono::Duration::seconds(2), "closed {late} after the grant ended");
+        assert!(late > chrono::Duration::zero(), "closed {} before the grant ended", -late);
     }
 }
 

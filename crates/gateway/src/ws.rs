@@ -331,6 +331,7 @@ impl Connection {
         let mut expiry = None;
         let mut armed_for = None;
         let mut change_armed_for = None;
+        let mut change_due = None;
         let timer = tokio::time::sleep_until(init_deadline);
         tokio::pin!(timer);
         // The loop's futures are made once and kept across turns: a socket woken to deliver
@@ -351,18 +352,21 @@ impl Connection {
                 armed_for = self.expires_at;
                 expiry = armed_for.map(instant);
             }
-            // A grant that ends is checked at its end, not at the next periodic check.
+            // A grant that ends is checked at its end, whatever the periodic checks do: armed
+            // from each authentication (a moment after the end, so that the grant has ended by
+            // the clock that reads it; never for an end already past, which would check again
+            // and again).
             if change_armed_for != self.changes_at {
                 change_armed_for = self.changes_at;
-                if let Some(at) = change_armed_for {
-                    // (A moment after, so that the grant has ended by the clock that reads it.)
-                    next_recheck = next_recheck.min(instant(at) + Duration::from_millis(250));
-                }
+                change_due = change_armed_for
+                    .filter(|at| *at > Utc::now())
+                    .map(|at| instant(at) + Duration::from_millis(250));
             }
             let due = [
                 (!self.init_received).then_some(init_deadline),
                 expiry,
                 self.credential.is_some().then_some(next_recheck),
+                change_due,
                 (self.acknowledged && pinging).then_some(next_ping),
             ]
             .into_iter()
@@ -383,8 +387,13 @@ impl Connection {
                     if expiry.is_some_and(|at| now >= at) {
                         return Some((4403, "Forbidden: the credential expired; reconnect with a fresh one".to_owned()));
                     }
-                    if self.credential.is_some() && now >= next_recheck {
+                    let changed = change_due.is_some_and(|at| now >= at);
+                    if self.credential.is_some() && (now >= next_recheck || changed) {
                         next_recheck = now + recheck_every;
+                        if changed {
+                            // Armed again from what this check reads.
+                            (change_due, change_armed_for) = (None, None);
+                        }
                         if let Err(closing) = Box::pin(self.recheck()).await {
                             return closing;
                         }

@@ -1,7 +1,7 @@
 //! The demo company's notifications (stored without events or messages): for every staff
 //! member a few, the oldest read; message templates in English and Swedish (customers'
 //! reminders too); a crew member who reads Swedish and wants no email about moved jobs, a
-//! dispatcher with quiet hours; customers reminded a day before their jobs and visits.
+//! dispatcher with quiet hours; customers reminded a day before their jobs.
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -15,7 +15,8 @@ use crate::schema::{
 };
 
 /// The demo company's reminder times: its people at 24 h, 2 h and 30 min, its customers a day
-/// ahead. Stored before the jobs and appointments are planned, which plan their reminders.
+/// ahead. Stored before the jobs are planned, which plan their reminders (the demo's
+/// appointments are stored without reminders).
 pub async fn choose_reminders(services: &Services, tenant: TenantId) -> anyhow::Result<()> {
     let outcome = services
         .mutate(async |tx| {

@@ -23,6 +23,8 @@ use switchyard_kernel::module::Settings;
 use switchyard_kernel::read::Expr;
 use switchyard_kernel::{Conn, Error, Services, TenantId, UserId, db_run, time};
 use switchyard_sales::customers::{Customer, CustomerId};
+use switchyard_sales::permissions::CUSTOMER_CONTACT_READ;
+use switchyard_sales::scope::push_customer_ids;
 use tokio_util::sync::CancellationToken;
 
 use crate::ids::{MessageId, NotificationId};
@@ -146,23 +148,36 @@ pub(crate) async fn queue(tx: &mut Conn<'_>, message: Queued) -> Result<(), Erro
     Ok(())
 }
 
-/// The message log's rows a caller reaches: every message of the tenant, or (scoped to
-/// locations or to themselves) the messages of the people and of the customers they reach.
+/// The message log's rows a caller reaches. A person's messages: every one of the tenant, or
+/// (scoped to locations or to themselves) those of the people they reach. A customer's: only
+/// where the caller reaches the customer both under the log's scope and under
+/// `sales.customer_contact:read` (the message shows its address, number and wording), so
+/// none for a reader without that right.
 pub fn log_scope(caller: &Caller, permission: &str) -> Result<Expr, Error> {
-    let people = switchyard_identity::locations::people_scope(caller, permission)?;
-    Ok(match caller.row_scope(permission)? {
+    let log = caller.row_scope(permission)?;
+    let people = match log {
         RowScope::Tenant => Expr::True,
-        scope => {
-            let mut customers = Sql::new("");
-            switchyard_sales::scope::push_customer_ids(
-                &mut customers,
-                "t.customer_id",
-                caller.tenant_id,
-                &scope,
-            );
-            Expr::Or(vec![people, Expr::Sql(customers)])
+        _ => switchyard_identity::locations::people_scope(caller, permission)?,
+    };
+    let people = Expr::And(vec![
+        Expr::IsNull {
+            column: "user_id",
+            null: false,
+        },
+        people,
+    ]);
+    let customers = match caller.row_scope(CUSTOMER_CONTACT_READ) {
+        Ok(contact) => {
+            let mut sql = Sql::new("");
+            let tenant = caller.tenant_id;
+            push_customer_ids(&mut sql, "t.customer_id", tenant, &log);
+            sql.push(" AND ");
+            push_customer_ids(&mut sql, "t.customer_id", tenant, &contact);
+            Expr::Sql(sql)
         }
-    })
+        Err(_) => Expr::Not(Box::new(Expr::True)),
+    };
+    Ok(Expr::Or(vec![people, customers]))
 }
 
 /// Sends text messages.

@@ -305,6 +305,23 @@ async fn deliver(services: &Services, due: &Due, now: NaiveDateTime) -> Result<b
     let id = due.id.clone();
     services
         .mutate(async |tx| {
+            // Taken first, and only while still unsent: a reminder another process sent
+            // meanwhile (its claim ran out) or that a change removed (a cancelled job) is not
+            // delivered again.
+            let taken = db_run!(tx, |c| diesel::update(
+                reminders::table
+                    .filter(reminders::id.eq(&id))
+                    .filter(reminders::sent_at.is_null())
+            )
+            .set((
+                reminders::sent_at.eq(now),
+                reminders::claimed_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(c)
+            .await)?;
+            if taken == 0 {
+                return Ok(false);
+            }
             let delivered = match (&due.user_id, &due.customer_id) {
                 (Some(user), None) => {
                     let Ok(user) = user.parse() else {
@@ -338,15 +355,6 @@ async fn deliver(services: &Services, due: &Due, now: NaiveDateTime) -> Result<b
                 },
                 _ => false,
             };
-            db_run!(tx, |c| diesel::update(
-                reminders::table.filter(reminders::id.eq(&id))
-            )
-            .set((
-                reminders::sent_at.eq(now),
-                reminders::claimed_until.eq(None::<NaiveDateTime>),
-            ))
-            .execute(c)
-            .await)?;
             Ok::<_, Rejection>(delivered)
         })
         .await
@@ -357,9 +365,10 @@ async fn deliver(services: &Services, due: &Due, now: NaiveDateTime) -> Result<b
 }
 
 /// Queues a reminder to a customer: by email when the customer has an address, else by text
-/// message when it has a phone number; nothing for a customer merged or retired since, or
-/// with neither. Customers choose no language: the tenant's English template is used, or else
-/// its first. False when nothing was queued.
+/// message when it has a phone number. A customer merged since is reminded as the customer it
+/// was merged into (its jobs and appointments stay where they were); one retired, or with
+/// neither address nor number, gets nothing. Customers choose no language: the tenant's
+/// English template is used, or else its first. False when nothing was queued.
 async fn remind_customer(
     tx: &mut Conn<'_>,
     tenant: TenantId,
@@ -367,10 +376,20 @@ async fn remind_customer(
     title: &str,
     body: &str,
 ) -> Result<bool, Error> {
-    let contact = match switchyard_sales::customers::contact_in_tenant(tx, tenant, customer).await {
-        Ok(contact) if contact.active => contact,
-        Ok(_) | Err(Error::NotFound) => return Ok(false),
-        Err(e) => return Err(e),
+    let (mut customer, mut hops) = (customer, 0);
+    let contact = loop {
+        let contact =
+            match switchyard_sales::customers::contact_in_tenant(tx, tenant, customer).await {
+                Ok(contact) => contact,
+                Err(Error::NotFound) => return Ok(false),
+                Err(e) => return Err(e),
+            };
+        match (contact.active, contact.merged_into) {
+            (true, _) => break contact,
+            // (A merge names an active customer; the bound only guards against a cycle.)
+            (false, Some(survivor)) if hops < 5 => (customer, hops) = (survivor, hops + 1),
+            (false, _) => return Ok(false),
+        }
     };
     let (channel, address) = match (&contact.email, &contact.phone) {
         (Some(email), _) => (Channel::Email, email.clone()),

@@ -102,7 +102,12 @@ struct PrincipalRow {
 
 /// Everything about a user that access decisions need, in one statement (prepared once per
 /// connection: it runs on every request).
-fn principal_sql(tenant: TenantId, user: UserId, session: Option<String>) -> Sql {
+fn principal_sql(
+    tenant: TenantId,
+    user: UserId,
+    session: Option<String>,
+    now: chrono::NaiveDateTime,
+) -> Sql {
     let (tenant, user) = (tenant.to_string(), user.to_string());
     let mut sql = Sql::new(
         "SELECT 'user' AS kind, u.status AS a, u.kind AS b FROM users u WHERE u.tenant_id = ",
@@ -140,7 +145,7 @@ fn principal_sql(tenant: TenantId, user: UserId, session: Option<String>) -> Sql
         .push(" AND g.user_id = ")
         .bind(user.as_str())
         .push(" AND (g.expires_at IS NULL OR g.expires_at > ")
-        .bind(time::now())
+        .bind(now)
         .push(
             ") UNION ALL SELECT 'location', ul.location_id, NULL FROM user_locations ul \
              WHERE ul.tenant_id = ",
@@ -324,8 +329,14 @@ impl Authenticator {
     ) -> Result<ReadCaller, Error> {
         let mut pooled = self.db.read().await?;
         let mut conn = pooled.conn();
-        let rows: Vec<PrincipalRow> =
-            Sql::load(&principal_sql(tenant, user, session.clone()), &mut conn).await?;
+        // One moment for both statements: a grant ending between them is either held and
+        // its end known, or gone.
+        let now = time::now();
+        let rows: Vec<PrincipalRow> = Sql::load(
+            &principal_sql(tenant, user, session.clone(), now),
+            &mut conn,
+        )
+        .await?;
         let mut status = None;
         let mut kind = UserKind::Staff;
         let mut session_live = session.is_none();
@@ -391,7 +402,6 @@ impl Authenticator {
             None
         } else {
             use crate::schema::user_grants;
-            let now = time::now();
             db_run!(&mut conn, |c| user_grants::table
                 .filter(user_grants::tenant_id.eq(tenant))
                 .filter(user_grants::user_id.eq(user))

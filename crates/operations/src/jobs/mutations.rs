@@ -216,19 +216,22 @@ pub async fn reschedule(
 }
 
 /// After `createJob` and `updateJob`, in their transaction: a new job's reminders are planned
-/// (its customer's; a crew comes later), and they are planned again when its addresses, which
-/// they name, change.
+/// (its customer's; a crew comes later), and they are planned again when what they say
+/// changes (its addresses, or its location, whose time zone tells their times).
 pub(crate) async fn then(
     tx: &mut Conn<'_>,
     _caller: &Caller,
     before: Option<&JobRow>,
     row: &JobRow,
 ) -> Result<(), Rejection> {
+    // What the reminders say: the addresses and contact they name, the location whose time
+    // zone tells their times.
     let named = |job: &JobRow| {
         (
             job.origin.clone(),
             job.destination.clone(),
             job.contact_name.clone(),
+            job.location_id,
         )
     };
     if before.is_none_or(|before| named(before) != named(row)) {

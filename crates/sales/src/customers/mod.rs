@@ -463,6 +463,8 @@ pub struct CustomerContact {
     pub phone: Option<String>,
     /// False once merged into another customer or retired.
     pub active: bool,
+    /// The customer this one was merged into.
+    pub merged_into: Option<CustomerId>,
     /// The postal address on one line.
     pub address: Option<String>,
     pub location: Option<LocationId>,
@@ -488,6 +490,7 @@ impl From<&CustomerRow> for CustomerContact {
             email: row.email.clone(),
             phone: row.phone.clone(),
             active: row.active,
+            merged_into: row.merged_into,
             address,
             location: row.location_id,
         }
