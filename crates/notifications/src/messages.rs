@@ -120,6 +120,12 @@ pub(crate) struct Queued {
     pub at: NaiveDateTime,
 }
 
+/// A text message's words: short, the subject and the notice's own body (not the template's
+/// whole email body), at most 320 characters (two SMS parts).
+pub(crate) fn sms_text(subject: &str, body: &str) -> String {
+    format!("{subject}. {body}").chars().take(320).collect()
+}
+
 /// Queues `message` in the caller's transaction; the delivery worker sends it after commit.
 pub(crate) async fn queue(tx: &mut Conn<'_>, message: Queued) -> Result<(), Error> {
     let (user, notification, customer) = match message.recipient {

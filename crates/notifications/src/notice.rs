@@ -158,14 +158,10 @@ pub async fn raise(
     for channel in channels {
         let (recipient, body) = match channel {
             Channel::Email => (email.clone(), body.clone()),
-            // A text message is short: the subject and the notification's own body.
             Channel::Sms => match &person.phone {
                 Some(phone) => (
                     phone.clone(),
-                    format!("{subject}. {}", row.body)
-                        .chars()
-                        .take(320)
-                        .collect(),
+                    crate::messages::sms_text(&subject, &row.body),
                 ),
                 None => continue,
             },

@@ -406,7 +406,7 @@ async fn remind_customer(
         templates::render(tx, tenant, NotificationKind::CustomerReminder, None, &vars).await?;
     let text = match channel {
         Channel::Email => text,
-        Channel::Sms => format!("{subject}. {body}").chars().take(320).collect(),
+        Channel::Sms => messages::sms_text(&subject, body),
     };
     messages::queue(
         tx,
