@@ -156,7 +156,7 @@ backend_test! {
         let (ana, ana_token) = app.user(&t, "ana@notify.example", &["crew"], &[t.location]).await;
         let (bo, bo_token) = app.user(&t, "bo@notify.example", &["crew"], &[t.location]).await;
         let (_, dispatch_token) = app.user(&t, "dispatch@notify.example", &["dispatcher"], &[t.location]).await;
-        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
 
         // Ana and Bo watch their notifications; so does the other tenant's owner.
         let mut sockets = Vec::new();
@@ -204,27 +204,27 @@ backend_test! {
 
         // Bo joins. Reminders: the 24 h one fires when the clock reaches it, once per person.
         app.ok(&dispatch_token, ASSIGN, json!({"job": job, "user": bo.to_global()})).await;
-        assert_eq!(remind(&app, "2027-01-11 07:59:00").await, 0);
-        assert_eq!(remind(&app, "2027-01-11 08:00:30").await, 2);
-        assert_eq!(remind(&app, "2027-01-11 08:01:00").await, 0, "fired once");
+        assert_eq!(remind(&app, "2055-01-11 07:59:00").await, 0);
+        assert_eq!(remind(&app, "2055-01-11 08:00:30").await, 2);
+        assert_eq!(remind(&app, "2055-01-11 08:01:00").await, 0, "fired once");
         let event = event_where(&mut sockets[0], |e| e["payload"]["data"]["notificationReceived"]["kind"] == "REMINDER", |_| false).await;
         assert_eq!(event["payload"]["data"]["notificationReceived"]["title"], "The job at Storgatan 1, Stockholm → Lillgatan 2, Uppsala starts in 1 day");
 
         // The job moves a day: the crew hears, and the reminders move with it.
-        let data = app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2027-01-13T08:00:00Z\", plannedEnd: \"2027-01-13T16:00:00Z\"}) { userErrors { code message } } }", json!({"id": job})).await;
+        let data = app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2055-01-13T08:00:00Z\", plannedEnd: \"2055-01-13T16:00:00Z\"}) { userErrors { code message } } }", json!({"id": job})).await;
         assert_eq!(data["rescheduleJob"]["userErrors"], json!([]), "{data}");
-        assert_eq!(remind(&app, "2027-01-12 07:45:00").await, 0, "the old day's reminders are gone");
-        assert_eq!(remind(&app, "2027-01-12 08:00:30").await, 2, "the new day's 24 h reminders");
+        assert_eq!(remind(&app, "2055-01-12 07:45:00").await, 0, "the old day's reminders are gone");
+        assert_eq!(remind(&app, "2055-01-12 08:00:30").await, 2, "the new day's 24 h reminders");
         // Bo leaves the job: his reminders go.
         let crew = app.ok(&t.owner_token, "query($id: ID!) { job(id: $id) { crew { edges { node { id user { id } } } } } }", json!({"id": job})).await;
         let bo_member = crew["job"]["crew"]["edges"].as_array().unwrap().iter().find(|e| e["node"]["user"]["id"] == json!(bo.to_global())).unwrap()["node"]["id"].clone();
         let data = app.ok(&dispatch_token, "mutation($id: ID!) { unassignCrew(input: {id: $id}) { userErrors { code } } }", json!({"id": bo_member})).await;
         assert_eq!(data["unassignCrew"]["userErrors"], json!([]), "{data}");
-        assert_eq!(remind(&app, "2027-01-13 06:00:30").await, 1, "Ana's 2 h reminder only");
+        assert_eq!(remind(&app, "2055-01-13 06:00:30").await, 1, "Ana's 2 h reminder only");
         // Cancelled: no more reminders, and Ana hears.
         let data = app.ok(&t.owner_token, "mutation($id: ID!) { cancelJob(input: {id: $id, reason: \"Customer moved abroad\"}) { userErrors { code message } } }", json!({"id": job})).await;
         assert_eq!(data["cancelJob"]["userErrors"], json!([]), "{data}");
-        assert_eq!(remind(&app, "2027-01-13 07:30:30").await, 0);
+        assert_eq!(remind(&app, "2055-01-13 07:30:30").await, 0);
         let data = app.ok(&ana_token, MINE, json!({})).await;
         assert_eq!(kinds(&data), ["JOB_CANCELLED", "REMINDER", "REMINDER", "JOB_RESCHEDULED", "REMINDER", "JOB_ASSIGNED"], "{data}");
         let data = app.ok(&bo_token, MINE, json!({})).await;
@@ -264,7 +264,7 @@ backend_test! {
     }) {
         let t = sales_tenant(&app, "failing").await;
         let (ana, ana_token) = app.user(&t, "ana@failing.example", &["crew"], &[t.location]).await;
-        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
         app.ok(&t.owner_token, ASSIGN, json!({"job": job, "user": ana.to_global()})).await;
         const LOG: &str = "query { notificationMessages(first: 5) { edges { node { status attempts lastError nextAttemptAt recipient } } } }";
         // The worker tried at once and failed; the message waits for its retry.
@@ -279,18 +279,18 @@ backend_test! {
         assert_eq!((first["status"].as_str(), first["attempts"].as_i64(), first["recipient"].as_str()), (Some("PENDING"), Some(1), Some("ana@failing.example")), "{first}");
         assert!(first["lastError"].is_string(), "{first}");
         let mailer = switchyard_notifications::messages::Senders::from_settings(&app.services.settings).unwrap();
-        let deliver = |now: &'static str| {
+        let now = chrono::Utc::now().naive_utc();
+        let deliver = |days: i64| {
             let (services, mailer) = (app.services.clone(), mailer.clone());
-            async move { switchyard_notifications::messages::deliver_due(&services, &mailer, at(now)).await.unwrap() }
+            async move { switchyard_notifications::messages::deliver_due(&services, &mailer, now + chrono::Duration::days(days)).await.unwrap() }
         };
         // Not before the backoff is over; then twice more, and it is FAILED.
-        let now = chrono::Utc::now().naive_utc();
         let soon = now + chrono::Duration::seconds(10);
         assert_eq!(switchyard_notifications::messages::deliver_due(&app.services, &mailer, soon).await.unwrap(), 0);
         assert_eq!(app.ok(&t.owner_token, LOG, json!({})).await["notificationMessages"]["edges"][0]["node"]["attempts"], 1, "not retried before its time");
-        deliver("2030-01-01 00:00:00").await;
-        deliver("2030-01-02 00:00:00").await;
-        deliver("2030-01-03 00:00:00").await;
+        deliver(1).await;
+        deliver(2).await;
+        deliver(3).await;
         let last = app.ok(&t.owner_token, LOG, json!({})).await["notificationMessages"]["edges"][0]["node"].clone();
         assert_eq!((last["status"].as_str(), last["attempts"].as_i64()), (Some("FAILED"), Some(3)), "{last}");
         // The notification itself is there.
@@ -342,7 +342,7 @@ backend_test! {
         let data = app.ok(&bo_token, &format!("query {{ notificationSettings {SETTINGS} }}"), json!({})).await;
         assert_eq!(data["notificationSettings"]["language"], "sv");
 
-        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
         for person in [ana, bo, cy] {
             let data = app.ok(&dispatch_token, ASSIGN, json!({"job": job, "user": person.to_global()})).await;
             assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
@@ -372,11 +372,11 @@ backend_test! {
         assert_eq!(user_errors(&data["setReminderOffsets"]), vec![("minutes.1".to_owned(), "OUT_OF_RANGE".to_owned())]);
         let data = app.ok(&t.owner_token, "mutation { setReminderOffsets(minutes: [60]) { minutes userErrors { code } } }", json!({})).await;
         assert_eq!(data["setReminderOffsets"]["minutes"], json!([60]));
-        assert_eq!(remind(&app, "2027-01-13 00:00:00").await, 9, "the first job's: three people, three each");
-        let (second, _) = job_in(&app, &t, t.location, "2027-01-20").await;
+        assert_eq!(remind(&app, "2055-01-13 00:00:00").await, 9, "the first job's: three people, three each");
+        let (second, _) = job_in(&app, &t, t.location, "2055-01-20").await;
         app.ok(&dispatch_token, ASSIGN, json!({"job": second, "user": ana.to_global()})).await;
-        assert_eq!(remind(&app, "2027-01-19 08:00:30").await, 0, "no 24 h reminder any more");
-        assert_eq!(remind(&app, "2027-01-20 07:00:30").await, 1);
+        assert_eq!(remind(&app, "2055-01-19 08:00:30").await, 0, "no 24 h reminder any more");
+        assert_eq!(remind(&app, "2055-01-20 07:00:30").await, 1);
     }
 }
 
@@ -548,7 +548,7 @@ impl Outage {
         let (ana, ana_token) = a
             .user(&t, &format!("ana@{name}.example"), &["crew"], &[t.location])
             .await;
-        let (job, _) = job_in(&a, &t, t.location, "2027-01-12").await;
+        let (job, _) = job_in(&a, &t, t.location, "2055-01-12").await;
         let on_b = listening(&b, &ana_token).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         Outage {
@@ -656,7 +656,7 @@ async fn two_processes(a: &TestApp, b: &TestApp, name: &str) {
     let (ana_mail, bo_mail) = (format!("ana@{name}.example"), format!("bo@{name}.example"));
     let (ana, ana_token) = a.user(&t, &ana_mail, &["crew"], &[t.location]).await;
     let (bo, bo_token) = a.user(&t, &bo_mail, &["crew"], &[t.location]).await;
-    let (job, _) = job_in(a, &t, t.location, "2027-01-12").await;
+    let (job, _) = job_in(a, &t, t.location, "2055-01-12").await;
     // Ana listens on B, Bo on A.
     let mut on_b = listening(b, &ana_token).await;
     let mut on_a = listening(a, &bo_token).await;
@@ -706,7 +706,7 @@ async fn two_processes(a: &TestApp, b: &TestApp, name: &str) {
     sink().0.mail_to(&bo_mail, 1).await;
 
     // Both processes sweep reminders at the same moment: each reminder is raised once.
-    let now = at("2027-01-11 08:00:30");
+    let now = at("2055-01-11 08:00:30");
     let (x, y) = tokio::join!(
         switchyard_notifications::reminders::sweep(&a.services, now),
         switchyard_notifications::reminders::sweep(&b.services, now),
@@ -787,7 +787,7 @@ backend_test! {
         let (_, dispatch_token) = app.user(&t, "dispatch@visits.example", &["dispatcher"], &[t.location]).await;
         const SCHEDULE: &str = "mutation($input: ScheduleAppointmentInput!) { scheduleAppointment(input: $input) { appointment { id } userErrors { code } } }";
         // The dispatcher books the rep a weekly site visit, three times, Wednesdays 09:00 UTC.
-        let data = app.ok(&dispatch_token, SCHEDULE, json!({"input": {"kind": "SITE_VISIT", "title": "Survey at Ros", "userId": rep.to_global(), "locationId": t.location.to_global(), "startsAt": "2027-01-13T09:00:00Z", "endsAt": "2027-01-13T10:00:00Z", "recurrence": "RRULE:FREQ=WEEKLY;COUNT=3"}})).await;
+        let data = app.ok(&dispatch_token, SCHEDULE, json!({"input": {"kind": "SITE_VISIT", "title": "Survey at Ros", "userId": rep.to_global(), "locationId": t.location.to_global(), "startsAt": "2055-01-13T09:00:00Z", "endsAt": "2055-01-13T10:00:00Z", "recurrence": "RRULE:FREQ=WEEKLY;COUNT=3"}})).await;
         assert_eq!(data["scheduleAppointment"]["userErrors"], json!([]), "{data}");
         let visit = data["scheduleAppointment"]["appointment"]["id"].clone();
         let data = app.ok(&rep_token, MINE, json!({})).await;
@@ -795,17 +795,17 @@ backend_test! {
         assert_eq!((n["kind"].as_str(), n["title"].as_str(), n["subjectId"].clone()), (Some("APPOINTMENT_CHANGED"), Some("Survey at Ros scheduled"), visit.clone()), "{data}");
         assert_eq!(n["body"], "site visit Wed 13 Jan 10:00–11:00 (Europe/Stockholm), repeating.");
         // What the rep plans for herself tells her nothing, but reminds her.
-        let data = app.ok(&rep_token, SCHEDULE, json!({"input": {"kind": "MEETING", "title": "Team call", "userId": rep.to_global(), "startsAt": "2027-02-01T09:00:00Z", "endsAt": "2027-02-01T10:00:00Z"}})).await;
+        let data = app.ok(&rep_token, SCHEDULE, json!({"input": {"kind": "MEETING", "title": "Team call", "userId": rep.to_global(), "startsAt": "2055-02-01T09:00:00Z", "endsAt": "2055-02-01T10:00:00Z"}})).await;
         assert_eq!(data["scheduleAppointment"]["userErrors"], json!([]), "{data}");
         assert_eq!(kinds(&app.ok(&rep_token, MINE, json!({})).await), ["APPOINTMENT_CHANGED"]);
         // Each occurrence has its reminders.
-        assert_eq!(remind(&app, "2027-01-12 09:00:30").await, 1, "the first visit's 24 h reminder");
-        assert_eq!(remind(&app, "2027-01-19 09:00:30").await, 3, "the first's 2 h and 30 min, the second's 24 h");
+        assert_eq!(remind(&app, "2055-01-12 09:00:30").await, 1, "the first visit's 24 h reminder");
+        assert_eq!(remind(&app, "2055-01-19 09:00:30").await, 3, "the first's 2 h and 30 min, the second's 24 h");
         // Cancelled: the rest go, and she hears.
         let data = app.ok(&dispatch_token, "mutation($id: ID!) { cancelAppointment(input: {id: $id}) { userErrors { code } } }", json!({"id": visit})).await;
         assert_eq!(data["cancelAppointment"]["userErrors"], json!([]), "{data}");
-        assert_eq!(remind(&app, "2027-01-31 00:00:00").await, 0, "nothing left of the series");
-        assert_eq!(remind(&app, "2027-02-01 09:00:00").await, 3, "the team call's");
+        assert_eq!(remind(&app, "2055-01-31 00:00:00").await, 0, "nothing left of the series");
+        assert_eq!(remind(&app, "2055-02-01 09:00:00").await, 3, "the team call's");
         let data = app.ok(&rep_token, MINE, json!({})).await;
         assert_eq!(data["notifications"]["edges"][3]["node"]["title"], "Survey at Ros cancelled", "{data}");
     }
@@ -890,7 +890,7 @@ backend_test! {
         let sven = customer(&app, &t.owner_token, json!({"firstName": "Sven", "lastName": "Sms", "phone": sven_phone, "locationId": here})).await;
         let tyst = customer(&app, &t.owner_token, json!({"firstName": "Tyst", "lastName": "Kund", "locationId": here})).await;
         // Planned before the tenant chose: its customer is not reminded.
-        job_for(&app, &t, t.location, &karin, "2027-02-09").await;
+        job_for(&app, &t, t.location, &karin, "2055-02-09").await;
 
         // Only administrators choose; a bad offset names its field and nothing is written.
         const OFFSETS: &str = "mutation($m: [Int!]!, $c: [Int!]) { setReminderOffsets(minutes: $m, customerMinutes: $c) { minutes customerMinutes userErrors { field code } } }";
@@ -916,13 +916,13 @@ backend_test! {
 
         // Jobs planned from now on remind their customers a day ahead: Karin by email, Sven
         // (no address) by text, Tyst (neither) not at all; each once.
-        job_for(&app, &t, t.location, &karin, "2027-02-10").await;
-        let svens = job_for(&app, &t, t.location, &sven, "2027-02-10").await;
-        job_for(&app, &t, t.location, &tyst, "2027-02-10").await;
-        assert_eq!(remind(&app, "2027-02-08 08:00:30").await, 0, "the job planned before has none");
-        assert_eq!(remind(&app, "2027-02-09 07:59:00").await, 0);
-        assert_eq!(remind(&app, "2027-02-09 08:00:30").await, 2);
-        assert_eq!(remind(&app, "2027-02-09 08:01:00").await, 0, "once");
+        job_for(&app, &t, t.location, &karin, "2055-02-10").await;
+        let svens = job_for(&app, &t, t.location, &sven, "2055-02-10").await;
+        job_for(&app, &t, t.location, &tyst, "2055-02-10").await;
+        assert_eq!(remind(&app, "2055-02-08 08:00:30").await, 0, "the job planned before has none");
+        assert_eq!(remind(&app, "2055-02-09 07:59:00").await, 0);
+        assert_eq!(remind(&app, "2055-02-09 08:00:30").await, 2);
+        assert_eq!(remind(&app, "2055-02-09 08:01:00").await, 0, "once");
         let mail = &sink().0.mail_to(&karin_email, 1).await[0];
         assert!(mail.data.contains("Subject: Hej Karin Kund: Your job at Storgatan 1"), "{}", mail.data);
         // (The body is quoted-printable: its soft line breaks are taken out.)
@@ -944,25 +944,29 @@ backend_test! {
 
         // Sven's job moves two days: his reminder moves with it. A job cancelled takes its
         // customer's reminder with it.
-        let data = app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2027-02-12T08:00:00Z\", plannedEnd: \"2027-02-12T16:00:00Z\"}) { userErrors { code message } } }", json!({"id": svens})).await;
+        let data = app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2055-02-12T08:00:00Z\", plannedEnd: \"2055-02-12T16:00:00Z\"}) { userErrors { code message } } }", json!({"id": svens})).await;
         assert_eq!(data["rescheduleJob"]["userErrors"], json!([]), "{data}");
-        let cancelled = job_for(&app, &t, t.location, &karin, "2027-02-12").await;
+        let cancelled = job_for(&app, &t, t.location, &karin, "2055-02-12").await;
         let data = app.ok(&t.owner_token, "mutation($id: ID!) { cancelJob(input: {id: $id, reason: \"Moved abroad\"}) { userErrors { code message } } }", json!({"id": cancelled})).await;
         assert_eq!(data["cancelJob"]["userErrors"], json!([]), "{data}");
-        assert_eq!(remind(&app, "2027-02-11 08:00:30").await, 1, "Sven's moved reminder only");
+        // So does a job whose work began early: "starts in 1 day" would be wrong by then.
+        let started = job_for(&app, &t, t.location, &karin, "2055-02-12").await;
+        let data = app.ok(&t.owner_token, "mutation($id: ID!) { startJob(input: {id: $id}) { userErrors { code message } } }", json!({"id": started})).await;
+        assert_eq!(data["startJob"]["userErrors"], json!([]), "{data}");
+        assert_eq!(remind(&app, "2055-02-11 08:00:30").await, 1, "Sven's moved reminder only");
 
         // Mia is merged into Karin after her job was planned: Karin is reminded of it.
         let mia = customer(&app, &t.owner_token, json!({"firstName": "Mia", "lastName": "Dubblett", "email": "mia@kundvarsel.example", "locationId": here})).await;
-        job_for(&app, &t, t.location, &mia, "2027-02-14").await;
+        job_for(&app, &t, t.location, &mia, "2055-02-14").await;
         let data = app.ok(&t.owner_token, "mutation($d: ID!, $s: ID!) { mergeCustomers(input: {duplicateId: $d, survivorId: $s}) { userErrors { code } } }", json!({"d": mia, "s": karin})).await;
         assert_eq!(data["mergeCustomers"]["userErrors"], json!([]), "{data}");
-        assert_eq!(remind(&app, "2027-02-13 08:00:30").await, 1);
+        assert_eq!(remind(&app, "2055-02-13 08:00:30").await, 1);
         sink().0.mail_to(&karin_email, 2).await;
 
         // An appointment at Karin's, with nobody booked yet: she is reminded of it too.
-        let data = app.ok(&t.owner_token, "mutation($input: ScheduleAppointmentInput!) { scheduleAppointment(input: $input) { userErrors { code } } }", json!({"input": {"kind": "SITE_VISIT", "title": "Survey at Karin's", "customerId": karin, "locationId": here, "startsAt": "2027-02-15T09:00:00Z", "endsAt": "2027-02-15T10:00:00Z"}})).await;
+        let data = app.ok(&t.owner_token, "mutation($input: ScheduleAppointmentInput!) { scheduleAppointment(input: $input) { userErrors { code } } }", json!({"input": {"kind": "SITE_VISIT", "title": "Survey at Karin's", "customerId": karin, "locationId": here, "startsAt": "2055-02-15T09:00:00Z", "endsAt": "2055-02-15T10:00:00Z"}})).await;
         assert_eq!(data["scheduleAppointment"]["userErrors"], json!([]), "{data}");
-        assert_eq!(remind(&app, "2027-02-14 09:00:30").await, 1);
+        assert_eq!(remind(&app, "2055-02-14 09:00:30").await, 1);
         let mail = &sink().0.mail_to(&karin_email, 3).await[2];
         assert!(mail.data.contains("Subject: Hej Karin Kund: Your site visit appointment starts in 1 day"), "{}", mail.data);
 
@@ -1081,7 +1085,7 @@ backend_test! {
             let data = app.ok(token, "mutation { setNotificationPreference(kind: JOB_ASSIGNED, channels: [SMS]) { userErrors { code } } }", json!({})).await;
             assert_eq!(data["setNotificationPreference"]["userErrors"], json!([]));
         }
-        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
         for person in [ana, bo] {
             app.ok(&t.owner_token, ASSIGN, json!({"job": job, "user": person.to_global()})).await;
         }

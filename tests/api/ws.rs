@@ -503,7 +503,7 @@ backend_test! {
         // The arguments a root requires (a calendar names its location and range).
         let location = a.location.to_global().to_string();
         let call = |root: &str| match root {
-            "calendarChanged" => format!("{root}(locationId: \"{location}\", from: \"2027-01-01T00:00:00Z\", to: \"2027-01-02T00:00:00Z\")"),
+            "calendarChanged" => format!("{root}(locationId: \"{location}\", from: \"2055-01-01T00:00:00Z\", to: \"2055-01-02T00:00:00Z\")"),
             _ => root.to_owned(),
         };
         let mut socket = connect(&app, "graphql-transport-ws").await;
@@ -547,7 +547,7 @@ backend_test! {
         let (_, off_it_token) = app.user(&t, "off@live.example", &["crew"], &[t.location]).await;
         let (_, accountant_token) = app.user(&t, "acc@live.example", &["accountant"], &[t.location]).await;
         let (_, client_token) = app.user(&t, "client@live.example", &["client"], &[t.location]).await;
-        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
         let data = app.ok(&t.owner_token, ASSIGN, json!({"job": job, "user": on_it.to_global()})).await;
         assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
         let subscribe = json!({"id": "j", "type": "subscribe", "payload": {"query": "subscription { jobChanged { id notes } }"}});

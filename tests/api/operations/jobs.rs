@@ -39,7 +39,7 @@ pub(crate) async fn sales_tenant(app: &TestApp, slug: &str) -> TestTenant {
 }
 
 /// A job made by hand in `location` for a new customer; returns (job, customer) IDs.
-/// `day` as `2027-01-12`: planned 08:00 to 16:00 UTC.
+/// `day` as `2055-01-12`: planned 08:00 to 16:00 UTC.
 pub(crate) async fn job_in(
     app: &TestApp,
     t: &TestTenant,
@@ -160,7 +160,7 @@ backend_test! {
         let (rep, _) = app.user(&t, "rep@acme.example", &["sales_rep"], &[t.location]).await;
         let (dispatcher, dispatch_token) = app.user(&t, "dispatch@acme.example", &["dispatcher"], &[t.location]).await;
         let _ = dispatcher;
-        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
 
         // Not without a crew.
         let data = app.ok(&dispatch_token, &step("dispatchJob", ""), json!({"id": job})).await;
@@ -207,7 +207,7 @@ backend_test! {
         assert_eq!(user_errors(&data["assignCrew"]), vec![("input.jobId".to_owned(), "INVALID_STATE".to_owned())]);
 
         // A second job is cancelled with its reason.
-        let (other, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (other, _) = job_in(&app, &t, t.location, "2055-01-12").await;
         let data = app.ok(&dispatch_token, &step("cancelJob", ", reason: \"customer moved the date\""), json!({"id": other})).await;
         assert_eq!(data["cancelJob"]["job"]["status"], "CANCELLED");
         let data = app.ok(&dispatch_token, "query($id: ID!) { job(id: $id) { cancelReason cancelledAt } }", json!({"id": other})).await;
@@ -229,9 +229,9 @@ backend_test! {
         let (_, dispatch_token) = app.user(&t, "dispatch@acme.example", &["dispatcher"], &[t.location]).await;
         let (rep, rep_token) = app.user(&t, "rep@acme.example", &["sales_rep"], &[t.location]).await;
         let (_, client_token) = app.user(&t, "client@acme.example", &["client"], &[]).await;
-        let (mine, _) = job_in(&app, &t, t.location, "2027-01-12").await;
-        let (theirs, _) = job_in(&app, &t, t.location, "2027-01-13").await;
-        let (up_north, _) = job_in(&app, &t, north, "2027-01-14").await;
+        let (mine, _) = job_in(&app, &t, t.location, "2055-01-12").await;
+        let (theirs, _) = job_in(&app, &t, t.location, "2055-01-13").await;
+        let (up_north, _) = job_in(&app, &t, north, "2055-01-14").await;
         let rep_customer = customer(&app, &t.owner_token, json!({"firstName": "Rut", "assignedToId": rep.to_global(), "locationId": north.to_global()})).await;
         let data = app.ok(&t.owner_token, &create_job(), json!({"input": {"customerId": rep_customer, "locationId": north.to_global(), "origin": "Norra vägen 3"}})).await;
         let reps = data["createJob"]["job"]["id"].clone();
@@ -300,7 +300,7 @@ backend_test! {
         let t = sales_tenant(&app, "acme").await;
         let c = customer(&app, &t.owner_token, json!({"firstName": "Per"})).await;
         let data = app.ok(&t.owner_token, &create_job(), json!({"input": {
-            "customerId": c, "plannedStart": "2027-01-12T16:00:00Z", "plannedEnd": "2027-01-12T08:00:00Z",
+            "customerId": c, "plannedStart": "2055-01-12T16:00:00Z", "plannedEnd": "2055-01-12T08:00:00Z",
             "onSitePhone": "call me", "crewSize": 0, "estimatedMinutes": -5, "contactName": "x".repeat(201)
         }})).await;
         assert_eq!(user_errors(&data["createJob"]), vec![
@@ -311,13 +311,13 @@ backend_test! {
             ("input.estimatedMinutes".to_owned(), "OUT_OF_RANGE".to_owned()),
             ("input.crewSize".to_owned(), "OUT_OF_RANGE".to_owned()),
         ]);
-        let data = app.ok(&t.owner_token, &create_job(), json!({"input": {"customerId": c, "origin": "x", "plannedStart": "2027-01-12T16:00:00Z"}})).await;
+        let data = app.ok(&t.owner_token, &create_job(), json!({"input": {"customerId": c, "origin": "x", "plannedStart": "2055-01-12T16:00:00Z"}})).await;
         assert_eq!(user_errors(&data["createJob"]), vec![("input.plannedEnd".to_owned(), "REQUIRED".to_owned())]);
         for bad in [json!("not-an-id"), json!(t.location.to_global())] {
             let body = app.gql(Some(&t.owner_token), &create_job(), json!({"input": {"customerId": bad, "origin": "x"}})).await;
             assert_eq!(error_code(&body), Some("NOT_FOUND"), "{body}");
         }
-        let (status, body) = app.post(Some(&t.owner_token), &create_job(), json!({"input": {"customerId": c, "origin": "x", "plannedStart": "yesterday", "plannedEnd": "2027-01-12T16:00:00Z"}})).await;
+        let (status, body) = app.post(Some(&t.owner_token), &create_job(), json!({"input": {"customerId": c, "origin": "x", "plannedStart": "yesterday", "plannedEnd": "2055-01-12T16:00:00Z"}})).await;
         assert_eq!((status, error_code(&body)), (400, Some("BAD_USER_INPUT")), "{body}");
         assert_eq!(jobs_made(&app, t.id).await, 0);
         let data = app.ok(&t.owner_token, "{ jobs(first: 5) { edges { node { id } } } }", json!({})).await;
@@ -333,7 +333,7 @@ backend_test! {
         let (crew, crew_token) = app.user(&t, "crew@acme.example", &["crew"], &[t.location]).await;
         let (_, other_token) = app.user(&t, "other@acme.example", &["crew"], &[t.location]).await;
         let (_, dispatch_token) = app.user(&t, "dispatch@acme.example", &["dispatcher"], &[t.location]).await;
-        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
         app.ok(&dispatch_token, ASSIGN, json!({"job": job, "user": crew.to_global(), "lead": true})).await;
         for kind in ["LOAD", "DRIVE"] {
             let data = app.ok(&dispatch_token, "mutation($job: ID!, $kind: StepKind!) { addJobStep(input: {jobId: $job, kind: $kind}) { job { steps { position } } userErrors { code } } }", json!({"job": job, "kind": kind})).await;
@@ -428,7 +428,7 @@ backend_test! {
         let data = app.ok(&t.owner_token, settings, json!({"title": " Satisfaction call ", "days": 2})).await;
         assert_eq!(data["updateOperationsSettings"]["settings"], json!({"jobFollowUp": "Satisfaction call", "jobFollowUpDays": 2, "version": 1}));
 
-        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
         app.ok(&dispatch_token, ASSIGN, json!({"job": job, "user": crew.to_global()})).await;
         app.ok(&crew_token, &step("startJob", ""), json!({"id": job})).await;
         let data = app.ok(&crew_token, &step("completeJob", ", actualMinutes: 400"), json!({"id": job})).await;

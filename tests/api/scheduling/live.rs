@@ -10,7 +10,7 @@ use crate::operations::jobs::{ASSIGN, job_in, sales_tenant};
 use crate::support::*;
 use crate::ws::{Socket, connect, event_where, init, recv, recv_control, send};
 
-const CHANGED: &str = "subscription($l: ID!) { calendarChanged(locationId: $l, from: \"2027-01-11T00:00:00Z\", to: \"2027-01-18T00:00:00Z\") { kind id removed entries { kind startsAt endsAt job { id } appointment { id title } timeOff { id } } } }";
+const CHANGED: &str = "subscription($l: ID!) { calendarChanged(locationId: $l, from: \"2055-01-11T00:00:00Z\", to: \"2055-01-18T00:00:00Z\") { kind id removed entries { kind startsAt endsAt job { id } appointment { id title } timeOff { id } } } }";
 
 async fn watch(app: &TestApp, token: &str, location: &str) -> Socket {
     let mut s = connect(app, "graphql-transport-ws").await;
@@ -43,7 +43,7 @@ backend_test! {
         let (_, bo_token) = app.user(&t, "bo@live.example", &["crew"], &[t.location]).await;
         let (_, dispatch_token) = app.user(&t, "dispatch@live.example", &["dispatcher"], &[t.location]).await;
         let (_, client_token) = app.user(&t, "client@live.example", &["client"], &[t.location]).await;
-        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
 
         let mut dispatcher = watch(&app, &dispatch_token, &here).await;
         let mut ana_s = watch(&app, &ana_token, &here).await;
@@ -66,25 +66,25 @@ backend_test! {
         app.ok(&dispatch_token, ASSIGN, json!({"job": job, "user": ana.to_global()})).await;
         for s in [&mut dispatcher, &mut ana_s] {
             let event = event_where(s, |e| change(e)["kind"] == "JOB", |_| false).await;
-            assert_eq!(change(&event)["entries"], json!([{"kind": "JOB", "startsAt": "2027-01-12T08:00:00+00:00", "endsAt": "2027-01-12T16:00:00+00:00", "job": {"id": job}, "appointment": null, "timeOff": null}]), "{event}");
+            assert_eq!(change(&event)["entries"], json!([{"kind": "JOB", "startsAt": "2055-01-12T08:00:00+00:00", "endsAt": "2055-01-12T16:00:00+00:00", "job": {"id": job}, "appointment": null, "timeOff": null}]), "{event}");
         }
         for s in [&mut bo_s, &mut depot_s, &mut other_s] {
             quiet(s).await;
         }
         // Moved out of the range: removed.
-        app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2027-01-21T08:00:00Z\", plannedEnd: \"2027-01-21T16:00:00Z\"}) { userErrors { code } } }", json!({"id": job})).await;
+        app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2055-01-21T08:00:00Z\", plannedEnd: \"2055-01-21T16:00:00Z\"}) { userErrors { code } } }", json!({"id": job})).await;
         let event = event_where(&mut dispatcher, |e| change(e)["removed"] == true, |_| false).await;
         assert_eq!((change(&event)["id"].as_str(), change(&event)["entries"].clone()), (Some(job.as_str()), json!([])));
 
         // A weekly appointment at this location: each occurrence in the range (one here).
-        let data = app.ok(&dispatch_token, "mutation($input: ScheduleAppointmentInput!) { scheduleAppointment(input: $input) { appointment { id } userErrors { code } } }", json!({"input": {"kind": "MAINTENANCE", "title": "Truck service", "userId": ana.to_global(), "locationId": here, "startsAt": "2027-01-13T09:00:00Z", "endsAt": "2027-01-13T10:00:00Z", "recurrence": "RRULE:FREQ=WEEKLY;COUNT=3"}})).await;
+        let data = app.ok(&dispatch_token, "mutation($input: ScheduleAppointmentInput!) { scheduleAppointment(input: $input) { appointment { id } userErrors { code } } }", json!({"input": {"kind": "MAINTENANCE", "title": "Truck service", "userId": ana.to_global(), "locationId": here, "startsAt": "2055-01-13T09:00:00Z", "endsAt": "2055-01-13T10:00:00Z", "recurrence": "RRULE:FREQ=WEEKLY;COUNT=3"}})).await;
         assert_eq!(data["scheduleAppointment"]["userErrors"], json!([]), "{data}");
         let appointment = data["scheduleAppointment"]["appointment"]["id"].clone();
         let event = event_where(&mut dispatcher, |e| change(e)["kind"] == "APPOINTMENT", |_| false).await;
-        assert_eq!(change(&event)["entries"], json!([{"kind": "APPOINTMENT", "startsAt": "2027-01-13T09:00:00+00:00", "endsAt": "2027-01-13T10:00:00+00:00", "job": null, "appointment": {"id": appointment, "title": "Truck service"}, "timeOff": null}]));
+        assert_eq!(change(&event)["entries"], json!([{"kind": "APPOINTMENT", "startsAt": "2055-01-13T09:00:00+00:00", "endsAt": "2055-01-13T10:00:00+00:00", "job": null, "appointment": {"id": appointment, "title": "Truck service"}, "timeOff": null}]));
         event_where(&mut ana_s, |e| change(e)["kind"] == "APPOINTMENT", |e| change(e)["kind"] == "JOB").await;
         // Time off of one of the location's people: recorded, then withdrawn.
-        let data = app.ok(&ana_token, "mutation($u: ID!) { recordTimeOff(input: {userId: $u, kind: VACATION, startsAt: \"2027-01-15T00:00:00Z\", endsAt: \"2027-01-16T00:00:00Z\"}) { timeOff { id } } }", json!({"u": ana.to_global()})).await;
+        let data = app.ok(&ana_token, "mutation($u: ID!) { recordTimeOff(input: {userId: $u, kind: VACATION, startsAt: \"2055-01-15T00:00:00Z\", endsAt: \"2055-01-16T00:00:00Z\"}) { timeOff { id } } }", json!({"u": ana.to_global()})).await;
         let away = data["recordTimeOff"]["timeOff"]["id"].clone();
         let event = event_where(&mut dispatcher, |e| change(e)["kind"] == "TIME_OFF", |_| false).await;
         assert_eq!((change(&event)["removed"].clone(), change(&event)["entries"][0]["timeOff"]["id"].clone()), (json!(false), away.clone()));
@@ -98,7 +98,7 @@ backend_test! {
 
         // The job, back in the range, moves to the depot: it leaves this calendar (for the
         // dispatcher and for Ana, on its crew) and joins the depot's.
-        app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2027-01-12T08:00:00Z\", plannedEnd: \"2027-01-12T16:00:00Z\"}) { userErrors { code } } }", json!({"id": job})).await;
+        app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2055-01-12T08:00:00Z\", plannedEnd: \"2055-01-12T16:00:00Z\"}) { userErrors { code } } }", json!({"id": job})).await;
         event_where(&mut dispatcher, |e| change(e)["kind"] == "JOB" && change(e)["removed"] == false, |_| false).await;
         let data = app.ok(&t.owner_token, "mutation($id: ID!, $l: ID!) { updateJob(input: {id: $id, locationId: $l}) { userErrors { field code } } }", json!({"id": job, "l": depot})).await;
         assert_eq!(data["updateJob"]["userErrors"], json!([]), "{data}");
@@ -137,7 +137,7 @@ backend_test! {
         let (ana, _) = app.user(&t, "ana@screens.example", &["crew"], &[t.location]).await;
         let (_, desk) = app.user(&t, "desk@screens.example", &["dispatcher"], &[t.location]).await;
         let (_, other_desk) = app.user(&t, "other@screens.example", &["dispatcher"], &[t.location]).await;
-        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
 
         // The dispatcher's wall screen, laptop and phone watch the same week; a colleague too.
         let mut wall = watch(&app, &desk, &here).await;
@@ -159,7 +159,7 @@ backend_test! {
         // What the assignment still had on its way to the laptop arrives before the pong.
         send(&mut laptop, json!({"type": "ping"})).await;
         event_where(&mut laptop, |e| e["type"] == "pong", |e| change(e)["kind"] == "JOB").await;
-        app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2027-01-21T08:00:00Z\", plannedEnd: \"2027-01-21T16:00:00Z\"}) { userErrors { code } } }", json!({"id": job})).await;
+        app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2055-01-21T08:00:00Z\", plannedEnd: \"2055-01-21T16:00:00Z\"}) { userErrors { code } } }", json!({"id": job})).await;
         for s in [&mut wall, &mut colleague] {
             let event = event_where(s, |e| change(e)["removed"] == true, |e| change(e)["kind"] == "JOB").await;
             assert_eq!(event["id"], "c", "{event}");

@@ -46,17 +46,17 @@ backend_test! {
         assert_eq!(data["workingHours"]["timeZone"], "Europe/Stockholm");
         assert_eq!(data["workingHours"]["days"][4], json!({"weekday": 5, "starts": "07:00", "ends": "18:00"}));
 
-        // Tuesday 12 January 2027, 09:00-17:00 in Stockholm.
-        let (first, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        // Tuesday 12 January 2055, 09:00-17:00 in Stockholm.
+        let (first, _) = job_in(&app, &t, t.location, "2055-01-12").await;
         let data = app.ok(&dispatch_token, STAFF_PLAIN, json!({"job": first, "user": crew.to_global()})).await;
         assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
         // The crew member records an evening off himself.
-        let data = app.ok(&crew_token, TIME_OFF, json!({"user": crew.to_global(), "kind": "VACATION", "start": "2027-01-12T18:00:00Z", "end": "2027-01-12T23:00:00Z"})).await;
+        let data = app.ok(&crew_token, TIME_OFF, json!({"user": crew.to_global(), "kind": "VACATION", "start": "2055-01-12T18:00:00Z", "end": "2055-01-12T23:00:00Z"})).await;
         let away = data["recordTimeOff"]["timeOff"]["id"].clone();
         assert_eq!(data["recordTimeOff"]["userErrors"], json!([]), "{data}");
         // A second job 13:00-21:00 local: on the first job, away, and past closing time.
-        let (second, _) = job_in(&app, &t, t.location, "2027-01-12").await;
-        let data = app.ok(&t.owner_token, RESCHEDULE, json!({"id": second, "start": "2027-01-12T12:00:00Z", "end": "2027-01-12T20:00:00Z"})).await;
+        let (second, _) = job_in(&app, &t, t.location, "2055-01-12").await;
+        let data = app.ok(&t.owner_token, RESCHEDULE, json!({"id": second, "start": "2055-01-12T12:00:00Z", "end": "2055-01-12T20:00:00Z"})).await;
         assert_eq!(data["rescheduleJob"]["userErrors"], json!([]), "nobody on it yet, but the hours: {data}");
         let data = app.ok(&dispatch_token, STAFF_PLAIN, json!({"job": second, "user": crew.to_global()})).await;
         let refused = &data["assignCrew"];
@@ -83,26 +83,26 @@ backend_test! {
         assert_eq!(overrides[0]["conflicts"].as_array().unwrap().len(), 3);
 
         // Moving the first job into the evening off: refused, nothing moved.
-        let data = app.ok(&dispatch_token, RESCHEDULE, json!({"id": first, "start": "2027-01-12T17:00:00Z", "end": "2027-01-12T18:30:00Z"})).await;
+        let data = app.ok(&dispatch_token, RESCHEDULE, json!({"id": first, "start": "2055-01-12T17:00:00Z", "end": "2055-01-12T18:30:00Z"})).await;
         assert_eq!(kinds(&data["rescheduleJob"]), vec!["DOUBLE_BOOKED", "TIME_OFF", "OUTSIDE_WORKING_HOURS"], "{data}");
         assert_eq!(data["rescheduleJob"]["job"], Value::Null);
-        let data = app.ok(&dispatch_token, RESCHEDULE, json!({"id": first, "start": "2027-01-13T07:00:00Z", "end": "2027-01-13T15:00:00Z"})).await;
+        let data = app.ok(&dispatch_token, RESCHEDULE, json!({"id": first, "start": "2055-01-13T07:00:00Z", "end": "2055-01-13T15:00:00Z"})).await;
         assert_eq!(data["rescheduleJob"]["userErrors"], json!([]), "{data}");
-        assert_eq!(data["rescheduleJob"]["job"]["plannedStart"], "2027-01-13T07:00:00+00:00");
+        assert_eq!(data["rescheduleJob"]["job"]["plannedStart"], "2055-01-13T07:00:00+00:00");
 
         // Working hours are local: the same UTC window is out of hours before the change to
-        // summer time (Friday 26 March 2027, 06:30 local) and within them after (Monday 29).
-        let (winter, _) = job_in(&app, &t, t.location, "2027-03-26").await;
-        app.ok(&t.owner_token, RESCHEDULE, json!({"id": winter, "start": "2027-03-26T05:30:00Z", "end": "2027-03-26T15:00:00Z"})).await;
+        // summer time (Friday 26 March 2055, 06:30 local) and within them after (Monday 29).
+        let (winter, _) = job_in(&app, &t, t.location, "2055-03-26").await;
+        app.ok(&t.owner_token, RESCHEDULE, json!({"id": winter, "start": "2055-03-26T05:30:00Z", "end": "2055-03-26T15:00:00Z"})).await;
         let data = app.ok(&dispatch_token, STAFF_PLAIN, json!({"job": winter, "user": other.to_global()})).await;
         assert_eq!(kinds(&data["assignCrew"]), vec!["OUTSIDE_WORKING_HOURS"], "{data}");
         assert!(data["assignCrew"]["conflicts"][0]["message"].as_str().unwrap().contains("06:30"), "{data}");
-        let (summer, _) = job_in(&app, &t, t.location, "2027-03-29").await;
-        app.ok(&t.owner_token, RESCHEDULE, json!({"id": summer, "start": "2027-03-29T05:30:00Z", "end": "2027-03-29T15:00:00Z"})).await;
+        let (summer, _) = job_in(&app, &t, t.location, "2055-03-29").await;
+        app.ok(&t.owner_token, RESCHEDULE, json!({"id": summer, "start": "2055-03-29T05:30:00Z", "end": "2055-03-29T15:00:00Z"})).await;
         let data = app.ok(&dispatch_token, STAFF_PLAIN, json!({"job": summer, "user": other.to_global()})).await;
         assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
         // A Saturday is no working day.
-        let (saturday, _) = job_in(&app, &t, t.location, "2027-01-16").await;
+        let (saturday, _) = job_in(&app, &t, t.location, "2055-01-16").await;
         let data = app.ok(&dispatch_token, STAFF_PLAIN, json!({"job": saturday, "user": other.to_global()})).await;
         assert_eq!(kinds(&data["assignCrew"]), vec!["OUTSIDE_WORKING_HOURS"]);
     }
@@ -127,22 +127,22 @@ backend_test! {
         ]);
         let body = app.gql(Some(&crew_token), HOURS, json!({"location": t.location.to_global(), "days": []})).await;
         assert_eq!(error_code(&body), Some("FORBIDDEN"));
-        let data = app.ok(&crew_token, TIME_OFF, json!({"user": crew.to_global(), "kind": "SICK", "start": "2027-01-12T18:00:00Z", "end": "2027-01-12T08:00:00Z"})).await;
+        let data = app.ok(&crew_token, TIME_OFF, json!({"user": crew.to_global(), "kind": "SICK", "start": "2055-01-12T18:00:00Z", "end": "2055-01-12T08:00:00Z"})).await;
         assert_eq!(user_errors(&data["recordTimeOff"]), vec![("input.endsAt".to_owned(), "OUT_OF_RANGE".to_owned())]);
-        let data = app.ok(&crew_token, TIME_OFF, json!({"user": mate.to_global(), "kind": "SICK", "start": "2027-01-12T08:00:00Z", "end": "2027-01-12T18:00:00Z"})).await;
+        let data = app.ok(&crew_token, TIME_OFF, json!({"user": mate.to_global(), "kind": "SICK", "start": "2055-01-12T08:00:00Z", "end": "2055-01-12T18:00:00Z"})).await;
         assert_eq!(user_errors(&data["recordTimeOff"]), vec![("input.userId".to_owned(), "NOT_ALLOWED".to_owned())]);
-        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
-        let data = app.ok(&t.owner_token, RESCHEDULE, json!({"id": job, "start": "2027-01-12T18:00:00Z", "end": "2027-01-12T08:00:00Z"})).await;
+        let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
+        let data = app.ok(&t.owner_token, RESCHEDULE, json!({"id": job, "start": "2055-01-12T18:00:00Z", "end": "2055-01-12T08:00:00Z"})).await;
         assert_eq!(user_errors(&data["rescheduleJob"]), vec![("input.plannedEnd".to_owned(), "OUT_OF_RANGE".to_owned())]);
-        let body = app.gql(Some(&t.owner_token), "{ calendar(from: \"2027-01-12T00:00:00Z\", to: \"2027-01-11T00:00:00Z\") { kind } }", json!({})).await;
+        let body = app.gql(Some(&t.owner_token), "{ calendar(from: \"2055-01-12T00:00:00Z\", to: \"2055-01-11T00:00:00Z\") { kind } }", json!({})).await;
         assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
-        let body = app.gql(Some(&t.owner_token), "{ calendar(from: \"2027-01-01T00:00:00Z\", to: \"2027-06-01T00:00:00Z\") { kind } }", json!({})).await;
+        let body = app.gql(Some(&t.owner_token), "{ calendar(from: \"2055-01-01T00:00:00Z\", to: \"2055-06-01T00:00:00Z\") { kind } }", json!({})).await;
         assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
         let _ = ASSIGN;
     }
 }
 
-const WEEK: &str = "query($l: ID, $u: ID) { calendar(from: \"2027-01-11T00:00:00Z\", to: \"2027-01-18T00:00:00Z\", locationId: $l, userId: $u) { kind startsAt endsAt job { id status contactName origin customer { displayName } crew { edges { node { lead user { name } } } } steps { kind status } } timeOff { kind user { name } } } }";
+const WEEK: &str = "query($l: ID, $u: ID) { calendar(from: \"2055-01-11T00:00:00Z\", to: \"2055-01-18T00:00:00Z\", locationId: $l, userId: $u) { kind startsAt endsAt job { id status contactName origin customer { displayName } crew { edges { node { lead user { name } } } } steps { kind status } } timeOff { kind user { name } } } }";
 
 backend_test! {
     async fn the_week_view_costs_the_same_statements_for_any_number_of_entries(app: TestApp) {
@@ -153,7 +153,7 @@ backend_test! {
         }
         let add_jobs = async |days: std::ops::Range<u32>| {
             for day in days {
-                let (job, _) = job_in(&app, &t, t.location, &format!("2027-01-{:02}", 11 + day % 5)).await;
+                let (job, _) = job_in(&app, &t, t.location, &format!("2055-01-{:02}", 11 + day % 5)).await;
                 let who = &crew[(day % 3) as usize].0;
                 app.ok(&t.owner_token, "mutation($job: ID!) { addJobStep(input: {jobId: $job, kind: LOAD}) { userErrors { code } } }", json!({"job": job})).await;
                 // The same person on two jobs a day is a conflict: the owner overrides.
@@ -161,7 +161,7 @@ backend_test! {
             }
         };
         add_jobs(0..4).await;
-        app.ok(&crew[0].1, TIME_OFF, json!({"user": crew[0].0.to_global(), "kind": "TRAINING", "start": "2027-01-15T12:00:00Z", "end": "2027-01-15T16:00:00Z"})).await;
+        app.ok(&crew[0].1, TIME_OFF, json!({"user": crew[0].0.to_global(), "kind": "TRAINING", "start": "2055-01-15T12:00:00Z", "end": "2055-01-15T16:00:00Z"})).await;
         let vars = json!({"l": t.location.to_global()});
         app.ok(&t.owner_token, WEEK, vars.clone()).await;
         settle_events(&app).await;
@@ -215,9 +215,9 @@ backend_test! {
         let (loaded, _) = app.user(&t, "loaded@acme.example", &["crew"], &[t.location]).await;
         let (free, _) = app.user(&t, "free@acme.example", &["crew"], &[t.location]).await;
         app.user(&t, "far@acme.example", &["crew"], &[north]).await;
-        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
-        let (same_day, _) = job_in(&app, &t, t.location, "2027-01-12").await;
-        let (two_days_on, _) = job_in(&app, &t, t.location, "2027-01-14").await;
+        let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
+        let (same_day, _) = job_in(&app, &t, t.location, "2055-01-12").await;
+        let (two_days_on, _) = job_in(&app, &t, t.location, "2055-01-14").await;
         app.ok(&t.owner_token, STAFF_PLAIN, json!({"job": same_day, "user": busy.to_global()})).await;
         app.ok(&t.owner_token, STAFF_PLAIN, json!({"job": two_days_on, "user": loaded.to_global()})).await;
         let query = "query($job: ID!) { suggestCrew(jobId: $job) { userId name score available reasons conflicts { kind entryId } } }";
@@ -245,7 +245,7 @@ backend_test! {
         let (_, dispatch_token) = app.user(&t, "dispatch@acme.example", &["dispatcher"], &[t.location]).await;
         let (plain, _) = app.user(&t, "plain@acme.example", &["crew"], &[t.location]).await;
         let (mover, _) = app.user(&t, "mover@acme.example", &["crew"], &[t.location]).await;
-        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
         let data = app.ok(&manager_token, "mutation($u: ID!) { setUserSkills(userId: $u, skills: [\"piano\", \"PACKING\", \"piano\"]) { skills userErrors { field code } } }", json!({"u": mover.to_global()})).await;
         assert_eq!(data["setUserSkills"]["skills"], json!(["PACKING", "PIANO"]), "{data}");
         let data = app.ok(&dispatch_token, "mutation($j: ID!) { setJobSkills(jobId: $j, skills: [\"PIANO\", \"bad skill!\"]) { skills userErrors { field code } } }", json!({"j": job})).await;
@@ -281,7 +281,7 @@ backend_test! {
         let (here, _) = app.user(&t, "here@acme.example", &["crew"], &[t.location]).await;
         let (near, _) = app.user(&t, "near@acme.example", &["crew"], &[uppsala]).await;
         app.user(&t, "far@acme.example", &["crew"], &[gothenburg]).await;
-        let (job, _) = job_in(&app, &t, t.location, "2027-01-12").await;
+        let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
         let data = app.ok(&t.owner_token, "query($job: ID!) { suggestCrew(jobId: $job) { userId score reasons } }", json!({"job": job})).await;
         let ranked = data["suggestCrew"].as_array().unwrap();
         assert_eq!(ranked.len(), 2, "Gothenburg is over 100 km away: {data}");
@@ -298,11 +298,11 @@ backend_test! {
     async fn a_rescheduled_job_keeps_its_crew_busy_at_its_new_time_only(app: TestApp) {
         let t = sales_tenant(&app, "acme").await;
         let (crew, _) = app.user(&t, "crew@acme.example", &["crew"], &[t.location]).await;
-        let (moved, _) = job_in(&app, &t, t.location, "2027-01-12").await;
-        let (same_day, _) = job_in(&app, &t, t.location, "2027-01-12").await;
-        let (next_week, _) = job_in(&app, &t, t.location, "2027-01-19").await;
+        let (moved, _) = job_in(&app, &t, t.location, "2055-01-12").await;
+        let (same_day, _) = job_in(&app, &t, t.location, "2055-01-12").await;
+        let (next_week, _) = job_in(&app, &t, t.location, "2055-01-19").await;
         app.ok(&t.owner_token, STAFF_PLAIN, json!({"job": moved, "user": crew.to_global()})).await;
-        let data = app.ok(&t.owner_token, RESCHEDULE, json!({"id": moved, "start": "2027-01-19T08:00:00Z", "end": "2027-01-19T12:00:00Z"})).await;
+        let data = app.ok(&t.owner_token, RESCHEDULE, json!({"id": moved, "start": "2055-01-19T08:00:00Z", "end": "2055-01-19T12:00:00Z"})).await;
         assert_eq!(data["rescheduleJob"]["userErrors"], json!([]), "{data}");
         // Free on the 12th now, busy on the 19th.
         let data = app.ok(&t.owner_token, STAFF_PLAIN, json!({"job": next_week, "user": crew.to_global()})).await;
@@ -311,7 +311,7 @@ backend_test! {
         let data = app.ok(&t.owner_token, STAFF_PLAIN, json!({"job": same_day, "user": crew.to_global()})).await;
         assert_eq!(data["assignCrew"]["userErrors"], json!([]), "{data}");
         // A window longer than two weeks is refused.
-        let data = app.ok(&t.owner_token, RESCHEDULE, json!({"id": moved, "start": "2027-01-19T08:00:00Z", "end": "2027-02-03T08:00:00Z"})).await;
+        let data = app.ok(&t.owner_token, RESCHEDULE, json!({"id": moved, "start": "2055-01-19T08:00:00Z", "end": "2055-02-03T08:00:00Z"})).await;
         assert_eq!(user_errors(&data["rescheduleJob"]), vec![("input.plannedEnd".to_owned(), "OUT_OF_RANGE".to_owned())]);
     }
 }

@@ -8,7 +8,7 @@ use switchyard_kernel::{Caller, Conn, Error, UserId, time};
 use switchyard_notifications::reminders::{self, Audience, Subject};
 use switchyard_notifications::{Notice, NotificationKind, raise};
 
-use crate::jobs::JobRow;
+use crate::jobs::{JobRow, JobStatus};
 
 fn subject(job: &JobRow) -> Subject {
     Subject {
@@ -105,10 +105,12 @@ fn capital(text: &str) -> String {
     }
 }
 
-/// Plans the reminders of `job` for its whole crew and its customer (none when it is not
-/// planned).
+/// Plans the reminders of `job` for its whole crew and its customer: none when it has no
+/// window, or once its work has begun (a reminder that it "starts in 2 h" would then be wrong;
+/// cancelling drops them too).
 pub(crate) async fn plan(tx: &mut Conn<'_>, job: &JobRow) -> Result<(), Error> {
-    let Some(start) = job.planned_start else {
+    let ahead = matches!(job.status, JobStatus::Scheduled | JobStatus::Dispatched);
+    let Some(start) = job.planned_start.filter(|_| ahead) else {
         return reminders::cancel(tx, job.tenant_id, &subject(job), None).await;
     };
     let people = super::people(tx, job.tenant_id, job.id).await?;

@@ -455,7 +455,10 @@ pub(crate) async fn take(
             write::update::<Job, _>(tx, caller, before, row, JobDispatched::of).await?
         }
         JobStatus::InProgress => {
-            write::update::<Job, _>(tx, caller, before, row, JobStarted::of).await?
+            let row = write::update::<Job, _>(tx, caller, before, row, JobStarted::of).await?;
+            // Work has begun: what was left to remind of is dropped.
+            notices::plan(tx, &row).await?;
+            row
         }
         JobStatus::Completed => {
             write::update::<Job, _>(tx, caller, before, row, JobCompleted::of).await?
