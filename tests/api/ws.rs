@@ -379,6 +379,60 @@ backend_test! {
     }
 }
 
+/// Runs `sql` on the app's database as any other writer would: no event tells of it.
+async fn plain_sql(app: &TestApp, sql: &str) {
+    use diesel_async::RunQueryDsl;
+    let mut pooled = app.services.db.write().await.unwrap();
+    let mut conn = pooled.conn();
+    switchyard_kernel::db_run!(&mut conn, |c| diesel::sql_query(sql).execute(c).await).unwrap();
+}
+
+backend_test! {
+    /// Idle sockets' access is checked for all of them at once (one statement, not one per
+    /// socket), and a change no event told (plain SQL) still closes, within a period, the
+    /// sockets it concerns, and only those.
+    async fn idle_sockets_are_checked_together_and_a_change_no_event_told_still_closes_them(app: TestApp, |c: &mut switchyard_gateway::Config| {
+        c.ws_access_recheck_secs = 1;
+    }) {
+        let t = app.tenant("watch").await;
+        let (_, a_token) = app.user(&t, "a@watch.example", &["manager"], &[t.location]).await;
+        let (b, b_token) = app.user(&t, "b@watch.example", &["manager"], &[t.location]).await;
+        let (c, c_token) = app.user(&t, "c@watch.example", &["manager"], &[t.location]).await;
+        let mut a_sockets = Vec::new();
+        for _ in 0..10 {
+            a_sockets.push(watch_customers(&app, &a_token).await);
+        }
+        let mut b_socket = watch_customers(&app, &b_token).await;
+        let mut c_socket = watch_customers(&app, &c_token).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+
+        // Twelve idle sockets checked every second: checked one by one, that would be 48
+        // statements in 4 s.
+        let before = statements(&app);
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let spent = statements(&app) - before;
+        assert!(spent <= 8, "{spent} statements in 4 s with 12 idle sockets");
+
+        // B's role is cut to sales rep and C's session ended, both by plain SQL.
+        let changed = std::time::Instant::now();
+        plain_sql(&app, &format!("UPDATE user_roles SET role_key = 'sales_rep' WHERE tenant_id = '{}' AND user_id = '{b}'", t.id)).await;
+        plain_sql(&app, &format!("UPDATE sessions SET revoked_at = CURRENT_TIMESTAMP WHERE tenant_id = '{}' AND user_id = '{c}'", t.id)).await;
+        let (code, reason) = closed_without_data(&mut b_socket).await;
+        assert_eq!(code, 4403, "{reason}");
+        let (code, reason) = closed_without_data(&mut c_socket).await;
+        assert_eq!((code, reason.as_str()), (4403, "Forbidden: session ended; sign in again"));
+        assert!(changed.elapsed() < Duration::from_secs(3), "closed {:?} after the change", changed.elapsed());
+
+        // A, whose rights did not change, was checked again (the tenant's version moved) and
+        // goes on receiving on all ten sockets.
+        customer(&app, &t.owner_token, json!({"firstName": "Still", "lastName": "Watched", "locationId": t.location.to_global()})).await;
+        for s in a_sockets.iter_mut() {
+            let next = recv(s).await;
+            assert_eq!(next["payload"]["data"]["customerChanged"]["displayName"], "Still Watched", "{next}");
+        }
+    }
+}
+
 backend_test! {
     async fn operations_are_limited_per_socket_and_per_caller(app: TestApp, |c: &mut switchyard_gateway::Config| {
         c.ws_max_operations_per_socket = 3;

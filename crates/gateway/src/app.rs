@@ -184,6 +184,7 @@ impl App {
                 checks,
                 trusted_proxies,
                 ws_slots: Default::default(),
+                access_watch: Default::default(),
                 executions: Default::default(),
                 services,
                 authenticator,
@@ -269,6 +270,11 @@ impl App {
             )?);
         }
         let dispatcher = dispatcher.spawn(state.shutdown.clone());
+        jobs.push(state.access_watch.clone().spawn(
+            state.authenticator.clone(),
+            Duration::from_secs(state.config.ws_access_recheck_secs.max(1)),
+            state.shutdown.clone(),
+        ));
         let token = state.shutdown.clone();
         let stopping = CancellationToken::new();
         let server = tokio::spawn(accept(listener, self.router(), stopping.clone()));

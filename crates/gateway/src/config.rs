@@ -147,7 +147,7 @@ config! {
     ws_max_operations_per_socket: usize = 100,
     /// Operations one caller (user or API key) may run at once over all its WebSockets to this process.
     ws_max_operations_per_caller: usize = 500,
-    /// Seconds between checks of an open WebSocket's credential and rights (they are also checked when the caller's access changes, when a grant ends and when the token expires).
+    /// Seconds between checks of the open WebSockets' credentials and rights, for all sockets at once (they are also checked when the caller's access changes, when a grant ends and when the token expires).
     ws_access_recheck_secs: u64 = 15,
     /// Seconds in-flight requests get to finish after SIGTERM.
     shutdown_grace_secs: u64 = 30,

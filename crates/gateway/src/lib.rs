@@ -19,6 +19,7 @@ pub mod shared;
 pub mod state;
 pub mod types;
 mod uploads;
+pub mod watch;
 pub mod ws;
 
 pub use app::{App, shutdown_signal};

@@ -26,6 +26,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
     /// Open WebSocket operations per caller.
     pub ws_slots: Arc<crate::ws::OperationSlots>,
+    /// The open WebSockets' access, checked for all of them at once (see [`crate::watch`]).
+    pub access_watch: Arc<crate::watch::AccessWatch>,
     /// Subscriptions that share one execution (see [`crate::shared`]).
     pub executions: Arc<crate::shared::Executions>,
     pub services: Services,

@@ -9,7 +9,8 @@
 //! expires (4403 at the token's `exp`), when an identity event concerns its caller (the user
 //! deactivated, signed out, their roles, grants or locations changed, a custom role edited, the
 //! API key revoked), when a grant with an end date ends, and every `ws_access_recheck_secs` (a
-//! safety net for a change no event announced). A caller who no longer holds every right it
+//! safety net for a change no event announced: for most sockets one check of all of them,
+//! [`crate::watch`]). A caller who no longer holds every right it
 //! held is closed with 4403 and reconnects with what it holds now, so no open subscription goes
 //! on delivering what its caller may no longer read.
 //!
@@ -253,6 +254,11 @@ struct Connection {
     expires_at: Option<DateTime<Utc>>,
     /// When the caller's rights change by themselves (a grant ends): checked again then.
     changes_at: Option<DateTime<Utc>>,
+    /// The caller's rights watched with every socket's ([`crate::watch`]); `None`: this socket
+    /// checks them itself every period.
+    watching: Option<crate::watch::Watching>,
+    /// Told by the watch when the rights as read may no longer hold.
+    stale: Arc<tokio::sync::Notify>,
     init_received: bool,
     acknowledged: bool,
     operations: StreamMap<String, Operation>,
@@ -277,6 +283,8 @@ impl Connection {
             credential: None,
             expires_at: None,
             changes_at: None,
+            watching: None,
+            stale: Arc::new(tokio::sync::Notify::new()),
             init_received: false,
             acknowledged: false,
             // Room for one: most sockets run one operation.
@@ -344,6 +352,9 @@ impl Connection {
         // Only the events that may change what the caller holds wake the connection.
         let mut events =
             BroadcastStream::new(self.state.services.bus.subscribe_to(ACCESS_TYPES)).fuse();
+        let stale = self.stale.clone();
+        let notified = stale.notified();
+        tokio::pin!(notified);
         loop {
             let instant = |at: DateTime<Utc>| {
                 tokio::time::Instant::now() + (at - Utc::now()).to_std().unwrap_or_default()
@@ -365,7 +376,8 @@ impl Connection {
             let due = [
                 (!self.init_received).then_some(init_deadline),
                 expiry,
-                self.credential.is_some().then_some(next_recheck),
+                // Watched rights are checked with every socket's.
+                (self.credential.is_some() && self.watching.is_none()).then_some(next_recheck),
                 change_due,
                 (self.acknowledged && pinging).then_some(next_ping),
             ]
@@ -388,7 +400,8 @@ impl Connection {
                         return Some((4403, "Forbidden: the credential expired; reconnect with a fresh one".to_owned()));
                     }
                     let changed = change_due.is_some_and(|at| now >= at);
-                    if self.credential.is_some() && (now >= next_recheck || changed) {
+                    let periodic = self.watching.is_none() && now >= next_recheck;
+                    if self.credential.is_some() && (periodic || changed) {
                         next_recheck = now + recheck_every;
                         if changed {
                             // Armed again from what this check reads.
@@ -407,6 +420,12 @@ impl Connection {
                         if self.send(message).await.is_err() {
                             return None;
                         }
+                    }
+                }
+                _ = &mut notified, if self.watching.is_some() => {
+                    notified.set(stale.notified());
+                    if let Err(closing) = Box::pin(self.recheck()).await {
+                        return closing;
                     }
                 }
                 Some(event) = events.next(), if self.credential.is_some() => {
@@ -500,6 +519,9 @@ impl Connection {
         self.caller = Some(authenticated.caller);
         self.expires_at = authenticated.expires_at;
         self.changes_at = authenticated.changes_at;
+        self.watching = authenticated
+            .held
+            .map(|held| self.state.access_watch.watch(held, self.stale.clone()));
     }
 
     /// Checks the credential again; closes (4403) when it no longer holds or when the caller

@@ -219,6 +219,7 @@ impl Authenticator {
                 caller,
                 expires_at: key.expires_at.map(|t| t.and_utc()),
                 changes_at: owner.changes_at,
+                held: None,
             });
         }
         let claims = self.keys.verify(credential)?;
@@ -236,12 +237,64 @@ impl Authenticator {
                 .await?
                 .ok_or_else(invalid)?,
         };
-        let read = self.read_caller(tenant, user, claims.sid, true).await?;
+        let read = self
+            .read_caller(tenant, user, claims.sid.clone(), true)
+            .await?;
         Ok(Authenticated {
             caller: read.caller,
             expires_at: chrono::DateTime::from_timestamp(claims.exp, 0),
             changes_at: read.changes_at,
+            held: read.version.map(|version| Held {
+                tenant,
+                version,
+                session: claims.sid,
+            }),
         })
+    }
+
+    /// The access versions of `tenants` and which of `sessions` are live: one statement per
+    /// thousand sessions, however many connections hold them (see [`Held`]).
+    pub async fn current(
+        &self,
+        tenants: &[TenantId],
+        sessions: &[String],
+    ) -> Result<Current, Error> {
+        let mut current = Current::default();
+        let mut pooled = self.db.read().await?;
+        let mut conn = pooled.conn();
+        let mut chunks: Vec<&[String]> = sessions.chunks(SESSIONS_AT_ONCE).collect();
+        if chunks.is_empty() {
+            chunks.push(&[]);
+        }
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let mut sql = Sql::new(
+                "SELECT 'session' AS kind, s.id AS a, NULL AS b FROM sessions s WHERE s.revoked_at IS NULL AND s.id",
+            );
+            sql.is_in(chunk.iter().cloned());
+            if i == 0 {
+                sql.push(
+                    " UNION ALL SELECT 'access', t.id, CAST(t.access_version AS TEXT) FROM tenants t WHERE t.id",
+                )
+                .is_in(tenants.iter().map(ToString::to_string));
+            }
+            // Its text varies with the number of IDs on SQLite.
+            sql.uncached();
+            let rows: Vec<PrincipalRow> = Sql::load(&sql, &mut conn).await?;
+            for row in rows {
+                match (row.kind.as_str(), row.a, row.b) {
+                    ("session", Some(id), _) => {
+                        current.live.insert(id);
+                    }
+                    ("access", Some(id), Some(version)) => {
+                        if let Ok(version) = version.parse() {
+                            current.versions.insert(id, version);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(current)
     }
 
     /// The caller behind a bearer credential, as [`Authenticator::authenticate`], but possibly
@@ -463,7 +516,38 @@ pub struct Authenticated {
     /// When the caller's rights change by themselves: the earliest end of a grant with an end
     /// date. A long-lived connection checks again then.
     pub changes_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// What the rights as read stay true under, where that is known (a user's rights that
+    /// could be kept; not an API key's, nor rights with a grant that ends).
+    pub held: Option<Held>,
 }
+
+/// The condition a caller's rights as read stay true under, as for kept rights
+/// ([`Caller::kept`]): the tenant's access version is still the one they were read at, and
+/// the session is live. Many such conditions are checked at once by [`Authenticator::current`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub tenant: TenantId,
+    pub version: i64,
+    pub session: Option<String>,
+}
+
+/// The tenants' access versions and the live sessions among those asked for.
+#[derive(Debug, Default)]
+pub struct Current {
+    versions: HashMap<String, i64>,
+    live: std::collections::HashSet<String>,
+}
+
+impl Current {
+    /// Whether rights read under `held` still hold.
+    pub fn holds(&self, held: &Held) -> bool {
+        self.versions.get(&held.tenant.to_string()) == Some(&held.version)
+            && held.session.as_ref().is_none_or(|s| self.live.contains(s))
+    }
+}
+
+/// Sessions asked for in one statement by [`Authenticator::current`].
+const SESSIONS_AT_ONCE: usize = 1_000;
 
 /// How many failed sign-ins are tolerated, and for how long they count.
 #[derive(Debug, Clone)]

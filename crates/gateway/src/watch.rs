@@ -1,0 +1,126 @@
+//! One access check for every open WebSocket at once.
+//!
+//! A socket's caller may lose a right without any event saying so (a role changed by plain
+//! SQL, a session ended in another process before its event arrived), so open sockets check
+//! their access again every `ws_access_recheck_secs`. Each socket reading its caller's rights
+//! itself costs a statement per socket and period (5,000 idle sockets: 333 statements a
+//! second). Instead, a socket whose rights are known to stay true under a condition
+//! ([`Held`]: the tenant's access version as read, and the session live; the same condition
+//! that kept rights rely on, counted up by trigger on every change to what rights are made
+//! of) registers it here, and one task checks every registered condition together, one
+//! statement per thousand sessions. Only the sockets whose condition no longer holds are woken
+//! to read their rights again, which closes them (4403) when they lost any. Sockets without
+//! such a condition (API keys, rights with a grant that ends) still check by themselves.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use switchyard_identity::Authenticator;
+use switchyard_identity::auth::Held;
+use switchyard_kernel::{Error, TenantId};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// The conditions the open sockets' rights hold under.
+#[derive(Default)]
+pub struct AccessWatch {
+    next: AtomicU64,
+    watched: Mutex<HashMap<u64, Watched>>,
+}
+
+struct Watched {
+    held: Held,
+    /// Told when `held` no longer holds.
+    stale: Arc<Notify>,
+}
+
+/// A socket's registration; dropping it ends the watch.
+pub(crate) struct Watching {
+    watch: Arc<AccessWatch>,
+    id: u64,
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        if let Ok(mut watched) = self.watch.watched.lock() {
+            watched.remove(&self.id);
+        }
+    }
+}
+
+impl AccessWatch {
+    /// Watches `held`: `stale` is told once it no longer holds.
+    pub(crate) fn watch(self: &Arc<Self>, held: Held, stale: Arc<Notify>) -> Watching {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut watched) = self.watched.lock() {
+            watched.insert(id, Watched { held, stale });
+        }
+        Watching {
+            watch: self.clone(),
+            id,
+        }
+    }
+
+    /// Checks every condition watched now; tells the sockets whose condition no longer holds
+    /// and answers how many they are.
+    pub async fn check(&self, authenticator: &Authenticator) -> Result<usize, Error> {
+        let (tenants, sessions) = {
+            let Ok(watched) = self.watched.lock() else {
+                return Ok(0);
+            };
+            let tenants: HashSet<TenantId> = watched.values().map(|w| w.held.tenant).collect();
+            let sessions: HashSet<String> = watched
+                .values()
+                .filter_map(|w| w.held.session.clone())
+                .collect();
+            (tenants, sessions)
+        };
+        if tenants.is_empty() {
+            return Ok(0);
+        }
+        let tenants: Vec<TenantId> = tenants.into_iter().collect();
+        let sessions: Vec<String> = sessions.into_iter().collect();
+        let current = authenticator.current(&tenants, &sessions).await?;
+        let Ok(watched) = self.watched.lock() else {
+            return Ok(0);
+        };
+        let mut stale = 0;
+        // A socket that registered after the read may be told needlessly: it only reads its
+        // rights again.
+        for w in watched.values().filter(|w| !current.holds(&w.held)) {
+            w.stale.notify_one();
+            stale += 1;
+        }
+        Ok(stale)
+    }
+
+    /// Checks every `every` until `shutdown`.
+    pub(crate) fn spawn(
+        self: Arc<Self>,
+        authenticator: Arc<Authenticator>,
+        every: Duration,
+        shutdown: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = ticks.tick() => {}
+                }
+                if let Err(error) = self.check(&authenticator).await {
+                    // As a socket's own check: a database that cannot answer leaves things as
+                    // they are until the next round.
+                    tracing::warn!(
+                        code = error.code(),
+                        "could not check the WebSockets' access"
+                    );
+                }
+            }
+        })
+    }
+}
