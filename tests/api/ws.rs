@@ -413,14 +413,21 @@ backend_test! {
         let spent = statements(&app) - before;
         assert!(spent <= 8, "{spent} statements in 4 s with 12 idle sockets");
 
-        // B's role is cut to sales rep and C's session ended, both by plain SQL.
+        // C's session ends by plain SQL (the tenant's access version does not move): C's
+        // socket closes within a period and a half (the round, then a moment within half a
+        // period), and B's stays open.
         let changed = std::time::Instant::now();
-        plain_sql(&app, &format!("UPDATE user_roles SET role_key = 'sales_rep' WHERE tenant_id = '{}' AND user_id = '{b}'", t.id)).await;
         plain_sql(&app, &format!("UPDATE sessions SET revoked_at = CURRENT_TIMESTAMP WHERE tenant_id = '{}' AND user_id = '{c}'", t.id)).await;
-        let (code, reason) = closed_without_data(&mut b_socket).await;
-        assert_eq!(code, 4403, "{reason}");
         let (code, reason) = closed_without_data(&mut c_socket).await;
         assert_eq!((code, reason.as_str()), (4403, "Forbidden: session ended; sign in again"));
+        assert!(changed.elapsed() < Duration::from_secs(3), "closed {:?} after the change", changed.elapsed());
+        send(&mut b_socket, json!({"type": "ping", "payload": {"probe": 1}})).await;
+        assert_eq!(recv(&mut b_socket).await, json!({"type": "pong", "payload": {"probe": 1}}));
+        // B's role is cut to sales rep by plain SQL: B's socket closes.
+        let changed = std::time::Instant::now();
+        plain_sql(&app, &format!("UPDATE user_roles SET role_key = 'sales_rep' WHERE tenant_id = '{}' AND user_id = '{b}'", t.id)).await;
+        let (code, reason) = closed_without_data(&mut b_socket).await;
+        assert_eq!(code, 4403, "{reason}");
         assert!(changed.elapsed() < Duration::from_secs(3), "closed {:?} after the change", changed.elapsed());
 
         // A, whose rights did not change, was checked again (the tenant's version moved) and

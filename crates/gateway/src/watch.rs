@@ -9,8 +9,12 @@
 //! that kept rights rely on, counted up by trigger on every change to what rights are made
 //! of) registers it here, and one task checks every registered condition together, one
 //! statement per thousand sessions. Only the sockets whose condition no longer holds are woken
-//! to read their rights again, which closes them (4403) when they lost any. Sockets without
-//! such a condition (API keys, rights with a grant that ends) still check by themselves.
+//! to read their rights again, which closes them (4403) when they lost any; each does so at a
+//! random point of the next half period, so that a change that concerns a whole tenant (its
+//! version moves) does not send all its sockets' reads at once. Sockets without such a
+//! condition (API keys, rights with a grant that ends, a user named by email) still check by
+//! themselves, and so does every socket while the shared check has not succeeded for two
+//! periods (the database could not answer it): the safety net never rests on it alone.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,13 +25,25 @@ use switchyard_identity::Authenticator;
 use switchyard_identity::auth::Held;
 use switchyard_kernel::{Error, TenantId};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// The conditions the open sockets' rights hold under.
-#[derive(Default)]
 pub struct AccessWatch {
     next: AtomicU64,
     watched: Mutex<HashMap<u64, Watched>>,
+    /// When the last round succeeded (at first, when the watch began).
+    checked: Mutex<Instant>,
+}
+
+impl Default for AccessWatch {
+    fn default() -> Self {
+        AccessWatch {
+            next: AtomicU64::new(0),
+            watched: Mutex::default(),
+            checked: Mutex::new(Instant::now()),
+        }
+    }
 }
 
 struct Watched {
@@ -63,9 +79,25 @@ impl AccessWatch {
         }
     }
 
+    /// Whether a round succeeded within `within`: if not, sockets check by themselves.
+    pub(crate) fn checked_within(&self, within: Duration) -> bool {
+        self.checked
+            .lock()
+            .is_ok_and(|checked| checked.elapsed() <= within)
+    }
+
     /// Checks every condition watched now; tells the sockets whose condition no longer holds
     /// and answers how many they are.
     pub async fn check(&self, authenticator: &Authenticator) -> Result<usize, Error> {
+        let began = Instant::now();
+        let stale = self.round(authenticator).await?;
+        if let Ok(mut checked) = self.checked.lock() {
+            *checked = began;
+        }
+        Ok(stale)
+    }
+
+    async fn round(&self, authenticator: &Authenticator) -> Result<usize, Error> {
         let (tenants, sessions) = {
             let Ok(watched) = self.watched.lock() else {
                 return Ok(0);

@@ -355,6 +355,8 @@ impl Connection {
         let stale = self.stale.clone();
         let notified = stale.notified();
         tokio::pin!(notified);
+        // When to read the rights again after the shared check found them moved.
+        let mut stale_due: Option<tokio::time::Instant> = None;
         loop {
             let instant = |at: DateTime<Utc>| {
                 tokio::time::Instant::now() + (at - Utc::now()).to_std().unwrap_or_default()
@@ -376,8 +378,8 @@ impl Connection {
             let due = [
                 (!self.init_received).then_some(init_deadline),
                 expiry,
-                // Watched rights are checked with every socket's.
-                (self.credential.is_some() && self.watching.is_none()).then_some(next_recheck),
+                self.credential.is_some().then_some(next_recheck),
+                stale_due,
                 change_due,
                 (self.acknowledged && pinging).then_some(next_ping),
             ]
@@ -400,9 +402,20 @@ impl Connection {
                         return Some((4403, "Forbidden: the credential expired; reconnect with a fresh one".to_owned()));
                     }
                     let changed = change_due.is_some_and(|at| now >= at);
-                    let periodic = self.watching.is_none() && now >= next_recheck;
-                    if self.credential.is_some() && (periodic || changed) {
+                    // Watched rights are checked with every socket's (`crate::watch`), unless
+                    // that check has not succeeded lately.
+                    let periodic = now >= next_recheck;
+                    if periodic {
                         next_recheck = now + recheck_every;
+                    }
+                    let own = periodic
+                        && (self.watching.is_none()
+                            || !self.state.access_watch.checked_within(recheck_every * 2));
+                    let moved = stale_due.is_some_and(|at| now >= at);
+                    if moved {
+                        stale_due = None;
+                    }
+                    if self.credential.is_some() && (own || changed || moved) {
                         if changed {
                             // Armed again from what this check reads.
                             (change_due, change_armed_for) = (None, None);
@@ -424,9 +437,11 @@ impl Connection {
                 }
                 _ = &mut notified, if self.watching.is_some() => {
                     notified.set(stale.notified());
-                    if let Err(closing) = Box::pin(self.recheck()).await {
-                        return closing;
-                    }
+                    // At a random point of the next half period: a tenant's whole set of
+                    // sockets is told at once when its version moves.
+                    let at = tokio::time::Instant::now()
+                        + recheck_every.mul_f64(rand::random::<f64>() / 2.0);
+                    stale_due = Some(stale_due.map_or(at, |due| due.min(at)));
                 }
                 Some(event) = events.next(), if self.credential.is_some() => {
                     let due = match (&event, &self.caller) {

@@ -229,10 +229,11 @@ impl Authenticator {
             .as_deref()
             .and_then(|t| t.parse().ok())
             .ok_or_else(invalid)?;
-        let user: UserId = match claims.sub.parse() {
-            Ok(user) => user,
+        let by_id = claims.sub.parse::<UserId>().ok();
+        let user: UserId = match by_id {
+            Some(user) => user,
             // An external provider that does not know our IDs names the user by email.
-            Err(_) => self
+            None => self
                 .user_by_email(tenant, claims.email.as_deref().ok_or_else(invalid)?)
                 .await?
                 .ok_or_else(invalid)?,
@@ -244,16 +245,21 @@ impl Authenticator {
             caller: read.caller,
             expires_at: chrono::DateTime::from_timestamp(claims.exp, 0),
             changes_at: read.changes_at,
-            held: read.version.map(|version| Held {
-                tenant,
-                version,
-                session: claims.sid,
-            }),
+            // A user named by email is not held: who has that email may change unseen by the
+            // access version, so such a connection checks by itself.
+            held: read
+                .version
+                .filter(|_| by_id.is_some())
+                .map(|version| Held {
+                    tenant,
+                    version,
+                    session: claims.sid,
+                }),
         })
     }
 
-    /// The access versions of `tenants` and which of `sessions` are live: one statement per
-    /// thousand sessions, however many connections hold them (see [`Held`]).
+    /// The access versions of `tenants` and which of `sessions` are live: a statement per
+    /// thousand IDs, however many connections hold them (see [`Held`]).
     pub async fn current(
         &self,
         tenants: &[TenantId],
@@ -262,21 +268,22 @@ impl Authenticator {
         let mut current = Current::default();
         let mut pooled = self.db.read().await?;
         let mut conn = pooled.conn();
-        let mut chunks: Vec<&[String]> = sessions.chunks(SESSIONS_AT_ONCE).collect();
-        if chunks.is_empty() {
-            chunks.push(&[]);
-        }
-        for (i, chunk) in chunks.into_iter().enumerate() {
+        let tenants: Vec<String> = tenants.iter().map(ToString::to_string).collect();
+        let mut tenant_chunks = tenants.chunks(IDS_AT_ONCE);
+        let mut session_chunks = sessions.chunks(IDS_AT_ONCE);
+        loop {
+            let (tenants, sessions) = (tenant_chunks.next(), session_chunks.next());
+            if tenants.is_none() && sessions.is_none() {
+                break;
+            }
             let mut sql = Sql::new(
                 "SELECT 'session' AS kind, s.id AS a, NULL AS b FROM sessions s WHERE s.revoked_at IS NULL AND s.id",
             );
-            sql.is_in(chunk.iter().cloned());
-            if i == 0 {
-                sql.push(
+            sql.is_in(sessions.unwrap_or_default().iter().cloned())
+                .push(
                     " UNION ALL SELECT 'access', t.id, CAST(t.access_version AS TEXT) FROM tenants t WHERE t.id",
                 )
-                .is_in(tenants.iter().map(ToString::to_string));
-            }
+                .is_in(tenants.unwrap_or_default().iter().cloned());
             // Its text varies with the number of IDs on SQLite.
             sql.uncached();
             let rows: Vec<PrincipalRow> = Sql::load(&sql, &mut conn).await?;
@@ -546,8 +553,8 @@ impl Current {
     }
 }
 
-/// Sessions asked for in one statement by [`Authenticator::current`].
-const SESSIONS_AT_ONCE: usize = 1_000;
+/// Tenants, and sessions, asked for in one statement by [`Authenticator::current`].
+const IDS_AT_ONCE: usize = 1_000;
 
 /// How many failed sign-ins are tolerated, and for how long they count.
 #[derive(Debug, Clone)]
