@@ -7,7 +7,10 @@
 //! not when the token expires.
 
 pub mod graphql;
+mod held;
 pub mod jwt;
+
+pub use held::{Current, Held};
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -57,17 +60,9 @@ impl KeptCallers {
         self.callers.lock().ok()?.get(key).cloned()
     }
 
-    /// Keeps `caller`, read at access version `version`.
-    fn keep(&self, key: KeptKey, caller: &Caller, version: i64) {
-        let mut condition = Sql::new("(SELECT t.access_version FROM tenants t WHERE t.id = ");
-        condition.bind(key.0.to_string()).push(") = ").bind(version);
-        if let Some(session) = &key.2 {
-            condition
-                .push(" AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ")
-                .bind(session.as_str())
-                .push(" AND s.revoked_at IS NULL)");
-        }
-        let kept = caller.clone().kept_while(condition);
+    /// Keeps `caller`, whose rights stay true under `held`.
+    fn keep(&self, key: KeptKey, caller: &Caller, held: &Held) {
+        let kept = caller.clone().kept_while(held.condition());
         if let Ok(mut callers) = self.callers.lock() {
             if callers.len() >= KEPT_CALLERS {
                 callers.clear();
@@ -258,52 +253,6 @@ impl Authenticator {
         })
     }
 
-    /// The access versions of `tenants` and which of `sessions` are live: a statement per
-    /// thousand IDs, however many connections hold them (see [`Held`]).
-    pub async fn current(
-        &self,
-        tenants: &[TenantId],
-        sessions: &[String],
-    ) -> Result<Current, Error> {
-        let mut current = Current::default();
-        let mut pooled = self.db.read().await?;
-        let mut conn = pooled.conn();
-        let tenants: Vec<String> = tenants.iter().map(ToString::to_string).collect();
-        let mut tenant_chunks = tenants.chunks(IDS_AT_ONCE);
-        let mut session_chunks = sessions.chunks(IDS_AT_ONCE);
-        loop {
-            let (tenants, sessions) = (tenant_chunks.next(), session_chunks.next());
-            if tenants.is_none() && sessions.is_none() {
-                break;
-            }
-            let mut sql = Sql::new(
-                "SELECT 'session' AS kind, s.id AS a, NULL AS b FROM sessions s WHERE s.revoked_at IS NULL AND s.id",
-            );
-            sql.is_in(sessions.unwrap_or_default().iter().cloned())
-                .push(
-                    " UNION ALL SELECT 'access', t.id, CAST(t.access_version AS TEXT) FROM tenants t WHERE t.id",
-                )
-                .is_in(tenants.unwrap_or_default().iter().cloned());
-            // Its text varies with the number of IDs on SQLite.
-            sql.uncached();
-            let rows: Vec<PrincipalRow> = Sql::load(&sql, &mut conn).await?;
-            for row in rows {
-                match (row.kind.as_str(), row.a, row.b) {
-                    ("session", Some(id), _) => {
-                        current.live.insert(id);
-                    }
-                    ("access", Some(id), Some(version)) => {
-                        if let Ok(version) = version.parse() {
-                            current.versions.insert(id, version);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Ok(current)
-    }
-
     /// The caller behind a bearer credential, as [`Authenticator::authenticate`], but possibly
     /// with rights kept from an earlier request ([`Caller::kept`]): only for code that confirms
     /// them before acting (a planned read checks them in its statement; anything else calls
@@ -347,7 +296,12 @@ impl Authenticator {
     async fn read_and_keep(&self, key: KeptKey) -> Result<Caller, Error> {
         let read = self.read_caller(key.0, key.1, key.2.clone(), false).await?;
         if let Some(version) = read.version {
-            self.kept.keep(key, &read.caller, version);
+            let held = Held {
+                tenant: key.0,
+                version,
+                session: key.2.clone(),
+            };
+            self.kept.keep(key, &read.caller, &held);
         }
         Ok(read.caller)
     }
@@ -527,34 +481,6 @@ pub struct Authenticated {
     /// could be kept; not an API key's, nor rights with a grant that ends).
     pub held: Option<Held>,
 }
-
-/// The condition a caller's rights as read stay true under, as for kept rights
-/// ([`Caller::kept`]): the tenant's access version is still the one they were read at, and
-/// the session is live. Many such conditions are checked at once by [`Authenticator::current`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Held {
-    pub tenant: TenantId,
-    pub version: i64,
-    pub session: Option<String>,
-}
-
-/// The tenants' access versions and the live sessions among those asked for.
-#[derive(Debug, Default)]
-pub struct Current {
-    versions: HashMap<String, i64>,
-    live: std::collections::HashSet<String>,
-}
-
-impl Current {
-    /// Whether rights read under `held` still hold.
-    pub fn holds(&self, held: &Held) -> bool {
-        self.versions.get(&held.tenant.to_string()) == Some(&held.version)
-            && held.session.as_ref().is_none_or(|s| self.live.contains(s))
-    }
-}
-
-/// Tenants, and sessions, asked for in one statement by [`Authenticator::current`].
-const IDS_AT_ONCE: usize = 1_000;
 
 /// How many failed sign-ins are tolerated, and for how long they count.
 #[derive(Debug, Clone)]
