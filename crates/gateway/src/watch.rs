@@ -8,16 +8,20 @@
 //! ([`Held`]: the tenant's access version as read, and the session live; the same condition
 //! that kept rights rely on, counted up by trigger on every change to what rights are made
 //! of) registers it here, and one task checks every registered condition together, one
-//! statement per thousand sessions. Only the sockets whose condition no longer holds are woken
-//! to read their rights again, which closes them (4403) when they lost any; each does so at a
-//! random point of the next half period, so that a change that concerns a whole tenant (its
-//! version moves) does not send all its sockets' reads at once. Sockets without such a
-//! condition (API keys, rights with a grant that ends, a user named by email) still check by
-//! themselves, and so does every socket while the shared check has not succeeded for two
-//! periods (the database could not answer it): the safety net never rests on it alone.
+//! statement per thousand sessions. A registered socket keeps no timer for this: it sleeps
+//! until told. Only the sockets whose condition no longer holds are told to read their rights
+//! again, which closes them (4403) when they lost any; each does so at a random point of the
+//! next half period, so that a change that concerns a whole tenant (its version moves) does
+//! not send all its sockets' reads at once.
+//!
+//! The safety net never rests on this task alone: sockets without such a condition (API keys,
+//! rights with a grant that ends, a user named by email) check by themselves, and so do those
+//! of a process whose watch does not run; when the shared check has not succeeded for two
+//! periods (the database could not answer it, or not within a period), every registered
+//! socket is told, each period until it succeeds again, as if its condition had moved.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,21 +33,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// The conditions the open sockets' rights hold under.
+#[derive(Default)]
 pub struct AccessWatch {
     next: AtomicU64,
     watched: Mutex<HashMap<u64, Watched>>,
-    /// When the last round succeeded (at first, when the watch began).
-    checked: Mutex<Instant>,
-}
-
-impl Default for AccessWatch {
-    fn default() -> Self {
-        AccessWatch {
-            next: AtomicU64::new(0),
-            watched: Mutex::default(),
-            checked: Mutex::new(Instant::now()),
-        }
-    }
+    /// Whether a task checks the watched conditions ([`AccessWatch::spawn`]).
+    running: AtomicBool,
 }
 
 struct Watched {
@@ -67,37 +62,37 @@ impl Drop for Watching {
 }
 
 impl AccessWatch {
-    /// Watches `held`: `stale` is told once it no longer holds.
-    pub(crate) fn watch(self: &Arc<Self>, held: Held, stale: Arc<Notify>) -> Watching {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut watched) = self.watched.lock() {
-            watched.insert(id, Watched { held, stale });
+    /// Watches `held`: `stale` is told once it may no longer hold. `None` when no task checks
+    /// (the socket then checks by itself).
+    pub(crate) fn watch(self: &Arc<Self>, held: Held, stale: Arc<Notify>) -> Option<Watching> {
+        if !self.running.load(Ordering::Acquire) {
+            return None;
         }
-        Watching {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.watched
+            .lock()
+            .ok()?
+            .insert(id, Watched { held, stale });
+        Some(Watching {
             watch: self.clone(),
             id,
-        }
+        })
     }
 
-    /// Whether a round succeeded within `within`: if not, sockets check by themselves.
-    pub(crate) fn checked_within(&self, within: Duration) -> bool {
-        self.checked
-            .lock()
-            .is_ok_and(|checked| checked.elapsed() <= within)
+    /// Tells every watched socket to read its rights again; answers how many were told.
+    fn tell_all(&self) -> usize {
+        let Ok(watched) = self.watched.lock() else {
+            return 0;
+        };
+        for w in watched.values() {
+            w.stale.notify_one();
+        }
+        watched.len()
     }
 
     /// Checks every condition watched now; tells the sockets whose condition no longer holds
     /// and answers how many they are.
     pub async fn check(&self, authenticator: &Authenticator) -> Result<usize, Error> {
-        let began = Instant::now();
-        let stale = self.round(authenticator).await?;
-        if let Ok(mut checked) = self.checked.lock() {
-            *checked = began;
-        }
-        Ok(stale)
-    }
-
-    async fn round(&self, authenticator: &Authenticator) -> Result<usize, Error> {
         let (tenants, sessions) = {
             let Ok(watched) = self.watched.lock() else {
                 return Ok(0);
@@ -135,24 +130,40 @@ impl AccessWatch {
         every: Duration,
         shutdown: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
+        self.running.store(true, Ordering::Release);
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticks.tick().await;
+            let mut checked = Instant::now();
             loop {
                 tokio::select! {
-                    _ = shutdown.cancelled() => return,
+                    _ = shutdown.cancelled() => break,
                     _ = ticks.tick() => {}
                 }
-                if let Err(error) = self.check(&authenticator).await {
-                    // As a socket's own check: a database that cannot answer leaves things as
-                    // they are until the next round.
-                    tracing::warn!(
-                        code = error.code(),
-                        "could not check the WebSockets' access"
-                    );
-                }
+                let began = Instant::now();
+                let failed = match tokio::time::timeout(every, self.check(&authenticator)).await {
+                    Ok(Ok(_)) => {
+                        checked = began;
+                        continue;
+                    }
+                    Ok(Err(error)) => error.code(),
+                    Err(_) => "TIMEOUT",
+                };
+                // As a socket's own check: a database that cannot answer leaves things as they
+                // are. After two periods without a check, every socket checks by itself.
+                let told = if checked.elapsed() >= every * 2 {
+                    self.tell_all()
+                } else {
+                    0
+                };
+                tracing::warn!(
+                    code = failed,
+                    sockets_told = told,
+                    "could not check the WebSockets' access"
+                );
             }
+            self.running.store(false, Ordering::Release);
         })
     }
 }

@@ -378,7 +378,8 @@ impl Connection {
             let due = [
                 (!self.init_received).then_some(init_deadline),
                 expiry,
-                self.credential.is_some().then_some(next_recheck),
+                // A watched socket is told when to check (`crate::watch`); no timer of its own.
+                (self.credential.is_some() && self.watching.is_none()).then_some(next_recheck),
                 stale_due,
                 change_due,
                 (self.acknowledged && pinging).then_some(next_ping),
@@ -402,15 +403,12 @@ impl Connection {
                         return Some((4403, "Forbidden: the credential expired; reconnect with a fresh one".to_owned()));
                     }
                     let changed = change_due.is_some_and(|at| now >= at);
-                    // Watched rights are checked with every socket's (`crate::watch`), unless
-                    // that check has not succeeded lately.
+                    // Watched rights are checked with every socket's (`crate::watch`).
                     let periodic = now >= next_recheck;
                     if periodic {
                         next_recheck = now + recheck_every;
                     }
-                    let own = periodic
-                        && (self.watching.is_none()
-                            || !self.state.access_watch.checked_within(recheck_every * 2));
+                    let own = periodic && self.watching.is_none();
                     let moved = stale_due.is_some_and(|at| now >= at);
                     if moved {
                         stale_due = None;
@@ -536,7 +534,7 @@ impl Connection {
         self.changes_at = authenticated.changes_at;
         self.watching = authenticated
             .held
-            .map(|held| self.state.access_watch.watch(held, self.stale.clone()));
+            .and_then(|held| self.state.access_watch.watch(held, self.stale.clone()));
     }
 
     /// Checks the credential again; closes (4403) when it no longer holds or when the caller
