@@ -16,9 +16,11 @@
 //!
 //! The safety net never rests on this task alone: sockets without such a condition (API keys,
 //! rights with a grant that ends, a user named by email) check by themselves, and so do those
-//! of a process whose watch does not run; when the shared check has not succeeded for two
-//! periods (the database could not answer it, or not within a period), every registered
-//! socket is told, each period until it succeeds again, as if its condition had moved.
+//! of a process whose watch does not run. When the shared check has not succeeded for two
+//! periods (the database could not answer it in time), every registered socket is told, each
+//! period until a check succeeds, as if its condition had moved. When the task ends (at
+//! shutdown, or by a panic), it tells every registered socket once more and registers no more,
+//! so each reads its rights again and from then on checks by itself.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -43,7 +45,8 @@ pub struct AccessWatch {
 
 struct Watched {
     held: Held,
-    /// Told when `held` no longer holds.
+    /// Told when `held` may no longer hold, when the shared check has failed for two periods,
+    /// and when the watch ends.
     stale: Arc<Notify>,
 }
 
@@ -65,14 +68,15 @@ impl AccessWatch {
     /// Watches `held`: `stale` is told once it may no longer hold. `None` when no task checks
     /// (the socket then checks by itself).
     pub(crate) fn watch(self: &Arc<Self>, held: Held, stale: Arc<Notify>) -> Option<Watching> {
+        // Under the lock that the task's end takes to tell every socket: a socket registered
+        // here is either told then, or not registered.
+        let mut watched = self.watched.lock().ok()?;
         if !self.running.load(Ordering::Acquire) {
             return None;
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.watched
-            .lock()
-            .ok()?
-            .insert(id, Watched { held, stale });
+        watched.insert(id, Watched { held, stale });
+        drop(watched);
         Some(Watching {
             watch: self.clone(),
             id,
@@ -132,6 +136,9 @@ impl AccessWatch {
     ) -> tokio::task::JoinHandle<()> {
         self.running.store(true, Ordering::Release);
         tokio::spawn(async move {
+            // However the task ends (a panic included), the sockets it watched check by
+            // themselves from then on.
+            let _ended = Ended(self.clone());
             let mut ticks = tokio::time::interval(every);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticks.tick().await;
@@ -142,7 +149,11 @@ impl AccessWatch {
                     _ = ticks.tick() => {}
                 }
                 let began = Instant::now();
-                let failed = match tokio::time::timeout(every, self.check(&authenticator)).await {
+                // A slow check may take until two periods have passed since the last success.
+                let limit = (checked + every * 2)
+                    .saturating_duration_since(began)
+                    .max(every);
+                let failed = match tokio::time::timeout(limit, self.check(&authenticator)).await {
                     Ok(Ok(_)) => {
                         checked = began;
                         continue;
@@ -151,7 +162,8 @@ impl AccessWatch {
                     Err(_) => "TIMEOUT",
                 };
                 // As a socket's own check: a database that cannot answer leaves things as they
-                // are. After two periods without a check, every socket checks by itself.
+                // are. After two periods without a check, every registered socket is told to
+                // read its rights again.
                 let told = if checked.elapsed() >= every * 2 {
                     self.tell_all()
                 } else {
@@ -163,7 +175,58 @@ impl AccessWatch {
                     "could not check the WebSockets' access"
                 );
             }
-            self.running.store(false, Ordering::Release);
         })
+    }
+}
+
+/// Ends a watch when its task ends: no more registrations, and every registered socket told.
+struct Ended(Arc<AccessWatch>);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        let watched = self
+            .0
+            .watched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.0.running.store(false, Ordering::Release);
+        for w in watched.values() {
+            w.stale.notify_one();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::FutureExt;
+
+    fn held() -> Held {
+        Held {
+            tenant: TenantId::new(),
+            version: 1,
+            session: None,
+        }
+    }
+
+    #[test]
+    fn a_watch_that_ends_tells_its_sockets_and_registers_no_more() {
+        let watch = Arc::new(AccessWatch::default());
+        // No task: nothing is registered, the socket checks by itself.
+        assert!(watch.watch(held(), Arc::new(Notify::new())).is_none());
+        watch.running.store(true, Ordering::Release);
+        let (a, b) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let _a = watch
+            .watch(held(), a.clone())
+            .expect("registered while running");
+        let gone = watch
+            .watch(held(), b.clone())
+            .expect("registered while running");
+        drop(gone);
+        assert!(a.notified().now_or_never().is_none(), "told before the end");
+        drop(Ended(watch.clone()));
+        assert!(a.notified().now_or_never().is_some(), "not told at the end");
+        assert!(b.notified().now_or_never().is_none(), "told after it left");
+        assert!(watch.watch(held(), Arc::new(Notify::new())).is_none());
     }
 }

@@ -331,7 +331,8 @@ impl Connection {
         // expiry, the next ping and the next re-check. A socket starts its ping and re-check
         // cycles somewhere in the second half of the first period, at random, so that sockets
         // connected together (after a restart, say) do not all ping and re-check in one burst;
-        // a re-check still comes at least once a period.
+        // a re-check still comes at least once a period (for a socket whose rights are watched
+        // together, when the watch tells it: `crate::watch`).
         let now = tokio::time::Instant::now();
         let init_deadline = now + Duration::from_secs(config.ws_init_timeout_secs);
         let mut next_ping = now + ping_every.mul_f64(0.5 + rand::random::<f64>() / 2.0);
@@ -355,9 +356,18 @@ impl Connection {
         let stale = self.stale.clone();
         let notified = stale.notified();
         tokio::pin!(notified);
-        // When to read the rights again after the shared check found them moved.
+        // When to read the rights again after the watch told this socket (its condition
+        // moved, the shared check failed for two periods, or the watch ended).
         let mut stale_due: Option<tokio::time::Instant> = None;
+        let mut was_watched = false;
         loop {
+            // A socket that stops being watched starts its own cycle afresh, at a random point
+            // of the next period (a watch that ends leaves many at once).
+            if was_watched && self.watching.is_none() {
+                next_recheck = tokio::time::Instant::now()
+                    + recheck_every.mul_f64(0.5 + rand::random::<f64>() / 2.0);
+            }
+            was_watched = self.watching.is_some();
             let instant = |at: DateTime<Utc>| {
                 tokio::time::Instant::now() + (at - Utc::now()).to_std().unwrap_or_default()
             };
