@@ -83,11 +83,16 @@ impl AccessWatch {
         })
     }
 
-    /// Tells every watched socket to read its rights again; answers how many were told.
-    fn tell_all(&self) -> usize {
-        let Ok(watched) = self.watched.lock() else {
-            return 0;
-        };
+    /// Tells every watched socket to read its rights again, and with `end`, registers no more
+    /// (under the lock [`AccessWatch::watch`] registers under); answers how many were told.
+    fn tell_all(&self, end: bool) -> usize {
+        let watched = self
+            .watched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if end {
+            self.running.store(false, Ordering::Release);
+        }
         for w in watched.values() {
             w.stale.notify_one();
         }
@@ -165,7 +170,7 @@ impl AccessWatch {
                 // are. After two periods without a check, every registered socket is told to
                 // read its rights again.
                 let told = if checked.elapsed() >= every * 2 {
-                    self.tell_all()
+                    self.tell_all(false)
                 } else {
                     0
                 };
@@ -184,15 +189,7 @@ struct Ended(Arc<AccessWatch>);
 
 impl Drop for Ended {
     fn drop(&mut self) {
-        let watched = self
-            .0
-            .watched
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.0.running.store(false, Ordering::Release);
-        for w in watched.values() {
-            w.stale.notify_one();
-        }
+        self.0.tell_all(true);
     }
 }
 

@@ -40,14 +40,14 @@ impl Held {
 /// The tenants' access versions and the live sessions among those asked for.
 #[derive(Debug, Default)]
 pub struct Current {
-    versions: HashMap<String, i64>,
+    versions: HashMap<TenantId, i64>,
     live: HashSet<String>,
 }
 
 impl Current {
     /// Whether rights read under `held` still hold.
     pub fn holds(&self, held: &Held) -> bool {
-        self.versions.get(&held.tenant.to_string()) == Some(&held.version)
+        self.versions.get(&held.tenant) == Some(&held.version)
             && held.session.as_ref().is_none_or(|s| self.live.contains(s))
     }
 }
@@ -91,7 +91,7 @@ impl Authenticator {
                         current.live.insert(id);
                     }
                     ("access", Some(id), Some(version)) => {
-                        if let Ok(version) = version.parse() {
+                        if let (Ok(id), Ok(version)) = (id.parse(), version.parse()) {
                             current.versions.insert(id, version);
                         }
                     }
