@@ -270,6 +270,56 @@ backend_test! {
     }
 }
 
+/// The subscription counters of `/metrics`: (direct, checked).
+async fn subscription_paths(app: &TestApp) -> (u64, u64) {
+    (
+        metric(app, "switchyard_ws_subscriptions_total{path=\"direct\"}").await,
+        metric(app, "switchyard_ws_subscriptions_total{path=\"checked\"}").await,
+    )
+}
+
+backend_test! {
+    async fn a_subscription_the_policy_admits_whole_skips_the_field_checks_and_answers_the_same(app: TestApp) {
+        let t = app.tenant("acme").await;
+        let (_, observer) = app.user(&t, "watch@acme.example", &["observer"], &[t.location]).await;
+        let start = subscription_paths(&app).await;
+        let step = |(d, c): (u64, u64)| (d - start.0, c - start.1);
+        let query = "subscription { customerChanged { displayName email } }";
+        let subscribe = |token: String| {
+            let app = &app;
+            async move {
+                let mut s = connect(app, "graphql-transport-ws").await;
+                init(&mut s, &token).await;
+                send(&mut s, json!({"id": "c", "type": "subscribe", "payload": {"query": query}})).await;
+                // A ping answered means the subscription was taken (messages are handled in turn).
+                send(&mut s, json!({"type": "ping"})).await;
+                assert_eq!(recv(&mut s).await["type"], "pong");
+                s
+            }
+        };
+        // The owner may read every field: the direct schema runs it.
+        let mut owner = subscribe(t.owner_token.clone()).await;
+        assert_eq!(step(subscription_paths(&app).await), (1, 0));
+        // The observer's email is hidden: only the per-field check can answer null for it.
+        let mut watcher = subscribe(observer.clone()).await;
+        assert_eq!(step(subscription_paths(&app).await), (1, 1));
+        // A document that the schema refuses is refused with the checked schema's code, even
+        // for a caller the policy would admit (no field of it is unknown to the policy).
+        let mut refused = connect(&app, "graphql-transport-ws").await;
+        init(&mut refused, &t.owner_token).await;
+        send(&mut refused, json!({"id": "v", "type": "subscribe", "payload": {"query": "subscription($n: Int) { customerChanged { displayName(n: $n) } }"}})).await;
+        let error = recv(&mut refused).await;
+        assert_eq!(error["type"], "error", "{error}");
+        assert_eq!(error["payload"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{error}");
+
+        customer(&app, &t.owner_token, json!({"firstName": "Ulla", "lastName": "Vik", "email": "ulla@example.se", "locationId": t.location.to_global()})).await;
+        let seen = recv(&mut owner).await;
+        assert_eq!(seen["payload"], json!({"data": {"customerChanged": {"displayName": "Ulla Vik", "email": "ulla@example.se"}}}), "{seen}");
+        let seen = recv(&mut watcher).await;
+        assert_eq!(seen["payload"], json!({"data": {"customerChanged": {"displayName": "Ulla Vik", "email": null}}}), "{seen}");
+    }
+}
+
 /// Subscribes to `customerChanged` on a new socket as `token`.
 async fn watch_customers(app: &TestApp, token: &str) -> Socket {
     let mut s = connect(app, "graphql-transport-ws").await;

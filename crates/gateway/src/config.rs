@@ -107,7 +107,7 @@ config! {
     max_selections: usize = 1_000,
     /// Longest string in any argument or variable, characters (control characters other than tab and line breaks are refused in all of them).
     max_string_length: usize = 10_000,
-    /// Run a query whose every field the access policy admits for the caller on a schema without per-field checks (faster; `false` checks every field as it resolves).
+    /// Run a query or subscription whose every field the access policy admits for the caller on a schema without per-field checks (faster; `false` checks every field as it resolves).
     direct_queries: bool = true,
     /// Answer an admitted query whose every field the planner knows with one SQL statement per root field that builds the JSON answer (`false`: the resolvers answer every query).
     planned_reads: bool = true,

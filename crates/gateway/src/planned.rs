@@ -43,16 +43,11 @@ pub(crate) async fn answer(
     ) else {
         return Planned::Uncovered;
     };
-    let key = {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        params.query.hash(&mut hasher);
-        params.operation_name.hash(&mut hasher);
-        serde_json::to_string(&params.variables)
-            .unwrap_or_default()
-            .hash(&mut hasher);
-        hasher.finish()
-    };
+    let key = crate::schema::validation_key(
+        &params.query,
+        params.operation_name.as_deref(),
+        &params.variables,
+    );
     let request = || {
         let mut request = graphql_request(
             params.operation_name.clone(),

@@ -417,15 +417,32 @@ impl Direct {
     }
 
     /// Whether `document` (already through [`crate::checks`]) may run directly for `caller`: a
-    /// query whose every field is allowed as is (no hidden or refused field, no introspection).
+    /// query or subscription whose every field is allowed as is (no hidden or refused field,
+    /// no introspection).
     pub fn admits(
         &self,
         document: &ExecutableDocument,
         operation_name: Option<&str>,
         caller: Option<&switchyard_kernel::Caller>,
     ) -> bool {
-        self.policy.allows_query(document, operation_name, caller)
+        self.policy.allows(document, operation_name, caller)
     }
+}
+
+/// What [`Direct::valid`] remembers a request by: a hash of its text, operation and variables.
+pub fn validation_key(
+    query: &str,
+    operation_name: Option<&str>,
+    variables: &serde_json::Map<String, serde_json::Value>,
+) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    query.hash(&mut hasher);
+    operation_name.hash(&mut hasher);
+    serde_json::to_string(variables)
+        .unwrap_or_default()
+        .hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The SDL of the schema, as `switchyard schema` prints it and `schema.graphql` holds it.

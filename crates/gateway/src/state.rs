@@ -15,10 +15,11 @@ use crate::schema::{AppSchema, Direct};
 /// Shared by every request.
 #[derive(Clone)]
 pub struct AppState {
-    /// The schema with per-field checks: mutations, subscriptions, and every query the
+    /// The schema with per-field checks: mutations, and every query and subscription the
     /// direct path does not take.
     pub schema: AppSchema,
-    /// The same schema without extensions, for queries the policy admits as a whole.
+    /// The same schema without extensions, for queries and subscriptions the policy admits
+    /// as a whole.
     pub direct: Direct,
     /// The request checks and the schema's types (for them and for the response order).
     pub checks: Arc<Checks>,
@@ -49,6 +50,8 @@ pub struct Metrics {
     graphql_errors: AtomicU64,
     ws_connections: AtomicI64,
     ws_operations: AtomicU64,
+    ws_direct_subscriptions: AtomicU64,
+    ws_checked_subscriptions: AtomicU64,
     direct_operations: AtomicU64,
     planned_operations: AtomicU64,
     checked_operations: AtomicU64,
@@ -101,6 +104,16 @@ impl Metrics {
         self.ws_operations.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A subscription execution started over a WebSocket, on the direct path or not.
+    pub fn ws_subscription(&self, direct: bool) {
+        let counter = if direct {
+            &self.ws_direct_subscriptions
+        } else {
+            &self.ws_checked_subscriptions
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The Prometheus exposition.
     pub fn render(&self, db_statements: u64, ws_executions: usize) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -132,6 +145,12 @@ impl Metrics {
              # HELP switchyard_ws_operations_total Operations started over WebSockets.\n\
              # TYPE switchyard_ws_operations_total counter\n\
              switchyard_ws_operations_total {}\n\
+             # HELP switchyard_ws_subscriptions_total Subscription executions started for \
+             WebSocket sockets, by execution path: direct (the whole selection was admitted by the \
+             access policy) or checked (per field).\n\
+             # TYPE switchyard_ws_subscriptions_total counter\n\
+             switchyard_ws_subscriptions_total{{path=\"direct\"}} {}\n\
+             switchyard_ws_subscriptions_total{{path=\"checked\"}} {}\n\
              # HELP switchyard_ws_subscription_executions Subscriptions running for WebSocket \
              sockets: the sockets of one caller with the same subscription share one.\n\
              # TYPE switchyard_ws_subscription_executions gauge\n\
@@ -149,6 +168,8 @@ impl Metrics {
             get(&self.planned_operations),
             self.ws_connections.load(Ordering::Relaxed),
             get(&self.ws_operations),
+            get(&self.ws_direct_subscriptions),
+            get(&self.ws_checked_subscriptions),
             ws_executions,
             db_statements,
         )

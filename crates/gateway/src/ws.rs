@@ -33,7 +33,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use serde_json::{Map, Value, json};
 use switchyard_kernel::events::Event;
 use switchyard_kernel::{Caller, ClientAddr, Principal};
@@ -43,7 +43,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::http::graphql_request;
 use crate::origin::{Origin, client_addr, credential, strip_bearer};
-use crate::schema::Executed;
+use crate::schema::{Executed, validation_key};
 use crate::shared::{Delivery, Key, Run, Subscriber};
 use crate::state::AppState;
 
@@ -668,19 +668,51 @@ impl Connection {
             caller: self.caller.clone(),
             address: self.address,
         };
+        let subscription = key.is_some();
         let state = &self.state;
         let results = state.executions.subscribe(key, || {
             let executed = Executed::default();
-            let mut request = graphql_request(
-                operation_name.clone(),
-                variables,
-                extensions,
-                &origin,
-                executed.clone(),
-            );
-            request.set_parsed_query(ExecutableDocument::clone(&document));
+            let request = || {
+                let mut request = graphql_request(
+                    operation_name.clone(),
+                    variables.clone(),
+                    extensions.clone(),
+                    &origin,
+                    executed.clone(),
+                );
+                request.set_parsed_query(ExecutableDocument::clone(&document));
+                request
+            };
+            // A subscription whose every field the policy admits for its caller runs on the
+            // schema without per-field checks, as an admitted query does (see `Direct`): the
+            // same answers for less work on every event. Only once the schema's validation
+            // accepts it (which does not wait on anything; should it ever, the checked schema
+            // runs it), so that a refused document gets the checked schema's error codes.
+            let direct = subscription
+                && state.config.direct_queries
+                && state.direct.admits(
+                    &document,
+                    operation_name.as_deref(),
+                    origin.caller.as_ref(),
+                )
+                && state
+                    .direct
+                    .valid(
+                        validation_key(&query, operation_name.as_deref(), &variables),
+                        &request,
+                    )
+                    .now_or_never()
+                    == Some(true);
+            if subscription {
+                state.metrics.ws_subscription(direct);
+            }
+            let schema = if direct {
+                &state.direct.schema
+            } else {
+                &state.schema
+            };
             Run {
-                results: state.schema.execute_stream(request),
+                results: schema.execute_stream(request()),
                 executed,
                 document,
                 operation_name,

@@ -548,9 +548,10 @@ impl StaticPolicy {
             .rule(field)
     }
 
-    /// Whether every field the query operation of `document` (named `operation_name`) can
-    /// select is allowed for `caller` without hiding. Mutations and subscriptions answer `false`.
-    pub fn allows_query(
+    /// Whether every field the query or subscription operation of `document` (named
+    /// `operation_name`) can select is allowed for `caller` without hiding. Mutations answer
+    /// `false`.
+    pub fn allows(
         &self,
         document: &ExecutableDocument,
         operation_name: Option<&str>,
@@ -570,14 +571,18 @@ impl StaticPolicy {
                 }
             }
         };
-        operation.node.ty == OperationType::Query
-            && self.set_allowed(
-                &self.query_root,
-                &operation.node.selection_set.node,
-                document,
-                caller,
-                0,
-            )
+        let root = match operation.node.ty {
+            OperationType::Query => &self.query_root,
+            OperationType::Subscription => &self.subscription_root,
+            OperationType::Mutation => return false,
+        };
+        self.set_allowed(
+            root,
+            &operation.node.selection_set.node,
+            document,
+            caller,
+            0,
+        )
     }
 
     fn set_allowed(
@@ -714,7 +719,11 @@ mod static_tests {
             secret: String
         }
         type Mutation { touch: Boolean! @access(rule: "public") }
-        schema { query: Query mutation: Mutation }
+        type Subscription {
+            customerChanged: Customer! @access(rule: "sales.customer:read")
+            ticks: Int
+        }
+        schema { query: Query mutation: Mutation subscription: Subscription }
     "#;
 
     fn caller(permissions: &[&str]) -> Caller {
@@ -726,20 +735,29 @@ mod static_tests {
         )
     }
 
+    /// May read customers with their contact details, and users.
+    fn rep() -> Caller {
+        caller(&[
+            "sales.customer:read",
+            "sales.customer:contact",
+            "identity.user:read",
+        ])
+    }
+
+    /// May read customers without their contact details, and users.
+    fn observer() -> Caller {
+        caller(&["sales.customer:read", "identity.user:read"])
+    }
+
     fn allows(query: &str, caller: Option<&Caller>) -> bool {
         let policy = StaticPolicy::from_sdl(SDL).expect("sdl");
         let document = async_graphql::parser::parse_query(query).expect("query");
-        policy.allows_query(&document, None, caller)
+        policy.allows(&document, None, caller)
     }
 
     #[test]
     fn a_query_of_allowed_fields_passes_and_anything_else_needs_the_field_check() {
-        let rep = caller(&[
-            "sales.customer:read",
-            "sales.customer:contact",
-            "identity.user:read",
-        ]);
-        let observer = caller(&["sales.customer:read", "identity.user:read"]);
+        let (rep, observer) = (rep(), observer());
         let deep = "{ customers { id name email rep { name } } }";
         assert!(allows(deep, Some(&rep)));
         // The hidden field must answer null for the observer: the per-field check does that.
@@ -756,6 +774,26 @@ mod static_tests {
         assert!(!allows("{ customers { nickname } }", Some(&rep)));
         assert!(!allows("{ __schema { types { name } } }", Some(&rep)));
         assert!(!allows("mutation { touch }", Some(&rep)));
+    }
+
+    #[test]
+    fn a_subscription_is_judged_from_its_root_as_a_query_is() {
+        let (rep, observer) = (rep(), observer());
+        let changes = "subscription { customerChanged { id name email rep { name } } }";
+        assert!(allows(changes, Some(&rep)));
+        // A hidden field answers null only through the per-field check.
+        assert!(!allows(changes, Some(&observer)));
+        assert!(allows(
+            "subscription { customerChanged { name } }",
+            Some(&observer)
+        ));
+        assert!(!allows(
+            "subscription { customerChanged { name } }",
+            Some(&caller(&[]))
+        ));
+        assert!(!allows("subscription { customerChanged { name } }", None));
+        // A root field without a policy is refused by the per-field path, never admitted.
+        assert!(!allows("subscription { ticks }", Some(&rep)));
     }
 
     #[test]
