@@ -211,8 +211,9 @@ impl Extension for RequestPhase {
             self.policy
                 .authorize_subscriptions(kept, ctx.data_opt::<switchyard_kernel::Caller>())
                 .map_err(|e| vec![e])?;
-            // A subscription's events do not pass through `execute`, so a document of
-            // subscriptions only is not needed again: not kept for as long as they stay open.
+            // A subscription's events are repaired where they are delivered (on either
+            // schema, see `crate::shared`), so a document of subscriptions only is not needed
+            // again: not kept for as long as they stay open.
             if kept
                 .operations
                 .iter()

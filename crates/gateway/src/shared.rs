@@ -141,11 +141,31 @@ struct Runner {
     run: Run,
     /// No result delivered yet (the first may be a refusal).
     first: bool,
+    /// The operation is a subscription.
+    subscription: bool,
 }
 
 impl Runner {
     fn new(run: Run) -> Runner {
-        Runner { run, first: true }
+        let subscription = crate::checks::operation(&run.document, run.operation_name.as_deref())
+            .is_some_and(|op| op.ty == async_graphql::parser::types::OperationType::Subscription);
+        Runner {
+            run,
+            first: true,
+            subscription,
+        }
+    }
+
+    /// Whether the first response refuses the operation: a request error (nothing executed),
+    /// or a subscription whose stream could not start (its root field failed: no data, no
+    /// error below the root). A subscription's first event that met a field error is a
+    /// result like any other, on either schema (the direct one marks nothing executed).
+    fn refuses(&self, response: &async_graphql::Response) -> bool {
+        !response.errors.is_empty()
+            && !self.run.executed.get()
+            && (!self.subscription
+                || (response.data == async_graphql::Value::Null
+                    && response.errors.iter().all(|e| e.path.len() <= 1)))
     }
 
     /// The next delivery; `End` or `Refused` is the last.
@@ -153,13 +173,20 @@ impl Runner {
         let Some(mut response) = std::task::ready!(self.run.results.poll_next_unpin(cx)) else {
             return Poll::Ready(Delivery::End);
         };
-        if std::mem::take(&mut self.first)
-            && !self.run.executed.get()
-            && !response.errors.is_empty()
-        {
+        if std::mem::take(&mut self.first) && self.refuses(&response) {
             code_request_errors(&mut response);
             let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
             return Poll::Ready(Delivery::Refused(Arc::new(errors)));
+        }
+        // The checked schema's extension repairs null propagation for queries and mutations
+        // (see `crate::nulls`); a subscription's events are repaired here, on either schema.
+        if self.subscription && !response.errors.is_empty() {
+            crate::nulls::propagate(
+                &mut response,
+                &self.run.document,
+                self.run.operation_name.as_deref(),
+                &self.run.index,
+            );
         }
         code_execution_errors(&mut response);
         reorder(
@@ -575,6 +602,68 @@ mod tests {
             assert!(matches!(subscriber.next().await, Some(Ok(Delivery::End))));
         }
         assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    /// A subscription's execution (nothing marks it executed) of `subscription { tick { a b } }`
+    /// where `a` is non-null, with `results` as its responses.
+    fn ticks(results: Vec<async_graphql::Response>) -> Run {
+        Run {
+            results: futures_util::stream::iter(results).boxed(),
+            executed: Executed::default(),
+            document: Arc::new(
+                async_graphql::parser::parse_query("subscription { tick { a b } }")
+                    .expect("parses"),
+            ),
+            operation_name: None,
+            index: Arc::new(
+                SchemaIndex::from_sdl(
+                    "type Query { x: Int } type Subscription { tick: T } type T { a: Int! b: Int }",
+                )
+                .expect("an index"),
+            ),
+        }
+    }
+
+    fn failed(data: async_graphql::Value, path: &[&str]) -> async_graphql::Response {
+        let mut error = async_graphql::ServerError::new("not found", None);
+        error.path = path
+            .iter()
+            .map(|p| async_graphql::PathSegment::Field((*p).to_owned()))
+            .collect();
+        let mut response = async_graphql::Response::new(data);
+        response.errors = vec![error];
+        response
+    }
+
+    #[tokio::test]
+    async fn an_event_that_meets_a_field_error_is_a_result_with_nulls_where_the_specification_puts_them()
+     {
+        let executions = Arc::new(Executions::default());
+        let event = || failed(async_graphql::value!({"tick": {"b": 1}}), &["tick", "a"]);
+        // The first event, too: a field error is no refusal.
+        let mut subscriber = executions.subscribe(None, || ticks(vec![event(), event()]));
+        for _ in 0..2 {
+            let Some(Ok(Delivery::Next(payload))) = subscriber.next().await else {
+                panic!("expected a result");
+            };
+            let payload: Value = serde_json::from_str(&payload).expect("JSON");
+            // `a` is non-null, so its null moves up to `tick`.
+            assert_eq!(payload["data"], json!({"tick": null}), "{payload}");
+            assert_eq!(
+                payload["errors"][0]["path"],
+                json!(["tick", "a"]),
+                "{payload}"
+            );
+            assert_eq!(payload["errors"][0]["extensions"]["code"], "INTERNAL");
+        }
+        // A root field that fails before any event refuses the subscription.
+        let mut refused = executions.subscribe(None, || {
+            ticks(vec![failed(async_graphql::Value::Null, &["tick"])])
+        });
+        assert!(matches!(
+            refused.next().await,
+            Some(Ok(Delivery::Refused(_)))
+        ));
     }
 
     #[tokio::test]
