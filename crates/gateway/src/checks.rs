@@ -78,6 +78,11 @@ pub fn operation<'d>(
     }
 }
 
+/// Whether the operation of `document` named `name` is a subscription.
+pub fn is_subscription(document: &ExecutableDocument, name: Option<&str>) -> bool {
+    operation(document, name).is_some_and(|op| op.ty == OperationType::Subscription)
+}
+
 /// The request checks of one schema.
 pub struct Checks {
     index: std::sync::Arc<SchemaIndex>,

@@ -1,3 +1,6 @@
+//! (Over 600 lines: one data structure, the table of running executions, with its two ways of
+//! running one (alone, or shared by a task); a third of the file is its unit tests.)
+//!
 //! Subscriptions that share one execution. Sockets that subscribe to the same document with the
 //! same variables, as the same caller (tenant, principal and session, rights, locations, and the
 //! condition its rights were kept under), would receive the same answers: one execution serves
@@ -147,8 +150,8 @@ struct Runner {
 
 impl Runner {
     fn new(run: Run) -> Runner {
-        let subscription = crate::checks::operation(&run.document, run.operation_name.as_deref())
-            .is_some_and(|op| op.ty == async_graphql::parser::types::OperationType::Subscription);
+        let subscription =
+            crate::checks::is_subscription(&run.document, run.operation_name.as_deref());
         Runner {
             run,
             first: true,

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::ExecutableDocument;
 use axum::extract::FromRequestParts;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
@@ -655,7 +655,7 @@ impl Connection {
         let protocol = self.protocol.unwrap_or(Protocol::TransportWs);
         // Subscriptions alike in every way that shapes their answers share one execution;
         // queries and mutations run once each.
-        let key = is_subscription(&document, operation_name.as_deref()).then(|| {
+        let key = crate::checks::is_subscription(&document, operation_name.as_deref()).then(|| {
             Key::new(
                 self.caller.as_ref(),
                 &query,
@@ -870,17 +870,6 @@ impl Connection {
         }
         Ok(())
     }
-}
-
-/// Whether the document's operation is a subscription.
-fn is_subscription(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
-    let operation = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        _ => None,
-    };
-    operation.is_some_and(|op| op.node.ty == OperationType::Subscription)
 }
 
 /// Whether a read failed because the message exceeded the size limit (tungstenite's capacity
