@@ -18,7 +18,8 @@
 # mutations BENCH_LIVE_INTERVAL_MS apart, each moving its own job of the location. Subscribers
 # sign in as BENCH_LIVE_DISPATCHERS dispatchers of the location, spread evenly, so the
 # WebSocket limits stay at their defaults (500 operations per caller and process, 100 per socket;
-# each socket runs one subscription).
+# each socket runs one subscription). BENCH_LIVE_SELECTION is what each subscriber selects of a
+# change (the default is impersonal: one execution for all dispatchers of the location).
 #
 # Writes bench/live/out/ (git-ignored): results.md, result-*.json, config-*.json, server logs.
 set -euo pipefail
@@ -183,6 +184,7 @@ json.dump({
     "from": "2027-01-11T00:00:00Z", "to": "2027-01-18T00:00:00Z",
     "jobs": jobs[:int(mutations)], "warmupJob": jobs[-1],
     "mutations": int(mutations), "intervalMs": int(interval), "connectConcurrency": 50,
+    "selection": os.environ.get("BENCH_LIVE_SELECTION", "kind id removed entries { startsAt job { id } }"),
     "settleMs": 3000, "idleMs": int(idle), "drainQuietMs": 10000, "drainMaxMs": 120000,
     "poolSize": int(os.environ["SWITCHYARD_DB_POOL_SIZE"]),
     "out": f"result-{label}.json",

@@ -25,7 +25,9 @@ const { performance, monitorEventLoopDelay } = require('perf_hooks');
 const WebSocket = require('ws');
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const SUBSCRIPTION = 'subscription($l: ID!, $from: DateTime!, $to: DateTime!) { calendarChanged(locationId: $l, from: $from, to: $to) { kind id removed entries { startsAt job { id } } } }';
+const SELECTION = 'kind id removed entries { startsAt job { id } }';
+const subscription = (cfg) =>
+  `subscription($l: ID!, $from: DateTime!, $to: DateTime!) { calendarChanged(locationId: $l, from: $from, to: $to) { ${cfg.selection || SELECTION} } }`;
 const MUTATION = 'mutation($id: ID!, $s: DateTime!, $e: DateTime!) { rescheduleJob(input: {id: $id, plannedStart: $s, plannedEnd: $e}) { job { id } userErrors { code message } } }';
 
 const log = (...a) => console.log(new Date().toISOString().slice(11, 19), `[${cfg.label}]`, ...a);
@@ -103,7 +105,7 @@ function connect(sub) {
         sub.acked = true;
         ws.send(JSON.stringify({
           id: '1', type: 'subscribe',
-          payload: { query: SUBSCRIPTION, variables: { l: cfg.locationId, from: cfg.from, to: cfg.to } },
+          payload: { query: subscription(cfg), variables: { l: cfg.locationId, from: cfg.from, to: cfg.to } },
         }));
         finish(true);
       } else if (m.type === 'ping') {

@@ -89,7 +89,7 @@ async fn closed(socket: &mut Socket) -> (u16, String) {
 }
 
 /// Waits for the close frame and fails on any data delivered before it.
-async fn closed_without_data(socket: &mut Socket) -> (u16, String) {
+pub(crate) async fn closed_without_data(socket: &mut Socket) -> (u16, String) {
     close_frame(socket, false).await
 }
 

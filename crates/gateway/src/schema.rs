@@ -16,7 +16,7 @@ use async_graphql::{
 use switchyard_kernel::Error;
 use switchyard_kernel::access::Catalog;
 use switchyard_kernel::ids::decode_global;
-use switchyard_kernel::module::{Module, NodeType};
+use switchyard_kernel::module::{Impersonal, Module, NodeType};
 use switchyard_kernel::plan::{Planned, Planner, Shape};
 use switchyard_kernel::policy::{AccessPolicy, Authenticated, StaticPolicy};
 
@@ -352,6 +352,8 @@ pub struct Direct {
     pub planner: Arc<Planner>,
     validator: AppSchema,
     validated: Arc<std::sync::Mutex<std::collections::HashSet<u64>>>,
+    /// The subscriptions the domains declare impersonal.
+    impersonal: Vec<&'static Impersonal>,
 }
 
 /// Planned requests whose validation is remembered, at most (then forgotten all at once).
@@ -397,6 +399,7 @@ impl Direct {
             planner: Arc::new(Planner::new(&shapes())),
             validator,
             validated: Default::default(),
+            impersonal: modules().iter().flat_map(|m| m.impersonal).collect(),
         })
     }
 
@@ -427,6 +430,25 @@ impl Direct {
         caller: Option<&switchyard_kernel::Caller>,
     ) -> bool {
         self.policy.allows(document, operation_name, caller)
+    }
+
+    /// Whether the subscription's answers do not depend on who `caller` is, only on its
+    /// tenant, rights and locations (see [`Impersonal`]): then sockets of different people
+    /// may share its execution.
+    pub fn impersonal(
+        &self,
+        document: &ExecutableDocument,
+        operation_name: Option<&str>,
+        variables: &serde_json::Map<String, serde_json::Value>,
+        caller: &switchyard_kernel::Caller,
+    ) -> bool {
+        self.policy.impersonal(
+            document,
+            operation_name,
+            variables,
+            caller,
+            &self.impersonal,
+        )
     }
 }
 

@@ -64,32 +64,39 @@ pub struct Executions {
 }
 
 /// What makes two subscriptions' answers the same: the SHA-256 of the caller (tenant,
-/// principal and session, rights, locations, the condition its rights were kept under), the
-/// document, the operation's name, the variables and the extensions. A digest rather than the
-/// parts themselves: an execution serving one socket holds 32 bytes, not a copy of its
-/// document.
+/// principal and session, rights, locations, the condition its rights were kept under; for an
+/// impersonal subscription, see [`switchyard_kernel::module::Impersonal`], only tenant, rights
+/// and locations), the document, the operation's name, the variables and the extensions. A
+/// digest rather than the parts themselves: an execution serving one socket holds 32 bytes,
+/// not a copy of its document.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Key([u8; 32]);
 
 impl Key {
     pub(crate) fn new(
         caller: Option<&Caller>,
+        impersonal: bool,
         query: &str,
         operation_name: Option<&str>,
         variables: &Map<String, Value>,
         extensions: &Map<String, Value>,
     ) -> Key {
         let caller = caller.map(|caller| {
-            let mut rights = caller.permissions();
-            rights.sort();
-            format!(
-                "{}|{:?}|{:?}|{:?}|{:?}",
-                caller.tenant_id,
-                caller.principal,
-                caller.location_ids,
-                rights,
-                caller.kept()
-            )
+            let rights = caller.permissions();
+            if impersonal {
+                let mut locations = caller.location_ids.to_vec();
+                locations.sort();
+                format!("{}|anyone|{locations:?}|{rights:?}", caller.tenant_id)
+            } else {
+                format!(
+                    "{}|{:?}|{:?}|{:?}|{:?}",
+                    caller.tenant_id,
+                    caller.principal,
+                    caller.location_ids,
+                    rights,
+                    caller.kept()
+                )
+            }
         });
         let mut digest = Sha256::new();
         // Each part with its length first, so that no two lists of parts read the same.
@@ -463,6 +470,7 @@ mod tests {
     fn key(user: &str) -> Option<Key> {
         Some(Key::new(
             None,
+            false,
             &format!("subscription {{ tick }} # {user}"),
             None,
             &Map::new(),
@@ -478,7 +486,7 @@ mod tests {
             map
         };
         let k = |query: &str, name: Option<&str>, l: &str| {
-            Key::new(None, query, name, &vars(l), &Map::new())
+            Key::new(None, false, query, name, &vars(l), &Map::new())
         };
         assert!(k("subscription { a }", None, "x") == k("subscription { a }", None, "x"));
         assert!(k("subscription { a }", None, "x") != k("subscription { a }", None, "y"));

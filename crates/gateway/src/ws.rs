@@ -653,11 +653,21 @@ impl Connection {
                 }
             };
         let protocol = self.protocol.unwrap_or(Protocol::TransportWs);
-        // Subscriptions alike in every way that shapes their answers share one execution;
-        // queries and mutations run once each.
+        // Subscriptions alike in every way that shapes their answers share one execution
+        // (different people's too, where the answers do not depend on the person); queries
+        // and mutations run once each.
         let key = crate::checks::is_subscription(&document, operation_name.as_deref()).then(|| {
+            let impersonal = self.caller.as_ref().is_some_and(|caller| {
+                self.state.direct.impersonal(
+                    &document,
+                    operation_name.as_deref(),
+                    &variables,
+                    caller,
+                )
+            });
             Key::new(
                 self.caller.as_ref(),
+                impersonal,
                 &query,
                 operation_name.as_deref(),
                 &variables,

@@ -75,6 +75,8 @@ pub struct Module {
     pub handlers: Handlers,
     pub jobs: Jobs,
     pub settings: &'static [Setting],
+    /// Subscriptions whose answers need not be worked out once per person.
+    pub impersonal: &'static [Impersonal],
 }
 
 impl Module {
@@ -88,7 +90,37 @@ impl Module {
             handlers: |_| Vec::new(),
             jobs: |_, _, _| Ok(Vec::new()),
             settings: &[],
+            impersonal: &[],
         }
+    }
+}
+
+/// A subscription whose answers, for the fields it lists, depend on the caller's tenant,
+/// rights and locations but not on who the caller is, when `admits` says so for the caller and
+/// the arguments: the gateway then lets different people's sockets share one execution (as it
+/// always does for one person's). Only for staff users; anything outside the list (another
+/// field, a fragment on an interface, another root field beside it) keeps the subscription
+/// personal.
+///
+/// Listing a field is an authorization claim: a field whose answer consults the person (a
+/// `me` clause that could decide, a link signed for the reader) would be shown to others. See
+/// `docs/person-dependent-reads.md` for what consults the person.
+pub struct Impersonal {
+    /// The subscription's root field.
+    pub root: &'static str,
+    /// Each GraphQL object type below the root with the fields of it that may be selected.
+    pub fields: &'static [(&'static str, &'static [&'static str])],
+    /// Whether `caller` gets answers that do not depend on the person, given the root field's
+    /// arguments (as JSON, variables written in).
+    pub admits: fn(&crate::Caller, &serde_json::Map<String, serde_json::Value>) -> bool,
+}
+
+impl Impersonal {
+    /// Whether `field` of `type_name` may be selected.
+    pub fn lists(&self, type_name: &str, field: &str) -> bool {
+        self.fields
+            .iter()
+            .any(|(ty, fields)| *ty == type_name && fields.contains(&field))
     }
 }
 

@@ -28,8 +28,9 @@ use async_graphql::registry::{
 };
 use async_graphql::{ErrorExtensions, InputType, PathSegment, ServerError, ServerResult, Value};
 
-use crate::access::{Caller, Catalog};
+use crate::access::{Caller, Catalog, Principal, UserKind};
 use crate::error::Error;
+use crate::module::Impersonal;
 
 /// The directive's name in the schema.
 pub const DIRECTIVE: &str = "access";
@@ -557,57 +558,128 @@ impl StaticPolicy {
         operation_name: Option<&str>,
         caller: Option<&Caller>,
     ) -> bool {
-        let operation = match (&document.operations, operation_name) {
-            (DocumentOperations::Single(operation), _) => operation,
-            (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
-                Some(operation) => operation,
-                None => return false,
-            },
-            (DocumentOperations::Multiple(operations), None) => {
-                let mut all = operations.values();
-                match (all.next(), all.next()) {
-                    (Some(operation), None) => operation,
-                    _ => return false,
-                }
-            }
+        let Some(operation) = operation(document, operation_name) else {
+            return false;
         };
         let root = match operation.node.ty {
             OperationType::Query => &self.query_root,
             OperationType::Subscription => &self.subscription_root,
             OperationType::Mutation => return false,
         };
-        self.set_allowed(
+        self.selects_only(
             root,
             &operation.node.selection_set.node,
             document,
-            caller,
+            &|type_name, field| self.field_allowed(type_name, field, caller),
             0,
         )
     }
 
-    fn set_allowed(
+    /// Whether the subscription operation of `document` is one of `declared` for `caller`:
+    /// its one root field is a declared root, whose `admits` accepts the caller and the
+    /// arguments (`variables` written in), and every field below it is listed. Only staff
+    /// users; anything unsure answers `false` (the subscription stays personal).
+    pub fn impersonal(
         &self,
+        document: &ExecutableDocument,
+        operation_name: Option<&str>,
+        variables: &serde_json::Map<String, serde_json::Value>,
+        caller: &Caller,
+        declared: &[&Impersonal],
+    ) -> bool {
+        if !matches!(
+            caller.principal,
+            Principal::User {
+                kind: UserKind::Staff,
+                ..
+            }
+        ) {
+            return false;
+        }
+        let Some(operation) = operation(document, operation_name) else {
+            return false;
+        };
+        let [item] = &operation.node.selection_set.node.items[..] else {
+            return false;
+        };
+        let (OperationType::Subscription, Selection::Field(field)) =
+            (operation.node.ty, &item.node)
+        else {
+            return false;
+        };
+        let field = &field.node;
+        let Some(impersonal) = declared.iter().find(|d| d.root == field.name.node.as_str()) else {
+            return false;
+        };
+        let Some(returns) = self
+            .types
+            .get(&self.subscription_root)
+            .and_then(|root| root.fields.get(impersonal.root))
+            .map(|(_, returns)| returns.as_str())
+        else {
+            return false;
+        };
+        // The arguments as the resolver sees them: a variable left out takes its default.
+        let mut arguments = serde_json::Map::new();
+        for (name, value) in &field.arguments {
+            let value = value.node.clone().into_const_with(|variable| {
+                match variables.get(variable.as_str()) {
+                    Some(value) => Value::from_json(value.clone()).map_err(|_| ()),
+                    None => operation
+                        .node
+                        .variable_definitions
+                        .iter()
+                        .find(|d| d.node.name.node == variable)
+                        .and_then(|d| d.node.default_value.as_ref())
+                        .map(|default| default.node.clone())
+                        .ok_or(()),
+                }
+            });
+            match value.map(Value::into_json) {
+                Ok(Ok(value)) => arguments.insert(name.node.to_string(), value),
+                _ => return false,
+            };
+        }
+        (impersonal.admits)(caller, &arguments)
+            && self.selects_only(
+                returns,
+                &field.selection_set.node,
+                document,
+                &|type_name, name| {
+                    let ty = self.types.get(type_name)?;
+                    let (_, returns) = ty.fields.get(name)?;
+                    (!ty.abstract_type && impersonal.lists(type_name, name))
+                        .then_some(returns.as_str())
+                },
+                1,
+            )
+    }
+
+    /// Whether every field `set` (of `type_name`) selects, through fragments and below, passes
+    /// `field`, which answers the named type a passing field returns.
+    fn selects_only<'s>(
+        &'s self,
         type_name: &str,
         set: &SelectionSet,
         document: &ExecutableDocument,
-        caller: Option<&Caller>,
+        field: &dyn Fn(&str, &str) -> Option<&'s str>,
         depth: usize,
     ) -> bool {
         if depth > Self::MAX_DEPTH {
             return false;
         }
         set.items.iter().all(|item| match &item.node {
-            Selection::Field(field) => {
-                let field = &field.node;
-                match field.name.node.as_str() {
-                    "__typename" => field.selection_set.node.items.is_empty(),
+            Selection::Field(selected) => {
+                let selected = &selected.node;
+                match selected.name.node.as_str() {
+                    "__typename" => selected.selection_set.node.items.is_empty(),
                     name if name.starts_with("__") => false,
-                    name => match self.field_allowed(type_name, name, caller) {
-                        Some(returns) => self.set_allowed(
+                    name => match field(type_name, name) {
+                        Some(returns) => self.selects_only(
                             returns,
-                            &field.selection_set.node,
+                            &selected.selection_set.node,
                             document,
-                            caller,
+                            field,
                             depth + 1,
                         ),
                         None => false,
@@ -620,21 +692,15 @@ impl StaticPolicy {
                     .type_condition
                     .as_ref()
                     .map_or(type_name, |c| c.node.on.node.as_str());
-                self.set_allowed(
-                    on,
-                    &fragment.selection_set.node,
-                    document,
-                    caller,
-                    depth + 1,
-                )
+                self.selects_only(on, &fragment.selection_set.node, document, field, depth + 1)
             }
             Selection::FragmentSpread(spread) => {
                 match document.fragments.get(&spread.node.fragment_name.node) {
-                    Some(fragment) => self.set_allowed(
+                    Some(fragment) => self.selects_only(
                         fragment.node.type_condition.node.on.node.as_str(),
                         &fragment.node.selection_set.node,
                         document,
-                        caller,
+                        field,
                         depth + 1,
                     ),
                     None => false,
@@ -662,6 +728,24 @@ impl StaticPolicy {
             }
         }
         Some(returns.as_str())
+    }
+}
+
+/// The operation of `document` that `operation_name` names, or its only one.
+fn operation<'d>(
+    document: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'d async_graphql::Positioned<async_graphql::parser::types::OperationDefinition>> {
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) => {
+            let mut all = operations.values();
+            match (all.next(), all.next()) {
+                (Some(operation), None) => Some(operation),
+                _ => None,
+            }
+        }
     }
 }
 
@@ -721,6 +805,7 @@ mod static_tests {
         type Mutation { touch: Boolean! @access(rule: "public") }
         type Subscription {
             customerChanged: Customer! @access(rule: "sales.customer:read")
+            customerNear(place: String!): Customer! @access(rule: "sales.customer:read")
             ticks: Int
         }
         schema { query: Query mutation: Mutation subscription: Subscription }
@@ -794,6 +879,102 @@ mod static_tests {
         assert!(!allows("subscription { customerChanged { name } }", None));
         // A root field without a policy is refused by the per-field path, never admitted.
         assert!(!allows("subscription { ticks }", Some(&rep)));
+    }
+
+    const NEAR: Impersonal = Impersonal {
+        root: "customerNear",
+        fields: &[("Customer", &["id", "name"])],
+        admits: |_, arguments| arguments.get("place").and_then(|p| p.as_str()) == Some("here"),
+    };
+
+    fn impersonal(query: &str, variables: serde_json::Value, caller: &Caller) -> bool {
+        let policy = StaticPolicy::from_sdl(SDL).expect("sdl");
+        let document = async_graphql::parser::parse_query(query).expect("query");
+        let serde_json::Value::Object(variables) = variables else {
+            panic!("variables are an object")
+        };
+        policy.impersonal(&document, None, &variables, caller, &[&NEAR])
+    }
+
+    #[test]
+    fn a_subscription_is_impersonal_only_for_staff_with_listed_fields_and_admitted_arguments() {
+        let staff = |kind| {
+            Caller::new(
+                TenantId::new(),
+                Principal::User {
+                    id: crate::UserId::new(),
+                    kind,
+                    session: None,
+                },
+                Vec::new(),
+                [("sales.customer:read".to_owned(), Scope::Tenant)],
+            )
+        };
+        let (rep, client) = (staff(UserKind::Staff), staff(UserKind::Client));
+        let near =
+            "subscription($p: String!) { customerNear(place: $p) { id n: name __typename } }";
+        let here = serde_json::json!({"p": "here"});
+        assert!(impersonal(near, here.clone(), &rep));
+        // The arguments decide (here: the place), variables written in or left to their default.
+        assert!(!impersonal(near, serde_json::json!({"p": "there"}), &rep));
+        assert!(!impersonal(near, serde_json::json!({}), &rep));
+        let default = "subscription($p: String = \"here\") { customerNear(place: $p) { id } }";
+        assert!(impersonal(default, serde_json::json!({}), &rep));
+        assert!(impersonal(
+            "subscription { customerNear(place: \"here\") { id } }",
+            serde_json::json!({}),
+            &rep
+        ));
+        // Only staff users: not a customer's portal account, not the system.
+        assert!(!impersonal(near, here.clone(), &client));
+        assert!(!impersonal(
+            near,
+            here.clone(),
+            &caller(&["sales.customer:read"])
+        ));
+        // A field not listed, through a fragment or not, or a fragment on an interface.
+        let place = "customerNear(place: \"here\")";
+        for (query, expected) in [
+            (
+                format!("subscription {{ {place} {{ id rep {{ id }} }} }}"),
+                false,
+            ),
+            (
+                format!(
+                    "subscription {{ {place} {{ ...C }} }} fragment C on Customer {{ id name }}"
+                ),
+                true,
+            ),
+            (
+                format!("subscription {{ {place} {{ ...C }} }} fragment C on Customer {{ email }}"),
+                false,
+            ),
+            (
+                format!("subscription {{ {place} {{ ... on Node {{ id }} }} }}"),
+                false,
+            ),
+            (
+                format!("subscription {{ {place} {{ ... on Customer {{ name }} }} }}"),
+                true,
+            ),
+            (
+                format!("subscription {{ {place} {{ __schema {{ types {{ name }} }} }} }}"),
+                false,
+            ),
+            // Only the declared root, alone; never a query.
+            (
+                format!("subscription {{ {place} {{ id }} customerChanged {{ id }} }}"),
+                false,
+            ),
+            ("subscription { customerChanged { id } }".to_owned(), false),
+            ("query { customers { id } }".to_owned(), false),
+        ] {
+            assert_eq!(
+                impersonal(&query, serde_json::json!({}), &rep),
+                expected,
+                "{query}"
+            );
+        }
     }
 
     #[test]

@@ -70,6 +70,7 @@ pub fn module() -> Module {
             &[time_off::TimeOffData::SPEC],
             &[appointments::AppointmentData::SPEC],
         ],
+        impersonal: &[live::IMPERSONAL],
         ..Module::named("scheduling")
     }
 }

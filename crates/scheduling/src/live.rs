@@ -79,6 +79,157 @@ impl CalendarSubscription {
     }
 }
 
+/// `calendarChanged` for a caller who reaches the watched location's jobs, appointments and
+/// time off through its location (or tenant-wide), never only as their owner: which changes
+/// reach it and the entries' own fields are then the same for everyone with its rights and
+/// locations (see `docs/person-dependent-reads.md`, section 2), so different people may share
+/// one execution. Left out, because their answers may depend on the person: whatever leads
+/// away from the location (`Job.customer`, `Job.quote`, follow-up tasks, `Appointment.job`,
+/// `Appointment.customer`), the people (`Appointment.user`, `TimeOff.user`, the crew) and
+/// connections.
+pub const IMPERSONAL: switchyard_kernel::module::Impersonal =
+    switchyard_kernel::module::Impersonal {
+        root: "calendarChanged",
+        fields: &[
+            ("CalendarChange", &["kind", "id", "removed", "entries"]),
+            (
+                "CalendarEntry",
+                &[
+                    "kind",
+                    "startsAt",
+                    "endsAt",
+                    "job",
+                    "appointment",
+                    "timeOff",
+                ],
+            ),
+            (
+                "Job",
+                &[
+                    "id",
+                    "status",
+                    "plannedStart",
+                    "plannedEnd",
+                    "dispatchedAt",
+                    "startedAt",
+                    "completedAt",
+                    "cancelledAt",
+                    "cancelReason",
+                    "estimatedMinutes",
+                    "actualMinutes",
+                    "crewSize",
+                    "origin",
+                    "destination",
+                    "contactName",
+                    "onSitePhone",
+                    "notes",
+                    "items",
+                    "quotedTotal",
+                    "location",
+                    "createdAt",
+                    "updatedAt",
+                    "version",
+                ],
+            ),
+            (
+                "JobItem",
+                &[
+                    "category",
+                    "description",
+                    "quantity",
+                    "unitPrice",
+                    "lineTotal",
+                    "optional",
+                ],
+            ),
+            ("Money", &["amountMinor", "currency"]),
+            (
+                "Appointment",
+                &[
+                    "id",
+                    "kind",
+                    "status",
+                    "title",
+                    "notes",
+                    "startsAt",
+                    "endsAt",
+                    "timeZone",
+                    "recurrence",
+                    "seriesEndsAt",
+                    "cancelledAt",
+                    "completedAt",
+                    "location",
+                    "createdAt",
+                    "updatedAt",
+                    "version",
+                ],
+            ),
+            (
+                "TimeOff",
+                &[
+                    "id",
+                    "kind",
+                    "note",
+                    "startsAt",
+                    "endsAt",
+                    "createdAt",
+                    "updatedAt",
+                    "version",
+                ],
+            ),
+            (
+                "Location",
+                &[
+                    "id",
+                    "name",
+                    "timeZone",
+                    "active",
+                    "address",
+                    "createdAt",
+                    "updatedAt",
+                    "version",
+                ],
+            ),
+            (
+                "Address",
+                &[
+                    "line1",
+                    "line2",
+                    "postalCode",
+                    "city",
+                    "region",
+                    "country",
+                    "latitude",
+                    "longitude",
+                ],
+            ),
+        ],
+        admits: reaches_by_location,
+    };
+
+/// Whether `caller` reaches the watched location's jobs, appointments and time off by its
+/// location or tenant-wide (an `own` scope reaches rows by who the caller is). A permission it
+/// lacks answers alike for everyone with its rights.
+fn reaches_by_location(
+    caller: &Caller,
+    arguments: &serde_json::Map<String, serde_json::Value>,
+) -> bool {
+    let Some(location) = arguments
+        .get("locationId")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|id| LocationId::from_input(&ID::from(id)).ok())
+    else {
+        return false;
+    };
+    [JOB_READ, APPOINTMENT_READ, TIME_OFF_READ]
+        .into_iter()
+        .all(|permission| match caller.row_scope(permission) {
+            Ok(RowScope::Tenant) | Err(_) => true,
+            Ok(RowScope::Location { locations, .. }) => locations.contains(&location),
+            Ok(RowScope::Own(_)) => false,
+        })
+}
+
 /// The checks of a `calendarChanged` and its stream of changes.
 async fn open(
     services: Services,
@@ -293,11 +444,13 @@ async fn appointment_change(
         Err(Error::NotFound) => return Ok(None),
         Err(other) => return Err(other),
     };
-    let occurrences = if row.status == AppointmentStatus::Cancelled {
-        Vec::new()
-    } else {
-        row.series().within(watch.from, watch.to)
-    };
+    // Only while it is at the watched location (its owner would still reach it elsewhere).
+    let occurrences =
+        if row.status == AppointmentStatus::Cancelled || row.location_id != Some(watch.location) {
+            Vec::new()
+        } else {
+            row.series().within(watch.from, watch.to)
+        };
     let entries: Vec<CalendarEntry> = match Appointment::all(vec![row]).pop() {
         Some(appointment) => occurrences
             .into_iter()

@@ -130,24 +130,51 @@ async fn executions_become(app: &TestApp, n: u64) {
     assert_eq!(executions(app).await, n, "shared executions");
 }
 
+/// Watches the calendar with `query` (variables `l`).
+async fn watch_with(app: &TestApp, token: &str, location: &str, query: &str) -> Socket {
+    let mut s = connect(app, "graphql-transport-ws").await;
+    init(&mut s, token).await;
+    send(&mut s, json!({"id": "c", "type": "subscribe", "payload": {"query": query, "variables": {"l": location}}})).await;
+    s
+}
+
 backend_test! {
-    async fn one_callers_screens_watching_one_calendar_share_one_execution_and_each_hears_every_change(app: TestApp) {
+    async fn screens_of_people_with_the_same_rights_share_one_execution_and_each_hears_every_change(app: TestApp) {
         let t = sales_tenant(&app, "screens").await;
         let here = t.location.to_global().to_string();
-        let (ana, _) = app.user(&t, "ana@screens.example", &["crew"], &[t.location]).await;
-        let (_, desk) = app.user(&t, "desk@screens.example", &["dispatcher"], &[t.location]).await;
+        let (ana, ana_token) = app.user(&t, "ana@screens.example", &["crew"], &[t.location]).await;
+        let (desk_id, desk) = app.user(&t, "desk@screens.example", &["dispatcher"], &[t.location]).await;
         let (_, other_desk) = app.user(&t, "other@screens.example", &["dispatcher"], &[t.location]).await;
+        let (_, third_desk) = app.user(&t, "third@screens.example", &["dispatcher"], &[t.location]).await;
         let (job, _) = job_in(&app, &t, t.location, "2055-01-12").await;
 
-        // The dispatcher's wall screen, laptop and phone watch the same week; a colleague too.
+        // The dispatcher's wall screen, laptop and phone watch the same week, and so does a
+        // colleague with the same rights and location: one execution for the four.
         let mut wall = watch(&app, &desk, &here).await;
         let mut laptop = watch(&app, &desk, &here).await;
         let mut phone = watch(&app, &desk, &here).await;
         let mut colleague = watch(&app, &other_desk, &here).await;
+        executions_become(&app, 1).await;
+        // Crew see the jobs they work (their scope is their own): an execution of their own.
+        let mut crew = watch(&app, &ana_token, &here).await;
         executions_become(&app, 2).await;
+        // A selection that leads to the customer, whose answer may depend on the person, is
+        // not shared between people either (one execution each).
+        let with_customer = CHANGED.replace("job { id }", "job { id customer { id } }");
+        let mut third = watch_with(&app, &third_desk, &here, &with_customer).await;
+        let mut colleague_customer = watch_with(&app, &other_desk, &here, &with_customer).await;
+        executions_become(&app, 4).await;
+        // Dispatchers of another location reach this calendar's jobs only where they are
+        // theirs (created, crewed): one execution each.
+        let data = app.ok(&t.owner_token, "mutation { createLocation(input: {name: \"Depot\", timeZone: \"Europe/Stockholm\"}) { location { id } } }", json!({})).await;
+        let depot = switchyard_kernel::LocationId::from_global(data["createLocation"]["location"]["id"].as_str().unwrap()).unwrap();
+        let (_, depot_desk) = app.user(&t, "depot@screens.example", &["dispatcher"], &[depot]).await;
+        let (_, depot_other) = app.user(&t, "depot2@screens.example", &["dispatcher"], &[depot]).await;
+        let mut depot_sockets = [watch(&app, &depot_desk, &here).await, watch(&app, &depot_other, &here).await];
+        executions_become(&app, 6).await;
 
         app.ok(&desk, ASSIGN, json!({"job": job, "user": ana.to_global()})).await;
-        for s in [&mut wall, &mut laptop, &mut phone, &mut colleague] {
+        for s in [&mut wall, &mut laptop, &mut phone, &mut colleague, &mut crew, &mut third, &mut colleague_customer] {
             let event = event_where(s, |e| change(e)["kind"] == "JOB", |_| false).await;
             assert_eq!((event["id"].clone(), change(&event)["entries"][0]["job"]["id"].clone()), (json!("c"), json!(job)), "{event}");
         }
@@ -165,13 +192,27 @@ backend_test! {
             assert_eq!(event["id"], "c", "{event}");
         }
         quiet(&mut laptop).await;
-        assert_eq!(executions(&app).await, 2);
+        for s in depot_sockets.iter_mut() {
+            quiet(s).await;
+        }
+        drop(depot_sockets);
+        executions_become(&app, 4).await;
 
-        // When the last of the dispatcher's screens leaves, its execution stops; the
-        // colleague's goes on.
-        drop(wall);
-        executions_become(&app, 1).await;
+        // The dispatcher whose socket started the shared execution loses the right to the
+        // calendar: their socket is closed, and the colleague goes on hearing every change.
+        app.ok(&t.owner_token, "mutation($id: ID!) { setUserRoles(input: {id: $id, roles: [\"sales_rep\"]}) { userErrors { code } } }", json!({"id": desk_id.to_global()})).await;
+        assert_eq!(crate::ws::closed_without_data(&mut wall).await.0, 4403);
+        app.ok(&t.owner_token, "mutation($id: ID!) { rescheduleJob(input: {id: $id, plannedStart: \"2055-01-12T08:00:00Z\", plannedEnd: \"2055-01-12T16:00:00Z\"}) { userErrors { code } } }", json!({"id": job})).await;
+        let event = event_where(&mut colleague, |e| change(e)["kind"] == "JOB" && change(e)["removed"] == false, |e| change(e)["kind"] == "JOB").await;
+        assert_eq!(change(&event)["entries"][0]["job"]["id"], json!(job), "{event}");
+
+        // When the last screen of the shared execution leaves, it stops; the others go on.
+        drop(laptop);
         drop(colleague);
+        executions_become(&app, 3).await;
+        drop(crew);
+        drop(third);
+        drop(colleague_customer);
         executions_become(&app, 0).await;
     }
 }

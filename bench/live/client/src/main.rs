@@ -31,7 +31,8 @@ use mutator::{Windows, mutate};
 use server::{Metrics, cpu_ms, db_cpu_ms, metrics, rss_kb};
 use subscriber::{Sub, subscriber, take};
 
-pub(crate) const SUBSCRIPTION: &str = "subscription($l: ID!, $from: DateTime!, $to: DateTime!) { calendarChanged(locationId: $l, from: $from, to: $to) { kind id removed entries { startsAt job { id } } } }";
+/// What each subscriber selects of a change, unless the configuration's `selection` says.
+pub(crate) const SELECTION: &str = "kind id removed entries { startsAt job { id } }";
 pub(crate) const MUTATION: &str = "mutation($id: ID!, $s: DateTime!, $e: DateTime!) { rescheduleJob(input: {id: $id, plannedStart: $s, plannedEnd: $e}) { job { id } userErrors { code message } } }";
 
 pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -130,7 +131,7 @@ async fn run(cfg: Value) -> Result<(), Error> {
 
     // Connect and subscribe.
     let subscribe = Arc::new(
-        json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION, "variables": {
+        json!({"id": "1", "type": "subscribe", "payload": {"query": subscription(&cfg), "variables": {
             "l": cfg["locationId"], "from": cfg["from"], "to": cfg["to"]}}})
         .to_string(),
     );
@@ -510,4 +511,10 @@ async fn run(cfg: Value) -> Result<(), Error> {
     let out = cfg["out"].as_str().ok_or("no out")?;
     std::fs::write(out, serde_json::to_string_pretty(&result)?)?;
     Ok(())
+}
+
+/// The subscription every subscriber sends, with the configuration's selection.
+fn subscription(cfg: &Value) -> String {
+    let selection = cfg["selection"].as_str().unwrap_or(SELECTION);
+    format!("subscription($l: ID!, $from: DateTime!, $to: DateTime!) {{ calendarChanged(locationId: $l, from: $from, to: $to) {{ {selection} }} }}")
 }
