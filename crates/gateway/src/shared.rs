@@ -83,6 +83,8 @@ impl Key {
     ) -> Key {
         let caller = caller.map(|caller| {
             let rights = caller.permissions();
+            // Without the kept condition: a socket's caller is always read for it (never kept
+            // from an earlier request), so its rights are as they are now.
             if impersonal {
                 let mut locations = caller.location_ids.to_vec();
                 locations.sort();

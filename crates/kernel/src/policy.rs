@@ -635,8 +635,11 @@ impl StaticPolicy {
                         .ok_or(()),
                 }
             });
+            // A repeated argument (refused by validation) is never judged by one of its values.
             match value.map(Value::into_json) {
-                Ok(Ok(value)) => arguments.insert(name.node.to_string(), value),
+                Ok(Ok(value)) if !arguments.contains_key(name.node.as_str()) => {
+                    arguments.insert(name.node.to_string(), value)
+                }
                 _ => return false,
             };
         }
@@ -922,6 +925,12 @@ mod static_tests {
         assert!(impersonal(default, serde_json::json!({}), &rep));
         assert!(impersonal(
             "subscription { customerNear(place: \"here\") { id } }",
+            serde_json::json!({}),
+            &rep
+        ));
+        // A repeated argument is never judged by one of its values.
+        assert!(!impersonal(
+            "subscription { customerNear(place: \"here\", place: \"there\") { id } }",
             serde_json::json!({}),
             &rep
         ));

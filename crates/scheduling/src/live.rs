@@ -444,13 +444,15 @@ async fn appointment_change(
         Err(Error::NotFound) => return Ok(None),
         Err(other) => return Err(other),
     };
-    // Only while it is at the watched location (its owner would still reach it elsewhere).
-    let occurrences =
-        if row.status == AppointmentStatus::Cancelled || row.location_id != Some(watch.location) {
-            Vec::new()
-        } else {
-            row.series().within(watch.from, watch.to)
-        };
+    // Not this calendar's (and its owner alone would still reach it elsewhere), as a job is.
+    if row.location_id != Some(watch.location) {
+        return Ok(None);
+    }
+    let occurrences = if row.status == AppointmentStatus::Cancelled {
+        Vec::new()
+    } else {
+        row.series().within(watch.from, watch.to)
+    };
     let entries: Vec<CalendarEntry> = match Appointment::all(vec![row]).pop() {
         Some(appointment) => occurrences
             .into_iter()
