@@ -63,6 +63,9 @@ pub struct CalendarSubscription;
 impl CalendarSubscription {
     /// Each change to the calendar of a location in `[from, to)` (at most 62 days): jobs
     /// planned, moved, staffed or cancelled, appointments, time off, as you may see them.
+    /// A selection of the entries' own fields (not the customer, quote, people, crew or
+    /// follow-up task; `Job.contactName` names the customer) is worked out once for everyone
+    /// watching with your rights and locations, and so arrives soonest.
     #[graphql(directive = Require::apply(JOB_READ))]
     async fn calendar_changed(
         &self,
