@@ -13,6 +13,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, SimpleObject, Subscription};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use futures_util::{Stream, StreamExt};
+use switchyard_identity::permissions::USER_READ;
 use switchyard_kernel::access::RowScope;
 use switchyard_kernel::events::Event;
 use switchyard_kernel::policy::Require;
@@ -63,7 +64,7 @@ pub struct CalendarSubscription;
 impl CalendarSubscription {
     /// Each change to the calendar of a location in `[from, to)` (at most 62 days): jobs
     /// planned, moved, staffed or cancelled, appointments, time off, as you may see them.
-    /// A selection of the entries' own fields (not the customer, quote, people, crew or
+    /// A selection of the entries' own fields, crew and people (not the customer, quote or
     /// follow-up task; `Job.contactName` names the customer) is worked out once for everyone
     /// watching with your rights and locations, and so arrives soonest.
     #[graphql(directive = Require::apply(JOB_READ))]
@@ -83,13 +84,14 @@ impl CalendarSubscription {
 }
 
 /// `calendarChanged` for a caller who reaches the watched location's jobs, appointments and
-/// time off through its location (or tenant-wide), never only as their owner: which changes
-/// reach it and the entries' own fields are then the same for everyone with its rights and
-/// locations (see `docs/person-dependent-reads.md`, section 2), so different people may share
-/// one execution. Left out, because their answers may depend on the person: whatever leads
-/// away from the location (`Job.customer`, `Job.quote`, follow-up tasks, `Appointment.job`,
-/// `Appointment.customer`), the people (`Appointment.user`, `TimeOff.user`, the crew) and
-/// connections.
+/// time off through its location (or tenant-wide), never only as their owner, and every user
+/// tenant-wide: which changes reach it, the entries' own fields, their crew and their people
+/// are then the same for everyone with its rights and locations (see
+/// `docs/person-dependent-reads.md`, section 2), so different people may share one execution.
+/// Left out, because their answers may depend on the person: whatever leads away from the
+/// location (`Job.customer`, `Job.quote`, follow-up tasks, `Appointment.job`,
+/// `Appointment.customer`, `CrewMember.job`), field updates, and a user's roles, locations and
+/// grants.
 pub const IMPERSONAL: switchyard_kernel::module::Impersonal =
     switchyard_kernel::module::Impersonal {
         root: "calendarChanged",
@@ -129,6 +131,7 @@ pub const IMPERSONAL: switchyard_kernel::module::Impersonal =
                     "items",
                     "quotedTotal",
                     "location",
+                    "crew",
                     "createdAt",
                     "updatedAt",
                     "version",
@@ -147,6 +150,42 @@ pub const IMPERSONAL: switchyard_kernel::module::Impersonal =
             ),
             ("Money", &["amountMinor", "currency"]),
             (
+                "CrewMemberConnection",
+                &["edges", "nodes", "pageInfo", "totalCount"],
+            ),
+            ("CrewMemberEdge", &["cursor", "node"]),
+            (
+                "PageInfo",
+                &["startCursor", "endCursor", "hasNextPage", "hasPreviousPage"],
+            ),
+            (
+                "CrewMember",
+                &[
+                    "id",
+                    "lead",
+                    "resourceKind",
+                    "user",
+                    "assignedBy",
+                    "createdAt",
+                    "updatedAt",
+                    "version",
+                ],
+            ),
+            (
+                "User",
+                &[
+                    "id",
+                    "name",
+                    "email",
+                    "kind",
+                    "status",
+                    "lastLoginAt",
+                    "createdAt",
+                    "updatedAt",
+                    "version",
+                ],
+            ),
+            (
                 "Appointment",
                 &[
                     "id",
@@ -162,6 +201,7 @@ pub const IMPERSONAL: switchyard_kernel::module::Impersonal =
                     "cancelledAt",
                     "completedAt",
                     "location",
+                    "user",
                     "createdAt",
                     "updatedAt",
                     "version",
@@ -173,6 +213,7 @@ pub const IMPERSONAL: switchyard_kernel::module::Impersonal =
                     "id",
                     "kind",
                     "note",
+                    "user",
                     "startsAt",
                     "endsAt",
                     "createdAt",
@@ -211,8 +252,10 @@ pub const IMPERSONAL: switchyard_kernel::module::Impersonal =
     };
 
 /// Whether `caller` reaches the watched location's jobs, appointments and time off by its
-/// location or tenant-wide (an `own` scope reaches rows by who the caller is). A permission it
-/// lacks answers alike for everyone with its rights.
+/// location or tenant-wide (an `own` scope reaches rows by who the caller is), and users
+/// tenant-wide (a `location` scope also reaches the caller, who may have left the location
+/// since its rights were read). A permission it lacks answers alike for everyone with its
+/// rights.
 fn reaches_by_location(
     caller: &Caller,
     arguments: &serde_json::Map<String, serde_json::Value>,
@@ -224,13 +267,15 @@ fn reaches_by_location(
     else {
         return false;
     };
-    [JOB_READ, APPOINTMENT_READ, TIME_OFF_READ]
-        .into_iter()
-        .all(|permission| match caller.row_scope(permission) {
-            Ok(RowScope::Tenant) | Err(_) => true,
-            Ok(RowScope::Location { locations, .. }) => locations.contains(&location),
-            Ok(RowScope::Own(_)) => false,
-        })
+    let users = matches!(caller.row_scope(USER_READ), Ok(RowScope::Tenant) | Err(_));
+    users
+        && [JOB_READ, APPOINTMENT_READ, TIME_OFF_READ]
+            .into_iter()
+            .all(|permission| match caller.row_scope(permission) {
+                Ok(RowScope::Tenant) | Err(_) => true,
+                Ok(RowScope::Location { locations, .. }) => locations.contains(&location),
+                Ok(RowScope::Own(_)) => false,
+            })
 }
 
 /// The checks of a `calendarChanged` and its stream of changes.

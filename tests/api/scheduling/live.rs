@@ -164,6 +164,10 @@ backend_test! {
         let mut third = watch_with(&app, &third_desk, &here, &with_customer).await;
         let mut colleague_customer = watch_with(&app, &other_desk, &here, &with_customer).await;
         executions_become(&app, 4).await;
+        // The crew's names are the same for both dispatchers: one more execution, shared.
+        let with_crew = CHANGED.replace("job { id }", "job { id crew { totalCount nodes { lead user { name } } } }");
+        let mut crew_views = [watch_with(&app, &third_desk, &here, &with_crew).await, watch_with(&app, &other_desk, &here, &with_crew).await];
+        executions_become(&app, 5).await;
         // Dispatchers of another location reach this calendar's jobs only where they are
         // theirs (created, crewed): one execution each.
         let data = app.ok(&t.owner_token, "mutation { createLocation(input: {name: \"Depot\", timeZone: \"Europe/Stockholm\"}) { location { id } } }", json!({})).await;
@@ -171,12 +175,16 @@ backend_test! {
         let (_, depot_desk) = app.user(&t, "depot@screens.example", &["dispatcher"], &[depot]).await;
         let (_, depot_other) = app.user(&t, "depot2@screens.example", &["dispatcher"], &[depot]).await;
         let mut depot_sockets = [watch(&app, &depot_desk, &here).await, watch(&app, &depot_other, &here).await];
-        executions_become(&app, 6).await;
+        executions_become(&app, 7).await;
 
         app.ok(&desk, ASSIGN, json!({"job": job, "user": ana.to_global()})).await;
         for s in [&mut wall, &mut laptop, &mut phone, &mut colleague, &mut crew, &mut third, &mut colleague_customer] {
             let event = event_where(s, |e| change(e)["kind"] == "JOB", |_| false).await;
             assert_eq!((event["id"].clone(), change(&event)["entries"][0]["job"]["id"].clone()), (json!("c"), json!(job)), "{event}");
+        }
+        for s in crew_views.iter_mut() {
+            let event = event_where(s, |e| change(e)["kind"] == "JOB", |_| false).await;
+            assert_eq!(change(&event)["entries"][0]["job"]["crew"], json!({"totalCount": 1, "nodes": [{"lead": false, "user": {"name": "User ana@screens.example"}}]}), "{event}");
         }
 
         // The laptop stops watching (complete), the phone goes away: the wall screen still
@@ -196,6 +204,7 @@ backend_test! {
             quiet(s).await;
         }
         drop(depot_sockets);
+        drop(crew_views);
         executions_become(&app, 4).await;
 
         // The dispatcher whose socket started the shared execution loses the right to the
