@@ -22,8 +22,7 @@
 use std::collections::HashMap;
 
 use async_graphql::parser::types::{
-    BaseType, DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
-    Selection, SelectionSet, Type,
+    BaseType, ExecutableDocument, OperationDefinition, OperationType, Selection, SelectionSet, Type,
 };
 use async_graphql::{Pos, ServerError};
 use async_graphql_value::Value;
@@ -63,20 +62,7 @@ fn bad_input(message: String, pos: Option<Pos>) -> ServerError {
     error("BAD_USER_INPUT", message, pos)
 }
 
-/// The operation a request runs: the named one, or the only one.
-pub fn operation<'d>(
-    document: &'d ExecutableDocument,
-    name: Option<&str>,
-) -> Option<&'d OperationDefinition> {
-    match (&document.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| &op.node)
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    }
-}
+pub use switchyard_kernel::policy::operation;
 
 /// Whether the operation of `document` named `name` is a subscription.
 pub fn is_subscription(document: &ExecutableDocument, name: Option<&str>) -> bool {

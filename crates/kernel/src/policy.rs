@@ -1,4 +1,4 @@
-//! (Over 600 lines: the policy table, its enforcement and its completeness walk are one data structure read three ways; a third of the file is its unit tests.)
+//! (Over 600 lines: the policy table, its enforcement, its completeness walk and its judgement of whole documents (admitted, impersonal) are one data structure read four ways; a third of the file is its unit tests.)
 //!
 //! Field-level access policies: declared once per field as the `@access` directive, enforced
 //! for every field by [`AccessPolicy`], and checked for completeness by [`missing_policies`].
@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use async_graphql::extensions::{ExtensionContext, NextResolve, ResolveInfo};
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet, TypeDefinition,
-    TypeKind, TypeSystemDefinition,
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    SelectionSet, TypeDefinition, TypeKind, TypeSystemDefinition,
 };
 use async_graphql::registry::{
     __DirectiveLocation, MetaDirective, MetaDirectiveInvocation, MetaInputValue, Registry,
@@ -561,14 +561,14 @@ impl StaticPolicy {
         let Some(operation) = operation(document, operation_name) else {
             return false;
         };
-        let root = match operation.node.ty {
+        let root = match operation.ty {
             OperationType::Query => &self.query_root,
             OperationType::Subscription => &self.subscription_root,
             OperationType::Mutation => return false,
         };
         self.selects_only(
             root,
-            &operation.node.selection_set.node,
+            &operation.selection_set.node,
             document,
             &|type_name, field| self.field_allowed(type_name, field, caller),
             0,
@@ -599,11 +599,10 @@ impl StaticPolicy {
         let Some(operation) = operation(document, operation_name) else {
             return false;
         };
-        let [item] = &operation.node.selection_set.node.items[..] else {
+        let [item] = &operation.selection_set.node.items[..] else {
             return false;
         };
-        let (OperationType::Subscription, Selection::Field(field)) =
-            (operation.node.ty, &item.node)
+        let (OperationType::Subscription, Selection::Field(field)) = (operation.ty, &item.node)
         else {
             return false;
         };
@@ -626,7 +625,6 @@ impl StaticPolicy {
                 match variables.get(variable.as_str()) {
                     Some(value) => Value::from_json(value.clone()).map_err(|_| ()),
                     None => operation
-                        .node
                         .variable_definitions
                         .iter()
                         .find(|d| d.node.name.node == variable)
@@ -734,21 +732,18 @@ impl StaticPolicy {
     }
 }
 
-/// The operation of `document` that `operation_name` names, or its only one.
-fn operation<'d>(
+/// The operation of `document` that `name` names, or its only one.
+pub fn operation<'d>(
     document: &'d ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<&'d async_graphql::Positioned<async_graphql::parser::types::OperationDefinition>> {
-    match (&document.operations, operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
-        (DocumentOperations::Multiple(operations), None) => {
-            let mut all = operations.values();
-            match (all.next(), all.next()) {
-                (Some(operation), None) => Some(operation),
-                _ => None,
-            }
+    name: Option<&str>,
+) -> Option<&'d OperationDefinition> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node)
         }
+        (DocumentOperations::Multiple(_), None) => None,
     }
 }
 
